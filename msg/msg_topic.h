@@ -1,0 +1,84 @@
+/* msg_topic.h -- the topic scheme of protocol.md section 3, and the identifiers of section 2.
+ *
+ *   pantau/v1/<device>/<stream>       stream: flood traffic incident larva dropped status ack
+ *   pantau/v1/_sys/health/<collector>
+ *   pantau/v1/_sys/rejected
+ *
+ * Shared by the broker plugins (who may publish where) and the collector (what a topic means),
+ * so both read topics with the same code. Also says which device kind may publish which stream.
+ *
+ * Not for: subscriptions (filters with + and # are never valid here), payloads. No I/O, no
+ * allocation. */
+#ifndef MSG_TOPIC_H
+#define MSG_TOPIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "msg_err.h"
+
+#define MSG_ID_MAX 64          /* device, station and collector ids: bytes, without NUL */
+#define MSG_TOPIC_MAX 256      /* bytes of a topic of this protocol, without NUL */
+#define MSG_TOPIC_PREFIX "pantau/v1/"
+
+enum msg_stream {
+    MSG_STREAM_FLOOD,
+    MSG_STREAM_TRAFFIC,
+    MSG_STREAM_INCIDENT,
+    MSG_STREAM_LARVA,
+    MSG_STREAM_DROPPED,
+    MSG_STREAM_STATUS,
+    MSG_STREAM_ACK,
+    MSG_STREAM_HEALTH,
+    MSG_STREAM_REJECTED,
+};
+#define MSG_STREAM_COUNT 9
+
+enum msg_device_kind {
+    MSG_KIND_FLOOD_GATEWAY,
+    MSG_KIND_TRAFFIC_GATEWAY,
+    MSG_KIND_HANDHELD,
+};
+#define MSG_KIND_COUNT 3
+
+struct msg_topic {
+    enum msg_stream stream;
+    char device_id[MSG_ID_MAX + 1];      /* empty for the _sys topics */
+    char collector_id[MSG_ID_MAX + 1];   /* set for MSG_STREAM_HEALTH only, else empty */
+};
+
+/* Borrows topic (len bytes, NUL not required); fills caller-owned *out. Returns MSG_OK, or
+ * MSG_ERR_TOPIC with err naming the offending level ("topic level 4 'rain': unknown stream"). */
+int msg_topic_parse(const char *topic, size_t len, struct msg_topic *out, char *err,
+                    size_t errlen);
+
+/* Writes the topic of stream s into buf (buflen bytes, NUL included). id (borrowed) is the
+ * device id for device streams, the collector id for MSG_STREAM_HEALTH, and ignored (may be
+ * NULL) for MSG_STREAM_REJECTED. Returns MSG_OK, MSG_ERR_INVAL (bad id or stream) or
+ * MSG_ERR_FULL (buf too small; MSG_TOPIC_MAX + 1 always suffices). */
+int msg_topic_format(char *buf, size_t buflen, enum msg_stream s, const char *id);
+
+/* "flood", ..., "health", "rejected"; "?" for a value outside the enum. Static storage. */
+const char *msg_stream_name(enum msg_stream s);
+
+/* Reads a stream name (borrowed, one of the nine above). Returns MSG_OK or MSG_ERR_INVAL. */
+int msg_stream_from_name(const char *name, enum msg_stream *out);
+
+/* flood, traffic, incident, larva and dropped: messages that are readings (section 3). */
+bool msg_stream_is_reading(enum msg_stream s);
+
+/* Whether s (len bytes, borrowed) is a device, station or collector id (section 2): 1 to 64
+ * characters from a-z 0-9 . _ -, starting with a-z or 0-9. */
+bool msg_id_valid(const char *s, size_t len);
+
+/* Reads "flood_gateway", "traffic_gateway" or "handheld" (borrowed, len bytes). Returns MSG_OK
+ * or MSG_ERR_INVAL. */
+int msg_device_kind_from_name(const char *name, size_t len, enum msg_device_kind *out);
+
+/* "flood_gateway", ...; "?" outside the enum. Static storage. */
+const char *msg_device_kind_name(enum msg_device_kind k);
+
+/* The table of section 3: whether a device of kind k may publish on stream s. */
+bool msg_kind_may_publish(enum msg_device_kind k, enum msg_stream s);
+
+#endif

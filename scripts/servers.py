@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""servers.py -- start or stop the private PostgreSQL (and mosquitto) of a test run or a demo.
+
+    servers.py start --root DIR [--no-mosquitto] [--pg-port N] [--mqtt-port N]
+    servers.py stop  --root DIR
+    servers.py status --root DIR
+
+`start` leaves DIR/env with PGHOST, PGPORT, PGUSER, MQTT_PORT and PANTAU_PG_ROOT lines, for
+`source` in shell and for tests/harness/pantau_harness.py. Servers a killed run left behind are
+stopped before new ones start. mosquitto is started detached (its pid in DIR/mosquitto.pid), so
+that it outlives this command; `stop` ends it.
+"""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "harness"))
+import pantau_harness as h  # noqa: E402
+
+
+def stop_mosquitto(root):
+    pidfile = os.path.join(root, "mosquitto.pid")
+    if not os.path.exists(pidfile):
+        return
+    with open(pidfile) as f:
+        pid = int(f.read().strip() or 0)
+    os.unlink(pidfile)
+    if pid <= 0:
+        return
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if b"mosquitto" not in f.read():
+                return          # the pid was reused by something else
+        os.kill(pid, signal.SIGTERM)
+        h.wait_until(lambda: not h._pid_alive(pid), 20, "mosquitto %d to stop" % pid)
+    except (OSError, h.WaitTimeout):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def start(args):
+    root = os.path.abspath(args.root)
+    os.makedirs(root, exist_ok=True)
+    stop_mosquitto(root)
+    pg = h.PgCluster(os.path.join(root, "pg"), args.pg_port)
+    pg.start()
+    lines = ["PANTAU_PG_ROOT=%s" % pg.root, "PGHOST=127.0.0.1", "PGPORT=%d" % pg.port,
+             "PGUSER=postgres"]
+    print("servers: PostgreSQL 15 on 127.0.0.1:%d (data %s)" % (pg.port, pg.data))
+    if not args.no_mosquitto:
+        mq = h.Mosquitto(os.path.join(root, "mosquitto"), args.mqtt_port,
+                         extra=args.mosquitto_extra or "")
+        mq.write_conf()
+        proc = subprocess.Popen([h.MOSQUITTO, "-c", mq.conf], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        with open(os.path.join(root, "mosquitto.pid"), "w") as f:
+            f.write("%d\n" % proc.pid)
+        h.wait_until(lambda: h.port_open(mq.port), 20, "mosquitto on port %d" % mq.port)
+        mq.proc = None          # detached: the atexit cleanup must not kill it
+        lines.append("MQTT_PORT=%d" % mq.port)
+        print("servers: mosquitto on 127.0.0.1:%d (log %s)" % (mq.port, mq.log))
+    with open(os.path.join(root, "env"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def stop(args):
+    root = os.path.abspath(args.root)
+    stop_mosquitto(root)
+    pg = h.PgCluster(os.path.join(root, "pg"))
+    pg.stop()
+    env = os.path.join(root, "env")
+    if os.path.exists(env):
+        os.unlink(env)
+    print("servers: stopped (%s)" % root)
+
+
+def status(args):
+    root = os.path.abspath(args.root)
+    pg = h.PgCluster(os.path.join(root, "pg"))
+    print("postgres: %s" % ("running" if pg.running() else "stopped"))
+    print("mosquitto: %s" % ("running" if os.path.exists(os.path.join(root, "mosquitto.pid"))
+                             else "stopped"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description="private servers for pantau's tests and demo")
+    ap.add_argument("command", choices=["start", "stop", "status"])
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--no-mosquitto", action="store_true")
+    ap.add_argument("--pg-port", type=int)
+    ap.add_argument("--mqtt-port", type=int)
+    ap.add_argument("--mosquitto-extra", help="lines appended to mosquitto.conf")
+    args = ap.parse_args()
+    {"start": start, "stop": stop, "status": status}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,490 @@
+"""pantau_harness.py -- real servers for pantau's tests, scripts and benchmarks.
+
+Starts a real PostgreSQL 15 cluster and real mosquitto 2.0 brokers on loopback, on free ports,
+with their data under a folder the caller names, and stops them again. No mocks: everything the
+integration tests talk to is the program the operators run.
+
+    from pantau_harness import PgCluster, Mosquitto, fresh_database, wait_until, run_tests
+
+    pg = PgCluster("/tmp/x/pg").start()
+    dsn = pg.create_database("t1"); apply_schema(dsn)
+    broker = Mosquitto("/tmp/x/mq").start()
+    wait_until(lambda: rows(dsn) == 10, 30, "10 rows stored")
+
+Facts it handles: PostgreSQL refuses to run as root, so initdb and pg_ctl run as the `postgres`
+user (Debian's package creates it) in a folder that user owns; Debian keeps them in
+/usr/lib/postgresql/15/bin, off PATH. mosquitto started as root switches to the `mosquitto`
+user unless its config says `user root`, and could then not write its own folder.
+
+Run with Debian's /usr/bin/python3 (psycopg2, paho-mqtt); stdlib otherwise.
+"""
+
+import atexit
+import hashlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SOURCE_DIR = os.environ.get(
+    "PANTAU_SOURCE_DIR",
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BUILD_DIR = os.environ.get("PANTAU_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
+PGBIN = "/usr/lib/postgresql/15/bin"
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+_cleanups = []          # callables run at exit, newest first
+_logs = []              # (label, path) printed when a test fails
+
+
+def _run_cleanups():
+    while _cleanups:
+        fn = _cleanups.pop()
+        try:
+            fn()
+        except Exception as e:  # cleanup must go on
+            print("harness: cleanup failed: %s" % e, file=sys.stderr)
+
+
+atexit.register(_run_cleanups)
+
+
+def on_exit(fn):
+    """Runs fn when the process exits (also after a failed assertion); newest first."""
+    _cleanups.append(fn)
+    return fn
+
+
+def watch_log(label, path):
+    """Names a log file whose tail run_tests() prints when a test fails."""
+    _logs.append((label, path))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        socket.create_connection((host, port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class WaitTimeout(TimeoutError):
+    pass
+
+
+def wait_until(predicate, timeout, what="condition", interval=0.05):
+    """Polls predicate until it returns something true and returns that; raises WaitTimeout
+    naming `what` after timeout seconds. Tests wait like this, never with a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # e.g. a server still starting
+            last_exc = e
+        if time.monotonic() >= deadline:
+            detail = " (last error: %s)" % last_exc if last_exc else ""
+            raise WaitTimeout("timed out after %.1fs waiting for %s%s" % (timeout, what, detail))
+        time.sleep(interval)
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            data = f.read().decode("utf-8", "replace").splitlines()
+        return "\n".join(data[-lines:])
+    except OSError as e:
+        return "(no log: %s)" % e
+
+
+def _postgres_can_reach(path):
+    """Whether the postgres user can traverse to path (a checkout under /root cannot)."""
+    r = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", path],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+def _postgres_owned_dir(root):
+    """A folder the postgres user owns for a cluster named by root. Normally root itself; if
+    postgres cannot reach root's parent (a checkout in /root), a folder under /var/tmp that
+    root links to."""
+    os.makedirs(root, exist_ok=True)
+    if os.geteuid() != 0:
+        return root
+    if not _postgres_can_reach(root):
+        digest = hashlib.sha1(os.path.abspath(root).encode()).hexdigest()[:12]
+        real = os.path.join("/var/tmp", "pantau-pg-" + digest)
+        os.makedirs(real, exist_ok=True)
+        link = os.path.join(root, "cluster")
+        if not os.path.islink(link):
+            if os.path.exists(link):
+                shutil.rmtree(link)
+            os.symlink(real, link)
+        root = real
+    else:
+        root = os.path.join(root, "cluster")
+        os.makedirs(root, exist_ok=True)
+    shutil.chown(root, "postgres", "postgres")
+    return root
+
+
+def _as_postgres(argv):
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--"] + argv
+    return argv
+
+
+class PgCluster:
+    """A private PostgreSQL 15 cluster: data, socket and log under root; TCP on 127.0.0.1:port.
+    fsync stays on (the default), as in production. An existing cluster in root is reused, so
+    that a second run starts in a second; a server a killed run left behind is stopped first."""
+
+    def __init__(self, root, port=None):
+        self.root = os.path.abspath(root)
+        self.port = port or free_port()
+        self.dir = None
+        self.data = None
+        self.log = None
+
+    def _paths(self):
+        if self.dir is None:
+            self.dir = _postgres_owned_dir(self.root)
+            self.data = os.path.join(self.dir, "data")
+            self.log = os.path.join(self.dir, "postgres.log")
+            watch_log("postgres", self.log)
+
+    def _pg_ctl(self, *args, check=True, timeout=120):
+        r = subprocess.run(_as_postgres([PGBIN + "/pg_ctl", "-D", self.data] + list(args)),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError("pg_ctl %s failed: %s\n--- server log ---\n%s" % (
+                " ".join(args), r.stdout.decode(errors="replace"), tail(self.log)))
+        return r
+
+    def running(self):
+        self._paths()
+        if not os.path.exists(os.path.join(self.data, "PG_VERSION")):
+            return False
+        return self._pg_ctl("status", check=False).returncode == 0
+
+    def start(self):
+        self._paths()
+        if not os.path.exists(os.path.join(self.data, "PG_VERSION")):
+            if os.path.exists(self.data):
+                shutil.rmtree(self.data)   # a half-made cluster from a killed initdb
+            r = subprocess.run(_as_postgres([
+                PGBIN + "/initdb", "-D", self.data, "-U", "postgres", "-A", "trust",
+                "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"]),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+            if r.returncode != 0:
+                raise RuntimeError("initdb failed: %s" % r.stdout.decode(errors="replace"))
+        if self.running():
+            self._pg_ctl("stop", "-m", "immediate", check=False)
+        opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200 "
+                "-c shared_buffers=128MB -c timezone=UTC" % (self.port, self.dir))
+        self._pg_ctl("start", "-w", "-t", "120", "-l", self.log, "-o", opts)
+        wait_until(lambda: self.query("postgres", "SELECT 1") == [(1,)], 30,
+                   "PostgreSQL on port %d to answer" % self.port)
+        return self
+
+    def stop(self, mode="fast"):
+        self._paths()
+        if self.running():
+            self._pg_ctl("stop", "-w", "-m", mode, check=False)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def kill9(self):
+        """SIGKILL to the postmaster (its children end with it): a crash, not a shutdown."""
+        self._paths()
+        pidfile = os.path.join(self.data, "postmaster.pid")
+        with open(pidfile) as f:
+            pid = int(f.readline())
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not _pid_alive(pid), 30, "postmaster %d to die" % pid)
+        # the backends see the postmaster gone and exit; wait so the port is free again
+        wait_until(lambda: not port_open(self.port), 30, "port %d to close" % self.port)
+
+    def dsn(self, dbname="postgres", user="postgres"):
+        return "host=127.0.0.1 port=%d dbname=%s user=%s" % (self.port, dbname, user)
+
+    def query(self, dbname, sql, *params):
+        import psycopg2
+        conn = psycopg2.connect(self.dsn(dbname), connect_timeout=5)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(sql, params or None)
+                return cur.fetchall() if cur.description else None
+        finally:
+            conn.close()
+
+    def create_database(self, name):
+        self.query("postgres", 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        self.query("postgres", 'CREATE DATABASE "%s"' % name)
+        return self.dsn(name)
+
+    def drop_database(self, name):
+        self.query("postgres", 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+
+    def log_tail(self, lines=40):
+        self._paths()
+        return tail(self.log, lines)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie child of ours counts as dead
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def shared_cluster():
+    """The cluster the ctest fixture `servers` started (PANTAU_SERVERS_ENV names its env file).
+    Outside ctest, starts a private one for this process and stops it at exit."""
+    env_file = os.environ.get("PANTAU_SERVERS_ENV")
+    if env_file and os.path.exists(env_file):
+        env = read_env(env_file)
+        pg = PgCluster(env["PANTAU_PG_ROOT"], int(env["PGPORT"]))
+        pg._paths()
+        return pg
+    root = tempfile.mkdtemp(prefix="pantau-pg-")
+    pg = PgCluster(root).start()
+    on_exit(lambda: (pg.stop("immediate"), shutil.rmtree(root, ignore_errors=True)))
+    return pg
+
+
+def read_env(path):
+    env = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                env[k] = v
+    return env
+
+
+def apply_schema(dsn):
+    """Applies schema/ with its own migrate command, as an operator would."""
+    script = os.path.join(SOURCE_DIR, "schema", "migrate.sh")
+    if not os.path.exists(script):
+        raise RuntimeError("schema/migrate.sh does not exist")
+    r = subprocess.run(["bash", script, dsn], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError("migrate.sh failed (%d):\n%s" % (r.returncode,
+                                                          r.stdout.decode(errors="replace")))
+    return r.stdout.decode(errors="replace")
+
+
+def fresh_database(prefix="t", schema=True, pg=None):
+    """A new database with the schema applied, in the shared cluster; dropped at exit.
+    Returns (cluster, dsn)."""
+    pg = pg or shared_cluster()
+    name = "%s_%d_%d" % (prefix, os.getpid(), int(time.time() * 1000) % 100000000)
+    dsn = pg.create_database(name)
+    on_exit(lambda: pg.drop_database(name))
+    if schema:
+        apply_schema(dsn)
+    return pg, dsn
+
+
+class Mosquitto:
+    """A real mosquitto 2.0 on 127.0.0.1:port with its config, persistence and log under root.
+    `extra` is appended to the generated config (plugins, ACL files, limits)."""
+
+    def __init__(self, root, port=None, extra="", allow_anonymous=True):
+        self.root = os.path.abspath(root)
+        self.port = port or free_port()
+        self.extra = extra
+        self.allow_anonymous = allow_anonymous
+        self.proc = None
+        self.conf = os.path.join(self.root, "mosquitto.conf")
+        self.log = os.path.join(self.root, "mosquitto.log")
+        watch_log("mosquitto:%d" % self.port, self.log)
+        on_exit(self.kill9)
+
+    def write_conf(self):
+        os.makedirs(self.root, exist_ok=True)
+        lines = [
+            "listener %d 127.0.0.1" % self.port,
+            "allow_anonymous %s" % ("true" if self.allow_anonymous else "false"),
+            "persistence true",
+            "persistence_location %s/" % self.root,
+            "log_dest file %s" % self.log,
+            "log_type error", "log_type warning", "log_type notice", "log_type information",
+            "connection_messages true",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")  # else it switches to `mosquitto` and can't write root/
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n" + self.extra + "\n")
+
+    def start(self, timeout=20):
+        self.write_conf()
+        with open(os.path.join(self.root, "stderr.log"), "ab") as err:
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf],
+                                         stdout=subprocess.DEVNULL, stderr=err,
+                                         stdin=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: self.proc.poll() is None and port_open(self.port), timeout,
+                       "mosquitto on port %d" % self.port)
+        except WaitTimeout:
+            raise RuntimeError("mosquitto did not start (exit %s):\n%s\n%s" % (
+                self.proc.poll(), tail(os.path.join(self.root, "stderr.log")), tail(self.log)))
+        return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(10)
+            self.proc = None
+
+    def kill9(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def log_tail(self, lines=40):
+        return tail(self.log, lines)
+
+
+class Program:
+    """One of our programs run as a child process, its stderr in a log file that is printed
+    when a test fails. kill9() and stop() (SIGTERM, then wait) end it; it is killed at exit."""
+
+    def __init__(self, label, argv, log_dir, env=None):
+        self.label = label
+        self.argv = argv
+        self.log = os.path.join(log_dir, "%s.log" % label)
+        self.env = env
+        self.proc = None
+        os.makedirs(log_dir, exist_ok=True)
+        watch_log(label, self.log)
+        on_exit(self.kill9)
+
+    def start(self):
+        env = dict(os.environ)
+        env.update(self.env or {})
+        with open(self.log, "ab") as f:
+            self.proc = subprocess.Popen(self.argv, stdout=f, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env=env)
+        return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=30):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                raise AssertionError("%s did not stop within %ds of SIGTERM" %
+                                     (self.label, timeout))
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def kill9(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def output(self):
+        return tail(self.log, 10000)
+
+
+def binary(*parts):
+    """Path of a program in the build tree; fails clearly when it was not built."""
+    path = os.path.join(BUILD_DIR, *parts)
+    if not os.path.exists(path):
+        raise AssertionError("%s was not built (PANTAU_BUILD_DIR=%s)" % (path, BUILD_DIR))
+    return path
+
+
+def workdir(name):
+    """A fresh scratch folder for one test, removed at exit unless PANTAU_KEEP is set."""
+    base = os.path.join(BUILD_DIR, "test-work")
+    os.makedirs(base, exist_ok=True)
+    path = tempfile.mkdtemp(prefix=name + "-", dir=base)
+    os.chmod(path, 0o755)
+    if not os.environ.get("PANTAU_KEEP"):
+        on_exit(lambda: shutil.rmtree(path, ignore_errors=True))
+    return path
+
+
+def run_tests(namespace, argv=None):
+    """The tiny runner: runs every function named test_* in namespace (a module's globals()),
+    in file order, or only those named on the command line. Prints one line per test and, for
+    a failure, the traceback and the tail of every watched log. Exits 0 only if all passed."""
+    argv = sys.argv[1:] if argv is None else argv
+    tests = [(n, f) for n, f in namespace.items() if n.startswith("test_") and callable(f)]
+    if argv:
+        tests = [(n, f) for n, f in tests if n in argv]
+        if not tests:
+            print("no test named %s" % " ".join(argv))
+            sys.exit(2)
+    failed = 0
+    for name, fn in tests:
+        start = time.monotonic()
+        del _logs[:]
+        try:
+            fn()
+        except Exception:
+            failed += 1
+            print("FAIL %s (%.1fs)" % (name, time.monotonic() - start))
+            traceback.print_exc(file=sys.stdout)
+            for label, path in _logs:
+                print("--- %s: %s (tail) ---" % (label, path))
+                print(tail(path, 60))
+        else:
+            print("ok   %s (%.1fs)" % (name, time.monotonic() - start))
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (len(tests) - failed, failed))
+    _run_cleanups()
+    sys.exit(1 if failed else 0)
