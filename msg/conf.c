@@ -144,6 +144,10 @@ static int set_value(const struct conf_key *k, void *obj, const char *value, cha
         memcpy(field, value, strlen(value) + 1);
         return MSG_OK;
     case CONF_SECRET_FILE:
+        if (value[0] == '\0') {   /* only a default can be empty (a file line cannot): no secret */
+            memset(field, 0, k->size);
+            return MSG_OK;
+        }
         return read_secret(value, field, k->size, err, errlen);
     case CONF_BOOL:
         if (parse_bool(value, (bool *)(void *)field) != MSG_OK) {

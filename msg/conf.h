@@ -24,7 +24,8 @@ enum conf_type {
     CONF_BOOL,         /* bool: true/false, yes/no, on/off, 1/0 */
     CONF_DOUBLE,       /* double, finite, checked against [min, max] */
     CONF_MS,           /* long long milliseconds: "250ms", "5s", "2m", "1h", or a bare number of ms */
-    CONF_SECRET_FILE,  /* char[size]: the first line of the file the value names */
+    CONF_SECRET_FILE,  /* char[size]: the first line of the file the value names; a default
+                        * of "" means no secret (an empty string) */
 };
 
 struct conf_key {
