@@ -23,13 +23,23 @@ mkdir -p "$root"
 
 say() { printf 'demo: %s\n' "$*"; }
 
-# A killed run leaves its children behind: end them before starting new ones.
-if [ -f "$pids_file" ]; then
+# Every program runs in a process group of its own (setsid), whose id is in $pids_file.
+stop_all() {
+    [ -f "$pids_file" ] || return 0
     while read -r pid; do
-        kill "$pid" 2>/dev/null || true
+        kill -- "-$pid" 2>/dev/null || true
+    done <"$pids_file"
+    while read -r pid; do
+        for _ in $(seq 50); do
+            kill -0 -- "-$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || true
     done <"$pids_file"
     rm -f "$pids_file"
-fi
+}
+# A killed run leaves its children behind: end them before starting new ones.
+stop_all
 
 bash scripts/deps.sh || exit 1
 say "building build/"
@@ -59,18 +69,7 @@ fi
 cleanup() {
     trap - INT TERM EXIT
     say "stopping"
-    if [ -f "$pids_file" ]; then
-        while read -r pid; do
-            kill "$pid" 2>/dev/null || true
-        done <"$pids_file"
-        while read -r pid; do
-            for _ in $(seq 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-        done <"$pids_file"
-        rm -f "$pids_file"
-    fi
+    stop_all
     /usr/bin/python3 scripts/servers.py stop --root "$root/servers" >/dev/null
     say "stopped; logs are in $root"
 }
@@ -79,14 +78,18 @@ trap cleanup INT TERM EXIT
 start() {   # start NAME ARGV...: runs in the background, stderr to $root/NAME.log
     local name=$1
     shift
-    "$@" >"$root/$name.log" 2>&1 &
+    setsid "$@" >"$root/$name.log" 2>&1 </dev/null &
     echo $! >>"$pids_file"
     say "started $name (pid $!, log $root/$name.log)"
 }
 
 if [ -x build/collector/pantau-collector ]; then
+    # the demo cluster trusts loopback; the collector insists on a password file all the same
+    printf 'demo\n' >"$root/collector-db.pass"
+    chmod 600 "$root/collector-db.pass"
     cat >"$root/collector.conf" <<EOF
 collector_id    demo-collector
+db_password_file $root/collector-db.pass
 mqtt_host       127.0.0.1
 mqtt_port       $MQTT_PORT
 db_conninfo     $dsn
@@ -105,11 +108,14 @@ if [ -x build/edge-agent/pantau-agent ] && [ -d deploy/demo ]; then
             >"$root/$name/agent.conf"
         start "$name" build/edge-agent/pantau-agent -c "$root/$name/agent.conf"
     done
+else
+    # until the edge agent is built: protocol-following test devices (scripts/demo_devices.py)
+    start devices /usr/bin/python3 scripts/demo_devices.py --port "$MQTT_PORT"
 fi
 
-# What flows: every message on the broker, one line each (payloads cut to 160 characters).
-mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -V mqttv5 -v -t 'pantau/#' \
-    | cut -c1-200 &
+# What flows: every message on the broker, one line each (cut to 200 characters).
+setsid bash -c "mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -V mqttv5 -v -t 'pantau/#' \
+    | stdbuf -oL cut -c1-200" &
 echo $! >>"$pids_file"
 
 summary() {
