@@ -95,8 +95,9 @@ static int read_secret(const char *path, char *buf, size_t size, char *err, size
 
     f = fopen(path, "r");
     if (f == NULL) {
+        /* the config names a file that is not there: a config error (exit 2), not I/O */
         snprintf(err, errlen, "cannot read secret file %s: %s", path, strerror(errno));
-        rc = MSG_ERR_IO;
+        rc = MSG_ERR_CONFIG;
         goto out;
     }
     if (fgets(buf, (int)size, f) == NULL) {

@@ -52,7 +52,8 @@ int conf_defaults(const struct conf_key *table, void *obj, char *err, size_t err
 
 /* Reads path (borrowed) into obj: defaults first, then the file. section may be NULL (a section
  * line is then an error). Returns MSG_OK, MSG_ERR_IO (err names the file and errno's text) or
- * MSG_ERR_CONFIG (err reads "FILE:LINE: KEY: why"). A required key that is missing is an error
+ * MSG_ERR_CONFIG (err reads "FILE:LINE: KEY: why"; also when a secret file it names cannot be
+ * read). A required key that is missing is an error
  * naming the file and the key. */
 int conf_load(const char *path, const struct conf_key *table, void *obj, conf_section_fn section,
               void *ctx, char *err, size_t errlen);

@@ -47,6 +47,18 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$root/configure.log" 2>&
     || { cat "$root/configure.log"; exit 1; }
 cmake --build build -j 2 >"$root/build.log" 2>&1 || { tail -50 "$root/build.log"; exit 1; }
 
+cleanup() {
+    trap - INT TERM EXIT
+    say "stopping"
+    stop_all
+    /usr/bin/python3 scripts/servers.py stop --root "$root/servers" >/dev/null
+    say "stopped; logs are in $root"
+}
+# After Ctrl-C or SIGTERM the script ends (a trap alone would return into the loop below).
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap cleanup EXIT
+
 /usr/bin/python3 scripts/servers.py start --root "$root/servers" || exit 1
 # shellcheck disable=SC1091
 . "$root/servers/env"
@@ -66,15 +78,6 @@ else
     say "schema/migrate.sh is not there yet: no database schema"
 fi
 
-cleanup() {
-    trap - INT TERM EXIT
-    say "stopping"
-    stop_all
-    /usr/bin/python3 scripts/servers.py stop --root "$root/servers" >/dev/null
-    say "stopped; logs are in $root"
-}
-trap cleanup INT TERM EXIT
-
 start() {   # start NAME ARGV...: runs in the background, stderr to $root/NAME.log
     local name=$1
     shift
@@ -84,12 +87,8 @@ start() {   # start NAME ARGV...: runs in the background, stderr to $root/NAME.l
 }
 
 if [ -x build/collector/pantau-collector ]; then
-    # the demo cluster trusts loopback; the collector insists on a password file all the same
-    printf 'demo\n' >"$root/collector-db.pass"
-    chmod 600 "$root/collector-db.pass"
     cat >"$root/collector.conf" <<EOF
 collector_id    demo-collector
-db_password_file $root/collector-db.pass
 mqtt_host       127.0.0.1
 mqtt_port       $MQTT_PORT
 db_conninfo     $dsn
@@ -132,7 +131,8 @@ summary() {
 say "running; Ctrl-C stops (PostgreSQL on $PGPORT: psql \"$dsn\"; MQTT on $MQTT_PORT)"
 start_time=$(date +%s)
 while :; do
-    sleep 10
+    sleep 10 &
+    wait $! || true   # (wait, unlike a foreground sleep, lets a trap run at once)
     summary
     if [ "$seconds" -gt 0 ] && [ $(( $(date +%s) - start_time )) -ge "$seconds" ]; then
         break

@@ -25,10 +25,10 @@ fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "deps: not root and no sudo" >&2; exit 1; }
     sudo="sudo"
 fi
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
+echo "deps: missing ${#missing[@]} of ${#packages[@]}: ${missing[*]}"
 # policy-rc.d 101 keeps the packages' postinst from starting system services at all
 policy=/usr/sbin/policy-rc.d
 made_policy=0
@@ -39,17 +39,35 @@ if [ ! -e "$policy" ]; then
 fi
 cleanup() { [ "$made_policy" -eq 1 ] && $sudo rm -f "$policy"; return 0; }
 trap cleanup EXIT
+echo "deps: apt-get update"
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# in case a service started anyway (no policy-rc.d honoured): stop it, ours use their own ports
-if command -v pg_lsclusters >/dev/null 2>&1; then
-    pg_lsclusters -h 2>/dev/null | while read -r ver name port st _; do
+echo "deps: apt-get install"
+# (sudo resets the environment: DEBIAN_FRONTEND goes through env)
+$sudo env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# In case a service started anyway (a policy-rc.d that was there already, or one not
+# honoured): stop what the install started. pantau's servers run on their own ports.
+stop_service() {   # stop_service NAME: through systemd where it runs, else the init script
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        $sudo systemctl stop "$1" >/dev/null 2>&1 || true
+    elif command -v service >/dev/null 2>&1; then
+        $sudo service "$1" stop >/dev/null 2>&1 || true
+    fi
+}
+if command -v pg_lsclusters >/dev/null 2>&1 && pg_lsclusters -h 2>/dev/null | grep -qw online; then
+    echo "deps: stopping the PostgreSQL system service the install started"
+    stop_service postgresql
+    pg_lsclusters -h 2>/dev/null | while read -r ver name _port st _; do
         if [ "$st" = "online" ]; then
             $sudo pg_ctlcluster "$ver" "$name" stop || true
         fi
     done
 fi
+# the system broker runs as user mosquitto; ours run as root or as the caller
 if pgrep -x -u mosquitto mosquitto >/dev/null 2>&1; then
+    echo "deps: stopping the mosquitto system service the install started"
+    stop_service mosquitto
     $sudo pkill -x -u mosquitto mosquitto || true
 fi
 echo "deps: installed ${#missing[@]} packages"

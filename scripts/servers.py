@@ -56,12 +56,19 @@ def start(args):
         mq = h.Mosquitto(os.path.join(root, "mosquitto"), args.mqtt_port,
                          extra=args.mosquitto_extra or "")
         mq.write_conf()
-        proc = subprocess.Popen([h.MOSQUITTO, "-c", mq.conf], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        stderr_log = os.path.join(mq.root, "stderr.log")
+        with open(stderr_log, "ab") as err:
+            proc = subprocess.Popen([h.MOSQUITTO, "-c", mq.conf], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=err,
+                                    start_new_session=True)
         with open(os.path.join(root, "mosquitto.pid"), "w") as f:
             f.write("%d\n" % proc.pid)
-        h.wait_until(lambda: h.port_open(mq.port), 20, "mosquitto on port %d" % mq.port)
+        try:
+            h.wait_until(lambda: proc.poll() is None and h.port_open(mq.port), 20,
+                         "mosquitto on port %d" % mq.port)
+        except h.WaitTimeout:
+            sys.exit("servers: mosquitto did not start (exit %s):\n%s\n%s" % (
+                proc.poll(), h.tail(stderr_log), mq.log_tail()))
         mq.proc = None          # detached: the atexit cleanup must not kill it
         lines.append("MQTT_PORT=%d" % mq.port)
         print("servers: mosquitto on 127.0.0.1:%d (log %s)" % (mq.port, mq.log))
@@ -80,12 +87,35 @@ def stop(args):
     print("servers: stopped (%s)" % root)
 
 
+def mosquitto_pid(root):
+    """The pid of the mosquitto that `start` left running under root, else None."""
+    try:
+        with open(os.path.join(root, "mosquitto.pid")) as f:
+            pid = int(f.read().strip() or 0)
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            alive = b"mosquitto" in f.read() and h._pid_alive(pid)
+    except (OSError, ValueError):
+        return None
+    return pid if alive else None
+
+
 def status(args):
+    """Prints what runs under root (and the env file); exits 0 only if all of it runs."""
     root = os.path.abspath(args.root)
+    env_file = os.path.join(root, "env")
+    env = h.read_env(env_file) if os.path.exists(env_file) else {}
     pg = h.PgCluster(os.path.join(root, "pg"))
-    print("postgres: %s" % ("running" if pg.running() else "stopped"))
-    print("mosquitto: %s" % ("running" if os.path.exists(os.path.join(root, "mosquitto.pid"))
-                             else "stopped"))
+    pg_up = pg.running()
+    print("postgres: %s" % ("running on 127.0.0.1:%s" % env.get("PGPORT", "?") if pg_up
+                            else "stopped"))
+    mq_pid = mosquitto_pid(root)
+    if mq_pid:
+        print("mosquitto: running on 127.0.0.1:%s (pid %d)" % (env.get("MQTT_PORT", "?"), mq_pid))
+    else:
+        print("mosquitto: %s" % ("not started (--no-mosquitto)" if env and "MQTT_PORT" not in env
+                                 else "stopped"))
+    up = pg_up and (mq_pid is not None or (env and "MQTT_PORT" not in env))
+    sys.exit(0 if up else 1)
 
 
 def main():

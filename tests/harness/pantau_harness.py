@@ -81,8 +81,8 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
-class WaitTimeout(TimeoutError):
-    pass
+class WaitTimeout(AssertionError, TimeoutError):
+    """wait_until() gave up: a failed expectation (AssertionError) that is also a timeout."""
 
 
 def wait_until(predicate, timeout, what="condition", interval=0.05):
@@ -143,6 +143,16 @@ def _postgres_owned_dir(root):
     return root
 
 
+def _dying_with_us(argv):
+    """argv run so that the kernel sends it SIGKILL when this process dies, even by SIGKILL,
+    so that a killed test leaves no broker or program behind (util-linux's setpriv is part of
+    every Debian). The death signal follows the *thread* that started the child: start
+    servers and programs from the test's main thread."""
+    if shutil.which("setpriv"):
+        return ["setpriv", "--pdeathsig", "KILL", "--"] + list(argv)
+    return list(argv)
+
+
 def _as_postgres(argv):
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--"] + argv
@@ -176,11 +186,34 @@ class PgCluster:
                 " ".join(args), r.stdout.decode(errors="replace"), tail(self.log)))
         return r
 
+    def _postmaster_pid(self):
+        """The pid of this cluster's postmaster if one runs, else None. A postmaster.pid that a
+        killed run left behind is removed when its pid is dead or now belongs to another
+        process (pg_ctl and the postmaster would take a live pid for a running server)."""
+        pidfile = os.path.join(self.data, "postmaster.pid")
+        try:
+            with open(pidfile) as f:
+                pid = int(f.readline().strip() or 0)
+        except (OSError, ValueError):
+            return None
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            argv = []
+        if pid > 0 and _pid_alive(pid) and os.fsencode(self.data) in argv:
+            return pid
+        try:
+            os.unlink(pidfile)
+        except OSError:
+            pass
+        return None
+
     def running(self):
         self._paths()
         if not os.path.exists(os.path.join(self.data, "PG_VERSION")):
             return False
-        return self._pg_ctl("status", check=False).returncode == 0
+        return self._postmaster_pid() is not None
 
     def start(self):
         self._paths()
@@ -214,11 +247,22 @@ class PgCluster:
     def kill9(self):
         """SIGKILL to the postmaster (its children end with it): a crash, not a shutdown."""
         self._paths()
-        pidfile = os.path.join(self.data, "postmaster.pid")
-        with open(pidfile) as f:
-            pid = int(f.readline())
+        pid = self._postmaster_pid()
+        if pid is None:
+            raise RuntimeError("kill9: no postmaster runs for %s" % self.data)
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not _pid_alive(pid), 30, "postmaster %d to die" % pid)
+        # pg_ctl's postmaster is a child of init, which may reap it a second or two later; a
+        # postmaster started meanwhile takes the zombie for a live owner of the socket lock
+        # file and refuses to start. Wait for the reaping; if it never comes, the lock files
+        # are stale: remove them, as nothing runs there any more.
+        try:
+            wait_until(lambda: _pid_gone(pid), 15, "postmaster %d to be reaped" % pid)
+        except WaitTimeout:
+            for name in ("postmaster.pid", ".s.PGSQL.%d.lock" % self.port):
+                path = os.path.join(self.data if name == "postmaster.pid" else self.dir, name)
+                if os.path.exists(path):
+                    os.unlink(path)
         # the backends see the postmaster gone and exit; wait so the port is free again
         wait_until(lambda: not port_open(self.port), 30, "port %d to close" % self.port)
 
@@ -260,6 +304,17 @@ def _pid_alive(pid):
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _pid_gone(pid):
+    """Whether pid is gone altogether (not even a zombie awaiting its parent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def shared_cluster():
@@ -315,13 +370,18 @@ def fresh_database(prefix="t", schema=True, pg=None):
 
 class Mosquitto:
     """A real mosquitto 2.0 on 127.0.0.1:port with its config, persistence and log under root.
-    `extra` is appended to the generated config (plugins, ACL files, limits)."""
+    `extra` is appended to the generated config (ACL files, limits, ...). `plugins` lists
+    plugins to load, each a path or (path, {option: value}), written as `plugin PATH` and
+    `plugin_opt_<option> value` lines. `verbose` logs everything (`log_type all`)."""
 
-    def __init__(self, root, port=None, extra="", allow_anonymous=True):
+    def __init__(self, root, port=None, extra="", allow_anonymous=True, plugins=(),
+                 verbose=False):
         self.root = os.path.abspath(root)
         self.port = port or free_port()
         self.extra = extra
         self.allow_anonymous = allow_anonymous
+        self.plugins = list(plugins)
+        self.verbose = verbose
         self.proc = None
         self.conf = os.path.join(self.root, "mosquitto.conf")
         self.log = os.path.join(self.root, "mosquitto.log")
@@ -336,18 +396,26 @@ class Mosquitto:
             "persistence true",
             "persistence_location %s/" % self.root,
             "log_dest file %s" % self.log,
-            "log_type error", "log_type warning", "log_type notice", "log_type information",
             "connection_messages true",
         ]
+        if self.verbose:
+            lines.append("log_type all")
+        else:
+            lines += ["log_type error", "log_type warning", "log_type notice",
+                      "log_type information"]
         if os.geteuid() == 0:
             lines.append("user root")  # else it switches to `mosquitto` and can't write root/
+        for plugin in self.plugins:
+            path, opts = (plugin, {}) if isinstance(plugin, str) else plugin
+            lines.append("plugin %s" % path)
+            lines += ["plugin_opt_%s %s" % (k, v) for k, v in opts.items()]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n" + self.extra + "\n")
 
     def start(self, timeout=20):
         self.write_conf()
         with open(os.path.join(self.root, "stderr.log"), "ab") as err:
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf],
+            self.proc = subprocess.Popen(_dying_with_us([MOSQUITTO, "-c", self.conf]),
                                          stdout=subprocess.DEVNULL, stderr=err,
                                          stdin=subprocess.DEVNULL)
         try:
@@ -405,7 +473,8 @@ class Program:
         env = dict(os.environ)
         env.update(self.env or {})
         with open(self.log, "ab") as f:
-            self.proc = subprocess.Popen(self.argv, stdout=f, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(_dying_with_us(self.argv), stdout=f,
+                                         stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, env=env)
         return self
 
@@ -463,6 +532,8 @@ def run_tests(namespace, argv=None):
     in file order, or only those named on the command line. Prints one line per test and, for
     a failure, the traceback and the tail of every watched log. Exits 0 only if all passed."""
     argv = sys.argv[1:] if argv is None else argv
+    # SIGTERM becomes SystemExit, so that the at-exit cleanups stop every server we started
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     tests = [(n, f) for n, f in namespace.items() if n.startswith("test_") and callable(f)]
     if argv:
         tests = [(n, f) for n, f in tests if n in argv]

@@ -1,0 +1,1094 @@
+/* collector.c -- the collector's wiring: see collector.h for the threads and what each owns. */
+#include "collector.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mosquitto.h>
+#include <openssl/evp.h>
+#ifdef COLLECTOR_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "ackset.h"
+#include "intake.h"
+#include "log.h"
+#include "metrics.h"
+#include "msg_ack.h"
+#include "msg_event.h"
+#include "msg_health.h"
+#include "msg_json.h"
+#include "msg_rejected.h"
+#include "msg_time.h"
+#include "msg_topic.h"
+#include "pgsink.h"
+#include "registry.h"
+
+#define COLLECTOR_TICK_MS 20 /* the caller's thread wakes this often */
+
+/* The database as the devices see it through the health topic (protocol.md 6.2). */
+enum db_state {
+    DB_UNKNOWN,
+    DB_UP,
+    DB_DOWN,
+};
+
+static const char *const reading_streams[] = {"flood", "traffic", "incident",
+                                              "larva", "dropped", "status"};
+
+struct collector {
+    struct collector_config cfg; /* read-only after collector_new */
+    struct metrics metrics;      /* atomics: any thread */
+    struct mosquitto *mosq;
+    struct intake *intake; /* producer: libmosquitto thread; consumer: db thread */
+    struct metrics_http *http;
+    char health_topic[MSG_TOPIC_MAX + 1];
+
+    /* database thread only */
+    struct pgsink *sink;
+    struct registry *reg;
+    EVP_MD *sha256;
+    EVP_MD_CTX *md;
+    struct msg_event ev;          /* scratch for ingest(): large, so not on the stack */
+    struct msg_rejected rejected; /* scratch for ingest_rejected() */
+    char canon[MSG_CANONICAL_MAX];
+    int64_t registry_loaded_ms; /* monotonic; 0 = never */
+    int64_t registry_miss_ms;   /* last reload caused by a miss */
+    int64_t registry_tried_ms;  /* last attempt, failed or not */
+    bool registry_failing;      /* the last attempt failed (logged once) */
+    int64_t partitions_ms;      /* monotonic: next pantau.ensure_partitions() due */
+
+    /* acknowledgements: the db thread fills ack_fill under ack_lock; the caller's thread swaps
+     * it with ack_send and drains that without the lock */
+    pthread_mutex_t ack_lock;
+    struct ackset *ack_fill;
+    struct ackset *ack_send;
+    char *ack_buf; /* caller's thread only, MSG_ACK_PAYLOAD_MAX + 1 */
+
+    pthread_t db_thread;
+    bool db_thread_started;
+    atomic_int db_state;           /* enum db_state; written by the db thread */
+    atomic_int stopping;           /* set by collector_run: on_message takes nothing more */
+    atomic_int db_finished;        /* the db thread has flushed what it could and ended */
+    atomic_int intake_full_logged; /* libmosquitto thread: one WARNING per full episode */
+    atomic_llong stop_deadline_ms; /* monotonic: the db thread gives up its batch after it */
+};
+
+/* ---- time ------------------------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* ---- MQTT callbacks (libmosquitto's thread) --------------------------------------------- */
+
+static void publish_health(struct collector *c, bool online);
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+                       const mosquitto_property *props)
+{
+    struct collector *c = obj;
+    char subs[sizeof(reading_streams) / sizeof(reading_streams[0]) + 1][160];
+    char *list[sizeof(reading_streams) / sizeof(reading_streams[0]) + 1];
+    int n = 0;
+    int src;
+
+    (void)flags;
+    (void)props;
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "collector: broker %s:%lld refused the connection: %s",
+                c->cfg.mqtt_host, c->cfg.mqtt_port, mosquitto_reason_string(rc));
+        return;
+    }
+    /* Clean start: the broker kept nothing, so subscribe again on every connect. */
+    for (size_t i = 0; i < sizeof(reading_streams) / sizeof(reading_streams[0]); i++) {
+        snprintf(subs[n], sizeof(subs[n]), "$share/%s/pantau/v1/+/%s", c->cfg.share_group,
+                 reading_streams[i]);
+        list[n] = subs[n];
+        n++;
+    }
+    snprintf(subs[n], sizeof(subs[n]), "$share/%s/pantau/v1/_sys/rejected", c->cfg.share_group);
+    list[n] = subs[n];
+    n++;
+    src = mosquitto_subscribe_multiple(mosq, NULL, n, list, 1, 0, NULL);
+    if (src != MOSQ_ERR_SUCCESS) {
+        log_msg(LOG_WARNING, "collector: subscribe on %s:%lld: %s", c->cfg.mqtt_host,
+                c->cfg.mqtt_port, mosquitto_strerror(src));
+        mosquitto_disconnect(mosq); /* the loop reconnects and we try again */
+        return;
+    }
+    atomic_store(&c->metrics.mqtt_connected, 1);
+    log_msg(LOG_NOTICE, "collector: connected to broker %s:%lld, subscribed as group %s",
+            c->cfg.mqtt_host, c->cfg.mqtt_port, c->cfg.share_group);
+    publish_health(c, true);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
+                          const mosquitto_property *props)
+{
+    struct collector *c = obj;
+
+    (void)mosq;
+    (void)props;
+    if (atomic_exchange(&c->metrics.mqtt_connected, 0) == 1 && !atomic_load(&c->stopping)) {
+        log_msg(LOG_WARNING, "collector: lost broker %s:%lld (%s), reconnecting", c->cfg.mqtt_host,
+                c->cfg.mqtt_port, mosquitto_strerror(rc));
+    }
+}
+
+/* Copies the message into the intake ring; libmosquitto frees m when we return. libmosquitto
+ * 2.0 has already sent the PUBACK: a message we cannot keep is simply not acknowledged
+ * end to end, and its device sends it again (protocol.md 11). */
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m,
+                       const mosquitto_property *props)
+{
+    struct collector *c = obj;
+    int rc;
+
+    (void)mosq;
+    (void)props;
+    atomic_fetch_add(&c->metrics.messages_received, 1);
+    if (atomic_load(&c->stopping)) {
+        atomic_fetch_add(&c->metrics.intake_dropped, 1);
+        return;
+    }
+    rc = intake_put(c->intake, m->topic, strlen(m->topic), m->payload,
+                    m->payloadlen > 0 ? (size_t)m->payloadlen : 0, wall_us(),
+                    (long)c->cfg.intake_wait_ms);
+    if (rc != MSG_OK) {
+        atomic_fetch_add(&c->metrics.intake_dropped, 1);
+        if (atomic_exchange(&c->intake_full_logged, 1) == 0) {
+            log_msg(LOG_WARNING,
+                    "collector: intake buffer full for %lld ms, leaving messages "
+                    "to their devices to resend",
+                    c->cfg.intake_wait_ms);
+        }
+        log_msg(LOG_DEBUG, "collector: intake full, not taken: topic=%.200s", m->topic);
+        return;
+    }
+    if (atomic_load(&c->intake_full_logged) != 0) {
+        atomic_store(&c->intake_full_logged, 0);
+        log_msg(LOG_NOTICE, "collector: intake buffer has room again");
+    }
+}
+
+/* ---- health and acknowledgements (any thread: mosquitto_publish is thread-safe) -------- */
+
+static void publish_health(struct collector *c, bool online)
+{
+    struct msg_health h;
+    char payload[512];
+    size_t len = 0;
+    int state = atomic_load(&c->db_state);
+    int rc;
+
+    if (atomic_load(&c->metrics.mqtt_connected) == 0) {
+        return; /* on_connect publishes it once connected (and before: no thread yet) */
+    }
+    memset(&h, 0, sizeof(h));
+    snprintf(h.collector, sizeof(h.collector), "%s", c->cfg.collector_id);
+    h.online = online;
+    h.db = state == DB_UP ? MSG_DB_UP : state == DB_DOWN ? MSG_DB_DOWN : MSG_DB_UNKNOWN;
+    h.ts_ms = wall_us() / 1000;
+    if (msg_health_encode(&h, payload, sizeof(payload), &len) != MSG_OK) {
+        log_msg(LOG_ERR, "collector: cannot encode health for %s", c->cfg.collector_id);
+        return;
+    }
+    rc = mosquitto_publish_v5(c->mosq, NULL, c->health_topic, (int)len, payload, 1, true, NULL);
+    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
+        log_msg(LOG_DEBUG, "collector: publish health: %s", mosquitto_strerror(rc));
+    }
+}
+
+struct ack_ctx {
+    struct collector *c;
+    int64_t now_ms;
+};
+
+static void publish_ack(struct collector *c, const char *device_id, const char *payload, size_t len)
+{
+    char topic[MSG_TOPIC_MAX + 1];
+    int rc;
+
+    if (msg_topic_format(topic, sizeof(topic), MSG_STREAM_ACK, device_id) != MSG_OK) {
+        return;
+    }
+    rc = mosquitto_publish_v5(c->mosq, NULL, topic, (int)len, payload, 0, false, NULL);
+    if (rc == MOSQ_ERR_SUCCESS) {
+        atomic_fetch_add(&c->metrics.acks_sent, 1);
+    } else {
+        log_msg(LOG_DEBUG, "collector: publish ack device=%s: %s", device_id,
+                mosquitto_strerror(rc));
+    }
+}
+
+/* Encodes and publishes items[0..n) as one acknowledgement; when that exceeds the protocol's
+ * 64 KiB, sends the items one by one, and an item that is too large by itself in two halves
+ * of its ranges (each with the dead ranges inside it). */
+static void send_items(struct ack_ctx *x, const char *device_id, const struct msg_ack_item *items,
+                       size_t n)
+{
+    struct collector *c = x->c;
+    size_t len = 0;
+    int rc;
+
+    rc = msg_ack_encode_items(x->now_ms, items, n, c->ack_buf, MSG_ACK_PAYLOAD_MAX + 1, &len);
+    if (rc == MSG_OK) {
+        publish_ack(c, device_id, c->ack_buf, len);
+        return;
+    }
+    if (rc != MSG_ERR_FULL) {
+        log_msg(LOG_ERR, "collector: cannot encode an ack for device=%s: %s", device_id,
+                msg_strerror(rc));
+        return;
+    }
+    if (n > 1) {
+        for (size_t i = 0; i < n; i++) {
+            send_items(x, device_id, &items[i], 1);
+        }
+        return;
+    }
+    if (items[0].n_ranges > 1) {
+        struct msg_ack_item half[2] = {items[0], items[0]};
+        size_t mid = items[0].n_ranges / 2;
+        size_t d = 0;
+
+        while (d < items[0].n_dead && items[0].dead[d].last <= items[0].ranges[mid - 1].last) {
+            d++;
+        }
+        half[0].n_ranges = mid;
+        half[0].n_dead = d;
+        half[0].dead = d > 0 ? items[0].dead : NULL;
+        half[1].ranges = items[0].ranges + mid;
+        half[1].n_ranges = items[0].n_ranges - mid;
+        half[1].n_dead = items[0].n_dead - d;
+        half[1].dead = half[1].n_dead > 0 ? items[0].dead + d : NULL;
+        send_items(x, device_id, &half[0], 1);
+        send_items(x, device_id, &half[1], 1);
+    }
+}
+
+/* ackset_emit_fn: one acknowledgement's worth of items, published. */
+static int emit_ack(void *ctx, const char *device_id, const struct ackset_item *items, size_t n)
+{
+    struct msg_ack_item mi[ACKSET_STORES_PER_MSG];
+
+    for (size_t i = 0; i < n; i++) {
+        mi[i].store_id = items[i].store_id;
+        mi[i].ranges = items[i].ranges;
+        mi[i].n_ranges = items[i].n_ranges;
+        mi[i].dead = items[i].dead;
+        mi[i].n_dead = items[i].n_dead;
+    }
+    send_items(ctx, device_id, mi, n);
+    return 0;
+}
+
+static void flush_acks(struct collector *c)
+{
+    struct ack_ctx x = {c, wall_us() / 1000};
+    struct ackset *t;
+
+    pthread_mutex_lock(&c->ack_lock);
+    t = c->ack_fill;
+    c->ack_fill = c->ack_send;
+    c->ack_send = t;
+    pthread_mutex_unlock(&c->ack_lock);
+    if (ackset_devices(c->ack_send) > 0) {
+        ackset_drain(c->ack_send, emit_ack, &x);
+    }
+}
+
+/* ---- the data path (database thread) ---------------------------------------------------- */
+
+/* The device id of a topic pantau/v1/<device>/..., if level 3 is a valid id: a dead letter's
+ * device, for its acknowledgement, even when the rest of the topic is wrong. */
+static void topic_device(const char *topic, size_t len, char out[MSG_ID_MAX + 1])
+{
+    const char *p = topic + strlen(MSG_TOPIC_PREFIX);
+    const char *end;
+
+    out[0] = '\0';
+    if (len <= strlen(MSG_TOPIC_PREFIX) ||
+        strncmp(topic, MSG_TOPIC_PREFIX, strlen(MSG_TOPIC_PREFIX)) != 0) {
+        return;
+    }
+    end = memchr(p, '/', len - strlen(MSG_TOPIC_PREFIX));
+    if (end == NULL) {
+        end = topic + len;
+    }
+    if (msg_id_valid(p, (size_t)(end - p))) {
+        memcpy(out, p, (size_t)(end - p));
+        out[end - p] = '\0';
+    }
+}
+
+static bool is_store_id(const char *s)
+{
+    if (strlen(s) != MSG_STORE_ID_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < MSG_STORE_ID_LEN; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+        if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* store and seq of a payload that failed validation, where it still gives them, so that the
+ * dead letter can be acknowledged and the device stops resending it (protocol.md 6.1). Reads
+ * with cJSON directly: the payload may be anything. */
+static void salvage_key(const char *payload, size_t len, char store[MSG_STORE_ID_LEN + 1],
+                        uint64_t *seq)
+{
+    cJSON *doc = NULL;
+    const cJSON *s;
+    const cJSON *q;
+
+    store[0] = '\0';
+    *seq = 0;
+    if (len > MSG_PAYLOAD_MAX) {
+        return;
+    }
+    doc = cJSON_ParseWithLength(payload, len);
+    if (doc == NULL || !cJSON_IsObject(doc)) {
+        goto out;
+    }
+    s = cJSON_GetObjectItemCaseSensitive(doc, "store");
+    q = cJSON_GetObjectItemCaseSensitive(doc, "seq");
+    if (!cJSON_IsString(s) || !is_store_id(s->valuestring) || !cJSON_IsNumber(q)) {
+        goto out;
+    }
+    if (q->valuedouble < 1 || q->valuedouble > (double)MSG_SEQ_MAX ||
+        q->valuedouble != (double)(uint64_t)q->valuedouble) {
+        goto out;
+    }
+    memcpy(store, s->valuestring, MSG_STORE_ID_LEN + 1);
+    *seq = (uint64_t)q->valuedouble;
+out:
+    cJSON_Delete(doc);
+}
+
+static const char *reason_of(int rc)
+{
+    switch (rc) {
+    case MSG_ERR_TOPIC:
+        return "topic";
+    case MSG_ERR_JSON:
+        return "json";
+    case MSG_ERR_SCHEMA:
+        return "schema";
+    default:
+        return "invalid";
+    }
+}
+
+/* A message that cannot be stored as what it claims to be: a dead letter, acknowledged when
+ * its device, store and seq are known. */
+static int ingest_dead(struct collector *c, const struct intake_item *it, const char *device_id,
+                       const char *reason, const char *detail, bool from_broker)
+{
+    char device[MSG_ID_MAX + 1];
+    char store[MSG_STORE_ID_LEN + 1];
+    const char *stream = strrchr(it->topic, '/');
+    struct pgsink_dead_key key;
+    uint64_t seq = 0;
+
+    if (device_id != NULL) {
+        snprintf(device, sizeof(device), "%s", device_id);
+    } else {
+        topic_device(it->topic, it->topic_len, device);
+    }
+    salvage_key(it->payload, it->payload_len, store, &seq);
+    key.device_id = device;
+    key.store_id = store;
+    key.seq = seq;
+    key.stream = stream != NULL ? stream + 1 : "";
+    key.from_broker = from_broker;
+    log_msg(LOG_DEBUG, "collector: dead letter device=%s store=%s seq=%llu: %s: %s",
+            device[0] ? device : "-", store[0] ? store : "-", (unsigned long long)seq, reason,
+            detail);
+    return pgsink_add_dead(c->sink, it->topic, it->topic_len, it->payload, it->payload_len,
+                           it->payload_len_orig, it->recv_us, reason, detail, &key);
+}
+
+/* pantau/v1/_sys/rejected: the broker refused a message for its content and passed it on
+ * (protocol.md 7.2). It becomes a dead letter under the device's own topic and bytes. */
+static int ingest_rejected(struct collector *c, const struct intake_item *it)
+{
+    struct msg_rejected *rj = &c->rejected;
+    struct intake_item inner;
+    char err[MSG_ERRLEN] = "";
+    char detail[MSG_ERRLEN];
+    int rc;
+
+    rc = msg_rejected_parse(it->payload, it->payload_len, rj, err, sizeof(err));
+    if (rc == MSG_ERR_NOMEM) {
+        return rc;
+    }
+    if (rc != MSG_OK) {
+        return ingest_dead(c, it, NULL, reason_of(rc), err, true);
+    }
+    inner = *it;
+    inner.topic = rj->topic;
+    inner.topic_len = strlen(rj->topic);
+    inner.topic_len_orig = inner.topic_len;
+    inner.payload = (const char *)rj->payload;
+    inner.payload_len = rj->payload_len;
+    inner.payload_len_orig = rj->payload_len;
+    snprintf(detail, sizeof(detail), "refused by the broker: %.200s", rj->reason);
+    return ingest_dead(c, &inner, rj->device, "rejected", detail, true);
+}
+
+static int sha256(struct collector *c, const char *text, size_t len,
+                  unsigned char out[PGSINK_SHA256_LEN])
+{
+    unsigned int n = 0;
+
+    if (EVP_DigestInit_ex(c->md, c->sha256, NULL) != 1 || EVP_DigestUpdate(c->md, text, len) != 1 ||
+        EVP_DigestFinal_ex(c->md, out, &n) != 1 || n != PGSINK_SHA256_LEN) {
+        return MSG_ERR_INVAL;
+    }
+    return MSG_OK;
+}
+
+static void set_db_state(struct collector *c, enum db_state s, const char *why);
+
+/* Reloads the registry when it is due: periodically, or after a miss at most every
+ * registry_miss_ms. Returns 1 if it was reloaded, 0 if it was not due, -1 if the reload failed
+ * (the database is away). */
+static int refresh_registry(struct collector *c, bool miss)
+{
+    char err[MSG_ERRLEN] = "";
+    int64_t now = mono_ms();
+    PGconn *conn;
+
+    if (miss) {
+        if (c->registry_miss_ms != 0 && now - c->registry_miss_ms < c->cfg.registry_miss_ms) {
+            return 0;
+        }
+        c->registry_miss_ms = now;
+    } else if ((c->registry_loaded_ms != 0 &&
+                now - c->registry_loaded_ms < c->cfg.registry_refresh_ms) ||
+               (c->registry_tried_ms != 0 && now - c->registry_tried_ms < 1000)) {
+        return 0;
+    }
+    c->registry_tried_ms = now;
+    conn = pgsink_conn(c->sink, err, sizeof(err));
+    if (conn != NULL && registry_load(c->reg, conn, err, sizeof(err)) != MSG_OK) {
+        if (PQstatus(conn) != CONNECTION_OK) {
+            pgsink_ping(c->sink, err, sizeof(err)); /* closes the broken connection */
+            conn = NULL;
+        } else if (!c->registry_failing) {
+            log_msg(LOG_WARNING, "collector: cannot load the registry: %s", err);
+        }
+        c->registry_failing = true;
+        set_db_state(c, DB_DOWN, err);
+        return -1;
+    }
+    if (conn == NULL) {
+        set_db_state(c, DB_DOWN, err);
+        return -1;
+    }
+    c->registry_failing = false;
+    if (c->registry_loaded_ms == 0) {
+        log_msg(LOG_NOTICE, "collector: registry loaded: %zu devices", registry_devices(c->reg));
+    }
+    c->registry_loaded_ms = now;
+    atomic_fetch_add(&c->metrics.registry_loads, 1);
+    return 1;
+}
+
+/* One message: topic -> JSON -> event -> registry -> batch. Borrows it (in the ring until the
+ * caller pops it); the batch copies what it keeps. Returns MSG_OK, MSG_ERR_FULL (no room in the
+ * batch: flush and call again), MSG_ERR_DB (the registry cannot be read: hold the message, the
+ * database is away) or MSG_ERR_NOMEM (try again later). */
+static int ingest(struct collector *c, const struct intake_item *it)
+{
+    struct msg_event *ev = &c->ev;
+    unsigned char digest[PGSINK_SHA256_LEN];
+    char err[MSG_ERRLEN] = "";
+    size_t clen = 0;
+    int rc;
+
+    if (!pgsink_has_room(c->sink, it->topic_len, it->payload_len)) {
+        return MSG_ERR_FULL;
+    }
+    if (it->topic_len != it->topic_len_orig) {
+        snprintf(err, sizeof(err), "topic of %zu bytes exceeds %d", it->topic_len_orig,
+                 MSG_TOPIC_MAX);
+        return ingest_dead(c, it, NULL, "topic", err, false);
+    }
+    if (it->topic_len == strlen("pantau/v1/_sys/rejected") &&
+        memcmp(it->topic, "pantau/v1/_sys/rejected", it->topic_len) == 0) {
+        return ingest_rejected(c, it);
+    }
+    if (it->payload_len != it->payload_len_orig) {
+        snprintf(err, sizeof(err), "payload of %zu bytes exceeds %d", it->payload_len_orig,
+                 MSG_PAYLOAD_MAX);
+        return ingest_dead(c, it, NULL, "json", err, false);
+    }
+    rc = msg_event_parse(it->topic, it->topic_len, it->payload, it->payload_len, ev, err,
+                         sizeof(err));
+    if (rc == MSG_ERR_NOMEM) {
+        return rc;
+    }
+    if (rc != MSG_OK) {
+        return ingest_dead(c, it, NULL, reason_of(rc), err, false);
+    }
+    if (!registry_loaded(c->reg) && refresh_registry(c, true) != 1) {
+        return MSG_ERR_DB; /* never judge against a registry we could not read */
+    }
+    rc = registry_check(c->reg, ev, err, sizeof(err));
+    if (rc == REGISTRY_MISS) {
+        int r = refresh_registry(c, true);
+
+        if (r < 0) {
+            return MSG_ERR_DB;
+        }
+        if (r > 0) {
+            rc = registry_check(c->reg, ev, err, sizeof(err));
+        }
+    }
+    if (rc != REGISTRY_OK) {
+        return ingest_dead(c, it, NULL, "registry", err, false);
+    }
+    if (ev->stream == MSG_STREAM_STATUS) {
+        memset(digest, 0, sizeof(digest));
+    } else if (msg_event_canonical(ev, c->canon, sizeof(c->canon), &clen) != MSG_OK ||
+               sha256(c, c->canon, clen, digest) != MSG_OK) {
+        return ingest_dead(c, it, NULL, "schema", "no canonical form", false);
+    }
+    return pgsink_add_event(c->sink, ev, digest, it->topic, it->topic_len, it->payload,
+                            it->payload_len, it->payload_len_orig, it->recv_us);
+}
+
+/* pgsink_done_fn: counters, and the seqs a device may forget. ack_lock held. */
+static void on_done(void *ctx, const struct pgsink_done *d)
+{
+    struct collector *c = ctx;
+    bool dead = false;
+
+    switch (d->outcome) {
+    case PGSINK_NEW:
+        atomic_fetch_add(&c->metrics.readings_stored, 1);
+        break;
+    case PGSINK_DUPLICATE:
+        atomic_fetch_add(&c->metrics.readings_duplicate, 1);
+        break;
+    case PGSINK_CLASH:
+        atomic_fetch_add(&c->metrics.readings_clash, 1);
+        atomic_fetch_add(&c->metrics.dead_letters, 1);
+        dead = true;
+        break;
+    case PGSINK_DEAD:
+        atomic_fetch_add(&c->metrics.dead_letters, 1);
+        dead = true;
+        break;
+    case PGSINK_STATUS:
+        atomic_fetch_add(&c->metrics.status_stored, 1);
+        return;
+    }
+    if (d->has_key && ackset_add(c->ack_fill, d->device_id, d->store_id, d->seq, dead) != MSG_OK) {
+        log_msg(LOG_DEBUG, "collector: cannot queue ack device=%s seq=%llu", d->device_id,
+                (unsigned long long)d->seq);
+    }
+}
+
+static void take_done(struct collector *c)
+{
+    pthread_mutex_lock(&c->ack_lock);
+    pgsink_take_done(c->sink, on_done, c);
+    pthread_mutex_unlock(&c->ack_lock);
+}
+
+static void set_db_state(struct collector *c, enum db_state s, const char *why)
+{
+    int old = atomic_exchange(&c->db_state, (int)s);
+
+    if (old == (int)s) {
+        return;
+    }
+    atomic_store(&c->metrics.db_up, s == DB_UP ? 1 : 0);
+    if (s == DB_UP) {
+        log_msg(LOG_NOTICE, "collector: database is up, committing and acknowledging");
+    } else {
+        log_msg(LOG_WARNING,
+                "collector: database is down, holding the batch and not "
+                "acknowledging: %s",
+                why);
+    }
+    publish_health(c, true);
+}
+
+/* Back-off after a failure: exponential from backoff_min_ms to backoff_max_ms, with jitter
+ * (half the delay at random) so that collectors do not retry in step. Sleeps in short steps
+ * and returns early when the stop deadline has passed. */
+static void back_off(struct collector *c, unsigned *attempt, unsigned *seed)
+{
+    long long delay = c->cfg.backoff_min_ms;
+    int64_t until;
+
+    for (unsigned i = 0; i < *attempt && delay < c->cfg.backoff_max_ms; i++) {
+        delay *= 2;
+    }
+    if (delay > c->cfg.backoff_max_ms) {
+        delay = c->cfg.backoff_max_ms;
+    }
+    delay = delay / 2 + (long long)(rand_r(seed) % (unsigned)(delay / 2 + 1));
+    (*attempt)++;
+    until = mono_ms() + delay;
+    while (mono_ms() < until) {
+        long long deadline = atomic_load(&c->stop_deadline_ms);
+
+        if (deadline != 0 && mono_ms() >= deadline) {
+            return;
+        }
+        sleep_ms(20);
+    }
+}
+
+static void update_depth(struct collector *c)
+{
+    size_t msgs = 0;
+    size_t bytes = 0;
+
+    intake_depth(c->intake, &msgs, &bytes);
+    atomic_store(&c->metrics.intake_messages, msgs);
+    atomic_store(&c->metrics.intake_bytes, bytes);
+}
+
+/* pantau.ensure_partitions() at start and daily (the schema's month partitions ahead; a
+ * DEFAULT partition catches any other time, so a failure here only logs). */
+static void maintain_partitions(struct collector *c)
+{
+    char err[MSG_ERRLEN] = "";
+
+    if (pgsink_ensure_partitions(c->sink, err, sizeof(err)) != MSG_OK) {
+        log_msg(LOG_WARNING, "collector: %s (retrying in an hour)", err);
+        c->partitions_ms = mono_ms() + 3600 * 1000;
+        return;
+    }
+    c->partitions_ms = mono_ms() + 24 * 3600 * 1000;
+}
+
+static void *db_main(void *arg)
+{
+    struct collector *c = arg;
+    struct intake_item it;
+    char err[MSG_ERRLEN] = "";
+    unsigned attempt = 0;
+    unsigned seed = (unsigned)wall_us();
+    int64_t first_row_ms = 0;
+
+    for (;;) {
+        bool stopping = atomic_load(&c->stopping) != 0;
+        bool full = false;
+        bool registry_down = false;
+        long long deadline = atomic_load(&c->stop_deadline_ms);
+
+        /* 1. fill the batch until it is full or its oldest row has waited batch_ms */
+        while (pgsink_pending(c->sink) < (size_t)c->cfg.batch_rows) {
+            long wait = 100;
+            int rc;
+
+            if (pgsink_pending(c->sink) > 0) {
+                wait = (long)(first_row_ms + c->cfg.batch_ms - mono_ms());
+                if (wait <= 0) {
+                    break;
+                }
+            }
+            if (stopping) {
+                wait = 0;
+            }
+            if (!intake_peek(c->intake, &it, wait)) {
+                break;
+            }
+            rc = ingest(c, &it);
+            if (rc == MSG_ERR_FULL) {
+                full = true;
+                break;
+            }
+            if (rc == MSG_ERR_NOMEM) {
+                log_msg(LOG_WARNING, "collector: out of memory parsing a message, retrying");
+                sleep_ms(100);
+                break;
+            }
+            if (rc == MSG_ERR_DB) {
+                registry_down = true;
+                full = true; /* flush what we hold; it fails too if the database is away */
+                break;
+            }
+            if (pgsink_pending(c->sink) == 1) {
+                first_row_ms = mono_ms();
+            }
+            intake_pop(c->intake);
+        }
+        update_depth(c);
+        /* 2. the registry and the partitions, between batches, on the same connection */
+        if (!stopping && !registry_down) {
+            refresh_registry(c, false);
+        }
+        if (!stopping && pgsink_pending(c->sink) == 0 && atomic_load(&c->db_state) == DB_UP &&
+            mono_ms() >= c->partitions_ms) {
+            maintain_partitions(c);
+        }
+        /* 3. flush */
+        if (pgsink_pending(c->sink) > 0 &&
+            (full || stopping || pgsink_pending(c->sink) >= (size_t)c->cfg.batch_rows ||
+             mono_ms() - first_row_ms >= c->cfg.batch_ms)) {
+            int rc = pgsink_flush(c->sink, err, sizeof(err));
+
+            take_done(c); /* a split batch may have committed in parts */
+            if (rc != MSG_OK) {
+                atomic_fetch_add(&c->metrics.db_errors, 1);
+                set_db_state(c, DB_DOWN, err);
+                log_msg(LOG_DEBUG, "collector: flush failed (attempt %u): %s", attempt + 1, err);
+                if (stopping && deadline != 0 && mono_ms() >= deadline) {
+                    log_msg(LOG_WARNING,
+                            "collector: stopping with %zu rows not committed; "
+                            "their devices will resend them",
+                            pgsink_pending(c->sink));
+                    break;
+                }
+                back_off(c, &attempt, &seed);
+                continue;
+            }
+            attempt = 0;
+            set_db_state(c, DB_UP, "");
+        } else if (registry_down && pgsink_pending(c->sink) == 0) {
+            /* a message waits for the registry, which cannot be read: the database is away */
+            if (stopping) {
+                log_msg(LOG_WARNING, "collector: stopping without the registry; the devices "
+                                     "will resend what is left");
+                break;
+            }
+            atomic_fetch_add(&c->metrics.db_errors, 1);
+            set_db_state(c, DB_DOWN, "cannot read the registry");
+            back_off(c, &attempt, &seed);
+            continue;
+        } else if (atomic_load(&c->db_state) == DB_UNKNOWN && !stopping) {
+            /* idle at start: find out whether the database is there, for the health topic */
+            if (pgsink_ping(c->sink, err, sizeof(err)) == MSG_OK) {
+                set_db_state(c, DB_UP, "");
+            } else {
+                set_db_state(c, DB_DOWN, err);
+            }
+        } else if (atomic_load(&c->db_state) == DB_DOWN && !stopping &&
+                   pgsink_pending(c->sink) == 0) {
+            /* down and idle: probe with back-off so that health turns up without traffic */
+            if (pgsink_ping(c->sink, err, sizeof(err)) == MSG_OK) {
+                attempt = 0;
+                set_db_state(c, DB_UP, "");
+            } else {
+                back_off(c, &attempt, &seed);
+            }
+        }
+        if (stopping && pgsink_pending(c->sink) == 0) {
+            size_t msgs = 0;
+            size_t bytes = 0;
+
+            intake_depth(c->intake, &msgs, &bytes);
+            if (msgs == 0) {
+                break;
+            }
+        }
+        if (stopping && deadline != 0 && mono_ms() >= deadline) {
+            log_msg(LOG_WARNING,
+                    "collector: stop timeout, %zu rows not committed; their "
+                    "devices will resend them",
+                    pgsink_pending(c->sink));
+            break;
+        }
+    }
+    atomic_store(&c->db_finished, 1);
+    return NULL;
+}
+
+/* ---- life cycle -------------------------------------------------------------------------- */
+
+struct collector *collector_new(const struct collector_config *cfg, char *err, size_t errlen)
+{
+    struct collector *c = NULL;
+    struct pgsink_limits lim;
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    memcpy(&c->cfg, cfg, sizeof(c->cfg));
+    pthread_mutex_init(&c->ack_lock, NULL);
+    if (msg_topic_format(c->health_topic, sizeof(c->health_topic), MSG_STREAM_HEALTH,
+                         cfg->collector_id) != MSG_OK) {
+        snprintf(err, errlen, "collector_id '%s' cannot form a health topic", cfg->collector_id);
+        goto fail;
+    }
+    c->intake = intake_new((size_t)cfg->intake_bytes);
+    c->ack_fill = ackset_new();
+    c->ack_send = ackset_new();
+    c->ack_buf = malloc(MSG_ACK_PAYLOAD_MAX + 1);
+    c->reg = registry_new();
+    lim.rows = (size_t)cfg->batch_rows;
+    lim.bytes = (size_t)cfg->batch_bytes;
+    c->sink = pgsink_new(cfg->db_conninfo, cfg->db_password, cfg->collector_id, &lim, &c->metrics);
+    c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    c->md = EVP_MD_CTX_new();
+    if (c->intake == NULL || c->ack_fill == NULL || c->ack_send == NULL || c->ack_buf == NULL ||
+        c->reg == NULL || c->sink == NULL || c->sha256 == NULL || c->md == NULL) {
+        snprintf(err, errlen, "out of memory (or no SHA-256 in libcrypto)");
+        goto fail;
+    }
+    return c;
+fail:
+    collector_free(c);
+    return NULL;
+}
+
+void collector_free(struct collector *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->mosq != NULL) {
+        mosquitto_destroy(c->mosq);
+        mosquitto_lib_cleanup();
+    }
+    metrics_http_close(c->http);
+    pgsink_free(c->sink);
+    registry_free(c->reg);
+    intake_free(c->intake);
+    ackset_free(c->ack_fill);
+    ackset_free(c->ack_send);
+    free(c->ack_buf);
+    EVP_MD_CTX_free(c->md);
+    EVP_MD_free(c->sha256);
+    pthread_mutex_destroy(&c->ack_lock);
+    memset(&c->cfg, 0, sizeof(c->cfg)); /* the secrets */
+    free(c);
+}
+
+/* Sets up the client: MQTT 5, clean start, a retained will saying offline, callbacks. It
+ * connects later (connect_broker). */
+static int mqtt_setup(struct collector *c, char *err, size_t errlen)
+{
+    struct msg_health h;
+    char will[512];
+    size_t len = 0;
+    int rc;
+
+    mosquitto_lib_init();
+    c->mosq = mosquitto_new(c->cfg.collector_id, true, c);
+    if (c->mosq == NULL) {
+        snprintf(err, errlen, "mqtt: cannot create the client: %s", strerror(errno));
+        return MSG_ERR_NOMEM;
+    }
+    mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    /* libmosquitto's default receive maximum (20 messages in flight towards us) makes the
+     * broker queue, and past its max_queued_messages drop, what we would take at once: our
+     * bounded intake ring, not the broker's queue, is the buffer (PUBACKs go out on receipt) */
+    mosquitto_int_option(c->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, 65535);
+    mosquitto_connect_v5_callback_set(c->mosq, on_connect);
+    mosquitto_disconnect_v5_callback_set(c->mosq, on_disconnect);
+    mosquitto_message_v5_callback_set(c->mosq, on_message);
+    mosquitto_reconnect_delay_set(c->mosq, 1, 30, true);
+    if (c->cfg.mqtt_username[0] != '\0') {
+        rc = mosquitto_username_pw_set(c->mosq, c->cfg.mqtt_username,
+                                       c->cfg.mqtt_password[0] != '\0' ? c->cfg.mqtt_password
+                                                                       : NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            snprintf(err, errlen, "mqtt: username: %s", mosquitto_strerror(rc));
+            return MSG_ERR_CONFIG;
+        }
+    }
+    memset(&h, 0, sizeof(h));
+    snprintf(h.collector, sizeof(h.collector), "%s", c->cfg.collector_id);
+    h.online = false;
+    h.db = MSG_DB_UNKNOWN;
+    h.ts_ms = wall_us() / 1000; /* for the will: when the collector connected */
+    if (msg_health_encode(&h, will, sizeof(will), &len) != MSG_OK) {
+        snprintf(err, errlen, "mqtt: cannot encode the will");
+        return MSG_ERR_INVAL;
+    }
+    rc = mosquitto_will_set_v5(c->mosq, c->health_topic, (int)len, will, 1, true, NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(err, errlen, "mqtt: will: %s", mosquitto_strerror(rc));
+        return MSG_ERR_INVAL;
+    }
+    return MSG_OK;
+}
+
+/* The first connection, retried with back-off until it works or a stop is requested; then
+ * libmosquitto's thread takes over, reconnecting by itself (libmosquitto 2.0.11's thread does
+ * not retry a first connect_async that failed, hence this loop). Returns whether it connected. */
+static bool connect_broker(struct collector *c, volatile sig_atomic_t *stop)
+{
+    long delay = 500;
+    bool logged = false;
+
+    while (!*stop) {
+        int rc = mosquitto_connect_bind(c->mosq, c->cfg.mqtt_host, (int)c->cfg.mqtt_port,
+                                        (int)(c->cfg.mqtt_keepalive_ms / 1000), NULL);
+
+        if (rc == MOSQ_ERR_SUCCESS) {
+            rc = mosquitto_loop_start(c->mosq);
+            if (rc == MOSQ_ERR_SUCCESS) {
+                return true;
+            }
+            log_msg(LOG_ERR, "collector: cannot start the MQTT thread: %s", mosquitto_strerror(rc));
+            return false;
+        }
+        if (!logged) {
+            log_msg(LOG_WARNING, "collector: broker %s:%lld not reachable (%s), retrying",
+                    c->cfg.mqtt_host, c->cfg.mqtt_port,
+                    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+            logged = true;
+        }
+        for (long waited = 0; waited < delay && !*stop; waited += COLLECTOR_TICK_MS) {
+            sleep_ms(COLLECTOR_TICK_MS);
+        }
+        delay = delay * 2 > 30000 ? 30000 : delay * 2;
+    }
+    return false;
+}
+
+static void log_summary(struct collector *c, uint64_t last[8])
+{
+    uint64_t now[8] = {
+        atomic_load(&c->metrics.messages_received),  atomic_load(&c->metrics.readings_stored),
+        atomic_load(&c->metrics.readings_duplicate), atomic_load(&c->metrics.dead_letters),
+        atomic_load(&c->metrics.readings_clash),     atomic_load(&c->metrics.batches),
+        atomic_load(&c->metrics.acks_sent),          atomic_load(&c->metrics.intake_dropped),
+    };
+    int db = atomic_load(&c->db_state);
+
+    log_msg(LOG_INFO,
+            "collector: last %llds: received=%llu stored=%llu duplicates=%llu dead_letters=%llu "
+            "clashes=%llu batches=%llu acks=%llu not_taken=%llu intake=%llu db=%s mqtt=%s",
+            c->cfg.summary_interval_ms / 1000, (unsigned long long)(now[0] - last[0]),
+            (unsigned long long)(now[1] - last[1]), (unsigned long long)(now[2] - last[2]),
+            (unsigned long long)(now[3] - last[3]), (unsigned long long)(now[4] - last[4]),
+            (unsigned long long)(now[5] - last[5]), (unsigned long long)(now[6] - last[6]),
+            (unsigned long long)(now[7] - last[7]),
+            (unsigned long long)atomic_load(&c->metrics.intake_messages),
+            db == DB_UP     ? "up"
+            : db == DB_DOWN ? "down"
+                            : "unknown",
+            atomic_load(&c->metrics.mqtt_connected) ? "connected" : "disconnected");
+    memcpy(last, now, sizeof(now));
+}
+
+int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    uint64_t last[8] = {0};
+    int64_t next_ack;
+    int64_t next_health;
+    int64_t next_summary;
+    int last_db = DB_UNKNOWN;
+    bool mqtt_started = false;
+    bool failed = false;
+    int rc;
+
+    if (c->cfg.metrics_port > 0) {
+        c->http = metrics_http_open(c->cfg.metrics_address, (int)c->cfg.metrics_port, &c->metrics,
+                                    err, errlen);
+        if (c->http == NULL) {
+            return MSG_ERR_IO;
+        }
+    }
+    rc = mqtt_setup(c, err, errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    if (pthread_create(&c->db_thread, NULL, db_main, c) != 0) {
+        snprintf(err, errlen, "cannot start the database thread");
+        return MSG_ERR_NOMEM;
+    }
+    c->db_thread_started = true;
+    log_msg(LOG_NOTICE,
+            "collector: %s started: broker %s:%lld, group %s, batch %lld rows / "
+            "%lld ms, ack every %lld ms",
+            c->cfg.collector_id, c->cfg.mqtt_host, c->cfg.mqtt_port, c->cfg.share_group,
+            c->cfg.batch_rows, c->cfg.batch_ms, c->cfg.ack_interval_ms);
+#ifdef COLLECTOR_HAVE_SYSTEMD
+    /* ready: from here on the collector retries the broker and the database by itself */
+    sd_notify(0, "READY=1\nSTATUS=running");
+#endif
+    mqtt_started = connect_broker(c, stop);
+    if (!mqtt_started && !*stop) {
+        snprintf(err, errlen, "mqtt: cannot run the network thread");
+        failed = true; /* shut down in order below, then fail */
+    }
+    next_ack = mono_ms() + c->cfg.ack_interval_ms;
+    next_health = mono_ms() + c->cfg.health_interval_ms;
+    next_summary = mono_ms() + c->cfg.summary_interval_ms;
+    while (!*stop && !failed) {
+        int64_t now = mono_ms();
+        int db = atomic_load(&c->db_state);
+
+        if (now >= next_ack) {
+            flush_acks(c);
+            next_ack = now + c->cfg.ack_interval_ms;
+        }
+        if (now >= next_health || db != last_db) {
+            if (db == last_db) {
+                publish_health(c, true); /* a change was published by set_db_state */
+            }
+            last_db = db;
+            next_health = now + c->cfg.health_interval_ms;
+        }
+        if (now >= next_summary) {
+            log_summary(c, last);
+            next_summary = now + c->cfg.summary_interval_ms;
+        }
+        sleep_ms(COLLECTOR_TICK_MS);
+    }
+
+    /* Stop in order: take nothing new, commit what we hold, acknowledge it, say offline. */
+#ifdef COLLECTOR_HAVE_SYSTEMD
+    sd_notify(0, "STOPPING=1");
+#endif
+    log_msg(LOG_NOTICE, "collector: stopping: committing the batch in hand");
+    atomic_store(&c->stop_deadline_ms, mono_ms() + c->cfg.stop_timeout_ms);
+    atomic_store(&c->stopping, 1);
+    intake_close(c->intake);
+    pthread_join(c->db_thread, NULL);
+    c->db_thread_started = false;
+    flush_acks(c);
+    if (mqtt_started) {
+        publish_health(c, false);
+        mosquitto_disconnect_v5(c->mosq, 0, NULL);
+        mosquitto_loop_stop(c->mosq, false);
+    }
+    log_summary(c, last);
+    log_msg(LOG_NOTICE, "collector: %s stopped", c->cfg.collector_id);
+    return failed ? MSG_ERR_IO : MSG_OK;
+}

@@ -1,0 +1,257 @@
+/* registry.c -- cached device registry: see registry.h.
+ *
+ * Devices sit in an array sorted by the query (ORDER BY device_id) with an open-addressing
+ * index; each device's station bindings are a contiguous run of a second array. A load builds
+ * a complete new copy and only then replaces the old one. */
+#include "registry.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg_time.h"
+#include "msg_topic.h"
+
+/* One row per (device, binding); devices without bindings come once with NULL station. Times
+ * as ms since the epoch; an open end is NULL. */
+static const char registry_sql[] =
+    "SELECT d.device_id, d.kind, d.enabled, b.station_id,"
+    " CASE WHEN isfinite(lower(b.valid)) THEN"
+    "  (extract(epoch FROM lower(b.valid)) * 1000)::bigint END,"
+    " CASE WHEN isfinite(upper(b.valid)) THEN"
+    "  (extract(epoch FROM upper(b.valid)) * 1000)::bigint END,"
+    " s.kind"
+    " FROM pantau.device d LEFT JOIN pantau.device_station b ON b.device_id = d.device_id"
+    " LEFT JOIN pantau.station s ON s.station_id = b.station_id"
+    " ORDER BY d.device_id, lower(b.valid)";
+
+struct reg_binding {
+    char station[MSG_ID_MAX + 1];
+    bool camera;     /* a traffic_camera (else a flood_gauge) */
+    int64_t from_ms; /* INT64_MIN: open */
+    int64_t to_ms;   /* INT64_MAX: open (exclusive end) */
+};
+
+struct reg_device {
+    char id[MSG_ID_MAX + 1];
+    enum msg_device_kind kind;
+    bool enabled;
+    size_t first; /* bindings[first .. first + n) */
+    size_t n;
+};
+
+struct reg_copy {
+    struct reg_device *devices;
+    size_t ndevices;
+    struct reg_binding *bindings;
+    size_t nbindings;
+    size_t *index; /* device index + 1; 0 = empty slot */
+    size_t nindex; /* a power of two, at least twice ndevices */
+};
+
+struct registry {
+    struct reg_copy cur;
+    bool loaded;
+};
+
+static uint64_t hash_id(const char *s)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+
+    while (*s != '\0') {
+        h ^= (unsigned char)*s++;
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+static void copy_free(struct reg_copy *c)
+{
+    free(c->devices);
+    free(c->bindings);
+    free(c->index);
+    memset(c, 0, sizeof(*c));
+}
+
+struct registry *registry_new(void)
+{
+    return calloc(1, sizeof(struct registry));
+}
+
+void registry_free(struct registry *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    copy_free(&r->cur);
+    free(r);
+}
+
+bool registry_loaded(const struct registry *r)
+{
+    return r->loaded;
+}
+
+size_t registry_devices(const struct registry *r)
+{
+    return r->cur.ndevices;
+}
+
+static const struct reg_device *find(const struct reg_copy *c, const char *id)
+{
+    size_t i;
+
+    if (c->nindex == 0) {
+        return NULL;
+    }
+    i = (size_t)hash_id(id) & (c->nindex - 1);
+    while (c->index[i] != 0) {
+        const struct reg_device *d = &c->devices[c->index[i] - 1];
+
+        if (strcmp(d->id, id) == 0) {
+            return d;
+        }
+        i = (i + 1) & (c->nindex - 1);
+    }
+    return NULL;
+}
+
+static int64_t ms_or(const PGresult *res, int row, int col, int64_t dflt)
+{
+    if (PQgetisnull(res, row, col)) {
+        return dflt;
+    }
+    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int registry_load(struct registry *r, PGconn *conn, char *err, size_t errlen)
+{
+    struct reg_copy n;
+    PGresult *res = NULL;
+    int rows;
+    int rc = MSG_OK;
+
+    memset(&n, 0, sizeof(n));
+    res = PQexec(conn, registry_sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "registry: load: %s", PQresultErrorMessage(res));
+        rc = MSG_ERR_DB;
+        goto out;
+    }
+    rows = PQntuples(res);
+    n.devices = calloc((size_t)rows + 1, sizeof(*n.devices));
+    n.bindings = calloc((size_t)rows + 1, sizeof(*n.bindings));
+    n.nindex = 16;
+    while (n.nindex < 2 * ((size_t)rows + 1)) {
+        n.nindex *= 2;
+    }
+    n.index = calloc(n.nindex, sizeof(*n.index));
+    if (n.devices == NULL || n.bindings == NULL || n.index == NULL) {
+        snprintf(err, errlen, "registry: out of memory for %d rows", rows);
+        rc = MSG_ERR_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < rows; i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        const char *kind = PQgetvalue(res, i, 1);
+        struct reg_device *d = n.ndevices > 0 ? &n.devices[n.ndevices - 1] : NULL;
+
+        if (strlen(id) > MSG_ID_MAX) {
+            continue; /* cannot be a device id of the protocol */
+        }
+        if (d == NULL || strcmp(d->id, id) != 0) {
+            size_t slot = (size_t)hash_id(id) & (n.nindex - 1);
+
+            d = &n.devices[n.ndevices++];
+            memcpy(d->id, id, strlen(id) + 1);
+            if (msg_device_kind_from_name(kind, strlen(kind), &d->kind) != MSG_OK) {
+                d->enabled = false; /* a kind this collector does not know may publish nothing */
+            } else {
+                d->enabled = PQgetvalue(res, i, 2)[0] == 't';
+            }
+            d->first = n.nbindings;
+            d->n = 0;
+            while (n.index[slot] != 0) {
+                slot = (slot + 1) & (n.nindex - 1);
+            }
+            n.index[slot] = n.ndevices;
+        }
+        if (!PQgetisnull(res, i, 3) && strlen(PQgetvalue(res, i, 3)) <= MSG_ID_MAX) {
+            struct reg_binding *b = &n.bindings[n.nbindings++];
+
+            snprintf(b->station, sizeof(b->station), "%s", PQgetvalue(res, i, 3));
+            b->from_ms = ms_or(res, i, 4, INT64_MIN);
+            b->to_ms = ms_or(res, i, 5, INT64_MAX);
+            b->camera = strcmp(PQgetvalue(res, i, 6), "traffic_camera") == 0;
+            d->n++;
+        }
+    }
+    copy_free(&r->cur);
+    r->cur = n;
+    memset(&n, 0, sizeof(n));
+    r->loaded = true;
+out:
+    copy_free(&n);
+    PQclear(res);
+    return rc;
+}
+
+/* The station a reading names, or NULL for streams without one. */
+static const char *station_of(const struct msg_event *ev)
+{
+    switch (ev->stream) {
+    case MSG_STREAM_FLOOD:
+        return ev->u.flood.station;
+    case MSG_STREAM_TRAFFIC:
+        return ev->u.traffic.station;
+    case MSG_STREAM_INCIDENT:
+        return ev->u.incident.station;
+    default:
+        return NULL;
+    }
+}
+
+int registry_check(const struct registry *r, const struct msg_event *ev, char *err, size_t errlen)
+{
+    const struct reg_device *d = find(&r->cur, ev->device_id);
+    const char *station = station_of(ev);
+    char ts[MSG_TIME_LEN + 1];
+
+    if (d == NULL) {
+        snprintf(err, errlen, "device '%s' is not in the registry", ev->device_id);
+        return REGISTRY_MISS;
+    }
+    if (!d->enabled) {
+        snprintf(err, errlen, "device '%s' is disabled", ev->device_id);
+        return REGISTRY_DENY;
+    }
+    if (!msg_kind_may_publish(d->kind, ev->stream)) {
+        snprintf(err, errlen, "device '%s' of kind %s may not publish %s", ev->device_id,
+                 msg_device_kind_name(d->kind), msg_stream_name(ev->stream));
+        return REGISTRY_DENY;
+    }
+    if (station == NULL) {
+        return REGISTRY_OK;
+    }
+    for (size_t i = d->first; i < d->first + d->n; i++) {
+        const struct reg_binding *b = &r->cur.bindings[i];
+
+        if (strcmp(b->station, station) != 0) {
+            continue;
+        }
+        if (b->camera != (ev->stream != MSG_STREAM_FLOOD)) {
+            snprintf(err, errlen, "station '%s' is a %s, not a station for %s readings", station,
+                     b->camera ? "traffic camera" : "flood gauge", msg_stream_name(ev->stream));
+            return REGISTRY_DENY;
+        }
+        if (!ev->env.clock_synced || (b->from_ms <= ev->env.ts_ms && ev->env.ts_ms < b->to_ms)) {
+            return REGISTRY_OK;
+        }
+    }
+    msg_time_format(ev->env.ts_ms, ts);
+    snprintf(err, errlen, "station '%s' is not bound to device '%s' at %s", station, ev->device_id,
+             ts);
+    return REGISTRY_MISS;
+}

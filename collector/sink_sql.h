@@ -1,0 +1,215 @@
+/* sink_sql.h -- the SQL of pgsink.c, in one place, so that it can be read against schema/.
+ *
+ * Included by pgsink.c only. Three texts:
+ *   sink_session_sql  run once per connection: the TEMP staging tables (ON COMMIT DELETE ROWS)
+ *   sink_batch_sql    the statements of one batch, after the COPYs into the staging tables
+ *   sink_dead_sql     the statement of a batch that holds dead letters only
+ *
+ * Staging columns (the COPY text that pgsink.c writes follows this order exactly):
+ *   pantau_stage_reading  ord, stream, device_id, store_id, seq (NULL for status), ts,
+ *                         clock_synced, replay, boot, mono_ms, content_sha256, payload (the raw
+ *                         JSON as received, already validated by msg_event_parse), topic,
+ *                         received_at
+ *   pantau_stage_dead     ord, device_id, store_id, seq, stream, topic, payload (raw bytes),
+ *                         payload_size, reason, detail, received_at, source (collector or
+ *                         broker)
+ *
+ * The session sets pantau.collector_id (a custom setting) for the dead letters' collector_id.
+ *
+ * Facts are read from the validated payload with jsonb operators. Integer members go through
+ * numeric (`5.0` is a valid integer on the wire). Every statement that takes row locks another
+ * collector may also want takes them in key order (ledger by (device, store, seq), incidents by
+ * (station, event), status by device), so two collectors cannot deadlock. */
+#ifndef SINK_SQL_H
+#define SINK_SQL_H
+
+static const char sink_session_sql[] =
+    "SET statement_timeout = '120s';"
+    "CREATE TEMP TABLE IF NOT EXISTS pantau_stage_reading ("
+    " ord integer NOT NULL, stream text NOT NULL, device_id text NOT NULL,"
+    " store_id uuid NOT NULL, seq bigint, ts timestamptz NOT NULL,"
+    " clock_synced boolean NOT NULL, replay boolean NOT NULL, boot bigint, mono_ms bigint,"
+    " content_sha256 bytea, payload text NOT NULL, topic text NOT NULL,"
+    " received_at timestamptz NOT NULL) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS pantau_stage_dead ("
+    " ord integer NOT NULL, device_id text, store_id uuid, seq bigint, stream text,"
+    " topic text NOT NULL, payload bytea NOT NULL, payload_size integer NOT NULL,"
+    " reason text NOT NULL, detail text, received_at timestamptz NOT NULL,"
+    " source text NOT NULL)"
+    " ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS pantau_stage_new ("
+    " device_id text NOT NULL, store_id uuid NOT NULL, seq bigint NOT NULL,"
+    " PRIMARY KEY (device_id, store_id, seq)) ON COMMIT DELETE ROWS";
+
+/* The staged readings that the ledger took as new, with their payload as jsonb. */
+#define SINK_NEW(stream)                                            \
+    " FROM pantau_stage_reading s"                                  \
+    " JOIN pantau_stage_new USING (device_id, store_id, seq)"       \
+    " CROSS JOIN LATERAL (SELECT s.payload::jsonb AS d OFFSET 0) j" \
+    " WHERE s.stream = '" stream "'"
+
+#define SINK_DEAD_INSERT                                                                     \
+    "INSERT INTO pantau_ops.dead_letter (received_at, topic, payload, payload_size, reason," \
+    " detail, device_id, store_id, seq, stream, source, collector_id)"
+
+/* The staged dead letters. (Not deduplicated: pantau_ingest may not read dead_letter, and the
+ * table has no unique key that ON CONFLICT could use; a resent bad message is a second row.) */
+#define SINK_DEAD_STAGED                                                             \
+    SINK_DEAD_INSERT                                                                 \
+    " SELECT d.received_at, d.topic, d.payload, d.payload_size, d.reason, d.detail," \
+    " d.device_id, d.store_id, d.seq, d.stream, d.source,"                           \
+    " current_setting('pantau.collector_id', true)"                                  \
+    " FROM pantau_stage_dead d"                                                      \
+    " ORDER BY d.ord"
+
+/* clang-format off */
+static const char sink_batch_sql[] =
+    /* 1. the ledger: the authority for "stored once" */
+    "WITH ins AS ("
+    " INSERT INTO pantau.reading_ledger (device_id, store_id, seq, stream, ts, clock_synced,"
+    "  replay, boot, mono_ms, content_sha256, outcome, received_at)"
+    " SELECT device_id, store_id, seq, stream, ts, clock_synced, replay, boot, mono_ms,"
+    "  content_sha256, 'stored', received_at"
+    " FROM pantau_stage_reading WHERE seq IS NOT NULL"
+    " ORDER BY device_id, store_id, seq"
+    " ON CONFLICT DO NOTHING"
+    " RETURNING device_id, store_id, seq)"
+    " INSERT INTO pantau_stage_new SELECT device_id, store_id, seq FROM ins;"
+    /* 2. facts of the new readings */
+    "INSERT INTO pantau.flood_reading (device_id, store_id, seq, station_id, ts, level_cm,"
+    " discharge_m3s, distance_cm, offset_cm, rise_cm_h, rain_mm, battery_v)"
+    " SELECT s.device_id, s.store_id, s.seq, d->>'station', s.ts, (d->>'level_cm')::float8,"
+    " (d->>'discharge_m3s')::float8, (d->>'distance_cm')::float8, (d->>'offset_cm')::float8,"
+    " (d->>'rise_cm_h')::float8, (d->>'rain_mm')::float8, (d->>'battery_v')::float8"
+    SINK_NEW("flood") ";"
+    "INSERT INTO pantau.traffic_count (device_id, store_id, seq, station_id, ts, interval_s,"
+    " lane, motorcycle, car, bus, truck, nonmotor, speed_kmh, occupancy_pct, queue_m)"
+    " SELECT s.device_id, s.store_id, s.seq, d->>'station', s.ts,"
+    " (d->>'interval_s')::numeric::int, d->>'lane',"
+    " (d#>>'{counts,motorcycle}')::numeric::int, (d#>>'{counts,car}')::numeric::int,"
+    " (d#>>'{counts,bus}')::numeric::int, (d#>>'{counts,truck}')::numeric::int,"
+    " (d#>>'{counts,nonmotor}')::numeric::int, (d->>'speed_kmh')::float8,"
+    " (d->>'occupancy_pct')::float8, (d->>'queue_m')::float8"
+    SINK_NEW("traffic") ";"
+    "INSERT INTO pantau.incident_update (device_id, store_id, seq, station_id, event_id,"
+    " state, type, start_at, end_at, confidence, snapshot, lane, ts)"
+    " SELECT s.device_id, s.store_id, s.seq, d->>'station', d->>'event', d->>'state',"
+    " d->>'type', (d->>'start')::timestamptz, (d->>'end')::timestamptz,"
+    " (d->>'confidence')::float8, d->>'snapshot', d->>'lane', s.ts"
+    SINK_NEW("incident") ";"
+    /* the incident's current state: newest by (ts, seq) wins, whatever the arrival order */
+    "INSERT INTO pantau.incident AS i (station_id, event_id, state, type, start_at, end_at,"
+    " confidence, snapshot, lane, ts, seq, device_id, store_id, updated_at)"
+    " SELECT DISTINCT ON (d->>'station', d->>'event') d->>'station', d->>'event',"
+    " d->>'state', d->>'type', (d->>'start')::timestamptz, (d->>'end')::timestamptz,"
+    " (d->>'confidence')::float8, d->>'snapshot', d->>'lane', s.ts, s.seq, s.device_id,"
+    " s.store_id, now()"
+    SINK_NEW("incident")
+    " ORDER BY d->>'station', d->>'event', s.ts DESC, s.seq DESC"
+    " ON CONFLICT (station_id, event_id) DO UPDATE SET state = excluded.state,"
+    " type = excluded.type, start_at = excluded.start_at, end_at = excluded.end_at,"
+    " confidence = excluded.confidence, snapshot = excluded.snapshot, lane = excluded.lane,"
+    " ts = excluded.ts, seq = excluded.seq, device_id = excluded.device_id,"
+    " store_id = excluded.store_id, updated_at = excluded.updated_at"
+    " WHERE (excluded.ts, excluded.seq) > (i.ts, i.seq);"
+    "INSERT INTO pantau_pii.larva_inspection (device_id, store_id, seq, ts, inspector,"
+    " building, kelurahan, rw, rt, address, lat, lon, larvae_found, actions, note)"
+    " SELECT s.device_id, s.store_id, s.seq, s.ts, d->>'inspector', d->>'building',"
+    " d->>'kelurahan', (d->>'rw')::numeric::int, (d->>'rt')::numeric::int, d->>'address',"
+    " (d->>'lat')::float8, (d->>'lon')::float8, (d->>'larvae_found')::boolean,"
+    " CASE WHEN d ? 'actions' THEN ARRAY(SELECT jsonb_array_elements_text(d->'actions'))"
+    " END, d->>'note'"
+    SINK_NEW("larva") ";"
+    "INSERT INTO pantau.larva_container (device_id, store_id, seq, ts, type, location,"
+    " inspected, positive)"
+    " SELECT s.device_id, s.store_id, s.seq, s.ts, c->>'type', c->>'location',"
+    " (c->>'inspected')::numeric::int, (c->>'positive')::numeric::int"
+    " FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
+    " CROSS JOIN LATERAL (SELECT s.payload::jsonb AS d OFFSET 0) j"
+    " CROSS JOIN LATERAL jsonb_array_elements(d->'containers') c"
+    " WHERE s.stream = 'larva';"
+    "INSERT INTO pantau.dropped_range (device_id, store_id, seq, first_seq, last_seq, reason)"
+    " SELECT s.device_id, s.store_id, s.seq, (r->>0)::numeric::bigint,"
+    " (r->>1)::numeric::bigint, d->>'reason'"
+    " FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
+    " CROSS JOIN LATERAL (SELECT s.payload::jsonb AS d OFFSET 0) j"
+    " CROSS JOIN LATERAL jsonb_array_elements(d->'ranges') r"
+    " WHERE s.stream = 'dropped';"
+    /* 3. time correction (protocol.md 4.1): an unsynced reading with boot and mono_ms gets
+     * ts(synced) - mono_ms(synced) + mono_ms(this) from a synced reading of the same device,
+     * store and boot. New unsynced readings look for one (this batch's included) ... */
+    "UPDATE pantau.reading_ledger l"
+    " SET ts_corrected = ref.ts + (s.mono_ms - ref.mono_ms) * interval '1 millisecond'"
+    " FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
+    " CROSS JOIN LATERAL (SELECT r.ts, r.mono_ms FROM pantau.reading_ledger r"
+    "  WHERE r.device_id = s.device_id AND r.store_id = s.store_id AND r.boot = s.boot"
+    "  AND r.clock_synced AND r.mono_ms IS NOT NULL LIMIT 1) ref"
+    " WHERE NOT s.clock_synced AND s.boot IS NOT NULL AND s.mono_ms IS NOT NULL"
+    " AND l.device_id = s.device_id AND l.store_id = s.store_id AND l.seq = s.seq;"
+    /* ... and a new synced reading corrects the older unsynced ones of its boot (rows another
+     * collector is correcting at this moment are skipped, not waited for) */
+    "WITH ref AS (SELECT DISTINCT ON (s.device_id, s.store_id, s.boot) s.device_id,"
+    "  s.store_id, s.boot, s.ts, s.mono_ms"
+    "  FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
+    "  WHERE s.clock_synced AND s.boot IS NOT NULL AND s.mono_ms IS NOT NULL"
+    "  ORDER BY s.device_id, s.store_id, s.boot, s.seq),"
+    " todo AS (SELECT l.device_id, l.store_id, l.seq, ref.ts, ref.mono_ms AS ref_mono"
+    "  FROM pantau.reading_ledger l JOIN ref ON l.device_id = ref.device_id"
+    "  AND l.store_id = ref.store_id AND l.boot = ref.boot"
+    "  WHERE NOT l.clock_synced AND l.mono_ms IS NOT NULL AND l.ts_corrected IS NULL"
+    "  ORDER BY l.device_id, l.store_id, l.seq FOR UPDATE OF l SKIP LOCKED)"
+    " UPDATE pantau.reading_ledger l"
+    " SET ts_corrected = todo.ts + (l.mono_ms - todo.ref_mono) * interval '1 millisecond'"
+    " FROM todo WHERE l.device_id = todo.device_id AND l.store_id = todo.store_id"
+    " AND l.seq = todo.seq;"
+    /* 4. device status (protocol.md 5): history once per (device, conn, state); the current
+     * state only moves forward: higher conn wins, and at the same conn offline wins */
+    "INSERT INTO pantau.device_status_history (device_id, conn, state, store_id, ts,"
+    " clock_synced, agent, backlog, rejected, dropped, stations, received_at)"
+    " SELECT s.device_id, (d->>'conn')::numeric::bigint, d->>'state', s.store_id, s.ts,"
+    " s.clock_synced, d->>'agent', (d->>'backlog')::numeric::bigint,"
+    " (d->>'rejected')::numeric::bigint, (d->>'dropped')::numeric::bigint, d->'stations',"
+    " s.received_at"
+    " FROM pantau_stage_reading s CROSS JOIN LATERAL (SELECT s.payload::jsonb AS d OFFSET 0) j"
+    " WHERE s.stream = 'status'"
+    " ORDER BY s.device_id, 2, 3 ON CONFLICT DO NOTHING;"
+    "INSERT INTO pantau.device_status AS ds (device_id, state, conn, store_id, ts, clock_synced,"
+    " agent, backlog, rejected, dropped, stations, updated_at)"
+    " SELECT DISTINCT ON (s.device_id) s.device_id, d->>'state',"
+    " (d->>'conn')::numeric::bigint, s.store_id, s.ts, s.clock_synced, d->>'agent',"
+    " (d->>'backlog')::numeric::bigint, (d->>'rejected')::numeric::bigint,"
+    " (d->>'dropped')::numeric::bigint, d->'stations', s.received_at"
+    " FROM pantau_stage_reading s CROSS JOIN LATERAL (SELECT s.payload::jsonb AS d OFFSET 0) j"
+    " WHERE s.stream = 'status'"
+    " ORDER BY s.device_id, (d->>'conn')::numeric DESC, (d->>'state' = 'offline') DESC"
+    " ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, conn = excluded.conn,"
+    " store_id = excluded.store_id, ts = excluded.ts, clock_synced = excluded.clock_synced,"
+    " agent = excluded.agent, backlog = excluded.backlog, rejected = excluded.rejected,"
+    " dropped = excluded.dropped, stations = excluded.stations,"
+    " updated_at = excluded.updated_at"
+    " WHERE (excluded.conn, excluded.state = 'offline') > (ds.conn, ds.state = 'offline');"
+    /* 5. clashes: a key stored before with other content goes to the dead letters */
+    SINK_DEAD_INSERT " SELECT s.received_at, s.topic, convert_to(s.payload, 'UTF8'),"
+    " octet_length(convert_to(s.payload, 'UTF8')), 'clash',"
+    " 'stored before with other content (content_sha256 ' || encode(l.content_sha256, 'hex')"
+    " || ', this one ' || encode(s.content_sha256, 'hex') || ')',"
+    " s.device_id, s.store_id, s.seq, s.stream, 'collector',"
+    " current_setting('pantau.collector_id', true)"
+    " FROM pantau_stage_reading s JOIN pantau.reading_ledger l USING (device_id, store_id, seq)"
+    " WHERE s.seq IS NOT NULL AND l.content_sha256 <> s.content_sha256"
+    " AND NOT EXISTS (SELECT 1 FROM pantau_stage_new n WHERE n.device_id = s.device_id"
+    " AND n.store_id = s.store_id AND n.seq = s.seq);"
+    /* 6. the dead letters found before the database */
+    SINK_DEAD_STAGED ";"
+    /* 7. how each staged reading fared: n new, d duplicate, c clash */
+    "SELECT s.ord, CASE WHEN n.seq IS NOT NULL THEN 'n'"
+    " WHEN l.content_sha256 = s.content_sha256 THEN 'd' ELSE 'c' END"
+    " FROM pantau_stage_reading s"
+    " LEFT JOIN pantau_stage_new n USING (device_id, store_id, seq)"
+    " LEFT JOIN pantau.reading_ledger l USING (device_id, store_id, seq)"
+    " WHERE s.seq IS NOT NULL";
+
+static const char sink_dead_sql[] = SINK_DEAD_STAGED;
+/* clang-format on */
+
+#endif
