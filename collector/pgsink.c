@@ -62,15 +62,7 @@ struct row {
     bool local_clash; /* same key as the row before it, other content */
     uint32_t ord;     /* index in rows[], returned by the classification */
     char device_id[MSG_ID_MAX + 1];
-    char store_id[MSG_STORE_ID_LEN + 1];
-    uint64_t seq;
-    int64_t ts_ms;
-    bool clock_synced;
-    bool replay;
-    bool has_boot;
-    uint64_t boot;
-    bool has_mono;
-    uint64_t mono_ms;
+    struct msg_envelope env; /* status rows: store_id, ts_ms, clock_synced; seq = conn */
     unsigned char sha[PGSINK_SHA256_LEN];
     int64_t recv_us;
     size_t topic_off; /* raw bytes in the arena */
@@ -369,23 +361,15 @@ int pgsink_add_event(struct pgsink *s, const struct msg_event *ev,
     memcpy(r->device_id, ev->device_id, sizeof(r->device_id));
     if (ev->stream == MSG_STREAM_STATUS) {
         r->kind = ROW_STATUS;
-        memcpy(r->store_id, ev->u.status.store_id, sizeof(r->store_id));
-        r->ts_ms = ev->u.status.ts_ms;
-        r->clock_synced = ev->u.status.clock_synced;
-        r->seq = ev->u.status.conn; /* only for sorting; status has no seq */
+        memcpy(r->env.store_id, ev->u.status.store_id, sizeof(r->env.store_id));
+        r->env.ts_ms = ev->u.status.ts_ms;
+        r->env.clock_synced = ev->u.status.clock_synced;
+        r->env.seq = ev->u.status.conn; /* only for sorting; status has no seq */
         return MSG_OK;
     }
     r->kind = ROW_READING;
     r->has_key = true;
-    memcpy(r->store_id, ev->env.store_id, sizeof(r->store_id));
-    r->seq = ev->env.seq;
-    r->ts_ms = ev->env.ts_ms;
-    r->clock_synced = ev->env.clock_synced;
-    r->replay = ev->env.replay;
-    r->has_boot = ev->env.has_boot;
-    r->boot = ev->env.boot;
-    r->has_mono = ev->env.has_mono;
-    r->mono_ms = ev->env.mono_ms;
+    r->env = ev->env;
     memcpy(r->sha, sha256, PGSINK_SHA256_LEN);
     return MSG_OK;
 }
@@ -408,15 +392,15 @@ int pgsink_add_dead(struct pgsink *s, const char *topic, size_t topic_len, const
             memcpy(r->device_id, key->device_id, strlen(key->device_id) + 1);
         }
         if (key->store_id != NULL && strlen(key->store_id) == MSG_STORE_ID_LEN) {
-            memcpy(r->store_id, key->store_id, MSG_STORE_ID_LEN + 1);
+            memcpy(r->env.store_id, key->store_id, MSG_STORE_ID_LEN + 1);
         }
-        r->seq = key->seq;
+        r->env.seq = key->seq;
         if (key->stream != NULL && strlen(key->stream) < sizeof(r->stream_name)) {
             memcpy(r->stream_name, key->stream, strlen(key->stream) + 1);
         }
         r->from_broker = key->from_broker;
     }
-    r->has_key = r->device_id[0] != '\0' && r->store_id[0] != '\0' && r->seq > 0;
+    r->has_key = r->device_id[0] != '\0' && r->env.store_id[0] != '\0' && r->env.seq > 0;
     return MSG_OK;
 }
 
@@ -438,8 +422,8 @@ void pgsink_take_done(struct pgsink *s, pgsink_done_fn fn, void *ctx)
         d.outcome = r->outcome;
         d.has_key = r->has_key;
         d.device_id = r->device_id;
-        d.store_id = r->store_id;
-        d.seq = r->seq;
+        d.store_id = r->env.store_id;
+        d.seq = r->env.seq;
         d.recv_us = r->recv_us;
         fn(ctx, &d);
         r->state = ROW_REPORTED;
@@ -539,28 +523,28 @@ static void copy_reading(struct pgsink *s, const struct row *r)
     copy_raw(s, "\t", 1);
     copy_str(s, r->device_id);
     copy_raw(s, "\t", 1);
-    copy_str(s, r->store_id);
+    copy_str(s, r->env.store_id);
     copy_raw(s, "\t", 1);
     if (r->kind == ROW_READING) {
-        copy_u64(s, r->seq);
+        copy_u64(s, r->env.seq);
     } else {
         copy_raw(s, "\\N", 2);
     }
     copy_raw(s, "\t", 1);
-    copy_ts_ms(s, r->ts_ms);
+    copy_ts_ms(s, r->env.ts_ms);
     copy_raw(s, "\t", 1);
-    copy_str(s, r->clock_synced ? "t" : "f");
+    copy_str(s, r->env.clock_synced ? "t" : "f");
     copy_raw(s, "\t", 1);
-    copy_str(s, r->replay ? "t" : "f");
+    copy_str(s, r->env.replay ? "t" : "f");
     copy_raw(s, "\t", 1);
-    if (r->has_boot) {
-        copy_u64(s, r->boot);
+    if (r->env.has_boot) {
+        copy_u64(s, r->env.boot);
     } else {
         copy_raw(s, "\\N", 2);
     }
     copy_raw(s, "\t", 1);
-    if (r->has_mono) {
-        copy_u64(s, r->mono_ms);
+    if (r->env.has_mono) {
+        copy_u64(s, r->env.mono_ms);
     } else {
         copy_raw(s, "\\N", 2);
     }
@@ -590,14 +574,14 @@ static void copy_dead(struct pgsink *s, const struct row *r, const char *reason,
         copy_raw(s, "\\N", 2);
     }
     copy_raw(s, "\t", 1);
-    if (r->store_id[0] != '\0') {
-        copy_str(s, r->store_id);
+    if (r->env.store_id[0] != '\0') {
+        copy_str(s, r->env.store_id);
     } else {
         copy_raw(s, "\\N", 2);
     }
     copy_raw(s, "\t", 1);
-    if (r->seq > 0 && r->kind != ROW_STATUS) {
-        copy_u64(s, r->seq);
+    if (r->env.seq > 0 && r->kind != ROW_STATUS) {
+        copy_u64(s, r->env.seq);
     } else {
         copy_raw(s, "\\N", 2);
     }
@@ -670,12 +654,12 @@ static int cmp_key(const struct row *a, const struct row *b)
     if (c != 0) {
         return c;
     }
-    c = strcmp(a->store_id, b->store_id);
+    c = strcmp(a->env.store_id, b->env.store_id);
     if (c != 0) {
         return c;
     }
-    if (a->seq != b->seq) {
-        return a->seq < b->seq ? -1 : 1;
+    if (a->env.seq != b->env.seq) {
+        return a->env.seq < b->env.seq ? -1 : 1;
     }
     return 0;
 }
@@ -902,7 +886,7 @@ static enum fail_kind write_rows(struct pgsink *s, uint32_t *idx, size_t n)
     r = &s->rows[idx[0]];
     if (r->kind != ROW_DEAD) {
         log_msg(LOG_DEBUG, "pgsink: row refused by the database, device=%s seq=%llu: %s",
-                r->device_id, (unsigned long long)r->seq, s->errbuf);
+                r->device_id, (unsigned long long)r->env.seq, s->errbuf);
         if (r->kind == ROW_STATUS) {
             r->has_key = false;
         }
@@ -918,7 +902,7 @@ static enum fail_kind write_rows(struct pgsink *s, uint32_t *idx, size_t n)
     log_msg(LOG_ERR,
             "pgsink: cannot store even as a dead letter, device=%s seq=%llu "
             "topic=%.100s: %s",
-            r->device_id[0] ? r->device_id : "-", (unsigned long long)r->seq,
+            r->device_id[0] ? r->device_id : "-", (unsigned long long)r->env.seq,
             s->arena + r->topic_off, s->errbuf);
     r->state = ROW_LOST;
     s->npending--;
