@@ -1,0 +1,137 @@
+/* agent_store.h -- the edge agent's durable store: every reading from the moment it is taken
+ * until the collector's commit acknowledgement covers it (protocol.md section 11).
+ *
+ * One SQLite database file (Debian's libsqlite3) in the agent's state directory, in WAL mode
+ * with synchronous=FULL, so that a reading whose append returned MSG_OK survives a power cut,
+ * not only a crash. Each call is one transaction: an append of several readings, or an
+ * acknowledgement of many ranges, costs one fsync, not one per reading.
+ *
+ * The store owns the identity of what it holds:
+ * - its store id, a random lower-case UUID made when the file is created (a new SD card, a
+ *   deleted file: a new store id, and seq starts again at 1);
+ * - the sequence numbers: strictly increasing, never reused, also after a crash or a power cut
+ *   (the next seq is kept in the same transaction as the rows that use it);
+ * - the boot counter (incremented by each agent_store_open in the agent's own process) and the
+ *   connection counter (agent_store_next_conn, durably, before every connection attempt).
+ *
+ * It is bounded by a number of readings, a size in bytes and an age: an append that would go
+ * over drops the oldest readings first, and in the same transaction appends a `dropped`
+ * reading (protocol.md 4.6, reason store_full or max_age) listing their sequence numbers, so
+ * that a drop is never silent and never lost. Dropped readings are counted (agent_store_stats).
+ *
+ * Readings the broker refused for good (protocol.md 7.3) move to a bounded list of rejected
+ * readings (agent_store_reject); when that list overflows, its oldest are dropped and reported
+ * with reason `rejected`.
+ *
+ * Several processes may open the same file: `pantau-agent report` appends a Jumantik
+ * inspection while the agent runs (SQLite's locking, with a busy timeout). The running agent
+ * sees such rows through agent_store_scan.
+ *
+ * Not for: MQTT, the window of readings in flight, replay policy (agent.c decides what to send
+ * when; the store only keeps and hands out rows). */
+#ifndef AGENT_STORE_H
+#define AGENT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg_event.h"
+#include "msg_range.h"
+
+struct agent_store;
+
+struct agent_store_limits {
+    int64_t max_readings;   /* readings held (not counting rejected ones); > 0 */
+    int64_t max_bytes;      /* payload bytes held; > 0 */
+    int64_t max_age_ms;     /* readings taken longer ago than this are dropped; 0: no limit */
+    int64_t max_rejected;   /* rejected readings kept; > 0 */
+};
+
+/* One held reading, as agent_store_scan hands it out. */
+struct agent_store_row {
+    uint64_t seq;
+    enum msg_stream stream;
+    int64_t ts_ms;          /* when it was taken (the envelope's ts) */
+    int64_t stored_ms;      /* wall-clock ms when it was appended */
+    uint64_t sends;         /* times it was published so far (agent_store_mark_sent) */
+    const char *payload;    /* the payload as encoded at append time (replay false); borrowed,
+                             * valid only during the callback */
+    size_t payload_len;
+};
+
+struct agent_store_stats {
+    uint64_t held;          /* readings held, not yet acknowledged */
+    uint64_t held_bytes;    /* their payload bytes */
+    uint64_t first_seq;     /* oldest held seq, 0 if none */
+    uint64_t last_seq;      /* last seq assigned, 0 if none */
+    uint64_t rejected;      /* readings moved to the rejected list, in total */
+    uint64_t rejected_held; /* of which still in the list */
+    uint64_t dropped;       /* readings dropped by the store, in total */
+    uint64_t acked;         /* readings deleted on acknowledgement, in total */
+    uint64_t boot;          /* this process's boot counter */
+    uint64_t conn;          /* the last connection counter handed out */
+};
+
+/* Opens (or creates, with a new store id) the store at path (borrowed). Returns MSG_OK with
+ * *out set (caller frees with agent_store_close), or MSG_ERR_IO / MSG_ERR_DB with err naming
+ * the file and SQLite's reason. count_boot: true in the agent (increments the boot counter),
+ * false for `pantau-agent report` and tools. */
+int agent_store_open(const char *path, const struct agent_store_limits *lim, bool count_boot,
+                     struct agent_store **out, char *err, size_t errlen);
+
+/* Closes the store; NULL is a no-op. */
+void agent_store_close(struct agent_store *s);
+
+/* The store id (static for the store's lifetime, 36 characters). */
+const char *agent_store_id(const struct agent_store *s);
+
+/* Appends n readings in one transaction. For each, the store fills evs[i].env.store_id and
+ * evs[i].env.seq (the caller filled the rest of the envelope and the body), encodes it with
+ * msg_event_encode (replay false) and keeps the payload. Drops the oldest readings first if
+ * the limits need it (see above). Returns MSG_OK (all durable), MSG_ERR_FULL (a single payload
+ * larger than max_bytes), MSG_ERR_INVAL, or MSG_ERR_DB (nothing was written). */
+int agent_store_append(struct agent_store *s, struct msg_event *evs, size_t n, char *err,
+                       size_t errlen);
+
+/* Calls fn for up to max held readings with seq > after_seq, in ascending seq order; fn
+ * returns false to stop early. Returns MSG_OK or MSG_ERR_DB. Rows are borrowed during fn. */
+typedef bool (*agent_store_row_fn)(void *ctx, const struct agent_store_row *row);
+int agent_store_scan(struct agent_store *s, uint64_t after_seq, size_t max, agent_store_row_fn fn,
+                     void *ctx, char *err, size_t errlen);
+
+/* The same for the newest: up to max held readings with seq > after_seq, in descending seq
+ * order (live readings go out before the backlog). */
+int agent_store_scan_newest(struct agent_store *s, uint64_t after_seq, size_t max,
+                            agent_store_row_fn fn, void *ctx, char *err, size_t errlen);
+
+/* Records that these seqs were published once more (n of them, one transaction; for the
+ * replay flag and the counters). Returns MSG_OK or MSG_ERR_DB. */
+int agent_store_mark_sent(struct agent_store *s, const uint64_t *seqs, size_t n, char *err,
+                          size_t errlen);
+
+/* Deletes every held reading that the ranges cover (n ranges of an acknowledgement for this
+ * store, borrowed; ranges covering nothing held are ignored), in one transaction. *deleted
+ * (may be NULL) gets how many were deleted. Returns MSG_OK or MSG_ERR_DB. */
+int agent_store_ack(struct agent_store *s, const struct msg_range *ranges, size_t n,
+                    uint64_t *deleted, char *err, size_t errlen);
+
+/* Moves the held reading seq to the rejected list with reason (borrowed text), dropping the
+ * list's oldest (and appending a `dropped` reading with reason rejected) if it is full.
+ * Returns MSG_OK, MSG_ERR_INVAL (seq not held) or MSG_ERR_DB. */
+int agent_store_reject(struct agent_store *s, uint64_t seq, const char *reason, char *err,
+                       size_t errlen);
+
+/* Drops held readings taken before now_ms - max_age_ms (reported as a `dropped` reading with
+ * reason max_age). The agent calls it now and then; append applies it too. */
+int agent_store_expire(struct agent_store *s, int64_t now_ms, char *err, size_t errlen);
+
+/* Increments the connection counter durably and returns the new value in *conn (before every
+ * connection attempt: protocol.md section 5). Returns MSG_OK or MSG_ERR_DB. */
+int agent_store_next_conn(struct agent_store *s, uint64_t *conn, char *err, size_t errlen);
+
+/* Fills *st. Returns MSG_OK or MSG_ERR_DB. */
+int agent_store_stats(struct agent_store *s, struct agent_store_stats *st, char *err,
+                      size_t errlen);
+
+#endif
