@@ -1,0 +1,116 @@
+/* agent_config.h -- pantau-agent's configuration: keys, defaults, loading and checking.
+ *
+ * One `key value` file (mosquitto.conf's format, read by msg/conf.h) fills one struct
+ * agent_config: the device's identity, the store and its limits, the broker connection, the
+ * reliability knobs (window, timeouts, replay rate, refusal retries), and one `[source <name>]`
+ * section per source the agent runs. A section's keys come from that source's own table
+ * (struct agent_source.keys of agent_source.h), so a typo inside a section is an error naming
+ * the file, the line and the key; the section's config struct is kept here, inline, as bytes
+ * (struct agent_config_source) that the source reads back as its own struct.
+ *
+ * Everything is checked here, each source's own check included, before anything connects, so
+ * that `--check` and a real start agree. The MQTT password lives in a file the config names
+ * (password_file); it is read into the struct and never printed.
+ *
+ * Not for: run-time state (agent.h), the sources themselves (agent_source.h). Loading
+ * allocates nothing: the struct is large (some 70 KiB) but self-contained, so keep it off
+ * small stacks. */
+#ifndef AGENT_CONFIG_H
+#define AGENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "agent_source.h"
+#include "agent_store.h"
+#include "msg_err.h"
+#include "msg_topic.h"
+
+#define AGENT_PATH_MAX 1024
+#define AGENT_HOST_MAX 255
+#define AGENT_SECRET_MAX 256
+#define AGENT_SOURCES_MAX 8          /* `[source ...]` sections in one file */
+#define AGENT_SOURCE_CONF_MAX 8192   /* bytes of one source's config struct */
+
+enum agent_jitter {
+    AGENT_JITTER_FULL,          /* sleep = random(0, min(max, min_ms * 2^attempt)) */
+    AGENT_JITTER_DECORRELATED,  /* sleep = min(max, random(min_ms, previous * 3)) */
+};
+
+/* One `[source <name>]` section: the source and its loaded config struct. */
+struct agent_config_source {
+    const struct agent_source *source;   /* from agent_source_find: static storage */
+    unsigned line;                       /* the section's line in the file, for messages */
+    union {
+        max_align_t align;               /* the source casts bytes to its own struct */
+        unsigned char bytes[AGENT_SOURCE_CONF_MAX];
+    } conf;                              /* source->conf_size bytes in use */
+};
+
+struct agent_config {
+    char path[AGENT_PATH_MAX];           /* the file it was loaded from */
+    char device_id[MSG_ID_MAX + 1];      /* client id, MQTT username, topic level */
+    char log_level[16];
+
+    /* the store (agent_store.h) */
+    char store_path[AGENT_PATH_MAX];
+    long long store_max_readings;
+    long long store_max_bytes;
+    long long store_max_age_ms;          /* 0: no age limit */
+    long long store_max_rejected;
+
+    /* the broker */
+    char mqtt_host[AGENT_HOST_MAX + 1];
+    long long mqtt_port;
+    long long mqtt_keepalive_ms;
+    long long mqtt_connect_timeout_ms;
+    bool tls;
+    char tls_cafile[AGENT_PATH_MAX];     /* "" : the system's CA store */
+    char tls_certfile[AGENT_PATH_MAX];   /* client certificate ("" : none) */
+    char tls_keyfile[AGENT_PATH_MAX];
+    bool tls_verify_hostname;
+    char mqtt_username[MSG_ID_MAX + 1];  /* "" : no username (e.g. the certificate's CN) */
+    char mqtt_password[AGENT_SECRET_MAX];/* first line of password_file; secret */
+    long long reconnect_min_ms;
+    long long reconnect_max_ms;
+    char reconnect_jitter_name[16];
+    enum agent_jitter reconnect_jitter;  /* from reconnect_jitter_name */
+
+    /* readings in flight, resends, replay */
+    long long window;                    /* readings published and not yet acknowledged */
+    long long ack_timeout_initial_ms;    /* before any publish-to-ack time was measured */
+    long long ack_timeout_min_ms;        /* floor of the adaptive timeout */
+    long long ack_timeout_max_ms;        /* ceiling, also of its backoff */
+    long long resend_rate;               /* resends per second, at most */
+    long long replay_rate;               /* backlog readings per second */
+    long long live_ms;                   /* a reading taken this recently and not behind a
+                                          * backlog goes out as live (replay false) */
+    long long refuse_tries;              /* publishes of a refused reading before it is rejected */
+    long long refuse_backoff_ms;         /* first wait after a refusal; doubles each time */
+    long long status_min_interval_ms;    /* republish the status at most this often */
+    long long summary_interval_ms;       /* one INFO line of counters */
+    long long source_backoff_min_ms;     /* reopening a source that failed */
+    long long source_backoff_max_ms;
+
+    size_t n_sources;
+    struct agent_config_source sources[AGENT_SOURCES_MAX];
+};
+
+/* Loads path (borrowed) into *cfg (caller-owned; everything is copied in, nothing allocated).
+ * Runs every source's check. Returns MSG_OK, MSG_ERR_IO (the file cannot be read; err names
+ * it) or MSG_ERR_CONFIG (err reads "FILE:LINE: KEY: why", or names the section or key that is
+ * missing or inconsistent). */
+int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);
+
+/* The store limits of cfg (borrowed), for agent_store_open. */
+void agent_config_store_limits(const struct agent_config *cfg, struct agent_store_limits *out);
+
+/* Writes every key with its default and help to f, in the config file's own syntax, and each
+ * known source's section keys. */
+void agent_config_print(FILE *f);
+
+/* Log level named by cfg->log_level, as a syslog priority (LOG_ERR .. LOG_DEBUG). */
+int agent_config_log_level(const struct agent_config *cfg);
+
+#endif
