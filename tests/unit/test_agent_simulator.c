@@ -1,0 +1,413 @@
+/* test_agent_simulator.c -- the `simulator` source (edge-agent/source_simulator.c): every
+ * reading passes the contract, the same seed gives the same readings, intervals, rate and count,
+ * flood waves, rush hours, larva shares, and config errors naming the key. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent_source.h"
+#include "conf.h"
+#include "msg_err.h"
+#include "msg_event.h"
+#include "msg_time.h"
+#include "tinytest.h"
+
+extern const struct agent_source agent_source_simulator;
+
+#define MAX_KEEP 20000
+
+/* What the test's emit collects: one hash per reading (of its payload), and some figures. */
+struct collect {
+    uint64_t seq;
+    size_t n;
+    size_t invalid;
+    char first_err[MSG_ERRLEN];
+    size_t per_stream[MSG_STREAM_COUNT];
+    uint64_t hashes[MAX_KEEP];
+    struct msg_event *keep;      /* the first MAX_KEEP events, as emitted */
+};
+
+static uint64_t fnv1a(const char *p, size_t n)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errlen)
+{
+    struct collect *c = ctx;
+    struct msg_event ev = *in;
+    char buf[MSG_PAYLOAD_MAX + 1];
+    size_t len = 0;
+    int rc;
+
+    snprintf(ev.env.store_id, sizeof(ev.env.store_id), "6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d");
+    ev.env.seq = ++c->seq;
+    ev.env.clock_synced = true;
+    if (ev.env.ts_ms == 0) {
+        ev.env.ts_ms = 1767225600000;   /* what the agent would fill in */
+    }
+    rc = msg_event_validate(&ev, err, errlen);
+    if (rc != MSG_OK) {
+        if (c->invalid++ == 0) {
+            snprintf(c->first_err, sizeof(c->first_err), "%s: %s", msg_stream_name(ev.stream),
+                     err);
+        }
+        return rc;
+    }
+    if ((unsigned)ev.stream < MSG_STREAM_COUNT) {
+        c->per_stream[ev.stream]++;
+    }
+    if (msg_event_encode(&ev, buf, sizeof(buf), &len) == MSG_OK && c->n < MAX_KEEP) {
+        c->hashes[c->n] = fnv1a(buf, len);
+        if (c->keep != NULL) {
+            c->keep[c->n] = ev;
+        }
+    }
+    c->n++;
+    return MSG_OK;
+}
+
+/* Loads config text into a fresh config buffer of the source's size. */
+static void *load_conf(const char *text, char *err, size_t errlen, int *rc)
+{
+    char path[] = "/tmp/test_agent_simulator_XXXXXX";
+    void *conf = calloc(1, agent_source_simulator.conf_size);
+    int fd = mkstemp(path);
+    FILE *f;
+
+    if (fd < 0 || conf == NULL) {
+        *rc = MSG_ERR_IO;
+        free(conf);
+        return NULL;
+    }
+    f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    *rc = conf_load(path, agent_source_simulator.keys, conf, NULL, NULL, err, errlen);
+    unlink(path);
+    if (*rc == MSG_OK && agent_source_simulator.check != NULL) {
+        *rc = agent_source_simulator.check(conf, err, errlen);
+    }
+    return conf;
+}
+
+/* Runs the source from config text, polling every step_ms from 0 until it stops or until_ms. */
+static int run(const char *text, struct collect *c, int64_t step_ms, int64_t until_ms,
+               int64_t *last_wait)
+{
+    char err[MSG_ERRLEN] = "";
+    struct agent_emit emit = {on_emit, c, "gw-sim-01"};
+    struct agent_source_wait w = {-1, 0};
+    void *state = NULL;
+    void *conf;
+    int rc;
+
+    conf = load_conf(text, err, sizeof(err), &rc);
+    TEST_CHECK(rc == MSG_OK);
+    TEST_MSG("config: %s", err);
+    if (rc != MSG_OK) {
+        free(conf);
+        return rc;
+    }
+    rc = agent_source_simulator.open(&state, conf, &emit, err, sizeof(err));
+    TEST_CHECK(rc == MSG_OK);
+    TEST_MSG("open: %s", err);
+    for (int64_t t = 0; rc == MSG_OK && t <= until_ms; t += step_ms) {
+        rc = agent_source_simulator.poll(state, t, &w, err, sizeof(err));
+        TEST_CHECK(w.next_ms == INT64_MAX || w.next_ms >= t);
+        if (w.next_ms == INT64_MAX) {
+            break;
+        }
+    }
+    if (last_wait != NULL) {
+        *last_wait = w.next_ms;
+    }
+    agent_source_simulator.close(state);
+    free(conf);
+    return rc;
+}
+
+static const char *const mixed =
+    "seed 42\n"
+    "start 2026-03-02T00:00:00.000Z\n"
+    "rate 2000\n"
+    "count 6000\n"
+    "flood_stations p2c-kali-bekasi, cileungsi-01 cikeas-01\n"
+    "traffic_stations cam-kalimalang-01 cam-bulak-kapal\n"
+    "traffic_lanes eastbound westbound\n"
+    "larva_kelurahan 32.75.01.1002 32.75.07.1007 32.75.03.1001\n";
+
+static void test_thousands_of_readings_all_valid(void)
+{
+    struct collect *c = calloc(1, sizeof(*c));
+    int64_t last = 0;
+
+    TEST_CHECK(run(mixed, c, 10, 60000, &last) == MSG_OK);
+    TEST_CHECK(c->invalid == 0);
+    TEST_MSG("%zu invalid, first: %s", c->invalid, c->first_err);
+    TEST_CHECK(c->n == 6000);
+    TEST_MSG("n=%zu", c->n);
+    TEST_CHECK(last == INT64_MAX);   /* count reached: nothing more to wait for */
+    TEST_CHECK(c->per_stream[MSG_STREAM_FLOOD] > 1000);
+    TEST_CHECK(c->per_stream[MSG_STREAM_TRAFFIC] > 1000);
+    TEST_CHECK(c->per_stream[MSG_STREAM_LARVA] > 1000);
+    TEST_MSG("flood %zu traffic %zu incident %zu larva %zu", c->per_stream[MSG_STREAM_FLOOD],
+             c->per_stream[MSG_STREAM_TRAFFIC], c->per_stream[MSG_STREAM_INCIDENT],
+             c->per_stream[MSG_STREAM_LARVA]);
+    free(c);
+}
+
+static void test_same_seed_same_readings_other_seed_others(void)
+{
+    struct collect *a = calloc(1, sizeof(*a));
+    struct collect *b = calloc(1, sizeof(*b));
+    struct collect *d = calloc(1, sizeof(*d));
+    char other[1024];
+    size_t same = 0;
+
+    snprintf(other, sizeof(other), "%s", mixed);
+    memcpy(strstr(other, "seed 42"), "seed 43", 7);
+    run(mixed, a, 7, 60000, NULL);
+    run(mixed, b, 7, 60000, NULL);
+    run(other, d, 7, 60000, NULL);
+    TEST_CHECK(a->n == 6000 && b->n == 6000 && d->n == 6000);
+    TEST_CHECK(memcmp(a->hashes, b->hashes, sizeof(a->hashes[0]) * a->n) == 0);
+    for (size_t i = 0; i < a->n && i < d->n; i++) {
+        same += a->hashes[i] == d->hashes[i];
+    }
+    TEST_CHECK(same < a->n / 10);
+    TEST_MSG("%zu of %zu readings equal with another seed", same, a->n);
+    free(a);
+    free(b);
+    free(d);
+}
+
+static void test_intervals_without_rate(void)
+{
+    struct collect *c = calloc(1, sizeof(*c));
+    char err[MSG_ERRLEN] = "";
+    struct agent_emit emit = {on_emit, c, "gw-sim-01"};
+    struct agent_source_wait w;
+    void *state = NULL;
+    int rc;
+    void *conf = load_conf("start 2026-03-02T00:00:00.000Z\n"
+                           "flood_stations a-1 b-2\nflood_interval 60s\n",
+                           err, sizeof(err), &rc);
+
+    TEST_CHECK(rc == MSG_OK);
+    TEST_CHECK(agent_source_simulator.open(&state, conf, &emit, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(agent_source_simulator.poll(state, 1000, &w, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(c->n == 2);            /* a gauge reads at once */
+    TEST_CHECK(w.fd == -1 && w.next_ms == 61000);
+    TEST_MSG("next_ms %" PRId64, w.next_ms);
+    TEST_CHECK(agent_source_simulator.poll(state, 60999, &w, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(c->n == 2);
+    TEST_CHECK(agent_source_simulator.poll(state, 61000, &w, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(c->n == 4);
+    /* a stall of ten minutes: the missed samples come at once, each with its own time */
+    TEST_CHECK(agent_source_simulator.poll(state, 661000, &w, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(c->n == 24);
+    TEST_CHECK(w.next_ms == 721000);
+    agent_source_simulator.close(state);
+    free(conf);
+    free(c);
+}
+
+static void test_flood_waves_rise_fast_fall_slowly(void)
+{
+    struct collect *c = calloc(1, sizeof(*c));
+    double lo = 1e9, hi = -1e9, max_rise = 0, min_rise = 0;
+    size_t rain = 0;
+
+    c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
+    /* 10 days of one gauge every 60 s: 14,400 readings, waves about every 12 h */
+    run("seed 5\nstart 2026-02-01T00:00:00.000Z\nflood_stations p2c-kali-bekasi\n"
+        "flood_interval 60s\nflood_wave_every 12h\ncount 14400\n",
+        c, 60000, 14400LL * 60000, NULL);
+    TEST_CHECK(c->n == 14400);
+    for (size_t i = 0; i < c->n && i < MAX_KEEP; i++) {
+        const struct msg_flood *f = &c->keep[i].u.flood;
+
+        TEST_CHECK(f->has_level && f->has_distance && f->has_battery);
+        TEST_CHECK(f->level_cm == f->offset_cm - f->distance_cm ||
+                   (f->level_cm - (f->offset_cm - f->distance_cm)) < 1e-6);
+        lo = f->level_cm < lo ? f->level_cm : lo;
+        hi = f->level_cm > hi ? f->level_cm : hi;
+        if (f->has_rise) {
+            max_rise = f->rise_cm_h > max_rise ? f->rise_cm_h : max_rise;
+            min_rise = f->rise_cm_h < min_rise ? f->rise_cm_h : min_rise;
+        }
+        rain += f->has_rain;
+        TEST_CHECK(f->battery_v > 11.5 && f->battery_v < 13.5);
+    }
+    TEST_CHECK(lo > 310 && lo < 380);    /* the baseline near 350 cm */
+    TEST_CHECK(hi > lo + 100);           /* at least one real wave */
+    TEST_CHECK(max_rise > 60 && max_rise < 350);   /* fast rise */
+    TEST_CHECK(-min_rise < max_rise / 2);          /* slower fall */
+    TEST_CHECK(rain > 10);
+    TEST_MSG("level %.1f..%.1f, rise %.1f..%.1f cm/h, %zu with rain", lo, hi, min_rise, max_rise,
+             rain);
+    free(c->keep);
+    free(c);
+}
+
+static void test_traffic_rush_hours_and_class_mix(void)
+{
+    struct collect *c = calloc(1, sizeof(*c));
+    double rush = 0, night = 0, moto = 0, all = 0;
+    int n_rush = 0, n_night = 0;
+    size_t incidents = 0;
+
+    c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
+    /* 00:00 WIB is 17:00 UTC; two days of 5-minute counts on one camera, one lane */
+    run("seed 9\nstart 2026-03-01T17:00:00.000Z\ntraffic_stations cam-1\ntraffic_lanes in\n"
+        "traffic_interval_s 300\n",
+        c, 300000, 2LL * 86400000, NULL);
+    TEST_CHECK(c->n >= 576);
+    for (size_t i = 0; i < c->n && i < MAX_KEEP; i++) {
+        const struct msg_event *ev = &c->keep[i];
+        int64_t wib_h = ((ev->env.ts_ms + 7 * 3600000) % 86400000) / 3600000;
+        double total = 0;
+
+        if (ev->stream == MSG_STREAM_INCIDENT) {
+            incidents++;
+            continue;
+        }
+        TEST_CHECK(ev->stream == MSG_STREAM_TRAFFIC && ev->u.traffic.interval_s == 300);
+        TEST_CHECK(ev->env.ts_ms % 300000 == 0);   /* the interval's start */
+        for (int k = 0; k < MSG_VCLASS_COUNT; k++) {
+            total += (double)ev->u.traffic.counts[k];
+        }
+        moto += (double)ev->u.traffic.counts[MSG_VCLASS_MOTORCYCLE];
+        all += total;
+        if (wib_h >= 7 && wib_h < 9) {
+            rush += total;
+            n_rush++;
+        } else if (wib_h >= 1 && wib_h < 4) {
+            night += total;
+            n_night++;
+        }
+    }
+    TEST_CHECK(n_rush > 0 && n_night > 0);
+    TEST_CHECK(rush / n_rush > 3 * (night / n_night));
+    TEST_MSG("rush %.1f night %.1f per interval", rush / n_rush, night / n_night);
+    TEST_CHECK(moto / all > 0.6 && moto / all < 0.75);
+    TEST_MSG("motorcycles %.2f", moto / all);
+    free(c->keep);
+    free(c);
+}
+
+static void test_incidents_new_update_end_same_event(void)
+{
+    struct collect *c = calloc(1, sizeof(*c));
+    size_t news = 0, ends = 0;
+
+    c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
+    run("seed 3\nstart 2026-03-01T17:00:00.000Z\ntraffic_stations cam-1 cam-2\n"
+        "traffic_interval_s 60\ncount 15000\n",
+        c, 60000, 30LL * 86400000, NULL);
+    for (size_t i = 0; i < c->n && i < MAX_KEEP; i++) {
+        const struct msg_event *ev = &c->keep[i];
+        size_t j;
+
+        if (ev->stream != MSG_STREAM_INCIDENT) {
+            continue;
+        }
+        if (ev->u.incident.state == MSG_INCIDENT_NEW) {
+            news++;
+        }
+        if (ev->u.incident.state != MSG_INCIDENT_END) {
+            continue;
+        }
+        ends++;
+        /* its new came before, with the same event id, station and start */
+        for (j = 0; j < i; j++) {
+            const struct msg_event *e = &c->keep[j];
+
+            if (e->stream == MSG_STREAM_INCIDENT && e->u.incident.state == MSG_INCIDENT_NEW &&
+                strcmp(e->u.incident.event, ev->u.incident.event) == 0) {
+                break;
+            }
+        }
+        TEST_CHECK(j < i);
+        TEST_CHECK(j < i && strcmp(c->keep[j].u.incident.station, ev->u.incident.station) == 0 &&
+                   c->keep[j].u.incident.start_ms == ev->u.incident.start_ms);
+    }
+    TEST_CHECK(news >= 5 && ends >= 5 && ends <= news);
+    TEST_MSG("%zu new, %zu end", news, ends);
+    free(c->keep);
+    free(c);
+}
+
+static void test_larva_share_positive_and_rules(void)
+{
+    struct collect *c = calloc(1, sizeof(*c));
+    size_t positive = 0, houses = 0;
+
+    c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
+    run("seed 11\nstart 2026-01-05T00:00:00.000Z\nlarva_kelurahan all\nrate 1000\ncount 10000\n",
+        c, 100, 60000, NULL);
+    TEST_CHECK(c->n == 10000 && c->invalid == 0);
+    TEST_MSG("%s", c->first_err);
+    for (size_t i = 0; i < c->n && i < MAX_KEEP; i++) {
+        const struct msg_larva *l = &c->keep[i].u.larva;
+
+        if (l->building == MSG_BUILDING_HOUSE) {
+            houses++;
+            positive += l->larvae_found;
+        }
+    }
+    TEST_CHECK(houses > 8000);
+    TEST_CHECK(positive > houses / 20 && positive < houses * 15 / 100);
+    TEST_MSG("%zu of %zu houses positive", positive, houses);
+    free(c->keep);
+    free(c);
+}
+
+static void test_config_errors_name_the_key(void)
+{
+    static const struct {
+        const char *text;
+        const char *needle;
+    } cases[] = {
+        {"seed 1\n", "flood_stations"},
+        {"flood_stations p2c/kali\n", "flood_stations"},
+        {"larva_kelurahan 32.75.07.1001\n", "larva_kelurahan"},
+        {"traffic_stations cam-1\ntraffic_lanes Lane_A\n", "traffic_lanes"},
+        {"flood_stations a\nstart 2026-02-30T00:00:00.000Z\n", "start"},
+        {"flood_stations a\nflood_offset_cm 500\n", "flood_offset_cm"},
+        {"flood_stations a\nrate -1\n", "rate"},
+        {"flood_stations a\nlevl 1\n", "levl"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[MSG_ERRLEN] = "";
+        int rc;
+        void *conf = load_conf(cases[i].text, err, sizeof(err), &rc);
+
+        TEST_CHECK(rc == MSG_ERR_CONFIG);
+        TEST_CHECK(strstr(err, cases[i].needle) != NULL);
+        TEST_MSG("case %zu: rc %d err '%s'", i, rc, err);
+        free(conf);
+    }
+}
+
+TEST_LIST = {
+    {"thousands_of_readings_all_valid", test_thousands_of_readings_all_valid},
+    {"same_seed_same_readings_other_seed_others", test_same_seed_same_readings_other_seed_others},
+    {"intervals_without_rate", test_intervals_without_rate},
+    {"flood_waves_rise_fast_fall_slowly", test_flood_waves_rise_fast_fall_slowly},
+    {"traffic_rush_hours_and_class_mix", test_traffic_rush_hours_and_class_mix},
+    {"incidents_new_update_end_same_event", test_incidents_new_update_end_same_event},
+    {"larva_share_positive_and_rules", test_larva_share_positive_and_rules},
+    {"config_errors_name_the_key", test_config_errors_name_the_key},
+    {NULL, NULL},
+};
