@@ -1,0 +1,32 @@
+/* agent_sources.c -- the sources pantau-agent knows (agent_source.h), in a const table.
+ *
+ * Each source is one file source_<name>.c ending in its const struct agent_source; a source
+ * is added here and to sources.cmake in the commit that adds its file. The simulator
+ * (source_simulator.c) is the store part's and is listed when sources.cmake finds it
+ * (AGENT_HAVE_SIMULATOR). */
+#include <string.h>
+
+#include "agent_source.h"
+
+extern const struct agent_source agent_source_flood;
+#ifdef AGENT_HAVE_SIMULATOR
+extern const struct agent_source agent_source_simulator;
+#endif
+
+const struct agent_source *const agent_sources[] = {
+    &agent_source_flood,
+#ifdef AGENT_HAVE_SIMULATOR
+    &agent_source_simulator,
+#endif
+    NULL,
+};
+
+const struct agent_source *agent_source_find(const char *name)
+{
+    for (size_t i = 0; agent_sources[i] != NULL; i++) {
+        if (strcmp(agent_sources[i]->name, name) == 0) {
+            return agent_sources[i];
+        }
+    }
+    return NULL;
+}
