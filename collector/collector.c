@@ -15,6 +15,7 @@
 #endif
 
 #include "ackset.h"
+#include "deadkey.h"
 #include "intake.h"
 #include "log.h"
 #include "metrics.h"
@@ -26,9 +27,13 @@
 #include "msg_time.h"
 #include "msg_topic.h"
 #include "pgsink.h"
+#include "ratelimit.h"
 #include "registry.h"
 
 #define COLLECTOR_TICK_MS 20 /* the caller's thread wakes this often */
+/* the database thread is taken for stuck (and systemd's watchdog no longer fed) after this:
+ * longer than its statement_timeout (120 s), connect_timeout and back-off (30 s at most) */
+#define COLLECTOR_DB_STUCK_MS (180 * 1000)
 
 /* The database as the devices see it through the health topic (protocol.md 6.2). */
 enum db_state {
@@ -55,6 +60,8 @@ struct collector {
     EVP_MD_CTX *md;
     struct msg_event ev;          /* scratch for ingest(): large, so not on the stack */
     struct msg_rejected rejected; /* scratch for ingest_rejected() */
+    struct deadkey_salvage salvage; /* scratch for ingest_dead() */
+    struct ratelimit *rejected_limit; /* broker-refused dead letters, per device */
     char canon[MSG_CANONICAL_MAX];
     int64_t registry_loaded_ms; /* monotonic; 0 = never */
     int64_t registry_miss_ms;   /* last reload caused by a miss */
@@ -76,6 +83,7 @@ struct collector {
     atomic_int db_finished;        /* the db thread has flushed what it could and ended */
     atomic_int intake_full_logged; /* libmosquitto thread: one WARNING per full episode */
     atomic_llong stop_deadline_ms; /* monotonic: the db thread gives up its batch after it */
+    atomic_llong db_alive_ms;      /* monotonic: the db thread's last sign of life */
 };
 
 /* ---- time ------------------------------------------------------------------------------- */
@@ -124,10 +132,19 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
                 c->cfg.mqtt_host, c->cfg.mqtt_port, mosquitto_reason_string(rc));
         return;
     }
-    /* Clean start: the broker kept nothing, so subscribe again on every connect. */
+    /* Clean start: the broker kept nothing, so subscribe again on every connect. Status is
+     * not shared: a shared subscription gets no retained messages, and mosquitto drops its
+     * messages while no member is connected, so a birth or will sent during a full outage
+     * would never arrive. Each collector takes every status message (the retained ones on
+     * each connect); the status statements make the copies harmless (history once per
+     * (device, conn, state), the current state only moves forward). */
     for (size_t i = 0; i < sizeof(reading_streams) / sizeof(reading_streams[0]); i++) {
-        snprintf(subs[n], sizeof(subs[n]), "$share/%s/pantau/v1/+/%s", c->cfg.share_group,
-                 reading_streams[i]);
+        if (strcmp(reading_streams[i], "status") == 0) {
+            snprintf(subs[n], sizeof(subs[n]), "pantau/v1/+/status");
+        } else {
+            snprintf(subs[n], sizeof(subs[n]), "$share/%s/pantau/v1/+/%s", c->cfg.share_group,
+                     reading_streams[i]);
+        }
         list[n] = subs[n];
         n++;
     }
@@ -347,55 +364,6 @@ static void topic_device(const char *topic, size_t len, char out[MSG_ID_MAX + 1]
     }
 }
 
-static bool is_store_id(const char *s)
-{
-    if (strlen(s) != MSG_STORE_ID_LEN) {
-        return false;
-    }
-    for (size_t i = 0; i < MSG_STORE_ID_LEN; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-        if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* store and seq of a payload that failed validation, where it still gives them, so that the
- * dead letter can be acknowledged and the device stops resending it (protocol.md 6.1). Reads
- * with cJSON directly: the payload may be anything. */
-static void salvage_key(const char *payload, size_t len, char store[MSG_STORE_ID_LEN + 1],
-                        uint64_t *seq)
-{
-    cJSON *doc = NULL;
-    const cJSON *s;
-    const cJSON *q;
-
-    store[0] = '\0';
-    *seq = 0;
-    if (len > MSG_PAYLOAD_MAX) {
-        return;
-    }
-    doc = cJSON_ParseWithLength(payload, len);
-    if (doc == NULL || !cJSON_IsObject(doc)) {
-        goto out;
-    }
-    s = cJSON_GetObjectItemCaseSensitive(doc, "store");
-    q = cJSON_GetObjectItemCaseSensitive(doc, "seq");
-    if (!cJSON_IsString(s) || !is_store_id(s->valuestring) || !cJSON_IsNumber(q)) {
-        goto out;
-    }
-    if (q->valuedouble < 1 || q->valuedouble > (double)MSG_SEQ_MAX ||
-        q->valuedouble != (double)(uint64_t)q->valuedouble) {
-        goto out;
-    }
-    memcpy(store, s->valuestring, MSG_STORE_ID_LEN + 1);
-    *seq = (uint64_t)q->valuedouble;
-out:
-    cJSON_Delete(doc);
-}
-
 static const char *reason_of(int rc)
 {
     switch (rc) {
@@ -410,31 +378,53 @@ static const char *reason_of(int rc)
     }
 }
 
-/* A message that cannot be stored as what it claims to be: a dead letter, acknowledged when
- * its device, store and seq are known. */
+/* A message that cannot be stored as what it claims to be: a dead letter (stored once however
+ * often it comes, deadkey.h), acknowledged when its device, store and seq are known. ev and
+ * canonical: a valid reading the registry refused (its envelope and content), else NULL, and
+ * what can still be read is salvaged from the raw payload. A reading whose topic names a
+ * reading stream of its device and whose envelope is readable also gets a ledger row with
+ * outcome dead_letter (collector/README.md). */
 static int ingest_dead(struct collector *c, const struct intake_item *it, const char *device_id,
-                       const char *reason, const char *detail, bool from_broker)
+                       const char *reason, const char *detail, bool from_broker,
+                       const struct msg_event *ev, const unsigned char *canonical)
 {
+    struct deadkey_salvage *sv = &c->salvage;
     char device[MSG_ID_MAX + 1];
-    char store[MSG_STORE_ID_LEN + 1];
+    char err[MSG_ERRLEN];
     const char *stream = strrchr(it->topic, '/');
     struct pgsink_dead_key key;
-    uint64_t seq = 0;
+    struct msg_topic topic;
 
     if (device_id != NULL) {
         snprintf(device, sizeof(device), "%s", device_id);
     } else {
         topic_device(it->topic, it->topic_len, device);
     }
-    salvage_key(it->payload, it->payload_len, store, &seq);
+    memset(&key, 0, sizeof(key));
     key.device_id = device;
-    key.store_id = store;
-    key.seq = seq;
     key.stream = stream != NULL ? stream + 1 : "";
     key.from_broker = from_broker;
+    if (ev != NULL && canonical != NULL) {
+        key.store_id = ev->env.store_id;
+        key.seq = ev->env.seq;
+        key.content = canonical;
+        key.env = &ev->env;
+    } else {
+        int rc = deadkey_salvage(it->payload, it->payload_len, sv);
+
+        key.store_id = sv->store_id;
+        key.seq = sv->seq;
+        key.content = rc == MSG_OK ? sv->body_sha : NULL;
+        key.env = rc == MSG_OK && sv->has_envelope ? &sv->env : NULL;
+    }
+    if (key.env != NULL &&
+        (msg_topic_parse(it->topic, it->topic_len, &topic, err, sizeof(err)) != MSG_OK ||
+         !msg_stream_is_reading(topic.stream) || strcmp(topic.device_id, device) != 0)) {
+        key.env = NULL; /* not identifiable as a reading of this device: no ledger row */
+    }
     log_msg(LOG_DEBUG, "collector: dead letter device=%s store=%s seq=%llu: %s: %s",
-            device[0] ? device : "-", store[0] ? store : "-", (unsigned long long)seq, reason,
-            detail);
+            device[0] ? device : "-", key.store_id[0] ? key.store_id : "-",
+            (unsigned long long)key.seq, reason, detail);
     return pgsink_add_dead(c->sink, it->topic, it->topic_len, it->payload, it->payload_len,
                            it->payload_len_orig, it->recv_us, reason, detail, &key);
 }
@@ -453,8 +443,16 @@ static int ingest_rejected(struct collector *c, const struct intake_item *it)
     if (rc == MSG_ERR_NOMEM) {
         return rc;
     }
+    /* within the device's budget (a message the broker itself got wrong: the broker's) */
+    if (!ratelimit_take(c->rejected_limit, rc == MSG_OK ? rj->device : "-", mono_ms())) {
+        atomic_fetch_add(&c->metrics.rejected_limited, 1);
+        log_msg(LOG_DEBUG, "collector: refused message over the rate limit, not stored: "
+                           "device=%s",
+                rc == MSG_OK ? rj->device : "-");
+        return MSG_OK;
+    }
     if (rc != MSG_OK) {
-        return ingest_dead(c, it, NULL, reason_of(rc), err, true);
+        return ingest_dead(c, it, NULL, reason_of(rc), err, true, NULL, NULL);
     }
     inner = *it;
     inner.topic = rj->topic;
@@ -464,7 +462,7 @@ static int ingest_rejected(struct collector *c, const struct intake_item *it)
     inner.payload_len = rj->payload_len;
     inner.payload_len_orig = rj->payload_len;
     snprintf(detail, sizeof(detail), "refused by the broker: %.200s", rj->reason);
-    return ingest_dead(c, &inner, rj->device, "rejected", detail, true);
+    return ingest_dead(c, &inner, rj->device, "rejected", detail, true, NULL, NULL);
 }
 
 static int sha256(struct collector *c, const char *text, size_t len,
@@ -544,7 +542,7 @@ static int ingest(struct collector *c, const struct intake_item *it)
     if (it->topic_len != it->topic_len_orig) {
         snprintf(err, sizeof(err), "topic of %zu bytes exceeds %d", it->topic_len_orig,
                  MSG_TOPIC_MAX);
-        return ingest_dead(c, it, NULL, "topic", err, false);
+        return ingest_dead(c, it, NULL, "topic", err, false, NULL, NULL);
     }
     if (it->topic_len == strlen("pantau/v1/_sys/rejected") &&
         memcmp(it->topic, "pantau/v1/_sys/rejected", it->topic_len) == 0) {
@@ -553,7 +551,7 @@ static int ingest(struct collector *c, const struct intake_item *it)
     if (it->payload_len != it->payload_len_orig) {
         snprintf(err, sizeof(err), "payload of %zu bytes exceeds %d", it->payload_len_orig,
                  MSG_PAYLOAD_MAX);
-        return ingest_dead(c, it, NULL, "json", err, false);
+        return ingest_dead(c, it, NULL, "json", err, false, NULL, NULL);
     }
     rc = msg_event_parse(it->topic, it->topic_len, it->payload, it->payload_len, ev, err,
                          sizeof(err));
@@ -561,7 +559,7 @@ static int ingest(struct collector *c, const struct intake_item *it)
         return rc;
     }
     if (rc != MSG_OK) {
-        return ingest_dead(c, it, NULL, reason_of(rc), err, false);
+        return ingest_dead(c, it, NULL, reason_of(rc), err, false, NULL, NULL);
     }
     if (!registry_loaded(c->reg) && refresh_registry(c, true) != 1) {
         return MSG_ERR_DB; /* never judge against a registry we could not read */
@@ -577,14 +575,18 @@ static int ingest(struct collector *c, const struct intake_item *it)
             rc = registry_check(c->reg, ev, err, sizeof(err));
         }
     }
-    if (rc != REGISTRY_OK) {
-        return ingest_dead(c, it, NULL, "registry", err, false);
-    }
     if (ev->stream == MSG_STREAM_STATUS) {
         memset(digest, 0, sizeof(digest));
     } else if (msg_event_canonical(ev, c->canon, sizeof(c->canon), &clen) != MSG_OK ||
                sha256(c, c->canon, clen, digest) != MSG_OK) {
-        return ingest_dead(c, it, NULL, "schema", "no canonical form", false);
+        return ingest_dead(c, it, NULL, "schema", "no canonical form", false, NULL, NULL);
+    }
+    if (rc != REGISTRY_OK) {
+        /* a valid reading: its envelope and canonical content go to the ledger (dead_letter) */
+        bool reading = ev->stream != MSG_STREAM_STATUS;
+
+        return ingest_dead(c, it, NULL, "registry", err, false, reading ? ev : NULL,
+                           reading ? digest : NULL);
     }
     return pgsink_add_event(c->sink, ev, digest, it->topic, it->topic_len, it->payload,
                             it->payload_len, it->payload_len_orig, it->recv_us);
@@ -668,6 +670,7 @@ static void back_off(struct collector *c, unsigned *attempt, unsigned *seed)
     while (mono_ms() < until) {
         long long deadline = atomic_load(&c->stop_deadline_ms);
 
+        atomic_store(&c->db_alive_ms, mono_ms());
         if (deadline != 0 && mono_ms() >= deadline) {
             return;
         }
@@ -714,6 +717,7 @@ static void *db_main(void *arg)
         bool registry_down = false;
         long long deadline = atomic_load(&c->stop_deadline_ms);
 
+        atomic_store(&c->db_alive_ms, mono_ms());
         /* 1. fill the batch until it is full or its oldest row has waited batch_ms */
         while (pgsink_pending(c->sink) < (size_t)c->cfg.batch_rows) {
             long wait = 100;
@@ -860,9 +864,11 @@ struct collector *collector_new(const struct collector_config *cfg, char *err, s
     lim.bytes = (size_t)cfg->batch_bytes;
     c->sink = pgsink_new(cfg->db_conninfo, cfg->db_password, cfg->collector_id, &lim, &c->metrics);
     c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    c->rejected_limit = ratelimit_new(cfg->rejected_per_minute, (double)cfg->rejected_burst);
     c->md = EVP_MD_CTX_new();
     if (c->intake == NULL || c->ack_fill == NULL || c->ack_send == NULL || c->ack_buf == NULL ||
-        c->reg == NULL || c->sink == NULL || c->sha256 == NULL || c->md == NULL) {
+        c->reg == NULL || c->sink == NULL || c->sha256 == NULL || c->md == NULL ||
+        c->rejected_limit == NULL) {
         snprintf(err, errlen, "out of memory (or no SHA-256 in libcrypto)");
         goto fail;
     }
@@ -884,6 +890,7 @@ void collector_free(struct collector *c)
     metrics_http_close(c->http);
     pgsink_free(c->sink);
     registry_free(c->reg);
+    ratelimit_free(c->rejected_limit);
     intake_free(c->intake);
     ackset_free(c->ack_fill);
     ackset_free(c->ack_send);
@@ -1013,6 +1020,8 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
     int64_t next_health;
     int64_t next_summary;
     int last_db = DB_UNKNOWN;
+    int64_t watchdog_ms = 0; /* half the systemd watchdog interval; 0 = none */
+    int64_t next_watchdog = 0;
     bool mqtt_started = false;
     bool failed = false;
     int rc;
@@ -1040,8 +1049,16 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             c->cfg.batch_rows, c->cfg.batch_ms, c->cfg.ack_interval_ms);
 #ifdef COLLECTOR_HAVE_SYSTEMD
     /* ready: from here on the collector retries the broker and the database by itself */
-    sd_notify(0, "READY=1\nSTATUS=running");
+    sd_notify(0, "READY=1\nSTATUS=running, database unknown");
+    {
+        uint64_t usec = 0;
+
+        if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+            watchdog_ms = (int64_t)(usec / 2000);
+        }
+    }
 #endif
+    atomic_store(&c->db_alive_ms, mono_ms());
     mqtt_started = connect_broker(c, stop);
     if (!mqtt_started && !*stop) {
         snprintf(err, errlen, "mqtt: cannot run the network thread");
@@ -1062,9 +1079,29 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             if (db == last_db) {
                 publish_health(c, true); /* a change was published by set_db_state */
             }
+#ifdef COLLECTOR_HAVE_SYSTEMD
+            if (db != last_db) {
+                sd_notifyf(0, "STATUS=running, database %s",
+                           db == DB_UP     ? "up"
+                           : db == DB_DOWN ? "down (holding the batch, not acknowledging)"
+                                           : "unknown");
+            }
+#endif
             last_db = db;
             next_health = now + c->cfg.health_interval_ms;
         }
+#ifdef COLLECTOR_HAVE_SYSTEMD
+        /* the watchdog is fed while the database thread shows signs of life: it may wait for
+         * a statement (statement_timeout 120 s) or a connection, never longer */
+        if (watchdog_ms > 0 && now >= next_watchdog &&
+            now - atomic_load(&c->db_alive_ms) < COLLECTOR_DB_STUCK_MS) {
+            sd_notify(0, "WATCHDOG=1");
+            next_watchdog = now + watchdog_ms;
+        }
+#else
+        (void)watchdog_ms;
+        (void)next_watchdog;
+#endif
         if (now >= next_summary) {
             log_summary(c, last);
             next_summary = now + c->cfg.summary_interval_ms;

@@ -46,6 +46,9 @@ struct collector_config {
     long long health_interval_ms;
     long long summary_interval_ms;
     long long stop_timeout_ms;
+    /* dead letters refused by the broker: a token bucket per device */
+    double rejected_per_minute;
+    long long rejected_burst;
     /* observability */
     char metrics_address[COLLECTOR_HOST_MAX + 1];
     long long metrics_port; /* 0 = no HTTP responder */

@@ -107,7 +107,12 @@ size_t metrics_render(const struct metrics *m, char *buf, size_t len)
             &m->readings_duplicate);
     counter(&t, "readings_clash_total", "Readings already stored with other content.",
             &m->readings_clash);
-    counter(&t, "dead_letters_total", "Messages committed as dead letters.", &m->dead_letters);
+    counter(&t, "dead_letters_total",
+            "Messages settled as dead letters (a repeat of a stored one is not stored again).",
+            &m->dead_letters);
+    counter(&t, "rejected_limited_total",
+            "Messages refused by the broker over their device's rate limit: not stored.",
+            &m->rejected_limited);
     counter(&t, "status_stored_total", "Device status messages committed.", &m->status_stored);
     counter(&t, "batches_total", "Transactions committed.", &m->batches);
     counter(&t, "batch_splits_total", "Failed batches split to isolate a bad row.",

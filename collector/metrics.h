@@ -24,7 +24,10 @@ struct metrics {
     atomic_uint_fast64_t readings_stored;    /* new readings committed */
     atomic_uint_fast64_t readings_duplicate; /* already in the ledger, same content */
     atomic_uint_fast64_t readings_clash;     /* already in the ledger, other content */
-    atomic_uint_fast64_t dead_letters;       /* rows committed to pantau_ops.dead_letter */
+    atomic_uint_fast64_t dead_letters;       /* messages settled as dead letters (a repeat of a
+                                              * stored one is counted, not stored again) */
+    atomic_uint_fast64_t rejected_limited;   /* broker-refused messages over their device's rate
+                                              * limit: not stored */
     atomic_uint_fast64_t status_stored;      /* status messages committed */
     atomic_uint_fast64_t batches;            /* transactions committed */
     atomic_uint_fast64_t batch_splits;       /* a failed batch cut in two to find a bad row */

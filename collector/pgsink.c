@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadkey.h"
 #include "log.h"
 #include "msg_time.h"
 #include "msg_topic.h"
@@ -60,6 +61,9 @@ struct row {
     bool from_broker; /* dead letters: refused by the broker */
     bool twin;        /* same key and content as the row before it */
     bool local_clash; /* same key as the row before it, other content */
+    bool ledger;      /* dead letters: the reading gets a ledger row (outcome dead_letter) */
+    bool has_dkey;    /* dead letters: dkey is set */
+    unsigned char dkey[DEADKEY_LEN]; /* dead letters: dedup_key (deadkey.h) */
     uint32_t ord;     /* index in rows[], returned by the classification */
     char device_id[MSG_ID_MAX + 1];
     struct msg_envelope env; /* status rows: store_id, ts_ms, clock_synced; seq = conn */
@@ -401,6 +405,22 @@ int pgsink_add_dead(struct pgsink *s, const char *topic, size_t topic_len, const
         r->from_broker = key->from_broker;
     }
     r->has_key = r->device_id[0] != '\0' && r->env.store_id[0] != '\0' && r->env.seq > 0;
+    if (r->has_key && key->content != NULL) {
+        memcpy(r->sha, key->content, DEADKEY_LEN);
+        r->has_dkey = deadkey_keyed(r->device_id, r->env.store_id, r->env.seq, r->sha, r->dkey) ==
+                      MSG_OK;
+        if (key->env != NULL && r->stream_name[0] != '\0') {
+            char store[MSG_STORE_ID_LEN + 1];
+
+            memcpy(store, r->env.store_id, sizeof(store));
+            r->env = *key->env;
+            memcpy(r->env.store_id, store, sizeof(store));
+            r->env.seq = key->seq;
+            r->ledger = true;
+        }
+    } else {
+        r->has_dkey = deadkey_raw(topic, topic_len, payload, payload_len, r->dkey) == MSG_OK;
+    }
     return MSG_OK;
 }
 
@@ -564,7 +584,8 @@ static void copy_reading(struct pgsink *s, const struct row *r)
 }
 
 /* One line of pantau_stage_dead (column order: sink_sql.h). */
-static void copy_dead(struct pgsink *s, const struct row *r, const char *reason, const char *detail)
+static void copy_dead(struct pgsink *s, const struct row *r, const char *reason, const char *detail,
+                      const unsigned char *dkey, bool ledger)
 {
     copy_u64(s, r->ord);
     copy_raw(s, "\t", 1);
@@ -607,6 +628,36 @@ static void copy_dead(struct pgsink *s, const struct row *r, const char *reason,
     copy_ts_us(s, r->recv_us);
     copy_raw(s, "\t", 1);
     copy_str(s, r->from_broker ? "broker" : "collector");
+    copy_raw(s, "\t", 1);
+    if (dkey != NULL) {
+        copy_hex(s, dkey, DEADKEY_LEN);
+    } else {
+        copy_raw(s, "\\N", 2);
+    }
+    if (!ledger) {
+        copy_str(s, "\tf\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n");
+        return;
+    }
+    copy_str(s, "\tt\t");
+    copy_ts_ms(s, r->env.ts_ms);
+    copy_raw(s, "\t", 1);
+    copy_str(s, r->env.clock_synced ? "t" : "f");
+    copy_raw(s, "\t", 1);
+    copy_str(s, r->env.replay ? "t" : "f");
+    copy_raw(s, "\t", 1);
+    if (r->env.has_boot) {
+        copy_u64(s, r->env.boot);
+    } else {
+        copy_raw(s, "\\N", 2);
+    }
+    copy_raw(s, "\t", 1);
+    if (r->env.has_mono) {
+        copy_u64(s, r->env.mono_ms);
+    } else {
+        copy_raw(s, "\\N", 2);
+    }
+    copy_raw(s, "\t", 1);
+    copy_hex(s, r->sha, PGSINK_SHA256_LEN);
     copy_raw(s, "\n", 1);
 }
 
@@ -773,11 +824,17 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
                     break;
                 }
                 if (dead_copy && r->kind == ROW_DEAD) {
-                    copy_dead(s, r, r->reason, r->detail);
+                    copy_dead(s, r, r->reason, r->detail, r->has_dkey ? r->dkey : NULL,
+                              r->ledger);
                 } else if (dead_copy && r->local_clash) {
+                    unsigned char key[DEADKEY_LEN];
+                    bool keyed = deadkey_keyed(r->device_id, r->env.store_id, r->env.seq, r->sha,
+                                               key) == MSG_OK;
+
                     copy_dead(s, r, "clash",
                               "same (device, store, seq) as another copy in the "
-                              "same batch, with other content");
+                              "same batch, with other content",
+                              keyed ? key : NULL, false);
                 } else if (!dead_copy && r->kind != ROW_DEAD && !r->twin && !r->local_clash) {
                     copy_reading(s, r);
                 }
@@ -798,6 +855,7 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
                 if (ord < s->nrows) {
                     s->rows[ord].outcome = o == 'n'   ? PGSINK_NEW
                                            : o == 'c' ? PGSINK_CLASH
+                                           : o == 'x' ? PGSINK_DEAD
                                                       : PGSINK_DUPLICATE;
                 }
             }
@@ -891,9 +949,26 @@ static enum fail_kind write_rows(struct pgsink *s, uint32_t *idx, size_t n)
             r->has_key = false;
         }
         snprintf(r->stream_name, sizeof(r->stream_name), "%s", msg_stream_name(r->stream));
+        /* a reading keeps its envelope and canonical content: a ledger row (dead_letter), so
+         * that its resends are acknowledged from the ledger without failing again */
+        r->ledger = r->kind == ROW_READING;
+        if (r->ledger) {
+            r->has_dkey =
+                deadkey_keyed(r->device_id, r->env.store_id, r->env.seq, r->sha, r->dkey) == MSG_OK;
+        } else {
+            r->has_dkey = deadkey_raw(s->arena + r->topic_off, r->topic_len,
+                                      s->arena + r->payload_off, r->payload_len, r->dkey) == MSG_OK;
+        }
         r->kind = ROW_DEAD;
         snprintf(r->reason, sizeof(r->reason), "db");
         snprintf(r->detail, sizeof(r->detail), "%s", s->errbuf);
+        f = write_once(s, idx, 1);
+        if (f != FAIL_DATA) {
+            return f;
+        }
+    }
+    if (r->ledger) {
+        r->ledger = false; /* the ledger refused the row itself: the dead letter alone */
         f = write_once(s, idx, 1);
         if (f != FAIL_DATA) {
             return f;

@@ -41,7 +41,8 @@ enum pgsink_outcome {
     PGSINK_NEW,       /* reading stored now */
     PGSINK_DUPLICATE, /* reading stored before, same content */
     PGSINK_CLASH,     /* reading stored before, other content: stored as a dead letter */
-    PGSINK_DEAD,      /* stored as a dead letter (invalid, refused by the registry, ...) */
+    PGSINK_DEAD,      /* stored as a dead letter (invalid, refused by the registry, ...), or
+                       * found in the ledger as one (a resend of a dead-lettered reading) */
     PGSINK_STATUS,    /* a status message, applied */
 };
 
@@ -97,11 +98,19 @@ struct pgsink_dead_key {
     uint64_t seq;          /* 0 if unknown */
     const char *stream;    /* "" if unknown */
     bool from_broker;      /* refused by the broker (pantau/v1/_sys/rejected) */
+    /* borrowed, DEADKEY_LEN bytes or NULL: the content hash for the keyed dedup key
+     * (deadkey.h); without it, or without device, store and seq, the raw key is used */
+    const unsigned char *content;
+    /* borrowed or NULL: the reading's envelope, when the topic names a reading stream of the
+     * device and the body gives store, seq, ts, clock_synced and replay. The reading then gets
+     * a ledger row with outcome dead_letter and content_sha256 = content (which must be set) */
+    const struct msg_envelope *env;
 };
 
 /* Adds a dead letter: the raw topic and payload (borrowed; copied; payload_len_orig is the
  * size the broker delivered), reason (a short code such as "json") and detail (the validator's
- * or the registry's message). Returns MSG_OK or MSG_ERR_FULL. */
+ * or the registry's message). It is stored once however often it comes (its dedup_key,
+ * deadkey.h). Returns MSG_OK or MSG_ERR_FULL. */
 int pgsink_add_dead(struct pgsink *s, const char *topic, size_t topic_len, const char *payload,
                     size_t payload_len, size_t payload_len_orig, int64_t recv_us,
                     const char *reason, const char *detail, const struct pgsink_dead_key *key);

@@ -12,7 +12,9 @@
  *                         received_at
  *   pantau_stage_dead     ord, device_id, store_id, seq, stream, topic, payload (raw bytes),
  *                         payload_size, reason, detail, received_at, source (collector or
- *                         broker)
+ *                         broker), dedup_key (deadkey.h), ledger (whether the reading gets a
+ *                         ledger row with outcome dead_letter), and for such rows ts,
+ *                         clock_synced, replay, boot, mono_ms, content_sha256
  *
  * The session sets pantau.collector_id (a custom setting) for the dead letters' collector_id.
  *
@@ -35,7 +37,8 @@ static const char sink_session_sql[] =
     " ord integer NOT NULL, device_id text, store_id uuid, seq bigint, stream text,"
     " topic text NOT NULL, payload bytea NOT NULL, payload_size integer NOT NULL,"
     " reason text NOT NULL, detail text, received_at timestamptz NOT NULL,"
-    " source text NOT NULL)"
+    " source text NOT NULL, dedup_key bytea, ledger boolean NOT NULL, ts timestamptz,"
+    " clock_synced boolean, replay boolean, boot bigint, mono_ms bigint, content_sha256 bytea)"
     " ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS pantau_stage_new ("
     " device_id text NOT NULL, store_id uuid NOT NULL, seq bigint NOT NULL,"
@@ -50,31 +53,58 @@ static const char sink_session_sql[] =
 
 #define SINK_DEAD_INSERT                                                                     \
     "INSERT INTO pantau_ops.dead_letter (received_at, topic, payload, payload_size, reason," \
-    " detail, device_id, store_id, seq, stream, source, collector_id)"
+    " detail, device_id, store_id, seq, stream, source, collector_id, dedup_key)"
 
-/* The staged dead letters. (Not deduplicated: pantau_ingest may not read dead_letter, and the
- * table has no unique key that ON CONFLICT could use; a resent bad message is a second row.) */
-#define SINK_DEAD_STAGED                                                             \
-    SINK_DEAD_INSERT                                                                 \
-    " SELECT d.received_at, d.topic, d.payload, d.payload_size, d.reason, d.detail," \
-    " d.device_id, d.store_id, d.seq, d.stream, d.source,"                           \
-    " current_setting('pantau.collector_id', true)"                                  \
-    " FROM pantau_stage_dead d"                                                      \
-    " ORDER BY d.ord"
+/* The ledger rows (outcome dead_letter) of the staged dead letters whose reading is known:
+ * sorted by key, like the readings' */
+#define SINK_LEDGER_DEAD_ROWS                                                                 \
+    " SELECT device_id, store_id, seq, stream, ts, clock_synced, replay, boot, mono_ms,"    \
+    " content_sha256, 'dead_letter' AS outcome, received_at FROM pantau_stage_dead WHERE ledger"
+
+#define SINK_LEDGER_COLUMNS                                                                  \
+    "INSERT INTO pantau.reading_ledger (device_id, store_id, seq, stream, ts, clock_synced," \
+    " replay, boot, mono_ms, content_sha256, outcome, received_at)"
+
+/* Every dead letter of the batch, clashes found here and those staged, in one statement
+ * sorted by dedup_key (two collectors storing the same dead letter lock its key in the same
+ * order) and stored once: ON CONFLICT DO NOTHING against dead_letter_dedup needs only INSERT
+ * (schema/008). A clash's key is deadkey.h's keyed form over the canonical content_sha256. */
+#define SINK_DEAD_ALL                                                                          \
+    SINK_DEAD_INSERT                                                                           \
+    " SELECT received_at, topic, payload, payload_size, reason, detail, device_id, store_id," \
+    " seq, stream, source, current_setting('pantau.collector_id', true), dedup_key FROM ("    \
+    "SELECT s.received_at, s.topic, convert_to(s.payload, 'UTF8') AS payload,"               \
+    " octet_length(convert_to(s.payload, 'UTF8')) AS payload_size, 'clash' AS reason,"       \
+    " 'stored before with other content (content_sha256 ' || encode(l.content_sha256, 'hex')" \
+    " || ', this one ' || encode(s.content_sha256, 'hex') || ')' AS detail,"                 \
+    " s.device_id, s.store_id, s.seq, s.stream, 'collector' AS source,"                      \
+    " sha256(convert_to('key:' || s.device_id || '/' || s.store_id || '/' || s.seq || ':',"  \
+    " 'UTF8') || s.content_sha256) AS dedup_key"                                             \
+    " FROM pantau_stage_reading s JOIN pantau.reading_ledger l USING (device_id, store_id, seq)" \
+    " WHERE s.seq IS NOT NULL AND l.content_sha256 <> s.content_sha256"                      \
+    " AND NOT EXISTS (SELECT 1 FROM pantau_stage_new n WHERE n.device_id = s.device_id"      \
+    " AND n.store_id = s.store_id AND n.seq = s.seq)"                                        \
+    " UNION ALL"                                                                             \
+    " SELECT d.received_at, d.topic, d.payload, d.payload_size, d.reason, d.detail,"         \
+    " d.device_id, d.store_id, d.seq, d.stream, d.source, d.dedup_key"                       \
+    " FROM pantau_stage_dead d) x"                                                           \
+    " ORDER BY dedup_key, received_at ON CONFLICT DO NOTHING"
 
 /* clang-format off */
 static const char sink_batch_sql[] =
     /* 1. the ledger: the authority for "stored once" */
-    "WITH ins AS ("
-    " INSERT INTO pantau.reading_ledger (device_id, store_id, seq, stream, ts, clock_synced,"
-    "  replay, boot, mono_ms, content_sha256, outcome, received_at)"
-    " SELECT device_id, store_id, seq, stream, ts, clock_synced, replay, boot, mono_ms,"
-    "  content_sha256, 'stored', received_at"
-    " FROM pantau_stage_reading WHERE seq IS NOT NULL"
-    " ORDER BY device_id, store_id, seq"
+    /* (with the dead letters' ledger rows in the same key order; a valid copy of a key
+     * comes before a dead one, so it is the one stored) */
+    "WITH ins AS (" SINK_LEDGER_COLUMNS
+    " SELECT * FROM (SELECT device_id, store_id, seq, stream, ts, clock_synced, replay, boot,"
+    "  mono_ms, content_sha256, 'stored' AS outcome, received_at"
+    "  FROM pantau_stage_reading WHERE seq IS NOT NULL"
+    "  UNION ALL" SINK_LEDGER_DEAD_ROWS ") k"
+    " ORDER BY device_id, store_id, seq, outcome DESC"
     " ON CONFLICT DO NOTHING"
-    " RETURNING device_id, store_id, seq)"
-    " INSERT INTO pantau_stage_new SELECT device_id, store_id, seq FROM ins;"
+    " RETURNING device_id, store_id, seq, outcome)"
+    " INSERT INTO pantau_stage_new SELECT device_id, store_id, seq FROM ins"
+    " WHERE outcome = 'stored';"
     /* 2. facts of the new readings */
     "INSERT INTO pantau.flood_reading (device_id, store_id, seq, station_id, ts, level_cm,"
     " discharge_m3s, distance_cm, offset_cm, rise_cm_h, rain_mm, battery_v)"
@@ -143,7 +173,7 @@ static const char sink_batch_sql[] =
     " FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
     " CROSS JOIN LATERAL (SELECT r.ts, r.mono_ms FROM pantau.reading_ledger r"
     "  WHERE r.device_id = s.device_id AND r.store_id = s.store_id AND r.boot = s.boot"
-    "  AND r.clock_synced AND r.mono_ms IS NOT NULL LIMIT 1) ref"
+    "  AND r.clock_synced AND r.mono_ms IS NOT NULL AND r.outcome = 'stored' LIMIT 1) ref"
     " WHERE NOT s.clock_synced AND s.boot IS NOT NULL AND s.mono_ms IS NOT NULL"
     " AND l.device_id = s.device_id AND l.store_id = s.store_id AND l.seq = s.seq;"
     /* ... and a new synced reading corrects the older unsynced ones of its boot (rows another
@@ -157,6 +187,7 @@ static const char sink_batch_sql[] =
     "  FROM pantau.reading_ledger l JOIN ref ON l.device_id = ref.device_id"
     "  AND l.store_id = ref.store_id AND l.boot = ref.boot"
     "  WHERE NOT l.clock_synced AND l.mono_ms IS NOT NULL AND l.ts_corrected IS NULL"
+    "  AND l.outcome = 'stored'"
     "  ORDER BY l.device_id, l.store_id, l.seq FOR UPDATE OF l SKIP LOCKED)"
     " UPDATE pantau.reading_ledger l"
     " SET ts_corrected = todo.ts + (l.mono_ms - todo.ref_mono) * interval '1 millisecond'"
@@ -188,28 +219,23 @@ static const char sink_batch_sql[] =
     " dropped = excluded.dropped, stations = excluded.stations,"
     " updated_at = excluded.updated_at"
     " WHERE (excluded.conn, excluded.state = 'offline') > (ds.conn, ds.state = 'offline');"
-    /* 5. clashes: a key stored before with other content goes to the dead letters */
-    SINK_DEAD_INSERT " SELECT s.received_at, s.topic, convert_to(s.payload, 'UTF8'),"
-    " octet_length(convert_to(s.payload, 'UTF8')), 'clash',"
-    " 'stored before with other content (content_sha256 ' || encode(l.content_sha256, 'hex')"
-    " || ', this one ' || encode(s.content_sha256, 'hex') || ')',"
-    " s.device_id, s.store_id, s.seq, s.stream, 'collector',"
-    " current_setting('pantau.collector_id', true)"
-    " FROM pantau_stage_reading s JOIN pantau.reading_ledger l USING (device_id, store_id, seq)"
-    " WHERE s.seq IS NOT NULL AND l.content_sha256 <> s.content_sha256"
-    " AND NOT EXISTS (SELECT 1 FROM pantau_stage_new n WHERE n.device_id = s.device_id"
-    " AND n.store_id = s.store_id AND n.seq = s.seq);"
-    /* 6. the dead letters found before the database */
-    SINK_DEAD_STAGED ";"
-    /* 7. how each staged reading fared: n new, d duplicate, c clash */
+    /* 5. and 6. the dead letters: clashes (a key stored before with other content) and those
+     * found before the database */
+    SINK_DEAD_ALL ";"
+    /* 7. how each staged reading fared: n new, d duplicate, x dead letter before (same
+     * content, settled in the ledger as dead_letter: acknowledged as dead again), c clash */
     "SELECT s.ord, CASE WHEN n.seq IS NOT NULL THEN 'n'"
+    " WHEN l.content_sha256 = s.content_sha256 AND l.outcome = 'dead_letter' THEN 'x'"
     " WHEN l.content_sha256 = s.content_sha256 THEN 'd' ELSE 'c' END"
     " FROM pantau_stage_reading s"
     " LEFT JOIN pantau_stage_new n USING (device_id, store_id, seq)"
     " LEFT JOIN pantau.reading_ledger l USING (device_id, store_id, seq)"
     " WHERE s.seq IS NOT NULL";
 
-static const char sink_dead_sql[] = SINK_DEAD_STAGED;
+static const char sink_dead_sql[] =
+    SINK_LEDGER_COLUMNS SINK_LEDGER_DEAD_ROWS
+    " ORDER BY device_id, store_id, seq ON CONFLICT DO NOTHING;"
+    SINK_DEAD_ALL;
 /* clang-format on */
 
 #endif

@@ -1,0 +1,147 @@
+/* test_collector_deadkey.c -- collector/deadkey.c: the dead-letter dedup key (the same message
+ * is one key, other content under the same (device, store, seq) another; the keyed form equals
+ * the SQL of sink_sql.h for clashes) and what is salvaged from an invalid payload. */
+#include <stdio.h>
+#include <string.h>
+
+#include "deadkey.h"
+#include "tinytest.h"
+
+#define STORE "6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d"
+#define ENV "\"store\":\"" STORE "\",\"seq\":42,\"ts\":\"2026-02-11T03:15:00.000Z\""
+
+static const char *hex(const unsigned char *p)
+{
+    static char buf[2 * DEADKEY_LEN + 1];
+
+    for (size_t i = 0; i < DEADKEY_LEN; i++) {
+        snprintf(buf + 2 * i, 3, "%02x", p[i]);
+    }
+    return buf;
+}
+
+static void salvage(const char *payload, struct deadkey_salvage *out)
+{
+    TEST_CHECK(deadkey_salvage(payload, strlen(payload), out) == MSG_OK);
+}
+
+/* Values computed independently (Python hashlib) from the formulas of deadkey.h: the SQL of
+ * sink_sql.h computes the keyed form of clashes the same way. */
+static void test_keys_match_the_documented_formulas(void)
+{
+    unsigned char zero[DEADKEY_LEN] = {0};
+    unsigned char k[DEADKEY_LEN];
+    struct deadkey_salvage sv;
+
+    TEST_CHECK(deadkey_keyed("gw-1", STORE, 42, zero, k) == MSG_OK);
+    TEST_CHECK(strcmp(hex(k), "1e8b58e61b85f76787df33669bbba9e8cafd25b8f62c099651dc6228f99de673") ==
+               0);
+    TEST_MSG("keyed %s", hex(k));
+    TEST_CHECK(deadkey_raw("pantau/v1/gw-1/flood", 20, "not json", 8, k) == MSG_OK);
+    TEST_CHECK(strcmp(hex(k), "b5aa6a71fa46f1bc2d61d8f8bc41073b06ab4581b26be7fa7d266e117218db20") ==
+               0);
+    TEST_MSG("raw %s", hex(k));
+    salvage("not json", &sv);
+    TEST_CHECK(strcmp(hex(sv.body_sha),
+                      "8eeb5ab600007c59ca7f75e691416bf8175cee7e92c1d1b6a40501a1d0997813") == 0);
+    TEST_MSG("body %s", hex(sv.body_sha));
+    TEST_CHECK(sv.store_id[0] == '\0' && sv.seq == 0 && !sv.has_envelope);
+}
+
+static void test_keys_separate_what_differs(void)
+{
+    unsigned char c1[DEADKEY_LEN] = {1};
+    unsigned char c2[DEADKEY_LEN] = {2};
+    unsigned char a[DEADKEY_LEN];
+    unsigned char b[DEADKEY_LEN];
+
+    TEST_CHECK(deadkey_keyed("gw-1", STORE, 42, c1, a) == MSG_OK);
+    TEST_CHECK(deadkey_keyed("gw-1", STORE, 42, c1, b) == MSG_OK);
+    TEST_CHECK(memcmp(a, b, DEADKEY_LEN) == 0);
+    TEST_CHECK(deadkey_keyed("gw-1", STORE, 42, c2, b) == MSG_OK); /* a clash of other content */
+    TEST_CHECK(memcmp(a, b, DEADKEY_LEN) != 0);
+    TEST_CHECK(deadkey_keyed("gw-1", STORE, 43, c1, b) == MSG_OK);
+    TEST_CHECK(memcmp(a, b, DEADKEY_LEN) != 0);
+    TEST_CHECK(deadkey_keyed("gw-2", STORE, 42, c1, b) == MSG_OK);
+    TEST_CHECK(memcmp(a, b, DEADKEY_LEN) != 0);
+    /* the topic is part of a raw key */
+    TEST_CHECK(deadkey_raw("pantau/v1/gw-1/flood", 20, "x", 1, a) == MSG_OK);
+    TEST_CHECK(deadkey_raw("pantau/v1/gw-2/flood", 20, "x", 1, b) == MSG_OK);
+    TEST_CHECK(memcmp(a, b, DEADKEY_LEN) != 0);
+    /* topic and payload cannot trade bytes across the NUL */
+    TEST_CHECK(deadkey_raw("ab", 2, "c", 1, a) == MSG_OK);
+    TEST_CHECK(deadkey_raw("a", 1, "bc", 2, b) == MSG_OK);
+    TEST_CHECK(memcmp(a, b, DEADKEY_LEN) != 0);
+    /* an empty payload */
+    TEST_CHECK(deadkey_raw("t", 1, "", 0, a) == MSG_OK);
+}
+
+static void test_a_resend_is_the_same_content(void)
+{
+    struct deadkey_salvage first;
+    struct deadkey_salvage resend;
+    struct deadkey_salvage other;
+
+    salvage("{" ENV ",\"clock_synced\":true,\"replay\":false,\"levl_cm\":5}", &first);
+    salvage("{" ENV ",\"clock_synced\":true,\"replay\":true,\"levl_cm\":5}", &resend);
+    salvage("{" ENV ",\"clock_synced\":true,\"replay\":false,\"levl_cm\":6}", &other);
+    TEST_CHECK(memcmp(first.body_sha, resend.body_sha, DEADKEY_LEN) == 0);
+    TEST_CHECK(memcmp(first.body_sha, other.body_sha, DEADKEY_LEN) != 0);
+    TEST_CHECK(strcmp(first.store_id, STORE) == 0 && first.seq == 42);
+    TEST_CHECK(first.has_envelope && !first.env.replay && resend.env.replay);
+    TEST_CHECK(first.env.clock_synced && first.env.ts_ms == INT64_C(1770779700000));
+    TEST_CHECK(strcmp(first.env.store_id, STORE) == 0 && first.env.seq == 42);
+    TEST_CHECK(!first.env.has_boot && !first.env.has_mono);
+}
+
+static void test_salvage_reads_only_what_is_valid(void)
+{
+    static const struct {
+        const char *name;
+        const char *payload;
+        const char *store;
+        unsigned long long seq;
+        int envelope;
+        int boot;
+    } rows[] = {
+        {"complete", "{" ENV ",\"clock_synced\":false,\"replay\":false,\"boot\":3,"
+                     "\"mono_ms\":1000,\"x\":1}",
+         STORE, 42, 1, 1},
+        {"bad boot ignored", "{" ENV ",\"clock_synced\":false,\"replay\":false,\"boot\":-3}",
+         STORE, 42, 1, 0},
+        {"no ts", "{\"store\":\"" STORE "\",\"seq\":42,\"clock_synced\":true,\"replay\":false}",
+         STORE, 42, 0, 0},
+        {"bad ts", "{\"store\":\"" STORE "\",\"seq\":42,\"ts\":\"2026-02-30T00:00:00.000Z\","
+                   "\"clock_synced\":true,\"replay\":false}",
+         STORE, 42, 0, 0},
+        {"replay not boolean", "{" ENV ",\"clock_synced\":true,\"replay\":1}", STORE, 42, 0, 0},
+        {"seq not integral", "{\"store\":\"" STORE "\",\"seq\":6.5}", "", 0, 0, 0},
+        {"seq 0", "{\"store\":\"" STORE "\",\"seq\":0}", "", 0, 0, 0},
+        {"seq above 2^53-1", "{\"store\":\"" STORE "\",\"seq\":9007199254740992}", "", 0, 0, 0},
+        {"store upper case", "{\"store\":\"6F1C2B0E-9A57-4D1E-8D0C-3A1F2E4B5C6D\",\"seq\":1}", "",
+         0, 0, 0},
+        {"store short", "{\"store\":\"6f1c2b0e\",\"seq\":1}", "", 0, 0, 0},
+        {"array", "[1,2,3]", "", 0, 0, 0},
+        {"empty", "", "", 0, 0, 0},
+        {"not utf-8", "\xff\xfe", "", 0, 0, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct deadkey_salvage sv;
+
+        salvage(rows[i].payload, &sv);
+        TEST_CHECK(strcmp(sv.store_id, rows[i].store) == 0 && sv.seq == rows[i].seq &&
+                   sv.has_envelope == (rows[i].envelope != 0) &&
+                   sv.env.has_boot == (rows[i].boot != 0));
+        TEST_MSG("%s: store '%s' seq %llu envelope %d boot %d", rows[i].name, sv.store_id,
+                 (unsigned long long)sv.seq, sv.has_envelope, sv.env.has_boot);
+    }
+}
+
+TEST_LIST = {
+    {"keys_match_the_documented_formulas", test_keys_match_the_documented_formulas},
+    {"keys_separate_what_differs", test_keys_separate_what_differs},
+    {"a_resend_is_the_same_content", test_a_resend_is_the_same_content},
+    {"salvage_reads_only_what_is_valid", test_salvage_reads_only_what_is_valid},
+    {NULL, NULL},
+};
