@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "agent_clock.h"
 #include "agent_source.h"
 #include "agent_store.h"
 #include "msg_err.h"
@@ -52,6 +53,8 @@ struct agent_config {
     char path[AGENT_PATH_MAX];           /* the file it was loaded from */
     char device_id[MSG_ID_MAX + 1];      /* client id, MQTT username, topic level */
     char log_level[16];
+    char clock_sync_name[16];            /* auto, synced or unsynced */
+    enum agent_clock_sync clock_sync;    /* from clock_sync_name */
 
     /* the store (agent_store.h) */
     char store_path[AGENT_PATH_MAX];

@@ -1,0 +1,1601 @@
+/* agent.c -- pantau-agent's engine: see agent.h for what it does and why.
+ *
+ * Reading order: the event ring (paho's thread -> engine), paho callbacks, the emit function
+ * and the source thread, publishing, the connection, acknowledgements and health, the tick
+ * (what to send now), the loop, and the lifecycle. */
+#include "agent.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <MQTTAsync.h>
+
+#include "agent_clock.h"
+#include "agent_source.h"
+#include "agent_store.h"
+#include "agent_window.h"
+#include "log.h"
+#include "msg_ack.h"
+#include "msg_event.h"
+#include "msg_health.h"
+#include "msg_time.h"
+#include "msg_topic.h"
+
+#define RING_EVENTS 1024             /* events between paho's thread and the engine */
+#define RING_BYTES (4 * 1024 * 1024) /* message payloads held in the ring, at most */
+#define REFUSED_MAX 64               /* refused readings waiting for their next try */
+#define COLLECTORS_MAX 16            /* collectors whose health we track */
+#define MARK_MAX 4096                /* publishes recorded with one agent_store_mark_sent */
+#define STATS_EVERY_MS 1000          /* agent_store_stats at most this often */
+#define STORE_POLL_MS 1000           /* look for rows other processes appended */
+#define EXPIRE_EVERY_MS 60000
+#define DISCONNECT_WAIT_MS 3000
+#define MQTT_PACKET_PUBACK 4         /* packet_type of paho's failure data (MQTT's own number) */
+
+enum ev_type {
+    EV_CONNECTED,
+    EV_CONNECT_FAILED,
+    EV_LOST,
+    EV_PUB_OK,
+    EV_PUB_FAILED,      /* code/reason: refused (reason >= 0x80) or incomplete */
+    EV_MESSAGE,         /* payload: topic NUL payload */
+    EV_DISCONNECTED,    /* our own disconnect finished */
+};
+
+struct ev {
+    enum ev_type type;
+    int token;
+    int code;           /* paho's code (failures) */
+    int reason;         /* MQTT 5 reason code; 0 if none */
+    int packet;         /* packet type of a failure (PUBACK: a refusal) */
+    char *buf;          /* EV_MESSAGE: topic, NUL, payload; caller frees with free */
+    size_t topic_len;
+    size_t len;         /* payload bytes */
+};
+
+struct ring {
+    pthread_mutex_t lock;
+    struct ev ev[RING_EVENTS];
+    size_t head;        /* next to take */
+    size_t n;
+    size_t bytes;
+    uint64_t dropped;   /* events that did not fit (counted, logged in the summary) */
+};
+
+struct health {
+    char collector[MSG_ID_MAX + 1];
+    bool online;
+    enum msg_db_state db;
+};
+
+enum conn_state {
+    CONN_IDLE,          /* waiting for next_connect_ms */
+    CONN_CONNECTING,
+    CONN_UP,
+    CONN_CLOSING,
+};
+
+struct source_run {
+    const struct agent_config_source *cs;
+    void *state;
+    bool open;
+    bool dead;          /* MSG_ERR_CONFIG from open: never again */
+    int64_t next_open_ms;
+    struct agent_backoff backoff;
+    struct agent_source_wait wait;
+};
+
+struct counters {
+    uint64_t published;     /* first sends */
+    uint64_t live;          /* of which replay false */
+    uint64_t replayed;      /* backlog sends */
+    uint64_t resent;        /* resends after a timeout */
+    uint64_t refusals;      /* PUBACKs >= 0x80 */
+    uint64_t rejected;      /* readings given up after their tries (this run) */
+    uint64_t acked;         /* readings deleted on acknowledgement (this run) */
+    uint64_t dead;          /* of which the collector stored as dead letters */
+    uint64_t emitted;       /* readings the sources handed in */
+    uint64_t invalid;       /* readings the validator refused */
+    uint64_t connects;
+};
+
+struct agent {
+    const struct agent_config *cfg;           /* borrowed from main */
+
+    /* the store, shared with the source threads */
+    pthread_mutex_t store_lock;
+    struct agent_store *store;
+    char store_id[MSG_STORE_ID_LEN + 1];
+    uint64_t boot;
+
+    /* wakes the engine: emit and paho's callbacks write to it */
+    int wake_fd;
+    struct ring ring;
+    atomic_uint_fast64_t appended;             /* readings appended by emit, in total */
+
+    /* sources (their thread owns runs[]) */
+    pthread_t src_thread;
+    bool src_started;
+    int src_stop_fd;                           /* eventfd: the source thread stops */
+    atomic_bool src_stop;
+    struct agent_emit emit;
+    size_t n_runs;
+    struct source_run runs[AGENT_SOURCES_MAX];
+
+    /* MQTT (engine thread) */
+    MQTTAsync client;
+    char uri[AGENT_HOST_MAX + 32];
+    char topics[MSG_STREAM_COUNT][MSG_TOPIC_MAX + 1];
+    char ack_topic[MSG_TOPIC_MAX + 1];
+    char health_filter[MSG_TOPIC_MAX + 1];
+    char will_buf[1024];
+    size_t will_len;
+    char username[MSG_ID_MAX + 1];
+    enum conn_state conn_state;
+    uint64_t conn;
+    int64_t next_connect_ms;
+    int64_t connected_ms;
+    struct agent_backoff reconnect;
+    uint64_t rng;
+
+    /* what is in flight (engine thread) */
+    struct agent_window *win;
+    struct agent_rto rto;
+    struct agent_bucket replay_bucket;
+    struct agent_bucket resend_bucket;
+    uint64_t frontier;          /* highest seq the live path has looked at */
+    uint64_t backlog_cursor;    /* the backlog scan goes on after this seq */
+    bool replaying;             /* a backlog replay is under way (for the log) */
+    uint64_t seen_appended;     /* a->appended when the live path last looked */
+    int64_t next_store_poll_ms;
+    uint64_t mark[MARK_MAX];    /* publishes not yet recorded in the store */
+    size_t n_mark;
+    int64_t mark_due_ms;
+    char pubbuf[MSG_PAYLOAD_MAX + 16];
+    struct msg_ack *ack;
+
+    /* health (engine thread) */
+    size_t n_health;
+    struct health health[COLLECTORS_MAX];
+    bool resend_ok;
+
+    /* status and counters (engine thread) */
+    struct agent_store_stats stats;
+    int64_t stats_ms;
+    bool status_dirty;
+    int64_t status_ms;
+    uint64_t status_held;
+    uint64_t status_rejected;
+    uint64_t status_dropped;
+    uint64_t logged_dropped;
+    int64_t next_summary_ms;
+    int64_t next_expire_ms;
+    struct counters cnt;
+    atomic_uint_fast64_t emitted;
+    atomic_uint_fast64_t invalid;
+};
+
+/* ---- the event ring ------------------------------------------------------------------- */
+
+static void wake(struct agent *a)
+{
+    uint64_t one = 1;
+
+    if (write(a->wake_fd, &one, sizeof(one)) < 0) {
+        /* an eventfd at its maximum is already readable: nothing to do */
+    }
+}
+
+/* Takes ownership of e->buf (freed if the ring is full). Any thread. */
+static void ring_push(struct agent *a, struct ev *e)
+{
+    struct ring *r = &a->ring;
+    bool ok = false;
+
+    pthread_mutex_lock(&r->lock);
+    if (r->n < RING_EVENTS && r->bytes + e->len <= RING_BYTES) {
+        r->ev[(r->head + r->n) % RING_EVENTS] = *e;
+        r->n++;
+        r->bytes += e->len;
+        ok = true;
+    } else {
+        r->dropped++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (!ok) {
+        free(e->buf);
+        return;
+    }
+    wake(a);
+}
+
+static bool ring_pop(struct agent *a, struct ev *out)
+{
+    struct ring *r = &a->ring;
+    bool ok = false;
+
+    pthread_mutex_lock(&r->lock);
+    if (r->n > 0) {
+        *out = r->ev[r->head];
+        r->head = (r->head + 1) % RING_EVENTS;
+        r->n--;
+        r->bytes -= out->len;
+        ok = true;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return ok;
+}
+
+/* ---- paho callbacks: paho's thread; they only queue ---------------------------------- */
+
+static void on_connect_ok(void *ctx, MQTTAsync_successData5 *d)
+{
+    struct ev e = {.type = EV_CONNECTED};
+
+    (void)d;
+    ring_push(ctx, &e);
+}
+
+static void on_connect_fail(void *ctx, MQTTAsync_failureData5 *d)
+{
+    struct ev e = {.type = EV_CONNECT_FAILED};
+
+    if (d != NULL) {
+        e.code = d->code;
+        e.reason = (int)d->reasonCode;
+    }
+    ring_push(ctx, &e);
+}
+
+static void on_lost(void *ctx, char *cause)
+{
+    struct ev e = {.type = EV_LOST};
+
+    (void)cause;   /* paho passes NULL in 1.3 */
+    ring_push(ctx, &e);
+}
+
+static void on_pub_ok(void *ctx, MQTTAsync_successData5 *d)
+{
+    struct ev e = {.type = EV_PUB_OK};
+
+    e.token = d != NULL ? d->token : 0;
+    ring_push(ctx, &e);
+}
+
+static void on_pub_fail(void *ctx, MQTTAsync_failureData5 *d)
+{
+    struct ev e = {.type = EV_PUB_FAILED};
+
+    if (d != NULL) {
+        e.token = d->token;
+        e.code = d->code;
+        e.reason = (int)d->reasonCode;
+        e.packet = d->packet_type;
+    }
+    ring_push(ctx, &e);
+}
+
+static void on_disconnected(void *ctx, MQTTAsync_successData5 *d)
+{
+    struct ev e = {.type = EV_DISCONNECTED};
+
+    (void)d;
+    ring_push(ctx, &e);
+}
+
+static void on_disconnect_fail(void *ctx, MQTTAsync_failureData5 *d)
+{
+    struct ev e = {.type = EV_DISCONNECTED};
+
+    (void)d;
+    ring_push(ctx, &e);
+}
+
+/* Copies the topic and payload into the ring; frees paho's message (STYLE.md 5). */
+static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
+{
+    struct ev e = {.type = EV_MESSAGE};
+    size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+    size_t plen = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+
+    if (tlen <= MSG_TOPIC_MAX && plen <= MSG_ACK_PAYLOAD_MAX) {
+        e.buf = malloc(tlen + 1 + plen + 1);
+        if (e.buf != NULL) {
+            memcpy(e.buf, topic, tlen);
+            e.buf[tlen] = '\0';
+            if (plen > 0) {
+                memcpy(e.buf + tlen + 1, m->payload, plen);
+            }
+            e.buf[tlen + 1 + plen] = '\0';
+            e.topic_len = tlen;
+            e.len = plen;
+            ring_push(ctx, &e);
+        }
+    }
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+/* ---- emit: any source thread ----------------------------------------------------------- */
+
+static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errlen)
+{
+    struct agent *a = ctx;
+    struct msg_event ev;
+    struct agent_clock_now now;
+    int rc;
+
+    ev = *in;
+    agent_clock_read(a->cfg->clock_sync, &now);
+    memcpy(ev.device_id, a->cfg->device_id, sizeof(ev.device_id));
+    memcpy(ev.env.store_id, a->store_id, sizeof(ev.env.store_id));
+    ev.env.seq = 1;   /* the store assigns the real one; any valid value validates */
+    ev.env.replay = false;
+    ev.env.clock_synced = now.synced;
+    ev.env.has_boot = true;
+    ev.env.boot = a->boot;
+    if (ev.env.ts_ms == 0) {
+        ev.env.ts_ms = now.wall_ms;
+        ev.env.has_mono = true;
+        ev.env.mono_ms = now.mono_ms;
+    } else {
+        ev.env.has_mono = false;   /* the source's own time: our mono_ms would not match */
+        ev.env.mono_ms = 0;
+    }
+    atomic_fetch_add(&a->emitted, 1);
+    rc = msg_event_validate(&ev, err, errlen);
+    if (rc != MSG_OK) {
+        atomic_fetch_add(&a->invalid, 1);
+        return rc;
+    }
+    pthread_mutex_lock(&a->store_lock);
+    rc = agent_store_append(a->store, &ev, 1, err, errlen);
+    pthread_mutex_unlock(&a->store_lock);
+    if (rc == MSG_OK) {
+        atomic_fetch_add(&a->appended, 1);
+        wake(a);
+    }
+    return rc;
+}
+
+/* ---- the source thread ---------------------------------------------------------------- */
+
+static void source_try_open(struct agent *a, struct source_run *r, int64_t now)
+{
+    char err[MSG_ERRLEN] = "";
+    int rc;
+
+    rc = r->cs->source->open(&r->state, r->cs->conf.bytes, &a->emit, err, sizeof(err));
+    if (rc == MSG_OK) {
+        r->open = true;
+        r->wait.fd = -1;
+        r->wait.next_ms = now;
+        agent_backoff_reset(&r->backoff);
+        log_msg(LOG_NOTICE, "agent: source %s opened", r->cs->source->name);
+        return;
+    }
+    r->state = NULL;
+    if (rc == MSG_ERR_CONFIG) {
+        r->dead = true;
+        log_msg(LOG_ERR, "agent: source %s cannot run: %s", r->cs->source->name, err);
+        return;
+    }
+    r->next_open_ms = now + agent_backoff_next(&r->backoff, &a->rng);
+    log_msg(LOG_WARNING, "agent: source %s did not open: %s; retry in %" PRId64 " ms",
+            r->cs->source->name, err, r->next_open_ms - now);
+}
+
+static void source_close(struct source_run *r)
+{
+    if (r->open) {
+        r->cs->source->close(r->state);
+    }
+    r->state = NULL;
+    r->open = false;
+}
+
+static void *source_main(void *arg)
+{
+    struct agent *a = arg;
+    struct pollfd fds[AGENT_SOURCES_MAX + 1];
+    size_t idx[AGENT_SOURCES_MAX + 1];
+    uint64_t rng_seed = a->rng ^ UINT64_C(0x5851f42d4c957f2d);
+
+    for (size_t i = 0; i < a->n_runs; i++) {
+        a->runs[i].next_open_ms = 0;
+    }
+    (void)rng_seed;
+    while (!atomic_load(&a->src_stop)) {
+        int64_t now = agent_clock_mono_ms();
+        int64_t next = now + 60000;
+        nfds_t nfds = 0;
+        int timeout;
+
+        for (size_t i = 0; i < a->n_runs; i++) {
+            struct source_run *r = &a->runs[i];
+            char err[MSG_ERRLEN] = "";
+
+            if (r->dead) {
+                continue;
+            }
+            if (!r->open && now >= r->next_open_ms) {
+                source_try_open(a, r, now);
+            }
+            if (r->open && r->wait.fd < 0 && now >= r->wait.next_ms) {
+                r->wait.fd = -1;
+                r->wait.next_ms = INT64_MAX;
+                if (r->cs->source->poll(r->state, now, &r->wait, err, sizeof(err)) != MSG_OK) {
+                    source_close(r);
+                    r->next_open_ms = now + agent_backoff_next(&r->backoff, &a->rng);
+                    log_msg(LOG_WARNING, "agent: source %s failed: %s; reopening in %" PRId64
+                            " ms", r->cs->source->name, err, r->next_open_ms - now);
+                }
+            }
+            if (r->open) {
+                if (r->wait.next_ms < next) {
+                    next = r->wait.next_ms;
+                }
+                if (r->wait.fd >= 0) {
+                    fds[nfds].fd = r->wait.fd;
+                    fds[nfds].events = POLLIN;
+                    fds[nfds].revents = 0;
+                    idx[nfds] = i;
+                    nfds++;
+                }
+            } else if (!r->dead && r->next_open_ms < next) {
+                next = r->next_open_ms;
+            }
+        }
+        fds[nfds].fd = a->src_stop_fd;
+        fds[nfds].events = POLLIN;
+        fds[nfds].revents = 0;
+        idx[nfds] = SIZE_MAX;
+        nfds++;
+        now = agent_clock_mono_ms();
+        timeout = next <= now ? 0 : (next - now > 60000 ? 60000 : (int)(next - now));
+        if (poll(fds, nfds, timeout) < 0 && errno != EINTR) {
+            log_msg(LOG_ERR, "agent: source thread: poll: %s", strerror(errno));
+            break;
+        }
+        now = agent_clock_mono_ms();
+        for (nfds_t k = 0; k < nfds; k++) {
+            struct source_run *r;
+            char err[MSG_ERRLEN] = "";
+
+            if (idx[k] == SIZE_MAX || fds[k].revents == 0) {
+                continue;
+            }
+            r = &a->runs[idx[k]];
+            if (!r->open) {
+                continue;
+            }
+            r->wait.fd = -1;
+            r->wait.next_ms = INT64_MAX;
+            if (r->cs->source->poll(r->state, now, &r->wait, err, sizeof(err)) != MSG_OK) {
+                source_close(r);
+                r->next_open_ms = now + agent_backoff_next(&r->backoff, &a->rng);
+                log_msg(LOG_WARNING, "agent: source %s failed: %s; reopening in %" PRId64
+                        " ms", r->cs->source->name, err, r->next_open_ms - now);
+            }
+        }
+        /* a source whose deadline passed while it also waits on an fd: poll it next round */
+        for (size_t i = 0; i < a->n_runs; i++) {
+            struct source_run *r = &a->runs[i];
+
+            if (r->open && r->wait.fd >= 0 && now >= r->wait.next_ms) {
+                r->wait.fd = -1;
+            }
+        }
+    }
+    for (size_t i = 0; i < a->n_runs; i++) {
+        source_close(&a->runs[i]);
+    }
+    return NULL;
+}
+
+/* ---- the store, under its lock (engine thread) ---------------------------------------- */
+
+static void mark_flush(struct agent *a)
+{
+    char err[MSG_ERRLEN];
+
+    if (a->n_mark == 0) {
+        return;
+    }
+    pthread_mutex_lock(&a->store_lock);
+    if (agent_store_mark_sent(a->store, a->mark, a->n_mark, err, sizeof(err)) != MSG_OK) {
+        log_msg(LOG_WARNING, "agent: recording %zu sends: %s", a->n_mark, err);
+    }
+    pthread_mutex_unlock(&a->store_lock);
+    a->n_mark = 0;
+}
+
+static void mark_add(struct agent *a, uint64_t seq, int64_t now)
+{
+    if (a->n_mark == 0) {
+        a->mark_due_ms = now + 1000;
+    }
+    a->mark[a->n_mark++] = seq;
+    if (a->n_mark == MARK_MAX) {
+        mark_flush(a);
+    }
+}
+
+static int refresh_stats(struct agent *a, int64_t now, bool force)
+{
+    char err[MSG_ERRLEN];
+    int rc;
+
+    if (!force && now - a->stats_ms < STATS_EVERY_MS) {
+        return MSG_OK;
+    }
+    pthread_mutex_lock(&a->store_lock);
+    rc = agent_store_stats(a->store, &a->stats, err, sizeof(err));
+    pthread_mutex_unlock(&a->store_lock);
+    if (rc != MSG_OK) {
+        log_msg(LOG_ERR, "agent: store statistics: %s", err);
+        return rc;
+    }
+    a->stats_ms = now;
+    if (a->stats.dropped > a->logged_dropped) {
+        log_msg(LOG_WARNING, "agent: the store dropped %" PRIu64 " of its oldest readings "
+                "(%" PRIu64 " in total): store full or too old", a->stats.dropped -
+                a->logged_dropped, a->stats.dropped);
+        a->logged_dropped = a->stats.dropped;
+    }
+    return MSG_OK;
+}
+
+/* ---- publishing (engine thread) ------------------------------------------------------- */
+
+/* Publishes payload for seq on its stream's topic with replay set as asked, and records the
+ * token in slot. Returns MSG_OK or MSG_ERR_IO (paho refused: not connected, queue full). */
+static int publish_reading(struct agent *a, struct agent_slot *slot, const char *payload,
+                           size_t len, bool replay, int64_t now)
+{
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    const char *out = payload;
+    size_t out_len = len;
+    int rc;
+
+    if (replay) {
+        /* the store keeps the first send's text (replay false); flip the flag. The envelope
+         * comes first in the encoder's order and a string cannot hold an unescaped quote, so
+         * the first match is the envelope's member. */
+        static const char from[] = "\"replay\":false";
+        static const char to[] = "\"replay\":true";
+        const char *p = memmem(payload, len, from, sizeof(from) - 1);
+
+        if (p != NULL && len + 1 < sizeof(a->pubbuf)) {
+            size_t head = (size_t)(p - payload);
+            size_t tail = len - head - (sizeof(from) - 1);
+
+            memcpy(a->pubbuf, payload, head);
+            memcpy(a->pubbuf + head, to, sizeof(to) - 1);
+            memcpy(a->pubbuf + head + sizeof(to) - 1, p + sizeof(from) - 1, tail);
+            out = a->pubbuf;
+            out_len = head + sizeof(to) - 1 + tail;
+        }
+    }
+    m.payload = (void *)out;
+    m.payloadlen = (int)out_len;
+    m.qos = 1;
+    m.retained = 0;
+    ro.onSuccess5 = on_pub_ok;
+    ro.onFailure5 = on_pub_fail;
+    ro.context = a;
+    rc = MQTTAsync_sendMessage(a->client, a->topics[slot->stream], &m, &ro);
+    if (rc != MQTTASYNC_SUCCESS) {
+        log_msg(LOG_DEBUG, "agent: publish seq=%" PRIu64 " not queued: paho %d", slot->seq, rc);
+        return MSG_ERR_IO;
+    }
+    slot->token = ro.token;
+    slot->puback = false;
+    slot->sends++;
+    slot->sent_ms = now;
+    if (slot->sends == 1) {
+        slot->first_sent_ms = now;
+    }
+    slot->due_ms = now + agent_rto_timeout(&a->rto, slot->sends);
+    mark_add(a, slot->seq, now);
+    return MSG_OK;
+}
+
+static int publish_status(struct agent *a, bool online, int64_t now)
+{
+    struct msg_status st;
+    struct agent_clock_now clk;
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    char buf[1024];
+    size_t len = 0;
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    agent_clock_read(a->cfg->clock_sync, &clk);
+    st.state = online ? MSG_STATE_ONLINE : MSG_STATE_OFFLINE;
+    st.conn = a->conn;
+    memcpy(st.store_id, a->store_id, sizeof(st.store_id));
+    st.ts_ms = clk.wall_ms;
+    st.clock_synced = clk.synced;
+    snprintf(st.agent, sizeof(st.agent), "%s", AGENT_NAME);
+    st.has_backlog = true;
+    st.backlog = a->stats.held;
+    st.has_rejected = true;
+    st.rejected = a->stats.rejected;
+    st.has_dropped = true;
+    st.dropped = a->stats.dropped;
+    rc = msg_status_encode(&st, buf, sizeof(buf), &len);
+    if (rc != MSG_OK) {
+        log_msg(LOG_ERR, "agent: status message: %s", msg_strerror(rc));
+        return rc;
+    }
+    m.payload = buf;
+    m.payloadlen = (int)len;
+    m.qos = 1;
+    m.retained = 1;
+    ro.context = a;
+    rc = MQTTAsync_sendMessage(a->client, a->topics[MSG_STREAM_STATUS], &m, &ro);
+    if (rc != MQTTASYNC_SUCCESS) {
+        return MSG_ERR_IO;
+    }
+    a->status_ms = now;
+    a->status_held = a->stats.held;
+    a->status_rejected = a->stats.rejected;
+    a->status_dropped = a->stats.dropped;
+    a->status_dirty = false;
+    return MSG_OK;
+}
+
+/* ---- the connection (engine thread) --------------------------------------------------- */
+
+static void schedule_reconnect(struct agent *a, int64_t now, const char *why)
+{
+    int64_t wait = agent_backoff_next(&a->reconnect, &a->rng);
+
+    a->conn_state = CONN_IDLE;
+    a->next_connect_ms = now + wait;
+    log_msg(LOG_WARNING, "agent: %s; reconnecting in %" PRId64 " ms", why, wait);
+}
+
+static void start_connect(struct agent *a, int64_t now)
+{
+    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer5;
+    MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+    struct msg_status st;
+    struct agent_clock_now clk;
+    char err[MSG_ERRLEN];
+    int rc;
+
+    pthread_mutex_lock(&a->store_lock);
+    rc = agent_store_next_conn(a->store, &a->conn, err, sizeof(err));
+    pthread_mutex_unlock(&a->store_lock);
+    if (rc != MSG_OK) {
+        log_msg(LOG_ERR, "agent: connection counter: %s", err);
+        schedule_reconnect(a, now, "cannot count the connection");
+        return;
+    }
+    /* the retained last will: offline, this connection's counter and time (protocol.md 5) */
+    memset(&st, 0, sizeof(st));
+    agent_clock_read(a->cfg->clock_sync, &clk);
+    st.state = MSG_STATE_OFFLINE;
+    st.conn = a->conn;
+    memcpy(st.store_id, a->store_id, sizeof(st.store_id));
+    st.ts_ms = clk.wall_ms;
+    st.clock_synced = clk.synced;
+    if (msg_status_encode(&st, a->will_buf, sizeof(a->will_buf), &a->will_len) != MSG_OK) {
+        schedule_reconnect(a, now, "cannot encode the last will");
+        return;
+    }
+    will.topicName = a->topics[MSG_STREAM_STATUS];
+    will.message = NULL;
+    will.payload.data = a->will_buf;
+    will.payload.len = (int)a->will_len;
+    will.qos = 1;
+    will.retained = 1;
+
+    co.keepAliveInterval = (int)(a->cfg->mqtt_keepalive_ms / 1000);
+    co.connectTimeout = (int)((a->cfg->mqtt_connect_timeout_ms + 999) / 1000);
+    co.cleanstart = 1;          /* Session Expiry 0 is the default without the property */
+    co.automaticReconnect = 0;  /* our own backoff */
+    co.will = &will;
+    co.onSuccess5 = on_connect_ok;
+    co.onFailure5 = on_connect_fail;
+    co.context = a;
+    if (a->username[0] != '\0') {
+        co.username = a->username;
+    }
+    if (a->cfg->mqtt_password[0] != '\0') {
+        co.password = a->cfg->mqtt_password;
+    }
+    if (a->cfg->tls) {
+        ssl.trustStore = a->cfg->tls_cafile[0] != '\0' ? a->cfg->tls_cafile : NULL;
+        ssl.keyStore = a->cfg->tls_certfile[0] != '\0' ? a->cfg->tls_certfile : NULL;
+        ssl.privateKey = a->cfg->tls_keyfile[0] != '\0' ? a->cfg->tls_keyfile : NULL;
+        ssl.enableServerCertAuth = 1;
+        ssl.verify = a->cfg->tls_verify_hostname ? 1 : 0;
+        ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+        co.ssl = &ssl;
+    }
+    rc = MQTTAsync_connect(a->client, &co);
+    if (rc != MQTTASYNC_SUCCESS) {
+        char why[64];
+
+        snprintf(why, sizeof(why), "connect to %s not started (paho %d)", a->uri, rc);
+        schedule_reconnect(a, now, why);
+        return;
+    }
+    a->conn_state = CONN_CONNECTING;
+    log_msg(LOG_DEBUG, "agent: connecting to %s conn=%" PRIu64, a->uri, a->conn);
+}
+
+static void on_up(struct agent *a, int64_t now)
+{
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    char *filters[2];
+    int qos[2] = {1, 1};
+    int rc;
+
+    a->conn_state = CONN_UP;
+    a->connected_ms = now;
+    a->cnt.connects++;
+    agent_backoff_reset(&a->reconnect);
+    log_msg(LOG_NOTICE, "agent: connected to broker %s conn=%" PRIu64 " device=%s", a->uri,
+            a->conn, a->cfg->device_id);
+    filters[0] = a->ack_topic;
+    filters[1] = a->health_filter;
+    ro.context = a;
+    rc = MQTTAsync_subscribeMany(a->client, 2, filters, qos, &ro);
+    if (rc != MQTTASYNC_SUCCESS) {
+        log_msg(LOG_WARNING, "agent: subscribe to %s and %s: paho %d", a->ack_topic,
+                a->health_filter, rc);
+    }
+    /* collectors' health comes again as retained messages on this subscription */
+    a->n_health = 0;
+    a->resend_ok = false;
+    refresh_stats(a, now, true);
+    publish_status(a, true, now);
+    /* everything held goes out again as backlog: what was in flight is of unknown fate */
+    agent_window_clear_sent(a->win);
+    a->backlog_cursor = 0;
+    a->frontier = a->stats.last_seq;
+    a->seen_appended = atomic_load(&a->appended);
+}
+
+/* ---- acknowledgements and health (engine thread) -------------------------------------- */
+
+static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t now)
+{
+    const struct msg_ack_store *mine;
+    char err[MSG_ERRLEN];
+    uint64_t deleted = 0;
+    int rc;
+
+    rc = msg_ack_parse(payload, len, a->ack, err, sizeof(err));
+    if (rc != MSG_OK) {
+        log_msg(LOG_DEBUG, "agent: acknowledgement ignored: %s", err);
+        return;
+    }
+    mine = msg_ack_find(a->ack, a->store_id);
+    if (mine == NULL || mine->ranges.n == 0) {
+        return;   /* another store's (an old SD card): not ours to delete */
+    }
+    pthread_mutex_lock(&a->store_lock);
+    rc = agent_store_ack(a->store, mine->ranges.r, mine->ranges.n, &deleted, err, sizeof(err));
+    pthread_mutex_unlock(&a->store_lock);
+    if (rc != MSG_OK) {
+        log_msg(LOG_ERR, "agent: deleting acknowledged readings: %s", err);
+        return;   /* kept: a later acknowledgement covers them again */
+    }
+    a->cnt.acked += deleted;
+    a->cnt.dead += msg_rangeset_count(&mine->dead);
+    for (size_t i = 0; i < a->win->n_slots; i++) {
+        struct agent_slot *s = &a->win->slots[i];
+
+        if (s->state == AGENT_SLOT_FREE ||
+            !msg_ranges_contains(mine->ranges.r, mine->ranges.n, s->seq)) {
+            continue;
+        }
+        if (s->state == AGENT_SLOT_SENT && s->sends == 1) {
+            agent_rto_sample(&a->rto, now - s->first_sent_ms);   /* Karn: first sends only */
+        }
+        agent_window_remove(a->win, s);
+    }
+    if (deleted > 0) {
+        a->status_dirty = true;
+    }
+}
+
+static bool health_allows(const struct agent *a)
+{
+    for (size_t i = 0; i < a->n_health; i++) {
+        if (a->health[i].online && a->health[i].db == MSG_DB_UP) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void handle_health(struct agent *a, const struct msg_topic *t, const char *payload,
+                          size_t len, int64_t now)
+{
+    struct msg_health h;
+    struct health *slot = NULL;
+    char err[MSG_ERRLEN];
+    bool was;
+
+    if (len == 0) {
+        /* a cleared retained message: that collector is gone */
+        for (size_t i = 0; i < a->n_health; i++) {
+            if (strcmp(a->health[i].collector, t->collector_id) == 0) {
+                a->health[i] = a->health[--a->n_health];
+                break;
+            }
+        }
+        goto decide;
+    }
+    if (msg_health_parse(t, payload, len, &h, err, sizeof(err)) != MSG_OK) {
+        log_msg(LOG_DEBUG, "agent: health message ignored: %s", err);
+        return;
+    }
+    for (size_t i = 0; i < a->n_health; i++) {
+        if (strcmp(a->health[i].collector, h.collector) == 0) {
+            slot = &a->health[i];
+        }
+    }
+    if (slot == NULL) {
+        if (a->n_health >= COLLECTORS_MAX) {
+            return;
+        }
+        slot = &a->health[a->n_health++];
+        memcpy(slot->collector, h.collector, sizeof(slot->collector));
+        slot->online = !h.online;   /* so that the first one is logged */
+    }
+    if (slot->online != h.online || slot->db != h.db) {
+        log_msg(LOG_NOTICE, "agent: collector %s is %s, database %s", h.collector,
+                h.online ? "online" : "offline", msg_db_state_name(h.db));
+    }
+    slot->online = h.online;
+    slot->db = h.db;
+decide:
+    was = a->resend_ok;
+    a->resend_ok = health_allows(a);
+    if (was != a->resend_ok) {
+        if (a->resend_ok) {
+            /* resume at the configured rates, not with what piled up meanwhile */
+            agent_bucket_drain(&a->replay_bucket, now);
+            agent_bucket_drain(&a->resend_bucket, now);
+            log_msg(LOG_NOTICE, "agent: resending and replay allowed (a collector has its "
+                    "database up)");
+        } else {
+            log_msg(LOG_WARNING, "agent: resending and replay held: no collector says "
+                    "online with database up");
+        }
+    }
+}
+
+static void handle_message(struct agent *a, const struct ev *e, int64_t now)
+{
+    struct msg_topic t;
+    char err[MSG_ERRLEN];
+    const char *payload = e->buf + e->topic_len + 1;
+
+    if (msg_topic_parse(e->buf, e->topic_len, &t, err, sizeof(err)) != MSG_OK) {
+        return;
+    }
+    if (t.stream == MSG_STREAM_ACK && strcmp(t.device_id, a->cfg->device_id) == 0) {
+        handle_ack(a, payload, e->len, now);
+    } else if (t.stream == MSG_STREAM_HEALTH) {
+        handle_health(a, &t, payload, e->len, now);
+    }
+}
+
+/* A refused publish: retry later with backoff, or give the reading up. */
+static void handle_refusal(struct agent *a, struct agent_slot *s, int reason, int64_t now)
+{
+    char why[96];
+    char err[MSG_ERRLEN];
+    int64_t wait = a->cfg->refuse_backoff_ms;
+    int rc;
+
+    a->cnt.refusals++;
+    s->refusals++;
+    for (unsigned i = 1; i < s->refusals && wait < INT64_MAX / 4; i++) {
+        wait *= 2;
+    }
+    if (s->refusals < (unsigned)a->cfg->refuse_tries &&
+        agent_window_refuse(a->win, s, now + wait)) {
+        log_msg(LOG_INFO, "agent: broker refused seq=%" PRIu64 " (reason 0x%02x), try %u of "
+                "%lld; next in %" PRId64 " ms", s->seq, (unsigned)reason, s->refusals,
+                a->cfg->refuse_tries, wait);
+        return;
+    }
+    snprintf(why, sizeof(why), "broker refused it %u times (PUBACK reason 0x%02x)",
+             s->refusals, (unsigned)reason);
+    pthread_mutex_lock(&a->store_lock);
+    rc = agent_store_reject(a->store, s->seq, why, err, sizeof(err));
+    pthread_mutex_unlock(&a->store_lock);
+    if (rc != MSG_OK && rc != MSG_ERR_INVAL) {
+        log_msg(LOG_ERR, "agent: moving seq=%" PRIu64 " to the rejected list: %s", s->seq, err);
+        if (!agent_window_refuse(a->win, s, now + wait)) {
+            agent_window_remove(a->win, s);
+        }
+        return;
+    }
+    log_msg(LOG_WARNING, "agent: reading seq=%" PRIu64 " (%s) rejected for good: %s", s->seq,
+            msg_stream_name(s->stream), why);
+    a->cnt.rejected++;
+    agent_window_remove(a->win, s);
+    a->status_dirty = true;
+    refresh_stats(a, now, true);
+}
+
+static void handle_event(struct agent *a, struct ev *e, int64_t now)
+{
+    struct agent_slot *s;
+
+    switch (e->type) {
+    case EV_CONNECTED:
+        if (a->conn_state == CONN_CONNECTING) {
+            on_up(a, now);
+        }
+        break;
+    case EV_CONNECT_FAILED:
+        if (a->conn_state == CONN_CONNECTING) {
+            char why[128];
+
+            snprintf(why, sizeof(why), "connect to %s failed (paho %d, reason 0x%02x)",
+                     a->uri, e->code, (unsigned)e->reason);
+            schedule_reconnect(a, now, why);
+        }
+        break;
+    case EV_LOST:
+        if (a->conn_state == CONN_UP || a->conn_state == CONN_CONNECTING) {
+            char why[128];
+
+            agent_window_clear_sent(a->win);
+            a->n_health = 0;
+            a->resend_ok = false;
+            snprintf(why, sizeof(why), "disconnected from broker %s: connection lost after "
+                     "%" PRId64 " s", a->uri, (now - a->connected_ms) / 1000);
+            schedule_reconnect(a, now, why);
+        }
+        break;
+    case EV_PUB_OK:
+        s = agent_window_find_token(a->win, e->token);
+        if (s != NULL) {
+            s->puback = true;
+        }
+        break;
+    case EV_PUB_FAILED:
+        s = agent_window_find_token(a->win, e->token);
+        if (s == NULL) {
+            break;
+        }
+        if (e->packet == MQTT_PACKET_PUBACK && e->reason >= 0x80) {
+            handle_refusal(a, s, e->reason, now);
+        } else {
+            s->token = 0;   /* not sent (connection going): the timeout or a reconnect resends */
+        }
+        break;
+    case EV_MESSAGE:
+        handle_message(a, e, now);
+        break;
+    case EV_DISCONNECTED:
+        a->conn_state = CONN_IDLE;
+        break;
+    }
+}
+
+/* ---- the tick: what to send now (engine thread) --------------------------------------- */
+
+struct scan_ctx {
+    struct agent *a;
+    int64_t now;
+    int64_t wall_ms;
+    size_t budget;       /* publishes allowed */
+    size_t sent;
+    uint64_t last_seq;   /* highest (live) or last (backlog) seq seen */
+    size_t seen;
+    bool stopped;        /* the budget ran out before the rows did */
+    bool backlog;
+    int rc;
+};
+
+/* Live path (scan_newest: descending): fresh, never-sent readings go out with replay false. */
+static bool scan_live(void *ctx, const struct agent_store_row *row)
+{
+    struct scan_ctx *c = ctx;
+    struct agent *a = c->a;
+    struct agent_slot *slot;
+
+    c->seen++;
+    if (row->seq > c->last_seq) {
+        c->last_seq = row->seq;
+    }
+    if (row->sends > 0 || c->wall_ms - row->stored_ms > a->cfg->live_ms ||
+        agent_window_find(a->win, row->seq) != NULL) {
+        return true;   /* not live: the backlog path takes it, oldest first */
+    }
+    if (c->sent >= c->budget) {
+        return false;
+    }
+    slot = agent_window_add(a->win, row->seq, row->stream);
+    if (slot == NULL) {
+        return false;
+    }
+    if (publish_reading(a, slot, row->payload, row->payload_len, false, c->now) != MSG_OK) {
+        agent_window_remove(a->win, slot);
+        c->rc = MSG_ERR_IO;
+        return false;
+    }
+    a->cnt.published++;
+    a->cnt.live++;
+    c->sent++;
+    return true;
+}
+
+/* Backlog path (scan: ascending): everything held and not in flight, replay true. */
+static bool scan_backlog(void *ctx, const struct agent_store_row *row)
+{
+    struct scan_ctx *c = ctx;
+    struct agent *a = c->a;
+    struct agent_slot *slot;
+
+    if (row->seq > a->frontier) {
+        c->stopped = false;
+        return false;   /* newer than the live path has looked at: live first */
+    }
+    c->seen++;
+    if (agent_window_find(a->win, row->seq) != NULL) {
+        c->last_seq = row->seq;
+        return true;    /* in flight or waiting after a refusal */
+    }
+    if (c->sent >= c->budget || !agent_bucket_take(&a->replay_bucket, c->now)) {
+        c->stopped = true;
+        return false;
+    }
+    slot = agent_window_add(a->win, row->seq, row->stream);
+    if (slot == NULL) {
+        c->stopped = true;
+        return false;
+    }
+    if (publish_reading(a, slot, row->payload, row->payload_len, true, c->now) != MSG_OK) {
+        agent_window_remove(a->win, slot);
+        c->rc = MSG_ERR_IO;
+        c->stopped = true;
+        return false;
+    }
+    c->last_seq = row->seq;
+    a->cnt.published++;
+    a->cnt.replayed++;
+    c->sent++;
+    return true;
+}
+
+/* Resend path: one held reading by seq. */
+struct one_ctx {
+    uint64_t seq;
+    bool found;
+    struct agent *a;
+    struct agent_slot *slot;
+    int64_t now;
+    int rc;
+};
+
+static bool scan_one(void *ctx, const struct agent_store_row *row)
+{
+    struct one_ctx *c = ctx;
+
+    if (row->seq == c->seq) {
+        c->found = true;
+        c->rc = publish_reading(c->a, c->slot, row->payload, row->payload_len, true, c->now);
+    }
+    return false;
+}
+
+/* Publishes slot's reading again (replay true). Returns false if it is no longer held. */
+static bool resend_slot(struct agent *a, struct agent_slot *s, int64_t now)
+{
+    struct one_ctx c = {.seq = s->seq, .a = a, .slot = s, .now = now, .rc = MSG_OK};
+    char err[MSG_ERRLEN];
+    int rc;
+
+    pthread_mutex_lock(&a->store_lock);
+    rc = agent_store_scan(a->store, s->seq - 1, 1, scan_one, &c, err, sizeof(err));
+    pthread_mutex_unlock(&a->store_lock);
+    if (rc != MSG_OK) {
+        log_msg(LOG_WARNING, "agent: reading seq=%" PRIu64 " for a resend: %s", s->seq, err);
+        return true;
+    }
+    if (!c.found) {
+        agent_window_remove(a->win, s);   /* acknowledged or dropped meanwhile */
+        return false;
+    }
+    return c.rc == MSG_OK;
+}
+
+static void send_live(struct agent *a, int64_t now, int64_t wall)
+{
+    struct scan_ctx c = {.a = a, .now = now, .wall_ms = wall, .rc = MSG_OK};
+    uint64_t appended = atomic_load(&a->appended);
+    size_t room = agent_window_room(a->win);
+    char err[MSG_ERRLEN];
+    int rc;
+
+    if (room == 0 || (appended == a->seen_appended && now < a->next_store_poll_ms)) {
+        return;
+    }
+    a->next_store_poll_ms = now + STORE_POLL_MS;
+    c.budget = room;
+    c.last_seq = a->frontier;
+    pthread_mutex_lock(&a->store_lock);
+    rc = agent_store_scan_newest(a->store, a->frontier, room, scan_live, &c, err, sizeof(err));
+    pthread_mutex_unlock(&a->store_lock);
+    if (rc != MSG_OK) {
+        log_msg(LOG_WARNING, "agent: reading new rows: %s", err);
+        return;
+    }
+    a->seen_appended = appended;
+    if (c.seen < room || c.rc != MSG_OK) {
+        /* all rows above the frontier were seen (or the rest are older than what we sent) */
+        a->frontier = c.last_seq;
+    } else {
+        a->frontier = c.last_seq;   /* the rows below these are the backlog's now */
+    }
+}
+
+static void send_refused(struct agent *a, int64_t now)
+{
+    for (size_t i = 0; i < a->win->n_slots; i++) {
+        struct agent_slot *s = &a->win->slots[i];
+
+        if (s->state != AGENT_SLOT_REFUSED || now < s->due_ms) {
+            continue;
+        }
+        if (!agent_window_retry(a->win, s)) {
+            return;
+        }
+        if (resend_slot(a, s, now)) {
+            a->cnt.resent++;
+        }
+    }
+}
+
+static void send_resends(struct agent *a, int64_t now)
+{
+    for (size_t i = 0; i < a->win->n_slots; i++) {
+        struct agent_slot *s = &a->win->slots[i];
+
+        if (s->state != AGENT_SLOT_SENT || now < s->due_ms) {
+            continue;
+        }
+        if (!agent_bucket_take(&a->resend_bucket, now)) {
+            return;
+        }
+        if (resend_slot(a, s, now)) {
+            a->cnt.resent++;
+            log_msg(LOG_DEBUG, "agent: resent seq=%" PRIu64 " (send %u)", s->seq, s->sends);
+        }
+    }
+}
+
+static void send_backlog(struct agent *a, int64_t now)
+{
+    struct scan_ctx c = {.a = a, .now = now, .backlog = true, .rc = MSG_OK};
+    size_t room = agent_window_room(a->win);
+    size_t reserve = (size_t)(a->cfg->window / 4);
+    char err[MSG_ERRLEN];
+    int rc;
+
+    if (room <= reserve || agent_bucket_wait_ms(&a->replay_bucket, now) > 0) {
+        return;
+    }
+    c.budget = room - reserve;
+    c.last_seq = a->backlog_cursor;
+    pthread_mutex_lock(&a->store_lock);
+    rc = agent_store_scan(a->store, a->backlog_cursor, c.budget + a->win->n_sent +
+                          a->win->n_refused, scan_backlog, &c, err, sizeof(err));
+    pthread_mutex_unlock(&a->store_lock);
+    if (rc != MSG_OK) {
+        log_msg(LOG_WARNING, "agent: reading the backlog: %s", err);
+        return;
+    }
+    a->backlog_cursor = c.last_seq;
+    if (c.sent > 0 && !a->replaying) {
+        a->replaying = true;
+        log_msg(LOG_NOTICE, "agent: backlog replay started: %" PRIu64 " readings held, "
+                "%lld per second", a->stats.held, a->cfg->replay_rate);
+    }
+    if (!c.stopped && c.sent == 0 && a->replaying) {
+        a->replaying = false;
+        log_msg(LOG_NOTICE, "agent: backlog replay done: %" PRIu64 " readings replayed in "
+                "total", a->cnt.replayed);
+    }
+}
+
+static void maybe_status(struct agent *a, int64_t now)
+{
+    uint64_t held = a->stats.held;
+    uint64_t diff = held > a->status_held ? held - a->status_held : a->status_held - held;
+    uint64_t notable = a->status_held / 10 < 10 ? 10 : a->status_held / 10;
+
+    if (a->stats.rejected != a->status_rejected || a->stats.dropped != a->status_dropped ||
+        diff >= notable || ((held == 0) != (a->status_held == 0))) {
+        a->status_dirty = true;
+    }
+    if (a->status_dirty && now - a->status_ms >= a->cfg->status_min_interval_ms) {
+        publish_status(a, true, now);
+    }
+}
+
+static void summary(struct agent *a)
+{
+    uint64_t dropped_events;
+
+    pthread_mutex_lock(&a->ring.lock);
+    dropped_events = a->ring.dropped;
+    pthread_mutex_unlock(&a->ring.lock);
+    log_msg(LOG_INFO, "agent: summary: held=%" PRIu64 " emitted=%" PRIu64 " invalid=%" PRIu64
+            " published=%" PRIu64 " live=%" PRIu64 " replayed=%" PRIu64 " resent=%" PRIu64
+            " acked=%" PRIu64 " dead=%" PRIu64 " refusals=%" PRIu64 " rejected=%" PRIu64
+            " dropped=%" PRIu64 " inflight=%zu rto_ms=%" PRId64 " connected=%s health=%s"
+            " lost_events=%" PRIu64,
+            a->stats.held, (uint64_t)atomic_load(&a->emitted),
+            (uint64_t)atomic_load(&a->invalid), a->cnt.published, a->cnt.live,
+            a->cnt.replayed, a->cnt.resent, a->cnt.acked, a->cnt.dead, a->cnt.refusals,
+            a->stats.rejected, a->stats.dropped, a->win->n_sent, agent_rto_timeout(&a->rto, 1),
+            a->conn_state == CONN_UP ? "yes" : "no", a->resend_ok ? "ok" : "held",
+            dropped_events);
+}
+
+static int tick(struct agent *a, int64_t now)
+{
+    struct agent_clock_now clk;
+    char err[MSG_ERRLEN];
+
+    if (a->conn_state == CONN_IDLE && now >= a->next_connect_ms) {
+        start_connect(a, now);
+    }
+    if (refresh_stats(a, now, false) != MSG_OK) {
+        return MSG_ERR_DB;
+    }
+    if (a->conn_state == CONN_UP) {
+        agent_clock_read(AGENT_CLOCK_SYNCED, &clk);
+        send_live(a, now, clk.wall_ms);
+        if (a->resend_ok) {
+            send_refused(a, now);
+            send_resends(a, now);
+            send_backlog(a, now);
+        }
+        maybe_status(a, now);
+    }
+    if (a->n_mark > 0 && (now >= a->mark_due_ms || a->conn_state != CONN_UP)) {
+        mark_flush(a);
+    }
+    if (now >= a->next_expire_ms) {
+        a->next_expire_ms = now + EXPIRE_EVERY_MS;
+        if (a->cfg->store_max_age_ms > 0) {
+            agent_clock_read(AGENT_CLOCK_SYNCED, &clk);
+            pthread_mutex_lock(&a->store_lock);
+            if (agent_store_expire(a->store, clk.wall_ms, err, sizeof(err)) != MSG_OK) {
+                log_msg(LOG_WARNING, "agent: expiring old readings: %s", err);
+            }
+            pthread_mutex_unlock(&a->store_lock);
+        }
+    }
+    if (now >= a->next_summary_ms) {
+        a->next_summary_ms = now + a->cfg->summary_interval_ms;
+        summary(a);
+    }
+    return MSG_OK;
+}
+
+/* When the engine must look again without an event. */
+static int64_t next_deadline(struct agent *a, int64_t now)
+{
+    int64_t next = a->next_summary_ms;
+
+#define EARLIER(t)       \
+    do {                 \
+        if ((t) < next) { \
+            next = (t);  \
+        }                \
+    } while (0)
+
+    EARLIER(a->next_expire_ms);
+    if (a->n_mark > 0) {
+        EARLIER(a->mark_due_ms);
+    }
+    if (a->conn_state == CONN_IDLE) {
+        EARLIER(a->next_connect_ms);
+    }
+    if (a->conn_state == CONN_UP) {
+        EARLIER(a->next_store_poll_ms);
+        if (a->status_dirty) {
+            EARLIER(a->status_ms + a->cfg->status_min_interval_ms);
+        }
+        EARLIER(a->stats_ms + STATS_EVERY_MS);
+        if (a->resend_ok) {
+            for (size_t i = 0; i < a->win->n_slots; i++) {
+                if (a->win->slots[i].state != AGENT_SLOT_FREE) {
+                    EARLIER(a->win->slots[i].due_ms);
+                }
+            }
+            if (a->stats.held > a->win->n_sent + a->win->n_refused &&
+                agent_window_room(a->win) > (size_t)(a->cfg->window / 4)) {
+                EARLIER(now + agent_bucket_wait_ms(&a->replay_bucket, now));
+            }
+        }
+    }
+#undef EARLIER
+    return next;
+}
+
+/* ---- the loop and the lifecycle ------------------------------------------------------- */
+
+static void drain_events(struct agent *a, int64_t now)
+{
+    struct ev e;
+    uint64_t n;
+
+    if (read(a->wake_fd, &n, sizeof(n)) < 0) {
+        /* EAGAIN: nothing was written */
+    }
+    while (ring_pop(a, &e)) {
+        handle_event(a, &e, now);
+        free(e.buf);
+    }
+}
+
+static void shut_down(struct agent *a)
+{
+    int64_t deadline;
+
+    if (a->src_started) {
+        uint64_t one = 1;
+
+        atomic_store(&a->src_stop, true);
+        if (write(a->src_stop_fd, &one, sizeof(one)) < 0) {
+            /* the thread also checks the flag */
+        }
+        pthread_join(a->src_thread, NULL);
+        a->src_started = false;
+    }
+    mark_flush(a);
+    if (a->conn_state == CONN_UP) {
+        MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer5;
+
+        /* 0x04: the broker publishes our will, the retained offline status (protocol.md 5) */
+        dopts.reasonCode = MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE;
+        dopts.timeout = DISCONNECT_WAIT_MS;
+        dopts.onSuccess5 = on_disconnected;
+        dopts.onFailure5 = on_disconnect_fail;
+        dopts.context = a;
+        if (MQTTAsync_disconnect(a->client, &dopts) == MQTTASYNC_SUCCESS) {
+            a->conn_state = CONN_CLOSING;
+            deadline = agent_clock_mono_ms() + DISCONNECT_WAIT_MS + 500;
+            while (a->conn_state == CONN_CLOSING && agent_clock_mono_ms() < deadline) {
+                struct pollfd p = {.fd = a->wake_fd, .events = POLLIN};
+
+                if (poll(&p, 1, 100) >= 0) {
+                    drain_events(a, agent_clock_mono_ms());
+                }
+            }
+        }
+        log_msg(LOG_NOTICE, "agent: disconnected from broker %s (offline status left by the "
+                "will)", a->uri);
+    }
+}
+
+int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    sigset_t waitmask;
+    int rc = MSG_OK;
+
+    sigemptyset(&waitmask);
+    if (a->n_runs > 0) {
+        if (pthread_create(&a->src_thread, NULL, source_main, a) != 0) {
+            snprintf(err, errlen, "agent: cannot start the source thread");
+            return MSG_ERR_NOMEM;
+        }
+        a->src_started = true;
+    }
+    a->next_connect_ms = agent_clock_mono_ms();
+    a->next_summary_ms = agent_clock_mono_ms() + a->cfg->summary_interval_ms;
+    while (!*stop) {
+        int64_t now = agent_clock_mono_ms();
+        int64_t next;
+        struct timespec ts;
+        struct pollfd p = {.fd = a->wake_fd, .events = POLLIN};
+
+        drain_events(a, now);
+        rc = tick(a, now);
+        if (rc != MSG_OK) {
+            snprintf(err, errlen, "agent: the store failed; stopping");
+            break;
+        }
+        next = next_deadline(a, now);
+        now = agent_clock_mono_ms();
+        if (next < now) {
+            next = now;
+        }
+        if (next - now > 60000) {
+            next = now + 60000;
+        }
+        ts.tv_sec = (time_t)((next - now) / 1000);
+        ts.tv_nsec = (long)((next - now) % 1000) * 1000000L;
+        if (ppoll(&p, 1, &ts, &waitmask) < 0 && errno != EINTR) {
+            snprintf(err, errlen, "agent: ppoll: %s", strerror(errno));
+            rc = MSG_ERR_IO;
+            break;
+        }
+    }
+    shut_down(a);
+    if (rc == MSG_OK) {
+        refresh_stats(a, agent_clock_mono_ms(), true);
+        summary(a);
+        log_msg(LOG_NOTICE, "agent: stopped, %" PRIu64 " readings held in the store",
+                a->stats.held);
+    }
+    return rc;
+}
+
+int agent_new(const struct agent_config *cfg, struct agent **out, char *err, size_t errlen)
+{
+    MQTTAsync_createOptions opts = MQTTAsync_createOptions_initializer5;
+    struct agent_store_limits lim;
+    struct agent *a = NULL;
+    int rc = MSG_OK;
+
+    *out = NULL;
+    a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        snprintf(err, errlen, "agent: out of memory");
+        return MSG_ERR_NOMEM;
+    }
+    a->cfg = cfg;
+    a->wake_fd = -1;
+    a->src_stop_fd = -1;
+    pthread_mutex_init(&a->store_lock, NULL);
+    pthread_mutex_init(&a->ring.lock, NULL);
+    if (getrandom(&a->rng, sizeof(a->rng), 0) != (ssize_t)sizeof(a->rng)) {
+        a->rng = (uint64_t)agent_clock_mono_ms() ^ (uint64_t)getpid() << 32;
+    }
+    a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    a->src_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (a->wake_fd < 0 || a->src_stop_fd < 0) {
+        snprintf(err, errlen, "agent: eventfd: %s", strerror(errno));
+        rc = MSG_ERR_IO;
+        goto fail;
+    }
+    agent_config_store_limits(cfg, &lim);
+    rc = agent_store_open(cfg->store_path, &lim, true, &a->store, err, errlen);
+    if (rc != MSG_OK) {
+        goto fail;
+    }
+    memcpy(a->store_id, agent_store_id(a->store), sizeof(a->store_id) - 1);
+    a->store_id[MSG_STORE_ID_LEN] = '\0';
+    rc = agent_store_stats(a->store, &a->stats, err, errlen);
+    if (rc != MSG_OK) {
+        goto fail;
+    }
+    a->boot = a->stats.boot;
+    a->logged_dropped = a->stats.dropped;
+    a->status_held = a->stats.held;
+    a->frontier = a->stats.last_seq;
+    a->ack = msg_ack_new(MSG_ACK_RANGES_MAX);
+    a->win = agent_window_new((size_t)cfg->window, REFUSED_MAX);
+    if (a->ack == NULL || a->win == NULL) {
+        snprintf(err, errlen, "agent: out of memory");
+        rc = MSG_ERR_NOMEM;
+        goto fail;
+    }
+    agent_rto_init(&a->rto, cfg->ack_timeout_initial_ms, cfg->ack_timeout_min_ms,
+                   cfg->ack_timeout_max_ms);
+    agent_backoff_init(&a->reconnect, cfg->reconnect_min_ms, cfg->reconnect_max_ms,
+                       cfg->reconnect_jitter == AGENT_JITTER_DECORRELATED ?
+                           AGENT_BACKOFF_DECORRELATED : AGENT_BACKOFF_FULL);
+    agent_bucket_init(&a->replay_bucket, (double)cfg->replay_rate,
+                      (double)cfg->replay_rate / 10.0 + 1.0, agent_clock_mono_ms());
+    agent_bucket_init(&a->resend_bucket, (double)cfg->resend_rate,
+                      (double)cfg->resend_rate / 10.0 + 1.0, agent_clock_mono_ms());
+    for (int s = 0; s < MSG_STREAM_COUNT; s++) {
+        if (msg_stream_is_reading((enum msg_stream)s) || s == MSG_STREAM_STATUS) {
+            if (msg_topic_format(a->topics[s], sizeof(a->topics[s]), (enum msg_stream)s,
+                                 cfg->device_id) != MSG_OK) {
+                snprintf(err, errlen, "agent: no topic for device '%s'", cfg->device_id);
+                rc = MSG_ERR_INVAL;
+                goto fail;
+            }
+        }
+    }
+    snprintf(a->ack_topic, sizeof(a->ack_topic), "%s%s/ack", MSG_TOPIC_PREFIX, cfg->device_id);
+    snprintf(a->health_filter, sizeof(a->health_filter), "%s_sys/health/+", MSG_TOPIC_PREFIX);
+    if (cfg->mqtt_username[0] != '\0') {
+        snprintf(a->username, sizeof(a->username), "%s", cfg->mqtt_username);
+    } else if (cfg->mqtt_password[0] != '\0') {
+        snprintf(a->username, sizeof(a->username), "%s", cfg->device_id);
+    }
+    snprintf(a->uri, sizeof(a->uri), "%s://%s:%lld", cfg->tls ? "ssl" : "tcp", cfg->mqtt_host,
+             cfg->mqtt_port);
+    opts.sendWhileDisconnected = 0;   /* no offline buffer: the store is the truth */
+    opts.maxBufferedMessages = 0;
+    rc = MQTTAsync_createWithOptions(&a->client, a->uri, cfg->device_id,
+                                     MQTTCLIENT_PERSISTENCE_NONE, NULL, &opts);
+    if (rc != MQTTASYNC_SUCCESS) {
+        snprintf(err, errlen, "agent: MQTT client for %s: paho %d", a->uri, rc);
+        a->client = NULL;
+        rc = MSG_ERR_INVAL;
+        goto fail;
+    }
+    rc = MQTTAsync_setCallbacks(a->client, a, on_lost, on_message, NULL);
+    if (rc != MQTTASYNC_SUCCESS) {
+        snprintf(err, errlen, "agent: MQTT callbacks: paho %d", rc);
+        rc = MSG_ERR_INVAL;
+        goto fail;
+    }
+    a->emit.fn = on_emit;
+    a->emit.ctx = a;
+    a->emit.device_id = cfg->device_id;
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        struct source_run *r = &a->runs[a->n_runs++];
+
+        r->cs = &cfg->sources[i];
+        r->wait.fd = -1;
+        r->wait.next_ms = INT64_MAX;
+        agent_backoff_init(&r->backoff, cfg->source_backoff_min_ms, cfg->source_backoff_max_ms,
+                           AGENT_BACKOFF_FULL);
+    }
+    log_msg(LOG_NOTICE, "agent: %s for device %s, store %s (%s): %" PRIu64 " readings held, "
+            "boot %" PRIu64 ", %zu sources", AGENT_NAME, cfg->device_id, cfg->store_path,
+            a->store_id, a->stats.held, a->boot, a->n_runs);
+    *out = a;
+    return MSG_OK;
+fail:
+    agent_free(a);
+    return rc;
+}
+
+void agent_free(struct agent *a)
+{
+    struct ev e;
+
+    if (a == NULL) {
+        return;
+    }
+    if (a->client != NULL) {
+        MQTTAsync_destroy(&a->client);
+    }
+    while (ring_pop(a, &e)) {
+        free(e.buf);
+    }
+    agent_store_close(a->store);
+    agent_window_free(a->win);
+    msg_ack_free(a->ack);
+    if (a->wake_fd >= 0) {
+        close(a->wake_fd);
+    }
+    if (a->src_stop_fd >= 0) {
+        close(a->src_stop_fd);
+    }
+    pthread_mutex_destroy(&a->store_lock);
+    pthread_mutex_destroy(&a->ring.lock);
+    free(a);
+}

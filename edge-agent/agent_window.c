@@ -1,0 +1,294 @@
+/* agent_window.c -- pacing arithmetic and the table of readings in flight: see agent_window.h. */
+#include "agent_window.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t agent_rand_next(uint64_t *state)
+{
+    uint64_t x = *state;
+
+    if (x == 0) {
+        x = UINT64_C(0x9e3779b97f4a7c15);
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+int64_t agent_rand_range(uint64_t *state, int64_t lo, int64_t hi)
+{
+    uint64_t span;
+
+    if (hi <= lo) {
+        return lo;
+    }
+    span = (uint64_t)(hi - lo) + 1;
+    return lo + (int64_t)(agent_rand_next(state) % span);
+}
+
+/* ---- adaptive resend timeout ---------------------------------------------------------- */
+
+void agent_rto_init(struct agent_rto *r, int64_t initial_ms, int64_t min_ms, int64_t max_ms)
+{
+    memset(r, 0, sizeof(*r));
+    r->min_ms = min_ms;
+    r->max_ms = max_ms < min_ms ? min_ms : max_ms;
+    r->initial_ms = initial_ms;
+}
+
+void agent_rto_sample(struct agent_rto *r, int64_t rtt_ms)
+{
+    double x = rtt_ms < 0 ? 0.0 : (double)rtt_ms;
+
+    /* RFC 6298 2.2 and 2.3, alpha 1/8, beta 1/4 */
+    if (!r->measured) {
+        r->srtt_ms = x;
+        r->rttvar_ms = x / 2.0;
+        r->measured = true;
+    } else {
+        r->rttvar_ms = 0.75 * r->rttvar_ms + 0.25 * fabs(r->srtt_ms - x);
+        r->srtt_ms = 0.875 * r->srtt_ms + 0.125 * x;
+    }
+    r->samples++;
+}
+
+int64_t agent_rto_timeout(const struct agent_rto *r, unsigned sends)
+{
+    double t = r->measured ? r->srtt_ms + 4.0 * r->rttvar_ms : (double)r->initial_ms;
+
+    for (unsigned i = 1; i < sends && t < (double)r->max_ms; i++) {
+        t *= 2.0;
+    }
+    if (t < (double)r->min_ms) {
+        t = (double)r->min_ms;
+    }
+    if (t > (double)r->max_ms) {
+        t = (double)r->max_ms;
+    }
+    return (int64_t)t;
+}
+
+/* ---- jittered exponential backoff ----------------------------------------------------- */
+
+void agent_backoff_init(struct agent_backoff *b, int64_t base_ms, int64_t max_ms,
+                        enum agent_backoff_jitter jitter)
+{
+    b->base_ms = base_ms < 1 ? 1 : base_ms;
+    b->max_ms = max_ms < b->base_ms ? b->base_ms : max_ms;
+    b->jitter = jitter;
+    b->attempt = 0;
+    b->prev_ms = b->base_ms;
+}
+
+int64_t agent_backoff_next(struct agent_backoff *b, uint64_t *rng)
+{
+    int64_t wait;
+
+    if (b->jitter == AGENT_BACKOFF_DECORRELATED) {
+        int64_t hi = b->prev_ms > b->max_ms / 3 ? b->max_ms : b->prev_ms * 3;
+
+        wait = agent_rand_range(rng, b->base_ms, hi);
+    } else {
+        int64_t cap = b->base_ms;
+
+        for (unsigned i = 0; i < b->attempt && cap < b->max_ms; i++) {
+            cap *= 2;
+        }
+        if (cap > b->max_ms) {
+            cap = b->max_ms;
+        }
+        wait = agent_rand_range(rng, 1, cap);
+    }
+    if (wait > b->max_ms) {
+        wait = b->max_ms;
+    }
+    b->prev_ms = wait;
+    if (b->attempt < 64) {
+        b->attempt++;
+    }
+    return wait;
+}
+
+void agent_backoff_reset(struct agent_backoff *b)
+{
+    b->attempt = 0;
+    b->prev_ms = b->base_ms;
+}
+
+/* ---- token bucket --------------------------------------------------------------------- */
+
+void agent_bucket_init(struct agent_bucket *b, double rate, double burst, int64_t now_ms)
+{
+    b->rate = rate > 0 ? rate : 1;
+    b->burst = burst < 1 ? 1 : burst;
+    b->tokens = 1;
+    b->last_ms = now_ms;
+}
+
+static void refill(struct agent_bucket *b, int64_t now_ms)
+{
+    if (now_ms > b->last_ms) {
+        b->tokens += (double)(now_ms - b->last_ms) * b->rate / 1000.0;
+        if (b->tokens > b->burst) {
+            b->tokens = b->burst;
+        }
+        b->last_ms = now_ms;
+    }
+}
+
+bool agent_bucket_take(struct agent_bucket *b, int64_t now_ms)
+{
+    refill(b, now_ms);
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return true;
+    }
+    return false;
+}
+
+void agent_bucket_drain(struct agent_bucket *b, int64_t now_ms)
+{
+    b->tokens = 0;
+    b->last_ms = now_ms;
+}
+
+int64_t agent_bucket_wait_ms(struct agent_bucket *b, int64_t now_ms)
+{
+    refill(b, now_ms);
+    if (b->tokens >= 1.0) {
+        return 0;
+    }
+    return (int64_t)ceil((1.0 - b->tokens) * 1000.0 / b->rate);
+}
+
+/* ---- readings in flight --------------------------------------------------------------- */
+
+struct agent_window *agent_window_new(size_t cap_sent, size_t cap_refused)
+{
+    struct agent_window *w = NULL;
+
+    if (cap_sent == 0) {
+        return NULL;
+    }
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        goto fail;
+    }
+    w->cap_sent = cap_sent;
+    w->cap_refused = cap_refused;
+    w->n_slots = cap_sent + cap_refused;
+    w->slots = calloc(w->n_slots, sizeof(*w->slots));
+    if (w->slots == NULL) {
+        goto fail;
+    }
+    return w;
+fail:
+    agent_window_free(w);
+    return NULL;
+}
+
+void agent_window_free(struct agent_window *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    free(w->slots);
+    free(w);
+}
+
+struct agent_slot *agent_window_find(struct agent_window *w, uint64_t seq)
+{
+    for (size_t i = 0; i < w->n_slots; i++) {
+        if (w->slots[i].state != AGENT_SLOT_FREE && w->slots[i].seq == seq) {
+            return &w->slots[i];
+        }
+    }
+    return NULL;
+}
+
+struct agent_slot *agent_window_find_token(struct agent_window *w, int token)
+{
+    if (token == 0) {
+        return NULL;
+    }
+    for (size_t i = 0; i < w->n_slots; i++) {
+        if (w->slots[i].state == AGENT_SLOT_SENT && w->slots[i].token == token) {
+            return &w->slots[i];
+        }
+    }
+    return NULL;
+}
+
+struct agent_slot *agent_window_add(struct agent_window *w, uint64_t seq, enum msg_stream stream)
+{
+    if (w->n_sent >= w->cap_sent) {
+        return NULL;
+    }
+    for (size_t i = 0; i < w->n_slots; i++) {
+        struct agent_slot *s = &w->slots[i];
+
+        if (s->state == AGENT_SLOT_FREE) {
+            memset(s, 0, sizeof(*s));
+            s->state = AGENT_SLOT_SENT;
+            s->seq = seq;
+            s->stream = stream;
+            w->n_sent++;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+bool agent_window_refuse(struct agent_window *w, struct agent_slot *s, int64_t due_ms)
+{
+    if (s->state != AGENT_SLOT_SENT || w->n_refused >= w->cap_refused) {
+        return false;
+    }
+    s->state = AGENT_SLOT_REFUSED;
+    s->token = 0;
+    s->puback = false;
+    s->due_ms = due_ms;
+    w->n_sent--;
+    w->n_refused++;
+    return true;
+}
+
+bool agent_window_retry(struct agent_window *w, struct agent_slot *s)
+{
+    if (s->state != AGENT_SLOT_REFUSED || w->n_sent >= w->cap_sent) {
+        return false;
+    }
+    s->state = AGENT_SLOT_SENT;
+    w->n_refused--;
+    w->n_sent++;
+    return true;
+}
+
+void agent_window_remove(struct agent_window *w, struct agent_slot *s)
+{
+    if (s->state == AGENT_SLOT_SENT) {
+        w->n_sent--;
+    } else if (s->state == AGENT_SLOT_REFUSED) {
+        w->n_refused--;
+    }
+    memset(s, 0, sizeof(*s));
+}
+
+void agent_window_clear_sent(struct agent_window *w)
+{
+    for (size_t i = 0; i < w->n_slots; i++) {
+        if (w->slots[i].state == AGENT_SLOT_SENT) {
+            memset(&w->slots[i], 0, sizeof(w->slots[i]));
+        }
+    }
+    w->n_sent = 0;
+}
+
+size_t agent_window_room(const struct agent_window *w)
+{
+    return w->n_sent >= w->cap_sent ? 0 : w->cap_sent - w->n_sent;
+}

@@ -1,0 +1,168 @@
+/* agent_window.h -- the edge agent's pacing arithmetic and its table of readings in flight.
+ *
+ * Pure pieces of the engine (agent.c), apart so that they can be tested without a broker:
+ * - agent_rto: the adaptive resend timeout, TCP's estimator (RFC 6298): a smoothed round trip
+ *   (publish to the collector's acknowledgement) and its variance, with a floor and a ceiling,
+ *   and exponential backoff for a reading sent again (Karn: only first sends are measured);
+ * - agent_backoff: jittered exponential backoff for reconnects and for reopening sources, with
+ *   full jitter or decorrelated jitter (the AWS architecture blog's "Exponential Backoff And
+ *   Jitter"), so that a city of gateways does not reconnect in step after an outage;
+ * - agent_bucket: a token bucket, for replay and resend rates;
+ * - agent_rand: a small seeded generator (xorshift64*) for the jitter;
+ * - agent_window: a bounded table of readings the engine published and the collector has not
+ *   acknowledged, and of readings the broker refused and that wait for their next try.
+ *
+ * All times are CLOCK_MONOTONIC milliseconds passed in by the caller: nothing here reads a
+ * clock, does I/O or takes a lock (the engine's thread owns these structs).
+ *
+ * Not for: what to send when (agent.c), the readings' bytes (the store keeps them). */
+#ifndef AGENT_WINDOW_H
+#define AGENT_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg_range.h"
+#include "msg_topic.h"
+
+/* ---- random numbers ------------------------------------------------------------------- */
+
+/* The next value of *state (xorshift64*; a zero state is replaced by a constant). */
+uint64_t agent_rand_next(uint64_t *state);
+
+/* A value in [lo, hi] (hi >= lo). */
+int64_t agent_rand_range(uint64_t *state, int64_t lo, int64_t hi);
+
+/* ---- adaptive resend timeout ---------------------------------------------------------- */
+
+struct agent_rto {
+    int64_t min_ms;
+    int64_t max_ms;
+    int64_t initial_ms;
+    bool measured;        /* a sample came in */
+    double srtt_ms;       /* smoothed round trip */
+    double rttvar_ms;     /* its mean deviation */
+    uint64_t samples;
+};
+
+void agent_rto_init(struct agent_rto *r, int64_t initial_ms, int64_t min_ms, int64_t max_ms);
+
+/* One measured round trip of a reading sent once. */
+void agent_rto_sample(struct agent_rto *r, int64_t rtt_ms);
+
+/* The timeout of a reading sent `sends` times (1: first send): srtt + 4 rttvar (initial_ms
+ * before any sample), doubled for each send after the first, within [min_ms, max_ms]. */
+int64_t agent_rto_timeout(const struct agent_rto *r, unsigned sends);
+
+/* ---- jittered exponential backoff ----------------------------------------------------- */
+
+enum agent_backoff_jitter {
+    AGENT_BACKOFF_FULL,          /* random(0, min(max, base * 2^attempt)), at least 1 ms */
+    AGENT_BACKOFF_DECORRELATED,  /* min(max, random(base, previous * 3)) */
+};
+
+struct agent_backoff {
+    int64_t base_ms;
+    int64_t max_ms;
+    enum agent_backoff_jitter jitter;
+    unsigned attempt;      /* failures since the last reset */
+    int64_t prev_ms;       /* the previous wait (decorrelated jitter) */
+};
+
+void agent_backoff_init(struct agent_backoff *b, int64_t base_ms, int64_t max_ms,
+                        enum agent_backoff_jitter jitter);
+
+/* The wait before the next attempt, after one more failure. */
+int64_t agent_backoff_next(struct agent_backoff *b, uint64_t *rng);
+
+/* After a success: the next failure waits about base_ms again. */
+void agent_backoff_reset(struct agent_backoff *b);
+
+/* ---- token bucket --------------------------------------------------------------------- */
+
+struct agent_bucket {
+    double rate;       /* tokens per second */
+    double burst;      /* at most this many saved up */
+    double tokens;
+    int64_t last_ms;
+};
+
+/* A bucket that starts with one token (never a burst at once after a pause). */
+void agent_bucket_init(struct agent_bucket *b, double rate, double burst, int64_t now_ms);
+
+/* Refills for the time since the last call, then takes one token if there is one. */
+bool agent_bucket_take(struct agent_bucket *b, int64_t now_ms);
+
+/* Empties the bucket (after a pause: resume at the rate, not with a burst). */
+void agent_bucket_drain(struct agent_bucket *b, int64_t now_ms);
+
+/* Milliseconds until a token is there (0 if one is). */
+int64_t agent_bucket_wait_ms(struct agent_bucket *b, int64_t now_ms);
+
+/* ---- readings in flight --------------------------------------------------------------- */
+
+enum agent_slot_state {
+    AGENT_SLOT_FREE,
+    AGENT_SLOT_SENT,       /* published; waiting for the collector's acknowledgement */
+    AGENT_SLOT_REFUSED,    /* the broker refused it; waits until due_ms for its next try */
+};
+
+struct agent_slot {
+    enum agent_slot_state state;
+    uint64_t seq;
+    enum msg_stream stream;
+    int token;              /* paho's token of the last publish; 0: none in flight */
+    bool puback;            /* the broker took the last publish */
+    unsigned sends;         /* publishes so far (this agent run) */
+    unsigned refusals;      /* refusals so far */
+    int64_t sent_ms;        /* last publish */
+    int64_t first_sent_ms;  /* first publish, for the round trip */
+    int64_t due_ms;         /* SENT: resend after; REFUSED: try again after */
+};
+
+struct agent_window {
+    size_t cap_sent;        /* SENT slots at most (the configured window) */
+    size_t cap_refused;     /* REFUSED slots at most */
+    size_t n_sent;
+    size_t n_refused;
+    size_t n_slots;         /* cap_sent + cap_refused */
+    struct agent_slot *slots;
+};
+
+/* A window of cap_sent readings in flight and cap_refused waiting after a refusal. Returns
+ * NULL on allocation failure; caller frees with agent_window_free. */
+struct agent_window *agent_window_new(size_t cap_sent, size_t cap_refused);
+
+/* Frees w; NULL is a no-op. */
+void agent_window_free(struct agent_window *w);
+
+/* The slot holding seq (SENT or REFUSED), or NULL. Borrowed from w. */
+struct agent_slot *agent_window_find(struct agent_window *w, uint64_t seq);
+
+/* The SENT slot whose last publish has this token, or NULL. */
+struct agent_slot *agent_window_find_token(struct agent_window *w, int token);
+
+/* A new SENT slot for seq (not yet in w), or NULL when cap_sent slots are in use. The caller
+ * fills token, sends, times. */
+struct agent_slot *agent_window_add(struct agent_window *w, uint64_t seq, enum msg_stream stream);
+
+/* Moves a SENT slot to REFUSED (due at due_ms). Returns false when cap_refused slots are in
+ * use (the caller then gives the reading up). */
+bool agent_window_refuse(struct agent_window *w, struct agent_slot *s, int64_t due_ms);
+
+/* Moves a REFUSED slot back to SENT for its next try. Returns false when cap_sent slots are in
+ * use (try later). */
+bool agent_window_retry(struct agent_window *w, struct agent_slot *s);
+
+/* Frees the slot. */
+void agent_window_remove(struct agent_window *w, struct agent_slot *s);
+
+/* Frees every SENT slot (the connection was lost: nothing in flight any more). REFUSED slots
+ * stay, with their counts. */
+void agent_window_clear_sent(struct agent_window *w);
+
+/* SENT slots free. */
+size_t agent_window_room(const struct agent_window *w);
+
+#endif
