@@ -1,0 +1,607 @@
+/* devacl.c -- MOSQ_EVT_ACL_CHECK: who may publish, subscribe to and read what. See devacl.h.
+ *
+ * What mosquitto 2.0.11 does, which this module relies on (src/security.c, handle_*.c):
+ * - mosquitto_acl_check() runs the plugins' callbacks in order until one does not return
+ *   MOSQ_ERR_PLUGIN_DEFER; when every one defers, the answer is a denial. So this module never
+ *   defers: it allows or denies every access it is asked about, READ, SUBSCRIBE and
+ *   UNSUBSCRIBE included.
+ * - Before the plugins, $SYS topics are refused for WRITE and let through to the plugins for
+ *   the rest; a $share/ filter is refused for READ and WRITE and let through for SUBSCRIBE and
+ *   UNSUBSCRIBE, whole: "$share/<group>/<filter>" (handle_subscribe.c), so it is parsed here.
+ * - A PUBLISH is checked (WRITE, with its payload and retain flag) before the message hook.
+ *   A last will is checked only when it is sent (context__send_will(): WRITE, with its payload),
+ *   never at CONNECT, and it does not pass the message hook: so a status payload is validated
+ *   here, which covers the will. A will refused here is not published.
+ * - Clients authenticated by a TLS certificate (use_identity_as_username) never reach the
+ *   password hook, and no hook runs again for a connected client on its own: the account is
+ *   looked up on every check instead.
+ * - Messages from mosquitto_broker_publish() skip the WRITE check (only this broker writes
+ *   pantau/v1/_sys/rejected and $SYS/pantau/...) but get the READ check of each subscriber.
+ */
+#include "devacl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "msg_event.h"
+#include "msg_health.h"
+#include "msg_rejected.h"
+#include "msg_time.h"
+#include "msg_topic.h"
+#include "plugin_module.h"
+#include "ratelimit.h"
+#include "refusal.h"
+#include "subfilter.h"
+
+#define DEVACL_STATS_TOPIC "$SYS/pantau/devacl"
+#define DEVACL_USERS_MAX 16384           /* users whose log budget is remembered */
+#define DEVACL_SWEEP_PER_TICK 64
+#define DEVACL_LOG_BUCKET 0
+#define DEVACL_FWD_BUCKET 1
+#define DEVACL_STATS_MAX 2048
+
+/* Denials logged per user: 5 at once, then one a minute (the rest are counted). */
+static const struct ratelimit_rate devacl_log_rate = {1.0 / 60.0, 5.0};
+
+struct devacl {
+    mosquitto_plugin_id_t *pid;
+    struct regcache *rc;                 /* borrowed for the plugin's lifetime */
+    int64_t stats_interval_ms;
+    int64_t next_stats_ms;               /* monotonic */
+    struct ratelimit_rate rejected_rate; /* refused status payloads forwarded per user */
+    struct ratelimit_table *users;       /* per user: log and forwarding budgets */
+    uint64_t allowed;
+    uint64_t denied[DEVACL_REASON_COUNT];
+    uint64_t forwarded;
+    uint64_t not_forwarded;              /* over the user's budget, or the publish failed */
+    uint64_t log_suppressed;
+    struct refusal_scratch scratch;
+};
+
+static const char *const devacl_reason_names[DEVACL_REASON_COUNT] = {
+    "ok",       "no_username", "bad_id", "client_id", "unknown_account",
+    "disabled", "role",        "topic",  "foreign",   "stream",
+    "retain",   "share",       "filter", "payload",
+};
+
+const char *devacl_reason_name(enum devacl_reason r)
+{
+    if ((int)r < 0 || (int)r >= DEVACL_REASON_COUNT) {
+        return "?";
+    }
+    return devacl_reason_names[r];
+}
+
+/* ---- the rules (pure) ---------------------------------------------------------------- */
+
+static const char *const collector_patterns[] = {
+    "pantau/v1/+/flood",   "pantau/v1/+/traffic", "pantau/v1/+/incident",
+    "pantau/v1/+/larva",   "pantau/v1/+/dropped", "pantau/v1/+/status",
+    "pantau/v1/_sys/rejected", "pantau/v1/_sys/health/+", NULL,
+};
+
+static const char *const dashboard_patterns[] = {
+    "pantau/v1/+/status", "pantau/v1/_sys/health/+", "$SYS/pantau/#", NULL,
+};
+
+static const char *const admin_patterns[] = {
+    "pantau/v1/+/status", "pantau/v1/_sys/health/+", "$SYS/#", NULL,
+};
+
+static const char *access_name(int access)
+{
+    switch (access) {
+    case MOSQ_ACL_READ:
+        return "read";
+    case MOSQ_ACL_WRITE:
+        return "publish";
+    case MOSQ_ACL_SUBSCRIBE:
+        return "subscribe";
+    case MOSQ_ACL_UNSUBSCRIBE:
+        return "unsubscribe";
+    default:
+        return "access";
+    }
+}
+
+static bool within_any(const char *filter, const char *const *patterns)
+{
+    for (size_t i = 0; patterns[i] != NULL; i++) {
+        if (subfilter_within(filter, patterns[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* SUBSCRIBE and READ against a role's patterns: the filter (or topic) must lie within one. */
+static enum devacl_reason check_reading(const struct devacl_request *req,
+                                        const char *const *patterns, bool may_share,
+                                        const char *role, char *err, size_t errlen)
+{
+    struct subfilter sf;
+    char why[MSG_ERRLEN] = "";
+
+    if (req->access == MOSQ_ACL_READ) {
+        if (!within_any(req->topic, patterns)) {
+            snprintf(err, errlen, "a %s may not read this topic", role);
+            return DEVACL_TOPIC;
+        }
+        return DEVACL_OK;
+    }
+    if (subfilter_parse(req->topic, &sf, why, sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "bad subscription filter: %s", why);
+        return DEVACL_FILTER;
+    }
+    if (sf.shared && !may_share) {
+        snprintf(err, errlen, "a %s may not join a shared subscription", role);
+        return DEVACL_SHARE;
+    }
+    if (!within_any(sf.filter, patterns)) {
+        snprintf(err, errlen, "the filter reaches beyond what a %s may read", role);
+        return DEVACL_FILTER;
+    }
+    return DEVACL_OK;
+}
+
+static enum devacl_reason decide_device(const struct devacl_request *req,
+                                        const struct regcache_account *a, char *err,
+                                        size_t errlen)
+{
+    char own_ack[MSG_TOPIC_MAX + 1];
+    const char *patterns[3];
+    struct msg_topic t;
+    struct msg_event ev;
+    char why[MSG_ERRLEN] = "";
+
+    if (strcmp(a->device_id, req->username) != 0) {
+        snprintf(err, errlen, "device account whose username is not its device id");
+        return DEVACL_ROLE;
+    }
+    if (req->access != MOSQ_ACL_WRITE) {
+        if (msg_topic_format(own_ack, sizeof(own_ack), MSG_STREAM_ACK, a->device_id) !=
+            MSG_OK) {
+            snprintf(err, errlen, "device id is not an id");
+            return DEVACL_BAD_ID;
+        }
+        patterns[0] = own_ack;
+        patterns[1] = "pantau/v1/_sys/health/+";
+        patterns[2] = NULL;
+        return check_reading(req, patterns, false, "device", err, errlen);
+    }
+    if (msg_topic_parse(req->topic, strlen(req->topic), &t, why, sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "%s", why);
+        return DEVACL_TOPIC;
+    }
+    if (t.stream == MSG_STREAM_ACK || t.stream == MSG_STREAM_HEALTH ||
+        t.stream == MSG_STREAM_REJECTED) {
+        snprintf(err, errlen, "a device may not publish on %s topics",
+                 msg_stream_name(t.stream));
+        return DEVACL_TOPIC;
+    }
+    if (strcmp(t.device_id, a->device_id) != 0) {
+        snprintf(err, errlen, "topic belongs to device '%s'", t.device_id);
+        return DEVACL_FOREIGN;
+    }
+    if (!msg_kind_may_publish(a->kind, t.stream)) {
+        snprintf(err, errlen, "a %s may not publish %s", msg_device_kind_name(a->kind),
+                 msg_stream_name(t.stream));
+        return DEVACL_STREAM;
+    }
+    if (req->retain && t.stream != MSG_STREAM_STATUS) {
+        snprintf(err, errlen, "retained %s message (only status may be retained)",
+                 msg_stream_name(t.stream));
+        return DEVACL_RETAIN;
+    }
+    if (t.stream == MSG_STREAM_STATUS &&
+        msg_event_parse(req->topic, strlen(req->topic), req->payload, req->payloadlen, &ev, why,
+                        sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "%s", why);
+        return DEVACL_PAYLOAD;
+    }
+    return DEVACL_OK;
+}
+
+static enum devacl_reason decide_collector(const struct devacl_request *req, char *err,
+                                           size_t errlen)
+{
+    struct msg_topic t;
+    struct msg_health h;
+    char why[MSG_ERRLEN] = "";
+
+    if (req->access != MOSQ_ACL_WRITE) {
+        return check_reading(req, collector_patterns, true, "collector", err, errlen);
+    }
+    if (msg_topic_parse(req->topic, strlen(req->topic), &t, why, sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "%s", why);
+        return DEVACL_TOPIC;
+    }
+    if (t.stream == MSG_STREAM_ACK) {
+        if (req->retain) {
+            snprintf(err, errlen, "retained acknowledgement");
+            return DEVACL_RETAIN;
+        }
+        return DEVACL_OK;
+    }
+    if (t.stream != MSG_STREAM_HEALTH) {
+        snprintf(err, errlen, "a collector may not publish on %s topics",
+                 msg_stream_name(t.stream));
+        return DEVACL_TOPIC;
+    }
+    if (strcmp(t.collector_id, req->username) != 0) {
+        snprintf(err, errlen, "health topic of collector '%s'", t.collector_id);
+        return DEVACL_FOREIGN;
+    }
+    if (msg_health_parse(&t, req->payload, req->payloadlen, &h, why, sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "%s", why);
+        return DEVACL_PAYLOAD;
+    }
+    return DEVACL_OK;
+}
+
+enum devacl_reason devacl_decide(const struct devacl_request *req,
+                                 const struct regcache_account *a, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (req->username == NULL) {
+        snprintf(err, errlen, "the client has no username");
+        return DEVACL_NO_USERNAME;
+    }
+    if (!msg_id_valid(req->username, strlen(req->username))) {
+        snprintf(err, errlen, "the username is not an id (1-64 of a-z 0-9 . _ -)");
+        return DEVACL_BAD_ID;
+    }
+    if (req->client_id == NULL || strcmp(req->client_id, req->username) != 0) {
+        snprintf(err, errlen, "the client id is not the username");
+        return DEVACL_CLIENT_ID;
+    }
+    if (a == NULL) {
+        snprintf(err, errlen, "no such account");
+        return DEVACL_UNKNOWN;
+    }
+    if (!a->enabled) {
+        snprintf(err, errlen, "the account is disabled");
+        return DEVACL_DISABLED;
+    }
+    if (req->topic == NULL) {
+        snprintf(err, errlen, "no topic");
+        return DEVACL_TOPIC;
+    }
+    if (req->access == MOSQ_ACL_UNSUBSCRIBE) {
+        return DEVACL_OK;
+    }
+    if (req->access != MOSQ_ACL_READ && req->access != MOSQ_ACL_WRITE &&
+        req->access != MOSQ_ACL_SUBSCRIBE) {
+        snprintf(err, errlen, "unknown access %d", req->access);
+        return DEVACL_ROLE;
+    }
+    switch (a->role) {
+    case REGCACHE_ROLE_DEVICE:
+        return decide_device(req, a, err, errlen);
+    case REGCACHE_ROLE_COLLECTOR:
+        return decide_collector(req, err, errlen);
+    case REGCACHE_ROLE_DASHBOARD:
+    case REGCACHE_ROLE_ADMIN:
+        if (req->access == MOSQ_ACL_WRITE) {
+            snprintf(err, errlen, "a %s only reads",
+                     a->role == REGCACHE_ROLE_ADMIN ? "admin" : "dashboard");
+            return DEVACL_ROLE;
+        }
+        if (a->role == REGCACHE_ROLE_ADMIN) {
+            return check_reading(req, admin_patterns, false, "admin", err, errlen);
+        }
+        return check_reading(req, dashboard_patterns, false, "dashboard", err, errlen);
+    case REGCACHE_ROLE_OFFICER:
+    default:
+        snprintf(err, errlen, "this role has no MQTT access");
+        return DEVACL_ROLE;
+    }
+}
+
+/* ---- the plugin module --------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The log and budget key of a user: its name if it is an id, else one shared key. */
+static const char *user_key(const char *username)
+{
+    if (username != NULL && msg_id_valid(username, strlen(username))) {
+        return username;
+    }
+    return "?";
+}
+
+static void log_denial(struct devacl *st, struct ratelimit_entry *e,
+                       const struct devacl_request *req, enum devacl_reason r, const char *err,
+                       int64_t now)
+{
+    char user[MSG_CP_BYTES(MSG_ID_MAX)];
+    char topic[MSG_CP_BYTES(160)];
+    char more[64] = "";
+
+    if (e != NULL && !ratelimit_take(&e->b[DEVACL_LOG_BUCKET], &devacl_log_rate, now)) {
+        e->suppressed++;
+        st->log_suppressed++;
+        return;
+    }
+    msg_rejected_set_text(user, sizeof(user), req->username ? req->username : "(none)",
+                          req->username ? strlen(req->username) : 6, MSG_ID_MAX);
+    msg_rejected_set_text(topic, sizeof(topic), req->topic ? req->topic : "",
+                          req->topic ? strlen(req->topic) : 0, 160);
+    if (e != NULL && e->suppressed > 0) {
+        snprintf(more, sizeof(more), " (%" PRIu64 " more denials not logged)", e->suppressed);
+        e->suppressed = 0;
+    }
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: denied %s by user=%s on '%s': %s: %s%s",
+                         access_name(req->access), user, topic, devacl_reason_name(r), err,
+                         more);
+}
+
+static void forward_status(struct devacl *st, struct ratelimit_entry *e,
+                           const struct devacl_request *req, const char *err, int64_t now)
+{
+    if (e == NULL || !ratelimit_take(&e->b[DEVACL_FWD_BUCKET], &st->rejected_rate, now)) {
+        st->not_forwarded++;
+        return;
+    }
+    if (refusal_forward(&st->scratch, req->username, req->topic, err, req->payload,
+                        req->payloadlen, wall_ms()) != MOSQ_ERR_SUCCESS) {
+        st->not_forwarded++;
+        return;
+    }
+    st->forwarded++;
+}
+
+static int on_acl_check(int event, void *event_data, void *userdata)
+{
+    struct mosquitto_evt_acl_check *ed = event_data;
+    struct devacl *st = userdata;           /* from start; broker thread only */
+    const struct regcache_account *a = NULL;
+    struct ratelimit_entry *e = NULL;
+    struct devacl_request req;
+    enum devacl_reason r;
+    char err[MSG_ERRLEN] = "";
+    int64_t now;
+
+    (void)event;
+    memset(&req, 0, sizeof(req));
+    req.username = mosquitto_client_username(ed->client);
+    req.client_id = mosquitto_client_id(ed->client);
+    req.access = ed->access;
+    req.topic = ed->topic;
+    req.payload = ed->payload;
+    req.payloadlen = ed->payloadlen;
+    req.retain = ed->retain;
+    if (req.username != NULL && msg_id_valid(req.username, strlen(req.username))) {
+        a = regcache_find(st->rc, req.username);
+    }
+    r = devacl_decide(&req, a, err, sizeof(err));
+    if (r == DEVACL_OK) {
+        st->allowed++;
+        return MOSQ_ERR_SUCCESS;
+    }
+    st->denied[r]++;
+    now = mono_ms();
+    e = ratelimit_table_get(st->users, user_key(req.username));
+    log_denial(st, e, &req, r, err, now);
+    if (r == DEVACL_PAYLOAD && a != NULL && a->role == REGCACHE_ROLE_DEVICE) {
+        forward_status(st, e, &req, err, now);
+    }
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+/* Sweep: an entry whose buckets have refilled holds nothing worth keeping; one whose account
+ * is gone is forgotten with it. */
+struct sweep_ctx {
+    struct devacl *st;
+    int64_t now;
+};
+
+static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
+{
+    struct sweep_ctx *c = ctx;
+    const struct regcache_account *a = NULL;
+
+    if (strcmp(e->key, "?") != 0) {
+        a = regcache_find(c->st->rc, e->key);
+    }
+    if (a != NULL && a->enabled &&
+        !(ratelimit_full(&e->b[DEVACL_LOG_BUCKET], &devacl_log_rate, c->now) &&
+          ratelimit_full(&e->b[DEVACL_FWD_BUCKET], &c->st->rejected_rate, c->now))) {
+        return false;
+    }
+    if (e->suppressed > 0) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: user=%s: %" PRIu64
+                             " more denials not logged", e->key, e->suppressed);
+    }
+    return true;
+}
+
+static void publish_stats(struct devacl *st)
+{
+    char buf[DEVACL_STATS_MAX];
+    char ts[MSG_TIME_LEN + 1];
+    uint64_t denied = 0;
+    size_t len = 0;
+    int n;
+
+    for (int i = 1; i < DEVACL_REASON_COUNT; i++) {
+        denied += st->denied[i];
+    }
+    msg_time_format(wall_ms(), ts);
+    n = snprintf(buf, sizeof(buf),
+                 "{\"module\":\"devacl\",\"ts\":\"%s\",\"allowed\":%" PRIu64
+                 ",\"denied\":%" PRIu64 ",\"denied_by_reason\":{",
+                 ts, st->allowed, denied);
+    len = (size_t)n;
+    for (int i = 1; i < DEVACL_REASON_COUNT && len < sizeof(buf); i++) {
+        n = snprintf(buf + len, sizeof(buf) - len, "%s\"%s\":%" PRIu64, i > 1 ? "," : "",
+                     devacl_reason_names[i], st->denied[i]);
+        len += (size_t)n;
+    }
+    if (len < sizeof(buf)) {
+        n = snprintf(buf + len, sizeof(buf) - len,
+                     "},\"forwarded\":%" PRIu64 ",\"not_forwarded\":%" PRIu64
+                     ",\"log_suppressed\":%" PRIu64 "}",
+                     st->forwarded, st->not_forwarded, st->log_suppressed);
+        len += (size_t)n;
+    }
+    if (len >= sizeof(buf)) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "devacl: counters do not fit %zu bytes",
+                             sizeof(buf));
+        return;
+    }
+    mosquitto_broker_publish_copy(NULL, DEVACL_STATS_TOPIC, (int)len, buf, 0, true, NULL);
+}
+
+static int on_tick(int event, void *event_data, void *userdata)
+{
+    struct devacl *st = userdata;
+    struct sweep_ctx c;
+
+    (void)event;
+    (void)event_data;                     /* 2.0.11 leaves its times zero: use our clock */
+    c.st = st;
+    c.now = mono_ms();
+    ratelimit_table_sweep(st->users, DEVACL_SWEEP_PER_TICK, sweep_drop, &c);
+    if (c.now >= st->next_stats_ms) {
+        st->next_stats_ms = c.now + st->stats_interval_ms;
+        publish_stats(st);
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+static const char *const devacl_keys[] = {"stats_interval", "rejected_rate", NULL};
+
+static int read_options(struct devacl *st, struct mosquitto_opt *opts, int n, char *err,
+                        size_t errlen)
+{
+    char why[MSG_ERRLEN] = "";
+
+    st->stats_interval_ms = 10000;
+    if (ratelimit_rate_parse(REFUSAL_DEFAULT_RATE, &st->rejected_rate, why,
+                             sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "devacl: default rejected_rate: %s", why);
+        return MOSQ_ERR_INVAL;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *key = opts[i].key;
+        const char *value = opts[i].value ? opts[i].value : "";
+
+        if (key == NULL) {
+            continue;
+        }
+        if (strcmp(key, "stats_interval") == 0) {
+            char *end = NULL;
+            long v;
+
+            errno = 0;
+            v = strtol(value, &end, 10);
+            if (errno != 0 || end == value || *end != '\0' || v < 1 || v > 86400) {
+                snprintf(err, errlen,
+                         "plugin_opt_stats_interval '%.40s': seconds, an integer 1 to 86400",
+                         value);
+                return MOSQ_ERR_INVAL;
+            }
+            st->stats_interval_ms = (int64_t)v * 1000;
+        } else if (strcmp(key, "rejected_rate") == 0) {
+            if (ratelimit_rate_parse(value, &st->rejected_rate, why, sizeof(why)) != MSG_OK) {
+                snprintf(err, errlen, "plugin_opt_rejected_rate: %s", why);
+                return MOSQ_ERR_INVAL;
+            }
+        }
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcache *rc,
+                        struct mosquitto_opt *opts, int n, char *err, size_t errlen)
+{
+    struct devacl *st = NULL;
+    int mrc;
+
+    *state = NULL;
+    st = mosquitto_calloc(1, sizeof(*st));
+    if (st == NULL) {
+        snprintf(err, errlen, "devacl: out of memory");
+        mrc = MOSQ_ERR_NOMEM;
+        goto fail;
+    }
+    st->pid = pid;
+    st->rc = rc;
+    mrc = read_options(st, opts, n, err, errlen);
+    if (mrc != MOSQ_ERR_SUCCESS) {
+        goto fail;
+    }
+    st->users = ratelimit_table_new(DEVACL_USERS_MAX);
+    if (st->users == NULL) {
+        snprintf(err, errlen, "devacl: out of memory");
+        mrc = MOSQ_ERR_NOMEM;
+        goto fail;
+    }
+    st->next_stats_ms = mono_ms();   /* publish the counters on the first tick */
+    mrc = mosquitto_callback_register(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, st);
+    if (mrc != MOSQ_ERR_SUCCESS) {
+        snprintf(err, errlen, "devacl: cannot register the ACL check: %s",
+                 mosquitto_strerror(mrc));
+        goto fail;
+    }
+    mrc = mosquitto_callback_register(pid, MOSQ_EVT_TICK, on_tick, NULL, st);
+    if (mrc != MOSQ_ERR_SUCCESS) {
+        snprintf(err, errlen, "devacl: cannot register the tick: %s", mosquitto_strerror(mrc));
+        mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+        goto fail;
+    }
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: started (counters on %s every %" PRId64
+                         " s)", DEVACL_STATS_TOPIC, st->stats_interval_ms / 1000);
+    *state = st;
+    return MOSQ_ERR_SUCCESS;
+fail:
+    if (st != NULL) {
+        ratelimit_table_free(st->users);
+        mosquitto_free(st);
+    }
+    return mrc;
+}
+
+static void devacl_stop(void *state, mosquitto_plugin_id_t *pid)
+{
+    struct devacl *st = state;
+
+    if (st == NULL) {
+        return;
+    }
+    mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
+    mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+    ratelimit_table_free(st->users);
+    mosquitto_free(st);
+}
+
+const struct plugin_module plugin_module_devacl = {
+    .name = "devacl",
+    .keys = devacl_keys,
+    .start = devacl_start,
+    .stop = devacl_stop,
+};
