@@ -105,4 +105,18 @@ struct regcache_info {
 };
 void regcache_info(const struct regcache *rc, struct regcache_info *out);
 
+/* Added by the identity module (not in the first cut of this header): */
+
+/* Broker thread only. gone (may be NULL to clear) is called, besides regcache_refresh's own
+ * argument, for every account that goes from enabled to disabled or missing, whoever calls
+ * regcache_refresh: plugin.c sets it to kick those clients, so that a module refreshing with
+ * gone == NULL cannot make the broker miss a kick. ctx is borrowed for the cache's lifetime. */
+void regcache_on_gone(struct regcache *rc, void (*gone)(void *ctx, const char *username),
+                      void *ctx);
+
+/* Broker thread only. A number that grows by one each time a snapshot is installed (also the
+ * one read from the file at start): a module may cache a per-client decision (a certificate's
+ * account still enabled) and redo it only when the generation changed. */
+uint64_t regcache_generation(const struct regcache *rc);
+
 #endif

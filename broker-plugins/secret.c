@@ -1,0 +1,350 @@
+/* secret.c -- device keys (HMAC-SHA256 with a server key) and passwords (PBKDF2-SHA512), with
+ * OpenSSL libcrypto. See secret.h for the text forms. */
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "msg_err.h"
+
+#define HMAC_PREFIX "hmac-sha256$k="
+#define PBKDF2_PREFIX "pbkdf2-sha512$i="
+#define SALT_BYTES 16
+#define PBKDF2_BYTES 64
+#define PBKDF2_MAX_ITER 10000000u
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hexdigits[in[i] >> 4];
+        out[2 * i + 1] = hexdigits[in[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Decodes exactly 2n hex digits at in into out. Returns 0, or -1 if they are not hex. */
+static int hex_decode(const char *in, unsigned char *out, size_t n)
+{
+    size_t i;
+    int hi;
+    int lo;
+
+    for (i = 0; i < n; i++) {
+        hi = hex_value(in[2 * i]);
+        lo = hi < 0 ? -1 : hex_value(in[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+bool secret_equal(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void secret_wipe(void *p, size_t n)
+{
+    OPENSSL_cleanse(p, n);
+}
+
+static void key_id(struct secret_key *k)
+{
+    unsigned char d[SHA256_DIGEST_LENGTH];
+
+    SHA256(k->key, sizeof(k->key), d);
+    hex_encode(d, 4, k->id);
+}
+
+int secret_key_load(const char *path, struct secret_key *out, char *err, size_t errlen)
+{
+    char line[256];
+    struct stat st;
+    FILE *f = NULL;
+    size_t len;
+    int rc = MSG_ERR_IO;
+
+    memset(out, 0, sizeof(*out));
+    f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (fstat(fileno(f), &st) != 0) {
+        snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = MSG_ERR_CONFIG;
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        snprintf(err, errlen, "key file %s: readable by group or others (chmod 600)", path);
+        goto out;
+    }
+    if (fgets(line, sizeof(line), f) == NULL) {
+        snprintf(err, errlen, "key file %s: empty", path);
+        goto out;
+    }
+    len = strcspn(line, "\r\n");
+    if (len != 2 * SECRET_KEY_BYTES || hex_decode(line, out->key, SECRET_KEY_BYTES) != 0) {
+        snprintf(err, errlen, "key file %s: first line is not %d hex digits", path,
+                 2 * SECRET_KEY_BYTES);
+        goto out;
+    }
+    key_id(out);
+    rc = MSG_OK;
+out:
+    secret_wipe(line, sizeof(line));
+    if (f != NULL) {
+        fclose(f);
+    }
+    if (rc != MSG_OK) {
+        secret_wipe(out, sizeof(*out));
+    }
+    return rc;
+}
+
+int secret_key_create(const char *path, char *err, size_t errlen)
+{
+    unsigned char key[SECRET_KEY_BYTES];
+    char text[2 * SECRET_KEY_BYTES + 2];
+    int fd = -1;
+    int rc = MSG_ERR_IO;
+    size_t len;
+
+    if (RAND_bytes(key, sizeof(key)) != 1) {
+        snprintf(err, errlen, "key file %s: no random bytes from OpenSSL", path);
+        goto out;
+    }
+    hex_encode(key, sizeof(key), text);
+    len = strlen(text);
+    text[len++] = '\n';
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+        snprintf(err, errlen, "key file %s: write: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = MSG_OK;
+out:
+    if (fd >= 0 && close(fd) != 0 && rc == MSG_OK) {
+        snprintf(err, errlen, "key file %s: close: %s", path, strerror(errno));
+        rc = MSG_ERR_IO;
+    }
+    secret_wipe(key, sizeof(key));
+    secret_wipe(text, sizeof(text));
+    return rc;
+}
+
+int secret_device_key_new(char *buf, size_t buflen)
+{
+    unsigned char raw[SECRET_KEY_BYTES];
+
+    if (buflen < SECRET_DEVICE_KEY_LEN + 1) {
+        return MSG_ERR_INVAL;
+    }
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        return MSG_ERR_IO;
+    }
+    hex_encode(raw, sizeof(raw), buf);
+    secret_wipe(raw, sizeof(raw));
+    return MSG_OK;
+}
+
+static void hmac_raw(const struct secret_key *key, const char *secret, size_t len,
+                     unsigned char out[SHA256_DIGEST_LENGTH])
+{
+    unsigned int outlen = SHA256_DIGEST_LENGTH;
+
+    HMAC(EVP_sha256(), key->key, (int)sizeof(key->key), (const unsigned char *)secret, len, out,
+         &outlen);
+}
+
+int secret_hash_device_key(const struct secret_key *key, const char *secret, size_t len,
+                           char *out, size_t outlen)
+{
+    unsigned char mac[SHA256_DIGEST_LENGTH];
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    int n;
+
+    if (key == NULL || outlen < SECRET_HASH_MAX + 1 || len > SECRET_PASSWORD_MAX) {
+        return MSG_ERR_INVAL;
+    }
+    hmac_raw(key, secret, len, mac);
+    hex_encode(mac, sizeof(mac), hex);
+    n = snprintf(out, outlen, HMAC_PREFIX "%s$%s", key->id, hex);
+    secret_wipe(mac, sizeof(mac));
+    return n > 0 && (size_t)n < outlen ? MSG_OK : MSG_ERR_INVAL;
+}
+
+static int pbkdf2(const char *secret, size_t len, const unsigned char *salt, unsigned iterations,
+                  unsigned char out[PBKDF2_BYTES])
+{
+    return PKCS5_PBKDF2_HMAC(secret, (int)len, salt, SALT_BYTES, (int)iterations, EVP_sha512(),
+                             PBKDF2_BYTES, out) == 1 ? MSG_OK : MSG_ERR_IO;
+}
+
+int secret_hash_password(const char *secret, size_t len, unsigned iterations, char *out,
+                         size_t outlen)
+{
+    unsigned char salt[SALT_BYTES];
+    unsigned char dk[PBKDF2_BYTES];
+    char salthex[2 * SALT_BYTES + 1];
+    char dkhex[2 * PBKDF2_BYTES + 1];
+    int rc = MSG_ERR_INVAL;
+    int n;
+
+    if (iterations < SECRET_PBKDF2_MIN_ITER || iterations > PBKDF2_MAX_ITER ||
+        outlen < SECRET_HASH_MAX + 1 || len > SECRET_PASSWORD_MAX) {
+        goto out;
+    }
+    rc = MSG_ERR_IO;
+    if (RAND_bytes(salt, sizeof(salt)) != 1) {
+        goto out;
+    }
+    rc = pbkdf2(secret, len, salt, iterations, dk);
+    if (rc != MSG_OK) {
+        goto out;
+    }
+    hex_encode(salt, sizeof(salt), salthex);
+    hex_encode(dk, sizeof(dk), dkhex);
+    n = snprintf(out, outlen, PBKDF2_PREFIX "%u$%s$%s", iterations, salthex, dkhex);
+    rc = n > 0 && (size_t)n < outlen ? MSG_OK : MSG_ERR_INVAL;
+out:
+    secret_wipe(dk, sizeof(dk));
+    return rc;
+}
+
+enum secret_kind secret_hash_kind(const char *hash)
+{
+    if (strncmp(hash, HMAC_PREFIX, strlen(HMAC_PREFIX)) == 0) {
+        return SECRET_KIND_HMAC;
+    }
+    if (strncmp(hash, PBKDF2_PREFIX, strlen(PBKDF2_PREFIX)) == 0) {
+        return SECRET_KIND_PBKDF2;
+    }
+    return SECRET_KIND_NONE;
+}
+
+static int verify_hmac(const struct secret_key *key, const char *hash, const char *secret,
+                       size_t len)
+{
+    unsigned char want[SHA256_DIGEST_LENGTH];
+    unsigned char got[SHA256_DIGEST_LENGTH];
+    const char *p = hash + strlen(HMAC_PREFIX);
+    int rc = SECRET_BAD_HASH;
+
+    /* <8 hex key id>$<64 hex> and nothing after */
+    if (key == NULL || strlen(p) != 8 + 1 + 2 * SHA256_DIGEST_LENGTH || p[8] != '$' ||
+        hex_decode(p + 9, want, sizeof(want)) != 0 || memcmp(p, key->id, 8) != 0) {
+        goto out;
+    }
+    hmac_raw(key, secret, len, got);
+    rc = secret_equal(want, got, sizeof(want)) ? SECRET_MATCH : SECRET_MISMATCH;
+out:
+    secret_wipe(got, sizeof(got));
+    return rc;
+}
+
+static int verify_pbkdf2(const char *hash, const char *secret, size_t len)
+{
+    unsigned char salt[SALT_BYTES];
+    unsigned char want[PBKDF2_BYTES];
+    unsigned char got[PBKDF2_BYTES];
+    const char *p = hash + strlen(PBKDF2_PREFIX);
+    char *end = NULL;
+    unsigned long iter;
+    int rc = SECRET_BAD_HASH;
+
+    memset(got, 0, sizeof(got));
+    if (*p < '1' || *p > '9') {
+        goto out;
+    }
+    errno = 0;
+    iter = strtoul(p, &end, 10);
+    if (errno != 0 || iter < SECRET_PBKDF2_MIN_ITER || iter > PBKDF2_MAX_ITER || *end != '$') {
+        goto out;
+    }
+    p = end + 1;
+    if (strlen(p) != 2 * SALT_BYTES + 1 + 2 * PBKDF2_BYTES || p[2 * SALT_BYTES] != '$' ||
+        hex_decode(p, salt, sizeof(salt)) != 0 ||
+        hex_decode(p + 2 * SALT_BYTES + 1, want, sizeof(want)) != 0) {
+        goto out;
+    }
+    if (pbkdf2(secret, len, salt, (unsigned)iter, got) != MSG_OK) {
+        goto out;
+    }
+    rc = secret_equal(want, got, sizeof(want)) ? SECRET_MATCH : SECRET_MISMATCH;
+out:
+    secret_wipe(got, sizeof(got));
+    return rc;
+}
+
+int secret_verify(const struct secret_key *key, const char *hash, const char *secret,
+                  size_t len)
+{
+    if (len > SECRET_PASSWORD_MAX) {
+        return SECRET_MISMATCH;
+    }
+    switch (secret_hash_kind(hash)) {
+    case SECRET_KIND_HMAC:
+        return verify_hmac(key, hash, secret, len);
+    case SECRET_KIND_PBKDF2:
+        return verify_pbkdf2(hash, secret, len);
+    case SECRET_KIND_NONE:
+        break;
+    }
+    return SECRET_BAD_HASH;
+}
+
+void secret_digest(const unsigned char *key, size_t keylen, const char *a, size_t alen,
+                   const char *b, size_t blen, unsigned char out[SECRET_DIGEST_BYTES])
+{
+    unsigned char buf[SECRET_PASSWORD_MAX * 2 + 1];
+    unsigned int outlen = SECRET_DIGEST_BYTES;
+
+    /* both parts are bounded by the callers (an id and a password); cut, never overflow */
+    if (alen > SECRET_PASSWORD_MAX) {
+        alen = SECRET_PASSWORD_MAX;
+    }
+    if (blen > SECRET_PASSWORD_MAX) {
+        blen = SECRET_PASSWORD_MAX;
+    }
+    memcpy(buf, a, alen);
+    buf[alen] = 0;
+    memcpy(buf + alen + 1, b, blen);
+    HMAC(EVP_sha256(), key, (int)keylen, buf, alen + 1 + blen, out, &outlen);
+    secret_wipe(buf, alen + 1 + blen);
+}
