@@ -106,8 +106,11 @@ class Collector:
             for key, value in settings.items():
                 f.write("%s %s\n" % (key, value))
 
-    def start(self, wait_db=True):
+    def start(self, wait_db=True, extra_env=None):
+        """Starts the process (extra_env: more environment variables, e.g. NOTIFY_SOCKET);
+        with wait_db, waits until it has reached the database."""
         env = dict(os.environ)
+        env.update(extra_env or {})
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         log = open(self.log_path, "ab")

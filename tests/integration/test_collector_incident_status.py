@@ -1,11 +1,17 @@
 #!/usr/bin/python3
 """test_collector_incident_status.py -- camera incidents are upserted by event id and an older
 update never overwrites a newer one; device status moves by conn (higher wins, at the same conn
-offline wins) whatever the arrival order, and every status lands in the history once.
+offline wins) whatever the arrival order, and every status lands in the history once; a birth
+or will sent while no collector runs still arrives (status is not a shared subscription, so the
+retained messages reach each collector when it connects).
 """
 import json
+import time
+import uuid
 
-from collector_support import env_for, run_tests, wait_for
+import paho.mqtt.client as mqtt
+
+from collector_support import H, env_for, metric, run_tests, wait_for
 from testdevice import ts_now
 
 
@@ -85,6 +91,54 @@ def test_device_status_is_ordered_by_conn_not_by_arrival():
         d.send(1)
         assert d.wait_all_acked(20)
         assert env.scalar("SELECT count(*) FROM pantau.device_status_history") == 5
+
+
+def retained(env, topic):
+    """The retained payload of topic as a new subscriber gets it (b"" if none within 2 s)."""
+    got = []
+    cl = mqtt.Client(client_id="probe-%s" % uuid.uuid4().hex[:8], protocol=mqtt.MQTTv5)
+    cl.on_message = lambda client, userdata, msg: got.append(bytes(msg.payload))
+    cl.connect("127.0.0.1", env.mqtt_port)
+    cl.loop_start()
+    try:
+        cl.subscribe(topic, qos=1)
+        deadline = time.monotonic() + 2
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        cl.loop_stop()
+        cl.disconnect()
+    return got[0] if got else b""
+
+
+def test_status_sent_while_no_collector_runs_reaches_device_status():
+    with env_for("statusoutage") as env:
+        c = env.collector()
+        a = env.device("gw-sto-01", "flood", "st-sto-01", conn=1)
+        wait_for(lambda: current(env, a.device_id) == ("online", 1), 20, "a online")
+        assert c.stop() == 0
+        # a full collector outage: a goes away without DISCONNECT (the broker publishes its
+        # retained will), b is born; no collector is subscribed to see either
+        a.crash()
+        b = env.device("gw-sto-02", "flood", "st-sto-02", conn=3)
+        wait_for(lambda: b'"offline"' in retained(env, "pantau/v1/gw-sto-01/status") and
+                 b'"online"' in retained(env, "pantau/v1/gw-sto-02/status"), 20,
+                 "the will and the birth retained by the broker")
+        c.start()
+        wait_for(lambda: current(env, a.device_id) == ("offline", 1) and
+                 current(env, b.device_id) == ("online", 3), 20,
+                 "the will and the birth sent during the outage (retained) in device_status")
+        # a second collector takes every status message too: the copies are harmless
+        port = H.free_port()
+        env.collector("collector-2", metrics_port=port)
+        b.send_raw("status", status(b, "online", 4))
+        wait_for(lambda: current(env, b.device_id) == ("online", 4), 20, "b online/4")
+        # collector-2 got the two retained ones and the new one
+        wait_for(lambda: metric(port, "status_stored_total") >= 3, 20, "collector-2's copies")
+        rows = env.sql("SELECT device_id, state, conn FROM pantau.device_status_history"
+                       " ORDER BY 1, 3, 2")
+        assert rows == [("gw-sto-01", "offline", 1), ("gw-sto-01", "online", 1),
+                        ("gw-sto-02", "online", 3), ("gw-sto-02", "online", 4)], rows
 
 
 if __name__ == "__main__":
