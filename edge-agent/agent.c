@@ -1451,8 +1451,8 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
     if (rc == MSG_OK) {
         refresh_stats(a, agent_clock_mono_ms(), true);
         summary(a);
-        log_msg(LOG_NOTICE, "agent: stopped, %" PRIu64 " readings held in the store",
-                a->stats.held);
+        log_msg(LOG_NOTICE, "agent: stopped: held=%" PRIu64 " last_seq=%" PRIu64, a->stats.held,
+                a->stats.last_seq);
     }
     return rc;
 }
@@ -1563,9 +1563,9 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
         agent_backoff_init(&r->backoff, cfg->source_backoff_min_ms, cfg->source_backoff_max_ms,
                            AGENT_BACKOFF_FULL);
     }
-    log_msg(LOG_NOTICE, "agent: %s for device %s, store %s (%s): %" PRIu64 " readings held, "
-            "boot %" PRIu64 ", %zu sources", AGENT_NAME, cfg->device_id, cfg->store_path,
-            a->store_id, a->stats.held, a->boot, a->n_runs);
+    log_msg(LOG_NOTICE, "agent: %s for device %s, store %s (%s): held=%" PRIu64
+            " last_seq=%" PRIu64 " boot=%" PRIu64 ", %zu sources", AGENT_NAME, cfg->device_id,
+            cfg->store_path, a->store_id, a->stats.held, a->stats.last_seq, a->boot, a->n_runs);
     *out = a;
     return MSG_OK;
 fail:

@@ -8,6 +8,11 @@
 # here (agent_core in turn needs agent_source_find and the clock: CMake resolves the cycle
 # between the static libraries). The program is defined once both libraries exist.
 
+# Debian's paho CMake config lists OpenSSL::SSL in the link interface of its
+# eclipse-paho-mqtt-c::paho-mqtt3as target without finding OpenSSL, which fails the generate
+# step: link the library file and OpenSSL (pkg-config targets) directly instead.
+find_library(PANTAU_PAHO_MQTT3AS NAMES paho-mqtt3as REQUIRED)
+
 add_library(agent_core STATIC
     ${CMAKE_CURRENT_SOURCE_DIR}/agent_config.c
     ${CMAKE_CURRENT_SOURCE_DIR}/agent_window.c
@@ -33,7 +38,9 @@ if(TARGET agent_store AND TARGET agent_sources AND
         agent_sources
         agent_store
         pantau_msg
-        eclipse-paho-mqtt-c::paho-mqtt3as
+        ${PANTAU_PAHO_MQTT3AS}
+        PkgConfig::libssl
+        PkgConfig::libcrypto
         Threads::Threads
     )
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_report.c)
@@ -73,6 +80,6 @@ endif()
 # MQTTAsync client that only connects, as the reference for resident memory.
 if(EXISTS ${PROJECT_SOURCE_DIR}/tests/bench/agent/bench_paho_idle.c)
     add_executable(bench_paho_idle ${PROJECT_SOURCE_DIR}/tests/bench/agent/bench_paho_idle.c)
-    target_link_libraries(bench_paho_idle PRIVATE eclipse-paho-mqtt-c::paho-mqtt3as
-                          Threads::Threads)
+    target_link_libraries(bench_paho_idle PRIVATE ${PANTAU_PAHO_MQTT3AS} PkgConfig::libssl
+                          PkgConfig::libcrypto Threads::Threads)
 endif()
