@@ -11,17 +11,39 @@
  *   deleted file: a new store id, and seq starts again at 1);
  * - the sequence numbers: strictly increasing, never reused, also after a crash or a power cut
  *   (the next seq is kept in the same transaction as the rows that use it);
- * - the boot counter (incremented by each agent_store_open in the agent's own process) and the
- *   connection counter (agent_store_next_conn, durably, before every connection attempt).
+ * - the boot counter, which counts system boots, not process starts: the store keeps the
+ *   kernel's boot id (/proc/sys/kernel/random/boot_id), and an agent_store_open with
+ *   count_boot true that finds a different one increments the counter (the first counted boot
+ *   is 1). Readings taken in this boot carry it with mono_ms, milliseconds since that boot
+ *   (agent_clock.h, CLOCK_BOOTTIME), so that the collector can correct an unsynchronised
+ *   clock (protocol.md 4.1);
+ * - the connection counter (agent_store_next_conn, durably, before every connection attempt).
  *
  * It is bounded by a number of readings, a size in bytes and an age: an append that would go
  * over drops the oldest readings first, and in the same transaction appends a `dropped`
  * reading (protocol.md 4.6, reason store_full or max_age) listing their sequence numbers, so
  * that a drop is never silent and never lost. Dropped readings are counted (agent_store_stats).
+ * When it must drop, it drops 1 % of the limit more than it needs (a full store then makes a
+ * `dropped` reading every hundredth of its size, not one per append). The store's own
+ * `dropped` readings are kept in preference to ordinary ones and never expire. One that no
+ * scan has handed out yet, or that was handed out but not marked sent within a minute (the
+ * agent is offline), is replaced by the next one, which lists its ranges and its own seq too,
+ * so that a full store offline for weeks holds a few `dropped` readings, not thousands. Readings taken with an unsynchronised
+ * clock (clock_synced false) are never dropped by age, only by the count and size limits.
+ * The file stays bounded as well: free pages are reused, released when they pile up
+ * (auto_vacuum=INCREMENTAL), and the WAL is truncated after checkpoints.
  *
  * Readings the broker refused for good (protocol.md 7.3) move to a bounded list of rejected
  * readings (agent_store_reject); when that list overflows, its oldest are dropped and reported
- * with reason `rejected`.
+ * with reason `rejected`. An acknowledgement that covers a rejected reading (the collector
+ * stored it as a dead letter) removes it from that list too.
+ *
+ * A file that SQLite finds damaged when it is opened (SQLITE_CORRUPT, SQLITE_NOTADB, or a
+ * failing quick_check) is moved aside as `<path>.corrupt-<UTC time>` (with its WAL), logged,
+ * and replaced by a new store with a new store id: the agent keeps working.
+ *
+ * Thread-safe: every call takes the store's mutex (a scan holds it while it calls fn, so fn
+ * must not call the store).
  *
  * Several processes may open the same file: `pantau-agent report` appends a Jumantik
  * inspection while the agent runs (SQLite's locking, with a busy timeout). The running agent
@@ -36,6 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent_clock.h"
 #include "msg_event.h"
 #include "msg_range.h"
 
@@ -71,6 +94,25 @@ struct agent_store_stats {
     uint64_t acked;         /* readings deleted on acknowledgement, in total */
     uint64_t boot;          /* this process's boot counter */
     uint64_t conn;          /* the last connection counter handed out */
+    /* added for the engine and `report` (not in the first version of this header): */
+    bool boot_current;      /* boot is this system boot's (the stored boot id is the kernel's):
+                             * readings may carry boot and mono_ms */
+    uint64_t file_bytes;    /* the database file and its WAL on disk, bytes */
+};
+
+/* What agent_store_open_opts takes beyond agent_store_open's arguments. */
+struct agent_store_options {
+    struct agent_store_limits limits;
+    bool count_boot;                  /* as agent_store_open's */
+    enum agent_clock_sync clock_sync; /* clock_synced of the store's own `dropped` readings,
+                                       * and whether append may expire by age (only with a
+                                       * synchronised clock) */
+    const char *boot_id;              /* borrowed for the call; NULL: the kernel's (tests set
+                                       * their own) */
+    int busy_timeout_ms;              /* waiting for another process's lock; 0: 5000 */
+    int64_t merge_after_ms;           /* an own `dropped` reading handed out by a scan but not
+                                       * marked sent this long after it was made may be
+                                       * replaced; 0: 60000 */
 };
 
 /* Opens (or creates, with a new store id) the store at path (borrowed). Returns MSG_OK with
@@ -79,6 +121,11 @@ struct agent_store_stats {
  * false for `pantau-agent report` and tools. */
 int agent_store_open(const char *path, const struct agent_store_limits *lim, bool count_boot,
                      struct agent_store **out, char *err, size_t errlen);
+
+/* agent_store_open with options (opt borrowed): the same results. agent_store_open is this
+ * with clock_sync AGENT_CLOCK_AUTO, the kernel's boot id and the default busy timeout. */
+int agent_store_open_opts(const char *path, const struct agent_store_options *opt,
+                          struct agent_store **out, char *err, size_t errlen);
 
 /* Closes the store; NULL is a no-op. */
 void agent_store_close(struct agent_store *s);
@@ -95,7 +142,8 @@ int agent_store_append(struct agent_store *s, struct msg_event *evs, size_t n, c
                        size_t errlen);
 
 /* Calls fn for up to max held readings with seq > after_seq, in ascending seq order; fn
- * returns false to stop early. Returns MSG_OK or MSG_ERR_DB. Rows are borrowed during fn. */
+ * returns false to stop early. Returns MSG_OK or MSG_ERR_DB. Rows are borrowed during fn,
+ * which must not call the store (the scan holds its lock). */
 typedef bool (*agent_store_row_fn)(void *ctx, const struct agent_store_row *row);
 int agent_store_scan(struct agent_store *s, uint64_t after_seq, size_t max, agent_store_row_fn fn,
                      void *ctx, char *err, size_t errlen);
