@@ -354,8 +354,8 @@ static void log_denial(struct devacl *st, struct ratelimit_entry *e,
         snprintf(more, sizeof(more), " (%" PRIu64 " more denials not logged)", e->suppressed);
         e->suppressed = 0;
     }
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: denied %s by user=%s on '%s': %s: %s%s",
-                         access_name(req->access), user, topic, devacl_reason_name(r), err,
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: denied %s by user=%s on '%s': %s (%s)%s",
+                         access_name(req->access), user, topic, err, devacl_reason_name(r),
                          more);
 }
 

@@ -173,8 +173,8 @@ static void log_refusal(struct payval *st, struct ratelimit_entry *e, const char
         snprintf(more, sizeof(more), " (%" PRIu64 " more refusals not logged)", e->suppressed);
         e->suppressed = 0;
     }
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, "payval: refused message by device=%s on '%s': %s: %s%s",
-                         device, t, payval_reason_name(r), err, more);
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "payval: refused message by device=%s on '%s': %s (%s)%s",
+                         device, t, err, payval_reason_name(r), more);
 }
 
 static int on_message(int event, void *event_data, void *userdata)
@@ -186,6 +186,7 @@ static int on_message(int event, void *event_data, void *userdata)
     struct ratelimit_entry *e = NULL;
     enum payval_reason r;
     char err[MSG_ERRLEN] = "";
+    char rate[64];
     int64_t now;
 
     (void)event;
@@ -205,7 +206,8 @@ static int on_message(int event, void *event_data, void *userdata)
     }
     if (!ratelimit_take(&e->b[PAYVAL_MSG_BUCKET], kind_rate(st, a->kind), now)) {
         r = PAYVAL_RATE;
-        ratelimit_rate_format(kind_rate(st, a->kind), err, sizeof(err));
+        ratelimit_rate_format(kind_rate(st, a->kind), rate, sizeof(rate));
+        snprintf(err, sizeof(err), "over %s", rate);
         goto refuse;
     }
     r = payval_check(a, ed->topic, ed->payload, ed->payloadlen, err, sizeof(err));

@@ -349,7 +349,7 @@ static void test_callback_allows_and_denies(void)
     TEST_CHECK(check(&s, "gw-1", "gw-1", W, "pantau/v1/gw-2/flood", "{}", false) ==
                MOSQ_ERR_ACL_DENIED);
     TEST_CHECK(stub_logged("devacl: denied publish by user=gw-1 on 'pantau/v1/gw-2/flood': "
-                           "foreign: topic belongs to device 'gw-2'"));
+                           "topic belongs to device 'gw-2' (foreign)"));
     TEST_CHECK(check(&s, "gw-off", "gw-off", W, "pantau/v1/gw-off/flood", "{}", false) ==
                MOSQ_ERR_ACL_DENIED);
     TEST_CHECK(check(&s, "gw-9", "gw-9", W, "pantau/v1/gw-9/flood", "{}", false) ==

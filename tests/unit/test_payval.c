@@ -191,7 +191,7 @@ static void test_rate_limit(void)
     TEST_MSG("accepted %d of 5", accepted);
     TEST_CHECK(stub.n_publishes == 0);                 /* over the rate: not forwarded */
     TEST_CHECK(stub_logged("payval: refused message by device=gw-1 on 'pantau/v1/gw-1/flood': "
-                           "rate_limit"));
+                           "over 0.000277778/s burst 3 (rate_limit)"));
     /* another device has its own bucket; the handheld its kind's (default) rate */
     TEST_CHECK(publish_str(&s, "gw-2", "pantau/v1/gw-2/flood",
                            FLOOD("1", "2026-02-11T03:15:00.000Z", "p2c")) == MOSQ_ERR_SUCCESS);
