@@ -9,12 +9,16 @@
 #include "agent_source.h"
 
 extern const struct agent_source agent_source_flood;
+extern const struct agent_source agent_source_camera;
+extern const struct agent_source agent_source_larva;
 #ifdef AGENT_HAVE_SIMULATOR
 extern const struct agent_source agent_source_simulator;
 #endif
 
 const struct agent_source *const agent_sources[] = {
     &agent_source_flood,
+    &agent_source_camera,
+    &agent_source_larva,
 #ifdef AGENT_HAVE_SIMULATOR
     &agent_source_simulator,
 #endif

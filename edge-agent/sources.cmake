@@ -5,8 +5,10 @@
 # Included by edge-agent/CMakeLists.txt after store.cmake (agent_store, when it exists).
 # Files are listed only when they exist, so the tree configures while parts are written.
 
-set(AGENT_SOURCES_FILES
-    agent_sources.c
+# agent_sources_core: the sources and their pure helpers (what the unit tests link);
+# agent_sources: the table of sources (with the store part's simulator) and `report`, which
+# need agent_store.
+set(AGENT_SOURCES_CORE_FILES
     badlog.c
     cmdline.c
     linebuf.c
@@ -14,20 +16,35 @@ set(AGENT_SOURCES_FILES
     source_flood.c
 )
 foreach(f traffic_agg.c camera_line.c source_camera.c larva_input.c source_larva.c
-          frigate_event.c source_frigate.c agent_report.c)
+          frigate_event.c source_frigate.c)
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${f})
-        list(APPEND AGENT_SOURCES_FILES ${f})
+        list(APPEND AGENT_SOURCES_CORE_FILES ${f})
     endif()
 endforeach()
+add_library(agent_sources_core STATIC ${AGENT_SOURCES_CORE_FILES})
+target_include_directories(agent_sources_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(agent_sources_core PUBLIC pantau_msg PkgConfig::libmosquitto
+                      Threads::Threads m)
 
+# OFF builds the sources without the store part (no simulator, no `report`): for working on
+# the sources while agent_store does not build.
+option(PANTAU_AGENT_SOURCES_STORE "Link agent_sources with agent_store (simulator, report)" ON)
+set(AGENT_SOURCES_WITH_STORE OFF)
+if(PANTAU_AGENT_SOURCES_STORE AND TARGET agent_store AND
+   EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_store.c)
+    set(AGENT_SOURCES_WITH_STORE ON)
+endif()
+set(AGENT_SOURCES_FILES agent_sources.c)
+if(AGENT_SOURCES_WITH_STORE AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_report.c)
+    list(APPEND AGENT_SOURCES_FILES agent_report.c)
+endif()
 add_library(agent_sources STATIC ${AGENT_SOURCES_FILES})
-target_include_directories(agent_sources PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(agent_sources PUBLIC pantau_msg PkgConfig::libmosquitto Threads::Threads m)
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/source_simulator.c AND TARGET agent_store)
-    target_compile_definitions(agent_sources PRIVATE AGENT_HAVE_SIMULATOR=1)
+target_link_libraries(agent_sources PUBLIC agent_sources_core)
+if(AGENT_SOURCES_WITH_STORE)
     target_link_libraries(agent_sources PUBLIC agent_store)
-elseif(TARGET agent_store)
-    target_link_libraries(agent_sources PUBLIC agent_store)
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/source_simulator.c)
+        target_compile_definitions(agent_sources PRIVATE AGENT_HAVE_SIMULATOR=1)
+    endif()
 endif()
 if(DEFINED PANTAU_VERSION)
     target_compile_definitions(agent_sources PRIVATE PANTAU_VERSION="${PANTAU_VERSION}")
@@ -40,7 +57,14 @@ if(BUILD_TESTING)
                  test_agent_larva_input test_agent_report test_agent_sources)
         if(EXISTS ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
             add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
-            target_link_libraries(${name} PRIVATE agent_sources)
+            if(name STREQUAL "test_agent_report" AND NOT AGENT_SOURCES_WITH_STORE)
+                continue()
+            endif()
+            if(name STREQUAL "test_agent_report" OR name STREQUAL "test_agent_sources")
+                target_link_libraries(${name} PRIVATE agent_sources)
+            else()
+                target_link_libraries(${name} PRIVATE agent_sources_core)
+            endif()
             add_test(NAME ${name} COMMAND ${name})
             set_tests_properties(${name} PROPERTIES LABELS unit)
         endif()
@@ -51,9 +75,8 @@ if(BUILD_TESTING)
         add_executable(agent-source-driver
                        ${PROJECT_SOURCE_DIR}/tests/integration/agent_source_driver.c)
         target_link_libraries(agent-source-driver PRIVATE agent_sources)
-        if(TARGET agent_store AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_store.c)
+        if(AGENT_SOURCES_WITH_STORE)
             target_compile_definitions(agent-source-driver PRIVATE AGENT_DRIVER_HAVE_STORE=1)
-            target_link_libraries(agent-source-driver PRIVATE agent_store)
         endif()
     endif()
 endif()

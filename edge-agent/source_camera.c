@@ -1,0 +1,600 @@
+/* source_camera.c -- the camera source: a camera's (or NVR's) analytics as JSON lines
+ * (camera_line.h) from a named pipe, a Unix stream socket (several writers at once) or a file
+ * being appended (tail -f, surviving rotation), turned into `traffic` readings (counts per
+ * interval, lane and class: traffic_agg.h) and `incident` readings (protocol.md 4.3, 4.4).
+ *
+ *   [source camera]
+ *   input     socket             # fifo, socket or file
+ *   path      /run/pantau/camera.sock
+ *   mode      0660               # socket: its file mode
+ *   station   cam-kalimalang-01  # default for lines without one
+ *   lane      all                # default for count lines without one
+ *   interval  300s
+ *   grace     5s
+ *
+ * Only a reference to a snapshot travels (the incident's `snapshot`); the image stays on the
+ * camera box. Lines that break the format are counted, logged (badlog.h) and skipped. A count
+ * for an interval that has closed is counted as late and skipped. Readings of closed intervals
+ * that the store could not take (MSG_ERR_DB, MSG_ERR_IO) are kept and offered again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_source.h"
+#include "badlog.h"
+#include "camera_line.h"
+#include "linebuf.h"
+#include "log.h"
+#include "msg_topic.h"
+#include "traffic_agg.h"
+
+#define CAMERA_PATH_MAX 108          /* sun_path */
+#define CAMERA_CLIENTS_MAX 16
+#define CAMERA_FILE_POLL_MS 250      /* a file has no readiness: it is looked at this often */
+#define CAMERA_RETRY_MS 1000
+
+enum camera_input {
+    CAMERA_INPUT_FIFO,
+    CAMERA_INPUT_SOCKET,
+    CAMERA_INPUT_FILE,
+};
+
+struct camera_conf {
+    char input[8];
+    char path[CAMERA_PATH_MAX];
+    char mode[8];
+    char station[MSG_ID_MAX + 1];
+    char lane[MSG_LANE_MAX + 1];
+    long long interval_ms;
+    long long grace_ms;
+    bool from_start;
+};
+
+#define STR_KEY(k, def, field, help)                                                            \
+    {k, CONF_STR, def, offsetof(struct camera_conf, field),                                     \
+     sizeof(((struct camera_conf *)0)->field), 0, 0, help}
+
+static const struct conf_key camera_keys[] = {
+    STR_KEY("input", NULL, input, "fifo, socket or file"),
+    STR_KEY("path", NULL, path, "the FIFO, socket or file (created if it is a FIFO or socket)"),
+    STR_KEY("mode", "0660", mode, "socket or FIFO: file mode (octal) when created"),
+    STR_KEY("station", "", station, "station id for lines that carry none"),
+    STR_KEY("lane", "all", lane, "lane for count lines that carry none"),
+    {"interval", CONF_MS, "300s", offsetof(struct camera_conf, interval_ms), sizeof(long long),
+     1000, 3600000, "counts are aggregated per interval (whole seconds, 1 s to 1 h)"},
+    {"grace", CONF_MS, "5s", offsetof(struct camera_conf, grace_ms), sizeof(long long), 0,
+     600000, "an interval closes this long after its end"},
+    {"from_start", CONF_BOOL, "false", offsetof(struct camera_conf, from_start), sizeof(bool), 0,
+     0, "file: read what is already in it (else only what is appended)"},
+    CONF_END,
+};
+
+struct camera_client {
+    int fd;                  /* -1: slot free */
+    struct linebuf lines;
+};
+
+struct camera {
+    struct camera_conf conf;
+    enum camera_input input;
+    const struct agent_emit *emit;
+    struct traffic_agg agg;
+    struct badlog bad;
+    int fd;                  /* FIFO, file, or the listening socket */
+    int epfd;                /* socket: the listener and the clients */
+    struct linebuf lines;    /* FIFO and file */
+    struct camera_client clients[CAMERA_CLIENTS_MAX];
+    ino_t ino;               /* file: the inode being read, to notice rotation */
+    off_t off;               /* file: bytes read so far */
+    int64_t retry_wall_ms;   /* a closed interval's reading is offered again then */
+    unsigned long long counts, incidents, traffic, late, refused;
+};
+
+static int input_from_name(const char *s, enum camera_input *out)
+{
+    if (strcmp(s, "fifo") == 0) {
+        *out = CAMERA_INPUT_FIFO;
+    } else if (strcmp(s, "socket") == 0) {
+        *out = CAMERA_INPUT_SOCKET;
+    } else if (strcmp(s, "file") == 0) {
+        *out = CAMERA_INPUT_FILE;
+    } else {
+        return MSG_ERR_CONFIG;
+    }
+    return MSG_OK;
+}
+
+static int mode_from_text(const char *s, mode_t *out)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 8);
+
+    if (end == s || *end != '\0' || v < 0 || v > 0777) {
+        return MSG_ERR_CONFIG;
+    }
+    *out = (mode_t)v;
+    return MSG_OK;
+}
+
+static int camera_check(const void *confp, char *err, size_t errlen)
+{
+    const struct camera_conf *c = confp;
+    enum camera_input in;
+    mode_t mode;
+
+    if (input_from_name(c->input, &in) != MSG_OK) {
+        snprintf(err, errlen, "input: '%.8s' is not one of fifo, socket, file", c->input);
+        return MSG_ERR_CONFIG;
+    }
+    if (c->path[0] != '/') {
+        snprintf(err, errlen, "path: must be an absolute path of at most %d bytes",
+                 CAMERA_PATH_MAX - 1);
+        return MSG_ERR_CONFIG;
+    }
+    if (mode_from_text(c->mode, &mode) != MSG_OK) {
+        snprintf(err, errlen, "mode: not an octal file mode");
+        return MSG_ERR_CONFIG;
+    }
+    if (c->station[0] != '\0' && !msg_id_valid(c->station, strlen(c->station))) {
+        snprintf(err, errlen, "station: not a station id");
+        return MSG_ERR_CONFIG;
+    }
+    if (!msg_id_valid(c->lane, strlen(c->lane))) {
+        snprintf(err, errlen, "lane: not a lane id (a-z 0-9 . _ -)");
+        return MSG_ERR_CONFIG;
+    }
+    if (c->interval_ms % 1000 != 0) {
+        snprintf(err, errlen, "interval: must be whole seconds");
+        return MSG_ERR_CONFIG;
+    }
+    return MSG_OK;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int open_fifo(struct camera *c, char *err, size_t errlen)
+{
+    struct stat st;
+    mode_t mode = 0660;
+
+    (void)mode_from_text(c->conf.mode, &mode);
+    if (mkfifo(c->conf.path, mode) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "camera: mkfifo %s: %s", c->conf.path, strerror(errno));
+        return MSG_ERR_IO;
+    }
+    /* read-write: never EOF when a writer goes, so writers come and go */
+    c->fd = open(c->conf.path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (c->fd < 0) {
+        snprintf(err, errlen, "camera: open %s: %s", c->conf.path, strerror(errno));
+        return MSG_ERR_IO;
+    }
+    if (fstat(c->fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+        snprintf(err, errlen, "camera: %s is not a FIFO", c->conf.path);
+        return MSG_ERR_CONFIG;
+    }
+    return MSG_OK;
+}
+
+static int open_socket(struct camera *c, char *err, size_t errlen)
+{
+    struct sockaddr_un sa;
+    struct epoll_event ev;
+    struct stat st;
+    mode_t mode = 0660;
+
+    (void)mode_from_text(c->conf.mode, &mode);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->conf.path);
+    if (lstat(c->conf.path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "camera: %s exists and is not a socket", c->conf.path);
+            return MSG_ERR_CONFIG;
+        }
+        unlink(c->conf.path);   /* a socket a previous run left behind */
+    }
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        chmod(c->conf.path, mode) != 0 || listen(c->fd, CAMERA_CLIENTS_MAX) != 0) {
+        snprintf(err, errlen, "camera: socket %s: %s", c->conf.path, strerror(errno));
+        return MSG_ERR_IO;
+    }
+    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u32 = CAMERA_CLIENTS_MAX;   /* the listener */
+    if (c->epfd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        snprintf(err, errlen, "camera: epoll: %s", strerror(errno));
+        return MSG_ERR_IO;
+    }
+    return MSG_OK;
+}
+
+static int open_file(struct camera *c, bool from_start, char *err, size_t errlen)
+{
+    struct stat st;
+
+    c->fd = open(c->conf.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (c->fd < 0) {
+        snprintf(err, errlen, "camera: open %s: %s", c->conf.path, strerror(errno));
+        return MSG_ERR_IO;
+    }
+    if (fstat(c->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "camera: %s is not a regular file", c->conf.path);
+        return MSG_ERR_IO;
+    }
+    c->ino = st.st_ino;
+    c->off = 0;
+    if (!from_start) {
+        c->off = lseek(c->fd, 0, SEEK_END);
+    }
+    linebuf_init(&c->lines);
+    return MSG_OK;
+}
+
+static void camera_close(void *state);
+
+static int camera_open(void **state, const void *confp, const struct agent_emit *emit,
+                       char *err, size_t errlen)
+{
+    struct camera *c = NULL;
+    char who[96];
+    int rc;
+
+    *state = NULL;
+    rc = camera_check(confp, err, errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        snprintf(err, errlen, "camera: out of memory");
+        return MSG_ERR_NOMEM;
+    }
+    memcpy(&c->conf, confp, sizeof(c->conf));
+    c->emit = emit;
+    c->fd = -1;
+    c->epfd = -1;
+    for (size_t i = 0; i < CAMERA_CLIENTS_MAX; i++) {
+        c->clients[i].fd = -1;
+    }
+    (void)input_from_name(c->conf.input, &c->input);
+    (void)traffic_agg_init(&c->agg, c->conf.interval_ms, c->conf.grace_ms);
+    linebuf_init(&c->lines);
+    snprintf(who, sizeof(who), "camera: %.80s", c->conf.path);
+    badlog_init(&c->bad, who);
+    if (c->input == CAMERA_INPUT_FIFO) {
+        rc = open_fifo(c, err, errlen);
+    } else if (c->input == CAMERA_INPUT_SOCKET) {
+        rc = open_socket(c, err, errlen);
+    } else {
+        rc = open_file(c, c->conf.from_start, err, errlen);
+    }
+    if (rc != MSG_OK) {
+        camera_close(c);
+        return rc;
+    }
+    log_msg(LOG_NOTICE, "camera: reading %s %s, counts per %lld s", c->conf.input,
+            c->conf.path, c->conf.interval_ms / 1000);
+    *state = c;
+    return MSG_OK;
+}
+
+static int emit_event(struct camera *c, struct msg_event *ev, char *why, size_t whylen)
+{
+    snprintf(ev->device_id, sizeof(ev->device_id), "%s",
+             c->emit->device_id != NULL ? c->emit->device_id : "");
+    return c->emit->fn(c->emit->ctx, ev, why, whylen);
+}
+
+static void handle_line(struct camera *c, const char *line, size_t len)
+{
+    static const char what[] = "bad line";
+    struct camera_line cl;
+    struct msg_event ev;
+    char why[MSG_ERRLEN] = "";
+    int64_t now = wall_ms();
+    int rc;
+
+    if (len == 0) {
+        return;   /* blank lines are allowed (keep-alives) */
+    }
+    rc = camera_line_parse(line, len, c->conf.station, c->conf.lane, &cl, why, sizeof(why));
+    if (rc != MSG_OK) {
+        badlog_add(&c->bad, what, why);
+        return;
+    }
+    if (cl.kind == CAMERA_LINE_COUNT) {
+        rc = traffic_agg_add(&c->agg, cl.count.station, cl.count.lane, cl.count.vclass,
+                             cl.count.count, cl.count.has_speed, cl.count.speed_kmh,
+                             cl.ts_ms != 0 ? cl.ts_ms : now, now, why, sizeof(why));
+        if (rc != MSG_OK) {
+            if (strncmp(why, "late", 4) == 0) {
+                c->late++;
+            }
+            badlog_add(&c->bad, "count skipped", why);
+            return;
+        }
+        c->counts += (unsigned long long)cl.count.count;
+        return;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.stream = MSG_STREAM_INCIDENT;
+    ev.env.ts_ms = cl.ts_ms;   /* 0: now */
+    ev.u.incident = cl.incident;
+    rc = emit_event(c, &ev, why, sizeof(why));
+    if (rc == MSG_OK) {
+        c->incidents++;
+    } else if (rc == MSG_ERR_SCHEMA || rc == MSG_ERR_JSON) {
+        c->refused++;
+        badlog_add(&c->bad, "incident refused by the validator", why);
+    } else {
+        log_msg(LOG_ERR, "camera: %s: incident event=%s lost, the store failed: %s",
+                c->conf.path, cl.incident.event, why);
+    }
+}
+
+static void feed(struct camera *c, struct linebuf *lb, const char *data, size_t n)
+{
+    size_t pos = 0;
+    const char *line = NULL;
+    size_t len = 0;
+    enum linebuf_result r;
+
+    while ((r = linebuf_next(lb, data, n, &pos, &line, &len)) != LINEBUF_NONE) {
+        if (r == LINEBUF_TOO_LONG) {
+            badlog_add(&c->bad, "bad line", "line too long");
+        } else {
+            handle_line(c, line, len);
+        }
+    }
+}
+
+/* Reads fd until it would block (bounded). Returns 1 at EOF, 0 when drained, -1 on error. */
+static int drain(struct camera *c, int fd, struct linebuf *lb, off_t *off)
+{
+    char buf[8192];
+
+    for (int i = 0; i < 64; i++) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        if (n > 0) {
+            if (off != NULL) {
+                *off += n;
+            }
+            feed(c, lb, buf, (size_t)n);
+            continue;
+        }
+        if (n == 0) {
+            return 1;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+    }
+    return 0;
+}
+
+static void drop_client(struct camera *c, size_t i)
+{
+    const char *line = NULL;
+    size_t len = 0;
+
+    if (linebuf_flush(&c->clients[i].lines, &line, &len)) {
+        badlog_add(&c->bad, "bad line", "truncated line (the writer closed mid-line)");
+    }
+    epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->clients[i].fd, NULL);
+    close(c->clients[i].fd);
+    c->clients[i].fd = -1;
+}
+
+static int poll_socket(struct camera *c, char *err, size_t errlen)
+{
+    struct epoll_event evs[CAMERA_CLIENTS_MAX + 1];
+    int n = epoll_wait(c->epfd, evs, CAMERA_CLIENTS_MAX + 1, 0);
+
+    if (n < 0 && errno != EINTR) {
+        snprintf(err, errlen, "camera: epoll_wait: %s", strerror(errno));
+        return MSG_ERR_IO;
+    }
+    for (int k = 0; k < n; k++) {
+        uint32_t i = evs[k].data.u32;
+
+        if (i == CAMERA_CLIENTS_MAX) {
+            for (;;) {
+                struct epoll_event ev;
+                size_t slot = CAMERA_CLIENTS_MAX;
+                int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+                if (fd < 0) {
+                    break;
+                }
+                for (size_t s = 0; s < CAMERA_CLIENTS_MAX; s++) {
+                    if (c->clients[s].fd < 0) {
+                        slot = s;
+                        break;
+                    }
+                }
+                if (slot == CAMERA_CLIENTS_MAX) {
+                    log_msg(LOG_WARNING, "camera: %s: more than %d writers, one refused",
+                            c->conf.path, CAMERA_CLIENTS_MAX);
+                    close(fd);
+                    continue;
+                }
+                memset(&ev, 0, sizeof(ev));
+                ev.events = EPOLLIN;
+                ev.data.u32 = (uint32_t)slot;
+                if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+                    close(fd);
+                    continue;
+                }
+                c->clients[slot].fd = fd;
+                linebuf_init(&c->clients[slot].lines);
+            }
+            continue;
+        }
+        if (c->clients[i].fd >= 0 && drain(c, c->clients[i].fd, &c->clients[i].lines, NULL) !=
+                                         0) {
+            drop_client(c, i);
+        }
+    }
+    return MSG_OK;
+}
+
+static int poll_file(struct camera *c, char *err, size_t errlen)
+{
+    struct stat now_st;
+    struct stat fd_st;
+    int r;
+
+    if (fstat(c->fd, &fd_st) == 0 && fd_st.st_size < c->off) {
+        /* truncated in place (copytruncate): start again from its beginning */
+        lseek(c->fd, 0, SEEK_SET);
+        c->off = 0;
+        linebuf_init(&c->lines);
+    }
+    r = drain(c, c->fd, &c->lines, &c->off);
+    if (r < 0) {
+        snprintf(err, errlen, "camera: read %s: %s", c->conf.path, strerror(errno));
+        return MSG_ERR_IO;
+    }
+    if (stat(c->conf.path, &now_st) == 0 && now_st.st_ino != c->ino) {
+        /* rotated: the old file was read to its end above; the new one is read from its
+         * start (everything in it was appended after the rotation) */
+        (void)drain(c, c->fd, &c->lines, &c->off);
+        close(c->fd);
+        c->fd = -1;
+        return open_file(c, true, err, errlen);
+    }
+    return MSG_OK;
+}
+
+/* Emits the readings of every interval that has closed. */
+static void close_intervals(struct camera *c, int64_t now)
+{
+    int i;
+
+    if (now < c->retry_wall_ms) {
+        return;
+    }
+    while ((i = traffic_agg_due(&c->agg, now)) >= 0) {
+        struct msg_event ev;
+        char why[MSG_ERRLEN] = "";
+        int rc;
+
+        memset(&ev, 0, sizeof(ev));
+        ev.stream = MSG_STREAM_TRAFFIC;
+        traffic_agg_reading(&c->agg, i, &ev.u.traffic, &ev.env.ts_ms);
+        rc = emit_event(c, &ev, why, sizeof(why));
+        if (rc == MSG_ERR_DB || rc == MSG_ERR_IO || rc == MSG_ERR_FULL || rc == MSG_ERR_NOMEM) {
+            c->retry_wall_ms = now + CAMERA_RETRY_MS;
+            log_msg(LOG_WARNING, "camera: %s: traffic reading not stored, retrying: %s",
+                    c->conf.path, why);
+            return;
+        }
+        if (rc == MSG_OK) {
+            c->traffic++;
+        } else {
+            c->refused++;
+            badlog_add(&c->bad, "traffic reading refused by the validator", why);
+        }
+        traffic_agg_remove(&c->agg, i);
+    }
+}
+
+static int camera_poll(void *state, int64_t now_mono, struct agent_source_wait *wait,
+                       char *err, size_t errlen)
+{
+    struct camera *c = state;
+    int64_t wall;
+    int64_t next_close;
+    int64_t next;
+    int rc = MSG_OK;
+
+    if (c->input == CAMERA_INPUT_FIFO) {
+        if (drain(c, c->fd, &c->lines, NULL) < 0) {
+            snprintf(err, errlen, "camera: read %s: %s", c->conf.path, strerror(errno));
+            rc = MSG_ERR_IO;
+        }
+    } else if (c->input == CAMERA_INPUT_SOCKET) {
+        rc = poll_socket(c, err, errlen);
+    } else {
+        rc = poll_file(c, err, errlen);
+    }
+    wall = wall_ms();
+    close_intervals(c, wall);
+    next = badlog_tick(&c->bad, now_mono);
+    next_close = traffic_agg_next_close(&c->agg);
+    if (next_close != INT64_MAX) {
+        int64_t at = next_close > c->retry_wall_ms ? next_close : c->retry_wall_ms;
+        int64_t in = at - wall;
+
+        in = in < 0 ? 0 : in;
+        if (now_mono + in < next) {
+            next = now_mono + in;
+        }
+    }
+    if (c->input == CAMERA_INPUT_FILE && now_mono + CAMERA_FILE_POLL_MS < next) {
+        next = now_mono + CAMERA_FILE_POLL_MS;
+    }
+    wait->fd = c->input == CAMERA_INPUT_SOCKET ? c->epfd
+               : c->input == CAMERA_INPUT_FIFO ? c->fd
+                                               : -1;
+    wait->next_ms = next;
+    return rc;
+}
+
+static void camera_close(void *state)
+{
+    struct camera *c = state;
+
+    if (c == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < CAMERA_CLIENTS_MAX; i++) {
+        if (c->clients[i].fd >= 0) {
+            close(c->clients[i].fd);
+        }
+    }
+    if (c->epfd >= 0) {
+        close(c->epfd);
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+    if (c->input == CAMERA_INPUT_SOCKET && c->fd >= 0) {
+        unlink(c->conf.path);
+    }
+    log_msg(LOG_NOTICE, "camera: %s: closed: %llu vehicles counted, %llu traffic readings, "
+            "%llu incidents, %llu bad inputs (%llu late counts), %llu refused", c->conf.path,
+            c->counts, c->traffic, c->incidents, (unsigned long long)c->bad.total, c->late,
+            c->refused);
+    free(c);
+}
+
+const struct agent_source agent_source_camera = {
+    .name = "camera",
+    .summary = "traffic counts and incidents from a camera's JSON lines (FIFO, socket, file)",
+    .keys = camera_keys,
+    .conf_size = sizeof(struct camera_conf),
+    .check = camera_check,
+    .open = camera_open,
+    .poll = camera_poll,
+    .close = camera_close,
+};

@@ -1,0 +1,137 @@
+/* test_agent_traffic_agg.c -- unit tests of edge-agent/traffic_agg.c: interval alignment,
+ * counts per station, lane and class, mean speed, closing after the grace, late and future
+ * events, a full table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "msg_err.h"
+#include "msg_time.h"
+#include "tinytest.h"
+#include "traffic_agg.h"
+
+/* 2026-03-02T00:15:00.000Z */
+#define T0 INT64_C(1772410500000)
+
+static void test_align(void)
+{
+    TEST_CHECK(traffic_agg_align(T0, 300000) == T0);
+    TEST_CHECK(traffic_agg_align(T0 + 299999, 300000) == T0);
+    TEST_CHECK(traffic_agg_align(T0 + 300000, 300000) == T0 + 300000);
+    TEST_CHECK(traffic_agg_align(T0 + 59999, 60000) == T0);
+    TEST_CHECK(traffic_agg_align(T0 + 1, 900000) == T0 - 0);   /* 00:15 is a quarter hour */
+    TEST_CHECK(traffic_agg_align(0, 60000) == 0);
+}
+
+static void test_init_rejects_bad_interval(void)
+{
+    static struct traffic_agg a;
+
+    TEST_CHECK(traffic_agg_init(&a, 999, 0) == MSG_ERR_INVAL);
+    TEST_CHECK(traffic_agg_init(&a, 1500, 0) == MSG_ERR_INVAL);
+    TEST_CHECK(traffic_agg_init(&a, 3600001, 0) == MSG_ERR_INVAL);
+    TEST_CHECK(traffic_agg_init(&a, 300000, -1) == MSG_ERR_INVAL);
+    TEST_CHECK(traffic_agg_init(&a, 300000, 5000) == MSG_OK);
+}
+
+static void test_counts_close_after_grace(void)
+{
+    static struct traffic_agg a;
+    struct msg_traffic t;
+    char err[MSG_ERRLEN] = "";
+    int64_t ts = 0;
+    int i;
+
+    TEST_CHECK(traffic_agg_init(&a, 300000, 5000) == MSG_OK);
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "eastbound", MSG_VCLASS_CAR, 1, true, 40, T0 + 10,
+                               T0 + 10, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "eastbound", MSG_VCLASS_CAR, 2, true, 10, T0 + 20,
+                               T0 + 20, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "eastbound", MSG_VCLASS_MOTORCYCLE, 5, false, 0,
+                               T0 + 299999, T0 + 299999, err, sizeof(err)) == MSG_OK);
+    /* another lane, and the next interval: their own bins */
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "westbound", MSG_VCLASS_BUS, 1, false, 0, T0 + 30,
+                               T0 + 30, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "eastbound", MSG_VCLASS_TRUCK, 1, false, 0,
+                               T0 + 300000, T0 + 300000, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(traffic_agg_next_close(&a) == T0 + 305000);
+    /* a late event within the grace still counts */
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "eastbound", MSG_VCLASS_NONMOTOR, 1, false, 0,
+                               T0 + 1000, T0 + 304999, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(traffic_agg_due(&a, T0 + 304999) < 0);
+    i = traffic_agg_due(&a, T0 + 305000);
+    TEST_CHECK(i >= 0);
+    traffic_agg_reading(&a, i, &t, &ts);
+    TEST_CHECK(ts == T0);
+    TEST_CHECK(t.interval_s == 300);
+    TEST_CHECK(strcmp(t.station, "cam-1") == 0);
+    if (strcmp(t.lane, "eastbound") == 0) {
+        TEST_CHECK(t.counts[MSG_VCLASS_CAR] == 3);
+        TEST_CHECK(t.counts[MSG_VCLASS_MOTORCYCLE] == 5);
+        TEST_CHECK(t.counts[MSG_VCLASS_NONMOTOR] == 1);
+        TEST_CHECK(t.counts[MSG_VCLASS_BUS] == 0 && t.counts[MSG_VCLASS_TRUCK] == 0);
+        TEST_CHECK(t.has_speed && t.speed_kmh == 20.0);   /* (40 + 2 * 10) / 3 */
+    } else {
+        TEST_CHECK(strcmp(t.lane, "westbound") == 0);
+        TEST_CHECK(t.counts[MSG_VCLASS_BUS] == 1 && !t.has_speed);
+    }
+    traffic_agg_remove(&a, i);
+    i = traffic_agg_due(&a, T0 + 305000);
+    TEST_CHECK(i >= 0);
+    traffic_agg_remove(&a, i);
+    TEST_CHECK(traffic_agg_due(&a, T0 + 305000) < 0);   /* the next interval is still open */
+    TEST_CHECK(traffic_agg_next_close(&a) == T0 + 605000);
+    /* the closed interval takes nothing more */
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "eastbound", MSG_VCLASS_CAR, 1, false, 0, T0 + 5,
+                               T0 + 305000, err, sizeof(err)) == MSG_ERR_INVAL);
+    TEST_CHECK(strstr(err, "late") != NULL && strstr(err, "2026-03-02T00:15:00.000Z") != NULL);
+    TEST_MSG("err: %s", err);
+}
+
+static void test_refusals_name_the_field(void)
+{
+    static struct traffic_agg a;
+    char err[MSG_ERRLEN] = "";
+
+    TEST_CHECK(traffic_agg_init(&a, 60000, 0) == MSG_OK);
+    TEST_CHECK(traffic_agg_add(&a, "Cam 1", "l", MSG_VCLASS_CAR, 1, false, 0, T0, T0, err,
+                               sizeof(err)) == MSG_ERR_INVAL);
+    TEST_CHECK(strstr(err, "station") != NULL);
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "a-lane-name-that-is-longer-than-32", MSG_VCLASS_CAR,
+                               1, false, 0, T0, T0, err, sizeof(err)) == MSG_ERR_INVAL);
+    TEST_CHECK(strstr(err, "lane") != NULL);
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "l", MSG_VCLASS_CAR, 0, false, 0, T0, T0, err,
+                               sizeof(err)) == MSG_ERR_INVAL);
+    TEST_CHECK(strstr(err, "count") != NULL);
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "l", MSG_VCLASS_CAR, 1, false, 0,
+                               T0 + TRAFFIC_AGG_FUTURE_MS + 1, T0, err, sizeof(err)) ==
+               MSG_ERR_INVAL);
+    TEST_CHECK(strstr(err, "future") != NULL);
+}
+
+static void test_full_table(void)
+{
+    static struct traffic_agg a;
+    char err[MSG_ERRLEN] = "";
+    char lane[16];
+
+    TEST_CHECK(traffic_agg_init(&a, 60000, 0) == MSG_OK);
+    for (int i = 0; i < TRAFFIC_AGG_BINS_MAX; i++) {
+        snprintf(lane, sizeof(lane), "l%d", i);
+        TEST_CHECK(traffic_agg_add(&a, "cam-1", lane, MSG_VCLASS_CAR, 1, false, 0, T0, T0, err,
+                                   sizeof(err)) == MSG_OK);
+    }
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "one-more", MSG_VCLASS_CAR, 1, false, 0, T0, T0,
+                               err, sizeof(err)) == MSG_ERR_FULL);
+    /* an existing bin still takes counts */
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "l7", MSG_VCLASS_CAR, 1, false, 0, T0, T0, err,
+                               sizeof(err)) == MSG_OK);
+}
+
+TEST_LIST = {
+    {"align", test_align},
+    {"init_rejects_bad_interval", test_init_rejects_bad_interval},
+    {"counts_close_after_grace", test_counts_close_after_grace},
+    {"refusals_name_the_field", test_refusals_name_the_field},
+    {"full_table", test_full_table},
+    {NULL, NULL},
+};
