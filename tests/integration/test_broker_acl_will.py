@@ -1,0 +1,107 @@
+"""test_broker_acl_will.py -- last wills (issue 5 item 2: "last-will messages do not pass the
+message hook").
+
+What mosquitto 2.0.11 does (src/context.c, context__send_will; src/handle_connect.c): a will is
+not checked at CONNECT at all, and no plugin hook can see it there; it is checked once, by the
+ACL hook (MOSQ_ACL_WRITE, with its topic, payload and retain flag) when the broker is about to
+publish it, and it never passes MOSQ_EVT_MESSAGE. So devacl validates a will in that check: its
+topic must be the device's own status topic and its payload a valid status (msg_event_parse). A
+refused will is not published; one refused for its payload is passed on pantau/v1/_sys/rejected.
+The tests connect with a will, drop the connection without DISCONNECT, and look at what a
+collector account receives.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import broker_support as B  # noqa: E402
+import pantau_harness as H  # noqa: E402
+from broker_policy_support import (check_sanitizer, device, status, subscriber, user,  # noqa: E402
+                                   wait_stats, log_has)
+
+_env = None
+_watch = None
+
+
+def env():
+    """One broker for the file, and a collector account that watches status and rejected."""
+    global _env, _watch
+    if _env is None:
+        _env = B.BrokerEnv("acl-will")
+        H.on_exit(lambda: (check_sanitizer(_env), _env.close()))
+        _watch = subscriber(_env, "collector-w", user(_env, "collector-w", "collector"),
+                            ["pantau/v1/+/status", "pantau/v1/_sys/rejected"])
+    return _env
+
+
+def connect_with_will(e, device_id, secret, topic, payload, retain=True):
+    c = B.RawClient(e.port, device_id, device_id, secret,
+                    will=(topic, payload.encode(), 1, retain))
+    assert c.connect() == 0
+    return c
+
+
+def drop(c):
+    """Ends the connection without DISCONNECT: the broker sends the will."""
+    c.close()
+
+
+def test_valid_will_is_published():
+    e = env()
+    s = device(e, "gw-w1", stations=["st-w1"])
+    c = connect_with_will(e, "gw-w1", s, "pantau/v1/gw-w1/status", status("offline", 5))
+    drop(c)
+    m = _watch.recv(10, topic="pantau/v1/gw-w1/status")
+    assert m is not None, "the will was not published"
+    assert json.loads(m[1])["state"] == "offline"
+
+
+def test_will_on_a_foreign_topic_is_refused():
+    e = env()
+    device(e, "gw-w2", stations=["st-w2"])
+    s = device(e, "gw-w3", stations=["st-w3"])
+    before = e.stats("devacl")["denied_by_reason"]["foreign"]
+    c = connect_with_will(e, "gw-w3", s, "pantau/v1/gw-w2/status", status("offline", 7))
+    drop(c)
+    wait_stats(e, "devacl", lambda st: st["denied_by_reason"]["foreign"] > before)
+    log_has(e, "devacl: denied publish by user=gw-w3 on 'pantau/v1/gw-w2/status': "
+               "topic belongs to device 'gw-w2' (foreign)")
+    assert _watch.recv(0.5, topic="pantau/v1/gw-w2/status") is None, \
+        "a will on another device's status topic was published"
+
+
+def test_will_with_an_invalid_payload_is_refused_and_passed_on():
+    e = env()
+    s = device(e, "gw-w4", stations=["st-w4"])
+    before = e.stats("devacl")
+    bad = status("offline", 0)                 # conn 0 is out of range (protocol.md 5)
+    c = connect_with_will(e, "gw-w4", s, "pantau/v1/gw-w4/status", bad)
+    drop(c)
+    st = wait_stats(e, "devacl", lambda st: st["denied_by_reason"]["payload"] >
+                    before["denied_by_reason"]["payload"])
+    assert st["forwarded"] > before["forwarded"]
+    m = _watch.recv(10, topic="pantau/v1/_sys/rejected")
+    assert m is not None, "the refused will was not passed on _sys/rejected"
+    rej = json.loads(m[1])
+    assert rej["device"] == "gw-w4" and rej["topic"] == "pantau/v1/gw-w4/status", rej
+    assert "conn" in rej["reason"], rej
+    import base64
+    assert base64.b64decode(rej["payload_b64"]) == bad.encode()
+    assert _watch.recv(0.5, topic="pantau/v1/gw-w4/status") is None, \
+        "a will with an invalid payload was published"
+
+
+def test_retained_will_on_a_reading_stream_is_refused():
+    e = env()
+    s = device(e, "gw-w5", stations=["st-w5"])
+    before = e.stats("devacl")["denied_by_reason"]["retain"]
+    c = connect_with_will(e, "gw-w5", s, "pantau/v1/gw-w5/flood", "{}", retain=True)
+    drop(c)
+    wait_stats(e, "devacl", lambda st: st["denied_by_reason"]["retain"] > before)
+
+
+if __name__ == "__main__":
+    H.run_tests(globals())
