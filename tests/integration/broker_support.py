@@ -23,7 +23,8 @@ with it); sanitizer_report() finds a report in the broker's stderr.
 Stable API (the policy tests use it): BrokerEnv(name, own_cluster=False, plugin_opts=None,
 extra="", start=True, verbose=False), .port, .dsn, .sql(), .scalar(), .admin(), .add_station(),
 .add_device(), .add_user(), .set_enabled(), .connack(), .client(), .stats(), .broker_log(),
-.restart_broker(), .stop_broker(), .start_broker(), .sanitizer_report(), .close();
+.restart_broker(), .stop_broker(), .start_broker(), .other_broker(), .start_other(),
+.wait_connack(), .hashes(), .admin_output(), .sanitizer_report(), .close();
 RawClient(port, client_id, username, password, ...) with .connect(), .publish(), .subscribe(),
 .recv(), .wait_closed(), .ping(), .disconnect(), .close(); reason-code constants below.
 """
@@ -513,6 +514,40 @@ class BrokerEnv:
                 else:
                     os.environ[k] = v
         return self
+
+    def other_broker(self, plugin_opts):
+        """A second, unstarted mosquitto for this database with the plugin options changed
+        (a value of None removes that option): for tests of bad configurations. Start it with
+        start_other(); its log is .log of the returned object."""
+        opts = dict(self.plugin_opts)
+        for k, v in plugin_opts.items():
+            if v is None:
+                opts.pop(k, None)
+            else:
+                opts[k] = v
+        root = H.workdir("broker-%s-other" % self.name)
+        return H.Mosquitto(os.path.join(root, "mosquitto"), allow_anonymous=False,
+                           plugins=[(plugin_path(), opts)])
+
+    def start_other(self, mosq, timeout=10):
+        """Runs mosq (from other_broker) with its config; True if it was still running after
+        timeout seconds (then it is stopped), False if it exited (a refused configuration)."""
+        mosq.write_conf()
+        env = dict(os.environ)
+        preload = sanitizer_preload(plugin_path())
+        if preload:
+            env["LD_PRELOAD"] = preload
+            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
+        with open(os.path.join(mosq.root, "stderr.log"), "ab") as err:
+            p = subprocess.Popen([H.MOSQUITTO, "-c", mosq.conf], stdout=subprocess.DEVNULL,
+                                 stderr=err, stdin=subprocess.DEVNULL, env=env)
+        try:
+            p.wait(timeout)
+            return False
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+            return True
 
     def stop_broker(self):
         self.mosq.stop()
