@@ -1,20 +1,35 @@
 #!/usr/bin/python3
-"""bench_collector.py -- end-to-end throughput of pantau-collector: readings published by test
-devices (QoS 1) until every one is acknowledged after its commit, on this machine, with
-PostgreSQL's fsync on. Prints readings/s, batch latency and the collector's peak RSS.
+"""bench_collector.py -- the collector benchmark of issue 3 ("Performance"), side by side in one
+run on this machine: load generator, mosquitto and PostgreSQL (fsync on) all local, 1,000
+simulated devices (1,000 MQTT 5 connections) publishing realistic flood readings (about 200
+bytes of JSON) at QoS 1.
 
-    PANTAU_BUILD_DIR=/tmp/build-collector /usr/bin/python3 tests/bench/collector/bench_collector.py \
-        [--readings 60000] [--devices 12] [--procs 3] [--batch-rows 2000]
+    PANTAU_BUILD_DIR=build /usr/bin/python3 tests/bench/collector/bench_collector.py \\
+        [--rounds 3] [--devices 1000] [--per-device 60] [--soak-s 600]
 
-Everything runs on loopback: a private PostgreSQL cluster and mosquitto (pantau_harness), one
-collector, and --procs publisher processes each driving devices/procs test devices. The target
-is 15,000 readings/s end to end on the 2-core reference machine. Not a test (ctest does not run
-it): a benchmark to run by hand.
+Each round runs, one after the other on the same broker (so that the machine's noise hits all
+alike; the machine is shared), in this order:
+  ceiling-mosq  the raw broker ceiling: the same load to a subscriber that only counts, with
+                libmosquitto's threaded loop set up as the collector's (bench_sub_mosq.c);
+  ceiling-paho  the same with paho MQTTAsync (bench_sub_paho.c): issue 3 item 9;
+  collector     pantau-collector, end to end: the load generator holds each reading until the
+                collector's acknowledgement covers it (after COMMIT), like a device;
+  bridge        ../shared/peers/py_bridge.py as it is (only --topic, --device-level, --fields
+                set, and where the servers are), commit per message: rows per second from its
+                own received_at column.
+Then, once: publish-to-commit latency at half the collector's median peak rate, and with
+--soak-s a long run at that rate with the collector's resident memory sampled every 10 s.
+
+The C tools (bench_loadgen.c, bench_sub_mosq.c, bench_sub_paho.c) are compiled by this script
+with the project's warning flags. Prints per-round figures, then medians and ratios. Not a test
+(ctest does not run it). Figures and the command: docs/benchmarks.md, "Collector".
 """
 import argparse
-import multiprocessing
 import os
+import re
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,136 +39,375 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+PEERS = os.path.abspath(os.path.join(SOURCE, "..", "shared", "peers"))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "harness"))
-sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
 
 import pantau_harness as H  # noqa: E402
+import psycopg2  # noqa: E402
+
+CFLAGS = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra", "-Werror", "-Wshadow",
+          "-Wstrict-prototypes", "-Wmissing-prototypes", "-Wformat=2", "-Wvla"]
+TOOLS = {"bench_loadgen": ["-lmosquitto", "-lcjson"],
+         "bench_sub_mosq": ["-lmosquitto", "-lpthread"],
+         "bench_sub_paho": ["-lpaho-mqtt3a", "-lpthread"]}
 
 
-def publisher(port, device_ids, per_device, window, start_evt, result_q):
-    from testdevice import TestDevice
-    devs = [TestDevice(d, "127.0.0.1", port, stream="flood", station="st-" + d,
-                       resend_timeout=30, resend_max=60, window=window).start()
-            for d in device_ids]
-    start_evt.wait()
-    t0 = time.monotonic()
+def build_tools(bindir):
+    os.makedirs(bindir, exist_ok=True)
+    for name, libs in TOOLS.items():
+        subprocess.run(["cc"] + CFLAGS + ["-o", os.path.join(bindir, name),
+                                          os.path.join(HERE, name + ".c")] + libs, check=True)
 
-    def run(dev):
-        left = per_device
-        while left > 0:
-            k = min(100, left)
-            dev.send(k)
-            left -= k
-    threads = [threading.Thread(target=run, args=(d,)) for d in devs]
-    for t in threads:
+
+def cpu_s(pid):
+    """utime + stime of a running process, seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def keyvals(text):
+    return {k: float(v) for k, v in re.findall(r"^(\w+)=([-\d.]+)$", text, re.M)}
+
+
+class Child:
+    """A child process with its output kept."""
+
+    def __init__(self, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=None):
+        self.proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
+        self.out = ""
+        self.err = ""
+
+    def wait(self, timeout):
+        out, err = self.proc.communicate(timeout=timeout)
+        self.out = out.decode() if out else ""
+        self.err = err.decode(errors="replace") if err else ""
+        return self.proc.returncode
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.root = tempfile.mkdtemp(prefix="pantau-bench-")
+        os.chmod(self.root, 0o755)
+        self.bin = os.path.join(self.root, "bin")
+        build_tools(self.bin)
+        self.collector_bin = H.binary("collector", "pantau-collector")
+        self.pg = H.PgCluster(os.path.join(self.root, "pg")).start()
+        self.dsn = self.pg.create_database("bench")
+        H.apply_schema(self.dsn)
+        self.bridge_dsn = self.pg.create_database("bridge")
+        with psycopg2.connect(self.bridge_dsn) as c, c.cursor() as cur:
+            with open(os.path.join(PEERS, "py_bridge_schema.sql")) as f:
+                cur.execute(f.read())
+        self.mq = H.Mosquitto(os.path.join(self.root, "mq"),
+                              extra="max_queued_messages 1000000\nmax_inflight_messages 0\n"
+                                    "max_keepalive 600\n").start()
+        self.port = self.mq.port
+        self.db = psycopg2.connect(self.dsn)
+        self.db.autocommit = True
+        ids = ["%s%04d" % (args.prefix, i) for i in range(args.devices)]
+        with self.db.cursor() as cur:
+            cur.executemany("INSERT INTO pantau.device (device_id, kind, enabled)"
+                            " VALUES (%s, 'flood_gateway', true)", [(d,) for d in ids])
+            cur.executemany("INSERT INTO pantau.station (station_id, kind)"
+                            " VALUES (%s, 'flood_gauge')", [("st-" + d,) for d in ids])
+            cur.executemany("INSERT INTO pantau.device_station (device_id, station_id, valid)"
+                            " VALUES (%s, %s, tstzrange('2000-01-01', NULL))",
+                            [(d, "st-" + d) for d in ids])
+        with open(os.path.join(self.root, "db.pass"), "w") as f:
+            f.write("unused\n")
+        self.seed = 1000
+        self.bridge_seq = 1
+
+    # ---- pieces --------------------------------------------------------------------------
+
+    def loadgen(self, mode, per_device=None, rate=None, duration=None, first_seq=1,
+                window=None):
+        self.seed += 1
+        argv = [os.path.join(self.bin, "bench_loadgen"), "--port", str(self.port),
+                "--devices", str(self.args.devices), "--prefix", self.args.prefix,
+                "--window", str(window or self.args.window), "--mode", mode,
+                "--store-seed", str(self.seed), "--first-seq", str(first_seq)]
+        if per_device is not None:
+            argv += ["--per-device", str(per_device)]
+        if rate is not None:
+            argv += ["--rate", "%.0f" % rate]
+        if duration is not None:
+            argv += ["--duration", str(duration)]
+        return Child(argv)
+
+    def ceiling(self, lib):
+        n = self.args.devices * self.args.per_device
+        sub = Child([os.path.join(self.bin, "bench_sub_" + lib), str(self.port), str(n),
+                     "bench-" + lib])
+        H.wait_until(lambda: sub.proc.poll() is not None or self._ready(sub), 20,
+                     "subscriber ready")
+        broker0 = cpu_s(self.mq.proc.pid)
+        sub0 = cpu_s(sub.proc.pid)
+        gen = self.loadgen("puback", per_device=self.args.per_device)
+        gen.wait(600)
+        # the subscriber's CPU from its rusage once reaped (the load generator is reaped
+        # already, nothing else ends in between)
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rc = sub.wait(120)
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        sub_cpu = (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) - sub0
+        broker_cpu = cpu_s(self.mq.proc.pid) - broker0
+        kv = keyvals(sub.out)
+        g = keyvals(gen.out)
+        if rc != 0:
+            raise RuntimeError("subscriber %s: %s %s" % (lib, sub.out, sub.err[-500:]))
+        return {"rate": kv["rate"], "received": kv["received"], "span_s": kv["first_to_last_s"],
+                "broker_cpu": broker_cpu / kv["first_to_last_s"],
+                "sub_cpu": sub_cpu / kv["first_to_last_s"], "gen_rate": g.get("rate")}
+
+    @staticmethod
+    def _ready(child):
+        line = child.proc.stdout.readline()
+        return line.strip() == b"ready"
+
+    def metric(self, port, name):
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read()
+        for line in text.decode().splitlines():
+            if line.startswith("pantau_collector_%s " % name):
+                return float(line.split()[1])
+        return 0.0
+
+    def start_collector(self, **conf):
+        mport = H.free_port()
+        settings = {"collector_id": "bench", "mqtt_host": "127.0.0.1", "mqtt_port": self.port,
+                    "db_conninfo": self.dsn, "db_password_file": self.root + "/db.pass",
+                    "metrics_port": mport, "log_level": "notice"}
+        settings.update(conf)
+        path = os.path.join(self.root, "collector.conf")
+        with open(path, "w") as f:
+            for k, v in settings.items():
+                f.write("%s %s\n" % (k, v))
+        log = open(os.path.join(self.root, "collector.log"), "ab")
+        proc = subprocess.Popen([self.collector_bin, "-c", path], stdout=log, stderr=log)
+        log.close()
+        H.wait_until(lambda: self._up(mport), 30, "collector up")
+        return proc, mport
+
+    def _up(self, mport):
+        try:
+            return self.metric(mport, "db_up") == 1 and self.metric(mport, "mqtt_connected") == 1
+        except OSError:
+            return False
+
+    def stop_collector(self, proc):
+        proc.terminate()
+        proc.wait(60)
+
+    def collector(self):
+        proc, mport = self.start_collector()
+        peak = [0]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], rss_kib(proc.pid))
+                time.sleep(0.1)
+        t = threading.Thread(target=sample, daemon=True)
         t.start()
-    for t in threads:
+        stored0 = self.metric(mport, "readings_stored_total")
+        acks0 = self.metric(mport, "acks_sent_total")
+        broker0, coll0 = cpu_s(self.mq.proc.pid), cpu_s(proc.pid)
+        gen = self.loadgen("ack", per_device=self.args.per_device)
+        rc = gen.wait(900)
+        g = keyvals(gen.out)
+        broker_cpu, coll_cpu = cpu_s(self.mq.proc.pid) - broker0, cpu_s(proc.pid) - coll0
+        stored = self.metric(mport, "readings_stored_total") - stored0
+        acks = self.metric(mport, "acks_sent_total") - acks0
+        batches = self.metric(mport, "batches_total")
+        stop.set()
         t.join()
-    ok = all(d.wait_all_acked(300) for d in devs)
-    t1 = time.monotonic()
-    result_q.put((ok, t0, t1, sum(d.resends for d in devs)))
-    for d in devs:
-        d.stop(offline=False)
+        self.stop_collector(proc)
+        if rc != 0:
+            raise RuntimeError("loadgen (ack): %s %s" % (gen.out, gen.err[-500:]))
+        el = g["elapsed_s"]
+        return {"rate": g["rate"], "stored": stored, "acks_per_reading": acks / max(stored, 1),
+                "ack_msgs_seen": g["ack_msgs"], "resends": g["resends"], "rss_mib": peak[0] / 1024,
+                "broker_cpu": broker_cpu / el, "collector_cpu": coll_cpu / el,
+                "rows_per_batch": stored / max(batches, 1)}
+
+    def bridge(self):
+        n = self.args.devices * self.args.bridge_per_device
+        first = self.bridge_seq
+        self.bridge_seq += self.args.bridge_per_device
+        with psycopg2.connect(self.bridge_dsn) as c, c.cursor() as cur:
+            cur.execute("SELECT count(*) FROM flood_reading")
+            before = cur.fetchone()[0]
+        errpath = os.path.join(self.root, "bridge.stderr")
+        err = open(errpath, "wb")
+        proc = subprocess.Popen([sys.executable, os.path.join(PEERS, "py_bridge.py"),
+                                 "--port", str(self.port), "--dsn", self.bridge_dsn,
+                                 "--topic", "pantau/v1/+/flood", "--device-level", "2",
+                                 "--fields", "seq,ts,level_cm,battery_v"],
+                                stdout=subprocess.DEVNULL, stderr=err)
+        err.close()
+        H.wait_until(lambda: "subscribed" in open(errpath).read(), 30, "py_bridge subscribed")
+        gen = self.loadgen("puback", per_device=self.args.bridge_per_device, first_seq=first)
+        gen.wait(600)
+
+        def count():
+            with psycopg2.connect(self.bridge_dsn) as c, c.cursor() as cur:
+                cur.execute("SELECT count(*) FROM flood_reading")
+                return cur.fetchone()[0] - before
+        H.wait_until(lambda: count() >= n, 900, "py_bridge to store %d rows" % n, interval=1)
+        proc.terminate()
+        proc.wait(60)
+        with psycopg2.connect(self.bridge_dsn) as c, c.cursor() as cur:
+            cur.execute("SELECT count(*), extract(epoch FROM max(received_at) - min(received_at))"
+                        " FROM flood_reading WHERE seq >= %s", (first,))
+            rows, span = cur.fetchone()
+        # its session is persistent (clean_session=False): clear it (a clean connect with its
+        # client id), or the broker would queue the next rounds' readings for it
+        import paho.mqtt.client as mqtt
+        cl = mqtt.Client(client_id="py-bridge", clean_session=True)
+        cl.connect("127.0.0.1", self.port)
+        cl.loop_start()
+        H.wait_until(lambda: cl.is_connected(), 10, "session cleared")
+        cl.disconnect()
+        cl.loop_stop()
+        return {"rate": (rows - 1) / float(span), "rows": rows}
+
+    def latency(self, rate):
+        proc, mport = self.start_collector(ack_interval_ms="20ms")
+        t0 = time.time()
+        gen = self.loadgen("ack", rate=rate, duration=self.args.latency_s)
+        rc = gen.wait(900)
+        g = keyvals(gen.out)
+        bsum = self.metric(mport, "batch_seconds_sum")
+        bn = self.metric(mport, "batches_total")
+        self.stop_collector(proc)
+        if rc != 0:
+            raise RuntimeError("loadgen (latency): %s %s" % (gen.out, gen.err[-500:]))
+        with self.db.cursor() as cur:
+            cur.execute("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d),"
+                        " percentile_cont(0.99) WITHIN GROUP (ORDER BY d), count(*)"
+                        " FROM (SELECT extract(epoch FROM stored_at - ts) * 1000 AS d"
+                        " FROM pantau.reading_ledger WHERE received_at >= to_timestamp(%s)) x",
+                        (t0,))
+            db50, db99, n = cur.fetchone()
+        return {"rate": g["rate"], "ack_p50": g["p50_ms"], "ack_p99": g["p99_ms"],
+                "ack_max": g["max_ms"], "txn_start_p50": db50, "txn_start_p99": db99,
+                "n": n, "commit_mean_ms": 1000 * bsum / max(bn, 1)}
+
+    def soak(self, rate, seconds):
+        proc, mport = self.start_collector()
+        curve = []
+        t0 = time.monotonic()
+        gen = self.loadgen("ack", rate=rate, duration=seconds)
+        while gen.proc.poll() is None:
+            curve.append((time.monotonic() - t0, rss_kib(proc.pid) / 1024))
+            try:
+                gen.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        gen.wait(60)
+        curve.append((time.monotonic() - t0, rss_kib(proc.pid) / 1024))
+        stored = self.metric(mport, "readings_stored_total")
+        self.stop_collector(proc)
+        return curve, keyvals(gen.out), stored
+
+    def close(self):
+        self.mq.stop()
+        self.pg.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
-def metric(port, name):
-    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read()
-    for line in text.decode().splitlines():
-        if line.startswith("pantau_collector_%s " % name):
-            return float(line.split()[1])
-    return 0.0
+def med(rows, key):
+    return statistics.median(r[key] for r in rows)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--readings", type=int, default=60000)
-    ap.add_argument("--devices", type=int, default=12)
-    ap.add_argument("--procs", type=int, default=3)
-    ap.add_argument("--window", type=int, default=2000)
-    ap.add_argument("--batch-rows", type=int, default=2000)
-    ap.add_argument("--batch-ms", default="100ms")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--devices", type=int, default=1000)
+    ap.add_argument("--prefix", default="gw-bench-")
+    ap.add_argument("--per-device", type=int, default=60, help="readings per device and run")
+    ap.add_argument("--bridge-per-device", type=int, default=10)
+    ap.add_argument("--window", type=int, default=32, help="readings in flight per device")
+    ap.add_argument("--latency-s", type=int, default=20)
+    ap.add_argument("--soak-s", type=int, default=0, help="the memory curve run (600: 10 min)")
+    ap.add_argument("--skip-bridge", action="store_true")
     args = ap.parse_args()
-    binary = H.binary("collector", "pantau-collector")
-    root = tempfile.mkdtemp(prefix="pantau-bench-")
-    os.chmod(root, 0o755)
-    pg = H.PgCluster(os.path.join(root, "pg")).start()
-    dsn = pg.create_database("bench")
-    H.apply_schema(dsn)
-    mq = H.Mosquitto(os.path.join(root, "mq"), extra="max_queued_messages 100000\n"
-                     "max_inflight_messages 0\n").start()
-    import psycopg2
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    ids = ["gw-bench-%03d" % i for i in range(args.devices)]
-    with conn.cursor() as cur:
-        for d in ids:
-            cur.execute("INSERT INTO pantau.device (device_id, kind, enabled)"
-                        " VALUES (%s, 'flood_gateway', true)", (d,))
-            cur.execute("INSERT INTO pantau.station (station_id, kind)"
-                        " VALUES (%s, 'flood_gauge')", ("st-" + d,))
-            cur.execute("INSERT INTO pantau.device_station (device_id, station_id, valid)"
-                        " VALUES (%s, %s, tstzrange('2000-01-01', NULL))", (d, "st-" + d))
-    mport = H.free_port()
-    with open(os.path.join(root, "pass"), "w") as f:
-        f.write("x\n")
-    conf = os.path.join(root, "collector.conf")
-    with open(conf, "w") as f:
-        f.write("collector_id bench\nmqtt_host 127.0.0.1\nmqtt_port %d\n"
-                "db_conninfo %s\ndb_password_file %s/pass\nbatch_rows %d\nbatch_ms %s\n"
-                "metrics_port %d\nlog_level notice\n"
-                % (mq.port, dsn, root, args.batch_rows, args.batch_ms, mport))
-    log = open(os.path.join(root, "collector.log"), "wb")
-    proc = subprocess.Popen([binary, "-c", conf], stdout=log, stderr=log)
-    H.wait_until(lambda: metric(mport, "db_up") == 1, 30, "collector up")
-    per_device = args.readings // args.devices
-    start_evt = multiprocessing.Event()
-    q = multiprocessing.Queue()
-    chunks = [ids[i::args.procs] for i in range(args.procs)]
-    procs = [multiprocessing.Process(target=publisher,
-                                     args=(mq.port, ch, per_device, args.window, start_evt, q))
-             for ch in chunks]
-    for p in procs:
-        p.start()
-    time.sleep(2)
-    peak = [0]
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            with open("/proc/%d/status" % proc.pid) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        peak[0] = max(peak[0], int(line.split()[1]))
-            time.sleep(0.2)
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    start_evt.set()
-    results = [q.get(timeout=600) for _ in procs]
-    for p in procs:
-        p.join()
-    stop.set()
-    total = per_device * args.devices
-    t0 = min(r[1] for r in results)
-    t1 = max(r[2] for r in results)
-    ok = all(r[0] for r in results)
-    with conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pantau.reading_ledger")
-        stored = cur.fetchone()[0]
-    batches = metric(mport, "batches_total")
-    bsum = metric(mport, "batch_seconds_sum")
-    print("readings %d, stored %d, all acked: %s, resends %d" % (
-        total, stored, ok, sum(r[3] for r in results)))
-    print("end to end: %.1f s, %.0f readings/s" % (t1 - t0, total / (t1 - t0)))
-    print("batches %d, mean %.1f rows, mean commit %.1f ms" % (
-        batches, stored / max(batches, 1), 1000 * bsum / max(batches, 1)))
-    print("collector peak RSS %.1f MiB, messages received %d, not taken (intake full) %d" % (
-        peak[0] / 1024.0, metric(mport, "messages_received_total"),
-        metric(mport, "intake_dropped_total")))
-    proc.terminate()
-    proc.wait(30)
-    mq.stop()
-    pg.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # 1,000+ sockets per process
+    if hard < args.devices + 100:
+        sys.exit("RLIMIT_NOFILE %d is too low for %d connections" % (hard, args.devices))
+    b = Bench(args)
+    res = {"ceiling-mosq": [], "ceiling-paho": [], "collector": [], "bridge": []}
+    try:
+        print("devices %d, readings per run %d (bridge %d), window %d, rounds %d" % (
+            args.devices, args.devices * args.per_device, args.devices * args.bridge_per_device,
+            args.window, args.rounds), flush=True)
+        for r in range(args.rounds):
+            for name, fn in (("ceiling-mosq", lambda: b.ceiling("mosq")),
+                             ("ceiling-paho", lambda: b.ceiling("paho")),
+                             ("collector", b.collector), ("bridge", b.bridge)):
+                if name == "bridge" and args.skip_bridge:
+                    continue
+                x = fn()
+                res[name].append(x)
+                print("round %d %-13s %s" % (r + 1, name, " ".join(
+                    "%s=%.3g" % (k, v) for k, v in x.items() if v is not None)), flush=True)
+        ceil = med(res["ceiling-mosq"], "rate")
+        paho = med(res["ceiling-paho"], "rate")
+        coll = med(res["collector"], "rate")
+        print("\nmedians over %d interleaved rounds:" % args.rounds)
+        print("  raw broker ceiling, libmosquitto counting subscriber: %8.0f msg/s"
+              " (broker CPU %.2f, subscriber CPU %.2f cores)" % (
+                  ceil, med(res["ceiling-mosq"], "broker_cpu"),
+                  med(res["ceiling-mosq"], "sub_cpu")))
+        print("  raw broker ceiling, paho MQTTAsync counting subscriber: %8.0f msg/s"
+              " (broker CPU %.2f, subscriber CPU %.2f cores)" % (
+                  paho, med(res["ceiling-paho"], "broker_cpu"),
+                  med(res["ceiling-paho"], "sub_cpu")))
+        print("  collector end to end (committed and acknowledged):    %8.0f readings/s"
+              " (broker CPU %.2f, collector CPU %.2f cores)" % (
+                  coll, med(res["collector"], "broker_cpu"),
+                  med(res["collector"], "collector_cpu")))
+        print("  acknowledgement messages per stored reading:          %8.3f" %
+              med(res["collector"], "acks_per_reading"))
+        print("  collector peak RSS:                                    %8.1f MiB (max %.1f)" % (
+            med(res["collector"], "rss_mib"), max(x["rss_mib"] for x in res["collector"])))
+        print("  ratio collector / ceiling (libmosquitto): %.2f;  paho / libmosquitto: %.2f" % (
+            coll / ceil, paho / ceil))
+        if res["bridge"]:
+            br = med(res["bridge"], "rate")
+            print("  py_bridge.py (commit per message):                     %8.0f rows/s" % br)
+            print("  ratio collector / py_bridge: %.1f" % (coll / br))
+        lat = b.latency(coll / 2)
+        print("\nlatency at half the median peak (%.0f readings/s offered, %.0f achieved,"
+              " %d readings, ack_interval_ms 20):" % (coll / 2, lat["rate"], lat["n"]))
+        print("  publish to acknowledgement at the device (upper bound of publish to commit):"
+              " p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (lat["ack_p50"], lat["ack_p99"],
+                                                         lat["ack_max"]))
+        print("  publish to transaction start (ledger stored_at - ts; lower bound):"
+              " p50 %.1f ms, p99 %.1f ms; mean transaction %.1f ms" % (
+                  lat["txn_start_p50"], lat["txn_start_p99"], lat["commit_mean_ms"]))
+        if args.soak_s > 0:
+            curve, g, stored = b.soak(coll / 2, args.soak_s)
+            print("\nsoak: %d s at %.0f readings/s offered, %.0f achieved, %d stored, resends %d" % (
+                args.soak_s, coll / 2, g.get("rate", 0), stored, g.get("resends", 0)))
+            print("  collector RSS (MiB) every ~10 s: " + " ".join(
+                "%.0fs:%.1f" % (t, m) for t, m in curve))
+            rss = [m for _, m in curve[1:]]
+            print("  min %.1f, max %.1f, first minute max %.1f, last minute max %.1f" % (
+                min(rss), max(rss), max(rss[:6]), max(rss[-6:])))
+    finally:
+        b.close()
 
 
 if __name__ == "__main__":
