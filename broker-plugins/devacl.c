@@ -43,7 +43,8 @@
 
 #define DEVACL_STATS_TOPIC "$SYS/pantau/devacl"
 #define DEVACL_USERS_MAX 16384           /* users whose log budget is remembered */
-#define DEVACL_SWEEP_PER_TICK 64
+#define DEVACL_SWEEP_SLOTS 1024          /* table slots the sweep looks at ... */
+#define DEVACL_SWEEP_EVERY_MS 100        /* ... this often (the tick runs on every loop) */
 #define DEVACL_LOG_BUCKET 0
 #define DEVACL_FWD_BUCKET 1
 #define DEVACL_STATS_MAX 2048
@@ -56,6 +57,7 @@ struct devacl {
     struct regcache *rc;                 /* borrowed for the plugin's lifetime */
     int64_t stats_interval_ms;
     int64_t next_stats_ms;               /* monotonic */
+    int64_t next_sweep_ms;               /* monotonic */
     struct ratelimit_rate rejected_rate; /* refused status payloads forwarded per user */
     struct ratelimit_table *users;       /* per user: log and forwarding budgets */
     uint64_t allowed;
@@ -485,7 +487,10 @@ static int on_tick(int event, void *event_data, void *userdata)
     (void)event_data;                     /* 2.0.11 leaves its times zero: use our clock */
     c.st = st;
     c.now = mono_ms();
-    ratelimit_table_sweep(st->users, DEVACL_SWEEP_PER_TICK, sweep_drop, &c);
+    if (c.now >= st->next_sweep_ms) {
+        st->next_sweep_ms = c.now + DEVACL_SWEEP_EVERY_MS;
+        ratelimit_table_sweep(st->users, DEVACL_SWEEP_SLOTS, sweep_drop, &c);
+    }
     if (c.now >= st->next_stats_ms) {
         st->next_stats_ms = c.now + st->stats_interval_ms;
         publish_stats(st);

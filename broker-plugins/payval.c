@@ -31,7 +31,8 @@
 
 #define PAYVAL_STATS_TOPIC "$SYS/pantau/payval"
 #define PAYVAL_DEVICES_DEFAULT 20000
-#define PAYVAL_SWEEP_PER_TICK 64
+#define PAYVAL_SWEEP_SLOTS 1024          /* table slots the sweep looks at ... */
+#define PAYVAL_SWEEP_EVERY_MS 100        /* ... this often (the tick runs on every loop) */
 #define PAYVAL_MSG_BUCKET 0
 #define PAYVAL_FWD_BUCKET 1
 #define PAYVAL_LOG_BUCKET 2
@@ -58,6 +59,7 @@ struct payval {
     struct ratelimit_rate rejected_rate;         /* refused messages forwarded per device */
     int64_t stats_interval_ms;
     int64_t next_stats_ms;                       /* monotonic */
+    int64_t next_sweep_ms;               /* monotonic */
     size_t devices_max;
     struct ratelimit_table *devices;
     uint64_t accepted;                           /* device messages let through */
@@ -304,7 +306,10 @@ static int on_tick(int event, void *event_data, void *userdata)
     (void)event_data;                     /* 2.0.11 leaves its times zero: use our clock */
     c.st = st;
     c.now = mono_ms();
-    ratelimit_table_sweep(st->devices, PAYVAL_SWEEP_PER_TICK, sweep_drop, &c);
+    if (c.now >= st->next_sweep_ms) {
+        st->next_sweep_ms = c.now + PAYVAL_SWEEP_EVERY_MS;
+        ratelimit_table_sweep(st->devices, PAYVAL_SWEEP_SLOTS, sweep_drop, &c);
+    }
     if (c.now >= st->next_stats_ms) {
         st->next_stats_ms = c.now + st->stats_interval_ms;
         publish_stats(st);
