@@ -39,6 +39,11 @@
 
 #define AGENT_STORE_VERSION 1
 #define AGENT_STORE_CACHE_KIB 512          /* SQLite's page cache, per connection */
+/* Pages of 1 KiB, not SQLite's 4 KiB: a transaction of one reading touches three pages (its
+ * leaf, the state row, the age index), and each goes into the WAL whole. With 1 KiB pages a
+ * single append writes about half the bytes (bench_agent_store, docs/benchmarks.md); larger
+ * payloads (a long larva report) simply use overflow pages. Set when a file is created. */
+#define AGENT_STORE_PAGE_SIZE 1024
 #define AGENT_STORE_WAL_LIMIT 1048576      /* WAL truncated to this after a checkpoint */
 #define AGENT_STORE_BUSY_MS 5000
 #define AGENT_STORE_CHUNK 256              /* victims looked up per query */
@@ -676,11 +681,11 @@ static int setup(struct agent_store *s, const struct agent_store_options *opt, b
 
     *damaged = false;
     snprintf(sql, sizeof(sql),
-             "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;"
+             "PRAGMA page_size = %d; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;"
              " PRAGMA synchronous = FULL; PRAGMA cache_size = -%d;"
              " PRAGMA journal_size_limit = %d; PRAGMA mmap_size = 0;"
              " PRAGMA foreign_keys = OFF;",
-             AGENT_STORE_CACHE_KIB, AGENT_STORE_WAL_LIMIT);
+             AGENT_STORE_PAGE_SIZE, AGENT_STORE_CACHE_KIB, AGENT_STORE_WAL_LIMIT);
     rc = exec(s, sql, &src, err, errlen);
     if (rc != MSG_OK) {
         goto out;
