@@ -11,6 +11,7 @@
 extern const struct agent_source agent_source_flood;
 extern const struct agent_source agent_source_camera;
 extern const struct agent_source agent_source_larva;
+extern const struct agent_source agent_source_frigate;
 #ifdef AGENT_HAVE_SIMULATOR
 extern const struct agent_source agent_source_simulator;
 #endif
@@ -19,6 +20,7 @@ const struct agent_source *const agent_sources[] = {
     &agent_source_flood,
     &agent_source_camera,
     &agent_source_larva,
+    &agent_source_frigate,
 #ifdef AGENT_HAVE_SIMULATOR
     &agent_source_simulator,
 #endif
