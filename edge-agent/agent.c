@@ -735,7 +735,7 @@ static void start_connect(struct agent *a, int64_t now)
     }
     rc = MQTTAsync_connect(a->client, &co);
     if (rc != MQTTASYNC_SUCCESS) {
-        char why[64];
+        char why[sizeof(a->uri) + 64];
 
         snprintf(why, sizeof(why), "connect to %s not started (paho %d)", a->uri, rc);
         schedule_reconnect(a, now, why);
@@ -771,11 +771,12 @@ static void on_up(struct agent *a, int64_t now)
     a->resend_ok = false;
     refresh_stats(a, now, true);
     publish_status(a, true, now);
-    /* everything held goes out again as backlog: what was in flight is of unknown fate */
+    /* everything held and not fresh goes out again as backlog: what was in flight is of
+     * unknown fate. The frontier stays: readings taken during the outage and still fresh
+     * (live_ms) go out live, the older ones with the backlog. */
     agent_window_clear_sent(a->win);
     a->backlog_cursor = 0;
-    a->frontier = a->stats.last_seq;
-    a->seen_appended = atomic_load(&a->appended);
+    a->next_store_poll_ms = now;
 }
 
 /* ---- acknowledgements and health (engine thread) -------------------------------------- */
@@ -958,7 +959,7 @@ static void handle_event(struct agent *a, struct ev *e, int64_t now)
         break;
     case EV_CONNECT_FAILED:
         if (a->conn_state == CONN_CONNECTING) {
-            char why[128];
+            char why[sizeof(a->uri) + 128];
 
             snprintf(why, sizeof(why), "connect to %s failed (paho %d, reason 0x%02x)",
                      a->uri, e->code, (unsigned)e->reason);
@@ -967,7 +968,7 @@ static void handle_event(struct agent *a, struct ev *e, int64_t now)
         break;
     case EV_LOST:
         if (a->conn_state == CONN_UP || a->conn_state == CONN_CONNECTING) {
-            char why[128];
+            char why[sizeof(a->uri) + 128];
 
             agent_window_clear_sent(a->win);
             a->n_health = 0;
@@ -1161,6 +1162,24 @@ static void send_live(struct agent *a, int64_t now, int64_t wall)
     }
 }
 
+/* While resends are held (no collector with its database up), a reading whose timeout ran out
+ * gives its place in the window to new live readings, which go out whatever the health says:
+ * it stays in the store, and the backlog scan takes it again once resending is allowed. */
+static void evict_expired(struct agent *a, int64_t now)
+{
+    for (size_t i = 0; i < a->win->n_slots; i++) {
+        struct agent_slot *s = &a->win->slots[i];
+
+        if (s->state != AGENT_SLOT_SENT || now < s->due_ms) {
+            continue;
+        }
+        if (s->seq <= a->backlog_cursor) {
+            a->backlog_cursor = s->seq - 1;
+        }
+        agent_window_remove(a->win, s);
+    }
+}
+
 static void send_refused(struct agent *a, int64_t now)
 {
     for (size_t i = 0; i < a->win->n_slots; i++) {
@@ -1278,6 +1297,9 @@ static int tick(struct agent *a, int64_t now)
     }
     if (a->conn_state == CONN_UP) {
         agent_clock_read(AGENT_CLOCK_SYNCED, &clk);
+        if (!a->resend_ok) {
+            evict_expired(a, now);
+        }
         send_live(a, now, clk.wall_ms);
         if (a->resend_ok) {
             send_refused(a, now);
@@ -1535,8 +1557,11 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
     }
     snprintf(a->uri, sizeof(a->uri), "%s://%s:%lld", cfg->tls ? "ssl" : "tcp", cfg->mqtt_host,
              cfg->mqtt_port);
-    opts.sendWhileDisconnected = 0;   /* no offline buffer: the store is the truth */
-    opts.maxBufferedMessages = 0;
+    /* no offline buffer: the store is the truth. paho also counts publishes queued while
+     * connected (waiting for the broker's receive maximum) against maxBufferedMessages: room
+     * for the whole window and a few status messages. */
+    opts.sendWhileDisconnected = 0;
+    opts.maxBufferedMessages = (int)cfg->window + 16;
     rc = MQTTAsync_createWithOptions(&a->client, a->uri, cfg->device_id,
                                      MQTTCLIENT_PERSISTENCE_NONE, NULL, &opts);
     if (rc != MQTTASYNC_SUCCESS) {

@@ -202,6 +202,7 @@ class Watcher:
                                   protocol=mqtt.MQTTv5)
         if username is not None:
             self.client.username_pw_set(username, password)
+        self.client.reconnect_delay_set(0.1, 0.5)   # back at once after a broker restart
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
 

@@ -56,7 +56,7 @@ BAD = [
     # (what, text appended to GOOD's top-level lines or a whole file, line, key, words)
     ("unknown key", "mqtt_hots 127.0.0.1\n", 6, "mqtt_hots", "unknown key"),
     ("bad value", "window lots\n", 6, "window", "not an integer"),
-    ("out of range", "mqtt_port 70000\n", 6, "mqtt_port", "out of range"),
+    ("out of range", "store_max_rejected 0\n", 6, "store_max_rejected", "out of range"),
     ("bad duration", "ack_timeout_min_ms 3 weeks\n", 6, "ack_timeout_min_ms", "duration"),
     ("bad jitter", "reconnect_jitter none\n", 6, "reconnect_jitter", "full or decorrelated"),
 ]
