@@ -117,8 +117,9 @@ struct agent_store_options {
 
 /* Opens (or creates, with a new store id) the store at path (borrowed). Returns MSG_OK with
  * *out set (caller frees with agent_store_close), or MSG_ERR_IO / MSG_ERR_DB with err naming
- * the file and SQLite's reason. count_boot: true in the agent (increments the boot counter),
- * false for `pantau-agent report` and tools. */
+ * the file and SQLite's reason. count_boot: true in the agent (counts a new system boot, see
+ * above), false for `pantau-agent report` and tools. A damaged file is moved aside and
+ * replaced (see above): that open returns MSG_OK with a new store id. */
 int agent_store_open(const char *path, const struct agent_store_limits *lim, bool count_boot,
                      struct agent_store **out, char *err, size_t errlen);
 

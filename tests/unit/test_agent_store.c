@@ -600,7 +600,7 @@ static bool any_corrupt_copy(const char *path)
     bool found = false;
 
     snprintf(prefix, sizeof(prefix), "%s.corrupt-", base);
-    while (d != NULL && (e = readdir(d)) != NULL) {
+    for (e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
         if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
             found = true;
         }
@@ -828,7 +828,7 @@ static void test_cleanup(void)
         return;
     }
     d = opendir(dir);
-    while (d != NULL && (e = readdir(d)) != NULL) {
+    for (e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
         if (e->d_name[0] != '.') {
             snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
             unlink(p);
