@@ -173,7 +173,9 @@ static int open_fifo(struct camera *c, char *err, size_t errlen)
     mode_t mode = 0660;
 
     (void)mode_from_text(c->conf.mode, &mode);
-    if (mkfifo(c->conf.path, mode) != 0 && errno != EEXIST) {
+    if (mkfifo(c->conf.path, mode) == 0) {
+        (void)chmod(c->conf.path, mode);   /* the mode as configured, whatever the umask */
+    } else if (errno != EEXIST) {
         snprintf(err, errlen, "camera: mkfifo %s: %s", c->conf.path, strerror(errno));
         return MSG_ERR_IO;
     }
