@@ -185,8 +185,8 @@ static void test_bad_lines_are_refused(void)
         "A gw-1 device device_key 1 gw-1 flood_gateway x h\n",        /* version */
         "A gw-1 device device_key 1 gw-1 flood_gateway 1\n",          /* fields */
         "A officer-1 officer password 1 gw-1 flood_gateway 1 h\n",    /* device on a person */
-        "A gw-1 device device_key 1 gw-1 flood_gateway 1 h\n"
-        "A gw-1 device device_key 1 gw-1 flood_gateway 2 h\n",        /* twice */
+        ("A gw-1 device device_key 1 gw-1 flood_gateway 1 h\n"
+         "A gw-1 device device_key 1 gw-1 flood_gateway 2 h\n"),       /* twice */
         "B gw-1 st-1 abc -\n",                                        /* binding time */
         "X what\n",                                                   /* line type */
     };
