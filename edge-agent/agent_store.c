@@ -300,27 +300,31 @@ static int64_t pragma_int(struct agent_store *s, enum stmt_id id)
 }
 
 /* Releases free pages when they pile up (after a large acknowledgement), inside the
- * transaction that freed them. A full store that churns reuses its free pages instead. */
-static void release_free_pages(struct agent_store *s)
+ * transaction that freed them; returns whether it did. A full store that churns reuses its
+ * free pages instead. */
+static bool release_free_pages(struct agent_store *s)
 {
     int64_t free_pages = pragma_int(s, ST_FREELIST);
     int64_t pages = pragma_int(s, ST_PAGES);
     char sql[64];
 
     if (free_pages < AGENT_STORE_FREE_MIN || free_pages * 4 < pages) {
-        return;
+        return false;
     }
     snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%" PRId64 ")",
              free_pages - AGENT_STORE_FREE_MIN / 2);
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         log_msg(LOG_WARNING, "agent store: %s: releasing %" PRId64 " free pages: %s", s->path,
                 free_pages, sqlite3_errmsg(s->db));
+        return false;
     }
+    return true;
 }
 
 static int commit(struct agent_store *s, struct txn *t, char *err, size_t errlen)
 {
     sqlite3_stmt *q;
+    bool released = false;
     int rc;
 
     q = stmt(s, ST_SET_NEXT);
@@ -334,11 +338,18 @@ static int commit(struct agent_store *s, struct txn *t, char *err, size_t errlen
         rc = run(s, ST_ADD_TOTALS, err, errlen);
     }
     if (rc == MSG_OK && t->deleted_any) {
-        release_free_pages(s);
+        released = release_free_pages(s);
     }
     if (rc == MSG_OK) {
         stmt(s, ST_COMMIT);
         rc = run(s, ST_COMMIT, err, errlen);
+    }
+    if (rc == MSG_OK && released) {
+        /* Copy the WAL into the file now and empty it (not at the next automatic checkpoint,
+         * which would leave a WAL as large as what was freed until the one after), so that
+         * both shrink. Rare (a large acknowledgement); a reader in another process may make
+         * it wait up to the busy timeout, or leave it to the automatic checkpoints. */
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     }
     if (rc != MSG_OK) {
         rollback(s);

@@ -787,8 +787,11 @@ static void test_file_stays_bounded_when_full_and_churning(void)
     TEST_CHECK(after_churn < after_fill * 3 / 2 + 1100000);   /* + at most the WAL's limit */
     TEST_MSG("file %" PRIu64 " after filling, %" PRIu64 " after churning", after_fill,
              after_churn);
-    /* a big acknowledgement releases the pages */
+    /* a big acknowledgement releases the pages, at once */
     TEST_CHECK(agent_store_ack(s, &all, 1, NULL, err, sizeof(err)) == MSG_OK);
+    after_ack = stats(s).file_bytes;
+    TEST_CHECK(after_ack < after_fill / 2);
+    TEST_MSG("file %" PRIu64 " right after the ack (was %" PRIu64 ")", after_ack, after_fill);
     append_n(s, 1, wall_ms());
     agent_store_close(s);
     s = open_or_die(p, &o);

@@ -10,9 +10,16 @@
  * write_bytes from /proc/self/io (what reached the block layer: SQLite's WAL, checkpoints into
  * the database file, and the file system's own metadata are not in it; the page writes are),
  * and its wchar (bytes passed to write(2)). Write amplification = write_bytes / payload bytes.
- * Prints medians over the rounds. A benchmark, not a test: it always exits 0 unless it cannot
- * run. */
+ * Prints medians over the rounds.
+ *
+ * Then the backlog the issue sizes the agent for: 100,000 readings appended (transactions of
+ * 100), the process's resident memory (VmRSS) before and after, the file size, the time to
+ * scan the whole backlog oldest first in pages of 500 (as a replay does) and to acknowledge it
+ * in ranges of 1,000 readings.
+ *
+ * A benchmark, not a test: it always exits 0 unless it cannot run. */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +218,112 @@ static int run_reference(const char *dir, size_t txn, size_t n, int round, struc
     return rc;
 }
 
+static long rss_kib(void)
+{
+    char line[128];
+    long kib = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) {
+            break;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return kib;
+}
+
+struct scan_ctx {
+    uint64_t last;
+    uint64_t bytes;
+    size_t n;
+};
+
+static bool count_row(void *ctx, const struct agent_store_row *row)
+{
+    struct scan_ctx *c = ctx;
+
+    c->last = row->seq;
+    c->bytes += row->payload_len;
+    c->n++;
+    return true;
+}
+
+static int run_backlog(const char *dir)
+{
+    struct agent_store_limits lim = {200000, INT64_C(1000000000), 0, 1000};
+    struct agent_store *s = NULL;
+    struct agent_store_stats st;
+    struct agent_store_stats after_ack;
+    struct msg_event evs[100];
+    struct msg_range ranges[100];
+    struct scan_ctx c = {0, 0, 0};
+    char path[512], side[520], err[MSG_ERRLEN] = "";
+    long rss0, rss1, rss2;
+    double t0, t1, t2, t3;
+    const size_t total = 100000;
+    size_t before;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/bench-backlog.db", dir);
+    unlink(path);
+    rss0 = rss_kib();
+    rc = agent_store_open(path, &lim, true, &s, err, sizeof(err));
+    t0 = now_s();
+    for (size_t done = 0; done < total && rc == MSG_OK; done += 100) {
+        for (size_t i = 0; i < 100; i++) {
+            evs[i] = reading(done + i);
+        }
+        rc = agent_store_append(s, evs, 100, err, sizeof(err));
+    }
+    t1 = now_s();
+    rss1 = rss_kib();
+    do {
+        before = c.n;
+        if (rc == MSG_OK) {
+            rc = agent_store_scan(s, c.last, 500, count_row, &c, err, sizeof(err));
+        }
+    } while (rc == MSG_OK && c.n > before);
+    t2 = now_s();
+    rss2 = rss_kib();
+    if (rc == MSG_OK) {
+        rc = agent_store_stats(s, &st, err, sizeof(err));
+    }
+    for (uint64_t first = 1; rc == MSG_OK && first <= total; first += 100 * 1000) {
+        for (size_t i = 0; i < 100; i++) {
+            ranges[i].first = first + i * 1000;
+            ranges[i].last = first + i * 1000 + 999;
+        }
+        rc = agent_store_ack(s, ranges, 100, NULL, err, sizeof(err));
+    }
+    t3 = now_s();
+    if (rc == MSG_OK) {
+        rc = agent_store_stats(s, &after_ack, err, sizeof(err));
+    }
+    if (rc != MSG_OK) {
+        fprintf(stderr, "bench: backlog: %s\n", err);
+    } else {
+        printf("backlog: %zu readings appended in %.2f s (%.0f/s); file %.1f MiB; VmRSS %ld KiB "
+               "before open, %ld after the appends, %ld after the scan\n",
+               total, t1 - t0, (double)total / (t1 - t0), (double)st.file_bytes / 1048576.0, rss0,
+               rss1, rss2);
+        printf("backlog: scanned %zu readings (%.1f MiB of payload) oldest first in pages of "
+               "500 in %.3f s (%.0f/s); acknowledged in ranges of 1000 in %.3f s, file then "
+               "%.1f MiB\n",
+               c.n, (double)c.bytes / 1048576.0, t2 - t1, (double)c.n / (t2 - t1), t3 - t2,
+               (double)after_ack.file_bytes / 1048576.0);
+    }
+    agent_store_close(s);
+    snprintf(side, sizeof(side), "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    unlink(side);
+    unlink(path);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 5;
@@ -272,5 +385,5 @@ int main(int argc, char **argv)
                    median(rs, rounds));
         }
     }
-    return 0;
+    return run_backlog(dir) == MSG_OK ? 0 : 1;
 }
