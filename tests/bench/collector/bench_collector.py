@@ -221,6 +221,8 @@ class Bench:
         t.start()
         stored0 = self.metric(mport, "readings_stored_total")
         acks0 = self.metric(mport, "acks_sent_total")
+        bsum0 = self.metric(mport, "batch_seconds_sum")
+        pg0 = self.pg_cpu()
         broker0, coll0 = cpu_s(self.mq.proc.pid), cpu_s(proc.pid)
         gen = self.loadgen("ack", per_device=self.args.per_device)
         rc = gen.wait(900)
@@ -229,6 +231,8 @@ class Bench:
         stored = self.metric(mport, "readings_stored_total") - stored0
         acks = self.metric(mport, "acks_sent_total") - acks0
         batches = self.metric(mport, "batches_total")
+        bsum = self.metric(mport, "batch_seconds_sum") - bsum0
+        pg_cpu = self.pg_cpu() - pg0
         stop.set()
         t.join()
         self.stop_collector(proc)
@@ -238,7 +242,25 @@ class Bench:
         return {"rate": g["rate"], "stored": stored, "acks_per_reading": acks / max(stored, 1),
                 "ack_msgs_seen": g["ack_msgs"], "resends": g["resends"], "rss_mib": peak[0] / 1024,
                 "broker_cpu": broker_cpu / el, "collector_cpu": coll_cpu / el,
-                "rows_per_batch": stored / max(batches, 1)}
+                "rows_per_batch": stored / max(batches, 1), "pg_cpu": pg_cpu / el,
+                "txn_ms": 1000 * bsum / max(batches, 1)}
+
+    def pg_cpu(self):
+        """CPU seconds of every PostgreSQL process of the cluster (backends come and go: the
+        sum over the live ones, good enough between two samples of one run)."""
+        total = 0.0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read()
+                if b"postgres" in cmd and self.root.encode() in cmd or (
+                        cmd.startswith(b"postgres:")):
+                    total += cpu_s(int(pid))
+            except OSError:
+                continue
+        return total
 
     def bridge(self):
         n = self.args.devices * self.args.bridge_per_device
@@ -341,6 +363,7 @@ def main():
     ap.add_argument("--latency-s", type=int, default=20)
     ap.add_argument("--soak-s", type=int, default=0, help="the memory curve run (600: 10 min)")
     ap.add_argument("--skip-bridge", action="store_true")
+    ap.add_argument("--only", default="", help="comma-separated: run only these kinds")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # 1,000+ sockets per process
@@ -356,12 +379,15 @@ def main():
             for name, fn in (("ceiling-mosq", lambda: b.ceiling("mosq")),
                              ("ceiling-paho", lambda: b.ceiling("paho")),
                              ("collector", b.collector), ("bridge", b.bridge)):
-                if name == "bridge" and args.skip_bridge:
+                if (name == "bridge" and args.skip_bridge) or (
+                        args.only and name not in args.only.split(",")):
                     continue
                 x = fn()
                 res[name].append(x)
                 print("round %d %-13s %s" % (r + 1, name, " ".join(
                     "%s=%.3g" % (k, v) for k, v in x.items() if v is not None)), flush=True)
+        if args.only:
+            return
         ceil = med(res["ceiling-mosq"], "rate")
         paho = med(res["ceiling-paho"], "rate")
         coll = med(res["collector"], "rate")
