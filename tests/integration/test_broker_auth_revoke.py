@@ -36,6 +36,7 @@ def test_disabled_device_refused_and_disconnected():
     e.admin("device-disable", "gw-off-01")
     assert c.wait_closed(LIMIT), "connected device not disconnected within %ss" % LIMIT
     took = time.monotonic() - t0
+    print("disconnected %.2f s after pantau-admin device-disable started" % took)
     assert took < LIMIT
     e.wait_connack("gw-off-01", "gw-off-01", secret, B.RC_NOT_AUTHORIZED, timeout=LIMIT)
     H.wait_until(lambda: e.stats()["refused_disabled"] >= 1, 10, "refused_disabled counted")
