@@ -497,9 +497,16 @@ int frigate_event_map(const struct frigate_map *m, const struct frigate_event *e
         inc->has_confidence = true;
         inc->confidence = ev->score;
     }
-    if (ev->has_snapshot && m->snapshot[0] != '\0' &&
-        !expand(m->snapshot, ev, station, inc->snapshot, sizeof(inc->snapshot))) {
-        inc->snapshot[0] = '\0';   /* too long: the incident goes without its reference */
+    if (ev->has_snapshot && m->snapshot[0] != '\0') {
+        size_t ncp = 0;
+
+        /* too long, or not text (a camera name with control characters): the incident goes
+         * without its reference rather than not at all */
+        if (!expand(m->snapshot, ev, station, inc->snapshot, sizeof(inc->snapshot)) ||
+            !msg_utf8_text(inc->snapshot, strlen(inc->snapshot), &ncp, NULL, NULL) ||
+            ncp > MSG_SNAPSHOT_MAX) {
+            inc->snapshot[0] = '\0';
+        }
     }
     return MSG_OK;
 }
