@@ -108,8 +108,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_MIN_AGE] = "SELECT min(age_ms) FROM reading WHERE age_ms IS NOT NULL AND own_drop = 0",
     [ST_EXPIRED] = "SELECT seq FROM reading WHERE age_ms IS NOT NULL AND own_drop = 0"
                    " AND age_ms < ?1 ORDER BY age_ms LIMIT ?2",
-    [ST_LAST_DROP] = "SELECT seq, payload FROM reading WHERE own_drop = ?1 AND sends = 0"
-                     " AND (seq > ?3 OR stored_ms <= ?2) ORDER BY seq DESC LIMIT 1",
+    /* "own_drop > 0" lets the planner use the partial index (a bound ?1 does not) */
+    [ST_LAST_DROP] = "SELECT seq, payload FROM reading WHERE own_drop = ?1 AND own_drop > 0"
+                     " AND sends = 0 AND (seq > ?3 OR stored_ms <= ?2)"
+                     " ORDER BY seq DESC LIMIT 1",
     [ST_GET_ROW] = "SELECT stream, ts_ms, stored_ms, sends, bytes, payload FROM reading"
                    " WHERE seq = ?1",
     [ST_REJ_INSERT] = "INSERT INTO rejected (seq, stream, ts_ms, stored_ms, rejected_ms, sends,"
@@ -178,7 +180,8 @@ struct agent_store {
     struct agent_store_limits lim;
     enum agent_clock_sync clock_sync;
     int64_t merge_after_ms;
-    uint64_t handed_max;     /* highest seq a scan handed out in this process */
+    uint64_t handed_max;     /* highest seq a scan handed out in this process (the agent's;
+                              * MSG_SEQ_MAX in other processes) */
     uint64_t boot;
     bool boot_current;
 };
@@ -942,6 +945,9 @@ int agent_store_open_opts(const char *path, const struct agent_store_options *op
     s->lim = *lim;
     s->clock_sync = opt->clock_sync;
     s->merge_after_ms = opt->merge_after_ms > 0 ? opt->merge_after_ms : AGENT_STORE_MERGE_MS;
+    /* Another process than the agent (`report`) cannot know what the agent's scans handed
+     * out: for it, every report counts as handed out (replaced only after merge_after_ms). */
+    s->handed_max = opt->count_boot ? 0 : MSG_SEQ_MAX;
     rc = open_db(s, opt, &damaged, err, errlen);
     if (rc != MSG_OK && damaged) {
         log_msg(LOG_ERR, "%s", err);

@@ -26,8 +26,9 @@
  * When it must drop, it drops 1 % of the limit more than it needs (a full store then makes a
  * `dropped` reading every hundredth of its size, not one per append). The store's own
  * `dropped` readings are kept in preference to ordinary ones and never expire. One that no
- * scan has handed out yet, or that was handed out but not marked sent within a minute (the
- * agent is offline), is replaced by the next one, which lists its ranges and its own seq too,
+ * scan of the agent (the process that opened with count_boot) has handed out yet, or that was
+ * handed out but not marked sent within a minute (the agent is offline), is replaced by the
+ * next one, which lists its ranges and its own seq too,
  * so that a full store offline for weeks holds a few `dropped` readings, not thousands. Readings taken with an unsynchronised
  * clock (clock_synced false) are never dropped by age, only by the count and size limits.
  * The file stays bounded as well: free pages are reused, released when they pile up

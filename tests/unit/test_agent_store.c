@@ -482,6 +482,36 @@ static void test_reports_handed_out_and_unsent_are_merged_later(void)
     free(h);
 }
 
+static void test_report_process_leaves_young_reports_alone(void)
+{
+    char p[300];
+    struct agent_store_options o = opts(10, 1000000);
+    struct agent_store *agent = open_or_die(new_path(p, sizeof(p)), &o);
+    struct agent_store *report;
+    struct held *h = calloc(1, sizeof(*h));
+
+    o.count_boot = false;
+    report = open_or_die(p, &o);
+    if (agent == NULL || report == NULL) {
+        free(h);
+        agent_store_close(agent);
+        agent_store_close(report);
+        return;
+    }
+    for (int i = 0; i < 11; i++) {
+        append_n(agent, 1, wall_ms());   /* full: one report, which the agent may send */
+    }
+    append_n(report, 1, wall_ms());      /* `report` cannot know whether it was sent */
+    append_n(agent, 1, wall_ms());       /* the agent knows its report is not sent yet */
+    scan_all(agent, h);
+    TEST_CHECK(h->n_drop == 2);
+    TEST_MSG("%zu reports", h->n_drop);
+    check_accounted(h, stats(agent).last_seq);
+    agent_store_close(report);
+    agent_store_close(agent);
+    free(h);
+}
+
 static void test_max_bytes_and_oversized(void)
 {
     char p[300], err[MSG_ERRLEN] = "";
@@ -853,6 +883,8 @@ TEST_LIST = {
     {"max_readings_drops_oldest_and_reports", test_max_readings_drops_oldest_and_reports},
     {"reports_handed_out_and_unsent_are_merged_later",
      test_reports_handed_out_and_unsent_are_merged_later},
+    {"report_process_leaves_young_reports_alone",
+     test_report_process_leaves_young_reports_alone},
     {"max_bytes_and_oversized", test_max_bytes_and_oversized},
     {"max_age_expires_synced_readings_only", test_max_age_expires_synced_readings_only},
     {"reject_and_rejected_overflow", test_reject_and_rejected_overflow},
