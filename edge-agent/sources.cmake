@@ -26,12 +26,8 @@ target_include_directories(agent_sources_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}
 target_link_libraries(agent_sources_core PUBLIC pantau_msg PkgConfig::libmosquitto
                       Threads::Threads m)
 
-# OFF builds the sources without the store part (no simulator, no `report`): for working on
-# the sources while agent_store does not build.
-option(PANTAU_AGENT_SOURCES_STORE "Link agent_sources with agent_store (simulator, report)" ON)
 set(AGENT_SOURCES_WITH_STORE OFF)
-if(PANTAU_AGENT_SOURCES_STORE AND TARGET agent_store AND
-   EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_store.c)
+if(TARGET agent_store AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_store.c)
     set(AGENT_SOURCES_WITH_STORE ON)
 endif()
 set(AGENT_SOURCES_FILES agent_sources.c)
@@ -56,10 +52,10 @@ if(BUILD_TESTING)
                  test_agent_traffic_agg test_agent_camera_line test_agent_frigate_event
                  test_agent_larva_input test_agent_report test_agent_sources)
         if(EXISTS ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
-            add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
             if(name STREQUAL "test_agent_report" AND NOT AGENT_SOURCES_WITH_STORE)
                 continue()
             endif()
+            add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
             if(name STREQUAL "test_agent_report" OR name STREQUAL "test_agent_sources")
                 target_link_libraries(${name} PRIVATE agent_sources)
             else()
