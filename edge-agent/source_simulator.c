@@ -24,11 +24,12 @@
  *   (per kelurahan); PSN actions; the contract's rules hold by construction.
  *
  * Time: readings are due at their interval (or, with `rate`, at 1/rate s apart, taking the
- * stations in turn) on the poll's CLOCK_MONOTONIC ms; each reading's ts is the simulated wall
- * time of its sample (for traffic, the interval's start). The simulated wall clock is the real
- * one at the first poll, or `start` if set (tests: then the readings depend only on the seed,
- * the config and the poll times). All randomness comes from a xoshiro256** generator in the
- * state, seeded with splitmix64 from `seed`.
+ * stations in turn) on the poll's CLOCK_MONOTONIC ms; each reading's ts is the wall time of
+ * its sample (for traffic, the interval's start): the real clock at the poll less how late the
+ * sample is, or, with `start`, a simulated clock that starts there at the first poll and runs
+ * with the polls (tests: then the readings depend only on the seed, the config and the poll
+ * times). All randomness comes from a xoshiro256** generator in the state, seeded with
+ * splitmix64 from `seed`.
  *
  * Not for: the envelope (the agent fills store, seq, clock_synced, boot, mono_ms), MQTT. */
 #include <math.h>
@@ -964,10 +965,24 @@ static void start(struct sim_state *st, int64_t now_ms)
     st->rate_next_us = 0;
 }
 
+/* The wall time of a sample due at due_us (us since the first poll), now being now_us: with
+ * `start`, simulated time (only the seed, the config and the poll times decide it); without,
+ * the real clock now less how late the sample is, so that the readings follow the clock when
+ * it is set (NTP after a boot without a real-time clock). */
+static int64_t sample_wall_ms(const struct sim_state *st, int64_t due_us, int64_t now_us,
+                              int64_t wall_now_ms)
+{
+    if (st->conf.start[0] != '\0') {
+        return st->t0_wall_ms + due_us / 1000;
+    }
+    return wall_now_ms - (now_us - due_us) / 1000;
+}
+
 static int sim_poll(void *state, int64_t now_ms, struct agent_source_wait *wait, char *err,
                     size_t errlen)
 {
     struct sim_state *st = state;
+    struct agent_clock_now clk = {0, false, 0};
     int64_t now_us;
     int64_t next_us = INT64_MAX;
     size_t batch = 0;
@@ -980,12 +995,15 @@ static int sim_poll(void *state, int64_t now_ms, struct agent_source_wait *wait,
         start(st, now_ms);
     }
     now_us = (now_ms - st->t0_mono_ms) * 1000;
+    if (st->conf.start[0] == '\0') {
+        agent_clock_read(AGENT_CLOCK_AUTO, &clk);
+    }
     if (st->conf.rate > 0) {
         while (!done(st) && st->rate_next_us <= now_us && batch < SIM_BATCH_MAX) {
             struct sim_unit *u = &st->units[st->turn];
 
             st->turn = (st->turn + 1) % st->n_units;
-            sample(st, u, st->t0_wall_ms + st->rate_next_us / 1000);
+            sample(st, u, sample_wall_ms(st, st->rate_next_us, now_us, clk.wall_ms));
             st->rate_acc_us += st->rate_step_us;
             st->rate_next_us += (int64_t)st->rate_acc_us;
             st->rate_acc_us -= (double)(int64_t)st->rate_acc_us;
@@ -1008,7 +1026,7 @@ static int sim_poll(void *state, int64_t now_ms, struct agent_source_wait *wait,
                 next_us = due->next_us;
                 break;
             }
-            sample(st, due, st->t0_wall_ms + due->next_us / 1000);
+            sample(st, due, sample_wall_ms(st, due->next_us, now_us, clk.wall_ms));
             due->next_us += due->interval_us;
             batch++;
         }

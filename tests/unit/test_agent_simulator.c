@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent_source.h"
@@ -221,6 +222,40 @@ static void test_intervals_without_rate(void)
     free(c);
 }
 
+static void test_ts_follows_the_real_clock_without_start(void)
+{
+    struct collect *c = calloc(1, sizeof(*c));
+    char err[MSG_ERRLEN] = "";
+    struct agent_emit emit = {on_emit, c, "gw-sim-01"};
+    struct agent_source_wait w;
+    struct timespec now;
+    void *state = NULL;
+    int64_t wall;
+    int rc;
+    void *conf = load_conf("flood_stations a-1\nflood_interval 60s\n", err, sizeof(err), &rc);
+
+    c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
+    TEST_CHECK(rc == MSG_OK);
+    TEST_CHECK(agent_source_simulator.open(&state, conf, &emit, err, sizeof(err)) == MSG_OK);
+    clock_gettime(CLOCK_REALTIME, &now);
+    wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    TEST_CHECK(agent_source_simulator.poll(state, 5000, &w, err, sizeof(err)) == MSG_OK);
+    /* a poll 10 minutes later (on the monotonic clock) is 10 samples late: each keeps the
+     * time it was due, counted back from the real clock now */
+    TEST_CHECK(agent_source_simulator.poll(state, 5000 + 600000, &w, err, sizeof(err)) ==
+               MSG_OK);
+    TEST_CHECK(c->n == 11);
+    TEST_CHECK(c->keep[0].env.ts_ms > wall - 2000 && c->keep[0].env.ts_ms < wall + 2000);
+    TEST_CHECK(c->keep[10].env.ts_ms > wall - 2000 && c->keep[10].env.ts_ms < wall + 2000);
+    TEST_CHECK(c->keep[9].env.ts_ms < c->keep[10].env.ts_ms - 59000);
+    TEST_MSG("ts %" PRId64 " %" PRId64 " wall %" PRId64, c->keep[0].env.ts_ms,
+             c->keep[10].env.ts_ms, wall);
+    agent_source_simulator.close(state);
+    free(conf);
+    free(c->keep);
+    free(c);
+}
+
 static void test_flood_waves_rise_fast_fall_slowly(void)
 {
     struct collect *c = calloc(1, sizeof(*c));
@@ -404,6 +439,7 @@ TEST_LIST = {
     {"thousands_of_readings_all_valid", test_thousands_of_readings_all_valid},
     {"same_seed_same_readings_other_seed_others", test_same_seed_same_readings_other_seed_others},
     {"intervals_without_rate", test_intervals_without_rate},
+    {"ts_follows_the_real_clock_without_start", test_ts_follows_the_real_clock_without_start},
     {"flood_waves_rise_fast_fall_slowly", test_flood_waves_rise_fast_fall_slowly},
     {"traffic_rush_hours_and_class_mix", test_traffic_rush_hours_and_class_mix},
     {"incidents_new_update_end_same_event", test_incidents_new_update_end_same_event},
