@@ -70,7 +70,7 @@ static void usage(FILE *f)
             "  list                         accounts, without secrets or hashes\n"
             "\n"
             "Options:\n"
-            "  -d, --db CONNINFO            libpq connection string (default: the PG* environment)\n"
+            "  -d, --db CONNINFO            libpq connection string (default: PG* environment)\n"
             "  -k, --key-file FILE          the broker's server key (device-add, device-rotate)\n"
             "      --kind KIND              flood_gateway, traffic_gateway or handheld\n"
             "      --station STATION        a station the new device reports for (repeatable)\n"

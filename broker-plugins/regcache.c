@@ -898,13 +898,25 @@ static int wait_for(struct regcache *rc, int fd, int64_t ms)
     return 1;
 }
 
+/* Frees every notification libpq holds; returns whether there was one. */
+static bool drain_notifies(PGconn *conn)
+{
+    bool any = false;
+    PGnotify *note = PQnotifies(conn);
+
+    while (note != NULL) {
+        any = true;
+        PQfreemem(note);
+        note = PQnotifies(conn);
+    }
+    return any;
+}
+
 static void *thread_main(void *arg)
 {
     struct regcache *rc = arg;
     int64_t backoff = BACKOFF_MIN_MS;
     int64_t next_load = 0;
-    PGnotify *note;
-    bool notified;
     int w;
 
     for (;;) {
@@ -936,12 +948,7 @@ static void *thread_main(void *arg)
         }
         /* a NOTIFY that came during the load's own queries is already in libpq's list, and
          * the socket will not wake us for it: look there before sleeping */
-        notified = false;
-        while ((note = PQnotifies(rc->conn)) != NULL) {
-            notified = true;
-            PQfreemem(note);
-        }
-        if (notified) {
+        if (drain_notifies(rc->conn)) {
             next_load = 0;
             continue;
         }
@@ -958,12 +965,7 @@ static void *thread_main(void *arg)
             rc->conn = NULL;
             continue;
         }
-        notified = false;
-        while ((note = PQnotifies(rc->conn)) != NULL) {
-            notified = true;
-            PQfreemem(note);
-        }
-        if (notified) {
+        if (drain_notifies(rc->conn)) {
             next_load = 0;           /* reload now: a statement's changes are committed */
         }
     }

@@ -122,8 +122,8 @@ static void test_file_loads_accounts(void)
     TEST_CHECK(regcache_find(rc, "nobody") == NULL);
     TEST_CHECK(regcache_find(rc, "") == NULL);
     TEST_CHECK(regcache_find(rc, NULL) == NULL);
-    TEST_CHECK(regcache_find(rc, "a-name-longer-than-sixty-four-bytes-a-name-longer-than-sixty-four")
-               == NULL);
+    TEST_CHECK(regcache_find(rc, "a-name-longer-than-sixty-four-bytes-a-name-longer-than-sixty-"
+                                 "four") == NULL);
     TEST_CHECK(!regcache_refresh(rc, NULL, NULL));           /* nothing new from PostgreSQL */
     TEST_CHECK(regcache_find(rc, "gw-1") != NULL);           /* the file's copy is kept */
     regcache_free(rc);

@@ -1,4 +1,5 @@
-/* test_secret.c -- device keys, password hashes and the server key file (broker-plugins/secret.h). */
+/* test_secret.c -- device keys, password hashes and the server key file
+ * (broker-plugins/secret.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +171,8 @@ static void test_key_file_checks(void)
     fclose(f);
     chmod(p, 0600);
     TEST_CHECK(secret_key_load(p, &k, err, sizeof(err)) == MSG_ERR_CONFIG);
-    TEST_CHECK(strstr(err, p) != NULL && strstr(err, "SECRETISH") == NULL);   /* never the content */
+    /* the error names the file, never its content */
+    TEST_CHECK(strstr(err, p) != NULL && strstr(err, "SECRETISH") == NULL);
     TEST_CHECK(secret_key_load(tmp_path("absent"), &k, err, sizeof(err)) == MSG_ERR_IO);
     TEST_CHECK(strstr(err, "absent") != NULL);
 }

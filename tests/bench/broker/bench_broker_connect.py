@@ -104,8 +104,8 @@ def main():
     e.wait_connack(*cached_person, 0)
 
     plain = H.Mosquitto(os.path.join(e.root, "plain"), allow_anonymous=True).start()
-    results = {m: [] for m in ("plain", "plain new ids", "device cold", "device again", "person cold",
-                               "person cached")}
+    results = {m: [] for m in ("plain", "plain new ids", "device cold", "device again",
+                               "person cold", "person cached")}
     for r in range(rounds):
         results["plain"].append(connects(plain.port, [("gw-plain", None, None)] *
                                          DEVICE_CONNECTS))
