@@ -131,13 +131,14 @@ static int read_config(struct mosquitto_opt *opts, int n, struct regcache_config
     return MOSQ_ERR_SUCCESS;
 }
 
-/* regcache's hook: an account went from enabled to disabled or removed. Runs in the TICK
- * callback that refreshed the cache (devauth's). */
+/* regcache's hook: an account went from enabled to disabled or removed, or got a new secret.
+ * Runs in the TICK callback that refreshed the cache (devauth's). */
 static void kick(void *ctx, const char *username)
 {
     (void)ctx;
     mosquitto_log_printf(MOSQ_LOG_NOTICE,
-                         "pantau_broker: account %s disabled or removed: disconnecting it",
+                         "pantau_broker: account %s disabled, removed or given a new secret: "
+                         "disconnecting it",
                          username);
     mosquitto_kick_client_by_username(username, false);
 }

@@ -1112,6 +1112,10 @@ static void announce_gone(struct regcache *rc, const struct snapshot *old,
         }
         a = find_in(new_s, old->accounts[i].username);
         if (a != NULL && a->enabled) {
+            /* a new secret: whoever is connected with the old one goes too (the hook only) */
+            if (rc->on_gone != NULL && strcmp(a->secret_hash, old->accounts[i].secret_hash) != 0) {
+                rc->on_gone(rc->on_gone_ctx, old->accounts[i].username);
+            }
             continue;
         }
         if (rc->on_gone != NULL) {

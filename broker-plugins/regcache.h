@@ -108,9 +108,12 @@ void regcache_info(const struct regcache *rc, struct regcache_info *out);
 /* Added by the identity module (not in the first cut of this header): */
 
 /* Broker thread only. gone (may be NULL to clear) is called, besides regcache_refresh's own
- * argument, for every account that goes from enabled to disabled or missing, whoever calls
- * regcache_refresh: plugin.c sets it to kick those clients, so that a module refreshing with
- * gone == NULL cannot make the broker miss a kick. ctx is borrowed for the cache's lifetime. */
+ * argument, for every account that goes from enabled to disabled or missing, and also for an
+ * enabled account whose secret hash changed (a rotated device key, a new password), whoever
+ * calls regcache_refresh: plugin.c sets it to kick those clients, so that a module refreshing
+ * with gone == NULL cannot make the broker miss a kick. It runs inside the callback that called
+ * regcache_refresh: call that only from MOSQ_EVT_TICK (kicking a client from inside its own
+ * auth or ACL callback is unsafe in mosquitto 2.0). ctx is borrowed for the cache's lifetime. */
 void regcache_on_gone(struct regcache *rc, void (*gone)(void *ctx, const char *username),
                       void *ctx);
 

@@ -40,7 +40,7 @@ def test_disabled_device_refused_and_disconnected():
     assert took < LIMIT
     e.wait_connack("gw-off-01", "gw-off-01", secret, B.RC_NOT_AUTHORIZED, timeout=LIMIT)
     H.wait_until(lambda: e.stats()["refused_disabled"] >= 1, 10, "refused_disabled counted")
-    assert "account gw-off-01 disabled or removed" in e.broker_log()
+    assert "account gw-off-01 disabled, removed or given a new secret" in e.broker_log()
     # enabled again: it connects again
     e.admin("device-enable", "gw-off-01")
     e.wait_connack("gw-off-01", "gw-off-01", secret, B.RC_SUCCESS, timeout=LIMIT)
@@ -81,6 +81,17 @@ def test_new_password_replaces_cached_one():
     e.secrets["analyst-pw-new"] = new
     e.wait_connack("analyst-pw", "analyst-pw", new, B.RC_SUCCESS, timeout=LIMIT)
     assert e.connack("analyst-pw", "analyst-pw", pw) == B.RC_NOT_AUTHORIZED
+
+
+def test_rotated_device_key_disconnects_the_old_one():
+    e = env()
+    old = e.add_device("gw-rot-05", "flood_gateway", stations=["st-rot"])
+    c = connected(e, "gw-rot-05", old)
+    new = e.admin("device-rotate", "gw-rot-05", "--key-file", e.key_file).stdout.strip()
+    e.secrets["gw-rot-05-new"] = new
+    assert c.wait_closed(LIMIT), "a client with the old key stayed connected"
+    e.wait_connack("gw-rot-05", "gw-rot-05", old, B.RC_NOT_AUTHORIZED, timeout=LIMIT)
+    assert e.connack("gw-rot-05", "gw-rot-05", new) == B.RC_SUCCESS
 
 
 def test_others_stay_connected():
