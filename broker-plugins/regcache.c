@@ -836,8 +836,13 @@ out:
 
 static bool connect_db(struct regcache *rc)
 {
-    const char *keys[] = {"application_name", "connect_timeout", "dbname", NULL};
-    const char *vals[] = {"pantau-broker", "5", rc->cfg.conninfo, NULL};
+    /* defaults first: the operator's conninfo (expanded from dbname) overrides them. A hung
+     * or vanished server must not hold the thread (and the broker's shutdown, which joins it)
+     * for long: bounded connects and statements, TCP keepalives on the idle LISTEN socket. */
+    const char *keys[] = {"application_name", "connect_timeout", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "options", "dbname", NULL};
+    const char *vals[] = {"pantau-broker", "5", "10", "5", "3",
+                          "-c statement_timeout=10000", rc->cfg.conninfo, NULL};
     PGresult *res = NULL;
     bool ok = false;
 
