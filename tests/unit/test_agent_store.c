@@ -26,6 +26,29 @@
 static char dir[256];
 static int file_no;
 
+/* At exit: removes the test's folder if every check held (kept for a look otherwise). */
+static void remove_dir(void)
+{
+    DIR *d;
+    struct dirent *e;
+    char p[600];
+
+    if (tt_failures > 0 || dir[0] == '\0' || strcmp(dir, "/tmp") == 0) {
+        return;
+    }
+    d = opendir(dir);
+    for (e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
+        if (e->d_name[0] != '.') {
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
 /* A new path in the test's folder. */
 static const char *new_path(char *buf, size_t len)
 {
@@ -34,6 +57,7 @@ static const char *new_path(char *buf, size_t len)
         if (mkdtemp(dir) == NULL) {
             snprintf(dir, sizeof(dir), "/tmp");
         }
+        atexit(remove_dir);
     }
     snprintf(buf, len, "%s/store-%d.db", dir, ++file_no);
     return buf;
@@ -850,29 +874,6 @@ static void test_append_rejects_non_readings(void)
     agent_store_close(s);
 }
 
-/* Last: removes the test's folder when everything before held (kept for a look otherwise). */
-static void test_cleanup(void)
-{
-    DIR *d;
-    struct dirent *e;
-    char p[600];
-
-    if (tt_failures > 0 || dir[0] == '\0' || strcmp(dir, "/tmp") == 0) {
-        return;
-    }
-    d = opendir(dir);
-    for (e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
-        if (e->d_name[0] != '.') {
-            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    }
-    if (d != NULL) {
-        closedir(d);
-    }
-    TEST_CHECK(rmdir(dir) == 0);
-}
-
 TEST_LIST = {
     {"create_reopen_and_store_id", test_create_reopen_and_store_id},
     {"bad_limits_and_path", test_bad_limits_and_path},
@@ -893,6 +894,5 @@ TEST_LIST = {
     {"two_handles_append_at_once", test_two_handles_append_at_once},
     {"file_stays_bounded_when_full_and_churning", test_file_stays_bounded_when_full_and_churning},
     {"append_rejects_non_readings", test_append_rejects_non_readings},
-    {"cleanup", test_cleanup},
     {NULL, NULL},
 };
