@@ -74,6 +74,14 @@ def rss_kib(pid):
     return 0
 
 
+def child_cpu(fn):
+    """Runs fn (which reaps exactly one child) and returns that child's CPU seconds."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    fn()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+
+
 def keyvals(text):
     return {k: float(v) for k, v in re.findall(r"^(\w+)=([-\d.]+)$", text, re.M)}
 
@@ -154,7 +162,7 @@ class Bench:
         broker0 = cpu_s(self.mq.proc.pid)
         sub0 = cpu_s(sub.proc.pid)
         gen = self.loadgen("puback", per_device=self.args.per_device)
-        gen.wait(600)
+        gen_cpu = child_cpu(lambda: gen.wait(600))
         # the subscriber's CPU from its rusage once reaped (the load generator is reaped
         # already, nothing else ends in between)
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -168,7 +176,8 @@ class Bench:
             raise RuntimeError("subscriber %s: %s %s" % (lib, sub.out, sub.err[-500:]))
         return {"rate": kv["rate"], "received": kv["received"], "span_s": kv["first_to_last_s"],
                 "broker_cpu": broker_cpu / kv["first_to_last_s"],
-                "sub_cpu": sub_cpu / kv["first_to_last_s"], "gen_rate": g.get("rate")}
+                "sub_cpu": sub_cpu / kv["first_to_last_s"], "gen_rate": g.get("rate"),
+                "gen_cpu": gen_cpu / g["elapsed_s"], "sub_us_per_msg": 1e6 * sub_cpu / kv["received"]}
 
     @staticmethod
     def _ready(child):
@@ -225,7 +234,9 @@ class Bench:
         pg0 = self.pg_cpu()
         broker0, coll0 = cpu_s(self.mq.proc.pid), cpu_s(proc.pid)
         gen = self.loadgen("ack", per_device=self.args.per_device)
-        rc = gen.wait(900)
+        rcs = []
+        gen_cpu = child_cpu(lambda: rcs.append(gen.wait(900)))
+        rc = rcs[0]
         g = keyvals(gen.out)
         broker_cpu, coll_cpu = cpu_s(self.mq.proc.pid) - broker0, cpu_s(proc.pid) - coll0
         stored = self.metric(mport, "readings_stored_total") - stored0
@@ -242,6 +253,7 @@ class Bench:
         return {"rate": g["rate"], "stored": stored, "acks_per_reading": acks / max(stored, 1),
                 "ack_msgs_seen": g["ack_msgs"], "resends": g["resends"], "rss_mib": peak[0] / 1024,
                 "broker_cpu": broker_cpu / el, "collector_cpu": coll_cpu / el,
+                "gen_cpu": gen_cpu / el,
                 "rows_per_batch": stored / max(batches, 1), "pg_cpu": pg_cpu / el,
                 "txn_ms": 1000 * bsum / max(batches, 1)}
 
@@ -408,6 +420,8 @@ def main():
               med(res["collector"], "acks_per_reading"))
         print("  collector peak RSS:                                    %8.1f MiB (max %.1f)" % (
             med(res["collector"], "rss_mib"), max(x["rss_mib"] for x in res["collector"])))
+        print("  subscriber CPU per message: libmosquitto %.2f us, paho %.2f us" % (
+            med(res["ceiling-mosq"], "sub_us_per_msg"), med(res["ceiling-paho"], "sub_us_per_msg")))
         print("  ratio collector / ceiling (libmosquitto): %.2f;  paho / libmosquitto: %.2f" % (
             coll / ceil, paho / ceil))
         if res["bridge"]:

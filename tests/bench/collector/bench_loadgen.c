@@ -252,6 +252,7 @@ int main(int argc, char **argv)
     struct pollfd *pfd = NULL;
     int64_t t_connect;
     int64_t last_misc;
+    int64_t last_resend_check = 0;
     double credit = 0;
     int rr = 0;
     int rc = 1;
@@ -349,7 +350,8 @@ int main(int argc, char **argv)
             pfd[i].events = (short)(POLLIN | (mosquitto_want_write(g.devs[i].m) ? POLLOUT : 0));
             pfd[i].revents = 0;
         }
-        if (poll(pfd, (nfds_t)g.ndev, 2) < 0 && errno != EINTR) {
+        /* poll returns at once on traffic; the timeout only paces an idle loop */
+        if (poll(pfd, (nfds_t)g.ndev, 10) < 0 && errno != EINTR) {
             perror("loadgen: poll");
             goto out;
         }
@@ -418,8 +420,9 @@ int main(int argc, char **argv)
                 break;
             }
         }
-        /* resend what waited too long for its acknowledgement */
-        if (g.ack_mode) {
+        /* resend what waited too long for its acknowledgement (checked every 100 ms) */
+        if (g.ack_mode && now - last_resend_check > 100000) {
+            last_resend_check = now;
             for (int i = 0; i < g.ndev; i++) {
                 struct dev *d = &g.devs[i];
 
