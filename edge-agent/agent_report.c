@@ -142,9 +142,14 @@ int agent_report_args_parse(int argc, char **argv, struct agent_report_args *out
     memset(out, 0, sizeof(*out));
     optind = 0;   /* GNU getopt: start afresh (also for a second call in a test) */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-        const char *v = optarg;
+    for (;;) {
+        const char *v;
 
+        c = getopt_long(argc, argv, "c:", opts, NULL);
+        if (c == -1) {
+            break;
+        }
+        v = optarg;
         have_fields = have_fields || (c >= OPT_INSPECTOR && c <= OPT_NOTE);
         switch (c) {
         case 'c':

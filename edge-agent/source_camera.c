@@ -358,7 +358,11 @@ static void feed(struct camera *c, struct linebuf *lb, const char *data, size_t 
     size_t len = 0;
     enum linebuf_result r;
 
-    while ((r = linebuf_next(lb, data, n, &pos, &line, &len)) != LINEBUF_NONE) {
+    for (;;) {
+        r = linebuf_next(lb, data, n, &pos, &line, &len);
+        if (r == LINEBUF_NONE) {
+            break;
+        }
         if (r == LINEBUF_TOO_LONG) {
             badlog_add(&c->bad, "bad line", "line too long");
         } else {
@@ -495,11 +499,15 @@ static void close_intervals(struct camera *c, int64_t now)
     if (now < c->retry_wall_ms) {
         return;
     }
-    while ((i = traffic_agg_due(&c->agg, now)) >= 0) {
+    for (;;) {
         struct msg_event ev;
         char why[MSG_ERRLEN] = "";
         int rc;
 
+        i = traffic_agg_due(&c->agg, now);
+        if (i < 0) {
+            break;
+        }
         memset(&ev, 0, sizeof(ev));
         ev.stream = MSG_STREAM_TRAFFIC;
         traffic_agg_reading(&c->agg, i, &ev.u.traffic, &ev.env.ts_ms);

@@ -305,7 +305,11 @@ static void feed(struct flood *f, const char *data, size_t n)
     size_t len = 0;
     enum linebuf_result r;
 
-    while ((r = linebuf_next(&f->lines, data, n, &pos, &line, &len)) != LINEBUF_NONE) {
+    for (;;) {
+        r = linebuf_next(&f->lines, data, n, &pos, &line, &len);
+        if (r == LINEBUF_NONE) {
+            break;
+        }
         if (r == LINEBUF_TOO_LONG) {
             badlog_add(&f->bad, "malformed line", "line too long");
         } else if (len > SENSOR_LINE_MAX) {

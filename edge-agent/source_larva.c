@@ -270,10 +270,13 @@ static bool read_client(struct larva *l, size_t i)
         if (n < 0) {
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
         }
-        while ((r = linebuf_next(&c->lines, buf, (size_t)n, &pos, &line, &len)) !=
-               LINEBUF_NONE) {
+        for (;;) {
             bool ok;
 
+            r = linebuf_next(&c->lines, buf, (size_t)n, &pos, &line, &len);
+            if (r == LINEBUF_NONE) {
+                break;
+            }
             if (r == LINEBUF_TOO_LONG) {
                 l->refused++;
                 badlog_add(&l->bad, "inspection refused", "line too long");

@@ -67,7 +67,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t pos = 0;
         enum linebuf_result r;
 
-        while ((r = linebuf_next(&lb, in + off, piece, &pos, &line, &len)) != LINEBUF_NONE) {
+        for (;;) {
+            r = linebuf_next(&lb, in + off, piece, &pos, &line, &len);
+            if (r == LINEBUF_NONE) {
+                break;
+            }
             FUZZ_ASSERT(pos <= piece);
             if (r == LINEBUF_LINE) {
                 FUZZ_ASSERT(len <= LINEBUF_LINE_MAX && line[len] == '\0');

@@ -259,7 +259,11 @@ int main(int argc, char **argv)
     int rc = 2;
     int c;
 
-    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+    for (;;) {
+        c = getopt_long(argc, argv, "c:", opts, NULL);
+        if (c == -1) {
+            break;
+        }
         if (c == 'c') {
             path = optarg;
         } else if (c == 'l' && log_level_from_name(optarg, &level) == MSG_OK) {

@@ -22,7 +22,11 @@ static void split(const char *text, size_t n, size_t step, char *out, size_t out
         size_t len = 0;
         enum linebuf_result r;
 
-        while ((r = linebuf_next(&lb, text + off, piece, &pos, &line, &len)) != LINEBUF_NONE) {
+        for (;;) {
+            r = linebuf_next(&lb, text + off, piece, &pos, &line, &len);
+            if (r == LINEBUF_NONE) {
+                break;
+            }
             used += (size_t)snprintf(out + used, outlen - used, "%.*s|",
                                      r == LINEBUF_LINE ? (int)len : 1,
                                      r == LINEBUF_LINE ? line : "!");
