@@ -32,6 +32,7 @@
 #include "agent_source.h"
 #include "badlog.h"
 #include "camera_line.h"
+#include "emitq.h"
 #include "linebuf.h"
 #include "log.h"
 #include "msg_topic.h"
@@ -40,7 +41,6 @@
 #define CAMERA_PATH_MAX 108          /* sun_path */
 #define CAMERA_CLIENTS_MAX 16
 #define CAMERA_FILE_POLL_MS 250      /* a file has no readiness: it is looked at this often */
-#define CAMERA_RETRY_MS 1000
 
 enum camera_input {
     CAMERA_INPUT_FIFO,
@@ -95,8 +95,9 @@ struct camera {
     struct camera_client clients[CAMERA_CLIENTS_MAX];
     ino_t ino;               /* file: the inode being read, to notice rotation */
     off_t off;               /* file: bytes read so far */
-    int64_t retry_wall_ms;   /* a closed interval's reading is offered again then */
-    unsigned long long counts, incidents, traffic, late, refused;
+    struct emitq queue;      /* readings kept while the store fails */
+    int64_t now_mono;        /* CLOCK_MONOTONIC ms of the current poll */
+    unsigned long long counts, late;
 };
 
 static int input_from_name(const char *s, enum camera_input *out)
@@ -277,6 +278,7 @@ static int camera_open(void **state, const void *confp, const struct agent_emit 
     }
     (void)input_from_name(c->conf.input, &c->input);
     (void)traffic_agg_init(&c->agg, c->conf.interval_ms, c->conf.grace_ms);
+    emitq_init(&c->queue);
     linebuf_init(&c->lines);
     snprintf(who, sizeof(who), "camera: %.80s", c->conf.path);
     badlog_init(&c->bad, who);
@@ -297,11 +299,17 @@ static int camera_open(void **state, const void *confp, const struct agent_emit 
     return MSG_OK;
 }
 
-static int emit_event(struct camera *c, struct msg_event *ev, char *why, size_t whylen)
+/* Hands a reading to the agent (or keeps it while the store fails: emitq.h). */
+static void offer(struct camera *c, struct msg_event *ev, const char *what)
 {
+    char why[MSG_ERRLEN] = "";
+
     snprintf(ev->device_id, sizeof(ev->device_id), "%s",
              c->emit->device_id != NULL ? c->emit->device_id : "");
-    return c->emit->fn(c->emit->ctx, ev, why, whylen);
+    if (emitq_offer(&c->queue, c->emit, ev, c->now_mono, c->bad.who, why, sizeof(why)) !=
+        MSG_OK) {
+        badlog_add(&c->bad, what, why);
+    }
 }
 
 static void handle_line(struct camera *c, const char *line, size_t len)
@@ -339,16 +347,7 @@ static void handle_line(struct camera *c, const char *line, size_t len)
     ev.stream = MSG_STREAM_INCIDENT;
     ev.env.ts_ms = cl.ts_ms;   /* 0: now */
     ev.u.incident = cl.incident;
-    rc = emit_event(c, &ev, why, sizeof(why));
-    if (rc == MSG_OK) {
-        c->incidents++;
-    } else if (rc == MSG_ERR_SCHEMA || rc == MSG_ERR_JSON) {
-        c->refused++;
-        badlog_add(&c->bad, "incident refused by the validator", why);
-    } else {
-        log_msg(LOG_ERR, "camera: %s: incident event=%s lost, the store failed: %s",
-                c->conf.path, cl.incident.event, why);
-    }
+    offer(c, &ev, "incident refused by the validator");
 }
 
 static void feed(struct camera *c, struct linebuf *lb, const char *data, size_t n)
@@ -496,13 +495,8 @@ static void close_intervals(struct camera *c, int64_t now)
 {
     int i;
 
-    if (now < c->retry_wall_ms) {
-        return;
-    }
     for (;;) {
         struct msg_event ev;
-        char why[MSG_ERRLEN] = "";
-        int rc;
 
         i = traffic_agg_due(&c->agg, now);
         if (i < 0) {
@@ -511,20 +505,8 @@ static void close_intervals(struct camera *c, int64_t now)
         memset(&ev, 0, sizeof(ev));
         ev.stream = MSG_STREAM_TRAFFIC;
         traffic_agg_reading(&c->agg, i, &ev.u.traffic, &ev.env.ts_ms);
-        rc = emit_event(c, &ev, why, sizeof(why));
-        if (rc == MSG_ERR_DB || rc == MSG_ERR_IO || rc == MSG_ERR_FULL || rc == MSG_ERR_NOMEM) {
-            c->retry_wall_ms = now + CAMERA_RETRY_MS;
-            log_msg(LOG_WARNING, "camera: %s: traffic reading not stored, retrying: %s",
-                    c->conf.path, why);
-            return;
-        }
-        if (rc == MSG_OK) {
-            c->traffic++;
-        } else {
-            c->refused++;
-            badlog_add(&c->bad, "traffic reading refused by the validator", why);
-        }
         traffic_agg_remove(&c->agg, i);
+        offer(c, &ev, "traffic reading refused by the validator");
     }
 }
 
@@ -537,6 +519,8 @@ static int camera_poll(void *state, int64_t now_mono, struct agent_source_wait *
     int64_t next;
     int rc = MSG_OK;
 
+    c->now_mono = now_mono;
+    emitq_flush(&c->queue, c->emit, now_mono, c->bad.who);
     if (c->input == CAMERA_INPUT_FIFO) {
         if (drain(c, c->fd, &c->lines, NULL) < 0) {
             snprintf(err, errlen, "camera: read %s: %s", c->conf.path, strerror(errno));
@@ -552,13 +536,15 @@ static int camera_poll(void *state, int64_t now_mono, struct agent_source_wait *
     next = badlog_tick(&c->bad, now_mono);
     next_close = traffic_agg_next_close(&c->agg);
     if (next_close != INT64_MAX) {
-        int64_t at = next_close > c->retry_wall_ms ? next_close : c->retry_wall_ms;
-        int64_t in = at - wall;
+        int64_t in = next_close - wall;
 
         in = in < 0 ? 0 : in;
         if (now_mono + in < next) {
             next = now_mono + in;
         }
+    }
+    if (emitq_next(&c->queue) < next) {
+        next = emitq_next(&c->queue);
     }
     if (c->input == CAMERA_INPUT_FILE && now_mono + CAMERA_FILE_POLL_MS < next) {
         next = now_mono + CAMERA_FILE_POLL_MS;
@@ -591,10 +577,14 @@ static void camera_close(void *state)
     if (c->input == CAMERA_INPUT_SOCKET && c->fd >= 0) {
         unlink(c->conf.path);
     }
-    log_msg(LOG_NOTICE, "camera: %s: closed: %llu vehicles counted, %llu traffic readings, "
-            "%llu incidents, %llu bad inputs (%llu late counts), %llu refused", c->conf.path,
-            c->counts, c->traffic, c->incidents, (unsigned long long)c->bad.total, c->late,
-            c->refused);
+    if (c->queue.n > 0) {
+        log_msg(LOG_ERR, "camera: %s: %zu readings the store did not take are lost on close",
+                c->conf.path, c->queue.n);
+    }
+    log_msg(LOG_NOTICE, "camera: %s: closed: %llu vehicles counted, %llu readings stored, "
+            "%llu bad inputs (%llu late counts), %llu refused", c->conf.path, c->counts,
+            (unsigned long long)c->queue.stored, (unsigned long long)c->bad.total, c->late,
+            (unsigned long long)c->queue.refused);
     free(c);
 }
 

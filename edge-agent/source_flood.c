@@ -40,6 +40,7 @@
 #include "agent_source.h"
 #include "badlog.h"
 #include "cmdline.h"
+#include "emitq.h"
 #include "linebuf.h"
 #include "log.h"
 #include "msg_topic.h"
@@ -49,7 +50,6 @@ extern char **environ;
 
 #define FLOOD_PATH_MAX 256
 #define FLOOD_COMMAND_MAX 1024
-#define FLOOD_RETRY_MS 1000   /* a reading the store could not take is offered again after */
 
 struct flood_conf {
     char station[MSG_ID_MAX + 1];
@@ -111,10 +111,9 @@ struct flood {
     bool child_eof;         /* its stdout reached EOF; waiting to reap it */
     int64_t next_sample_ms; /* next interval boundary */
     bool fresh;             /* a sample arrived since the last reading */
-    bool pending;           /* a reading the store refused with DB/IO, to offer again */
-    int64_t retry_ms;
-    struct msg_event ev;    /* the pending reading */
-    unsigned long long samples, readings, refused, timeouts, failures;
+    struct msg_event ev;    /* the reading being made */
+    struct emitq queue;     /* readings kept while the store fails */
+    unsigned long long samples, timeouts, failures;
 };
 
 static int baud_speed(long long baud, speed_t *out)
@@ -262,6 +261,7 @@ static int flood_open(void **state, const void *confp, const struct agent_emit *
     linebuf_init(&f->lines);
     snprintf(who, sizeof(who), "flood: station=%s", f->conf.station);
     badlog_init(&f->bad, who);
+    emitq_init(&f->queue);
     if (f->conf.command[0] != '\0') {
         (void)cmdline_split(f->conf.command, f->argbuf, sizeof(f->argbuf), f->argv, &argc, err,
                             errlen);
@@ -325,24 +325,12 @@ static double round2(double v)
     return round(v * 100.0) / 100.0;
 }
 
-/* Offers the pending reading to the agent. */
+/* Hands the reading to the agent, or keeps it while the store fails (emitq.h). */
 static void offer(struct flood *f, int64_t now)
 {
     char why[MSG_ERRLEN] = "";
-    int rc = f->emit->fn(f->emit->ctx, &f->ev, why, sizeof(why));
 
-    if (rc == MSG_OK) {
-        f->pending = false;
-        f->readings++;
-    } else if (rc == MSG_ERR_DB || rc == MSG_ERR_IO || rc == MSG_ERR_FULL ||
-               rc == MSG_ERR_NOMEM) {
-        f->pending = true;   /* the store is in trouble: keep it and offer it again */
-        f->retry_ms = now + FLOOD_RETRY_MS;
-        log_msg(LOG_WARNING, "flood: station=%s: reading not stored, retrying: %s",
-                f->conf.station, why);
-    } else {
-        f->pending = false;
-        f->refused++;
+    if (emitq_offer(&f->queue, f->emit, &f->ev, now, f->bad.who, why, sizeof(why)) != MSG_OK) {
         badlog_add(&f->bad, "reading refused by the validator", why);
     }
 }
@@ -554,9 +542,7 @@ static int flood_poll(void *state, int64_t now, struct agent_source_wait *wait, 
     int64_t next;
     int rc;
 
-    if (f->pending && now >= f->retry_ms) {
-        offer(f, now);
-    }
+    emitq_flush(&f->queue, f->emit, now, f->bad.who);
     if (f->conf.command[0] != '\0') {
         rc = poll_command(f, now, err, errlen);
     } else {
@@ -572,8 +558,8 @@ static int flood_poll(void *state, int64_t now, struct agent_source_wait *wait, 
     if (f->child != 0 && f->child_eof && now + 10 < next) {
         next = now + 10;   /* reaping a command whose output ended */
     }
-    if (f->pending && f->retry_ms < next) {
-        next = f->retry_ms;
+    if (emitq_next(&f->queue) < next) {
+        next = emitq_next(&f->queue);
     }
     wait->fd = f->fd;
     wait->next_ms = next;
@@ -595,10 +581,15 @@ static void flood_close(void *state)
     if (f->fd >= 0) {
         close(f->fd);
     }
-    log_msg(LOG_NOTICE, "flood: station=%s: closed: %llu samples, %llu readings, %llu bad "
-            "inputs, %llu refused, %llu command timeouts, %llu command failures",
-            f->conf.station, f->samples, f->readings, (unsigned long long)f->bad.total,
-            f->refused, f->timeouts, f->failures);
+    if (f->queue.n > 0) {
+        log_msg(LOG_ERR, "flood: station=%s: %zu readings the store did not take are lost on "
+                "close", f->conf.station, f->queue.n);
+    }
+    log_msg(LOG_NOTICE, "flood: station=%s: closed: %llu samples, %llu readings stored, %llu "
+            "bad inputs, %llu refused, %llu command timeouts, %llu command failures",
+            f->conf.station, f->samples, (unsigned long long)f->queue.stored,
+            (unsigned long long)f->bad.total, (unsigned long long)f->queue.refused,
+            f->timeouts, f->failures);
     free(f);
 }
 

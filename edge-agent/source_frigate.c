@@ -31,6 +31,7 @@
 
 #include "agent_source.h"
 #include "badlog.h"
+#include "emitq.h"
 #include "frigate_event.h"
 #include "log.h"
 #include "msg_topic.h"
@@ -38,7 +39,6 @@
 
 #define FRIGATE_HOST_MAX 255
 #define FRIGATE_ACTIVE_MAX 64    /* event ids with an open incident */
-#define FRIGATE_RETRY_MS 1000
 
 struct frigate_conf {
     char host[FRIGATE_HOST_MAX + 1];
@@ -98,12 +98,12 @@ struct frigate {
     struct mosquitto *mosq;
     bool lib_init;
     bool loop_started;
-    pthread_mutex_t lock;            /* guards agg, bad and the counters */
+    pthread_mutex_t lock;            /* guards agg, bad, queue and the counters */
     struct traffic_agg agg;
     struct badlog bad;
+    struct emitq queue;              /* readings kept while the store fails */
     struct frigate_active active[FRIGATE_ACTIVE_MAX];   /* the network thread's only */
-    int64_t retry_wall_ms;           /* the source thread's */
-    unsigned long long events, counted, incidents, traffic, refused, lost;
+    unsigned long long events, counted;
 };
 
 static int frigate_check(const void *confp, char *err, size_t errlen)
@@ -148,6 +148,26 @@ static int64_t wall_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Hands a reading to the agent or keeps it (emitq.h); the caller holds f->lock. */
+static void offer(struct frigate *f, struct msg_event *ev, const char *what)
+{
+    char why[MSG_ERRLEN] = "";
+
+    snprintf(ev->device_id, sizeof(ev->device_id), "%s",
+             f->emit->device_id != NULL ? f->emit->device_id : "");
+    if (emitq_offer(&f->queue, f->emit, ev, mono_ms(), "frigate", why, sizeof(why)) != MSG_OK) {
+        badlog_add(&f->bad, what, why);
+    }
 }
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -250,23 +270,11 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 
         memset(&e, 0, sizeof(e));
         e.stream = MSG_STREAM_INCIDENT;
-        snprintf(e.device_id, sizeof(e.device_id), "%s",
-                 f->emit->device_id != NULL ? f->emit->device_id : "");
         e.u.incident = act.inc;
-        rc = f->emit->fn(f->emit->ctx, &e, why, sizeof(why));
+        pthread_mutex_lock(&f->lock);
+        offer(f, &e, "incident refused by the validator");
+        pthread_mutex_unlock(&f->lock);
     }
-    pthread_mutex_lock(&f->lock);
-    if (rc == MSG_OK) {
-        f->incidents++;
-    } else if (rc == MSG_ERR_SCHEMA || rc == MSG_ERR_JSON) {
-        f->refused++;
-        badlog_add(&f->bad, "incident refused by the validator", why);
-    } else {
-        f->lost++;
-        log_msg(LOG_ERR, "frigate: incident event=%s state=%s lost, the store failed: %s",
-                act.inc.event, msg_incident_state_name(act.inc.state), why);
-    }
-    pthread_mutex_unlock(&f->lock);
 }
 
 static void frigate_close(void *state);
@@ -294,6 +302,7 @@ static int frigate_open(void **state, const void *confp, const struct agent_emit
     (void)frigate_map_parse(f->conf.cameras, f->conf.classes, f->conf.incidents,
                             f->conf.snapshot, &f->map, err, errlen);
     (void)traffic_agg_init(&f->agg, f->conf.interval_ms, f->conf.grace_ms);
+    emitq_init(&f->queue);
     badlog_init(&f->bad, "frigate");
     if (f->conf.client_id[0] != '\0') {
         snprintf(id, sizeof(id), "%s", f->conf.client_id);
@@ -354,37 +363,24 @@ static int frigate_poll(void *state, int64_t now_mono, struct agent_source_wait 
     (void)err;
     (void)errlen;
     pthread_mutex_lock(&f->lock);
-    while (wall >= f->retry_wall_ms) {
+    emitq_flush(&f->queue, f->emit, now_mono, "frigate");
+    for (;;) {
         struct msg_event ev;
-        char why[MSG_ERRLEN] = "";
         int i = traffic_agg_due(&f->agg, wall);
-        int rc;
 
         if (i < 0) {
             break;
         }
         memset(&ev, 0, sizeof(ev));
         ev.stream = MSG_STREAM_TRAFFIC;
-        snprintf(ev.device_id, sizeof(ev.device_id), "%s",
-                 f->emit->device_id != NULL ? f->emit->device_id : "");
         traffic_agg_reading(&f->agg, i, &ev.u.traffic, &ev.env.ts_ms);
-        pthread_mutex_unlock(&f->lock);
-        rc = f->emit->fn(f->emit->ctx, &ev, why, sizeof(why));
-        pthread_mutex_lock(&f->lock);
-        if (rc == MSG_ERR_DB || rc == MSG_ERR_IO || rc == MSG_ERR_FULL || rc == MSG_ERR_NOMEM) {
-            f->retry_wall_ms = wall + FRIGATE_RETRY_MS;
-            log_msg(LOG_WARNING, "frigate: traffic reading not stored, retrying: %s", why);
-            break;
-        }
-        if (rc == MSG_OK) {
-            f->traffic++;
-        } else {
-            f->refused++;
-            badlog_add(&f->bad, "traffic reading refused by the validator", why);
-        }
         traffic_agg_remove(&f->agg, i);
+        offer(f, &ev, "traffic reading refused by the validator");
     }
     next = badlog_tick(&f->bad, now_mono);
+    if (emitq_next(&f->queue) < next) {
+        next = emitq_next(&f->queue);
+    }
     next_close = traffic_agg_next_close(&f->agg);
     pthread_mutex_unlock(&f->lock);
     /* counts arrive on the network thread: look again at least every second */
@@ -392,7 +388,7 @@ static int frigate_poll(void *state, int64_t now_mono, struct agent_source_wait 
         next = now_mono + 1000;
     }
     if (next_close != INT64_MAX) {
-        int64_t in = (next_close > f->retry_wall_ms ? next_close : f->retry_wall_ms) - wall;
+        int64_t in = next_close - wall;
 
         if (now_mono + (in < 0 ? 0 : in) < next) {
             next = now_mono + (in < 0 ? 0 : in);
@@ -420,10 +416,15 @@ static void frigate_close(void *state)
     if (f->lib_init) {
         mosquitto_lib_cleanup();
     }
-    log_msg(LOG_NOTICE, "frigate: closed: %llu events, %llu vehicles counted, %llu traffic "
-            "readings, %llu incident readings, %llu bad inputs, %llu refused, %llu lost",
-            f->events, f->counted, f->traffic, f->incidents, (unsigned long long)f->bad.total,
-            f->refused, f->lost);
+    if (f->queue.n > 0) {
+        log_msg(LOG_ERR, "frigate: %zu readings the store did not take are lost on close",
+                f->queue.n);
+    }
+    log_msg(LOG_NOTICE, "frigate: closed: %llu events, %llu vehicles counted, %llu readings "
+            "stored, %llu bad inputs, %llu refused, %llu lost", f->events, f->counted,
+            (unsigned long long)f->queue.stored, (unsigned long long)f->bad.total,
+            (unsigned long long)f->queue.refused,
+            (unsigned long long)(f->queue.dropped + f->queue.n));
     pthread_mutex_destroy(&f->lock);
     free(f);
 }

@@ -11,6 +11,7 @@
 set(AGENT_SOURCES_CORE_FILES
     badlog.c
     cmdline.c
+    emitq.c
     linebuf.c
     sensor_line.c
     source_flood.c
@@ -48,7 +49,7 @@ endif()
 
 if(BUILD_TESTING)
     # unit tests of the pure parts: tests/unit/test_agent_<module>.c of this part
-    foreach(name test_agent_sensor_line test_agent_cmdline test_agent_linebuf
+    foreach(name test_agent_sensor_line test_agent_cmdline test_agent_linebuf test_agent_emitq
                  test_agent_traffic_agg test_agent_camera_line test_agent_frigate_event
                  test_agent_larva_input test_agent_report test_agent_sources)
         if(EXISTS ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)

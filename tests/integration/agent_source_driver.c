@@ -4,8 +4,9 @@
  *   agent-source-driver -c FILE [--log-level LEVEL]
  *
  * FILE has `device_id ID`, optionally `store PATH` (the readings are then appended to a real
- * agent store, agent_store.h), and `[source <name>]` sections exactly as in pantau-agent's
- * config. The driver opens every source, polls them as the agent does (poll(2) on their wait
+ * agent store, agent_store.h) and `fail_file PATH` (while it exists, emit fails with
+ * MSG_ERR_DB, as a broken store would), and `[source <name>]` sections exactly as in
+ * pantau-agent's config. The driver opens every source, polls them as the agent does (poll(2) on their wait
  * fds and times; MSG_ERR_IO closes a source and opens it again after a backoff), and its emit
  * fills the envelope (store id, seq, ts, clock_synced), validates the whole message with
  * msg_event_validate() and prints it as one line `<stream> <payload>` on stdout. SIGTERM or
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent_source.h"
 #include "agent_store.h"
@@ -38,6 +40,7 @@ static volatile sig_atomic_t stop_flag;
 struct driver_conf {
     char device_id[MSG_ID_MAX + 1];
     char store[256];
+    char fail_file[256];
 };
 
 static const struct conf_key driver_keys[] = {
@@ -45,6 +48,8 @@ static const struct conf_key driver_keys[] = {
      "device id"},
     {"store", CONF_STR, "", offsetof(struct driver_conf, store), 256, 0, 0,
      "agent store file (optional)"},
+    {"fail_file", CONF_STR, "", offsetof(struct driver_conf, fail_file), 256, 0, 0,
+     "while this file exists, emit fails as a broken store would (MSG_ERR_DB)"},
     CONF_END,
 };
 
@@ -92,6 +97,11 @@ static int emit_fn(void *ctx, const struct msg_event *ev, char *err, size_t errl
     int rc;
 
     pthread_mutex_lock(&d->lock);
+    if (d->conf.fail_file[0] != '\0' && access(d->conf.fail_file, F_OK) == 0) {
+        snprintf(err, errlen, "store: disk I/O error (the test's fail_file exists)");
+        rc = MSG_ERR_DB;
+        goto out;
+    }
     snprintf(e.device_id, sizeof(e.device_id), "%s", d->conf.device_id);
     snprintf(e.env.store_id, sizeof(e.env.store_id), "%s", DRIVER_STORE_ID);
 #ifdef AGENT_DRIVER_HAVE_STORE

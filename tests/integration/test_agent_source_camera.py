@@ -161,5 +161,36 @@ def test_file_tail_survives_rotation():
     assert d.stop() == 0
 
 
+def test_store_failure_keeps_readings_in_order():
+    work = H.workdir("camera-storefail")
+    fifo = os.path.join(work, "camera.fifo")
+    fail = os.path.join(work, "store-fails")
+    d = Driver(work, "storefail", [("camera", {
+        "input": "fifo", "path": fifo, "station": "cam-1", "interval": "%ds" % INTERVAL,
+        "grace": "1s"})], device="gw-atcs-01", extra="fail_file %s\n" % fail).start()
+    H.wait_until(lambda: "reading fifo" in d.log(), 20, "the source to make the FIFO")
+    open(fail, "w").close()
+    start = fresh_interval()
+    states = ["new", "update", "update", "end"]
+    with open(fifo, "wb", buffering=0) as w:
+        w.write(count("car", ts=start))
+        for i, state in enumerate(states):
+            line = {"kind": "incident", "event": "ev-1", "state": state, "type": "accident",
+                    "start": ts_text(start), "confidence": 0.5 + i / 10}
+            if state == "end":
+                line["end"] = ts_text(start + 1)
+            w.write((json.dumps(line) + "\n").encode())
+    H.wait_until(lambda: "the store takes no readings" in d.log(), 20, "the failure noticed")
+    assert d.readings() == []
+    os.unlink(fail)
+    H.wait_until(lambda: len(d.readings()) == 5, 20, "the kept readings stored")
+    rs = d.readings()
+    assert [r["state"] for s, r in rs if s == "incident"] == states, rs
+    assert [r["confidence"] for s, r in rs if s == "incident"] == [0.5, 0.6, 0.7, 0.8]
+    assert [r["counts"]["car"] for s, r in rs if s == "traffic"] == [1]
+    assert "the store takes readings again" in d.log()
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     H.run_tests(globals())
