@@ -96,7 +96,6 @@ struct frigate {
     struct frigate_map map;
     const struct agent_emit *emit;
     struct mosquitto *mosq;
-    bool lib_init;
     bool loop_started;
     pthread_mutex_t lock;            /* guards agg, bad, queue and the counters */
     struct traffic_agg agg;
@@ -310,8 +309,11 @@ static int frigate_open(void **state, const void *confp, const struct agent_emit
         snprintf(id, sizeof(id), "pantau-%s-frigate",
                  emit->device_id != NULL ? emit->device_id : "agent");
     }
-    mosquitto_lib_init();   /* reference-counted in libmosquitto 2.0 */
-    f->lib_init = true;
+    /* Each frigate source calls it; it only sets up the network layer and may be called
+     * again. Its counterpart mosquitto_lib_cleanup is never called: it is not reference
+     * counted in every 2.0 release, so one source closing would pull the library from under
+     * another (OpenSSL frees its own state at exit). */
+    mosquitto_lib_init();
     f->mosq = mosquitto_new(id, true, f);
     if (f->mosq == NULL) {
         snprintf(err, errlen, "frigate: mosquitto_new: %s", strerror(errno));
@@ -412,9 +414,6 @@ static void frigate_close(void *state)
             mosquitto_loop_stop(f->mosq, true);
         }
         mosquitto_destroy(f->mosq);
-    }
-    if (f->lib_init) {
-        mosquitto_lib_cleanup();
     }
     if (f->queue.n > 0) {
         log_msg(LOG_ERR, "frigate: %zu readings the store did not take are lost on close",
