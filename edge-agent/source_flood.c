@@ -209,7 +209,8 @@ static int open_device(struct flood *f, char *err, size_t errlen)
             close(fd);
             return MSG_ERR_IO;
         }
-        cfmakeraw(&tio);
+        cfmakeraw(&tio);   /* 8 bits, no parity, no echo, no line editing, no XON/XOFF */
+        tio.c_cflag &= ~(tcflag_t)(CSTOPB | CRTSCTS);   /* 1 stop bit, no RTS/CTS */
         tio.c_cflag |= CLOCAL | CREAD;
         tio.c_cc[VMIN] = 1;   /* with O_NONBLOCK: EAGAIN when empty, 0 only on a hangup */
         tio.c_cc[VTIME] = 0;
