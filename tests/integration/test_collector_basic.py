@@ -5,6 +5,7 @@ device is acknowledged for every seq; health, metrics and a clean SIGTERM.
 Run: PANTAU_BUILD_DIR=build /usr/bin/python3 tests/integration/test_collector_basic.py
 """
 import json
+import urllib.request
 
 import paho.mqtt.client as mqtt
 
@@ -96,6 +97,52 @@ def test_sigterm_commits_the_batch_in_hand_and_acks_it():
         assert c.stop() == 0
         assert d.wait_all_acked(10), "unacked after SIGTERM: %s" % d.unacked()[:10]
         assert env.scalar("SELECT count(*) FROM pantau.reading_ledger") == 100
+
+
+def summary_totals(log):
+    """Sums the per-interval counts of the collector's INFO summary lines."""
+    totals = {}
+    for line in log.splitlines():
+        if "collector: last 1s:" not in line:
+            continue
+        for key in ("received", "stored", "duplicates", "dead_letters", "batches", "acks"):
+            totals[key] = totals.get(key, 0) + int(line.split(" %s=" % key)[1].split()[0])
+    return totals
+
+
+def test_every_counter_of_the_issue_is_exported_and_summarised_in_the_log():
+    with env_for("observe") as env:
+        port = H.free_port()
+        c = env.collector(metrics_port=port, summary_interval_ms="1s")
+        d = env.device("gw-obs-01", "flood", "st-obs-01", resend_timeout=600)
+        d.send(20)
+        assert d.wait_all_acked(20)
+        d.resend(3)
+        d.send_raw("flood", b"not json")
+        wait_for(lambda: metric(port, "dead_letters_total") == 1 and
+                 metric(port, "readings_duplicate_total") == 1, 20, "the duplicate, the dead letter")
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                      timeout=5).read().decode()
+        # issue 3 item 8: received, stored, duplicates, dead letters, batches, batch latency,
+        # buffer depth, database errors, acknowledgements sent
+        want = {"messages_received_total": 23, "readings_stored_total": 20,
+                "readings_duplicate_total": 1, "dead_letters_total": 1, "db_errors_total": 0,
+                "intake_messages": 0}
+        for name, value in want.items():
+            assert metric(port, name) == value, (name, metric(port, name))
+        for name in ("batches_total", "batch_seconds_count", "acks_sent_total"):
+            assert metric(port, name) >= 1, name
+        assert metric(port, "batch_seconds_sum") > 0 and metric(port, "intake_bytes") == 0
+        assert 'pantau_collector_batch_seconds_bucket{le="+Inf"}' in text
+        assert "# TYPE pantau_collector_readings_stored_total counter" in text
+        # one INFO line per interval; summed, they give the same totals (23 received: the
+        # 22 readings and the device's birth)
+        wait_for(lambda: summary_totals(c.run_log()).get("dead_letters") == 1 and
+                 summary_totals(c.run_log()).get("stored") == 20, 20, "the summary lines")
+        totals = summary_totals(c.run_log())
+        assert totals["received"] == 23 and totals["duplicates"] == 1, totals
+        assert totals["batches"] == metric(port, "batches_total"), totals
+        assert c.stop() == 0
 
 
 if __name__ == "__main__":

@@ -461,10 +461,12 @@ int main(int argc, char **argv)
     }
     {
         double el = (double)(now_us() - g.start_us) / 1e6;
+        /* at --duration, the rate is over the publishing time (not the drain at the end) */
+        double span = g.duration_s > 0 && el > g.duration_s ? g.duration_s : el;
 
         printf("published=%" PRIu64 "\nfreed=%" PRIu64 "\nresends=%" PRIu64 "\nack_msgs=%" PRIu64
                "\nelapsed_s=%.3f\nrate=%.1f\n",
-               g.published, g.freed, g.resends, g.ack_msgs, el, (double)g.freed / el);
+               g.published, g.freed, g.resends, g.ack_msgs, el, (double)g.freed / span);
         if (g.ack_mode && g.nlat > 0) {
             qsort(g.lat_ms, g.nlat, sizeof(double), cmp_double);
             printf("p50_ms=%.1f\np99_ms=%.1f\nmax_ms=%.1f\n", g.lat_ms[g.nlat / 2],
