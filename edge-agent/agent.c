@@ -42,13 +42,15 @@
 #define STORE_POLL_MS 1000           /* look for rows other processes appended */
 #define EXPIRE_EVERY_MS 60000
 #define DISCONNECT_WAIT_MS 3000
+#define PAHO_INFLIGHT_MAX 64         /* publishes handed to paho and not yet PUBACKed: paho
+                                      * keeps the rest in a command list it walks per send, so
+                                      * a window's worth queued there would slow it down */
 #define MQTT_PACKET_PUBACK 4         /* packet_type of paho's failure data (MQTT's own number) */
 
 enum ev_type {
     EV_CONNECTED,
     EV_CONNECT_FAILED,
     EV_LOST,
-    EV_PUB_OK,
     EV_PUB_FAILED,      /* code/reason: refused (reason >= 0x80) or incomplete */
     EV_MESSAGE,         /* payload: topic NUL payload */
     EV_DISCONNECTED,    /* our own disconnect finished */
@@ -124,6 +126,7 @@ struct agent {
     int wake_fd;
     struct ring ring;
     atomic_uint_fast64_t appended;             /* readings appended by emit, in total */
+    atomic_uint_fast64_t pubacks;              /* PUBACKs (any reason code), paho's thread */
 
     /* sources (their thread owns runs[]) */
     pthread_t src_thread;
@@ -149,6 +152,8 @@ struct agent {
     int64_t connected_ms;
     struct agent_backoff reconnect;
     uint64_t rng;
+    uint64_t handed;            /* QoS 1 publishes handed to paho on this connection */
+    uint64_t pubacks_base;      /* a->pubacks when this connection came up */
 
     /* what is in flight (engine thread) */
     struct agent_window *win;
@@ -267,24 +272,21 @@ static void on_lost(void *ctx, char *cause)
     ring_push(ctx, &e);
 }
 
-static void on_pub_ok(void *ctx, MQTTAsync_successData5 *d)
-{
-    struct ev e = {.type = EV_PUB_OK};
-
-    e.token = d != NULL ? d->token : 0;
-    ring_push(ctx, &e);
-}
-
+/* A publish failed. Only a refusal (a PUBACK with reason code >= 0x80) matters: the others
+ * are publishes cut off by a lost connection (paho fails every one of them, a window's worth
+ * at once), which the engine handles by clearing its window on EV_LOST. A successful PUBACK
+ * needs no event either (no onSuccess5): the reading is kept until the acknowledgement. */
 static void on_pub_fail(void *ctx, MQTTAsync_failureData5 *d)
 {
     struct ev e = {.type = EV_PUB_FAILED};
 
-    if (d != NULL) {
-        e.token = d->token;
-        e.code = d->code;
-        e.reason = (int)d->reasonCode;
-        e.packet = d->packet_type;
+    if (d == NULL || d->packet_type != MQTT_PACKET_PUBACK || d->reasonCode < 0x80) {
+        return;
     }
+    e.token = d->token;
+    e.code = d->code;
+    e.reason = (int)d->reasonCode;
+    e.packet = d->packet_type;
     ring_push(ctx, &e);
 }
 
@@ -302,6 +304,16 @@ static void on_disconnect_fail(void *ctx, MQTTAsync_failureData5 *d)
 
     (void)d;
     ring_push(ctx, &e);
+}
+
+/* A PUBACK came (success or refusal): one more slot in paho's in-flight list. */
+static void on_delivered(void *ctx, MQTTAsync_token token)
+{
+    struct agent *a = ctx;
+
+    (void)token;
+    atomic_fetch_add(&a->pubacks, 1);
+    wake(a);
 }
 
 /* Copies the topic and payload into the ring; frees paho's message (STYLE.md 5). */
@@ -562,6 +574,15 @@ static int refresh_stats(struct agent *a, int64_t now, bool force)
 
 /* ---- publishing (engine thread) ------------------------------------------------------- */
 
+/* Publishes paho would take now without queueing them behind its in-flight limit. */
+static size_t paho_room(struct agent *a)
+{
+    uint64_t done = atomic_load(&a->pubacks) - a->pubacks_base;
+    uint64_t out = a->handed > done ? a->handed - done : 0;
+
+    return out >= PAHO_INFLIGHT_MAX ? 0 : PAHO_INFLIGHT_MAX - (size_t)out;
+}
+
 /* Publishes payload for seq on its stream's topic with replay set as asked, and records the
  * token in slot. Returns MSG_OK or MSG_ERR_IO (paho refused: not connected, queue full). */
 static int publish_reading(struct agent *a, struct agent_slot *slot, const char *payload,
@@ -573,6 +594,9 @@ static int publish_reading(struct agent *a, struct agent_slot *slot, const char 
     size_t out_len = len;
     int rc;
 
+    if (paho_room(a) == 0) {
+        return MSG_ERR_FULL;   /* after the next PUBACK */
+    }
     if (replay) {
         /* the store keeps the first send's text (replay false); flip the flag. The envelope
          * comes first in the encoder's order and a string cannot hold an unescaped quote, so
@@ -596,7 +620,6 @@ static int publish_reading(struct agent *a, struct agent_slot *slot, const char 
     m.payloadlen = (int)out_len;
     m.qos = 1;
     m.retained = 0;
-    ro.onSuccess5 = on_pub_ok;
     ro.onFailure5 = on_pub_fail;
     ro.context = a;
     rc = MQTTAsync_sendMessage(a->client, a->topics[slot->stream], &m, &ro);
@@ -604,8 +627,8 @@ static int publish_reading(struct agent *a, struct agent_slot *slot, const char 
         log_msg(LOG_DEBUG, "agent: publish seq=%" PRIu64 " not queued: paho %d", slot->seq, rc);
         return MSG_ERR_IO;
     }
+    a->handed++;
     slot->token = ro.token;
-    slot->puback = false;
     slot->sends++;
     slot->sent_ms = now;
     if (slot->sends == 1) {
@@ -654,6 +677,7 @@ static int publish_status(struct agent *a, bool online, int64_t now)
     if (rc != MQTTASYNC_SUCCESS) {
         return MSG_ERR_IO;
     }
+    a->handed++;
     a->status_ms = now;
     a->status_held = a->stats.held;
     a->status_rejected = a->stats.rejected;
@@ -754,6 +778,8 @@ static void on_up(struct agent *a, int64_t now)
 
     a->conn_state = CONN_UP;
     a->connected_ms = now;
+    a->handed = 0;
+    a->pubacks_base = atomic_load(&a->pubacks);
     a->cnt.connects++;
     agent_backoff_reset(&a->reconnect);
     log_msg(LOG_NOTICE, "agent: connected to broker %s conn=%" PRIu64 " device=%s", a->uri,
@@ -978,22 +1004,12 @@ static void handle_event(struct agent *a, struct ev *e, int64_t now)
             schedule_reconnect(a, now, why);
         }
         break;
-    case EV_PUB_OK:
-        s = agent_window_find_token(a->win, e->token);
-        if (s != NULL) {
-            s->puback = true;
-        }
-        break;
     case EV_PUB_FAILED:
         s = agent_window_find_token(a->win, e->token);
         if (s == NULL) {
             break;
         }
-        if (e->packet == MQTT_PACKET_PUBACK && e->reason >= 0x80) {
-            handle_refusal(a, s, e->reason, now);
-        } else {
-            s->token = 0;   /* not sent (connection going): the timeout or a reconnect resends */
-        }
+        handle_refusal(a, s, e->reason, now);   /* on_pub_fail queues refusals only */
         break;
     case EV_MESSAGE:
         handle_message(a, e, now);
@@ -1035,15 +1051,18 @@ static bool scan_live(void *ctx, const struct agent_store_row *row)
         return true;   /* not live: the backlog path takes it, oldest first */
     }
     if (c->sent >= c->budget) {
+        c->stopped = true;   /* a live reading waits for room: look again next time */
         return false;
     }
     slot = agent_window_add(a->win, row->seq, row->stream);
     if (slot == NULL) {
+        c->stopped = true;
         return false;
     }
-    if (publish_reading(a, slot, row->payload, row->payload_len, false, c->now) != MSG_OK) {
+    c->rc = publish_reading(a, slot, row->payload, row->payload_len, false, c->now);
+    if (c->rc != MSG_OK) {
         agent_window_remove(a->win, slot);
-        c->rc = MSG_ERR_IO;
+        c->stopped = true;
         return false;
     }
     a->cnt.published++;
@@ -1137,28 +1156,31 @@ static void send_live(struct agent *a, int64_t now, int64_t wall)
     struct scan_ctx c = {.a = a, .now = now, .wall_ms = wall, .rc = MSG_OK};
     uint64_t appended = atomic_load(&a->appended);
     size_t room = agent_window_room(a->win);
+    size_t paho = paho_room(a);
     char err[MSG_ERRLEN];
     int rc;
 
-    if (room == 0 || (appended == a->seen_appended && now < a->next_store_poll_ms)) {
+    if (room == 0 || paho == 0 ||
+        (appended == a->seen_appended && now < a->next_store_poll_ms)) {
         return;
     }
     a->next_store_poll_ms = now + STORE_POLL_MS;
-    c.budget = room;
+    c.budget = room < paho ? room : paho;
     c.last_seq = a->frontier;
     pthread_mutex_lock(&a->store_lock);
-    rc = agent_store_scan_newest(a->store, a->frontier, room, scan_live, &c, err, sizeof(err));
+    /* newest first; rows in flight are skipped, so ask for them too */
+    rc = agent_store_scan_newest(a->store, a->frontier, room + a->win->n_sent, scan_live, &c,
+                                 err, sizeof(err));
     pthread_mutex_unlock(&a->store_lock);
     if (rc != MSG_OK) {
         log_msg(LOG_WARNING, "agent: reading new rows: %s", err);
         return;
     }
     a->seen_appended = appended;
-    if (c.seen < room || c.rc != MSG_OK) {
-        /* all rows above the frontier were seen (or the rest are older than what we sent) */
+    if (!c.stopped) {
+        /* every row above the frontier was sent or is not live (or, beyond what the scan
+         * returned, older than those): the backlog path takes what is left, oldest first */
         a->frontier = c.last_seq;
-    } else {
-        a->frontier = c.last_seq;   /* the rows below these are the backlog's now */
     }
 }
 
@@ -1188,7 +1210,7 @@ static void send_refused(struct agent *a, int64_t now)
         if (s->state != AGENT_SLOT_REFUSED || now < s->due_ms) {
             continue;
         }
-        if (!agent_window_retry(a->win, s)) {
+        if (paho_room(a) == 0 || !agent_window_retry(a->win, s)) {
             return;
         }
         if (resend_slot(a, s, now)) {
@@ -1205,7 +1227,7 @@ static void send_resends(struct agent *a, int64_t now)
         if (s->state != AGENT_SLOT_SENT || now < s->due_ms) {
             continue;
         }
-        if (!agent_bucket_take(&a->resend_bucket, now)) {
+        if (paho_room(a) == 0 || !agent_bucket_take(&a->resend_bucket, now)) {
             return;
         }
         if (resend_slot(a, s, now)) {
@@ -1570,7 +1592,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
         rc = MSG_ERR_INVAL;
         goto fail;
     }
-    rc = MQTTAsync_setCallbacks(a->client, a, on_lost, on_message, NULL);
+    rc = MQTTAsync_setCallbacks(a->client, a, on_lost, on_message, on_delivered);
     if (rc != MQTTASYNC_SUCCESS) {
         snprintf(err, errlen, "agent: MQTT callbacks: paho %d", rc);
         rc = MSG_ERR_INVAL;

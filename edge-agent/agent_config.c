@@ -47,7 +47,7 @@ static const struct conf_key agent_keys[] = {
     {"reconnect_jitter", CONF_STR, "full", OFF(reconnect_jitter_name), SZ(reconnect_jitter_name),
      0, 0, "full or decorrelated (jittered exponential backoff)"},
 
-    INT(window, "100", 1, 10000, "readings published and not yet acknowledged, at most"),
+    INT(window, "500", 1, 10000, "readings published and not yet acknowledged, at most"),
     MS(ack_timeout_initial_ms, "10s", 10, 3600000, "resend timeout before any measurement"),
     MS(ack_timeout_min_ms, "2s", 10, 3600000, "floor of the adaptive resend timeout"),
     MS(ack_timeout_max_ms, "120s", 10, 86400000, "ceiling of the resend timeout and backoff"),

@@ -250,7 +250,6 @@ bool agent_window_refuse(struct agent_window *w, struct agent_slot *s, int64_t d
     }
     s->state = AGENT_SLOT_REFUSED;
     s->token = 0;
-    s->puback = false;
     s->due_ms = due_ms;
     w->n_sent--;
     w->n_refused++;

@@ -113,7 +113,6 @@ struct agent_slot {
     uint64_t seq;
     enum msg_stream stream;
     int token;              /* paho's token of the last publish; 0: none in flight */
-    bool puback;            /* the broker took the last publish */
     unsigned sends;         /* publishes so far (this agent run) */
     unsigned refusals;      /* refusals so far */
     int64_t sent_ms;        /* last publish */

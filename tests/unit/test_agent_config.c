@@ -137,7 +137,7 @@ static void test_defaults(void)
     TEST_CHECK(strcmp(cfg.device_id, "gw-test-01") == 0);
     TEST_CHECK(cfg.mqtt_port == 1883);
     TEST_CHECK(!cfg.tls);
-    TEST_CHECK(cfg.window == 100);
+    TEST_CHECK(cfg.window == 500);
     TEST_CHECK(cfg.refuse_tries == 5);
     TEST_CHECK(cfg.refuse_backoff_ms == 40000);
     TEST_CHECK(cfg.reconnect_jitter == AGENT_JITTER_FULL);
