@@ -77,6 +77,7 @@ struct row {
     char stream_name[16];           /* dead letters: the topic's last level, if known */
     char reason[PGSINK_REASON_MAX]; /* dead letters */
     char detail[DETAIL_MAX];
+    struct msg_flood flood; /* flood readings: the members, so that SQL need not parse JSON */
 };
 
 struct pgsink {
@@ -374,6 +375,9 @@ int pgsink_add_event(struct pgsink *s, const struct msg_event *ev,
     r->kind = ROW_READING;
     r->has_key = true;
     r->env = ev->env;
+    if (ev->stream == MSG_STREAM_FLOOD) {
+        r->flood = ev->u.flood;
+    }
     memcpy(r->sha, sha256, PGSINK_SHA256_LEN);
     return MSG_OK;
 }
@@ -534,6 +538,19 @@ static void copy_ts_us(struct pgsink *s, int64_t us)
     copy_str(s, b);
 }
 
+/* A float8 in COPY text that reads back as the same double (%.17g), or NULL. */
+static void copy_f8(struct pgsink *s, bool has, double v)
+{
+    char b[40];
+
+    copy_raw(s, "\t", 1);
+    if (!has) {
+        copy_raw(s, "\\N", 2);
+        return;
+    }
+    copy_str(s, (snprintf(b, sizeof(b), "%.17g", v), b));
+}
+
 /* One line of pantau_stage_reading (column order: sink_sql.h). */
 static void copy_reading(struct pgsink *s, const struct row *r)
 {
@@ -580,6 +597,21 @@ static void copy_reading(struct pgsink *s, const struct row *r)
     copy_text(s, s->arena + r->topic_off, r->topic_len);
     copy_raw(s, "\t", 1);
     copy_ts_us(s, r->recv_us);
+    if (r->kind == ROW_READING && r->stream == MSG_STREAM_FLOOD) {
+        const struct msg_flood *f = &r->flood;
+
+        copy_raw(s, "\t", 1);
+        copy_str(s, f->station);
+        copy_f8(s, f->has_level, f->level_cm);
+        copy_f8(s, f->has_discharge, f->discharge_m3s);
+        copy_f8(s, f->has_distance, f->distance_cm);
+        copy_f8(s, f->has_distance, f->offset_cm);
+        copy_f8(s, f->has_rise, f->rise_cm_h);
+        copy_f8(s, f->has_rain, f->rain_mm);
+        copy_f8(s, f->has_battery, f->battery_v);
+    } else {
+        copy_str(s, "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N");
+    }
     copy_raw(s, "\n", 1);
 }
 

@@ -9,7 +9,10 @@
  *   pantau_stage_reading  ord, stream, device_id, store_id, seq (NULL for status), ts,
  *                         clock_synced, replay, boot, mono_ms, content_sha256, payload (the raw
  *                         JSON as received, already validated by msg_event_parse), topic,
- *                         received_at
+ *                         received_at, and for flood readings the members as parsed
+ *                         (f_station, f_level_cm, f_discharge_m3s, f_distance_cm,
+ *                         f_offset_cm, f_rise_cm_h, f_rain_mm, f_battery_v; NULL otherwise):
+ *                         the flood insert, the bulk of the traffic, then parses no JSON
  *   pantau_stage_dead     ord, device_id, store_id, seq, stream, topic, payload (raw bytes),
  *                         payload_size, reason, detail, received_at, source (collector or
  *                         broker), dedup_key (deadkey.h), ledger (whether the reading gets a
@@ -32,7 +35,9 @@ static const char sink_session_sql[] =
     " store_id uuid NOT NULL, seq bigint, ts timestamptz NOT NULL,"
     " clock_synced boolean NOT NULL, replay boolean NOT NULL, boot bigint, mono_ms bigint,"
     " content_sha256 bytea, payload text NOT NULL, topic text NOT NULL,"
-    " received_at timestamptz NOT NULL) ON COMMIT DELETE ROWS;"
+    " received_at timestamptz NOT NULL, f_station text, f_level_cm float8,"
+    " f_discharge_m3s float8, f_distance_cm float8, f_offset_cm float8, f_rise_cm_h float8,"
+    " f_rain_mm float8, f_battery_v float8) ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS pantau_stage_dead ("
     " ord integer NOT NULL, device_id text, store_id uuid, seq bigint, stream text,"
     " topic text NOT NULL, payload bytea NOT NULL, payload_size integer NOT NULL,"
@@ -117,10 +122,11 @@ static const char sink_batch_sql[] =
     /* 2. facts of the new readings */
     "INSERT INTO pantau.flood_reading (device_id, store_id, seq, station_id, ts, level_cm,"
     " discharge_m3s, distance_cm, offset_cm, rise_cm_h, rain_mm, battery_v)"
-    " SELECT s.device_id, s.store_id, s.seq, d->>'station', s.ts, (d->>'level_cm')::float8,"
-    " (d->>'discharge_m3s')::float8, (d->>'distance_cm')::float8, (d->>'offset_cm')::float8,"
-    " (d->>'rise_cm_h')::float8, (d->>'rain_mm')::float8, (d->>'battery_v')::float8"
-    SINK_NEW("flood") ";"
+    " SELECT s.device_id, s.store_id, s.seq, s.f_station, s.ts, s.f_level_cm,"
+    " s.f_discharge_m3s, s.f_distance_cm, s.f_offset_cm, s.f_rise_cm_h, s.f_rain_mm,"
+    " s.f_battery_v"
+    " FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
+    " WHERE s.stream = 'flood';"
     "INSERT INTO pantau.traffic_count (device_id, store_id, seq, station_id, ts, interval_s,"
     " lane, motorcycle, car, bus, truck, nonmotor, speed_kmh, occupancy_pct, queue_m)"
     " SELECT s.device_id, s.store_id, s.seq, d->>'station', s.ts,"
