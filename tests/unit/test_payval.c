@@ -3,8 +3,10 @@
  * directly with hand-built events against a registry cache with known accounts
  * (policy_fixture.h) and stubbed broker functions (mosquitto_stubs.c): rate limits, refused
  * messages forwarded within the device's budget, counters. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "mosquitto_stubs.h"
 #include "msg_rejected.h"
@@ -276,6 +278,38 @@ out:
     stop(&s);
 }
 
+/* A device whose buckets have refilled holds nothing worth keeping: the sweep forgets it. */
+static void test_idle_devices_are_forgotten(void)
+{
+    struct mosquitto_opt opts[] = {{(char *)"rate_flood_gateway", (char *)"1000/s burst 1"},
+                                   {(char *)"stats_interval", (char *)"1"}};
+    struct started s;
+    struct timespec t0;
+    struct timespec t;
+    bool gone = false;
+
+    if (!TEST_CHECK(start(&s, opts, 2) == 0)) {
+        return;
+    }
+    TEST_CHECK(publish_str(&s, "gw-1", "pantau/v1/gw-1/flood",
+                           FLOOD("1", "2026-02-11T03:15:00.000Z", "p2c")) == MOSQ_ERR_SUCCESS);
+    counters(&s);
+    TEST_CHECK(strstr(stub.last_payload, "\"devices\":1") != NULL);
+    TEST_MSG("counters: %s", stub.last_payload);
+    /* the bucket refills within a millisecond; the sweep runs every 100 ms and the counters
+     * every second (poll them, with a deadline) */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        nanosleep(&(struct timespec){0, 10000000}, NULL);   /* poll every 10 ms */
+        counters(&s);
+        gone = strstr(stub.last_payload, "\"devices\":0") != NULL;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (!gone && t.tv_sec - t0.tv_sec < 5);
+    TEST_CHECK(gone);
+    TEST_MSG("counters: %s", stub.last_payload);
+    stop(&s);
+}
+
 static void test_start_bad_options(void)
 {
     struct mosquitto_opt bad_rate[] = {{(char *)"rate_handheld", (char *)"fast"}};
@@ -322,6 +356,7 @@ TEST_LIST = {
     {"rate_limit", test_rate_limit},
     {"refused_forwarded_within_budget", test_refused_forwarded_within_budget},
     {"oversized_payload_is_cut", test_oversized_payload_is_cut},
+    {"idle_devices_are_forgotten", test_idle_devices_are_forgotten},
     {"start_bad_options", test_start_bad_options},
     {"keys_are_listed", test_keys_are_listed},
     {NULL, NULL},
