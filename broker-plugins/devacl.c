@@ -42,9 +42,9 @@
 #include "subfilter.h"
 
 #define DEVACL_STATS_TOPIC "$SYS/pantau/devacl"
-#define DEVACL_USERS_MAX 16384           /* users whose log budget is remembered */
-#define DEVACL_SWEEP_SLOTS 1024          /* table slots the sweep looks at ... */
-#define DEVACL_SWEEP_EVERY_MS 100        /* ... this often (the tick runs on every loop) */
+#define DEVACL_USERS_MAX 16384    /* users whose log budget is remembered */
+#define DEVACL_SWEEP_SLOTS 1024   /* table slots the sweep looks at ... */
+#define DEVACL_SWEEP_EVERY_MS 100 /* ... this often (the tick runs on every loop) */
 #define DEVACL_LOG_BUCKET 0
 #define DEVACL_FWD_BUCKET 1
 #define DEVACL_STATS_MAX 2048
@@ -54,7 +54,7 @@ static const struct ratelimit_rate devacl_log_rate = {1.0 / 60.0, 5.0};
 
 struct devacl {
     mosquitto_plugin_id_t *pid;
-    struct regcache *rc;                 /* borrowed for the plugin's lifetime */
+    struct regcache *rc; /* borrowed for the plugin's lifetime */
     int64_t stats_interval_ms;
     int64_t next_stats_ms;               /* monotonic */
     int64_t next_sweep_ms;               /* monotonic */
@@ -63,15 +63,14 @@ struct devacl {
     uint64_t allowed;
     uint64_t denied[DEVACL_REASON_COUNT];
     uint64_t forwarded;
-    uint64_t not_forwarded;              /* over the user's budget, or the publish failed */
+    uint64_t not_forwarded; /* over the user's budget, or the publish failed */
     uint64_t log_suppressed;
     struct refusal_scratch scratch;
 };
 
 static const char *const devacl_reason_names[DEVACL_REASON_COUNT] = {
-    "ok",       "no_username", "bad_id", "client_id", "unknown_account",
-    "disabled", "role",        "topic",  "foreign",   "stream",
-    "retain",   "share",       "filter", "payload",
+    "ok",    "no_username", "bad_id", "client_id", "unknown_account", "disabled", "role",
+    "topic", "foreign",     "stream", "retain",    "share",           "filter",   "payload",
 };
 
 const char *devacl_reason_name(enum devacl_reason r)
@@ -85,17 +84,23 @@ const char *devacl_reason_name(enum devacl_reason r)
 /* ---- the rules (pure) ---------------------------------------------------------------- */
 
 static const char *const collector_patterns[] = {
-    "pantau/v1/+/flood",   "pantau/v1/+/traffic", "pantau/v1/+/incident",
-    "pantau/v1/+/larva",   "pantau/v1/+/dropped", "pantau/v1/+/status",
+    "pantau/v1/+/flood",       "pantau/v1/+/traffic",     "pantau/v1/+/incident",
+    "pantau/v1/+/larva",       "pantau/v1/+/dropped",     "pantau/v1/+/status",
     "pantau/v1/_sys/rejected", "pantau/v1/_sys/health/+", NULL,
 };
 
 static const char *const dashboard_patterns[] = {
-    "pantau/v1/+/status", "pantau/v1/_sys/health/+", "$SYS/pantau/#", NULL,
+    "pantau/v1/+/status",
+    "pantau/v1/_sys/health/+",
+    "$SYS/pantau/#",
+    NULL,
 };
 
 static const char *const admin_patterns[] = {
-    "pantau/v1/+/status", "pantau/v1/_sys/health/+", "$SYS/#", NULL,
+    "pantau/v1/+/status",
+    "pantau/v1/_sys/health/+",
+    "$SYS/#",
+    NULL,
 };
 
 static const char *access_name(int access)
@@ -155,8 +160,7 @@ static enum devacl_reason check_reading(const struct devacl_request *req,
 }
 
 static enum devacl_reason decide_device(const struct devacl_request *req,
-                                        const struct regcache_account *a, char *err,
-                                        size_t errlen)
+                                        const struct regcache_account *a, char *err, size_t errlen)
 {
     char own_ack[MSG_TOPIC_MAX + 1];
     const char *patterns[3];
@@ -169,8 +173,7 @@ static enum devacl_reason decide_device(const struct devacl_request *req,
         return DEVACL_ROLE;
     }
     if (req->access != MOSQ_ACL_WRITE) {
-        if (msg_topic_format(own_ack, sizeof(own_ack), MSG_STREAM_ACK, a->device_id) !=
-            MSG_OK) {
+        if (msg_topic_format(own_ack, sizeof(own_ack), MSG_STREAM_ACK, a->device_id) != MSG_OK) {
             snprintf(err, errlen, "device id is not an id");
             return DEVACL_BAD_ID;
         }
@@ -185,8 +188,7 @@ static enum devacl_reason decide_device(const struct devacl_request *req,
     }
     if (t.stream == MSG_STREAM_ACK || t.stream == MSG_STREAM_HEALTH ||
         t.stream == MSG_STREAM_REJECTED) {
-        snprintf(err, errlen, "a device may not publish on %s topics",
-                 msg_stream_name(t.stream));
+        snprintf(err, errlen, "a device may not publish on %s topics", msg_stream_name(t.stream));
         return DEVACL_TOPIC;
     }
     if (strcmp(t.device_id, a->device_id) != 0) {
@@ -249,8 +251,8 @@ static enum devacl_reason decide_collector(const struct devacl_request *req, cha
     return DEVACL_OK;
 }
 
-enum devacl_reason devacl_decide(const struct devacl_request *req,
-                                 const struct regcache_account *a, char *err, size_t errlen)
+enum devacl_reason devacl_decide(const struct devacl_request *req, const struct regcache_account *a,
+                                 char *err, size_t errlen)
 {
     err[0] = '\0';
     if (req->username == NULL) {
@@ -357,8 +359,7 @@ static void log_denial(struct devacl *st, struct ratelimit_entry *e,
         e->suppressed = 0;
     }
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: denied %s by user=%s on '%s': %s (%s)%s",
-                         access_name(req->access), user, topic, err, devacl_reason_name(r),
-                         more);
+                         access_name(req->access), user, topic, err, devacl_reason_name(r), more);
 }
 
 static void forward_status(struct devacl *st, struct ratelimit_entry *e,
@@ -368,8 +369,8 @@ static void forward_status(struct devacl *st, struct ratelimit_entry *e,
         st->not_forwarded++;
         return;
     }
-    if (refusal_forward(&st->scratch, req->username, req->topic, err, req->payload,
-                        req->payloadlen, wall_ms()) != MOSQ_ERR_SUCCESS) {
+    if (refusal_forward(&st->scratch, req->username, req->topic, err, req->payload, req->payloadlen,
+                        wall_ms()) != MOSQ_ERR_SUCCESS) {
         st->not_forwarded++;
         return;
     }
@@ -379,7 +380,7 @@ static void forward_status(struct devacl *st, struct ratelimit_entry *e,
 static int on_acl_check(int event, void *event_data, void *userdata)
 {
     struct mosquitto_evt_acl_check *ed = event_data;
-    struct devacl *st = userdata;           /* from start; broker thread only */
+    struct devacl *st = userdata; /* from start; broker thread only */
     const struct regcache_account *a = NULL;
     struct ratelimit_entry *e = NULL;
     struct devacl_request req;
@@ -435,8 +436,9 @@ static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
         return false;
     }
     if (e->suppressed > 0) {
-        mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: user=%s: %" PRIu64
-                             " more denials not logged", e->key, e->suppressed);
+        mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                             "devacl: user=%s: %" PRIu64 " more denials not logged", e->key,
+                             e->suppressed);
     }
     return true;
 }
@@ -454,8 +456,8 @@ static void publish_stats(struct devacl *st)
     }
     msg_time_format(wall_ms(), ts);
     n = snprintf(buf, sizeof(buf),
-                 "{\"module\":\"devacl\",\"ts\":\"%s\",\"allowed\":%" PRIu64
-                 ",\"denied\":%" PRIu64 ",\"denied_by_reason\":{",
+                 "{\"module\":\"devacl\",\"ts\":\"%s\",\"allowed\":%" PRIu64 ",\"denied\":%" PRIu64
+                 ",\"denied_by_reason\":{",
                  ts, st->allowed, denied);
     len = (size_t)n;
     for (int i = 1; i < DEVACL_REASON_COUNT && len < sizeof(buf); i++) {
@@ -484,7 +486,7 @@ static int on_tick(int event, void *event_data, void *userdata)
     struct sweep_ctx c;
 
     (void)event;
-    (void)event_data;                     /* 2.0.11 leaves its times zero: use our clock */
+    (void)event_data; /* 2.0.11 leaves its times zero: use our clock */
     c.st = st;
     c.now = mono_ms();
     if (c.now >= st->next_sweep_ms) {
@@ -506,8 +508,8 @@ static int read_options(struct devacl *st, struct mosquitto_opt *opts, int n, ch
     char why[MSG_ERRLEN] = "";
 
     st->stats_interval_ms = 10000;
-    if (ratelimit_rate_parse(REFUSAL_DEFAULT_RATE, &st->rejected_rate, why,
-                             sizeof(why)) != MSG_OK) {
+    if (ratelimit_rate_parse(REFUSAL_DEFAULT_RATE, &st->rejected_rate, why, sizeof(why)) !=
+        MSG_OK) {
         snprintf(err, errlen, "devacl: default rejected_rate: %s", why);
         return MOSQ_ERR_INVAL;
     }
@@ -566,11 +568,10 @@ static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         mrc = MOSQ_ERR_NOMEM;
         goto fail;
     }
-    st->next_stats_ms = mono_ms();   /* publish the counters on the first tick */
+    st->next_stats_ms = mono_ms(); /* publish the counters on the first tick */
     mrc = mosquitto_callback_register(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, st);
     if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "devacl: cannot register the ACL check: %s",
-                 mosquitto_strerror(mrc));
+        snprintf(err, errlen, "devacl: cannot register the ACL check: %s", mosquitto_strerror(mrc));
         goto fail;
     }
     mrc = mosquitto_callback_register(pid, MOSQ_EVT_TICK, on_tick, NULL, st);
@@ -579,8 +580,8 @@ static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
         goto fail;
     }
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: started (counters on %s every %" PRId64
-                         " s)", DEVACL_STATS_TOPIC, st->stats_interval_ms / 1000);
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: started (counters on %s every %" PRId64 " s)",
+                         DEVACL_STATS_TOPIC, st->stats_interval_ms / 1000);
     *state = st;
     return MOSQ_ERR_SUCCESS;
 fail:

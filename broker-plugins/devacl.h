@@ -41,19 +41,19 @@
 
 enum devacl_reason {
     DEVACL_OK,
-    DEVACL_NO_USERNAME,    /* the client has no username */
-    DEVACL_BAD_ID,         /* the username is not an id of protocol.md section 2 */
-    DEVACL_CLIENT_ID,      /* the client id is not the username */
-    DEVACL_UNKNOWN,        /* no account of that name */
-    DEVACL_DISABLED,       /* the account (or its device) is disabled */
-    DEVACL_ROLE,           /* the role may not do this at all */
-    DEVACL_TOPIC,          /* a topic (or filter) the role may not use */
-    DEVACL_FOREIGN,        /* another device's topic */
-    DEVACL_STREAM,         /* a stream the device's kind may not publish */
-    DEVACL_RETAIN,         /* retained outside status and health */
-    DEVACL_SHARE,          /* a shared subscription the role may not join */
-    DEVACL_FILTER,         /* a subscription filter wider than what the role may read */
-    DEVACL_PAYLOAD,        /* a status (or will) or health payload that breaks the contract */
+    DEVACL_NO_USERNAME, /* the client has no username */
+    DEVACL_BAD_ID,      /* the username is not an id of protocol.md section 2 */
+    DEVACL_CLIENT_ID,   /* the client id is not the username */
+    DEVACL_UNKNOWN,     /* no account of that name */
+    DEVACL_DISABLED,    /* the account (or its device) is disabled */
+    DEVACL_ROLE,        /* the role may not do this at all */
+    DEVACL_TOPIC,       /* a topic (or filter) the role may not use */
+    DEVACL_FOREIGN,     /* another device's topic */
+    DEVACL_STREAM,      /* a stream the device's kind may not publish */
+    DEVACL_RETAIN,      /* retained outside status and health */
+    DEVACL_SHARE,       /* a shared subscription the role may not join */
+    DEVACL_FILTER,      /* a subscription filter wider than what the role may read */
+    DEVACL_PAYLOAD,     /* a status (or will) or health payload that breaks the contract */
 };
 #define DEVACL_REASON_COUNT 14
 
@@ -63,11 +63,11 @@ const char *devacl_reason_name(enum devacl_reason r);
 /* What one check asks (all borrowed). access is MOSQ_ACL_READ, _WRITE, _SUBSCRIBE or
  * _UNSUBSCRIBE. */
 struct devacl_request {
-    const char *username;      /* NULL if none */
-    const char *client_id;     /* NULL if none */
+    const char *username;  /* NULL if none */
+    const char *client_id; /* NULL if none */
     int access;
-    const char *topic;         /* a topic, or a whole subscription filter */
-    const void *payload;       /* WRITE only (NULL for others) */
+    const char *topic;   /* a topic, or a whole subscription filter */
+    const void *payload; /* WRITE only (NULL for others) */
     size_t payloadlen;
     bool retain;
 };
@@ -75,7 +75,7 @@ struct devacl_request {
 /* The decision for req (borrowed) about account a (borrowed, regcache_find(req->username);
  * NULL if none): DEVACL_OK or why not, with err (errlen bytes) saying what exactly. Pure: no
  * logging, no counters. */
-enum devacl_reason devacl_decide(const struct devacl_request *req,
-                                 const struct regcache_account *a, char *err, size_t errlen);
+enum devacl_reason devacl_decide(const struct devacl_request *req, const struct regcache_account *a,
+                                 char *err, size_t errlen);
 
 #endif

@@ -31,8 +31,8 @@
 
 #define PAYVAL_STATS_TOPIC "$SYS/pantau/payval"
 #define PAYVAL_DEVICES_DEFAULT 20000
-#define PAYVAL_SWEEP_SLOTS 1024          /* table slots the sweep looks at ... */
-#define PAYVAL_SWEEP_EVERY_MS 100        /* ... this often (the tick runs on every loop) */
+#define PAYVAL_SWEEP_SLOTS 1024   /* table slots the sweep looks at ... */
+#define PAYVAL_SWEEP_EVERY_MS 100 /* ... this often (the tick runs on every loop) */
 #define PAYVAL_MSG_BUCKET 0
 #define PAYVAL_FWD_BUCKET 1
 #define PAYVAL_LOG_BUCKET 2
@@ -42,31 +42,35 @@
 static const struct ratelimit_rate payval_log_rate = {1.0 / 60.0, 5.0};
 
 static const char *const payval_rate_keys[MSG_KIND_COUNT] = {
-    "rate_flood_gateway", "rate_traffic_gateway", "rate_handheld",
+    "rate_flood_gateway",
+    "rate_traffic_gateway",
+    "rate_handheld",
 };
 
 /* Defaults per kind: a gauge reports about once a minute and replays a backlog at a few a
  * second; a camera gateway sends counts per lane and class; a handheld replays a day's
  * inspections after a day without signal. */
 static const char *const payval_rate_defaults[MSG_KIND_COUNT] = {
-    "5/s burst 50", "20/s burst 200", "2/s burst 100",
+    "5/s burst 50",
+    "20/s burst 200",
+    "2/s burst 100",
 };
 
 struct payval {
     mosquitto_plugin_id_t *pid;
-    struct regcache *rc;                         /* borrowed for the plugin's lifetime */
-    struct ratelimit_rate rate[MSG_KIND_COUNT];  /* messages per device, by kind */
-    struct ratelimit_rate rejected_rate;         /* refused messages forwarded per device */
+    struct regcache *rc;                        /* borrowed for the plugin's lifetime */
+    struct ratelimit_rate rate[MSG_KIND_COUNT]; /* messages per device, by kind */
+    struct ratelimit_rate rejected_rate;        /* refused messages forwarded per device */
     int64_t stats_interval_ms;
-    int64_t next_stats_ms;                       /* monotonic */
-    int64_t next_sweep_ms;               /* monotonic */
+    int64_t next_stats_ms; /* monotonic */
+    int64_t next_sweep_ms; /* monotonic */
     size_t devices_max;
     struct ratelimit_table *devices;
-    uint64_t accepted;                           /* device messages let through */
-    uint64_t other;                              /* other roles' messages, untouched */
+    uint64_t accepted; /* device messages let through */
+    uint64_t other;    /* other roles' messages, untouched */
     uint64_t refused[PAYVAL_REASON_COUNT];
     uint64_t forwarded;
-    uint64_t not_forwarded;                      /* over the budget, or the publish failed */
+    uint64_t not_forwarded; /* over the budget, or the publish failed */
     uint64_t log_suppressed;
     struct refusal_scratch scratch;
 };
@@ -150,8 +154,7 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const struct ratelimit_rate *kind_rate(const struct payval *st,
-                                             enum msg_device_kind kind)
+static const struct ratelimit_rate *kind_rate(const struct payval *st, enum msg_device_kind kind)
 {
     if ((int)kind < 0 || (int)kind >= MSG_KIND_COUNT) {
         return &st->rate[MSG_KIND_FLOOD_GATEWAY];
@@ -182,7 +185,7 @@ static void log_refusal(struct payval *st, struct ratelimit_entry *e, const char
 static int on_message(int event, void *event_data, void *userdata)
 {
     struct mosquitto_evt_message *ed = event_data;
-    struct payval *st = userdata;               /* from start; broker thread only */
+    struct payval *st = userdata; /* from start; broker thread only */
     const char *username = mosquitto_client_username(ed->client);
     const struct regcache_account *a = NULL;
     struct ratelimit_entry *e = NULL;
@@ -204,7 +207,7 @@ static int on_message(int event, void *event_data, void *userdata)
     now = mono_ms();
     e = ratelimit_table_get(st->devices, username);
     if (e == NULL) {
-        return MOSQ_ERR_ACL_DENIED;   /* not reachable: username is an id */
+        return MOSQ_ERR_ACL_DENIED; /* not reachable: username is an id */
     }
     if (!ratelimit_take(&e->b[PAYVAL_MSG_BUCKET], kind_rate(st, a->kind), now)) {
         r = PAYVAL_RATE;
@@ -219,8 +222,8 @@ static int on_message(int event, void *event_data, void *userdata)
     }
     if (r != PAYVAL_INTERNAL) {
         if (ratelimit_take(&e->b[PAYVAL_FWD_BUCKET], &st->rejected_rate, now) &&
-            refusal_forward(&st->scratch, username, ed->topic, err, ed->payload,
-                            ed->payloadlen, wall_ms()) == MOSQ_ERR_SUCCESS) {
+            refusal_forward(&st->scratch, username, ed->topic, err, ed->payload, ed->payloadlen,
+                            wall_ms()) == MOSQ_ERR_SUCCESS) {
             st->forwarded++;
         } else {
             st->not_forwarded++;
@@ -271,8 +274,8 @@ static void publish_stats(struct payval *st)
     }
     msg_time_format(wall_ms(), ts);
     n = snprintf(buf, sizeof(buf),
-                 "{\"module\":\"payval\",\"ts\":\"%s\",\"accepted\":%" PRIu64
-                 ",\"other\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"refused_by_reason\":{",
+                 "{\"module\":\"payval\",\"ts\":\"%s\",\"accepted\":%" PRIu64 ",\"other\":%" PRIu64
+                 ",\"refused\":%" PRIu64 ",\"refused_by_reason\":{",
                  ts, st->accepted, st->other, refused);
     len = (size_t)n;
     for (int i = 1; i < PAYVAL_REASON_COUNT && len < sizeof(buf); i++) {
@@ -303,7 +306,7 @@ static int on_tick(int event, void *event_data, void *userdata)
     struct sweep_ctx c;
 
     (void)event;
-    (void)event_data;                     /* 2.0.11 leaves its times zero: use our clock */
+    (void)event_data; /* 2.0.11 leaves its times zero: use our clock */
     c.st = st;
     c.now = mono_ms();
     if (c.now >= st->next_sweep_ms) {
@@ -318,12 +321,17 @@ static int on_tick(int event, void *event_data, void *userdata)
 }
 
 static const char *const payval_keys[] = {
-    "rate_flood_gateway", "rate_traffic_gateway", "rate_handheld", "rejected_rate",
-    "stats_interval",     "devices_max",          NULL,
+    "rate_flood_gateway",
+    "rate_traffic_gateway",
+    "rate_handheld",
+    "rejected_rate",
+    "stats_interval",
+    "devices_max",
+    NULL,
 };
 
-static int read_long(const char *key, const char *value, long lo, long hi, long *out,
-                     char *err, size_t errlen)
+static int read_long(const char *key, const char *value, long lo, long hi, long *out, char *err,
+                     size_t errlen)
 {
     char *end = NULL;
     long v;
@@ -331,8 +339,7 @@ static int read_long(const char *key, const char *value, long lo, long hi, long 
     errno = 0;
     v = strtol(value, &end, 10);
     if (errno != 0 || end == value || *end != '\0' || v < lo || v > hi) {
-        snprintf(err, errlen, "plugin_opt_%s '%.40s': an integer %ld to %ld", key, value, lo,
-                 hi);
+        snprintf(err, errlen, "plugin_opt_%s '%.40s': an integer %ld to %ld", key, value, lo, hi);
         return MOSQ_ERR_INVAL;
     }
     *out = v;
@@ -425,7 +432,7 @@ static int payval_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         mrc = MOSQ_ERR_NOMEM;
         goto fail;
     }
-    st->next_stats_ms = mono_ms();   /* publish the counters on the first tick */
+    st->next_stats_ms = mono_ms(); /* publish the counters on the first tick */
     mrc = mosquitto_callback_register(pid, MOSQ_EVT_MESSAGE, on_message, NULL, st);
     if (mrc != MOSQ_ERR_SUCCESS) {
         snprintf(err, errlen, "payval: cannot register the message hook: %s",

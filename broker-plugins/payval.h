@@ -35,12 +35,12 @@
 
 enum payval_reason {
     PAYVAL_OK,
-    PAYVAL_RATE,          /* over the device's rate: not a content refusal, not forwarded */
-    PAYVAL_TOPIC,         /* not a device stream (devacl lets none through: a safety net) */
-    PAYVAL_JSON,          /* not I-JSON, too large or too deep (MSG_ERR_JSON) */
-    PAYVAL_SCHEMA,        /* breaks the contract (MSG_ERR_SCHEMA) */
-    PAYVAL_STATION,       /* a station not bound to the device at the reading's ts */
-    PAYVAL_INTERNAL,      /* the validator ran out of memory: refused, the device retries */
+    PAYVAL_RATE,     /* over the device's rate: not a content refusal, not forwarded */
+    PAYVAL_TOPIC,    /* not a device stream (devacl lets none through: a safety net) */
+    PAYVAL_JSON,     /* not I-JSON, too large or too deep (MSG_ERR_JSON) */
+    PAYVAL_SCHEMA,   /* breaks the contract (MSG_ERR_SCHEMA) */
+    PAYVAL_STATION,  /* a station not bound to the device at the reading's ts */
+    PAYVAL_INTERNAL, /* the validator ran out of memory: refused, the device retries */
 };
 #define PAYVAL_REASON_COUNT 7
 

@@ -19,12 +19,12 @@ struct ratelimit_table {
     size_t capacity;
     size_t count;
     uint64_t evicted;
-    uint32_t nbuckets;          /* a power of two */
-    uint32_t *buckets;          /* heads of the hash chains */
+    uint32_t nbuckets; /* a power of two */
+    uint32_t *buckets; /* heads of the hash chains */
     uint32_t lru_head, lru_tail;
     uint32_t free_head;
-    uint32_t sweep_pos;         /* next index the sweep looks at */
-    struct ratelimit_entry *e;  /* capacity + 1 entries */
+    uint32_t sweep_pos;        /* next index the sweep looks at */
+    struct ratelimit_entry *e; /* capacity + 1 entries */
 };
 
 static double tokens_at(const struct ratelimit_bucket *b, const struct ratelimit_rate *r,
@@ -94,8 +94,7 @@ int ratelimit_rate_parse(const char *text, struct ratelimit_rate *out, char *err
     }
     p = end;
     if (*p != '/') {
-        snprintf(err, errlen, "'%.40s': expected '/' and a unit (s, m or h) after the rate",
-                 text);
+        snprintf(err, errlen, "'%.40s': expected '/' and a unit (s, m or h) after the rate", text);
         return MSG_ERR_CONFIG;
     }
     p++;
@@ -149,7 +148,7 @@ void ratelimit_rate_format(const struct ratelimit_rate *r, char *buf, size_t buf
 
 static uint32_t hash_key(const char *key)
 {
-    uint32_t h = 2166136261u;   /* FNV-1a */
+    uint32_t h = 2166136261u; /* FNV-1a */
 
     for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
         h ^= *p;
@@ -257,7 +256,7 @@ static void forget(struct ratelimit_table *t, uint32_t i)
     uint32_t *link = NULL;
 
     if (lookup(t, t->e[i].key, &link) != i) {
-        return;   /* not reachable: every used entry is in its chain */
+        return; /* not reachable: every used entry is in its chain */
     }
     *link = t->e[i].hash_next;
     lru_unlink(t, i);
@@ -307,7 +306,7 @@ struct ratelimit_entry *ratelimit_table_get(struct ratelimit_table *t, const cha
     t->free_head = t->e[i].hash_next;
     memset(&t->e[i], 0, sizeof(t->e[i]));
     memcpy(t->e[i].key, key, len + 1);
-    lookup(t, key, &link);   /* the end of its chain */
+    lookup(t, key, &link); /* the end of its chain */
     *link = i;
     lru_push_front(t, i);
     t->count++;
@@ -324,8 +323,7 @@ void ratelimit_table_remove(struct ratelimit_table *t, const char *key)
 }
 
 size_t ratelimit_table_sweep(struct ratelimit_table *t, size_t max_visit,
-                             bool (*drop)(void *ctx, const struct ratelimit_entry *e),
-                             void *ctx)
+                             bool (*drop)(void *ctx, const struct ratelimit_entry *e), void *ctx)
 {
     size_t dropped = 0;
 

@@ -22,17 +22,17 @@
 
 #include "msg_topic.h"
 
-#define RATELIMIT_BUCKETS 3      /* buckets per table entry (the caller names their use) */
+#define RATELIMIT_BUCKETS 3 /* buckets per table entry (the caller names their use) */
 
 struct ratelimit_rate {
-    double per_s;                /* tokens gained per second, > 0 */
-    double burst;                /* most tokens held, >= 1 */
+    double per_s; /* tokens gained per second, > 0 */
+    double burst; /* most tokens held, >= 1 */
 };
 
 struct ratelimit_bucket {
-    bool primed;                 /* false: never used, counts as full */
+    bool primed; /* false: never used, counts as full */
     double tokens;
-    int64_t last_ms;             /* when tokens was last brought up to date */
+    int64_t last_ms; /* when tokens was last brought up to date */
 };
 
 /* Takes one token from b at now_ms under rate r (both borrowed). Returns whether there was one.
@@ -54,7 +54,7 @@ void ratelimit_rate_format(const struct ratelimit_rate *r, char *buf, size_t buf
 struct ratelimit_entry {
     char key[MSG_ID_MAX + 1];
     struct ratelimit_bucket b[RATELIMIT_BUCKETS];
-    uint64_t suppressed;         /* for the caller: e.g. log lines not written since the last */
+    uint64_t suppressed; /* for the caller: e.g. log lines not written since the last */
     /* the table's own links: */
     uint32_t lru_prev, lru_next, hash_next;
 };
@@ -83,8 +83,7 @@ void ratelimit_table_remove(struct ratelimit_table *t, const char *key);
 /* Visits at most max_visit entries, continuing where the last sweep stopped, and forgets each
  * for which drop(ctx, entry) (borrowed) returns true. Returns how many it forgot. */
 size_t ratelimit_table_sweep(struct ratelimit_table *t, size_t max_visit,
-                             bool (*drop)(void *ctx, const struct ratelimit_entry *e),
-                             void *ctx);
+                             bool (*drop)(void *ctx, const struct ratelimit_entry *e), void *ctx);
 
 /* Entries held now; how many were evicted because the table was full, in total. */
 size_t ratelimit_table_count(const struct ratelimit_table *t);

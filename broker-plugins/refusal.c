@@ -22,8 +22,8 @@ int refusal_forward(struct refusal_scratch *s, const char *device, const char *t
     memcpy(s->r.device, device, strlen(device) + 1);
     msg_rejected_set_text(s->r.topic, sizeof(s->r.topic), topic, topic ? strlen(topic) : 0,
                           MSG_REJECTED_TOPIC_MAX);
-    msg_rejected_set_text(s->r.reason, sizeof(s->r.reason), reason,
-                          reason ? strlen(reason) : 0, MSG_REJECTED_REASON_MAX);
+    msg_rejected_set_text(s->r.reason, sizeof(s->r.reason), reason, reason ? strlen(reason) : 0,
+                          MSG_REJECTED_REASON_MAX);
     msg_rejected_set_payload(&s->r, payload, len);
     if (msg_rejected_encode(&s->r, s->buf, sizeof(s->buf), &outlen) != MSG_OK) {
         return MOSQ_ERR_INVAL;

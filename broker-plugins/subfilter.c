@@ -87,14 +87,14 @@ bool subfilter_within(const char *filter, const char *pattern)
         bool p_last = (p[pl] == '\0');
 
         if (pl == 1 && p[0] == '#') {
-            return true;                      /* the pattern takes everything from here */
+            return true; /* the pattern takes everything from here */
         }
         if (fl == 1 && f[0] == '#') {
-            return false;                     /* the filter takes more than this level */
+            return false; /* the filter takes more than this level */
         }
         if (!(pl == 1 && p[0] == '+')) {
             if (fl == 1 && f[0] == '+') {
-                return false;                 /* any level, where only one is allowed */
+                return false; /* any level, where only one is allowed */
             }
             if (fl != pl || memcmp(f, p, fl) != 0) {
                 return false;
@@ -108,7 +108,7 @@ bool subfilter_within(const char *filter, const char *pattern)
             return strcmp(p + pl, "/#") == 0;
         }
         if (p_last) {
-            return false;                     /* the filter goes deeper */
+            return false; /* the filter goes deeper */
         }
         f += fl + 1;
         p += pl + 1;

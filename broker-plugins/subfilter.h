@@ -18,10 +18,10 @@
 #define SUBFILTER_SHARE_PREFIX "$share/"
 
 struct subfilter {
-    bool shared;               /* it began with $share/<group>/ */
-    const char *group;         /* borrowed from the parsed text; NULL unless shared */
+    bool shared;       /* it began with $share/<group>/ */
+    const char *group; /* borrowed from the parsed text; NULL unless shared */
     size_t group_len;
-    const char *filter;        /* borrowed: the filter itself, after the share prefix */
+    const char *filter; /* borrowed: the filter itself, after the share prefix */
 };
 
 /* Splits sub (borrowed, NUL-terminated) into *out, whose pointers borrow from sub. Checks the

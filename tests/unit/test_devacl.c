@@ -12,21 +12,32 @@
 #include "policy_fixture.h"
 #include "tinytest.h"
 
-#define STATUS_OK                                                                             \
-    "{\"state\":\"online\",\"conn\":17,\"store\":\"6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d\","   \
+#define STATUS_OK                                                                           \
+    "{\"state\":\"online\",\"conn\":17,\"store\":\"6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d\"," \
     "\"ts\":\"2026-02-11T03:00:01.500Z\",\"clock_synced\":true}"
-#define STATUS_BAD                                                                            \
-    "{\"state\":\"online\",\"conn\":0,\"store\":\"6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d\","    \
+#define STATUS_BAD                                                                         \
+    "{\"state\":\"online\",\"conn\":0,\"store\":\"6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d\"," \
     "\"ts\":\"2026-02-11T03:00:01.500Z\",\"clock_synced\":true}"
-#define HEALTH_OK                                                                             \
-    "{\"collector\":\"collector-1\",\"state\":\"online\",\"db\":\"up\","                      \
+#define HEALTH_OK                                                        \
+    "{\"collector\":\"collector-1\",\"state\":\"online\",\"db\":\"up\"," \
     "\"ts\":\"2026-02-11T03:15:00.000Z\"}"
-#define HEALTH_BAD                                                                            \
-    "{\"collector\":\"collector-1\",\"state\":\"online\",\"db\":\"maybe\","                   \
+#define HEALTH_BAD                                                          \
+    "{\"collector\":\"collector-1\",\"state\":\"online\",\"db\":\"maybe\"," \
     "\"ts\":\"2026-02-11T03:15:00.000Z\"}"
 #define ID65 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-enum who { GW, CAM, HH, COL, DASH, ADM, OFF, GW_OFF, GW_ODD, NOBODY };
+enum who {
+    GW,
+    CAM,
+    HH,
+    COL,
+    DASH,
+    ADM,
+    OFF,
+    GW_OFF,
+    GW_ODD,
+    NOBODY
+};
 
 static struct regcache_account accounts[NOBODY];
 
@@ -63,13 +74,13 @@ static void make_accounts(void)
 struct row {
     const char *name;
     enum who who;
-    const char *user;        /* NULL: the account's username */
+    const char *user; /* NULL: the account's username */
     int access;
     const char *topic;
     const char *payload;
     bool retain;
     enum devacl_reason want;
-    const char *err;         /* text err must contain (denials) */
+    const char *err; /* text err must contain (denials) */
 };
 
 #define W MOSQ_ACL_WRITE
@@ -81,22 +92,20 @@ static const struct row rows[] = {
     /* devices: publish */
     {"own flood", GW, NULL, W, "pantau/v1/gw-1/flood", "{}", false, DEVACL_OK, NULL},
     {"own dropped", GW, NULL, W, "pantau/v1/gw-1/dropped", "{}", false, DEVACL_OK, NULL},
-    {"another device's topic", GW, NULL, W, "pantau/v1/gw-2/flood", "{}", false,
-     DEVACL_FOREIGN, "topic belongs to device 'gw-2'"},
+    {"another device's topic", GW, NULL, W, "pantau/v1/gw-2/flood", "{}", false, DEVACL_FOREIGN,
+     "topic belongs to device 'gw-2'"},
     {"flood gauge sends a larva report", GW, NULL, W, "pantau/v1/gw-1/larva", "{}", false,
      DEVACL_STREAM, "a flood_gateway may not publish larva"},
     {"handheld sends flood", HH, NULL, W, "pantau/v1/hh-1/flood", "{}", false, DEVACL_STREAM,
      "a handheld may not publish flood"},
-    {"camera incident", CAM, NULL, W, "pantau/v1/cam-1/incident", "{}", false, DEVACL_OK,
-     NULL},
+    {"camera incident", CAM, NULL, W, "pantau/v1/cam-1/incident", "{}", false, DEVACL_OK, NULL},
     {"retained reading", GW, NULL, W, "pantau/v1/gw-1/flood", "{}", true, DEVACL_RETAIN,
      "only status may be retained"},
-    {"retained status", GW, NULL, W, "pantau/v1/gw-1/status", STATUS_OK, true, DEVACL_OK,
-     NULL},
-    {"status (or will) with a bad payload", GW, NULL, W, "pantau/v1/gw-1/status", STATUS_BAD,
-     true, DEVACL_PAYLOAD, "conn"},
-    {"status (or will) that is not JSON", GW, NULL, W, "pantau/v1/gw-1/status", "offline",
-     true, DEVACL_PAYLOAD, ""},
+    {"retained status", GW, NULL, W, "pantau/v1/gw-1/status", STATUS_OK, true, DEVACL_OK, NULL},
+    {"status (or will) with a bad payload", GW, NULL, W, "pantau/v1/gw-1/status", STATUS_BAD, true,
+     DEVACL_PAYLOAD, "conn"},
+    {"status (or will) that is not JSON", GW, NULL, W, "pantau/v1/gw-1/status", "offline", true,
+     DEVACL_PAYLOAD, ""},
     {"will on another device's status", GW, NULL, W, "pantau/v1/gw-2/status", STATUS_OK, true,
      DEVACL_FOREIGN, "gw-2"},
     {"device publishes an ack", GW, NULL, W, "pantau/v1/gw-1/ack", "{}", false, DEVACL_TOPIC,
@@ -105,13 +114,13 @@ static const struct row rows[] = {
      DEVACL_TOPIC, "rejected"},
     {"device publishes health", GW, NULL, W, "pantau/v1/_sys/health/gw-1", HEALTH_OK, true,
      DEVACL_TOPIC, "health"},
-    {"topic outside the protocol", GW, NULL, W, "pantau/v1/gw-1/rain", "{}", false,
-     DEVACL_TOPIC, "unknown stream"},
+    {"topic outside the protocol", GW, NULL, W, "pantau/v1/gw-1/rain", "{}", false, DEVACL_TOPIC,
+     "unknown stream"},
     {"other version", GW, NULL, W, "pantau/v2/gw-1/flood", "{}", false, DEVACL_TOPIC,
      "unknown version"},
     {"not pantau at all", GW, NULL, W, "frigate/events", "{}", false, DEVACL_TOPIC, "pantau"},
-    {"device account whose username is not its device", GW_ODD, NULL, W,
-     "pantau/v1/gw-odd/flood", "{}", false, DEVACL_ROLE, "not its device id"},
+    {"device account whose username is not its device", GW_ODD, NULL, W, "pantau/v1/gw-odd/flood",
+     "{}", false, DEVACL_ROLE, "not its device id"},
     /* devices: subscribe and read */
     {"own acks", GW, NULL, S, "pantau/v1/gw-1/ack", NULL, false, DEVACL_OK, NULL},
     {"another's acks", GW, NULL, S, "pantau/v1/gw-2/ack", NULL, false, DEVACL_FILTER,
@@ -119,8 +128,8 @@ static const struct row rows[] = {
     {"every device's acks", GW, NULL, S, "pantau/v1/+/ack", NULL, false, DEVACL_FILTER, ""},
     {"everything", GW, NULL, S, "#", NULL, false, DEVACL_FILTER, ""},
     {"own topics", GW, NULL, S, "pantau/v1/gw-1/#", NULL, false, DEVACL_FILTER, ""},
-    {"health of every collector", GW, NULL, S, "pantau/v1/_sys/health/+", NULL, false,
-     DEVACL_OK, NULL},
+    {"health of every collector", GW, NULL, S, "pantau/v1/_sys/health/+", NULL, false, DEVACL_OK,
+     NULL},
     {"health of one collector", GW, NULL, S, "pantau/v1/_sys/health/collector-1", NULL, false,
      DEVACL_OK, NULL},
     {"device in a shared group", GW, NULL, S, "$share/g/pantau/v1/gw-1/ack", NULL, false,
@@ -131,21 +140,19 @@ static const struct row rows[] = {
     {"read own ack", GW, NULL, R, "pantau/v1/gw-1/ack", NULL, false, DEVACL_OK, NULL},
     {"read another's ack", GW, NULL, R, "pantau/v1/gw-2/ack", NULL, false, DEVACL_TOPIC,
      "may not read"},
-    {"read health", GW, NULL, R, "pantau/v1/_sys/health/collector-1", NULL, false, DEVACL_OK,
-     NULL},
+    {"read health", GW, NULL, R, "pantau/v1/_sys/health/collector-1", NULL, false, DEVACL_OK, NULL},
     {"read readings", GW, NULL, R, "pantau/v1/gw-1/flood", NULL, false, DEVACL_TOPIC, ""},
     {"read $SYS", GW, NULL, R, "$SYS/pantau/devacl", NULL, false, DEVACL_TOPIC, ""},
     {"unsubscribe", GW, NULL, U, "#", NULL, false, DEVACL_OK, NULL},
     /* collectors */
-    {"collector's shared streams", COL, NULL, S, "$share/pantau-collectors/pantau/v1/+/flood",
-     NULL, false, DEVACL_OK, NULL},
-    {"collector's status", COL, NULL, S, "$share/pantau-collectors/pantau/v1/+/status", NULL,
+    {"collector's shared streams", COL, NULL, S, "$share/pantau-collectors/pantau/v1/+/flood", NULL,
      false, DEVACL_OK, NULL},
-    {"collector's rejected", COL, NULL, S, "$share/pantau-collectors/pantau/v1/_sys/rejected",
-     NULL, false, DEVACL_OK, NULL},
+    {"collector's status", COL, NULL, S, "$share/pantau-collectors/pantau/v1/+/status", NULL, false,
+     DEVACL_OK, NULL},
+    {"collector's rejected", COL, NULL, S, "$share/pantau-collectors/pantau/v1/_sys/rejected", NULL,
+     false, DEVACL_OK, NULL},
     {"collector unshared", COL, NULL, S, "pantau/v1/+/larva", NULL, false, DEVACL_OK, NULL},
-    {"collector health", COL, NULL, S, "pantau/v1/_sys/health/+", NULL, false, DEVACL_OK,
-     NULL},
+    {"collector health", COL, NULL, S, "pantau/v1/_sys/health/+", NULL, false, DEVACL_OK, NULL},
     {"collector every stream", COL, NULL, S, "pantau/v1/+/+", NULL, false, DEVACL_FILTER, ""},
     {"collector everything", COL, NULL, S, "$share/g/#", NULL, false, DEVACL_FILTER, ""},
     {"collector acks", COL, NULL, S, "pantau/v1/+/ack", NULL, false, DEVACL_FILTER, ""},
@@ -153,22 +160,21 @@ static const struct row rows[] = {
      NULL},
     {"collector retains an ack", COL, NULL, W, "pantau/v1/gw-1/ack", "{}", true, DEVACL_RETAIN,
      "retained acknowledgement"},
-    {"collector's own health", COL, NULL, W, "pantau/v1/_sys/health/collector-1", HEALTH_OK,
-     true, DEVACL_OK, NULL},
-    {"another collector's health", COL, NULL, W, "pantau/v1/_sys/health/collector-2",
-     HEALTH_OK, true, DEVACL_FOREIGN, "collector-2"},
-    {"health with a bad payload", COL, NULL, W, "pantau/v1/_sys/health/collector-1",
-     HEALTH_BAD, true, DEVACL_PAYLOAD, "db"},
+    {"collector's own health", COL, NULL, W, "pantau/v1/_sys/health/collector-1", HEALTH_OK, true,
+     DEVACL_OK, NULL},
+    {"another collector's health", COL, NULL, W, "pantau/v1/_sys/health/collector-2", HEALTH_OK,
+     true, DEVACL_FOREIGN, "collector-2"},
+    {"health with a bad payload", COL, NULL, W, "pantau/v1/_sys/health/collector-1", HEALTH_BAD,
+     true, DEVACL_PAYLOAD, "db"},
     {"collector publishes a reading", COL, NULL, W, "pantau/v1/gw-1/flood", "{}", false,
      DEVACL_TOPIC, "may not publish on flood"},
     {"collector writes _sys/rejected", COL, NULL, W, "pantau/v1/_sys/rejected", "{}", false,
      DEVACL_TOPIC, "rejected"},
     {"collector reads a reading", COL, NULL, R, "pantau/v1/gw-1/flood", NULL, false, DEVACL_OK,
      NULL},
-    {"collector reads rejected", COL, NULL, R, "pantau/v1/_sys/rejected", NULL, false,
-     DEVACL_OK, NULL},
-    {"collector reads an ack", COL, NULL, R, "pantau/v1/gw-1/ack", NULL, false, DEVACL_TOPIC,
-     ""},
+    {"collector reads rejected", COL, NULL, R, "pantau/v1/_sys/rejected", NULL, false, DEVACL_OK,
+     NULL},
+    {"collector reads an ack", COL, NULL, R, "pantau/v1/gw-1/ack", NULL, false, DEVACL_TOPIC, ""},
     /* dashboards, admins, officers */
     {"dashboard status", DASH, NULL, S, "pantau/v1/+/status", NULL, false, DEVACL_OK, NULL},
     {"dashboard counters", DASH, NULL, S, "$SYS/pantau/#", NULL, false, DEVACL_OK, NULL},
@@ -179,8 +185,8 @@ static const struct row rows[] = {
      DEVACL_SHARE, ""},
     {"dashboard readings", DASH, NULL, S, "pantau/v1/+/flood", NULL, false, DEVACL_FILTER, ""},
     {"dashboard all of $SYS", DASH, NULL, S, "$SYS/#", NULL, false, DEVACL_FILTER, ""},
-    {"dashboard publishes", DASH, NULL, W, "pantau/v1/gw-1/status", STATUS_OK, true,
-     DEVACL_ROLE, "only reads"},
+    {"dashboard publishes", DASH, NULL, W, "pantau/v1/gw-1/status", STATUS_OK, true, DEVACL_ROLE,
+     "only reads"},
     {"dashboard reads status", DASH, NULL, R, "pantau/v1/gw-1/status", NULL, false, DEVACL_OK,
      NULL},
     {"dashboard reads rejected", DASH, NULL, R, "pantau/v1/_sys/rejected", NULL, false,
@@ -191,16 +197,15 @@ static const struct row rows[] = {
     /* identity */
     {"no username", NOBODY, "", R, "pantau/v1/gw-1/ack", NULL, false, DEVACL_NO_USERNAME,
      "no username"},
-    {"control character in the username (issue 5)", GW, "gw-1\001", W, "pantau/v1/gw-1/flood",
-     "{}", false, DEVACL_BAD_ID, "not an id"},
-    {"plus in the username", GW, "gw+1", W, "pantau/v1/gw-1/flood", "{}", false, DEVACL_BAD_ID,
+    {"control character in the username (issue 5)", GW, "gw-1\001", W, "pantau/v1/gw-1/flood", "{}",
+     false, DEVACL_BAD_ID, "not an id"},
+    {"plus in the username", GW, "gw+1", W, "pantau/v1/gw-1/flood", "{}", false, DEVACL_BAD_ID, ""},
+    {"slash in the username", GW, "gw/1", W, "pantau/v1/gw-1/flood", "{}", false, DEVACL_BAD_ID,
      ""},
-    {"slash in the username", GW, "gw/1", W, "pantau/v1/gw-1/flood", "{}", false,
-     DEVACL_BAD_ID, ""},
-    {"username of 65 characters", GW, ID65, W, "pantau/v1/gw-1/flood", "{}", false,
-     DEVACL_BAD_ID, ""},
-    {"disabled account", GW_OFF, NULL, W, "pantau/v1/gw-off/flood", "{}", false,
-     DEVACL_DISABLED, "disabled"},
+    {"username of 65 characters", GW, ID65, W, "pantau/v1/gw-1/flood", "{}", false, DEVACL_BAD_ID,
+     ""},
+    {"disabled account", GW_OFF, NULL, W, "pantau/v1/gw-off/flood", "{}", false, DEVACL_DISABLED,
+     "disabled"},
     {"unknown account", NOBODY, "gw-9", W, "pantau/v1/gw-9/flood", "{}", false, DEVACL_UNKNOWN,
      "no such account"},
 };
@@ -242,7 +247,7 @@ static void test_client_id_must_be_username(void)
     make_accounts();
     memset(&req, 0, sizeof(req));
     req.username = "gw-1";
-    req.client_id = "gw-2";           /* gw-1 took gw-2's client id (issue 5, item 2) */
+    req.client_id = "gw-2"; /* gw-1 took gw-2's client id (issue 5, item 2) */
     req.access = MOSQ_ACL_WRITE;
     req.topic = "pantau/v1/gw-1/flood";
     TEST_CHECK(devacl_decide(&req, &accounts[GW], err, sizeof(err)) == DEVACL_CLIENT_ID);
@@ -262,12 +267,11 @@ static void test_reason_names(void)
 
 /* ---- the module's callbacks ---------------------------------------------------------- */
 
-static const char registry[] =
-    "A gw-1 device device_key 1 gw-1 flood_gateway 1 h1\n"
-    "A gw-2 device device_key 1 gw-2 flood_gateway 1 h2\n"
-    "A collector-1 collector password 1 - - 1 h3\n"
-    "A dash-1 dashboard password 1 - - 1 h4\n"
-    "A gw-off device device_key 0 gw-off flood_gateway 1 h5\n";
+static const char registry[] = "A gw-1 device device_key 1 gw-1 flood_gateway 1 h1\n"
+                               "A gw-2 device device_key 1 gw-2 flood_gateway 1 h2\n"
+                               "A collector-1 collector password 1 - - 1 h3\n"
+                               "A dash-1 dashboard password 1 - - 1 h4\n"
+                               "A gw-off device device_key 0 gw-off flood_gateway 1 h5\n";
 
 struct started {
     struct policy_fixture f;
@@ -307,8 +311,8 @@ static void stop(struct started *s)
     policy_fixture_free(&s->f);
 }
 
-static int check(struct started *s, const char *id, const char *user, int access,
-                 const char *topic, const char *payload, bool retain)
+static int check(struct started *s, const char *id, const char *user, int access, const char *topic,
+                 const char *payload, bool retain)
 {
     struct mosquitto *c = stub_client_new(id, user);
     struct mosquitto_evt_acl_check ed;
@@ -357,12 +361,12 @@ static void test_callback_allows_and_denies(void)
     /* a certificate client whose id is another's (no password hook ran for it) */
     TEST_CHECK(check(&s, "gw-2", "gw-1", W, "pantau/v1/gw-1/flood", "{}", false) ==
                MOSQ_ERR_ACL_DENIED);
-    TEST_CHECK(check(&s, "dash-1", "dash-1", S, "$share/pantau-collectors/pantau/v1/+/flood",
-                     NULL, false) == MOSQ_ERR_ACL_DENIED);
+    TEST_CHECK(check(&s, "dash-1", "dash-1", S, "$share/pantau-collectors/pantau/v1/+/flood", NULL,
+                     false) == MOSQ_ERR_ACL_DENIED);
     TEST_CHECK(check(&s, "dash-1", "dash-1", U, "#", NULL, false) == MOSQ_ERR_SUCCESS);
     TEST_CHECK(check(&s, "x\001", "x\001", W, "pantau/v1/x/flood", "{}", false) ==
                MOSQ_ERR_ACL_DENIED);
-    TEST_CHECK(stub_logged("user=x?"));          /* the control character is not logged */
+    TEST_CHECK(stub_logged("user=x?")); /* the control character is not logged */
     memset(&tick, 0, sizeof(tick));
     s.tick(MOSQ_EVT_TICK, &tick, s.tick_ud);
     TEST_CHECK(strcmp(stub.last_topic, "$SYS/pantau/devacl") == 0);
@@ -393,7 +397,7 @@ static void test_callback_log_is_rate_limited(void)
     check(&s, "gw-2", "gw-2", W, "pantau/v1/gw-1/flood", "{}", false);
     TEST_CHECK(count_logs("denied publish by user=gw-1") == 5);
     TEST_MSG("%d lines", count_logs("denied publish by user=gw-1"));
-    TEST_CHECK(count_logs("denied publish by user=gw-2") == 1);   /* its own budget */
+    TEST_CHECK(count_logs("denied publish by user=gw-2") == 1); /* its own budget */
     memset(&tick, 0, sizeof(tick));
     s.tick(MOSQ_EVT_TICK, &tick, s.tick_ud);
     TEST_CHECK(strstr(stub.last_payload, "\"foreign\":51") != NULL);
@@ -454,8 +458,8 @@ static void test_start_bad_options(void)
     TEST_CHECK(strstr(err, "plugin_opt_rejected_rate") != NULL);
     TEST_MSG("err '%s'", err);
     TEST_CHECK(state == NULL);
-    TEST_CHECK(plugin_module_devacl.start(&state, NULL, f.rc, bad_interval, 1, err,
-                                          sizeof(err)) != MOSQ_ERR_SUCCESS);
+    TEST_CHECK(plugin_module_devacl.start(&state, NULL, f.rc, bad_interval, 1, err, sizeof(err)) !=
+               MOSQ_ERR_SUCCESS);
     TEST_CHECK(strstr(err, "plugin_opt_stats_interval") != NULL);
     TEST_CHECK(stub_callback(MOSQ_EVT_ACL_CHECK, &state) == NULL);
     plugin_module_devacl.stop(NULL, NULL);

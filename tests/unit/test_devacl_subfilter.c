@@ -12,9 +12,9 @@ struct parse_row {
     const char *sub;
     int rc;
     int shared;
-    const char *group;     /* expected group (shared only) */
-    const char *filter;    /* expected filter */
-    const char *want;      /* error text */
+    const char *group;  /* expected group (shared only) */
+    const char *filter; /* expected filter */
+    const char *want;   /* error text */
 };
 
 static void test_parse(void)
@@ -24,8 +24,7 @@ static void test_parse(void)
         {"#", MSG_OK, 0, NULL, "#", NULL},
         {"+", MSG_OK, 0, NULL, "+", NULL},
         {"pantau/+/x/#", MSG_OK, 0, NULL, "pantau/+/x/#", NULL},
-        {"$share/collectors/pantau/v1/+/flood", MSG_OK, 1, "collectors", "pantau/v1/+/flood",
-         NULL},
+        {"$share/collectors/pantau/v1/+/flood", MSG_OK, 1, "collectors", "pantau/v1/+/flood", NULL},
         {"$share/g/#", MSG_OK, 1, "g", "#", NULL},
         {"$SYS/pantau/#", MSG_OK, 0, NULL, "$SYS/pantau/#", NULL},
         {"$sharex/g/a", MSG_OK, 0, NULL, "$sharex/g/a", NULL},
@@ -79,7 +78,7 @@ static void test_within(void)
     static const struct within_row rows[] = {
         {"pantau/v1/gw-1/ack", "pantau/v1/gw-1/ack", 1},
         {"pantau/v1/gw-2/ack", "pantau/v1/gw-1/ack", 0},
-        {"pantau/v1/+/ack", "pantau/v1/gw-1/ack", 0},      /* every device's acks */
+        {"pantau/v1/+/ack", "pantau/v1/gw-1/ack", 0}, /* every device's acks */
         {"pantau/v1/gw-1/#", "pantau/v1/gw-1/ack", 0},
         {"#", "pantau/v1/gw-1/ack", 0},
         {"+/+/+/+", "pantau/v1/gw-1/ack", 0},
@@ -93,14 +92,14 @@ static void test_within(void)
         {"pantau/v1/+/+", "pantau/v1/+/flood", 0},
         {"$SYS/pantau/devacl", "$SYS/pantau/#", 1},
         {"$SYS/pantau/#", "$SYS/pantau/#", 1},
-        {"$SYS/pantau", "$SYS/pantau/#", 1},                /* "a" is within "a/#" */
+        {"$SYS/pantau", "$SYS/pantau/#", 1}, /* "a" is within "a/#" */
         {"$SYS/#", "$SYS/pantau/#", 0},
         {"$SYS/+/devacl", "$SYS/pantau/#", 0},
         {"#", "$SYS/#", 0},
         {"$SYS/broker/uptime", "$SYS/#", 1},
         {"a/b", "a/b/c", 0},
         {"a/b/c", "a/b", 0},
-        {"a//c", "a/+/c", 1},                               /* an empty level is a level */
+        {"a//c", "a/+/c", 1}, /* an empty level is a level */
         {"a/", "a/+", 1},
         {"", "+", 1},
     };

@@ -16,27 +16,26 @@
 #include "tinytest.h"
 
 #define STORE "\"store\":\"6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d\""
-#define FLOOD(seq, ts, station)                                                              \
-    "{" STORE ",\"seq\":" seq ",\"ts\":\"" ts "\",\"clock_synced\":true,\"replay\":false,"   \
+#define FLOOD(seq, ts, station)                                                            \
+    "{" STORE ",\"seq\":" seq ",\"ts\":\"" ts "\",\"clock_synced\":true,\"replay\":false," \
     "\"station\":\"" station "\",\"level_cm\":637.5}"
-#define LARVA                                                                                 \
-    "{\"store\":\"9d8c7b6a-5f4e-4d3c-8b2a-19f8e7d6c5b4\",\"seq\":312,"                        \
-    "\"ts\":\"1970-01-01T00:04:31.000Z\",\"clock_synced\":false,\"replay\":true,"             \
+#define LARVA                                                                                   \
+    "{\"store\":\"9d8c7b6a-5f4e-4d3c-8b2a-19f8e7d6c5b4\",\"seq\":312,"                          \
+    "\"ts\":\"1970-01-01T00:04:31.000Z\",\"clock_synced\":false,\"replay\":true,"               \
     "\"inspector\":\"jmt-0412\",\"building\":\"public_place\",\"kelurahan\":\"32.75.07.1007\"," \
     "\"rw\":1,\"rt\":2,\"larvae_found\":false,\"containers\":[]}"
-#define STATUS_OK                                                                             \
-    "{\"state\":\"online\",\"conn\":17," STORE ",\"ts\":\"2026-02-11T03:00:01.500Z\","        \
+#define STATUS_OK                                                                      \
+    "{\"state\":\"online\",\"conn\":17," STORE ",\"ts\":\"2026-02-11T03:00:01.500Z\"," \
     "\"clock_synced\":true}"
 
 /* gw-1 is bound to p2c since ever, and to old-st from 2000-01-01 to 2020-01-01 only. */
-static const char registry[] =
-    "A gw-1 device device_key 1 gw-1 flood_gateway 1 h1\n"
-    "A gw-2 device device_key 1 gw-2 flood_gateway 1 h2\n"
-    "A hh-1 device device_key 1 hh-1 handheld 1 h3\n"
-    "A collector-1 collector password 1 - - 1 h4\n"
-    "B gw-1 p2c - -\n"
-    "B gw-1 old-st 946684800000 1577836800000\n"
-    "B gw-2 p2c - -\n";
+static const char registry[] = "A gw-1 device device_key 1 gw-1 flood_gateway 1 h1\n"
+                               "A gw-2 device device_key 1 gw-2 flood_gateway 1 h2\n"
+                               "A hh-1 device device_key 1 hh-1 handheld 1 h3\n"
+                               "A collector-1 collector password 1 - - 1 h4\n"
+                               "B gw-1 p2c - -\n"
+                               "B gw-1 old-st 946684800000 1577836800000\n"
+                               "B gw-2 p2c - -\n";
 
 struct check_row {
     const char *name;
@@ -67,11 +66,9 @@ static const struct check_row check_rows[] = {
      PAYVAL_SCHEMA, "levl_cm: unknown member"},
     {"not JSON", "gw-1", "pantau/v1/gw-1/flood", "{\"store\":", PAYVAL_JSON, ""},
     {"empty", "gw-1", "pantau/v1/gw-1/flood", "", PAYVAL_JSON, ""},
-    {"larva has a kelurahan, no station", "hh-1", "pantau/v1/hh-1/larva", LARVA, PAYVAL_OK,
-     NULL},
+    {"larva has a kelurahan, no station", "hh-1", "pantau/v1/hh-1/larva", LARVA, PAYVAL_OK, NULL},
     {"status", "gw-1", "pantau/v1/gw-1/status", STATUS_OK, PAYVAL_OK, NULL},
-    {"ack topic is not a device message", "gw-1", "pantau/v1/gw-1/ack", "{}", PAYVAL_TOPIC,
-     ""},
+    {"ack topic is not a device message", "gw-1", "pantau/v1/gw-1/ack", "{}", PAYVAL_TOPIC, ""},
 };
 
 static void test_check(void)
@@ -161,8 +158,7 @@ static int publish(struct started *s, const char *user, const char *topic, const
     return rc;
 }
 
-static int publish_str(struct started *s, const char *user, const char *topic,
-                       const char *payload)
+static int publish_str(struct started *s, const char *user, const char *topic, const char *payload)
 {
     return publish(s, user, topic, payload, strlen(payload));
 }
@@ -186,12 +182,11 @@ static void test_rate_limit(void)
     }
     for (int i = 0; i < 5; i++) {
         accepted += publish_str(&s, "gw-1", "pantau/v1/gw-1/flood",
-                                FLOOD("1", "2026-02-11T03:15:00.000Z", "p2c")) ==
-                    MOSQ_ERR_SUCCESS;
+                                FLOOD("1", "2026-02-11T03:15:00.000Z", "p2c")) == MOSQ_ERR_SUCCESS;
     }
     TEST_CHECK(accepted == 3);
     TEST_MSG("accepted %d of 5", accepted);
-    TEST_CHECK(stub.n_publishes == 0);                 /* over the rate: not forwarded */
+    TEST_CHECK(stub.n_publishes == 0); /* over the rate: not forwarded */
     TEST_CHECK(stub_logged("payval: refused message by device=gw-1 on 'pantau/v1/gw-1/flood': "
                            "over 0.000277778/s burst 3 (rate_limit)"));
     /* another device has its own bucket; the handheld its kind's (default) rate */
@@ -238,8 +233,7 @@ static void test_refused_forwarded_within_budget(void)
     TEST_CHECK(publish_str(&s, "gw-1", "pantau/v1/gw-1/flood", bad) == MOSQ_ERR_ACL_DENIED);
     TEST_CHECK(stub.n_publishes == 2);
     /* gw-2's budget is its own */
-    TEST_CHECK(publish_str(&s, "gw-2", "pantau/v1/gw-2/flood", "nonsense") ==
-               MOSQ_ERR_ACL_DENIED);
+    TEST_CHECK(publish_str(&s, "gw-2", "pantau/v1/gw-2/flood", "nonsense") == MOSQ_ERR_ACL_DENIED);
     TEST_CHECK(stub.n_publishes == 3);
     counters(&s);
     TEST_CHECK(strstr(stub.last_payload, "\"station\":3") != NULL);
@@ -300,7 +294,7 @@ static void test_idle_devices_are_forgotten(void)
      * every second (poll them, with a deadline) */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     do {
-        nanosleep(&(struct timespec){0, 10000000}, NULL);   /* poll every 10 ms */
+        nanosleep(&(struct timespec){0, 10000000}, NULL); /* poll every 10 ms */
         counters(&s);
         gone = strstr(stub.last_payload, "\"devices\":0") != NULL;
         clock_gettime(CLOCK_MONOTONIC, &t);
@@ -326,8 +320,8 @@ static void test_start_bad_options(void)
                MOSQ_ERR_SUCCESS);
     TEST_CHECK(strstr(err, "plugin_opt_rate_handheld") != NULL);
     TEST_MSG("err '%s'", err);
-    TEST_CHECK(plugin_module_payval.start(&state, NULL, f.rc, bad_devices, 1, err,
-                                          sizeof(err)) != MOSQ_ERR_SUCCESS);
+    TEST_CHECK(plugin_module_payval.start(&state, NULL, f.rc, bad_devices, 1, err, sizeof(err)) !=
+               MOSQ_ERR_SUCCESS);
     TEST_CHECK(strstr(err, "plugin_opt_devices_max") != NULL);
     TEST_CHECK(state == NULL);
     TEST_CHECK(stub_callback(MOSQ_EVT_MESSAGE, &state) == NULL);

@@ -11,7 +11,7 @@
 
 static void test_bucket_burst_then_rate(void)
 {
-    struct ratelimit_rate r = {2.0, 5.0};    /* 2 a second, 5 at once */
+    struct ratelimit_rate r = {2.0, 5.0}; /* 2 a second, 5 at once */
     struct ratelimit_bucket b;
     int taken = 0;
 
@@ -22,11 +22,11 @@ static void test_bucket_burst_then_rate(void)
     }
     TEST_CHECK(taken == 5);
     TEST_MSG("a fresh bucket gives its burst, got %d", taken);
-    TEST_CHECK(!ratelimit_take(&b, &r, 1400));        /* 0.8 tokens */
-    TEST_CHECK(ratelimit_take(&b, &r, 1500));         /* 1.0 */
+    TEST_CHECK(!ratelimit_take(&b, &r, 1400)); /* 0.8 tokens */
+    TEST_CHECK(ratelimit_take(&b, &r, 1500));  /* 1.0 */
     TEST_CHECK(!ratelimit_take(&b, &r, 1500));
     TEST_CHECK(!ratelimit_full(&b, &r, 3000));
-    TEST_CHECK(ratelimit_full(&b, &r, 4000));         /* 2.5 s later: 5 again */
+    TEST_CHECK(ratelimit_full(&b, &r, 4000)); /* 2.5 s later: 5 again */
     taken = 0;
     for (int i = 0; i < 10; i++) {
         taken += ratelimit_take(&b, &r, 100000) ? 1 : 0;
@@ -42,9 +42,9 @@ static void test_bucket_clock_backwards(void)
 
     memset(&b, 0, sizeof(b));
     TEST_CHECK(ratelimit_take(&b, &r, 10000));
-    TEST_CHECK(!ratelimit_take(&b, &r, 5000));        /* backwards: nothing gained */
+    TEST_CHECK(!ratelimit_take(&b, &r, 5000)); /* backwards: nothing gained */
     TEST_CHECK(!ratelimit_take(&b, &r, 10500));
-    TEST_CHECK(ratelimit_take(&b, &r, 11000));        /* a second after the last real time */
+    TEST_CHECK(ratelimit_take(&b, &r, 11000)); /* a second after the last real time */
 }
 
 struct parse_row {
@@ -52,7 +52,7 @@ struct parse_row {
     int rc;
     double per_s;
     double burst;
-    const char *want;     /* text err must contain */
+    const char *want; /* text err must contain */
 };
 
 static void test_rate_parse(void)
@@ -131,7 +131,7 @@ static void test_table_get_find_remove(void)
     TEST_CHECK(again == a && again->suppressed == 7);
     TEST_CHECK(ratelimit_table_count(t) == 1);
     TEST_CHECK(ratelimit_table_get(t, ID64) != NULL);
-    TEST_CHECK(ratelimit_table_get(t, ID64 "a") == NULL);   /* longer than an id */
+    TEST_CHECK(ratelimit_table_get(t, ID64 "a") == NULL); /* longer than an id */
     TEST_CHECK(ratelimit_table_get(t, "") == NULL);
     TEST_CHECK(ratelimit_table_get(t, NULL) == NULL);
     TEST_CHECK(ratelimit_table_count(t) == 2);
@@ -140,7 +140,7 @@ static void test_table_get_find_remove(void)
     TEST_CHECK(ratelimit_table_count(t) == 1);
     ratelimit_table_remove(t, "not-there");
     a = ratelimit_table_get(t, "gw-1");
-    TEST_CHECK(a != NULL && a->suppressed == 0);              /* made afresh */
+    TEST_CHECK(a != NULL && a->suppressed == 0); /* made afresh */
 out:
     ratelimit_table_free(t);
 }
@@ -156,7 +156,7 @@ static void test_table_bounded_lru(void)
     ratelimit_table_get(t, "d1");
     ratelimit_table_get(t, "d2");
     ratelimit_table_get(t, "d3");
-    ratelimit_table_get(t, "d1");                  /* d2 is now the least recently used */
+    ratelimit_table_get(t, "d1"); /* d2 is now the least recently used */
     ratelimit_table_get(t, "d4");
     TEST_CHECK(ratelimit_table_count(t) == 3);
     TEST_CHECK(ratelimit_table_find(t, "d2") == NULL);
@@ -201,7 +201,7 @@ static void test_table_sweep(void)
     /* incremental: a few slots per call, wrapping around */
     dropped += ratelimit_table_sweep(t, 4, drop_odd, &visits);
     dropped += ratelimit_table_sweep(t, 4, drop_odd, &visits);
-    dropped += ratelimit_table_sweep(t, 2, drop_odd, &visits);   /* 10 slots: once round */
+    dropped += ratelimit_table_sweep(t, 2, drop_odd, &visits); /* 10 slots: once round */
     TEST_CHECK(dropped == 3);
     TEST_MSG("dropped %zu", dropped);
     TEST_CHECK(visits == 6);

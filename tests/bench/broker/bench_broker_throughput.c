@@ -40,9 +40,9 @@ struct conn {
     char store[37];
     bool connected;
     bool failed;
-    uint64_t next_seq;      /* next reading to publish */
-    uint64_t sent;          /* published */
-    uint64_t done;          /* PUBACKed */
+    uint64_t next_seq; /* next reading to publish */
+    uint64_t sent;     /* published */
+    uint64_t done;     /* PUBACKed */
     int in_flight;
 };
 
@@ -299,7 +299,7 @@ int main(int argc, char **argv)
     struct bench b;
     struct pollfd *pfd = NULL;
     struct conn **who = NULL;
-    char (*secrets)[SECRET_MAX] = NULL;
+    char(*secrets)[SECRET_MAX] = NULL;
     char id[64];
     FILE *f = NULL;
     int64_t t0;
@@ -334,8 +334,7 @@ int main(int argc, char **argv)
             secrets[i][strcspn(secrets[i], "\r\n")] = '\0';
         }
     }
-    if (conn_open(&b, &b.sub, b.sub_user ? b.sub_user : "bench-sub", b.sub_user,
-                  b.sub_pass) != 0) {
+    if (conn_open(&b, &b.sub, b.sub_user ? b.sub_user : "bench-sub", b.sub_user, b.sub_pass) != 0) {
         goto out;
     }
     for (int i = 0; i < b.devices; i++) {
@@ -375,8 +374,8 @@ int main(int argc, char **argv)
         }
     }
     elapsed = (double)(now_us() - t0) / 1e6;
-    printf("published=%" PRIu64 "\naccepted=%" PRIu64 "\nrefused=%" PRIu64
-           "\nreceived=%" PRIu64 "\nelapsed_s=%.4f\nrate=%.1f\n",
+    printf("published=%" PRIu64 "\naccepted=%" PRIu64 "\nrefused=%" PRIu64 "\nreceived=%" PRIu64
+           "\nelapsed_s=%.4f\nrate=%.1f\n",
            b.per_device * (uint64_t)b.devices, b.accepted, b.refused, b.received, elapsed,
            (double)(b.accepted + b.refused) / elapsed);
     status = 0;
