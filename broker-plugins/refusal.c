@@ -17,6 +17,10 @@ int refusal_forward(struct refusal_scratch *s, const char *device, const char *t
     if (device == NULL || !msg_id_valid(device, strlen(device))) {
         return MOSQ_ERR_INVAL;
     }
+    if (payload == NULL) {
+        payload = ""; /* mosquitto passes NULL for an empty payload; memcpy must not get it */
+        len = 0;
+    }
     memset(&s->r, 0, sizeof(s->r));
     s->r.ts_ms = now_ms;
     memcpy(s->r.device, device, strlen(device) + 1);

@@ -304,6 +304,29 @@ static void test_idle_devices_are_forgotten(void)
     stop(&s);
 }
 
+/* mosquitto hands an empty payload as NULL with length 0 */
+static void test_empty_payload_is_refused_and_passed_on(void)
+{
+    struct started s;
+    struct msg_rejected r;
+    char err[MSG_ERRLEN] = "";
+
+    if (!TEST_CHECK(start(&s, NULL, 0) == 0)) {
+        return;
+    }
+    TEST_CHECK(publish(&s, "gw-1", "pantau/v1/gw-1/flood", NULL, 0) == MOSQ_ERR_ACL_DENIED);
+    TEST_CHECK(publish(&s, "gw-1", "pantau/v1/gw-1/status", NULL, 0) == MOSQ_ERR_ACL_DENIED);
+    TEST_CHECK(stub.n_publishes == 2);
+    TEST_MSG("%d publishes", stub.n_publishes);
+    if (stub.n_publishes > 0) {
+        TEST_CHECK(msg_rejected_parse(stub.last_payload, strlen(stub.last_payload), &r, err,
+                                      sizeof(err)) == MSG_OK);
+        TEST_MSG("%s: %s", err, stub.last_payload);
+        TEST_CHECK(r.payload_len == 0 && strstr(r.reason, "empty payload") != NULL);
+    }
+    stop(&s);
+}
+
 static void test_start_bad_options(void)
 {
     struct mosquitto_opt bad_rate[] = {{(char *)"rate_handheld", (char *)"fast"}};
@@ -351,6 +374,7 @@ TEST_LIST = {
     {"refused_forwarded_within_budget", test_refused_forwarded_within_budget},
     {"oversized_payload_is_cut", test_oversized_payload_is_cut},
     {"idle_devices_are_forgotten", test_idle_devices_are_forgotten},
+    {"empty_payload_is_refused_and_passed_on", test_empty_payload_is_refused_and_passed_on},
     {"start_bad_options", test_start_bad_options},
     {"keys_are_listed", test_keys_are_listed},
     {NULL, NULL},
