@@ -133,6 +133,7 @@ struct agent {
     bool src_started;
     int src_stop_fd;                           /* eventfd: the source thread stops */
     atomic_bool src_stop;
+    uint64_t src_rng;                          /* the source thread's jitter (set before) */
     struct agent_emit emit;
     size_t n_runs;
     struct source_run runs[AGENT_SOURCES_MAX];
@@ -386,7 +387,7 @@ static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errl
 
 /* ---- the source thread ---------------------------------------------------------------- */
 
-static void source_try_open(struct agent *a, struct source_run *r, int64_t now)
+static void source_try_open(struct agent *a, struct source_run *r, int64_t now, uint64_t *rng)
 {
     char err[MSG_ERRLEN] = "";
     int rc;
@@ -406,7 +407,7 @@ static void source_try_open(struct agent *a, struct source_run *r, int64_t now)
         log_msg(LOG_ERR, "agent: source %s cannot run: %s", r->cs->source->name, err);
         return;
     }
-    r->next_open_ms = now + agent_backoff_next(&r->backoff, &a->rng);
+    r->next_open_ms = now + agent_backoff_next(&r->backoff, rng);
     log_msg(LOG_WARNING, "agent: source %s did not open: %s; retry in %" PRId64 " ms",
             r->cs->source->name, err, r->next_open_ms - now);
 }
@@ -425,12 +426,11 @@ static void *source_main(void *arg)
     struct agent *a = arg;
     struct pollfd fds[AGENT_SOURCES_MAX + 1];
     size_t idx[AGENT_SOURCES_MAX + 1];
-    uint64_t rng_seed = a->rng ^ UINT64_C(0x5851f42d4c957f2d);
+    uint64_t rng = a->src_rng;   /* this thread's own: a->rng is the engine's */
 
     for (size_t i = 0; i < a->n_runs; i++) {
         a->runs[i].next_open_ms = 0;
     }
-    (void)rng_seed;
     while (!atomic_load(&a->src_stop)) {
         int64_t now = agent_clock_mono_ms();
         int64_t next = now + 60000;
@@ -445,14 +445,14 @@ static void *source_main(void *arg)
                 continue;
             }
             if (!r->open && now >= r->next_open_ms) {
-                source_try_open(a, r, now);
+                source_try_open(a, r, now, &rng);
             }
             if (r->open && r->wait.fd < 0 && now >= r->wait.next_ms) {
                 r->wait.fd = -1;
                 r->wait.next_ms = INT64_MAX;
                 if (r->cs->source->poll(r->state, now, &r->wait, err, sizeof(err)) != MSG_OK) {
                     source_close(r);
-                    r->next_open_ms = now + agent_backoff_next(&r->backoff, &a->rng);
+                    r->next_open_ms = now + agent_backoff_next(&r->backoff, &rng);
                     log_msg(LOG_WARNING, "agent: source %s failed: %s; reopening in %" PRId64
                             " ms", r->cs->source->name, err, r->next_open_ms - now);
                 }
@@ -499,7 +499,7 @@ static void *source_main(void *arg)
             r->wait.next_ms = INT64_MAX;
             if (r->cs->source->poll(r->state, now, &r->wait, err, sizeof(err)) != MSG_OK) {
                 source_close(r);
-                r->next_open_ms = now + agent_backoff_next(&r->backoff, &a->rng);
+                r->next_open_ms = now + agent_backoff_next(&r->backoff, &rng);
                 log_msg(LOG_WARNING, "agent: source %s failed: %s; reopening in %" PRId64
                         " ms", r->cs->source->name, err, r->next_open_ms - now);
             }
@@ -536,14 +536,14 @@ static void mark_flush(struct agent *a)
     a->n_mark = 0;
 }
 
+/* Called inside store scans (the store lock held): only records; tick() flushes. */
 static void mark_add(struct agent *a, uint64_t seq, int64_t now)
 {
     if (a->n_mark == 0) {
         a->mark_due_ms = now + 1000;
     }
-    a->mark[a->n_mark++] = seq;
-    if (a->n_mark == MARK_MAX) {
-        mark_flush(a);
+    if (a->n_mark < MARK_MAX) {
+        a->mark[a->n_mark++] = seq;
     }
 }
 
@@ -594,8 +594,8 @@ static int publish_reading(struct agent *a, struct agent_slot *slot, const char 
     size_t out_len = len;
     int rc;
 
-    if (paho_room(a) == 0) {
-        return MSG_ERR_FULL;   /* after the next PUBACK */
+    if (paho_room(a) == 0 || a->n_mark >= MARK_MAX) {
+        return MSG_ERR_FULL;   /* after the next PUBACK, or once tick() recorded the sends */
     }
     if (replay) {
         /* the store keeps the first send's text (replay false); flip the flag. The envelope
@@ -844,9 +844,7 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
         }
         agent_window_remove(a->win, s);
     }
-    if (deleted > 0) {
-        a->status_dirty = true;
-    }
+    /* the status follows in maybe_status() once the backlog changed noticeably */
 }
 
 static bool health_allows(const struct agent *a)
@@ -1330,7 +1328,8 @@ static int tick(struct agent *a, int64_t now)
         }
         maybe_status(a, now);
     }
-    if (a->n_mark > 0 && (now >= a->mark_due_ms || a->conn_state != CONN_UP)) {
+    if (a->n_mark > 0 && (now >= a->mark_due_ms || a->n_mark >= MARK_MAX / 2 ||
+                          a->conn_state != CONN_UP)) {
         mark_flush(a);
     }
     if (now >= a->next_expire_ms) {
@@ -1364,7 +1363,9 @@ static int64_t next_deadline(struct agent *a, int64_t now)
     } while (0)
 
     EARLIER(a->next_expire_ms);
-    if (a->n_mark > 0) {
+    if (a->n_mark >= MARK_MAX / 2) {
+        EARLIER(now);
+    } else if (a->n_mark > 0) {
         EARLIER(a->mark_due_ms);
     }
     if (a->conn_state == CONN_IDLE) {
@@ -1522,6 +1523,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
     if (getrandom(&a->rng, sizeof(a->rng), 0) != (ssize_t)sizeof(a->rng)) {
         a->rng = (uint64_t)agent_clock_mono_ms() ^ (uint64_t)getpid() << 32;
     }
+    a->src_rng = agent_rand_next(&a->rng);
     a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     a->src_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (a->wake_fd < 0 || a->src_stop_fd < 0) {

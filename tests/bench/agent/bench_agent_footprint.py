@@ -23,6 +23,7 @@ made with openssl) and collector:
 import argparse
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -80,14 +81,17 @@ def tls_round(env, tls_port, ca, seconds, k):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert idle.stdout.readline().strip() == b"connected"
     wait_for(lambda: "connected to broker ssl://" in agent.run_log(), 30, "agent over TLS")
-    a_rss, i_rss = [], []
+    a_rss, i_rss, a_anon, i_anon = [], [], [], []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         a_rss.append(status_kib(agent.proc.pid, "VmRSS"))
         i_rss.append(status_kib(idle.pid, "VmRSS"))
+        a_anon.append(status_kib(agent.proc.pid, "RssAnon"))
+        i_anon.append(status_kib(idle.pid, "RssAnon"))
         time.sleep(1.0)
     stored = ledger_count(env, dev)
     out = {"agent_rss": statistics.median(a_rss), "idle_rss": statistics.median(i_rss),
+           "agent_anon": statistics.median(a_anon), "idle_anon": statistics.median(i_anon),
            "agent_hwm": status_kib(agent.proc.pid, "VmHWM"),
            "idle_hwm": status_kib(idle.pid, "VmHWM"), "stored": stored}
     idle.terminate()
@@ -110,13 +114,15 @@ def backlog_round(env, n, k):
              (summary(agent, "held") or 0) >= n, 1200, "%d readings held" % n)
     build_s = time.monotonic() - t0
     held = {"rss": status_kib(agent.proc.pid, "VmRSS"),
-            "hwm": status_kib(agent.proc.pid, "VmHWM")}
+            "hwm": status_kib(agent.proc.pid, "VmHWM"),
+            "anon": status_kib(agent.proc.pid, "RssAnon")}
     env.mosq.start()
     t0 = time.monotonic()
     wait_for(lambda: ledger_count(env, dev) >= n, 1200, "%d readings stored" % n)
     replay_s = time.monotonic() - t0
     after = {"rss": status_kib(agent.proc.pid, "VmRSS"),
-             "hwm": status_kib(agent.proc.pid, "VmHWM")}
+             "hwm": status_kib(agent.proc.pid, "VmHWM"),
+             "anon": status_kib(agent.proc.pid, "RssAnon")}
     assert agent.stop() == 0
     return {"build_s": build_s, "held": held, "replay_s": replay_s, "rate": n / replay_s,
             "after": after}
@@ -185,6 +191,8 @@ def pub_ir(port, n, k, workdir):
 
 
 def main():
+    # SIGTERM becomes SystemExit, so that the harness's at-exit cleanups stop the servers
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--backlog-rounds", type=int, default=1)
@@ -226,12 +234,20 @@ def main():
           "(bare paho client, TLS, connected) | %.2f |" % (args.rounds, args.seconds,
                                                           ar / 1024, ir_ / 1024, ar / ir_))
     print("| VmHWM, same runs | %.1f MiB | %.1f MiB | %.2f |" % (ah / 1024, ih / 1024, ah / ih))
+    aa, ia = med(t["agent_anon"] for t in tls), med(t["idle_anon"] for t in tls)
+    print("| RssAnon (private: heap, stacks; the rest of VmRSS is shared library pages), same "
+          "runs | %.1f MiB | %.1f MiB | %.2f |" % (aa / 1024, ia / 1024, aa / ia))
     hr = med(b["held"]["rss"] for b in backlog)
     hh = med(b["held"]["hwm"] for b in backlog)
     print("| VmRSS / VmHWM holding %d readings offline | %.1f / %.1f MiB | %.1f MiB (bare paho "
           "client, above) | %.2f |" % (args.backlog, hr / 1024, hh / 1024, ir_ / 1024, hr / ir_))
+    han = med(b["held"]["anon"] for b in backlog)
+    print("| RssAnon holding them | %.1f MiB | %.1f MiB | %.2f |" % (han / 1024, ia / 1024,
+                                                                   han / ia))
     ra = med(b["after"]["hwm"] for b in backlog)
-    print("| VmHWM after replaying them | %.1f MiB | | |" % (ra / 1024))
+    raa = med(b["after"]["anon"] for b in backlog)
+    print("| VmHWM / RssAnon after replaying them | %.1f / %.1f MiB | | |" % (ra / 1024,
+                                                                          raa / 1024))
     rate = med(b["rate"] for b in backlog)
     rraw = med(raw)
     print("| replay of %d readings to broker + collector, readings/s | %.0f | %.0f (broker's raw "
