@@ -84,39 +84,15 @@ def admin_path():
     return path
 
 
-def _asan_init_shim():
-    """A tiny library that defines swift_demangle, preloaded after the ASan runtime.
-
-    Preloaded into Debian's mosquitto, the runtime initialises lazily, at the first malloc, which
-    comes from libgpg-error's constructor while it holds glibc's gettext lock (bindtextdomain);
-    the init looks up swift_demangle with dlsym, the failed lookup translates its error message
-    with the same lock, and the lock is left corrupt: libpq's first connection (regcache's
-    thread) then waits on it for ever. With the symbol present the lookup does not fail."""
-    path = os.path.join(BUILD, "test-work", "asan-init-shim.so")
-    if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        src = path[:-3] + ".c"
-        with open(src, "w") as f:
-            f.write("#include <stddef.h>\n"
-                    "char *swift_demangle(const char *, size_t, char *, size_t *, unsigned);\n"
-                    "char *swift_demangle(const char *m, size_t n, char *o, size_t *on,"
-                    " unsigned fl)\n{ (void)m; (void)n; (void)o; (void)on; (void)fl;"
-                    " return NULL; }\n")
-        subprocess.run(["cc", "-shared", "-fPIC", "-o", path + ".tmp", src], check=True)
-        os.replace(path + ".tmp", path)
-    return path
-
-
 def sanitizer_preload(so):
-    """The sanitizer runtime that so needs preloaded into a program built without it (with
-    _asan_init_shim after it: an LD_PRELOAD value), or None. gcc's -fsanitize=address makes so
-    depend on libasan.so.N; clang's leaves __asan_ symbols undefined for the executable to
-    provide (libclang_rt.asan-x86_64.so)."""
+    """The sanitizer runtime that so needs preloaded into a program built without it, or None.
+    gcc's -fsanitize=address makes so depend on libasan.so.N; clang's leaves __asan_ symbols
+    undefined for the executable to provide (libclang_rt.asan-x86_64.so)."""
     out = subprocess.run(["ldd", so], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True).stdout
     for line in out.splitlines():
         if "libasan.so" in line and "=>" in line:
-            return line.split("=>")[1].split("(")[0].strip() + " " + _asan_init_shim()
+            return line.split("=>")[1].split("(")[0].strip()
     syms = subprocess.run(["nm", "-D", "--undefined-only", so], stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL, text=True).stdout
     if "__asan_" in syms:
@@ -125,7 +101,7 @@ def sanitizer_preload(so):
                 p = subprocess.run([cc, "-print-file-name=libclang_rt.asan-x86_64.so"],
                                    stdout=subprocess.PIPE, text=True).stdout.strip()
                 if os.path.exists(p):
-                    return p + " " + _asan_init_shim()
+                    return p
         raise RuntimeError("%s needs the ASan runtime, and no clang says where it is" % so)
     return None
 
