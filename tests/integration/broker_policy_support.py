@@ -16,6 +16,7 @@ collector account.
 import json
 import os
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -30,9 +31,18 @@ OK = (0x00, 0x10)
 REFUSED = B.RC_NOT_AUTHORIZED
 
 
-def flood(seq, station, ts=TS, store=STORE, **extra):
-    body = {"store": store, "seq": seq, "ts": ts, "clock_synced": True, "replay": False,
-            "station": station, "level_cm": 637.5}
+def now_ts():
+    """The current time as a protocol timestamp (UTC, milliseconds)."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+
+
+def flood(seq, station, ts=None, store=STORE, **extra):
+    """A valid flood reading; ts defaults to now, so that it lies inside a binding made by
+    pantau-admin device-add (valid from then on) whether or not the broker has seen
+    BrokerEnv.add_device's backdating of it yet."""
+    body = {"store": store, "seq": seq, "ts": ts or now_ts(), "clock_synced": True,
+            "replay": False, "station": station, "level_cm": 637.5}
     body.update(extra)
     return json.dumps(body, separators=(",", ":"))
 
