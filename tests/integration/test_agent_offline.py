@@ -12,6 +12,7 @@ real PostgreSQL and the real collector:
 import os
 import re
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -105,6 +106,29 @@ def test_backlog_replays_oldest_first_at_its_rate_beside_live_readings():
         assert len(live_during) >= 20, len(live_during)
         assert min(m.doc["seq"] for m in live_during) > seqs[0]
         watcher.stop()
+
+
+def test_large_backlog_replays_in_bulk():
+    """Regression: a replay of more than 4096 readings in a second (the batch of send records)
+    once deadlocked the engine on its own store lock."""
+    dev, st = "gw-off-03", "st-off-03"
+    total = 8000
+    with env_for("agent-bulk") as env:
+        env.register(dev, "flood_gateway", [st])
+        env.collector()
+        env.mosq.kill9()
+        agent = Agent(env, dev, summary_interval_ms="1s", window=2000, replay_rate=50000,
+                      sources=[simulator(flood=st, rate=100000, count=total)])
+        agent.start()
+        wait_for(lambda: (summary_held(agent) or 0) >= total, 120, "%d readings held" % total)
+        env.mosq.start()
+        t0 = time.monotonic()
+        wait_for(lambda: ledger_count(env, dev) == total, 120, "all %d stored" % total)
+        took = time.monotonic() - t0
+        assert_exactly_once(env, dev, total)
+        wait_for(lambda: summary_held(agent) == 0, 30, "the store emptied")
+        assert agent.stop() == 0
+        print("replayed %d readings in %.1f s" % (total, took))
 
 
 if __name__ == "__main__":
