@@ -23,6 +23,9 @@
 #ifdef AGENT_HAVE_REPORT
 #include "agent_report.h"
 #endif
+#ifdef AGENT_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #define DEFAULT_CONFIG "/etc/pantau/agent.conf"
 
@@ -144,7 +147,14 @@ int main(int argc, char **argv)
         status = rc == MSG_ERR_CONFIG ? 2 : 1;
         goto out;
     }
+#ifdef AGENT_HAVE_SYSTEMD
+    /* ready once the store is open: readings taken from now on are kept (Type=notify) */
+    sd_notify(0, "READY=1");
+#endif
     rc = agent_run(agent, &stop_flag, err, sizeof(err));
+#ifdef AGENT_HAVE_SYSTEMD
+    sd_notify(0, "STOPPING=1");
+#endif
     if (rc != MSG_OK) {
         log_msg(LOG_ERR, "%s", err);
         status = 1;
