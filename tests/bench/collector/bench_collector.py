@@ -323,9 +323,8 @@ class Bench:
         total = buckets[-1][1]
         return next(le for le, n in buckets if n >= 0.99 * total)
 
-    def latency(self, rate):
-        conf = {"batch_ms": self.args.batch_ms} if self.args.batch_ms else {}
-        proc, mport = self.start_collector(**conf)
+    def latency(self, rate, batch_ms):
+        proc, mport = self.start_collector(batch_ms=batch_ms)
         t0 = time.time()
         gen = self.loadgen("ack", rate=rate, duration=self.args.latency_s)
         gen.wait(900)   # at the end, what is still in flight is not waited for: rc ignored
@@ -382,11 +381,14 @@ def main():
     ap.add_argument("--per-device", type=int, default=60, help="readings per device and run")
     ap.add_argument("--bridge-per-device", type=int, default=10)
     ap.add_argument("--window", type=int, default=32, help="readings in flight per device")
-    ap.add_argument("--latency-s", type=int, default=20)
+    ap.add_argument("--latency-s", type=int, default=15)
     ap.add_argument("--soak-s", type=int, default=0, help="the memory curve run (600: 10 min)")
     ap.add_argument("--skip-bridge", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated: run only these kinds")
-    ap.add_argument("--batch-ms", default="", help="the collector's batch_ms in the latency run")
+    ap.add_argument("--batch-ms", default="100ms,20ms",
+                    help="the collector's batch_ms values compared in the latency runs")
+    ap.add_argument("--paired", action="store_true",
+                    help="with --peak: each latency round at half a peak measured just before")
     ap.add_argument("--peak", type=float, default=0,
                     help="skip the rounds: latency (and soak) at half this rate")
     args = ap.parse_args()
@@ -450,22 +452,34 @@ def main():
 
 
 def latency_and_soak(b, args, coll):
-    """Publish-to-commit latency at half of coll, then the soak (--soak-s)."""
-    lat = b.latency(coll / 2)
-    print("\nlatency at half the median peak (%.0f readings/s offered, %.0f achieved,"
-          " %d readings, batch_ms %s, ack_interval_ms 200):" % (
-              coll / 2, lat["rate"], lat["n"], args.batch_ms or "100ms"))
-    print("  publish to transaction start (ledger stored_at - ts):"
-          " p50 %.1f ms, p99 %.1f ms" % (lat["txn_start_p50"], lat["txn_start_p99"]))
-    print("  transaction (BEGIN to COMMIT): mean %.1f ms, p99 <= %.0f ms (histogram bucket)" % (
-        lat["commit_mean_ms"], lat["txn_p99_ms"]))
-    print("  so publish to commit: p50 about %.0f ms (+ mean transaction), p99 between %.0f"
-          " and %.0f ms (+ 0 .. p99 transaction)" % (
-              lat["txn_start_p50"] + lat["commit_mean_ms"], lat["txn_start_p99"],
-              lat["txn_start_p99"] + lat["txn_p99_ms"]))
-    print("  publish to acknowledgement at the device (adds up to ack_interval_ms):"
-          " p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (lat["ack_p50"], lat["ack_p99"],
-                                                     lat["ack_max"]))
+    """Publish-to-commit latency at half of coll, rounds interleaved over the batch_ms values
+    of --batch-ms, then the soak (--soak-s)."""
+    configs = args.batch_ms.split(",")
+    runs = {c: [] for c in configs}
+    for r in range(args.rounds):
+        if args.paired:
+            # half of a peak measured just before, in the same conditions (the machine is shared)
+            coll = b.collector()["rate"]
+            print("latency round %d peak %.0f" % (r + 1, coll), flush=True)
+        for bm in configs:
+            lat = b.latency(coll / 2, bm)
+            runs[bm].append(lat)
+            print("latency round %d batch_ms %-6s %s" % (r + 1, bm, " ".join(
+                "%s=%.4g" % (k, v) for k, v in lat.items())), flush=True)
+    for bm in configs:
+        x = runs[bm]
+        print("\nlatency at half the peak (%.0f readings/s achieved), batch_ms %s,"
+              " ack_interval_ms 200, medians of %d rounds:" % (med(x, "rate"), bm, len(x)))
+        print("  publish to transaction start (ledger stored_at - ts):"
+              " p50 %.1f ms, p99 %.1f ms" % (med(x, "txn_start_p50"), med(x, "txn_start_p99")))
+        print("  transaction (BEGIN to COMMIT): mean %.1f ms, p99 <= %.0f ms (histogram bucket)"
+              % (med(x, "commit_mean_ms"), med(x, "txn_p99_ms")))
+        print("  so publish to commit: p50 about %.0f ms (+ mean transaction), p99 between %.0f"
+              " and %.0f ms (+ 0 .. p99 transaction)" % (
+                  med(x, "txn_start_p50") + med(x, "commit_mean_ms"), med(x, "txn_start_p99"),
+                  med(x, "txn_start_p99") + med(x, "txn_p99_ms")))
+        print("  publish to acknowledgement at the device (adds up to ack_interval_ms):"
+              " p50 %.1f ms, p99 %.1f ms" % (med(x, "ack_p50"), med(x, "ack_p99")))
     if args.soak_s > 0:
         curve, g, stored = b.soak(coll / 2, args.soak_s)
         print("\nsoak: %d s at %.0f readings/s offered, %.0f achieved, %d stored, resends %d" % (
