@@ -712,9 +712,11 @@ int msg_event_parse(const char *topic, size_t topic_len, const void *payload, si
                     struct msg_event *out, char *err, size_t errlen)
 {
     struct msg_topic t;
-    cJSON *doc = NULL;
+    struct msg_json_doc doc;   /* the tree without an allocation (about 25 KB of stack) */
     int rc;
 
+    doc.root = NULL;
+    doc.heap = NULL;
     rc = msg_topic_parse(topic, topic_len, &t, err, errlen);
     if (rc != MSG_OK) {
         goto out;
@@ -725,13 +727,13 @@ int msg_event_parse(const char *topic, size_t topic_len, const void *payload, si
         rc = MSG_ERR_TOPIC;
         goto out;
     }
-    rc = msg_json_parse(payload, len, MSG_PAYLOAD_MAX, MSG_DEPTH_DEVICE, &doc, err, errlen);
+    rc = msg_json_doc_parse(&doc, payload, len, MSG_PAYLOAD_MAX, MSG_DEPTH_DEVICE, err, errlen);
     if (rc != MSG_OK) {
         goto out;
     }
-    rc = msg_event_from_json(doc, &t, out, err, errlen);
+    rc = msg_event_from_json(doc.root, &t, out, err, errlen);
 out:
-    cJSON_Delete(doc);
+    msg_json_doc_release(&doc);
     return rc;
 }
 

@@ -5,7 +5,9 @@
  * gate (msg_json.h: at most MSG_PAYLOAD_MAX bytes, MSG_DEPTH_DEVICE levels), then the members
  * against the contract of the topic's stream, from tables of member specs (name, type, range,
  * where it goes) plus the cross-member rules of section 9. The result is a struct msg_event
- * with fixed-size fields: no allocation beyond cJSON's tree, which is freed before it returns.
+ * with fixed-size fields. Nothing is allocated: the JSON tree is built on the stack in the
+ * lexer's pass (struct msg_json_doc); only a payload of more than MSG_JSON_DOC_NODES values
+ * falls back to cJSON's heap tree, which is freed before it returns.
  *
  * Errors name the member: "containers[2].positive: 5 exceeds inspected 3", "level_cm: 1e+20 out
  * of range -10000..100000", "levl_cm: unknown member", "store: missing". Extension members

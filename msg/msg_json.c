@@ -1,4 +1,9 @@
 /* msg_json.c -- strict I-JSON lexer, then cJSON, then a duplicate/finite walk: see msg_json.h.
+ * msg_json_doc_parse builds the tree in the lexer's own pass instead, into struct msg_json_doc:
+ * the same nodes cJSON 1.7.15 would make (parse_value, parse_string, parse_number and the
+ * linking of parse_array/parse_object), with numbers read as cJSON reads them (strtod on the
+ * token, with the locale's decimal point) except where a shorter exact path gives the same
+ * double (below). tests/fuzz/fuzz_msg_json_doc.c compares the two trees node by node.
  *
  * The lexer is recursive descent over the bytes. Its recursion is bounded by maxdepth
  * (<= MSG_JSON_DEPTH_MAX), which it checks before it descends, so "[[[[..." costs nothing. It
@@ -8,6 +13,9 @@
  * copy, a BOM that cJSON would skip). */
 #include "msg_json.h"
 
+#include <float.h>
+#include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -38,7 +46,221 @@ struct lexer {
     struct frame fr[MSG_JSON_DEPTH_MAX];
     char *err;
     size_t errlen;
+    struct msg_json_doc *doc;   /* where the tree is built, or NULL to check only */
+    bool full;                  /* doc ran out of room: the check goes on, the building stops */
+    bool escaped;               /* the string just read holds a backslash escape */
+    cJSON *made;                /* node of the value just read (NULL when not building) */
 };
+
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* ---- building the tree in struct msg_json_doc ---- */
+
+static cJSON *node_new(struct lexer *lx, int type)
+{
+    cJSON *n;
+
+    if (lx->doc == NULL || lx->full) {
+        return NULL;
+    }
+    if (lx->doc->nodes_used >= MSG_JSON_DOC_NODES) {
+        lx->full = true;
+        return NULL;
+    }
+    n = &lx->doc->nodes[lx->doc->nodes_used++];
+    memset(n, 0, sizeof(*n));
+    n->type = type;
+    return n;
+}
+
+static void put_utf8(char *out, size_t *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[(*o)++] = (char)cp;
+    } else if (cp < 0x800) {
+        out[(*o)++] = (char)(0xC0 | (cp >> 6));
+        out[(*o)++] = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out[(*o)++] = (char)(0xE0 | (cp >> 12));
+        out[(*o)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[(*o)++] = (char)(0x80 | (cp & 0x3F));
+    } else {
+        out[(*o)++] = (char)(0xF0 | (cp >> 18));
+        out[(*o)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        out[(*o)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[(*o)++] = (char)(0x80 | (cp & 0x3F));
+    }
+}
+
+static int hex4(const unsigned char *p, uint32_t *out);
+
+/* The decoded text of the string whose raw bytes (between the quotes, already checked by
+ * lex_string) are s[0..n), as a NUL-terminated copy in doc's text; NULL when not building or
+ * out of room. Decoding never lengthens: an escape gives at most as many bytes as it spells. */
+static char *text_new(struct lexer *lx, const unsigned char *s, size_t n)
+{
+    char *out;
+    size_t o = 0;
+
+    if (lx->doc == NULL || lx->full) {
+        return NULL;
+    }
+    if (MSG_JSON_DOC_TEXT - lx->doc->text_used < n + 1) {
+        lx->full = true;
+        return NULL;
+    }
+    out = lx->doc->text + lx->doc->text_used;
+    if (!lx->escaped) {
+        memcpy(out, s, n);
+        o = n;
+    } else {
+        for (size_t i = 0; i < n;) {
+            uint32_t cp = 0;
+            uint32_t lo = 0;
+
+            if (s[i] != '\\') {
+                out[o++] = (char)s[i++];
+                continue;
+            }
+            if (s[i + 1] != 'u') {
+                out[o++] = (char)s[i + 1];   /* '"', '\\' or '/': lex_string allows no other */
+                i += 2;
+                continue;
+            }
+            (void)hex4(s + i + 2, &cp);
+            i += 6;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {   /* lex_string saw its low half follow */
+                (void)hex4(s + i + 2, &lo);
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                i += 6;
+            }
+            put_utf8(out, &o, cp);
+        }
+    }
+    out[o] = '\0';
+    lx->doc->text_used += o + 1;
+    return out;
+}
+
+/* The double of a number token s[0..n) that lex_number accepted, as cJSON 1.7.15 reads it:
+ * strtod on a copy of the token with '.' replaced by the locale's decimal point. When the
+ * digits make an integer m <= 2^53 and the exponent is within 10^-22..10^22, both m and the
+ * power of ten are exact doubles and one IEEE multiplication or division rounds correctly, so
+ * the result is strtod's to the bit (Clinger's fast path); that needs double arithmetic
+ * without excess precision (FLT_EVAL_METHOD 0, as on x86-64 and arm64). */
+static double number_value(const unsigned char *s, size_t n)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    char tmp[MSG_JSON_NUMBER_MAX + 1];
+    const char *point = NULL;
+#if FLT_EVAL_METHOD == 0
+    const uint64_t mant_max = (uint64_t)1 << 53;
+    uint64_t m = 0;
+    long e10 = 0;
+    long e = 0;
+    bool neg = false;
+    bool e_neg = false;
+    size_t i = 0;
+
+    if (s[i] == '-') {
+        neg = true;
+        i++;
+    }
+    for (; i < n && is_digit(s[i]); i++) {
+        if (m > (mant_max - (uint64_t)(s[i] - '0')) / 10) {
+            goto slow;
+        }
+        m = m * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && is_digit(s[i]); i++) {
+            if (m > (mant_max - (uint64_t)(s[i] - '0')) / 10) {
+                goto slow;
+            }
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            e10--;
+        }
+    }
+    if (i < n) {   /* 'e' or 'E' */
+        i++;
+        if (s[i] == '+' || s[i] == '-') {
+            e_neg = s[i] == '-';
+            i++;
+        }
+        for (; i < n; i++) {
+            if (e > 1000) {
+                goto slow;
+            }
+            e = e * 10 + (s[i] - '0');
+        }
+        e10 += e_neg ? -e : e;
+    }
+    if (e10 >= -22 && e10 <= 22) {
+        double d = (double)m;
+
+        d = e10 < 0 ? d / pow10[-e10] : d * pow10[e10];
+        return neg ? -d : d;
+    }
+slow:
+#else
+    (void)pow10;
+#endif
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    point = localeconv()->decimal_point;
+    for (size_t k = 0; k < n; k++) {
+        if (tmp[k] == '.') {
+            tmp[k] = point != NULL && point[0] != '\0' ? point[0] : '.';
+        }
+    }
+    return strtod(tmp, NULL);
+}
+
+static void number_node(struct lexer *lx, size_t start, size_t end)
+{
+    cJSON *n = node_new(lx, cJSON_Number);
+
+    lx->made = n;
+    if (n == NULL) {
+        return;
+    }
+    n->valuedouble = number_value(lx->s + start, end - start);
+    if (n->valuedouble >= INT_MAX) {
+        n->valueint = INT_MAX;
+    } else if (n->valuedouble <= (double)INT_MIN) {
+        n->valueint = INT_MIN;
+    } else {
+        n->valueint = (int)n->valuedouble;
+    }
+}
+
+/* Appends child (NULL when not building) to container c's children; *tail is the last one. */
+static void node_link(cJSON *c, cJSON **tail, cJSON *child)
+{
+    if (c == NULL || child == NULL) {
+        return;
+    }
+    if (*tail == NULL) {
+        c->child = child;
+    } else {
+        (*tail)->next = child;
+        child->prev = *tail;
+    }
+    *tail = child;
+}
+
+/* cJSON points the first child's prev at the last child. */
+static void node_close(cJSON *c, cJSON *tail)
+{
+    if (c != NULL && c->child != NULL) {
+        c->child->prev = tail;
+    }
+}
 
 /* "containers[2].type" for the frames open now. */
 static void lexer_path(const struct lexer *lx, char *out, size_t outlen)
@@ -188,6 +410,7 @@ static int lex_string(struct lexer *lx)
     size_t pos = lx->pos + 1;
     int rc;
 
+    lx->escaped = false;
     for (;;) {
         unsigned char c;
 
@@ -210,6 +433,7 @@ static int lex_string(struct lexer *lx)
             if (pos + 1 >= len) {
                 return lex_truncated(lx);
             }
+            lx->escaped = true;
             e = s[pos + 1];
             if (e == '"' || e == '\\' || e == '/') {
                 pos += 2;
@@ -247,11 +471,6 @@ static int lex_string(struct lexer *lx)
             pos += n;
         }
     }
-}
-
-static bool is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
 }
 
 /* A number at pos; advances pos past it. The grammar of RFC 8259 section 6, plus: at most
@@ -367,6 +586,9 @@ static int open_container(struct lexer *lx, bool object)
 
 static int lex_object(struct lexer *lx)
 {
+    cJSON *obj = node_new(lx, cJSON_Object);
+    cJSON *tail = NULL;
+    char *key = NULL;
     struct frame *f;
     size_t key_start;
     int rc;
@@ -380,6 +602,7 @@ static int lex_object(struct lexer *lx)
     if (lx->pos < lx->len && lx->s[lx->pos] == '}') {
         lx->pos++;
         lx->depth--;
+        lx->made = obj;
         return MSG_OK;
     }
     for (;;) {
@@ -400,6 +623,7 @@ static int lex_object(struct lexer *lx)
         }
         f->key = lx->s + key_start + 1;
         f->keylen = lx->pos - key_start - 2;
+        key = text_new(lx, f->key, f->keylen);
         skip_ws(lx);
         if (lx->pos >= lx->len) {
             return lex_truncated(lx);
@@ -412,6 +636,10 @@ static int lex_object(struct lexer *lx)
         if (rc != MSG_OK) {
             return rc;
         }
+        if (lx->made != NULL) {
+            lx->made->string = key;
+        }
+        node_link(obj, &tail, lx->made);
         f->index++;
         skip_ws(lx);
         if (lx->pos >= lx->len) {
@@ -420,6 +648,8 @@ static int lex_object(struct lexer *lx)
         if (lx->s[lx->pos] == '}') {
             lx->pos++;
             lx->depth--;
+            node_close(obj, tail);
+            lx->made = obj;
             return MSG_OK;
         }
         if (lx->s[lx->pos] != ',') {
@@ -432,6 +662,8 @@ static int lex_object(struct lexer *lx)
 
 static int lex_array(struct lexer *lx)
 {
+    cJSON *arr = node_new(lx, cJSON_Array);
+    cJSON *tail = NULL;
     struct frame *f;
     int rc;
 
@@ -444,6 +676,7 @@ static int lex_array(struct lexer *lx)
     if (lx->pos < lx->len && lx->s[lx->pos] == ']') {
         lx->pos++;
         lx->depth--;
+        lx->made = arr;
         return MSG_OK;
     }
     for (;;) {
@@ -455,6 +688,7 @@ static int lex_array(struct lexer *lx)
         if (rc != MSG_OK) {
             return rc;
         }
+        node_link(arr, &tail, lx->made);
         skip_ws(lx);
         if (lx->pos >= lx->len) {
             return lex_truncated(lx);
@@ -462,6 +696,8 @@ static int lex_array(struct lexer *lx)
         if (lx->s[lx->pos] == ']') {
             lx->pos++;
             lx->depth--;
+            node_close(arr, tail);
+            lx->made = arr;
             return MSG_OK;
         }
         if (lx->s[lx->pos] != ',') {
@@ -475,6 +711,7 @@ static int lex_array(struct lexer *lx)
 static int lex_literal(struct lexer *lx)
 {
     static const char *const words[] = {"true", "false", "null"};
+    static const int types[] = {cJSON_True, cJSON_False, cJSON_NULL};
     size_t end = lx->pos;
     char q[MSG_QUOTE_MAX];
 
@@ -486,10 +723,47 @@ static int lex_literal(struct lexer *lx)
 
         if (end - lx->pos == n && memcmp(lx->s + lx->pos, words[i], n) == 0) {
             lx->pos = end;
+            lx->made = node_new(lx, types[i]);
+            if (lx->made != NULL && types[i] == cJSON_True) {
+                lx->made->valueint = 1;
+            }
             return MSG_OK;
         }
     }
     return lex_fail(lx, lx->pos, "invalid literal '%s'", word_at(lx, lx->pos, q));
+}
+
+/* A string value: checked, then (when building) a node with its decoded text. */
+static int lex_string_value(struct lexer *lx)
+{
+    size_t start = lx->pos;
+    int rc;
+
+    rc = lex_string(lx);
+    if (rc != MSG_OK || lx->doc == NULL) {
+        return rc;
+    }
+    lx->made = node_new(lx, cJSON_String);
+    if (lx->made != NULL) {
+        lx->made->valuestring = text_new(lx, lx->s + start + 1, lx->pos - start - 2);
+        if (lx->made->valuestring == NULL) {
+            lx->made = NULL;
+        }
+    }
+    return MSG_OK;
+}
+
+static int lex_number_value(struct lexer *lx)
+{
+    size_t start = lx->pos;
+    int rc;
+
+    rc = lex_number(lx);
+    if (rc != MSG_OK || lx->doc == NULL) {
+        return rc;
+    }
+    number_node(lx, start, lx->pos);
+    return MSG_OK;
 }
 
 static int lex_value(struct lexer *lx)
@@ -497,6 +771,7 @@ static int lex_value(struct lexer *lx)
     unsigned char c;
     char q[MSG_QUOTE_MAX];
 
+    lx->made = NULL;
     skip_ws(lx);
     if (lx->pos >= lx->len) {
         return lex_truncated(lx);
@@ -508,14 +783,14 @@ static int lex_value(struct lexer *lx)
     case '[':
         return lex_array(lx);
     case '"':
-        return lex_string(lx);
+        return lex_string_value(lx);
     case '-':
-        return lex_number(lx);
+        return lex_number_value(lx);
     default:
         break;
     }
     if (is_digit(c)) {
-        return lex_number(lx);
+        return lex_number_value(lx);
     }
     if (c == '+') {
         return lex_fail(lx, lx->pos, "invalid number '%s' (leading '+')", word_at(lx, lx->pos, q));
@@ -533,8 +808,10 @@ static int lex_value(struct lexer *lx)
     return lex_fail(lx, lx->pos, "unexpected byte 0x%02X", c);
 }
 
-int msg_json_check(const char *buf, size_t len, size_t maxlen, int maxdepth, char *err,
-                   size_t errlen)
+/* The lexer over buf, building into doc when doc is not NULL (*root gets the tree, or NULL if
+ * doc was too small). */
+static int lex_run(const char *buf, size_t len, size_t maxlen, int maxdepth,
+                   struct msg_json_doc *doc, cJSON **root, char *err, size_t errlen)
 {
     struct lexer lx;
     int rc;
@@ -562,6 +839,10 @@ int msg_json_check(const char *buf, size_t len, size_t maxlen, int maxdepth, cha
     lx.maxdepth = maxdepth;
     lx.err = err;
     lx.errlen = errlen;
+    lx.doc = doc;
+    lx.full = false;
+    lx.escaped = false;
+    lx.made = NULL;
     rc = lex_value(&lx);
     if (rc != MSG_OK) {
         return rc;
@@ -570,7 +851,16 @@ int msg_json_check(const char *buf, size_t len, size_t maxlen, int maxdepth, cha
     if (lx.pos < lx.len) {
         return lex_fail(&lx, lx.pos, "data after the end of the JSON value (trailing garbage)");
     }
+    if (root != NULL) {
+        *root = lx.full ? NULL : lx.made;
+    }
     return MSG_OK;
+}
+
+int msg_json_check(const char *buf, size_t len, size_t maxlen, int maxdepth, char *err,
+                   size_t errlen)
+{
+    return lex_run(buf, len, maxlen, maxdepth, NULL, NULL, err, errlen);
 }
 
 /* ---- the walk over cJSON's tree ---- */
@@ -605,7 +895,7 @@ static const char *find_duplicate(const cJSON *obj, int *rc)
     if (n <= SMALL_OBJECT) {
         for (size_t i = 0; i < n && dup == NULL; i++) {
             for (size_t j = i + 1; j < n; j++) {
-                if (strcmp(names[i], names[j]) == 0) {
+                if (names[i][0] == names[j][0] && strcmp(names[i], names[j]) == 0) {
                     dup = names[i];
                     break;
                 }
@@ -669,18 +959,15 @@ static int walk(const cJSON *item, const struct msg_path *path, char *err, size_
     return MSG_OK;
 }
 
-int msg_json_parse(const char *buf, size_t len, size_t maxlen, int maxdepth, cJSON **out,
-                   char *err, size_t errlen)
+/* cJSON's tree of buf, which the lexer accepted, checked by the walk (caller frees *out with
+ * cJSON_Delete). */
+static int cjson_tree(const char *buf, size_t len, cJSON **out, char *err, size_t errlen)
 {
     cJSON *doc = NULL;
     const char *end = NULL;
     int rc;
 
     *out = NULL;
-    rc = msg_json_check(buf, len, maxlen, maxdepth, err, errlen);
-    if (rc != MSG_OK) {
-        goto out;
-    }
     doc = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (doc == NULL) {
         /* The lexer accepted it, so cJSON can only have failed to allocate. */
@@ -698,6 +985,53 @@ int msg_json_parse(const char *buf, size_t len, size_t maxlen, int maxdepth, cJS
 out:
     cJSON_Delete(doc);
     return rc;
+}
+
+int msg_json_parse(const char *buf, size_t len, size_t maxlen, int maxdepth, cJSON **out,
+                   char *err, size_t errlen)
+{
+    int rc;
+
+    *out = NULL;
+    rc = msg_json_check(buf, len, maxlen, maxdepth, err, errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    return cjson_tree(buf, len, out, err, errlen);
+}
+
+int msg_json_doc_parse(struct msg_json_doc *doc, const char *buf, size_t len, size_t maxlen,
+                       int maxdepth, char *err, size_t errlen)
+{
+    cJSON *root = NULL;
+    int rc;
+
+    doc->root = NULL;
+    doc->heap = NULL;
+    doc->nodes_used = 0;
+    doc->text_used = 0;
+    rc = lex_run(buf, len, maxlen, maxdepth, doc, &root, err, errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    if (root == NULL) {
+        /* more values or text than doc holds: the lexer has checked it, cJSON builds it */
+        rc = cjson_tree(buf, len, &doc->heap, err, errlen);
+        doc->root = doc->heap;
+        return rc;
+    }
+    rc = walk(root, NULL, err, errlen);
+    if (rc == MSG_OK) {
+        doc->root = root;
+    }
+    return rc;
+}
+
+void msg_json_doc_release(struct msg_json_doc *doc)
+{
+    cJSON_Delete(doc->heap);
+    doc->heap = NULL;
+    doc->root = NULL;
 }
 
 const char *msg_json_type_name(const cJSON *item)

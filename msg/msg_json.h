@@ -16,9 +16,10 @@
  * 'NaN'" (byte offsets count from 0; the path names the member being read).
  *
  * Not for: checking members against the contract (msg_event.h, msg_ack.h, ...). cJSON allocates
- * the tree; nothing else is allocated except, for an object of more than 16 members, one array
- * to sort its names. Note: cJSON_Parse* writes a process-wide "last error" pointer, so parsing on
- * several threads at once is a (benign) data race inside cJSON; msg/ never reads that pointer. */
+ * the tree of msg_json_parse (struct msg_json_doc holds one in place); nothing else is allocated
+ * except, for an object of more than 16 members, one array to sort its names. Note:
+ * cJSON_Parse* writes a process-wide "last error" pointer, so parsing on several threads at
+ * once is a (benign) data race inside cJSON; msg/ never reads that pointer. */
 #ifndef MSG_JSON_H
 #define MSG_JSON_H
 
@@ -43,6 +44,35 @@ int msg_json_check(const char *buf, size_t len, size_t maxlen, int maxdepth, cha
  * allocate the tree; MSG_ERR_INVAL for a bad maxdepth. */
 int msg_json_parse(const char *buf, size_t len, size_t maxlen, int maxdepth, cJSON **out,
                    char *err, size_t errlen);
+
+#define MSG_JSON_DOC_NODES 256  /* values a struct msg_json_doc holds in place */
+#define MSG_JSON_DOC_TEXT 8192   /* bytes of decoded strings (and their NULs) it holds */
+
+/* A document parsed without cJSON's allocations, for the hot path (msg_event_parse): the
+ * strict lexer's single pass also builds the tree, into the nodes and text held in this struct
+ * (about 25 KB: put it on the stack). The tree is made of ordinary cJSON nodes, identical to
+ * what msg_json_parse gives (types, member names, strings, valuedouble and valueint, next,
+ * prev and child links), so code written for cJSON's tree reads it unchanged; it must not be
+ * modified, nor given to cJSON_Delete. A document of more than MSG_JSON_DOC_NODES values or
+ * MSG_JSON_DOC_TEXT bytes of strings is checked all the same and then parsed by cJSON (heap). */
+struct msg_json_doc {
+    const cJSON *root;          /* the value; NULL until parsed */
+    cJSON *heap;                /* cJSON's own tree when the document did not fit, else NULL */
+    size_t nodes_used;
+    size_t text_used;
+    cJSON nodes[MSG_JSON_DOC_NODES];
+    char text[MSG_JSON_DOC_TEXT];
+};
+
+/* msg_json_parse into caller-owned *doc: the same checks in the same order, the same codes and
+ * the same err texts; on MSG_OK, doc->root is the tree (borrowed from doc, valid until
+ * msg_json_doc_release). Borrows buf only during the call: the tree keeps no pointer into it.
+ * Call msg_json_doc_release(doc) afterwards whatever it returns. */
+int msg_json_doc_parse(struct msg_json_doc *doc, const char *buf, size_t len, size_t maxlen,
+                       int maxdepth, char *err, size_t errlen);
+
+/* Frees what doc holds on the heap (if anything) and sets doc->root to NULL. */
+void msg_json_doc_release(struct msg_json_doc *doc);
 
 /* Name of a cJSON value's type for error messages: "string", "number", "object", ... */
 const char *msg_json_type_name(const cJSON *item);

@@ -1,7 +1,10 @@
 /* test_msg_json.c -- unit tests of msg/msg_json.c: the strict I-JSON gate (RFC 8259 grammar,
  * RFC 7493, protocol.md 4.0) in front of cJSON. Each row: raw bytes, limits, the expected code
- * and a piece of err (which names the byte offset and the member being read). */
+ * and a piece of err (which names the byte offset and the member being read). Every row also
+ * goes through msg_json_doc_parse, which must give the same code, the same err and a tree equal
+ * to cJSON's node by node. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,68 @@ struct row {
 
 #define OK MSG_OK
 #define BAD MSG_ERR_JSON
+
+/* Whether trees a and b are the same: types, names, strings, numbers to the bit, links. */
+static bool same_tree(const cJSON *a, const cJSON *b)
+{
+    const cJSON *ca;
+    const cJSON *cb;
+
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+    if ((a->type & 0xFF) != (b->type & 0xFF) || a->valueint != b->valueint ||
+        memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
+        (a->string == NULL) != (b->string == NULL) ||
+        (a->string != NULL && strcmp(a->string, b->string) != 0) ||
+        (a->valuestring == NULL) != (b->valuestring == NULL) ||
+        (a->valuestring != NULL && strcmp(a->valuestring, b->valuestring) != 0) ||
+        (a->child == NULL) != (b->child == NULL)) {
+        return false;
+    }
+    ca = a->child;
+    cb = b->child;
+    while (ca != NULL && cb != NULL) {
+        if (!same_tree(ca, cb) || (ca->next == NULL) != (cb->next == NULL)) {
+            return false;
+        }
+        if (ca->next == NULL && (a->child->prev != ca || b->child->prev != cb)) {
+            return false;   /* cJSON: the first child's prev is the last child */
+        }
+        if (ca->next != NULL && (ca->next->prev != ca || cb->next->prev != cb)) {
+            return false;
+        }
+        ca = ca->next;
+        cb = cb->next;
+    }
+    return true;
+}
+
+/* msg_json_doc_parse agrees with msg_json_parse on buf: code, err and tree. */
+static void check_doc(const char *name, const char *buf, size_t len, size_t maxlen,
+                      int maxdepth)
+{
+    static struct msg_json_doc doc;
+    char err[MSG_ERRLEN] = "";
+    char err2[MSG_ERRLEN] = "";
+    cJSON *tree = NULL;
+    int rc = msg_json_parse(buf, len, maxlen, maxdepth, &tree, err, sizeof(err));
+    int rc2 = msg_json_doc_parse(&doc, buf, len, maxlen, maxdepth, err2, sizeof(err2));
+
+    TEST_CHECK(rc == rc2);
+    TEST_MSG("%s: doc gives %s, cJSON path %s", name, msg_errname(rc2), msg_errname(rc));
+    if (rc != MSG_OK) {
+        TEST_CHECK(strcmp(err, err2) == 0);
+        TEST_MSG("%s: doc err '%s', cJSON path err '%s'", name, err2, err);
+        TEST_CHECK(doc.root == NULL);
+    } else {
+        TEST_CHECK(same_tree(tree, doc.root));
+        TEST_MSG("%s: the trees differ", name);
+    }
+    msg_json_doc_release(&doc);
+    TEST_CHECK(doc.root == NULL && doc.heap == NULL);
+    cJSON_Delete(tree);
+}
 
 static void run(const struct row *rows, size_t n)
 {
@@ -48,6 +113,7 @@ static void run(const struct row *rows, size_t n)
             TEST_MSG("%s: msg_json_check gives %s", r->name, msg_errname(rc2));
         }
         cJSON_Delete(doc);
+        check_doc(r->name, r->in, len, 8192, r->maxdepth != 0 ? r->maxdepth : 3);
     }
 }
 
@@ -352,6 +418,89 @@ static void test_error_texts_are_safe(void)
     TEST_CHECK(strlen(err) == 7);
 }
 
+/* Numbers read by the doc's exact short path (and by strtod beyond it) equal cJSON's to the
+ * bit: spellings at the edges of the short path, then random ones. */
+static void test_doc_numbers_equal_cjson(void)
+{
+    static const char *const nums[] = {
+        "0", "-0", "0.0", "-0.0", "0e0", "-0e-0", "1", "-1", "9007199254740992",
+        "9007199254740993", "-9007199254740993", "18446744073709551615", "1e22", "1e23",
+        "1e-22", "1e-23", "9007199254740991e22", "9007199254740991e-22", "4.5", "0.1", "0.3",
+        "2.2250738585072014e-308", "4.9e-324", "1.7976931348623157e308", "123456789012345678",
+        "0.000000000000000000000000001", "412.5", "637.50", "12.61", "1E+2", "1e-0", "5e-1",
+        "2147483647", "2147483648", "-2147483648", "-2147483649", "1e0000000000000000000005",
+        "0.12345678901234567890123456789", "3.0000000000000004", "86400123"};
+    char buf[128];
+    unsigned seed = 12345;
+
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        snprintf(buf, sizeof(buf), "[%s]", nums[i]);
+        check_doc(nums[i], buf, strlen(buf), 8192, 3);
+    }
+    for (int i = 0; i < 20000; i++) {
+        int w;
+
+        seed = seed * 1103515245u + 12345u;
+        w = snprintf(buf, sizeof(buf), "{\"n\":%s%u", (seed >> 8) & 1 ? "-" : "",
+                     (seed >> 9) % 100000u);
+        seed = seed * 1103515245u + 12345u;
+        if ((seed >> 7) & 1) {
+            w += snprintf(buf + w, sizeof(buf) - (size_t)w, ".%0*u", (int)((seed >> 3) % 12 + 1),
+                          (seed >> 10) % 1000000u);
+        }
+        seed = seed * 1103515245u + 12345u;
+        if ((seed >> 6) & 1) {
+            w += snprintf(buf + w, sizeof(buf) - (size_t)w, "e%d", (int)((seed >> 8) % 61) - 30);
+        }
+        snprintf(buf + w, sizeof(buf) - (size_t)w, "}");
+        check_doc(buf, buf, strlen(buf), 8192, 3);
+    }
+}
+
+/* Past MSG_JSON_DOC_NODES values, or MSG_JSON_DOC_TEXT bytes of text, cJSON builds the tree. */
+static void test_doc_falls_back_to_cjson_when_large(void)
+{
+    static char buf[20000];
+    static struct msg_json_doc doc;
+    char err[MSG_ERRLEN] = "";
+    size_t o = 0;
+
+    o += (size_t)snprintf(buf + o, sizeof(buf) - o, "[");
+    for (int i = 0; i < MSG_JSON_DOC_NODES; i++) {
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s[%d,\"a\\u00e9\"]", i ? "," : "", i);
+    }
+    snprintf(buf + o, sizeof(buf) - o, "]");
+    check_doc("many nodes", buf, strlen(buf), sizeof(buf), 3);
+    TEST_CHECK(msg_json_doc_parse(&doc, buf, strlen(buf), sizeof(buf), 3, err, sizeof(err)) ==
+               MSG_OK);
+    TEST_CHECK(doc.heap != NULL && doc.root == doc.heap);
+    msg_json_doc_release(&doc);
+    msg_json_doc_release(&doc);   /* twice is harmless */
+    /* a duplicate found by the walk over cJSON's tree, deep inside */
+    snprintf(buf + o, sizeof(buf) - o, ",{\"k\":1,\"k\":2}]");
+    check_doc("many nodes, duplicate", buf, strlen(buf), sizeof(buf), 3);
+    /* one long string: more text than the doc holds */
+    buf[0] = '"';
+    memset(buf + 1, 'x', 9000);
+    buf[9001] = '"';
+    check_doc("long string", buf, 9002, sizeof(buf), 3);
+    TEST_CHECK(msg_json_doc_parse(&doc, buf, 9002, sizeof(buf), 3, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(doc.heap != NULL && strlen(doc.root->valuestring) == 9000);
+    msg_json_doc_release(&doc);
+    /* exactly as many nodes as the doc holds: in place */
+    o = 0;
+    o += (size_t)snprintf(buf + o, sizeof(buf) - o, "[");
+    for (int i = 1; i < MSG_JSON_DOC_NODES; i++) {
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%d", i > 1 ? "," : "", i);
+    }
+    snprintf(buf + o, sizeof(buf) - o, "]");
+    check_doc("full doc", buf, strlen(buf), sizeof(buf), 3);
+    TEST_CHECK(msg_json_doc_parse(&doc, buf, strlen(buf), sizeof(buf), 3, err, sizeof(err)) ==
+               MSG_OK);
+    TEST_CHECK(doc.heap == NULL && doc.nodes_used == MSG_JSON_DOC_NODES);
+    msg_json_doc_release(&doc);
+}
+
 TEST_LIST = {
     {"grammar", test_grammar},
     {"numbers", test_numbers},
@@ -362,5 +511,7 @@ TEST_LIST = {
     {"values_reach_cjson_intact", test_values_reach_cjson_intact},
     {"duplicates_in_large_objects", test_duplicates_in_large_objects},
     {"error_texts_are_safe", test_error_texts_are_safe},
+    {"doc_numbers_equal_cjson", test_doc_numbers_equal_cjson},
+    {"doc_falls_back_to_cjson_when_large", test_doc_falls_back_to_cjson_when_large},
     {NULL, NULL},
 };
