@@ -49,7 +49,16 @@ struct lexer {
     struct msg_json_doc *doc;   /* where the tree is built, or NULL to check only */
     bool full;                  /* doc ran out of room: the check goes on, the building stops */
     bool escaped;               /* the string just read holds a backslash escape */
+    bool suspect;               /* the tree built holds a duplicate name or a non-finite number */
     cJSON *made;                /* node of the value just read (NULL when not building) */
+};
+
+/* Bytes that a string holds as they are: printable ASCII but '"' and '\\'. */
+static const unsigned char plain_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
 };
 
 static bool is_digit(unsigned char c)
@@ -230,12 +239,32 @@ static void number_node(struct lexer *lx, size_t start, size_t end)
         return;
     }
     n->valuedouble = number_value(lx->s + start, end - start);
+    if (!isfinite(n->valuedouble)) {
+        lx->suspect = true;   /* the walk names it */
+    }
     if (n->valuedouble >= INT_MAX) {
         n->valueint = INT_MAX;
     } else if (n->valuedouble <= (double)INT_MIN) {
         n->valueint = INT_MIN;
     } else {
         n->valueint = (int)n->valuedouble;
+    }
+}
+
+/* Records the hash of child's member name and whether an earlier member of obj has the same
+ * name (then the walk finds and names the duplicate, as for cJSON's tree). */
+static void note_name(struct lexer *lx, const cJSON *obj, const cJSON *child)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+
+    for (const unsigned char *p = (const unsigned char *)child->string; *p != '\0'; p++) {
+        h = (h ^ *p) * 16777619u;
+    }
+    lx->doc->name_hash[child - lx->doc->nodes] = h;
+    for (const cJSON *c = obj->child; c != NULL && !lx->suspect; c = c->next) {
+        if (lx->doc->name_hash[c - lx->doc->nodes] == h && strcmp(c->string, child->string) == 0) {
+            lx->suspect = true;
+        }
     }
 }
 
@@ -415,7 +444,7 @@ static int lex_string(struct lexer *lx)
         unsigned char c;
 
         /* fast path: printable ASCII other than '"' and '\\' */
-        while (pos < len && s[pos] >= 0x20 && s[pos] < 0x7f && s[pos] != '"' && s[pos] != '\\') {
+        while (pos < len && plain_byte[s[pos]]) {
             pos++;
         }
         if (pos >= len) {
@@ -638,6 +667,7 @@ static int lex_object(struct lexer *lx)
         }
         if (lx->made != NULL) {
             lx->made->string = key;
+            note_name(lx, obj, lx->made);
         }
         node_link(obj, &tail, lx->made);
         f->index++;
@@ -809,9 +839,10 @@ static int lex_value(struct lexer *lx)
 }
 
 /* The lexer over buf, building into doc when doc is not NULL (*root gets the tree, or NULL if
- * doc was too small). */
+ * doc was too small; *suspect whether the walk could find something wrong with it). */
 static int lex_run(const char *buf, size_t len, size_t maxlen, int maxdepth,
-                   struct msg_json_doc *doc, cJSON **root, char *err, size_t errlen)
+                   struct msg_json_doc *doc, cJSON **root, bool *suspect, char *err,
+                   size_t errlen)
 {
     struct lexer lx;
     int rc;
@@ -842,6 +873,7 @@ static int lex_run(const char *buf, size_t len, size_t maxlen, int maxdepth,
     lx.doc = doc;
     lx.full = false;
     lx.escaped = false;
+    lx.suspect = false;
     lx.made = NULL;
     rc = lex_value(&lx);
     if (rc != MSG_OK) {
@@ -853,6 +885,7 @@ static int lex_run(const char *buf, size_t len, size_t maxlen, int maxdepth,
     }
     if (root != NULL) {
         *root = lx.full ? NULL : lx.made;
+        *suspect = lx.suspect;
     }
     return MSG_OK;
 }
@@ -860,7 +893,7 @@ static int lex_run(const char *buf, size_t len, size_t maxlen, int maxdepth,
 int msg_json_check(const char *buf, size_t len, size_t maxlen, int maxdepth, char *err,
                    size_t errlen)
 {
-    return lex_run(buf, len, maxlen, maxdepth, NULL, NULL, err, errlen);
+    return lex_run(buf, len, maxlen, maxdepth, NULL, NULL, NULL, err, errlen);
 }
 
 /* ---- the walk over cJSON's tree ---- */
@@ -1004,13 +1037,14 @@ int msg_json_doc_parse(struct msg_json_doc *doc, const char *buf, size_t len, si
                        int maxdepth, char *err, size_t errlen)
 {
     cJSON *root = NULL;
+    bool suspect = false;
     int rc;
 
     doc->root = NULL;
     doc->heap = NULL;
     doc->nodes_used = 0;
     doc->text_used = 0;
-    rc = lex_run(buf, len, maxlen, maxdepth, doc, &root, err, errlen);
+    rc = lex_run(buf, len, maxlen, maxdepth, doc, &root, &suspect, err, errlen);
     if (rc != MSG_OK) {
         return rc;
     }
@@ -1020,7 +1054,10 @@ int msg_json_doc_parse(struct msg_json_doc *doc, const char *buf, size_t len, si
         doc->root = doc->heap;
         return rc;
     }
-    rc = walk(root, NULL, err, errlen);
+    /* The walk finds nothing in a tree without a duplicate name or a non-finite number: the
+     * lexer looked for both as it built it. Otherwise the walk finds the first in its order
+     * and names it in the same words as for cJSON's tree. */
+    rc = suspect ? walk(root, NULL, err, errlen) : MSG_OK;
     if (rc == MSG_OK) {
         doc->root = root;
     }

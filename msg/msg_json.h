@@ -24,6 +24,7 @@
 #define MSG_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -61,6 +62,7 @@ struct msg_json_doc {
     size_t nodes_used;
     size_t text_used;
     cJSON nodes[MSG_JSON_DOC_NODES];
+    uint32_t name_hash[MSG_JSON_DOC_NODES];   /* hash of nodes[i]'s member name */
     char text[MSG_JSON_DOC_TEXT];
 };
 

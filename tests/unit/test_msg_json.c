@@ -501,6 +501,38 @@ static void test_doc_falls_back_to_cjson_when_large(void)
     msg_json_doc_release(&doc);
 }
 
+/* The doc's lexer flags duplicates and non-finite numbers as it builds, and the walk then
+ * names the first in its order: same code and err as over cJSON's tree. */
+static void test_doc_finds_what_the_walk_finds(void)
+{
+    static const char *const docs[] = {
+        "{\"a\":1,\"\\u0061\":2}",
+        "{\"\\u00e9\":1,\"\xc3\xa9\":2}",
+        "{\"ab\":1,\"ba\":2,\"a\":3}",
+        "{\"x\":[1e309,{\"k\":1,\"k\":2}]}",
+        "{\"x\":[{\"k\":1,\"k\":2},1e309]}",
+        "{\"x\":{\"b\":1,\"b\":2},\"a\":{\"c\":1,\"c\":1},\"x\":0}",
+        "[{\"\":1,\"\":2}]",
+        "[-1e309]",
+        "[9e308,1]",
+        "{\"a\":{\"a\":{\"a\":1}}}",
+        "{\"s\":\"a\",\"t\":\"a\",\"u\":\"a\"}",
+    };
+    char buf[4096];
+    size_t o = 0;
+
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        check_doc(docs[i], docs[i], strlen(docs[i]), 8192, 3);
+    }
+    /* more than 16 members: the walk sorts, and names the smallest duplicated name */
+    o += (size_t)snprintf(buf + o, sizeof(buf) - o, "{");
+    for (int i = 40; i > 0; i--) {
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\"k%02d\":%d,", i % 30, i);
+    }
+    snprintf(buf + o, sizeof(buf) - o, "\"z\":0}");
+    check_doc("40 members", buf, strlen(buf), 8192, 3);
+}
+
 TEST_LIST = {
     {"grammar", test_grammar},
     {"numbers", test_numbers},
@@ -513,5 +545,6 @@ TEST_LIST = {
     {"error_texts_are_safe", test_error_texts_are_safe},
     {"doc_numbers_equal_cjson", test_doc_numbers_equal_cjson},
     {"doc_falls_back_to_cjson_when_large", test_doc_falls_back_to_cjson_when_large},
+    {"doc_finds_what_the_walk_finds", test_doc_finds_what_the_walk_finds},
     {NULL, NULL},
 };
