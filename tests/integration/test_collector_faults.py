@@ -156,6 +156,11 @@ def test_collector_started_while_database_and_broker_are_down_catches_up():
         env.pg.start()
         settle_and_check(env, devices, 300)
         assert watcher.wait_health("collector-1", "up", 30), watcher.health
+        # it retried with back-off all along, and logged once per state change: one "down"
+        # (however many attempts failed), one "up"
+        log = c.run_log()
+        assert log.count("database is down") == 1 and log.count("database is up") == 1, [
+            line for line in log.splitlines() if "database is" in line]
 
 
 def rss_kib(pid):
