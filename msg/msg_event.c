@@ -131,7 +131,7 @@ const char *msg_state_name(enum msg_state s)
 static uint64_t bit_of(const struct msg_member *t, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(t[i].name, name) == 0) {
+        if (t[i].name[0] == name[0] && strcmp(t[i].name, name) == 0) {
             return (uint64_t)1 << i;
         }
     }

@@ -35,6 +35,7 @@ struct frame {
     size_t keylen;
     size_t index;               /* item being read (arrays) */
     bool object;
+    uint64_t names[4];          /* objects, when building: a Bloom filter of the member names */
 };
 
 struct lexer {
@@ -50,6 +51,10 @@ struct lexer {
     bool full;                  /* doc ran out of room: the check goes on, the building stops */
     bool escaped;               /* the string just read holds a backslash escape */
     bool suspect;               /* the tree built holds a duplicate name or a non-finite number */
+    uint64_t num_m;             /* the number just read: its digits as an integer (mod 2^64), */
+    int num_digits;             /* how many digits that is, */
+    long num_e10;               /* the power of ten to scale it by, */
+    bool num_neg;               /* and its sign */
     cJSON *made;                /* node of the value just read (NULL when not building) */
 };
 
@@ -154,69 +159,30 @@ static char *text_new(struct lexer *lx, const unsigned char *s, size_t n)
     return out;
 }
 
-/* The double of a number token s[0..n) that lex_number accepted, as cJSON 1.7.15 reads it:
- * strtod on a copy of the token with '.' replaced by the locale's decimal point. When the
- * digits make an integer m <= 2^53 and the exponent is within 10^-22..10^22, both m and the
- * power of ten are exact doubles and one IEEE multiplication or division rounds correctly, so
- * the result is strtod's to the bit (Clinger's fast path); that needs double arithmetic
- * without excess precision (FLT_EVAL_METHOD 0, as on x86-64 and arm64). */
-static double number_value(const unsigned char *s, size_t n)
+/* The double of the number token s[0..n) that lex_number accepted, as cJSON 1.7.15 reads it:
+ * strtod on a copy of the token with '.' replaced by the locale's decimal point. When its
+ * digits make an integer m of at most 15 digits (so m < 2^53) and the exponent is within
+ * 10^-22..10^22, both m and the power of ten are exact doubles and one IEEE multiplication or
+ * division rounds correctly, so the result is strtod's to the bit (Clinger's fast path); that
+ * needs double arithmetic without excess precision (FLT_EVAL_METHOD 0, as on x86-64 and
+ * arm64). lex_number has left the digits, their count and the exponent in lx. */
+static double number_value(const struct lexer *lx, const unsigned char *s, size_t n)
 {
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     char tmp[MSG_JSON_NUMBER_MAX + 1];
     const char *point = NULL;
+
 #if FLT_EVAL_METHOD == 0
-    const uint64_t mant_max = (uint64_t)1 << 53;
-    uint64_t m = 0;
-    long e10 = 0;
-    long e = 0;
-    bool neg = false;
-    bool e_neg = false;
-    size_t i = 0;
+    if (lx->num_digits <= 15 && lx->num_e10 >= -22 && lx->num_e10 <= 22) {
+        double d = (double)lx->num_m;
 
-    if (s[i] == '-') {
-        neg = true;
-        i++;
+        d = lx->num_e10 < 0 ? d / pow10[-lx->num_e10] : d * pow10[lx->num_e10];
+        return lx->num_neg ? -d : d;
     }
-    for (; i < n && is_digit(s[i]); i++) {
-        if (m > (mant_max - (uint64_t)(s[i] - '0')) / 10) {
-            goto slow;
-        }
-        m = m * 10 + (uint64_t)(s[i] - '0');
-    }
-    if (i < n && s[i] == '.') {
-        for (i++; i < n && is_digit(s[i]); i++) {
-            if (m > (mant_max - (uint64_t)(s[i] - '0')) / 10) {
-                goto slow;
-            }
-            m = m * 10 + (uint64_t)(s[i] - '0');
-            e10--;
-        }
-    }
-    if (i < n) {   /* 'e' or 'E' */
-        i++;
-        if (s[i] == '+' || s[i] == '-') {
-            e_neg = s[i] == '-';
-            i++;
-        }
-        for (; i < n; i++) {
-            if (e > 1000) {
-                goto slow;
-            }
-            e = e * 10 + (s[i] - '0');
-        }
-        e10 += e_neg ? -e : e;
-    }
-    if (e10 >= -22 && e10 <= 22) {
-        double d = (double)m;
-
-        d = e10 < 0 ? d / pow10[-e10] : d * pow10[e10];
-        return neg ? -d : d;
-    }
-slow:
 #else
+    (void)lx;
     (void)pow10;
 #endif
     memcpy(tmp, s, n);
@@ -238,7 +204,7 @@ static void number_node(struct lexer *lx, size_t start, size_t end)
     if (n == NULL) {
         return;
     }
-    n->valuedouble = number_value(lx->s + start, end - start);
+    n->valuedouble = number_value(lx, lx->s + start, end - start);
     if (!isfinite(n->valuedouble)) {
         lx->suspect = true;   /* the walk names it */
     }
@@ -252,15 +218,23 @@ static void number_node(struct lexer *lx, size_t start, size_t end)
 }
 
 /* Records the hash of child's member name and whether an earlier member of obj has the same
- * name (then the walk finds and names the duplicate, as for cJSON's tree). */
-static void note_name(struct lexer *lx, const cJSON *obj, const cJSON *child)
+ * name (then the walk finds and names the duplicate, as for cJSON's tree). The frame's filter
+ * of 256 bits says at once that most names are new; only the others are compared with every
+ * earlier member (hash, then bytes). */
+static void note_name(struct lexer *lx, struct frame *f, const cJSON *obj, const cJSON *child)
 {
     uint32_t h = 2166136261u;   /* FNV-1a */
+    uint64_t bit;
 
     for (const unsigned char *p = (const unsigned char *)child->string; *p != '\0'; p++) {
         h = (h ^ *p) * 16777619u;
     }
     lx->doc->name_hash[child - lx->doc->nodes] = h;
+    bit = (uint64_t)1 << ((h >> 24) & 63);
+    if ((f->names[(h >> 30) & 3] & bit) == 0) {
+        f->names[(h >> 30) & 3] |= bit;
+        return;
+    }
     for (const cJSON *c = obj->child; c != NULL && !lx->suspect; c = c->next) {
         if (lx->doc->name_hash[c - lx->doc->nodes] == h && strcmp(c->string, child->string) == 0) {
             lx->suspect = true;
@@ -515,6 +489,9 @@ static int lex_number(struct lexer *lx)
     bool nonzero = false;
     long exp = 0;
     bool exp_neg = false;
+    uint64_t m = 0;            /* the digits, for number_value */
+    int digits = 0;
+    long frac_digits = 0;
     char q[MSG_QUOTE_MAX];
 
     if (s[pos] == '-') {
@@ -534,9 +511,11 @@ static int lex_number(struct lexer *lx)
         }
     } else {
         while (pos < len && is_digit(s[pos])) {
+            m = m * 10 + (uint64_t)(s[pos] - '0');
             pos++;
             int_digits++;
         }
+        digits = (int)int_digits;
         nonzero = true;
     }
     if (pos < len && s[pos] == '.') {
@@ -554,6 +533,9 @@ static int lex_number(struct lexer *lx)
             } else {
                 nonzero = true;
             }
+            m = m * 10 + (uint64_t)(s[pos] - '0');
+            digits++;
+            frac_digits++;
             pos++;
         }
     }
@@ -591,6 +573,10 @@ static int lex_number(struct lexer *lx)
                             msg_quote((const char *)s + start, pos - start, q));
         }
     }
+    lx->num_m = m;
+    lx->num_digits = digits;
+    lx->num_e10 = (exp_neg ? -exp : exp) - frac_digits;
+    lx->num_neg = s[start] == '-';
     lx->pos = pos;
     return MSG_OK;
 }
@@ -609,6 +595,7 @@ static int open_container(struct lexer *lx, bool object)
     f->keylen = 0;
     f->index = 0;
     f->object = object;
+    memset(f->names, 0, sizeof(f->names));
     lx->pos++;
     return MSG_OK;
 }
@@ -667,7 +654,7 @@ static int lex_object(struct lexer *lx)
         }
         if (lx->made != NULL) {
             lx->made->string = key;
-            note_name(lx, obj, lx->made);
+            note_name(lx, f, obj, lx->made);
         }
         node_link(obj, &tail, lx->made);
         f->index++;

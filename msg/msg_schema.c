@@ -375,6 +375,7 @@ int msg_schema_object(const cJSON *obj, const struct msg_member *table, size_t n
 {
     struct msg_path mp = {path, NULL, 0};
     uint64_t present = 0;
+    size_t next = 0;   /* where the lookup starts: just after the last member found */
     int rc;
 
     if (n > MSG_MEMBERS_MAX) {
@@ -388,11 +389,17 @@ int msg_schema_object(const cJSON *obj, const struct msg_member *table, size_t n
     }
     for (const cJSON *c = obj->child; c != NULL; c = c->next) {
         const char *name = c->string != NULL ? c->string : "";
-        size_t i;
+        size_t i = n;
 
         mp.name = name;
-        for (i = 0; i < n; i++) {
-            if (table[i].name[0] == name[0] && strcmp(table[i].name, name) == 0) {
+        /* Names in a table are distinct, so where the search starts does not change what it
+         * finds; members mostly come in table order (the encoders write them so), and then
+         * the first entry tried is the one. */
+        for (size_t k = 0; k < n; k++) {
+            size_t j = next + k < n ? next + k : next + k - n;
+
+            if (table[j].name[0] == name[0] && strcmp(table[j].name, name) == 0) {
+                i = j;
                 break;
             }
         }
@@ -410,6 +417,7 @@ int msg_schema_object(const cJSON *obj, const struct msg_member *table, size_t n
             return msg_schema_fail(&mp, err, errlen, "duplicate member name");
         }
         present |= (uint64_t)1 << i;
+        next = i + 1 < n ? i + 1 : 0;
         rc = msg_schema_value(&table[i], c, base, &mp, err, errlen);
         if (rc != MSG_OK) {
             return rc;
