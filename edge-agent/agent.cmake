@@ -32,6 +32,7 @@ if(TARGET agent_store AND TARGET agent_sources AND
     add_executable(pantau-agent
         ${CMAKE_CURRENT_SOURCE_DIR}/main.c
         ${CMAKE_CURRENT_SOURCE_DIR}/agent.c
+        ${CMAKE_CURRENT_SOURCE_DIR}/agent_notify.c
     )
     target_link_libraries(pantau-agent PRIVATE
         agent_core
@@ -46,10 +47,8 @@ if(TARGET agent_store AND TARGET agent_sources AND
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_report.c)
         target_compile_definitions(pantau-agent PRIVATE AGENT_HAVE_REPORT=1)
     endif()
-    if(TARGET PkgConfig::libsystemd)
-        target_link_libraries(pantau-agent PRIVATE PkgConfig::libsystemd)
-        target_compile_definitions(pantau-agent PRIVATE AGENT_HAVE_SYSTEMD=1)
-    endif()
+    # No libsystemd: agent_notify.c speaks sd_notify's datagram itself (libsystemd would map
+    # libgcrypt, liblzma, libzstd, liblz4 and libcap into the agent for one sendto).
     if(DEFINED PANTAU_VERSION)
         target_compile_definitions(pantau-agent PRIVATE PANTAU_VERSION="${PANTAU_VERSION}")
     endif()
@@ -66,6 +65,14 @@ if(BUILD_TESTING)
         target_link_libraries(test_agent_window PRIVATE pantau_msg m)
         add_test(NAME test_agent_window COMMAND test_agent_window)
         set_tests_properties(test_agent_window PROPERTIES LABELS unit)
+    endif()
+    if(EXISTS ${PROJECT_SOURCE_DIR}/tests/unit/test_agent_notify.c)
+        add_executable(test_agent_notify ${PROJECT_SOURCE_DIR}/tests/unit/test_agent_notify.c
+                       ${CMAKE_CURRENT_SOURCE_DIR}/agent_notify.c)
+        target_include_directories(test_agent_notify PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+        target_link_libraries(test_agent_notify PRIVATE pantau_msg)
+        add_test(NAME test_agent_notify COMMAND test_agent_notify)
+        set_tests_properties(test_agent_notify PROPERTIES LABELS unit)
     endif()
     if(EXISTS ${PROJECT_SOURCE_DIR}/tests/unit/test_agent_config.c AND
        EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_clock.c)

@@ -17,14 +17,12 @@
 
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_notify.h"
 #include "log.h"
 #include "msg_err.h"
 
 #ifdef AGENT_HAVE_REPORT
 #include "agent_report.h"
-#endif
-#ifdef AGENT_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
 #endif
 
 #define DEFAULT_CONFIG "/etc/pantau/agent.conf"
@@ -71,6 +69,7 @@ int main(int argc, char **argv)
     struct sigaction sa;
     sigset_t block;
     char err[MSG_ERRLEN + 1100] = "";
+    char nerr[MSG_ERRLEN] = "";
     bool check = false;
     int status = 0;
     int opt;
@@ -147,14 +146,14 @@ int main(int argc, char **argv)
         status = rc == MSG_ERR_CONFIG ? 2 : 1;
         goto out;
     }
-#ifdef AGENT_HAVE_SYSTEMD
     /* ready once the store is open: readings taken from now on are kept (Type=notify) */
-    sd_notify(0, "READY=1");
-#endif
+    if (agent_notify("READY=1", err, sizeof(err)) != MSG_OK) {
+        log_msg(LOG_WARNING, "%s", err);
+    }
     rc = agent_run(agent, &stop_flag, err, sizeof(err));
-#ifdef AGENT_HAVE_SYSTEMD
-    sd_notify(0, "STOPPING=1");
-#endif
+    if (agent_notify("STOPPING=1", nerr, sizeof(nerr)) != MSG_OK) {
+        log_msg(LOG_WARNING, "%s", nerr);
+    }
     if (rc != MSG_OK) {
         log_msg(LOG_ERR, "%s", err);
         status = 1;
