@@ -26,8 +26,10 @@ int agent_notify_to(const char *socket_name, const char *state, char *err, size_
     }
     name_len = strlen(socket_name);
     if ((socket_name[0] != '/' && socket_name[0] != '@') || name_len >= sizeof(sun.sun_path)) {
-        snprintf(err, errlen, "notify: NOTIFY_SOCKET is not an absolute path or @name (or "
-                 "longer than %zu bytes)", sizeof(sun.sun_path) - 1);
+        snprintf(err, errlen,
+                 "notify: NOTIFY_SOCKET is not an absolute path or @name (or "
+                 "longer than %zu bytes)",
+                 sizeof(sun.sun_path) - 1);
         rc = MSG_ERR_INVAL;
         goto out;
     }
@@ -36,9 +38,9 @@ int agent_notify_to(const char *socket_name, const char *state, char *err, size_
     memcpy(sun.sun_path, socket_name, name_len);
     addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name_len);
     if (socket_name[0] == '@') {
-        sun.sun_path[0] = '\0';   /* abstract: the length, not a NUL, ends the name */
+        sun.sun_path[0] = '\0'; /* abstract: the length, not a NUL, ends the name */
     } else {
-        addr_len++;               /* a path: count its NUL, as sd_notify does */
+        addr_len++; /* a path: count its NUL, as sd_notify does */
     }
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -47,8 +49,8 @@ int agent_notify_to(const char *socket_name, const char *state, char *err, size_
         goto out;
     }
     do {
-        sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&sun,
-                      addr_len);
+        sent =
+            sendto(fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&sun, addr_len);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) {
         snprintf(err, errlen, "notify: send to %s: %s", socket_name, strerror(errno));

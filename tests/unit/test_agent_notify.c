@@ -86,8 +86,7 @@ static void test_abstract_socket_gets_the_datagram(void)
     snprintf(name, sizeof(name), "@test_agent_notify/%ld", (long)getpid());
     fd = bind_dgram(name);
     TEST_CHECK(fd >= 0);
-    TEST_CHECK(agent_notify_to(name, "READY=1\nSTATUS=store open", err, sizeof(err)) ==
-               MSG_OK);
+    TEST_CHECK(agent_notify_to(name, "READY=1\nSTATUS=store open", err, sizeof(err)) == MSG_OK);
     TEST_CHECK(read_dgram(fd, buf, sizeof(buf)) == 25);
     TEST_CHECK(strcmp(buf, "READY=1\nSTATUS=store open") == 0);
     close(fd);
