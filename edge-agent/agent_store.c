@@ -495,6 +495,7 @@ static int batch_merge(struct agent_store *s, struct txn *t, struct drop_batch *
         return MSG_OK;
     }
     msg_rangeset_add(&b->rs, seq);
+    t->dropped++;   /* the replaced report's own seq is now reported as dropped too */
     rc = delete_seq(s, seq, err, errlen);
     if (rc == MSG_OK) {
         t->deleted_any = true;

@@ -91,7 +91,11 @@ struct agent_store_stats {
     uint64_t last_seq;      /* last seq assigned, 0 if none */
     uint64_t rejected;      /* readings moved to the rejected list, in total */
     uint64_t rejected_held; /* of which still in the list */
-    uint64_t dropped;       /* readings dropped by the store, in total */
+    uint64_t dropped;       /* seqs the store has reported as dropped, in total: ordinary
+                             * readings dropped (store_full, max_age, rejected) and its own
+                             * `dropped` readings replaced by a later one (whose ranges list
+                             * their seqs); so the number of seqs in the ranges of all its
+                             * `dropped` readings, held or sent. Kept in the file. */
     uint64_t acked;         /* readings deleted on acknowledgement, in total */
     uint64_t boot;          /* this process's boot counter */
     uint64_t conn;          /* the last connection counter handed out */

@@ -2,7 +2,8 @@
 """test_agent_store_full.py -- the store full while the broker is away: the oldest readings
 are dropped and counted, and the `dropped` reading that reports them (protocol.md 4.6)
 reaches the database (pantau.dropped_range) once the broker is back. Every seq the store
-handed out is then accounted for: stored as a reading, or listed in a dropped range.
+handed out is then accounted for: stored as a reading, or listed in a dropped range, and the
+status's `dropped` equals the number of seqs listed in those ranges.
 """
 import os
 import re
@@ -57,10 +58,11 @@ def test_store_full_drops_oldest_and_reports_them():
                                     " WHERE device_id = %s AND stream = 'dropped'", DEV)
         assert n_dropped_msgs >= 1
         assert len(dropped) >= 100
-        # the status counts the readings the store dropped (its own count; the ranges above
-        # also list `dropped` reports that were dropped in turn)
+        # the status's `dropped` counts the seqs the device reported as dropped: the ordinary
+        # readings and the `dropped` reports replaced by a later one, which the ranges above
+        # list too; once the backlog is 0 the last status says exactly that many
         st = watcher.last_status("online")
-        assert st["dropped"] >= 100 and st["backlog"] == 0, st
+        assert st["dropped"] == len(dropped) and st["backlog"] == 0, (st, len(dropped))
         watcher.stop()
 
 

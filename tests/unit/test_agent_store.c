@@ -467,7 +467,9 @@ static void test_max_readings_drops_oldest_and_reports(void)
     TEST_CHECK(h->seq[0] == 14 && h->stream[0] == MSG_STREAM_DROPPED);
     TEST_CHECK(h->n_drop == 2);
     TEST_CHECK(st.held <= 10);
-    TEST_CHECK(st.dropped == 4 + 2 + 19);   /* 2 for the first new report, then 1 each */
+    /* 2 for the first new report, then 1 each, and the 19 replaced reports' own seqs */
+    TEST_CHECK(st.dropped == 4 + 2 + 19 + 19);
+    TEST_CHECK(st.dropped == dropped_listed(h, MSG_DROP_STORE_FULL, NULL));
     TEST_MSG("held %" PRIu64 " dropped %" PRIu64 " reports %zu", st.held, st.dropped, h->n_drop);
     check_accounted(h, st.last_seq);
     agent_store_close(s);
@@ -499,7 +501,9 @@ static void test_reports_handed_out_and_unsent_are_merged_later(void)
     scan_all(s, h);
     TEST_CHECK(h->n_drop == 1);     /* one report, not fifty */
     TEST_MSG("%zu reports", h->n_drop);
-    TEST_CHECK(st.held <= 10 && st.dropped == 51);   /* 2 for the first report, then 1 each */
+    /* 2 for the first report, then 1 each, and the 49 replaced reports' own seqs */
+    TEST_CHECK(st.held <= 10 && st.dropped == 51 + 49);
+    TEST_CHECK(st.dropped == dropped_listed(h, MSG_DROP_STORE_FULL, NULL));
     TEST_MSG("held %" PRIu64 " dropped %" PRIu64, st.held, st.dropped);
     check_accounted(h, st.last_seq);
     agent_store_close(s);
