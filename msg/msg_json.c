@@ -114,7 +114,7 @@ static int hex4(const unsigned char *p, uint32_t *out);
 /* The decoded text of the string whose raw bytes (between the quotes, already checked by
  * lex_string) are s[0..n), as a NUL-terminated copy in doc's text; NULL when not building or
  * out of room. Decoding never lengthens: an escape gives at most as many bytes as it spells. */
-static char *text_new(struct lexer *lx, const unsigned char *s, size_t n)
+static char *text_new(struct lexer *lx, const unsigned char *s, size_t n, size_t *outlen)
 {
     char *out;
     size_t o = 0;
@@ -156,6 +156,7 @@ static char *text_new(struct lexer *lx, const unsigned char *s, size_t n)
     }
     out[o] = '\0';
     lx->doc->text_used += o + 1;
+    *outlen = o;
     return out;
 }
 
@@ -221,14 +222,21 @@ static void number_node(struct lexer *lx, size_t start, size_t end)
  * name (then the walk finds and names the duplicate, as for cJSON's tree). The frame's filter
  * of 256 bits says at once that most names are new; only the others are compared with every
  * earlier member (hash, then bytes). */
-static void note_name(struct lexer *lx, struct frame *f, const cJSON *obj, const cJSON *child)
+static void note_name(struct lexer *lx, struct frame *f, const cJSON *obj, const cJSON *child,
+                      size_t len)
 {
-    uint32_t h = 2166136261u;   /* FNV-1a */
+    const unsigned char *p = (const unsigned char *)child->string;
+    uint32_t h = (uint32_t)len;
     uint64_t bit;
 
-    for (const unsigned char *p = (const unsigned char *)child->string; *p != '\0'; p++) {
-        h = (h ^ *p) * 16777619u;
+    /* a cheap hash (length, first, middle and last bytes, mixed): a collision costs only a
+     * comparison with the earlier members, never a wrong answer */
+    if (len > 0) {
+        h = h * 31u + p[0];
+        h = h * 31u + p[len / 2];
+        h = h * 31u + p[len - 1];
     }
+    h *= 2654435761u;
     lx->doc->name_hash[child - lx->doc->nodes] = h;
     bit = (uint64_t)1 << ((h >> 24) & 63);
     if ((f->names[(h >> 30) & 3] & bit) == 0) {
@@ -317,7 +325,7 @@ static int lex_truncated(struct lexer *lx)
     return lex_fail(lx, lx->len, "unexpected end of input (truncated)");
 }
 
-static void skip_ws(struct lexer *lx)
+static void skip_ws_run(struct lexer *lx)
 {
     while (lx->pos < lx->len) {
         unsigned char c = lx->s[lx->pos];
@@ -327,6 +335,15 @@ static void skip_ws(struct lexer *lx)
         }
         lx->pos++;
     }
+}
+
+/* Compact JSON has no white space between tokens: that case costs one comparison. */
+static inline void skip_ws(struct lexer *lx)
+{
+    if (lx->pos < lx->len && lx->s[lx->pos] > ' ') {
+        return;
+    }
+    skip_ws_run(lx);
 }
 
 static bool is_word(unsigned char c)
@@ -605,6 +622,7 @@ static int lex_object(struct lexer *lx)
     cJSON *obj = node_new(lx, cJSON_Object);
     cJSON *tail = NULL;
     char *key = NULL;
+    size_t key_len = 0;
     struct frame *f;
     size_t key_start;
     int rc;
@@ -639,7 +657,7 @@ static int lex_object(struct lexer *lx)
         }
         f->key = lx->s + key_start + 1;
         f->keylen = lx->pos - key_start - 2;
-        key = text_new(lx, f->key, f->keylen);
+        key = text_new(lx, f->key, f->keylen, &key_len);
         skip_ws(lx);
         if (lx->pos >= lx->len) {
             return lex_truncated(lx);
@@ -654,7 +672,7 @@ static int lex_object(struct lexer *lx)
         }
         if (lx->made != NULL) {
             lx->made->string = key;
-            note_name(lx, f, obj, lx->made);
+            note_name(lx, f, obj, lx->made, key_len);
         }
         node_link(obj, &tail, lx->made);
         f->index++;
@@ -762,7 +780,9 @@ static int lex_string_value(struct lexer *lx)
     }
     lx->made = node_new(lx, cJSON_String);
     if (lx->made != NULL) {
-        lx->made->valuestring = text_new(lx, lx->s + start + 1, lx->pos - start - 2);
+        size_t n = 0;
+
+        lx->made->valuestring = text_new(lx, lx->s + start + 1, lx->pos - start - 2, &n);
         if (lx->made->valuestring == NULL) {
             lx->made = NULL;
         }
