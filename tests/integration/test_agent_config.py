@@ -4,7 +4,8 @@ bad value, an unknown source and a bad key inside a source's section each exit 2
 message naming the file, the line and the key; --check passes a good file (exit 0) without
 connecting anywhere; --help and --version exit 0; a bad option exits 2; a store that cannot
 be opened is a runtime failure (exit 1). The sample deploy/agent.conf passes --check once its
-paths point at files that exist.
+paths point at files that exist. Under systemd (Type=notify) the agent sends READY=1 once its
+store is open and STOPPING=1 on SIGTERM to $NOTIFY_SOCKET, without libsystemd.
 """
 import os
 import sys
@@ -15,6 +16,8 @@ sys.path.insert(0, HERE)
 from agent_support import agent_binary  # noqa: E402
 from collector_support import H, run_tests  # noqa: E402
 
+import signal  # noqa: E402
+import socket  # noqa: E402
 import subprocess  # noqa: E402
 
 
@@ -143,6 +146,33 @@ def test_store_that_cannot_be_opened_is_exit_1():
     rc, out = run("-c", path, timeout=30)
     assert rc == 1, (rc, out)
     assert "no/such/dir/agent.db" in out, out
+
+
+def test_notify_socket_gets_ready_and_stopping():
+    d = H.workdir("agent-conf")
+    path = write(d, GOOD.format(dir=d))
+    name = "@pantau-agent-notify-%d" % os.getpid()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind("\0" + name[1:])
+    sock.settimeout(30)
+    env = dict(os.environ, NOTIFY_SOCKET=name)
+    proc = subprocess.Popen([agent_binary(), "-c", path], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env)
+    try:
+        assert sock.recv(4096) == b"READY=1"
+        assert os.path.exists(os.path.join(d, "agent.db")), "READY=1 before the store is open"
+        proc.send_signal(signal.SIGTERM)
+        assert sock.recv(4096) == b"STOPPING=1"
+        out = proc.communicate(timeout=30)[0].decode(errors="replace")
+        assert proc.returncode == 0, (proc.returncode, out)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        sock.close()
+    # no libsystemd (and the libraries it pulls in) in the agent
+    libs = subprocess.run(["ldd", agent_binary()], stdout=subprocess.PIPE).stdout.decode()
+    assert "libsystemd" not in libs and "libgcrypt" not in libs, libs
 
 
 def test_sample_config_in_deploy_passes_check():
