@@ -289,6 +289,8 @@ static int device_add(struct admin *ad, const char *id)
     char hash[SECRET_HASH_MAX + 1];
     enum msg_device_kind kind;
     const char *p[4];
+    PGresult *res = NULL;
+    long added = 0;
     int rc;
     int i;
 
@@ -319,10 +321,33 @@ static int device_add(struct admin *ad, const char *id)
     p[0] = id;
     p[1] = ad->kind;
     p[2] = ad->description != NULL ? ad->description : "";
+    /* A device already in the registry (imported from an asset list, say) without an
+     * account is enrolled: it gets its account, if its kind is the one given. */
     if (exec_ok(ad, "adding the device",
-                "INSERT INTO pantau.device (device_id, kind, description) VALUES ($1, $2, $3)",
-                3, p, NULL) != 0) {
+                "INSERT INTO pantau.device (device_id, kind, description) VALUES ($1, $2, $3) "
+                "ON CONFLICT (device_id) DO NOTHING",
+                3, p, &added) != 0) {
         goto out;
+    }
+    if (added == 0) {
+        res = run(ad, "reading the registered device",
+                  "SELECT d.kind, EXISTS (SELECT 1 FROM pantau_ops.account a "
+                  "WHERE a.device_id = d.device_id) FROM pantau.device d WHERE d.device_id = $1",
+                  1, p);
+        if (res == NULL) {
+            goto out;
+        }
+        if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), ad->kind) != 0) {
+            fprintf(stderr, "pantau-admin: adding the device: %s is registered with kind %s, "
+                    "not %s\n", id, PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "(none)",
+                    ad->kind);
+            goto out;
+        }
+        if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+            fprintf(stderr, "pantau-admin: adding the device: %s has an account already "
+                    "(device-rotate gives it a new secret)\n", id);
+            goto out;
+        }
     }
     p[1] = hash;
     if (exec_ok(ad, "adding its account",
@@ -350,6 +375,7 @@ static int device_add(struct admin *ad, const char *id)
     fflush(stdout);
     rc = 0;
 out:
+    PQclear(res);
     secret_wipe(secret, sizeof(secret));
     secret_wipe(hash, sizeof(hash));
     return rc;

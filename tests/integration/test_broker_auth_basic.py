@@ -144,6 +144,28 @@ def test_admin_prints_secret_once():
     assert e.connack("gw-once-03", "gw-once-03", new) == B.RC_SUCCESS
 
 
+def test_admin_enrols_a_registered_device_of_its_kind():
+    """A device already in the registry (no account yet) is enrolled by device-add; a kind other
+    than the registered one is refused, and so is a second device-add."""
+    e = env()
+    e.sql("INSERT INTO pantau.device (device_id, kind) VALUES ('gw-known-04', 'flood_gateway')")
+    wrong = e.admin("device-add", "gw-known-04", "--kind", "handheld", "--key-file", e.key_file,
+                    check=False)
+    assert wrong.returncode == 1 and "registered with kind flood_gateway" in wrong.stderr, wrong
+    assert wrong.stdout.strip() == ""
+    assert e.scalar("SELECT count(*) FROM pantau_ops.account WHERE username = 'gw-known-04'") == 0
+    secret = e.admin("device-add", "gw-known-04", "--kind", "flood_gateway", "--key-file",
+                     e.key_file).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", secret)
+    e.secrets["gw-known-04"] = secret
+    e.wait_connack("gw-known-04", "gw-known-04", secret, B.RC_SUCCESS)
+    again = e.admin("device-add", "gw-known-04", "--kind", "flood_gateway", "--key-file",
+                    e.key_file, check=False)
+    assert again.returncode == 1 and "has an account already" in again.stderr, again
+    assert again.stdout.strip() == ""
+    assert e.connack("gw-known-04", "gw-known-04", secret) == B.RC_SUCCESS
+
+
 def test_admin_errors_and_usage():
     e = env()
     r = e.admin("device-add", "Bad/Id", "--kind", "handheld", "--key-file", e.key_file,
