@@ -110,8 +110,11 @@ class Bench:
         build_tools(self.bin)
         self.collector_bin = H.binary("collector", "pantau-collector")
         self.pg = H.PgCluster(os.path.join(self.root, "pg")).start()
+        self.pg_settings()
         self.dsn = self.pg.create_database("bench")
         H.apply_schema(self.dsn)
+        if args.pg_statements:
+            self.pg.query("bench", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         self.bridge_dsn = self.pg.create_database("bridge")
         with psycopg2.connect(self.bridge_dsn) as c, c.cursor() as cur:
             with open(os.path.join(PEERS, "py_bridge_schema.sql")) as f:
@@ -177,7 +180,9 @@ class Bench:
         return {"rate": kv["rate"], "received": kv["received"], "span_s": kv["first_to_last_s"],
                 "broker_cpu": broker_cpu / kv["first_to_last_s"],
                 "sub_cpu": sub_cpu / kv["first_to_last_s"], "gen_rate": g.get("rate"),
-                "gen_cpu": gen_cpu / g["elapsed_s"], "sub_us_per_msg": 1e6 * sub_cpu / kv["received"]}
+                "gen_cpu": gen_cpu / g["elapsed_s"], "sub_us_per_msg": 1e6 * sub_cpu / kv["received"],
+                "broker_us": 1e6 * broker_cpu / kv["received"],
+                "gen_us": 1e6 * gen_cpu / kv["received"]}
 
     @staticmethod
     def _ready(child):
@@ -191,7 +196,7 @@ class Bench:
                 return float(line.split()[1])
         return 0.0
 
-    def start_collector(self, **conf):
+    def start_collector(self, binary=None, **conf):
         mport = H.free_port()
         settings = {"collector_id": "bench", "mqtt_host": "127.0.0.1", "mqtt_port": self.port,
                     "db_conninfo": self.dsn, "db_password_file": self.root + "/db.pass",
@@ -202,7 +207,8 @@ class Bench:
             for k, v in settings.items():
                 f.write("%s %s\n" % (k, v))
         log = open(os.path.join(self.root, "collector.log"), "ab")
-        proc = subprocess.Popen([self.collector_bin, "-c", path], stdout=log, stderr=log)
+        proc = subprocess.Popen([binary or self.collector_bin, "-c", path], stdout=log,
+                                stderr=log)
         log.close()
         H.wait_until(lambda: self._up(mport), 30, "collector up")
         return proc, mport
@@ -217,8 +223,8 @@ class Bench:
         proc.terminate()
         proc.wait(60)
 
-    def collector(self):
-        proc, mport = self.start_collector()
+    def collector(self, binary=None):
+        proc, mport = self.start_collector(binary)
         peak = [0]
         stop = threading.Event()
 
@@ -255,24 +261,65 @@ class Bench:
                 "broker_cpu": broker_cpu / el, "collector_cpu": coll_cpu / el,
                 "gen_cpu": gen_cpu / el,
                 "rows_per_batch": stored / max(batches, 1), "pg_cpu": pg_cpu / el,
-                "txn_ms": 1000 * bsum / max(batches, 1)}
+                "txn_ms": 1000 * bsum / max(batches, 1),
+                "broker_us": 1e6 * broker_cpu / max(stored, 1),
+                "collector_us": 1e6 * coll_cpu / max(stored, 1),
+                "pg_us": 1e6 * pg_cpu / max(stored, 1), "gen_us": 1e6 * gen_cpu / max(stored, 1)}
 
     def pg_cpu(self):
-        """CPU seconds of every PostgreSQL process of the cluster (backends come and go: the
-        sum over the live ones, good enough between two samples of one run)."""
-        total = 0.0
+        """CPU seconds of this cluster's processes only: its postmaster and the processes whose
+        parent it is (other helpers' clusters on the machine are not counted). A backend that
+        ends between two samples takes its CPU with it, so the collector's backend must live
+        through the round (it does: one connection)."""
+        with open(os.path.join(self.pg.data, "postmaster.pid")) as f:
+            master = int(f.readline())
+        total = cpu_s(master)
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
             try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    cmd = f.read()
-                if b"postgres" in cmd and self.root.encode() in cmd or (
-                        cmd.startswith(b"postgres:")):
+                with open("/proc/%s/stat" % pid) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                if ppid == master:
                     total += cpu_s(int(pid))
-            except OSError:
+            except (OSError, ValueError):
                 continue
         return total
+
+    def pg_settings(self):
+        """--pg-setting NAME=VALUE (repeatable) and --pg-statements: ALTER SYSTEM, then a
+        restart (the harness's -c options, shared_buffers among them, still win)."""
+        sets = list(self.args.pg_setting)
+        if self.args.pg_statements:
+            sets += ["shared_preload_libraries=pg_stat_statements"]
+        if not sets:
+            return
+        for kv in sets:
+            name, value = kv.split("=", 1)
+            self.pg.query("postgres", "ALTER SYSTEM SET %s = '%s'" % (name, value))
+        self.pg.restart()
+        if self.args.pg_statements:
+            self.pg.query("postgres", "ALTER SYSTEM SET pg_stat_statements.track_planning = on")
+            self.pg.query("postgres", "SELECT pg_reload_conf()")
+        print("PostgreSQL settings: " + ", ".join(sets), flush=True)
+
+    def statements(self, top=15):
+        """pg_stat_statements since the last reset: the statements by total time."""
+        with self.db.cursor() as cur:
+            cur.execute("SELECT calls, total_exec_time, total_plan_time, rows,"
+                        " shared_blks_hit + local_blks_hit, shared_blks_dirtied"
+                        " + local_blks_dirtied, wal_bytes, left(regexp_replace(query, '\\s+',"
+                        " ' ', 'g'), 90) FROM pg_stat_statements ORDER BY total_exec_time"
+                        " + total_plan_time DESC LIMIT %s", (top,))
+            rows = cur.fetchall()
+        print("  calls  exec_ms  plan_ms    rows   blks_hit dirtied   wal_kB  statement")
+        for r in rows:
+            print("  %5d %8.0f %8.0f %7d %10d %7d %8.0f  %s" % (
+                r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]) / 1024, r[7]))
+
+    def statements_reset(self):
+        with self.db.cursor() as cur:
+            cur.execute("SELECT pg_stat_statements_reset()")
 
     def bridge(self):
         n = self.args.devices * self.args.bridge_per_device
@@ -389,6 +436,13 @@ def main():
                     help="the collector's batch_ms values compared in the latency runs")
     ap.add_argument("--paired", action="store_true",
                     help="with --peak: each latency round at half a peak measured just before")
+    ap.add_argument("--ref-collector", default="",
+                    help="a second pantau-collector binary (e.g. an older commit's), run as"
+                         " round kind collector-ref right after collector")
+    ap.add_argument("--pg-setting", action="append", default=[],
+                    help="NAME=VALUE for PostgreSQL (ALTER SYSTEM and restart); repeatable")
+    ap.add_argument("--pg-statements", action="store_true",
+                    help="load pg_stat_statements and print the collector's statements")
     ap.add_argument("--peak", type=float, default=0,
                     help="skip the rounds: latency (and soak) at half this rate")
     args = ap.parse_args()
@@ -397,7 +451,8 @@ def main():
     if hard < args.devices + 100:
         sys.exit("RLIMIT_NOFILE %d is too low for %d connections" % (hard, args.devices))
     b = Bench(args)
-    res = {"ceiling-mosq": [], "ceiling-paho": [], "collector": [], "bridge": []}
+    res = {"ceiling-mosq": [], "ceiling-paho": [], "collector": [], "collector-ref": [],
+           "bridge": []}
     try:
         print("devices %d, readings per run %d (bridge %d), window %d, rounds %d" % (
             args.devices, args.devices * args.per_device, args.devices * args.bridge_per_device,
@@ -405,12 +460,19 @@ def main():
         for r in range(0 if args.peak else args.rounds):
             for name, fn in (("ceiling-mosq", lambda: b.ceiling("mosq")),
                              ("ceiling-paho", lambda: b.ceiling("paho")),
-                             ("collector", b.collector), ("bridge", b.bridge)):
+                             ("collector", b.collector),
+                             ("collector-ref", lambda: b.collector(args.ref_collector)),
+                             ("bridge", b.bridge)):
                 if (name == "bridge" and args.skip_bridge) or (
+                        name == "collector-ref" and not args.ref_collector) or (
                         args.only and name not in args.only.split(",")):
                     continue
+                if args.pg_statements and name.startswith("collector"):
+                    b.statements_reset()
                 x = fn()
                 res[name].append(x)
+                if args.pg_statements and name.startswith("collector"):
+                    b.statements()
                 print("round %d %-13s %s" % (r + 1, name, " ".join(
                     "%s=%.3g" % (k, v) for k, v in x.items() if v is not None)), flush=True)
         if args.only:
@@ -434,6 +496,20 @@ def main():
               " (broker CPU %.2f, collector CPU %.2f cores)" % (
                   coll, med(res["collector"], "broker_cpu"),
                   med(res["collector"], "collector_cpu")))
+        c = res["collector"]
+        print("  CPU per reading (us): collector %.1f, PostgreSQL %.1f, broker %.1f,"
+              " generator %.1f; per relayed message in the ceiling: broker %.1f, subscriber %.1f,"
+              " generator %.1f" % (
+                  med(c, "collector_us"), med(c, "pg_us"), med(c, "broker_us"), med(c, "gen_us"),
+                  med(res["ceiling-mosq"], "broker_us"), med(res["ceiling-mosq"], "sub_us_per_msg"),
+                  med(res["ceiling-mosq"], "gen_us")))
+        if res["collector-ref"]:
+            r = res["collector-ref"]
+            print("  reference collector (%s): %8.0f readings/s, ratio %.2f; CPU per reading"
+                  " (us): collector %.1f, PostgreSQL %.1f, broker %.1f; new / reference %.2f" % (
+                      args.ref_collector, med(r, "rate"), med(r, "rate") / ceil,
+                      med(r, "collector_us"), med(r, "pg_us"), med(r, "broker_us"),
+                      coll / med(r, "rate")))
         print("  acknowledgement messages per stored reading:          %8.3f" %
               med(res["collector"], "acks_per_reading"))
         print("  collector peak RSS:                                    %8.1f MiB (max %.1f)" % (
