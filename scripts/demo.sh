@@ -3,9 +3,13 @@
 #
 # Installs what is missing, builds build/, starts a private PostgreSQL and mosquitto under
 # .pantau/demo/ (no system service is touched), applies the migrations and the demo registry,
-# then runs the collector and one pantau-agent per demo device (flood gauges, traffic cameras,
-# Jumantik handhelds; the simulator source) and prints what flows: the messages on the broker and, every 10 s, what the
-# database holds. Ctrl-C stops everything it started. Safe to run twice, and after a killed run.
+# enrols the demo's devices and the collector with pantau-admin (their secrets in
+# .pantau/demo/secrets/, mode 0600), and runs mosquitto with pantau's broker plugin (only
+# enrolled clients connect, each only on its own topics, payloads validated at the door), the
+# collector, and one pantau-agent per demo device (flood gauges, traffic cameras, Jumantik
+# handhelds; the simulator source). It prints what flows: the messages on the broker and,
+# every 10 s, what the database holds. Ctrl-C stops everything it started. Safe to run twice,
+# and after a killed run.
 #
 #   scripts/demo.sh              until Ctrl-C
 #   scripts/demo.sh --seconds 60 stop by itself after 60 s
@@ -59,7 +63,7 @@ trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 trap cleanup EXIT
 
-/usr/bin/python3 scripts/servers.py start --root "$root/servers" || exit 1
+/usr/bin/python3 scripts/servers.py start --root "$root/servers" --no-mosquitto || exit 1
 # shellcheck disable=SC1091
 . "$root/servers/env"
 db=pantau
@@ -78,6 +82,60 @@ else
     say "schema/migrate.sh is not there yet: no database schema"
 fi
 
+# Who may connect: the demo registry's devices and the collector get accounts (pantau-admin),
+# whose secrets stay in $secrets; a run after the first keeps them.
+admin() { build/broker-plugins/pantau-admin --db "$dsn" "$@"; }
+secrets=$root/secrets
+mkdir -p "$secrets" && chmod 700 "$secrets"
+[ -f "$secrets/device.key" ] || admin key-new "$secrets/device.key" >/dev/null || exit 1
+psql -X -q "$dsn" -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles
+    WHERE rolname = 'pantau_broker_demo') THEN CREATE ROLE pantau_broker_demo LOGIN; END IF;
+    END \$\$; GRANT pantau_broker TO pantau_broker_demo" >/dev/null || exit 1
+has_account() {
+    [ "$(psql -X -t -A "$dsn" -c "SELECT count(*) FROM pantau_ops.account
+        WHERE username = '$1'")" = 1 ]
+}
+enrol_device() {   # enrol_device ID KIND: its secret in $secrets/ID.secret
+    local dev=$1 kind=$2
+    (
+        umask 077
+        if ! has_account "$dev"; then
+            admin device-add "$dev" --kind "$kind" --key-file "$secrets/device.key" \
+                >"$secrets/$dev.secret" 2>"$root/admin.log"
+        elif [ ! -s "$secrets/$dev.secret" ]; then
+            admin device-rotate "$dev" --key-file "$secrets/device.key" \
+                >"$secrets/$dev.secret" 2>"$root/admin.log"
+        fi
+    ) || { say "cannot enrol $dev: $(cat "$root/admin.log")"; exit 1; }
+}
+enrol_user() {   # enrol_user NAME ROLE: a random password in $secrets/NAME.password
+    local name=$1 role=$2
+    (
+        umask 077
+        if [ -s "$secrets/$name.password" ] && has_account "$name"; then
+            exit 0
+        fi
+        /usr/bin/python3 -c 'import secrets; print(secrets.token_hex(16))' \
+            >"$secrets/$name.password"
+        if has_account "$name"; then
+            admin user-password "$name" --password-file "$secrets/$name.password" \
+                2>"$root/admin.log"
+        else
+            admin user-add "$name" --role "$role" --password-file "$secrets/$name.password" \
+                2>"$root/admin.log"
+        fi
+    ) || { say "cannot enrol $name: $(cat "$root/admin.log")"; exit 1; }
+}
+devices="gw-sim-flood-01:flood_gateway gw-sim-flood-02:flood_gateway
+gw-sim-flood-03:flood_gateway gw-sim-traffic-01:traffic_gateway
+gw-sim-traffic-02:traffic_gateway hh-sim-01:handheld hh-sim-02:handheld"
+for d in $devices; do
+    enrol_device "${d%%:*}" "${d##*:}"
+done
+enrol_user demo-collector collector
+enrol_user demo-watch collector
+say "accounts enrolled (pantau-admin; secrets in $secrets)"
+
 start() {   # start NAME ARGV...: runs in the background, stderr to $root/NAME.log
     local name=$1
     shift
@@ -86,22 +144,52 @@ start() {   # start NAME ARGV...: runs in the background, stderr to $root/NAME.l
     say "started $name (pid $!, log $root/$name.log)"
 }
 
-if [ -x build/collector/pantau-collector ]; then
-    cat >"$root/collector.conf" <<EOF
-collector_id    demo-collector
-mqtt_host       127.0.0.1
-mqtt_port       $MQTT_PORT
-db_conninfo     $dsn
-metrics_address 127.0.0.1
-metrics_port    0
-log_level       info
+# mosquitto with pantau's broker plugin, on a free loopback port (deploy/mosquitto.conf is the
+# production configuration)
+MQTT_PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
+print(s.getsockname()[1])')
+mq=$root/mosquitto
+mkdir -p "$mq"
+{
+    printf '# generated by scripts/demo.sh\n'
+    printf 'per_listener_settings false\nlistener %s 127.0.0.1\n' "$MQTT_PORT"
+    printf 'allow_anonymous false\nmax_queued_messages 100000\n'
+    printf 'persistence true\npersistence_location %s/\n' "$mq"
+    printf 'log_dest file %s/mosquitto.log\nconnection_messages true\n' "$mq"
+    printf 'log_type error\nlog_type warning\nlog_type notice\nlog_type information\n'
+    if [ "$(id -u)" -eq 0 ]; then
+        printf 'user root\n'   # else it switches to user mosquitto, who cannot write $mq
+    fi
+    printf 'plugin %s/build/broker-plugins/pantau_broker.so\n' "$top"
+    printf 'plugin_opt_db_conninfo host=127.0.0.1 port=%s dbname=%s user=pantau_broker_demo\n' \
+        "$PGPORT" "$db"
+    printf 'plugin_opt_snapshot_file %s/registry.snapshot\n' "$mq"
+    printf 'plugin_opt_key_file %s/device.key\n' "$secrets"
+} >"$mq/mosquitto.conf"
+start mosquitto mosquitto -c "$mq/mosquitto.conf"
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null; }
+for _ in $(seq 100); do
+    port_open && break
+    sleep 0.1
+done
+port_open || { say "mosquitto did not start:"; tail -20 "$root/mosquitto.log" "$mq/mosquitto.log"; exit 1; }
+
+cat >"$root/collector.conf" <<EOF
+collector_id       demo-collector
+mqtt_host          127.0.0.1
+mqtt_port          $MQTT_PORT
+mqtt_username      demo-collector
+mqtt_password_file $secrets/demo-collector.password
+db_conninfo        $dsn
+metrics_address    127.0.0.1
+metrics_port       0
+log_level          info
 EOF
-    start collector build/collector/pantau-collector -c "$root/collector.conf"
-fi
+start collector build/collector/pantau-collector -c "$root/collector.conf"
 
 # The demo registry's devices (schema/seed/demo.sql), each a real pantau-agent with its own
-# store under $root/<device>/ and the simulator source (deterministic per seed), at a pace that
-# makes the demo lively: a reading every few seconds per device.
+# store under $root/<device>/, its device secret, and the simulator source (deterministic per
+# seed), at a pace that makes the demo lively: a reading every few seconds per device.
 agent_conf() {   # agent_conf DEVICE SIMULATOR-LINE...: writes $root/DEVICE/agent.conf
     local dev=$1
     shift
@@ -109,39 +197,35 @@ agent_conf() {   # agent_conf DEVICE SIMULATOR-LINE...: writes $root/DEVICE/agen
     {
         printf '# generated by scripts/demo.sh\n'
         printf 'device_id %s\nmqtt_host 127.0.0.1\nmqtt_port %s\n' "$dev" "$MQTT_PORT"
+        printf 'mqtt_password_file %s/%s.secret\n' "$secrets" "$dev"
         printf 'store_path %s/agent.db\nlog_level info\nsummary_interval_ms 60s\n' "$root/$dev"
         printf '\n[source simulator]\n'
         printf '%s\n' "$@"
     } >"$root/$dev/agent.conf"
 }
+agent_conf gw-sim-flood-01 "seed 1" "flood_stations sim-gauge-01" "flood_offset_cm 800" \
+    "flood_baseline_cm 60" "rate 0.2"
+agent_conf gw-sim-flood-02 "seed 2" "flood_stations sim-gauge-02" "flood_offset_cm 800" \
+    "flood_baseline_cm 60" "rate 0.2"
+agent_conf gw-sim-flood-03 "seed 3" "flood_stations sim-gauge-03" "flood_offset_cm 900" \
+    "flood_baseline_cm 60" "rate 0.2"
+agent_conf gw-sim-traffic-01 "seed 4" "traffic_stations sim-cam-01 sim-cam-02" \
+    "traffic_interval_s 60" "rate 0.5"
+agent_conf gw-sim-traffic-02 "seed 5" "traffic_stations sim-cam-03 sim-cam-04" \
+    "traffic_interval_s 60" "rate 0.5"
+agent_conf hh-sim-01 "seed 6" "larva_kelurahan 32.75.01.1002 32.75.01.1003" "rate 0.1"
+agent_conf hh-sim-02 "seed 7" "larva_kelurahan 32.75.09.1002" "rate 0.1"
+for d in $devices; do
+    dev=${d%%:*}
+    build/edge-agent/pantau-agent -c "$root/$dev/agent.conf" --check >/dev/null \
+        || { build/edge-agent/pantau-agent -c "$root/$dev/agent.conf" --check; exit 1; }
+    start "agent-$dev" build/edge-agent/pantau-agent -c "$root/$dev/agent.conf"
+done
 
-if [ -x build/edge-agent/pantau-agent ]; then
-    agent_conf gw-sim-flood-01 "seed 1" "flood_stations sim-gauge-01" "flood_offset_cm 800" \
-        "flood_baseline_cm 60" "rate 0.2"
-    agent_conf gw-sim-flood-02 "seed 2" "flood_stations sim-gauge-02" "flood_offset_cm 800" \
-        "flood_baseline_cm 60" "rate 0.2"
-    agent_conf gw-sim-flood-03 "seed 3" "flood_stations sim-gauge-03" "flood_offset_cm 900" \
-        "flood_baseline_cm 60" "rate 0.2"
-    agent_conf gw-sim-traffic-01 "seed 4" "traffic_stations sim-cam-01 sim-cam-02" \
-        "traffic_interval_s 60" "rate 0.5"
-    agent_conf gw-sim-traffic-02 "seed 5" "traffic_stations sim-cam-03 sim-cam-04" \
-        "traffic_interval_s 60" "rate 0.5"
-    agent_conf hh-sim-01 "seed 6" "larva_kelurahan 32.75.01.1002 32.75.01.1003" "rate 0.1"
-    agent_conf hh-sim-02 "seed 7" "larva_kelurahan 32.75.09.1002" "rate 0.1"
-    for dev in gw-sim-flood-01 gw-sim-flood-02 gw-sim-flood-03 gw-sim-traffic-01 \
-               gw-sim-traffic-02 hh-sim-01 hh-sim-02; do
-        build/edge-agent/pantau-agent -c "$root/$dev/agent.conf" --check >/dev/null \
-            || { build/edge-agent/pantau-agent -c "$root/$dev/agent.conf" --check; exit 1; }
-        start "agent-$dev" build/edge-agent/pantau-agent -c "$root/$dev/agent.conf"
-    done
-else
-    # without the edge agent: protocol-following test devices (scripts/demo_devices.py)
-    start devices /usr/bin/python3 scripts/demo_devices.py --port "$MQTT_PORT"
-fi
-
-# What flows: every message on the broker, one line each (cut to 200 characters).
-setsid bash -c "mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -V mqttv5 -v -t 'pantau/#' \
-    | stdbuf -oL cut -c1-200" &
+# What flows: every message on the broker, one line each (cut to 200 characters), as seen by
+# an account of its own (scripts/demo_watch.py).
+setsid /usr/bin/python3 scripts/demo_watch.py --port "$MQTT_PORT" --user demo-watch \
+    --password-file "$secrets/demo-watch.password" &
 echo $! >>"$pids_file"
 
 summary() {
