@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1266,6 +1267,9 @@ static void send_backlog(struct agent *a, int64_t now)
         a->replaying = false;
         log_msg(LOG_NOTICE, "agent: backlog replay done: %" PRIu64 " readings replayed in "
                 "total", a->cnt.replayed);
+        /* the replay's page cache and freed heap go back to the system (footprint) */
+        agent_store_shrink(a->store);
+        malloc_trim(0);
     }
 }
 
@@ -1302,6 +1306,8 @@ static void summary(struct agent *a)
             a->stats.rejected, a->stats.dropped, a->win->n_sent, agent_rto_timeout(&a->rto, 1),
             a->conn_state == CONN_UP ? "yes" : "no", a->resend_ok ? "ok" : "held",
             dropped_events);
+    /* free heap pages left in the middle of glibc's arenas (paho's threads, bursts) go back */
+    malloc_trim(0);
 }
 
 static int tick(struct agent *a, int64_t now)

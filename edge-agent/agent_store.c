@@ -981,6 +981,13 @@ int agent_store_open(const char *path, const struct agent_store_limits *lim, boo
     return agent_store_open_opts(path, &opt, out, err, errlen);
 }
 
+void agent_store_shrink(struct agent_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_db_release_memory(s->db);
+    pthread_mutex_unlock(&s->lock);
+}
+
 void agent_store_close(struct agent_store *s)
 {
     if (s == NULL) {

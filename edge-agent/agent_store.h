@@ -184,6 +184,11 @@ int agent_store_expire(struct agent_store *s, int64_t now_ms, char *err, size_t 
  * connection attempt: protocol.md section 5). Returns MSG_OK or MSG_ERR_DB. */
 int agent_store_next_conn(struct agent_store *s, uint64_t *conn, char *err, size_t errlen);
 
+/* Gives back the page cache's unused pages (sqlite3_db_release_memory): for the agent once a
+ * big scan is over (a replay), so that the cache of a 100,000-reading backlog does not stay
+ * resident; the cache fills again (up to 512 KiB) as it is used. Cannot fail. */
+void agent_store_shrink(struct agent_store *s);
+
 /* Fills *st. Returns MSG_OK or MSG_ERR_DB. */
 int agent_store_stats(struct agent_store *s, struct agent_store_stats *st, char *err,
                       size_t errlen);

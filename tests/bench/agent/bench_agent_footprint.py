@@ -48,6 +48,23 @@ def status_kib(pid, key):
     return 0
 
 
+def smaps_rss(pid):
+    """Rss in KiB per mapping name (a library's path by its base name; [heap], [stack] and
+    unnamed anonymous mappings as [anon]), from /proc/<pid>/smaps."""
+    per = {}
+    name = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if not parts[0].endswith(":"):
+                name = os.path.basename(parts[5]) if len(parts) > 5 else "[anon]"
+                if name.startswith("[stack"):
+                    name = "[stack]"
+            elif parts[0] == "Rss:":
+                per[name] = per.get(name, 0) + int(parts[1])
+    return per
+
+
 def make_ca(d):
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
 
@@ -90,10 +107,12 @@ def tls_round(env, tls_port, ca, seconds, k):
         i_anon.append(status_kib(idle.pid, "RssAnon"))
         time.sleep(1.0)
     stored = ledger_count(env, dev)
+    a_maps, i_maps = smaps_rss(agent.proc.pid), smaps_rss(idle.pid)
     out = {"agent_rss": statistics.median(a_rss), "idle_rss": statistics.median(i_rss),
            "agent_anon": statistics.median(a_anon), "idle_anon": statistics.median(i_anon),
            "agent_hwm": status_kib(agent.proc.pid, "VmHWM"),
-           "idle_hwm": status_kib(idle.pid, "VmHWM"), "stored": stored}
+           "idle_hwm": status_kib(idle.pid, "VmHWM"), "stored": stored,
+           "agent_maps": a_maps, "idle_maps": i_maps}
     idle.terminate()
     idle.wait(10)
     assert agent.stop() == 0
@@ -258,6 +277,25 @@ def main():
               "| %.0f | %.0f (mosquitto_pub per QoS 1 message) | %.1f |" % (
                   ir["agent"], ir["pub"], ir["agent"] / ir["pub"]))
     print()
+    print("Resident KiB per mapping, TLS, 10 readings/s (medians of the rounds' last samples):")
+    print()
+    print("| mapping | agent | bare paho client |")
+    print("| --- | --- | --- |")
+    names = set()
+    for t in tls:
+        names.update(t["agent_maps"])
+        names.update(t["idle_maps"])
+    rows = []
+    for n in names:
+        a = med(t["agent_maps"].get(n, 0) for t in tls)
+        i = med(t["idle_maps"].get(n, 0) for t in tls)
+        if a >= 16 or i >= 16:
+            rows.append((a, i, n))
+    for a, i, n in sorted(rows, reverse=True):
+        print("| %s | %d | %d |" % (n, a, i))
+    print()
+    maps = [(t.pop("agent_maps"), t.pop("idle_maps")) for t in tls]
+    del maps
     print("raw: tls=%s backlog=%s raw=%s ir=%s" % (tls, backlog, raw, ir))
 
 
