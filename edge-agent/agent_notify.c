@@ -14,7 +14,7 @@
 
 int agent_notify_to(const char *socket_name, const char *state, char *err, size_t errlen)
 {
-    struct sockaddr_un sun;
+    struct sockaddr_un addr;
     size_t name_len = 0;
     socklen_t addr_len = 0;
     ssize_t sent = 0;
@@ -25,20 +25,20 @@ int agent_notify_to(const char *socket_name, const char *state, char *err, size_
         goto out;
     }
     name_len = strlen(socket_name);
-    if ((socket_name[0] != '/' && socket_name[0] != '@') || name_len >= sizeof(sun.sun_path)) {
+    if ((socket_name[0] != '/' && socket_name[0] != '@') || name_len >= sizeof(addr.sun_path)) {
         snprintf(err, errlen,
                  "notify: NOTIFY_SOCKET is not an absolute path or @name (or "
                  "longer than %zu bytes)",
-                 sizeof(sun.sun_path) - 1);
+                 sizeof(addr.sun_path) - 1);
         rc = MSG_ERR_INVAL;
         goto out;
     }
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    memcpy(sun.sun_path, socket_name, name_len);
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, socket_name, name_len);
     addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name_len);
     if (socket_name[0] == '@') {
-        sun.sun_path[0] = '\0'; /* abstract: the length, not a NUL, ends the name */
+        addr.sun_path[0] = '\0'; /* abstract: the length, not a NUL, ends the name */
     } else {
         addr_len++; /* a path: count its NUL, as sd_notify does */
     }
@@ -49,8 +49,8 @@ int agent_notify_to(const char *socket_name, const char *state, char *err, size_
         goto out;
     }
     do {
-        sent =
-            sendto(fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&sun, addr_len);
+        sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&addr,
+                      addr_len);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) {
         snprintf(err, errlen, "notify: send to %s: %s", socket_name, strerror(errno));

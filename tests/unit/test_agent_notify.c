@@ -16,7 +16,7 @@
 /* A datagram socket bound to name (a path, or "@..." abstract); -1 on failure. */
 static int bind_dgram(const char *name)
 {
-    struct sockaddr_un sun;
+    struct sockaddr_un addr;
     size_t len = strlen(name);
     socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -24,13 +24,13 @@ static int bind_dgram(const char *name)
     if (fd < 0) {
         return -1;
     }
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    memcpy(sun.sun_path, name, len);
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, name, len);
     if (name[0] == '@') {
-        sun.sun_path[0] = '\0';
+        addr.sun_path[0] = '\0';
     }
-    if (bind(fd, (const struct sockaddr *)&sun, alen) != 0) {
+    if (bind(fd, (const struct sockaddr *)&addr, alen) != 0) {
         close(fd);
         return -1;
     }
