@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "msg_err.h"
+#include "msg_time.h"
 #include "msg_topic.h"
 #include "plugin_module.h"
 #include "secret.h"
@@ -58,7 +59,7 @@ struct devauth {
 
 static const char *const reason_names[DEVAUTH_REASON_COUNT] = {
     "unknown_user", "bad_secret", "disabled", "client_id_mismatch",
-    "bad_id", "rate_limited", "slow_budget", "bad_hash",
+    "bad_id", "rate_limited", "slow_budget", "bad_hash", "no_mqtt_role",
 };
 
 const char *devauth_reason_name(enum devauth_reason r)
@@ -186,7 +187,9 @@ static int refuse(struct devauth *da, enum devauth_reason r, const char *usernam
         da->unknown_logs++;
         log_it = true;
     }
-    if (log_it) {
+    if (!log_it) {
+        da->c.log_suppressed++;
+    } else {
         /* only ids that passed msg_id_valid are printed: a mistyped password pasted into
          * the username field must not reach the log */
         mosquitto_log_printf(MOSQ_LOG_NOTICE,
@@ -278,6 +281,22 @@ out:
 
 /* ---- callbacks ---- */
 
+/* Whether accounts of role may connect at all (protocol.md 7.1: an officer has none; a
+ * handheld logs in with its device account). Decided before any hash is computed. */
+static bool role_has_mqtt(enum regcache_role role)
+{
+    switch (role) {
+    case REGCACHE_ROLE_DEVICE:
+    case REGCACHE_ROLE_COLLECTOR:
+    case REGCACHE_ROLE_DASHBOARD:
+    case REGCACHE_ROLE_ADMIN:
+        return true;
+    case REGCACHE_ROLE_OFFICER:
+        return false;
+    }
+    return false;
+}
+
 static int on_basic_auth(int event, void *event_data, void *userdata)
 {
     struct mosquitto_evt_basic_auth *ed = event_data;
@@ -306,6 +325,10 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
     }
     if (!a->enabled) {
         return refuse(da, DEVAUTH_DISABLED, username, client_id, user_get(da, username, true));
+    }
+    if (!role_has_mqtt(a->role)) {
+        return refuse(da, DEVAUTH_NO_MQTT_ROLE, username, client_id,
+                      user_get(da, username, true));
     }
     if (ed->password == NULL || ed->password[0] == '\0') {
         return refuse(da, DEVAUTH_BAD_SECRET, username, client_id, user_get(da, username, true));
@@ -338,16 +361,42 @@ size_t devauth_stats_json(const void *state, char *buf, size_t buflen)
 {
     const struct devauth *da = state;
     struct regcache_info info;
+    struct timespec now;
+    char ts[MSG_TIME_LEN + 1];
+    uint64_t refused = 0;
     size_t len = 0;
     int n;
     int r;
 
     regcache_info(da->rc, &info);
-    n = snprintf(buf, buflen, "{\"accepted\":%" PRIu64, da->c.accepted);
+    clock_gettime(CLOCK_REALTIME, &now);
+    msg_time_format((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, ts);
+    for (r = 0; r < DEVAUTH_REASON_COUNT; r++) {
+        refused += da->c.refused[r];
+    }
+    /* module, ts, the refusals by reason and log_suppressed as devacl's and payval's have
+     * them (protocol.md 7.4); the flat refused_<reason> members are kept for older readers */
+    n = snprintf(buf, buflen,
+                 "{\"module\":\"devauth\",\"ts\":\"%s\",\"accepted\":%" PRIu64
+                 ",\"refused\":%" PRIu64 ",\"refused_by_reason\":{",
+                 ts, da->c.accepted, refused);
     if (n < 0 || (size_t)n >= buflen) {
         return 0;
     }
     len = (size_t)n;
+    for (r = 0; r < DEVAUTH_REASON_COUNT; r++) {
+        n = snprintf(buf + len, buflen - len, "%s\"%s\":%" PRIu64, r > 0 ? "," : "",
+                     reason_names[r], da->c.refused[r]);
+        if (n < 0 || (size_t)n >= buflen - len) {
+            return 0;
+        }
+        len += (size_t)n;
+    }
+    n = snprintf(buf + len, buflen - len, "},\"log_suppressed\":%" PRIu64, da->c.log_suppressed);
+    if (n < 0 || (size_t)n >= buflen - len) {
+        return 0;
+    }
+    len += (size_t)n;
     for (r = 0; r < DEVAUTH_REASON_COUNT; r++) {
         n = snprintf(buf + len, buflen - len, ",\"refused_%s\":%" PRIu64, reason_names[r],
                      da->c.refused[r]);
@@ -373,7 +422,7 @@ size_t devauth_stats_json(const void *state, char *buf, size_t buflen)
 static int on_tick(int event, void *event_data, void *userdata)
 {
     struct devauth *da = userdata;
-    char json[1024];
+    char json[2048];
     size_t len;
     int64_t now;
 

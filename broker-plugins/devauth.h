@@ -5,7 +5,9 @@
  *      protocol.md section 2 (so no + # / white space or control characters), and the client
  *      id must equal the username (else a client could take another device's id, kick it off
  *      and inherit its session);
- *   2. the account (regcache_find): unknown, disabled (account or its device): refused;
+ *   2. the account (regcache_find): unknown, disabled (account or its device), or of a role
+ *      that has no MQTT access (officer: protocol.md 7.1): refused, before any hash is
+ *      computed (so an officer's password costs the broker no PBKDF2);
  *   3. the secret: a device key by one HMAC-SHA256 (secret.h), always; a person's password by
  *      PBKDF2-SHA512 (about 100 ms of CPU on the broker's only thread), so only
  *        - when no cached success matches (username, a keyed digest of the presented password,
@@ -19,7 +21,7 @@
  * On MOSQ_EVT_TICK (mosquitto 2.0.11 ticks on every pass of its main loop, which waits at most
  * 100 ms in epoll_wait) it installs a new registry snapshot (regcache_refresh: disabled and
  * removed accounts are kicked by plugin.c's hook) and, every stats_interval seconds, publishes
- * its counters as a retained JSON object on $SYS/pantau/devauth.
+ * its counters as a retained JSON object on $SYS/pantau/devauth (members: protocol.md 7.4).
  *
  * With TLS client certificates (use_identity_as_username) mosquitto never calls this hook:
  * devacl checks those identities against the regcache in the ACL hook.
@@ -50,8 +52,9 @@ enum devauth_reason {
     DEVAUTH_RATE_LIMITED,
     DEVAUTH_SLOW_BUDGET,
     DEVAUTH_BAD_HASH,                 /* the stored hash is malformed or of another key */
+    DEVAUTH_NO_MQTT_ROLE,             /* a role without MQTT access (officer): before any hash */
 };
-#define DEVAUTH_REASON_COUNT 8
+#define DEVAUTH_REASON_COUNT 9
 
 struct devauth_counters {
     uint64_t accepted;
@@ -59,6 +62,7 @@ struct devauth_counters {
     uint64_t cache_hits;
     uint64_t slow_checks;
     uint64_t fast_checks;
+    uint64_t log_suppressed;          /* refusals counted but not logged (per-user limit) */
 };
 
 /* "unknown_user", ...: the names used in logs and on $SYS/pantau/devauth. Static storage. */

@@ -356,6 +356,58 @@ class RawClient:
             self.sock = None
 
 
+DEPLOY_CONF = os.path.join(SOURCE, "deploy", "mosquitto.conf")
+
+
+def deploy_conf():
+    """deploy/mosquitto.conf read as (global lines, {listener port: its lines}): each a list of
+    (key, value) in file order; a listener's lines are those after its `listener` line up to
+    the next one or to the first global (non-listener) key, as mosquitto 2.0.11 applies them."""
+    listener_keys = {"cafile", "capath", "certfile", "keyfile", "tls_version", "ciphers",
+                     "require_certificate", "use_identity_as_username",
+                     "use_subject_as_username", "use_username_as_clientid", "crlfile",
+                     "max_connections", "protocol", "socket_domain", "mount_point",
+                     "http_dir", "max_qos"}
+    globals_, listeners, cur = [], {}, None
+    with open(DEPLOY_CONF) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, _, value = line.partition(" ")
+            if key == "listener":
+                cur = int(value.split()[0])
+                listeners[cur] = []
+            elif cur is not None and key in listener_keys:
+                listeners[cur].append((key, value.strip()))
+            else:
+                globals_.append((key, value.strip()))
+    return globals_, listeners
+
+
+def deploy_setting(key):
+    """The value of a global key of deploy/mosquitto.conf (the last one), or None."""
+    values = [v for k, v in deploy_conf()[0] if k == key]
+    return values[-1] if values else None
+
+
+def deploy_listener(port, tls_files):
+    """The settings of deploy/mosquitto.conf's listener `port` as config text for a test
+    broker: `listener <free port> 127.0.0.1` and the same lines, the TLS file paths replaced
+    from tls_files ({"cafile": path, ...}). Returns (text, the port it listens on)."""
+    lines = deploy_conf()[1][port]
+    test_port = H.free_port()
+    out = ["listener %d 127.0.0.1" % test_port]
+    for key, value in lines:
+        out.append("%s %s" % (key, tls_files.get(key, value)))
+    return "\n".join(out), test_port
+
+
+def check_no_secrets(env):
+    """What every broker test calls at teardown: BrokerEnv.check_no_secrets()."""
+    env.check_no_secrets()
+
+
 # ---- the environment ---------------------------------------------------------------------------
 
 class BrokerEnv:
@@ -368,6 +420,7 @@ class BrokerEnv:
         self.own_cluster = own_cluster
         self.conn = None
         self.secrets = {}            # username -> secret made here (for log checks)
+        self.hash_log = []           # every hash stored for them (rotated ones too)
         self.clients = []
         if own_cluster:
             self.cluster = H.PgCluster(os.path.join(self.root, "pg")).start()
@@ -396,6 +449,9 @@ class BrokerEnv:
         }
         opts.update(plugin_opts or {})
         self.plugin_opts = {k: v for k, v in opts.items() if v is not None}
+        # the limits of deploy/mosquitto.conf (global settings: every listener)
+        self.max_packet_size = int(deploy_setting("max_packet_size"))
+        extra = "max_packet_size %d\n%s" % (self.max_packet_size, extra)
         self.mosq = H.Mosquitto(os.path.join(self.root, "mosquitto"), extra=extra,
                                 allow_anonymous=False,
                                 plugins=[(plugin_path(), self.plugin_opts)], verbose=verbose)
@@ -471,6 +527,8 @@ class BrokerEnv:
             self.sql("UPDATE pantau.device_station SET valid = tstzrange(%s, NULL)"
                      " WHERE device_id = %s", since, device_id)
         self.secrets[device_id] = secret
+        self.hash_log += [r[0] for r in self.sql(
+            "SELECT secret_hash FROM pantau_ops.account WHERE username = %s", device_id)]
         return secret
 
     def add_user(self, name, role, password=None, iterations=None):
@@ -482,6 +540,8 @@ class BrokerEnv:
             args += ["--iterations", str(iterations)]
         self.admin(*args, input=password + "\n")
         self.secrets[name] = password
+        self.hash_log += [r[0] for r in self.sql(
+            "SELECT secret_hash FROM pantau_ops.account WHERE username = %s", name)]
         return password
 
     def set_enabled(self, username, enabled):
@@ -495,6 +555,40 @@ class BrokerEnv:
     def hashes(self):
         """Every stored secret hash, for log checks."""
         return [r[0] for r in self.sql("SELECT secret_hash FROM pantau_ops.account")]
+
+    def check_no_secrets(self):
+        """Teardown check of every broker test (check_no_secrets(env)): no secret or hash this
+        BrokerEnv made appears in the broker's log (file and stderr), in pantau-admin's
+        messages, or anywhere in its output other than the one line that printed a new device
+        secret; the snapshot file (mode 0600) holds hashes, as it must, and no secret."""
+        seen = set(self.hash_log)
+        try:
+            seen.update(self.hashes())
+        except psycopg2.Error:
+            pass                         # a test that stopped PostgreSQL: the ones seen so far
+        logs = self.broker_log()
+        admin = self.admin_output()
+        runs = admin.split("$ pantau-admin ")[1:]
+        admin_err = "\n".join(run.split("--- stderr\n", 1)[-1] for run in runs)
+        admin_out = "\n".join(run.split("--- stdout\n", 1)[-1].split("--- stderr\n", 1)[0]
+                              for run in runs)
+        for name, secret in self.secrets.items():
+            assert secret not in logs, "secret of %s in the broker log" % name
+            assert secret not in admin_err, "secret of %s in pantau-admin's messages" % name
+            assert admin_out.count(secret) <= 1, "secret of %s printed twice" % name
+        parts = set()
+        for h in seen:
+            parts.add(h)
+            parts.update(p for p in h.split("$")[2:] if len(p) >= 16)   # salt, digest
+        for part in parts:
+            assert part not in logs, "a hash (or its salt or digest) in the broker log"
+            assert part not in admin, "a hash (or its salt or digest) in pantau-admin's output"
+        if os.path.exists(self.snapshot):
+            assert os.stat(self.snapshot).st_mode & 0o777 == 0o600, "snapshot not mode 0600"
+            with open(self.snapshot, errors="replace") as f:
+                snap = f.read()
+            for name, secret in self.secrets.items():
+                assert secret not in snap, "secret of %s in the snapshot file" % name
 
     # ---- broker ----
 

@@ -24,10 +24,10 @@ def env():
         ENV = B.BrokerEnv("auth-basic")
         ENV.device_secret = ENV.add_device("gw-p2c-01", "flood_gateway", stations=["p2c-kali"])
         ENV.other_secret = ENV.add_device("gw-cam-02", "traffic_gateway", stations=["cam-02"])
-        ENV.officer_pw = ENV.add_user("officer-rina", "officer", iterations=100000)
+        ENV.person_pw = ENV.add_user("analyst-rina", "dashboard", iterations=100000)
         # every account is known to the broker (LISTEN/NOTIFY) before the tests start
         ENV.wait_connack("gw-p2c-01", "gw-p2c-01", ENV.device_secret, B.RC_SUCCESS)
-        ENV.wait_connack("officer-rina", "officer-rina", ENV.officer_pw, B.RC_SUCCESS)
+        ENV.wait_connack("analyst-rina", "analyst-rina", ENV.person_pw, B.RC_SUCCESS)
     return ENV
 
 
@@ -40,7 +40,7 @@ def test_device_key_accepted():
 
 def test_person_password_accepted():
     e = env()
-    assert e.connack("officer-rina", "officer-rina", e.officer_pw) == B.RC_SUCCESS
+    assert e.connack("analyst-rina", "analyst-rina", e.person_pw) == B.RC_SUCCESS
 
 
 def test_wrong_secret_refused():
@@ -51,9 +51,9 @@ def test_wrong_secret_refused():
     assert e.connack("gw-p2c-01", "gw-p2c-01", None) == B.RC_NOT_AUTHORIZED
     # one device's key does not open another device
     assert e.connack("gw-cam-02", "gw-cam-02", e.device_secret) == B.RC_NOT_AUTHORIZED
-    assert e.connack("officer-rina", "officer-rina", e.officer_pw + "x") == B.RC_NOT_AUTHORIZED
+    assert e.connack("analyst-rina", "analyst-rina", e.person_pw + "x") == B.RC_NOT_AUTHORIZED
     # a person's password hash is never checked as a device key, nor the other way round
-    assert e.connack("officer-rina", "officer-rina", e.device_secret) == B.RC_NOT_AUTHORIZED
+    assert e.connack("analyst-rina", "analyst-rina", e.device_secret) == B.RC_NOT_AUTHORIZED
 
 
 def test_unknown_and_anonymous_refused():
@@ -79,7 +79,7 @@ def test_owner_not_kicked_by_its_own_id_taken():
     owner = e.client("gw-cam-02", e.other_secret)
     # another authenticated account trying the owner's client id is refused, and the owner
     # stays connected (mosquitto would otherwise disconnect it and hand over its session)
-    assert e.connack("gw-cam-02", "officer-rina", e.officer_pw) == B.RC_NOT_AUTHORIZED
+    assert e.connack("gw-cam-02", "analyst-rina", e.person_pw) == B.RC_NOT_AUTHORIZED
     assert not owner.wait_closed(1.0)
     assert owner.ping() < 5
     owner.disconnect()
@@ -116,7 +116,7 @@ def test_counters_on_sys_topic():
     assert s["registry_db_ok"] is True and s["registry_accounts"] >= 3
     # a person who logged in before is answered from the cache
     n = s["cache_hits"]
-    assert e.connack("officer-rina", "officer-rina", e.officer_pw) == B.RC_SUCCESS
+    assert e.connack("analyst-rina", "analyst-rina", e.person_pw) == B.RC_SUCCESS
     H.wait_until(lambda: e.stats()["cache_hits"] > n, 10, "a cache hit counted")
 
 

@@ -20,9 +20,9 @@ def count(text, needle):
 def test_postgres_down_then_restart_then_torn_file_then_recovery():
     e = B.BrokerEnv("auth-dbdown", own_cluster=True, plugin_opts={"reload_ms": "500"})
     dev = e.add_device("gw-known-01", "flood_gateway", stations=["st-known"])
-    pw = e.add_user("officer-known", "officer", iterations=100000)
+    pw = e.add_user("analyst-known", "dashboard", iterations=100000)
     e.wait_connack("gw-known-01", "gw-known-01", dev, B.RC_SUCCESS)
-    e.wait_connack("officer-known", "officer-known", pw, B.RC_SUCCESS)
+    e.wait_connack("analyst-known", "analyst-known", pw, B.RC_SUCCESS)
     assert e.stats()["registry_db_ok"] is True
     assert os.path.exists(e.snapshot)
 
@@ -30,7 +30,7 @@ def test_postgres_down_then_restart_then_torn_file_then_recovery():
     e.cluster.stop()
     H.wait_until(lambda: e.stats()["registry_db_ok"] is False, 20, "the plugin to see the outage")
     assert e.connack("gw-known-01", "gw-known-01", dev) == B.RC_SUCCESS
-    assert e.connack("officer-known", "officer-known", pw) == B.RC_SUCCESS
+    assert e.connack("analyst-known", "analyst-known", pw) == B.RC_SUCCESS
     assert e.connack("gw-stranger", "gw-stranger", dev) == B.RC_NOT_AUTHORIZED
     # several reload attempts later (every 0.25 to 10 s), still one line for the outage
     H.wait_until(lambda: count(e.broker_log(), "PostgreSQL unreachable") >= 1, 10,
@@ -43,7 +43,7 @@ def test_postgres_down_then_restart_then_torn_file_then_recovery():
     # 2. the broker restarts while PostgreSQL is still down: the snapshot file serves
     e.restart_broker()
     assert e.connack("gw-known-01", "gw-known-01", dev) == B.RC_SUCCESS
-    assert e.connack("officer-known", "officer-known", pw) == B.RC_SUCCESS
+    assert e.connack("analyst-known", "analyst-known", pw) == B.RC_SUCCESS
     assert e.connack("gw-stranger", "gw-stranger", dev) == B.RC_NOT_AUTHORIZED
     s = e.stats()
     assert s["registry_from_file"] is True and s["registry_db_ok"] is False

@@ -58,17 +58,17 @@ def test_removed_device_refused_and_disconnected():
 
 def test_disabled_person_refused_and_disconnected_also_when_cached():
     e = env()
-    pw = e.add_user("officer-off", "officer", iterations=100000)
-    e.wait_connack("officer-off", "officer-off", pw, B.RC_SUCCESS)
-    c = e.client("officer-off", pw)         # the second login is a cache hit
-    e.admin("user-disable", "officer-off")
+    pw = e.add_user("analyst-off", "dashboard", iterations=100000)
+    e.wait_connack("analyst-off", "analyst-off", pw, B.RC_SUCCESS)
+    c = e.client("analyst-off", pw)         # the second login is a cache hit
+    e.admin("user-disable", "analyst-off")
     assert c.wait_closed(LIMIT)
     # the cached verification does not outlive the change
-    e.wait_connack("officer-off", "officer-off", pw, B.RC_NOT_AUTHORIZED, timeout=LIMIT)
-    e.admin("user-enable", "officer-off")
-    e.wait_connack("officer-off", "officer-off", pw, B.RC_SUCCESS, timeout=LIMIT)
-    e.admin("user-remove", "officer-off")
-    e.wait_connack("officer-off", "officer-off", pw, B.RC_NOT_AUTHORIZED, timeout=LIMIT)
+    e.wait_connack("analyst-off", "analyst-off", pw, B.RC_NOT_AUTHORIZED, timeout=LIMIT)
+    e.admin("user-enable", "analyst-off")
+    e.wait_connack("analyst-off", "analyst-off", pw, B.RC_SUCCESS, timeout=LIMIT)
+    e.admin("user-remove", "analyst-off")
+    e.wait_connack("analyst-off", "analyst-off", pw, B.RC_NOT_AUTHORIZED, timeout=LIMIT)
 
 
 def test_new_password_replaces_cached_one():

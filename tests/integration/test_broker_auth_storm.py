@@ -36,7 +36,7 @@ def storm(e, stop, results):
     t0 = time.monotonic()
     i = 0
     while not stop.is_set() and time.monotonic() - t0 < SECONDS:
-        name = "officer-%d" % (i % TARGETS)
+        name = "analyst-%d" % (i % TARGETS)
         t = threading.Thread(target=one, args=(name,))
         t.start()
         threads.append(t)
@@ -68,9 +68,9 @@ def test_bad_login_storm_does_not_stall_publishing():
     e = B.BrokerEnv("auth-storm", plugin_opts=opts)
     dev = e.add_device("gw-pub-01", "flood_gateway", stations=["st-pub"])
     for i in range(TARGETS):
-        e.add_user("officer-%d" % i, "officer", iterations=100000)
-    good_pw = e.add_user("officer-good", "officer", iterations=100000)
-    e.wait_connack("officer-good", "officer-good", good_pw, B.RC_SUCCESS)   # verified: cached
+        e.add_user("analyst-%d" % i, "dashboard", iterations=100000)
+    good_pw = e.add_user("analyst-good", "dashboard", iterations=100000)
+    e.wait_connack("analyst-good", "analyst-good", good_pw, B.RC_SUCCESS)   # verified: cached
     e.wait_connack("gw-pub-01", "gw-pub-01", dev, B.RC_SUCCESS)
     before = e.stats()
     pub = e.client("gw-pub-01", dev)
@@ -84,7 +84,7 @@ def test_bad_login_storm_does_not_stall_publishing():
     try:
         during = round_trips(pub, SECONDS, conn)
         t = time.monotonic()
-        cached_ok = e.connack("officer-good", "officer-good", good_pw)
+        cached_ok = e.connack("analyst-good", "analyst-good", good_pw)
         cached_took = time.monotonic() - t
     finally:
         stop.set()

@@ -67,10 +67,11 @@ static void setup_files(void)
                            "A gw-1 device device_key 1 gw-1 flood_gateway 1 %s\n"
                            "A gw-off device device_key 0 gw-off flood_gateway 2 %s\n"
                            "A gw-broken device device_key 1 gw-broken flood_gateway 3 %s\n"
-                           "A officer-1 officer password 1 - - 4 %s\n"
-                           "A officer-2 officer password 1 - - 5 %s\n"
-                           "A officer-3 officer password 1 - - 6 %s\n",
-                           dev_hash, dev_hash, pw_hash, pw_hash, pw_hash, pw_hash);
+                           "A analyst-1 dashboard password 1 - - 4 %s\n"
+                           "A analyst-2 dashboard password 1 - - 5 %s\n"
+                           "A analyst-3 dashboard password 1 - - 6 %s\n"
+                           "A officer-1 officer password 1 - - 7 %s\n",
+                           dev_hash, dev_hash, pw_hash, pw_hash, pw_hash, pw_hash, pw_hash);
     SHA256((const unsigned char *)text, len, sum);
     len += (size_t)snprintf(text + len, sizeof(text) - len, "sum ");
     for (i = 0; i < sizeof(sum); i++) {
@@ -207,7 +208,7 @@ static void test_client_id_must_equal_username(void)
         return;
     }
     TEST_CHECK(auth(&w, "gw-2", "gw-1", dev_secret) == MOSQ_ERR_AUTH);
-    TEST_CHECK(auth(&w, "officer-1", "gw-1", dev_secret) == MOSQ_ERR_AUTH);
+    TEST_CHECK(auth(&w, "analyst-1", "gw-1", dev_secret) == MOSQ_ERR_AUTH);
     TEST_CHECK(auth(&w, NULL, "gw-1", dev_secret) == MOSQ_ERR_AUTH);
     TEST_CHECK(counters(&w).refused[DEVAUTH_CLIENT_ID_MISMATCH] == 2);
     TEST_CHECK(counters(&w).refused[DEVAUTH_BAD_ID] == 1);
@@ -263,27 +264,27 @@ static void test_password_cache_and_failures(void)
         TEST_MSG("%s", err);
         return;
     }
-    TEST_CHECK(auth(&w, "officer-1", "officer-1", PASSWORD) == MOSQ_ERR_SUCCESS);
+    TEST_CHECK(auth(&w, "analyst-1", "analyst-1", PASSWORD) == MOSQ_ERR_SUCCESS);
     TEST_CHECK(counters(&w).slow_checks == 1 && counters(&w).cache_hits == 0);
-    TEST_CHECK(auth(&w, "officer-1", "officer-1", PASSWORD) == MOSQ_ERR_SUCCESS);
+    TEST_CHECK(auth(&w, "analyst-1", "analyst-1", PASSWORD) == MOSQ_ERR_SUCCESS);
     TEST_CHECK(counters(&w).slow_checks == 1 && counters(&w).cache_hits == 1);
     /* a wrong password is not answered from the cache */
-    TEST_CHECK(auth(&w, "officer-1", "officer-1", "jumantik-rw05-passwore") == MOSQ_ERR_AUTH);
+    TEST_CHECK(auth(&w, "analyst-1", "analyst-1", "jumantik-rw05-passwore") == MOSQ_ERR_AUTH);
     TEST_CHECK(counters(&w).slow_checks == 2);
-    /* the cache is per user: officer-2 with the same password is a slow check */
-    TEST_CHECK(auth(&w, "officer-2", "officer-2", PASSWORD) == MOSQ_ERR_SUCCESS);
+    /* the cache is per user: analyst-2 with the same password is a slow check */
+    TEST_CHECK(auth(&w, "analyst-2", "analyst-2", PASSWORD) == MOSQ_ERR_SUCCESS);
     TEST_CHECK(counters(&w).slow_checks == 3);
-    /* three failures, then no more slow checks for officer-3, even with the right password */
+    /* three failures, then no more slow checks for analyst-3, even with the right password */
     for (i = 0; i < 3; i++) {
-        TEST_CHECK(auth(&w, "officer-3", "officer-3", "guess") == MOSQ_ERR_AUTH);
+        TEST_CHECK(auth(&w, "analyst-3", "analyst-3", "guess") == MOSQ_ERR_AUTH);
     }
     TEST_CHECK(counters(&w).slow_checks == 6);
-    TEST_CHECK(auth(&w, "officer-3", "officer-3", "guess") == MOSQ_ERR_AUTH);
-    TEST_CHECK(auth(&w, "officer-3", "officer-3", PASSWORD) == MOSQ_ERR_AUTH);
+    TEST_CHECK(auth(&w, "analyst-3", "analyst-3", "guess") == MOSQ_ERR_AUTH);
+    TEST_CHECK(auth(&w, "analyst-3", "analyst-3", PASSWORD) == MOSQ_ERR_AUTH);
     TEST_CHECK(counters(&w).slow_checks == 6);
     TEST_CHECK(counters(&w).refused[DEVAUTH_RATE_LIMITED] == 2);
     /* others are not affected */
-    TEST_CHECK(auth(&w, "officer-2", "officer-2", PASSWORD) == MOSQ_ERR_SUCCESS);
+    TEST_CHECK(auth(&w, "analyst-2", "analyst-2", PASSWORD) == MOSQ_ERR_SUCCESS);
     TEST_CHECK(counters(&w).refused[DEVAUTH_BAD_SECRET] == 4);
     no_secret_logged();
     stop(&w);
@@ -299,13 +300,41 @@ static void test_slow_check_budget(void)
         return;
     }
     /* two tokens: two slow checks (about 0.1 s each), the third finds the bucket empty */
-    TEST_CHECK(auth(&w, "officer-1", "officer-1", "wrong-1") == MOSQ_ERR_AUTH);
-    TEST_CHECK(auth(&w, "officer-2", "officer-2", "wrong-2") == MOSQ_ERR_AUTH);
-    TEST_CHECK(auth(&w, "officer-3", "officer-3", PASSWORD) == MOSQ_ERR_AUTH);
+    TEST_CHECK(auth(&w, "analyst-1", "analyst-1", "wrong-1") == MOSQ_ERR_AUTH);
+    TEST_CHECK(auth(&w, "analyst-2", "analyst-2", "wrong-2") == MOSQ_ERR_AUTH);
+    TEST_CHECK(auth(&w, "analyst-3", "analyst-3", PASSWORD) == MOSQ_ERR_AUTH);
     TEST_CHECK(counters(&w).slow_checks == 2);
     TEST_CHECK(counters(&w).refused[DEVAUTH_SLOW_BUDGET] == 1);
     /* device keys never need a token */
     TEST_CHECK(auth(&w, "gw-1", "gw-1", dev_secret) == MOSQ_ERR_SUCCESS);
+    stop(&w);
+}
+
+/* issue 5 (audit item 4): an officer has no MQTT access (protocol.md 7.1), so the right
+ * password is refused, and refused before any PBKDF2 is computed. */
+static void test_officer_refused_before_any_hash_5(void)
+{
+    static const char *const opts[] = {"slow_checks_per_sec", "100", "slow_burst", "100", NULL};
+    struct world w;
+    char err[MSG_ERRLEN] = "";
+
+    if (!TEST_CHECK(start(&w, opts, err, sizeof(err)) == 0)) {
+        return;
+    }
+    TEST_CHECK(auth(&w, "officer-1", "officer-1", PASSWORD) == MOSQ_ERR_AUTH);
+    TEST_CHECK(auth(&w, "officer-1", "officer-1", "wrong") == MOSQ_ERR_AUTH);
+    TEST_CHECK(counters(&w).refused[DEVAUTH_NO_MQTT_ROLE] == 2);
+    TEST_CHECK(counters(&w).slow_checks == 0 && counters(&w).fast_checks == 0);
+    TEST_CHECK(counters(&w).accepted == 0);
+    TEST_CHECK(strcmp(devauth_reason_name(DEVAUTH_NO_MQTT_ROLE), "no_mqtt_role") == 0);
+    TEST_CHECK(stub_logged("devauth: refused username=officer-1 client_id=officer-1: "
+                           "no_mqtt_role"));
+    /* the second refusal was counted, not logged */
+    TEST_CHECK(counters(&w).log_suppressed == 1);
+    /* a password role with MQTT access still gets its slow check */
+    TEST_CHECK(auth(&w, "analyst-1", "analyst-1", PASSWORD) == MOSQ_ERR_SUCCESS);
+    TEST_CHECK(counters(&w).slow_checks == 1);
+    no_secret_logged();
     stop(&w);
 }
 
@@ -355,8 +384,14 @@ static void test_tick_publishes_counters(void)
     TEST_CHECK(strcmp(stub.last_topic, "$SYS/pantau/devauth") == 0 && stub.last_retain);
     TEST_CHECK(strstr(stub.last_payload, "\"accepted\":1,") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"refused_bad_secret\":1,") != NULL);
-    TEST_CHECK(strstr(stub.last_payload, "\"registry_accounts\":6,") != NULL);
+    TEST_CHECK(strstr(stub.last_payload, "\"registry_accounts\":7,") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"registry_from_file\":true") != NULL);
+    /* the members devacl's and payval's objects have too (protocol.md 7.4) */
+    TEST_CHECK(strncmp(stub.last_payload, "{\"module\":\"devauth\",\"ts\":\"20", 27) == 0);
+    TEST_CHECK(strstr(stub.last_payload, "\"refused\":1,\"refused_by_reason\":{") != NULL);
+    TEST_CHECK(strstr(stub.last_payload, "\"bad_secret\":1,") != NULL);
+    TEST_CHECK(strstr(stub.last_payload, "\"no_mqtt_role\":0}") != NULL);
+    TEST_CHECK(strstr(stub.last_payload, "\"log_suppressed\":0,") != NULL);
     TEST_MSG("payload: %s", stub.last_payload);
     /* not again before the interval (10 s by default) */
     w.tick(MOSQ_EVT_TICK, &ed, w.tick_ud);
@@ -427,6 +462,7 @@ TEST_LIST = {
     {"bad_ids_refused_before_lookup", test_bad_ids_refused_before_lookup},
     {"password_cache_and_failures", test_password_cache_and_failures},
     {"slow_check_budget", test_slow_check_budget},
+    {"officer_refused_before_any_hash_5", test_officer_refused_before_any_hash_5},
     {"refusals_logged_once_per_interval", test_refusals_logged_once_per_interval},
     {"tick_publishes_counters", test_tick_publishes_counters},
     {"options_fail_closed", test_options_fail_closed},
