@@ -11,7 +11,8 @@ made with openssl) and collector:
 
 1. resident memory with TLS at 10 readings per second (simulator): the agent's VmRSS (median of
    one sample a second) and VmHWM, beside bench_paho_idle, a bare paho MQTTAsync client that
-   only connects over the same TLS listener; rounds interleaved, medians;
+   only connects over the same TLS listener; rounds interleaved, medians; then resident KiB per
+   mapping (libraries, heap, anonymous) of both from /proc/<pid>/smaps at each round's end;
 2. resident memory holding a backlog of N readings (broker down), then the replay of that
    backlog to the broker and the collector: readings per second from the broker's return until
    the ledger holds all N, beside the broker's raw QoS 1 rate (mosquitto_pub -q 1 -l, N
