@@ -97,28 +97,56 @@ struct pgsink {
     char *copy;    /* scratch: COPY text, COPY_CHUNK + one row */
     size_t copy_used;
     size_t copy_cap;
-    char *q_read; /* the transaction's query: readings (and dead letters) */
-    char *q_read_dead;
-    char *q_dead;            /* dead letters only */
+    char *q_read; /* scratch: the transaction's query with readings (query_build) */
+    size_t q_read_cap;
+    char *q_dead;            /* the transaction's query with dead letters only */
     char errbuf[MSG_ERRLEN]; /* the last failure's database message */
 };
 
 /* ---- life cycle -------------------------------------------------------------------------- */
 
-/* The whole query string of a transaction: BEGIN, the COPYs it needs, the statements, COMMIT.
- * Caller frees with free(). */
-static char *query_of(bool readings, bool dead)
+/* The whole query string of a transaction with dead letters only: BEGIN, the COPY, the
+ * statements, COMMIT. Caller frees with free(). */
+static char *query_dead(void)
 {
-    const char *body = readings ? sink_batch_sql : sink_dead_sql;
-    size_t len = strlen(body) + 256;
+    size_t len = strlen(sink_dead_sql) + 256;
     char *q = malloc(len);
 
     if (q != NULL) {
-        snprintf(q, len, "BEGIN;%s%s\n%s;\nCOMMIT",
-                 readings ? " COPY pantau_stage_reading FROM STDIN;" : "",
-                 dead ? " COPY pantau_stage_dead FROM STDIN;" : "", body);
+        snprintf(q, len, "BEGIN; COPY pantau_stage_dead FROM STDIN;\n%s;\nCOMMIT", sink_dead_sql);
     }
     return q;
+}
+
+/* The room query_build needs at most: every statement. */
+static size_t query_read_cap(void)
+{
+    size_t len = 256;
+
+    for (size_t i = 0; i < sizeof(sink_batch_stmts) / sizeof(sink_batch_stmts[0]); i++) {
+        len += strlen(sink_batch_stmts[i].sql) + 2;
+    }
+    return len;
+}
+
+/* The query of a transaction with readings into s->q_read: BEGIN, the COPYs (the dead letters'
+ * if dead), the statements of sink_batch_stmts that need is for (sink_sql.h), COMMIT. */
+static void query_build(struct pgsink *s, unsigned need, bool dead)
+{
+    size_t used = 0;
+    int n = snprintf(s->q_read, s->q_read_cap, "BEGIN; COPY pantau_stage_reading FROM STDIN;%s\n",
+                     dead ? " COPY pantau_stage_dead FROM STDIN;" : "");
+
+    used = n > 0 ? (size_t)n : 0;
+    for (size_t i = 0; i < sizeof(sink_batch_stmts) / sizeof(sink_batch_stmts[0]); i++) {
+        const struct sink_stmt *st = &sink_batch_stmts[i];
+
+        if (st->need == 0 || (st->need & need) != 0) {
+            n = snprintf(s->q_read + used, s->q_read_cap - used, "%s;\n", st->sql);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    snprintf(s->q_read + used, s->q_read_cap - used, "COMMIT");
 }
 
 struct pgsink *pgsink_new(const char *conninfo, const char *password, const char *collector_id,
@@ -140,12 +168,12 @@ struct pgsink *pgsink_new(const char *conninfo, const char *password, const char
     s->arena = malloc(s->arena_cap);
     s->copy_cap = 2 * COPY_CHUNK;
     s->copy = malloc(s->copy_cap);
-    s->q_read = query_of(true, false);
-    s->q_read_dead = query_of(true, true);
-    s->q_dead = query_of(false, true);
+    s->q_read_cap = query_read_cap();
+    s->q_read = malloc(s->q_read_cap);
+    s->q_dead = query_dead();
     if (s->conninfo == NULL || s->password == NULL || s->collector_id == NULL || s->rows == NULL ||
         s->idx == NULL || s->arena == NULL || s->copy == NULL || s->q_read == NULL ||
-        s->q_read_dead == NULL || s->q_dead == NULL) {
+        s->q_dead == NULL) {
         pgsink_free(s);
         return NULL;
     }
@@ -171,7 +199,6 @@ void pgsink_free(struct pgsink *s)
     free(s->arena);
     free(s->copy);
     free(s->q_read);
-    free(s->q_read_dead);
     free(s->q_dead);
     free(s);
 }
@@ -509,11 +536,28 @@ static void copy_hex(struct pgsink *s, const unsigned char *p, size_t n)
     }
 }
 
+/* The decimal digits of v into b (at least width digits, zero padded; b holds 24 bytes, no
+ * NUL); returns their number. printf's cost (locale, varargs) showed in the profile. */
+static size_t fmt_u64(char *b, uint64_t v, size_t width)
+{
+    char t[24];
+    size_t n = 0;
+
+    do {
+        t[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v != 0 || n < width);
+    for (size_t i = 0; i < n; i++) {
+        b[i] = t[n - 1 - i];
+    }
+    return n;
+}
+
 static void copy_u64(struct pgsink *s, uint64_t v)
 {
     char b[24];
 
-    copy_str(s, (snprintf(b, sizeof(b), "%llu", (unsigned long long)v), b));
+    copy_raw(s, b, fmt_u64(b, v, 1));
 }
 
 static void copy_ts_ms(struct pgsink *s, int64_t ms)
@@ -527,26 +571,73 @@ static void copy_ts_ms(struct pgsink *s, int64_t ms)
 /* A receive time in microseconds as an ISO timestamp PostgreSQL reads. */
 static void copy_ts_us(struct pgsink *s, int64_t us)
 {
+    static const char sep[] = "-- ::";
     time_t secs = (time_t)(us / 1000000);
+    long frac = (long)((us % 1000000 + 1000000) % 1000000);
     struct tm tm;
+    int f[5];
     char b[96];
+    size_t n;
 
     gmtime_r(&secs, &tm);
-    snprintf(b, sizeof(b), "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (long)((us % 1000000 + 1000000) % 1000000));
-    copy_str(s, b);
+    if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+        snprintf(b, sizeof(b), "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+        copy_str(s, b);
+        return;
+    }
+    /* YYYY-MM-DD HH:MM:SS.uuuuuu+00, without printf */
+    f[0] = tm.tm_mon + 1;
+    f[1] = tm.tm_mday;
+    f[2] = tm.tm_hour;
+    f[3] = tm.tm_min;
+    f[4] = tm.tm_sec;
+    n = fmt_u64(b, (uint64_t)(tm.tm_year + 1900), 4);
+    for (size_t i = 0; i < 5; i++) {
+        b[n++] = sep[i];
+        n += fmt_u64(b + n, (uint64_t)f[i], 2);
+    }
+    b[n++] = '.';
+    n += fmt_u64(b + n, (uint64_t)frac, 6);
+    memcpy(b + n, "+00", 3);
+    copy_raw(s, b, n + 3);
 }
 
-/* A float8 in COPY text that reads back as the same double (%.17g), or NULL. */
+/* A float8 in COPY text that reads back as the same double, or NULL. A reading's numbers
+ * mostly have a few decimals (123.4 cm, 3.87 V): when v is exactly the double nearest to
+ * k / 10^d for an integer k (|k| < 2^53, d <= 6), the digits of k with d decimals are written,
+ * which PostgreSQL's float8in (correctly rounded, like that division of two exact doubles)
+ * reads back as v itself; anything else (and zero, for its sign) goes through %.17g. */
 static void copy_f8(struct pgsink *s, bool has, double v)
 {
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
     char b[40];
 
     copy_raw(s, "\t", 1);
     if (!has) {
         copy_raw(s, "\\N", 2);
         return;
+    }
+    if (v != 0 && v > -1e9 && v < 1e9) {
+        for (size_t d = 0; d < sizeof(p10) / sizeof(p10[0]); d++) {
+            double x = v * p10[d];
+            int64_t k = (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+
+            if ((double)k / p10[d] == v) {
+                uint64_t m = k < 0 ? (uint64_t)(-k) : (uint64_t)k;
+                size_t n = fmt_u64(b, m, d + 1);
+
+                if (k < 0) {
+                    copy_raw(s, "-", 1);
+                }
+                copy_raw(s, b, n - d);
+                if (d > 0) {
+                    copy_raw(s, ".", 1);
+                    copy_raw(s, b + n - d, d);
+                }
+                return;
+            }
+        }
     }
     copy_str(s, (snprintf(b, sizeof(b), "%.17g", v), b));
 }
@@ -818,6 +909,7 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
     const char *query;
     size_t nread = 0;
     size_t ndead = 0;
+    unsigned need = 0;
     enum fail_kind fail = FAIL_NONE;
     int copies = 0;
     PGresult *res = NULL;
@@ -833,9 +925,18 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
             ndead++;
         } else if (!r->twin) {
             nread++;
+            need |= SINK_NEED(r->stream);
+            if (r->stream != MSG_STREAM_STATUS && r->env.has_boot && r->env.has_mono) {
+                need |= r->env.clock_synced ? SINK_NEED_SYNCED : SINK_NEED_UNSYNCED;
+            }
         }
     }
-    query = nread > 0 ? (ndead > 0 ? s->q_read_dead : s->q_read) : s->q_dead;
+    if (nread > 0) {
+        query_build(s, need, ndead > 0);
+        query = s->q_read;
+    } else {
+        query = s->q_dead;
+    }
     if (PQsendQuery(s->conn, query) != 1) {
         pg_message(s, NULL, s->errbuf, sizeof(s->errbuf));
         return FAIL_CONN;

@@ -2,7 +2,8 @@
  *
  * Included by pgsink.c only. Three texts:
  *   sink_session_sql  run once per connection: the TEMP staging tables (ON COMMIT DELETE ROWS)
- *   sink_batch_sql    the statements of one batch, after the COPYs into the staging tables
+ *   sink_batch_stmts  the statements of one batch, after the COPYs into the staging tables
+ *                     (pgsink.c joins those that the batch needs with ";")
  *   sink_dead_sql     the statement of a batch that holds dead letters only
  *
  * Staging columns (the COPY text that pgsink.c writes follows this order exactly):
@@ -45,9 +46,12 @@ static const char sink_session_sql[] =
     " source text NOT NULL, dedup_key bytea, ledger boolean NOT NULL, ts timestamptz,"
     " clock_synced boolean, replay boolean, boot bigint, mono_ms bigint, content_sha256 bytea)"
     " ON COMMIT DELETE ROWS;"
+    /* (no index: the keys come from the ledger's RETURNING, unique already, and every
+     * statement that reads them joins the whole batch, by hash; an index cost three more
+     * blocks per reading to maintain and was never the better plan) */
     "CREATE TEMP TABLE IF NOT EXISTS pantau_stage_new ("
-    " device_id text NOT NULL, store_id uuid NOT NULL, seq bigint NOT NULL,"
-    " PRIMARY KEY (device_id, store_id, seq)) ON COMMIT DELETE ROWS";
+    " device_id text NOT NULL, store_id uuid NOT NULL, seq bigint NOT NULL)"
+    " ON COMMIT DELETE ROWS";
 
 /* The staged readings that the ledger took as new, with their payload as jsonb. */
 #define SINK_NEW(stream)                                            \
@@ -104,8 +108,22 @@ static const char sink_session_sql[] =
     " FROM pantau_stage_dead d) x"                                                           \
     " ORDER BY dedup_key, received_at ON CONFLICT DO NOTHING"
 
+/* A statement of a batch and what it needs: it runs only when the batch holds a row that it
+ * can touch (0: always). A flood-only batch so skips the six statements of the other
+ * streams, the two of status and the unsynced-clock correction: PostgreSQL would plan and run each
+ * of them (a scan of the staging table) for nothing, about a tenth of its time per batch. */
+#define SINK_NEED(stream) (1u << (stream)) /* a new row of that stream (msg_event.h) */
+#define SINK_NEED_UNSYNCED (1u << 16)      /* a reading with clock_synced false, boot, mono_ms */
+#define SINK_NEED_SYNCED (1u << 17)        /* a reading with clock_synced true, boot, mono_ms */
+
+struct sink_stmt {
+    unsigned need; /* SINK_NEED* bits, any of which makes the statement run; 0: always */
+    const char *sql;
+};
+
 /* clang-format off */
-static const char sink_batch_sql[] =
+static const struct sink_stmt sink_batch_stmts[] = {
+    {0,
     /* 1. the ledger: the authority for "stored once" */
     /* (with the dead letters' ledger rows in the same key order; a valid copy of a key
      * comes before a dead one, so it is the one stored) */
@@ -118,7 +136,8 @@ static const char sink_batch_sql[] =
     " ON CONFLICT DO NOTHING"
     " RETURNING device_id, store_id, seq, outcome)"
     " INSERT INTO pantau_stage_new SELECT device_id, store_id, seq FROM ins"
-    " WHERE outcome = 'stored';"
+    " WHERE outcome = 'stored'"},
+    {SINK_NEED(MSG_STREAM_FLOOD),
     /* 2. facts of the new readings */
     "INSERT INTO pantau.flood_reading (device_id, store_id, seq, station_id, ts, level_cm,"
     " discharge_m3s, distance_cm, offset_cm, rise_cm_h, rain_mm, battery_v)"
@@ -126,7 +145,8 @@ static const char sink_batch_sql[] =
     " s.f_discharge_m3s, s.f_distance_cm, s.f_offset_cm, s.f_rise_cm_h, s.f_rain_mm,"
     " s.f_battery_v"
     " FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
-    " WHERE s.stream = 'flood';"
+    " WHERE s.stream = 'flood'"},
+    {SINK_NEED(MSG_STREAM_TRAFFIC),
     "INSERT INTO pantau.traffic_count (device_id, store_id, seq, station_id, ts, interval_s,"
     " lane, motorcycle, car, bus, truck, nonmotor, speed_kmh, occupancy_pct, queue_m)"
     " SELECT s.device_id, s.store_id, s.seq, d->>'station', s.ts,"
@@ -135,14 +155,16 @@ static const char sink_batch_sql[] =
     " (d#>>'{counts,bus}')::numeric::int, (d#>>'{counts,truck}')::numeric::int,"
     " (d#>>'{counts,nonmotor}')::numeric::int, (d->>'speed_kmh')::float8,"
     " (d->>'occupancy_pct')::float8, (d->>'queue_m')::float8"
-    SINK_NEW("traffic") ";"
+    SINK_NEW("traffic")},
+    {SINK_NEED(MSG_STREAM_INCIDENT),
     "INSERT INTO pantau.incident_update (device_id, store_id, seq, station_id, event_id,"
     " state, type, start_at, end_at, confidence, snapshot, lane, ts)"
     " SELECT s.device_id, s.store_id, s.seq, d->>'station', d->>'event', d->>'state',"
     " d->>'type', (d->>'start')::timestamptz, (d->>'end')::timestamptz,"
     " (d->>'confidence')::float8, d->>'snapshot', d->>'lane', s.ts"
-    SINK_NEW("incident") ";"
+    SINK_NEW("incident")},
     /* the incident's current state: newest by (ts, seq) wins, whatever the arrival order */
+    {SINK_NEED(MSG_STREAM_INCIDENT),
     "INSERT INTO pantau.incident AS i (station_id, event_id, state, type, start_at, end_at,"
     " confidence, snapshot, lane, ts, seq, device_id, store_id, updated_at)"
     " SELECT DISTINCT ON (d->>'station', d->>'event') d->>'station', d->>'event',"
@@ -156,7 +178,8 @@ static const char sink_batch_sql[] =
     " confidence = excluded.confidence, snapshot = excluded.snapshot, lane = excluded.lane,"
     " ts = excluded.ts, seq = excluded.seq, device_id = excluded.device_id,"
     " store_id = excluded.store_id, updated_at = excluded.updated_at"
-    " WHERE (excluded.ts, excluded.seq) > (i.ts, i.seq);"
+    " WHERE (excluded.ts, excluded.seq) > (i.ts, i.seq)"},
+    {SINK_NEED(MSG_STREAM_LARVA),
     "INSERT INTO pantau_pii.larva_inspection (device_id, store_id, seq, ts, inspector,"
     " building, kelurahan, rw, rt, address, lat, lon, larvae_found, actions, note)"
     " SELECT s.device_id, s.store_id, s.seq, s.ts, d->>'inspector', d->>'building',"
@@ -164,7 +187,8 @@ static const char sink_batch_sql[] =
     " (d->>'lat')::float8, (d->>'lon')::float8, (d->>'larvae_found')::boolean,"
     " CASE WHEN d ? 'actions' THEN ARRAY(SELECT jsonb_array_elements_text(d->'actions'))"
     " END, d->>'note'"
-    SINK_NEW("larva") ";"
+    SINK_NEW("larva")},
+    {SINK_NEED(MSG_STREAM_LARVA),
     "INSERT INTO pantau.larva_container (device_id, store_id, seq, ts, type, location,"
     " inspected, positive)"
     " SELECT s.device_id, s.store_id, s.seq, s.ts, c->>'type', c->>'location',"
@@ -172,17 +196,19 @@ static const char sink_batch_sql[] =
     " FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
     " CROSS JOIN LATERAL (SELECT s.payload::jsonb AS d OFFSET 0) j"
     " CROSS JOIN LATERAL jsonb_array_elements(d->'containers') c"
-    " WHERE s.stream = 'larva';"
+    " WHERE s.stream = 'larva'"},
+    {SINK_NEED(MSG_STREAM_DROPPED),
     "INSERT INTO pantau.dropped_range (device_id, store_id, seq, first_seq, last_seq, reason)"
     " SELECT s.device_id, s.store_id, s.seq, (r->>0)::numeric::bigint,"
     " (r->>1)::numeric::bigint, d->>'reason'"
     " FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
     " CROSS JOIN LATERAL (SELECT s.payload::jsonb AS d OFFSET 0) j"
     " CROSS JOIN LATERAL jsonb_array_elements(d->'ranges') r"
-    " WHERE s.stream = 'dropped';"
+    " WHERE s.stream = 'dropped'"},
     /* 3. time correction (protocol.md 4.1): an unsynced reading with boot and mono_ms gets
      * ts(synced) - mono_ms(synced) + mono_ms(this) from a synced reading of the same device,
      * store and boot. New unsynced readings look for one (this batch's included) ... */
+    {SINK_NEED_UNSYNCED,
     "UPDATE pantau.reading_ledger l"
     " SET ts_corrected = ref.ts + (s.mono_ms - ref.mono_ms) * interval '1 millisecond'"
     " FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
@@ -190,9 +216,10 @@ static const char sink_batch_sql[] =
     "  WHERE r.device_id = s.device_id AND r.store_id = s.store_id AND r.boot = s.boot"
     "  AND r.clock_synced AND r.mono_ms IS NOT NULL AND r.outcome = 'stored' LIMIT 1) ref"
     " WHERE NOT s.clock_synced AND s.boot IS NOT NULL AND s.mono_ms IS NOT NULL"
-    " AND l.device_id = s.device_id AND l.store_id = s.store_id AND l.seq = s.seq;"
+    " AND l.device_id = s.device_id AND l.store_id = s.store_id AND l.seq = s.seq"},
     /* ... and a new synced reading corrects the older unsynced ones of its boot (rows another
      * collector is correcting at this moment are skipped, not waited for) */
+    {SINK_NEED_SYNCED,
     "WITH ref AS (SELECT DISTINCT ON (s.device_id, s.store_id, s.boot) s.device_id,"
     "  s.store_id, s.boot, s.ts, s.mono_ms"
     "  FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
@@ -210,9 +237,10 @@ static const char sink_batch_sql[] =
     " UPDATE pantau.reading_ledger l"
     " SET ts_corrected = todo.ts + (l.mono_ms - todo.ref_mono) * interval '1 millisecond'"
     " FROM todo WHERE l.device_id = todo.device_id AND l.store_id = todo.store_id"
-    " AND l.seq = todo.seq;"
+    " AND l.seq = todo.seq"},
     /* 4. device status (protocol.md 5): history once per (device, conn, state); the current
      * state only moves forward: higher conn wins, and at the same conn offline wins */
+    {SINK_NEED(MSG_STREAM_STATUS),
     "INSERT INTO pantau.device_status_history (device_id, conn, state, store_id, ts,"
     " clock_synced, agent, backlog, rejected, dropped, stations, received_at)"
     " SELECT s.device_id, (d->>'conn')::numeric::bigint, d->>'state', s.store_id, s.ts,"
@@ -221,7 +249,8 @@ static const char sink_batch_sql[] =
     " s.received_at"
     " FROM pantau_stage_reading s CROSS JOIN LATERAL (SELECT s.payload::jsonb AS d OFFSET 0) j"
     " WHERE s.stream = 'status'"
-    " ORDER BY s.device_id, 2, 3 ON CONFLICT DO NOTHING;"
+    " ORDER BY s.device_id, 2, 3 ON CONFLICT DO NOTHING"},
+    {SINK_NEED(MSG_STREAM_STATUS),
     "INSERT INTO pantau.device_status AS ds (device_id, state, conn, store_id, ts, clock_synced,"
     " agent, backlog, rejected, dropped, stations, updated_at)"
     " SELECT DISTINCT ON (s.device_id) s.device_id, d->>'state',"
@@ -236,10 +265,11 @@ static const char sink_batch_sql[] =
     " agent = excluded.agent, backlog = excluded.backlog, rejected = excluded.rejected,"
     " dropped = excluded.dropped, stations = excluded.stations,"
     " updated_at = excluded.updated_at"
-    " WHERE (excluded.conn, excluded.state = 'offline') > (ds.conn, ds.state = 'offline');"
+    " WHERE (excluded.conn, excluded.state = 'offline') > (ds.conn, ds.state = 'offline')"},
     /* 5. and 6. the dead letters: clashes (a key stored before with other content) and those
      * found before the database */
-    SINK_DEAD_ALL ";"
+    {0, SINK_DEAD_ALL},
+    {0,
     /* 7. how each staged reading fared: n new, d duplicate, x dead letter before (same
      * content, settled in the ledger as dead_letter: acknowledged as dead again), c clash */
     "SELECT s.ord, CASE WHEN n.seq IS NOT NULL THEN 'n'"
@@ -250,7 +280,7 @@ static const char sink_batch_sql[] =
     " LEFT JOIN LATERAL (SELECT l.content_sha256, l.outcome FROM pantau.reading_ledger l"
     "  WHERE n.seq IS NULL AND l.device_id = s.device_id AND l.store_id = s.store_id"
     "  AND l.seq = s.seq OFFSET 0) l ON true"
-    " WHERE s.seq IS NOT NULL";
+    " WHERE s.seq IS NOT NULL"}};
 
 static const char sink_dead_sql[] =
     SINK_LEDGER_COLUMNS SINK_LEDGER_DEAD_ROWS
