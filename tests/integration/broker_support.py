@@ -273,6 +273,9 @@ class RawClient:
         except Closed:
             return None
         rc = body[1]
+        if len(body) > 2:
+            plen, pos = self._read_varint(body, 2)
+            self.connack_props = bytes(body[pos:pos + plen])
         if rc >= 0x80:
             self.close()
         return rc

@@ -169,9 +169,11 @@ def test_client_id_takeover_is_refused():
     assert owner.publish("pantau/v1/gw-t1/flood", flood(1, "st-t1")) in OK
 
 
-def test_no_sanitizer_report_from_the_broker():
-    """Last: the plugin's sanitizer build (if this is one) reported nothing in this file."""
+def test_no_sanitizer_report_nor_secret_in_any_log():
+    """Last: the plugin's sanitizer build (if this is one) reported nothing in this file, and
+    no secret or hash made here is in any log."""
     check_sanitizer(env())
+    B.check_no_secrets(env())
 
 
 if __name__ == "__main__":

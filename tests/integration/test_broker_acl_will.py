@@ -103,9 +103,11 @@ def test_retained_will_on_a_reading_stream_is_refused():
     wait_stats(e, "devacl", lambda st: st["denied_by_reason"]["retain"] > before)
 
 
-def test_no_sanitizer_report_from_the_broker():
-    """Last: the plugin's sanitizer build (if this is one) reported nothing in this file."""
+def test_no_sanitizer_report_nor_secret_in_any_log():
+    """Last: the plugin's sanitizer build (if this is one) reported nothing in this file, and
+    no secret or hash made here is in any log."""
     check_sanitizer(env())
+    B.check_no_secrets(env())
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ def test_postgres_down_then_restart_then_torn_file_then_recovery():
     for s in e.secrets.values():
         assert s not in e.broker_log() and s.encode() not in text
     assert e.sanitizer_report() is None
+    B.check_no_secrets(e)
     e.close()
 
 

@@ -106,5 +106,13 @@ def test_others_stay_connected():
     assert ck.ping() < 5
 
 
+def test_no_sanitizer_report_nor_secret_in_any_log():
+    """Last: the plugin's sanitizer build (if this is one) reported nothing in this file, and
+    no secret or hash made here is in any log."""
+    e = env()
+    assert e.sanitizer_report() is None
+    B.check_no_secrets(e)
+
+
 if __name__ == "__main__":
     H.run_tests(globals())

@@ -125,6 +125,7 @@ def test_bad_login_storm_does_not_stall_publishing():
     assert "wrong-password-guess" not in e.broker_log()
     pub.disconnect()
     assert e.sanitizer_report() is None
+    B.check_no_secrets(e)
     e.close()
 
 

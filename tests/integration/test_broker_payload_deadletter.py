@@ -119,9 +119,11 @@ def test_not_json_is_refused_and_passed_on_whole():
     assert _state["collector"].running()
 
 
-def test_no_sanitizer_report_from_the_broker():
-    """Last: the plugin's sanitizer build (if this is one) reported nothing in this file."""
+def test_no_sanitizer_report_nor_secret_in_any_log():
+    """Last: the plugin's sanitizer build (if this is one) reported nothing in this file, and
+    no secret or hash made here is in any log."""
     check_sanitizer(world())
+    B.check_no_secrets(world())
 
 
 if __name__ == "__main__":
