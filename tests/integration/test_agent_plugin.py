@@ -13,11 +13,13 @@ store is read directly (read-only queries) to see what it still holds and what i
   empties, the ledger has every seq once);
 - birth and last will pass the plugin: online reaches pantau.device_status, and after kill -9
   the broker publishes the will (offline, same conn), which the collector records;
-- a reading for a station the device is not bound to gets PUBACK 0x87, is retried and moved to
-  the rejected list, counted in the status's `rejected`, stored as a broker dead letter once,
-  and the readings behind it flow;
-- a disabled device is disconnected within 10 s and keeps its readings; enabled again, it
-  reconnects and its backlog is delivered once.
+- readings for a station the device is not bound to get PUBACK 0x87; the broker passes the
+  first FWD refusals on (plugin_opt_rejected_rate), the collector stores each as a broker dead
+  letter once and acknowledges it as dead (protocol.md 6.1), so the agent forgets it; the rest
+  are retried refuse_tries times and end in the agent's rejected list, counted in the status's
+  `rejected`; every seq is stored, dead-lettered or rejected, once; the readings behind flow;
+- a disabled device is disconnected by the broker within 10 s and keeps its readings; enabled
+  again (and restarted: see KNOWN AGENT BUG below), its backlog is delivered once.
 """
 
 import os
@@ -149,8 +151,8 @@ def test_readings_stored_once_acknowledged_then_birth_and_will():
     a.kill9()
     will = H.wait_until(lambda: watch.last_status("offline"), 20, "the will (offline status)")
     assert will["conn"] == conn, (will, birth)
-    H.wait_until(lambda: device_status(env, dev) == ("offline", conn) + device_status(env, dev)[2:],
-                 20, "device_status offline with conn %d" % conn)
+    H.wait_until(lambda: (device_status(env, dev) or ())[:2] == ("offline", conn), 20,
+                 "device_status offline with conn %d" % conn)
     hist = env.sql("SELECT state FROM pantau.device_status_history WHERE device_id = %s"
                    " AND conn = %s ORDER BY received_at", dev, conn)
     assert [r[0] for r in hist][-1:] == ["offline"], hist
