@@ -274,6 +274,18 @@ static void on_lost(void *ctx, char *cause)
     ring_push(ctx, &e);
 }
 
+/* The broker sent DISCONNECT (an administrative kick of a disabled device, a session taken
+ * over, a server shutting down). paho 1.3 reports it here only, not through connectionLost:
+ * without this the agent would believe itself connected for ever. */
+static void on_server_disconnect(void *ctx, MQTTProperties *props, enum MQTTReasonCodes reason)
+{
+    struct ev e = {.type = EV_LOST};
+
+    (void)props;
+    e.reason = (int)reason;
+    ring_push(ctx, &e);
+}
+
 /* A publish failed. Only a refusal (a PUBACK with reason code >= 0x80) matters: the others
  * are publishes cut off by a lost connection (paho fails every one of them, a window's worth
  * at once), which the engine handles by clearing its window on EV_LOST. A successful PUBACK
@@ -998,8 +1010,14 @@ static void handle_event(struct agent *a, struct ev *e, int64_t now)
             agent_window_clear_sent(a->win);
             a->n_health = 0;
             a->resend_ok = false;
-            snprintf(why, sizeof(why), "disconnected from broker %s: connection lost after "
-                     "%" PRId64 " s", a->uri, (now - a->connected_ms) / 1000);
+            if (e->reason != 0) {
+                snprintf(why, sizeof(why), "disconnected by broker %s (reason 0x%02x) after "
+                         "%" PRId64 " s", a->uri, (unsigned)e->reason,
+                         (now - a->connected_ms) / 1000);
+            } else {
+                snprintf(why, sizeof(why), "disconnected from broker %s: connection lost "
+                         "after %" PRId64 " s", a->uri, (now - a->connected_ms) / 1000);
+            }
             schedule_reconnect(a, now, why);
         }
         break;
@@ -1601,6 +1619,9 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
         goto fail;
     }
     rc = MQTTAsync_setCallbacks(a->client, a, on_lost, on_message, on_delivered);
+    if (rc == MQTTASYNC_SUCCESS) {
+        rc = MQTTAsync_setDisconnected(a->client, a, on_server_disconnect);
+    }
     if (rc != MQTTASYNC_SUCCESS) {
         snprintf(err, errlen, "agent: MQTT callbacks: paho %d", rc);
         rc = MSG_ERR_INVAL;
