@@ -94,10 +94,10 @@ def main():
     people = []
     with e.db().cursor() as cur:
         for i in range(PERSON_COLD * rounds + 1):
-            name = "officer-bench-%03d" % i
+            name = "person-bench-%03d" % i
             pw = "pw-%s" % os.urandom(8).hex()
             cur.execute("INSERT INTO pantau_ops.account (username, role, secret_kind, secret_hash)"
-                        " VALUES (%s, 'officer', 'password', %s)", (name, password_hash(pw)))
+                        " VALUES (%s, 'dashboard', 'password', %s)", (name, password_hash(pw)))
             people.append((name, name, pw))
     e.wait_connack(devices[-1][0], devices[-1][1], devices[-1][2], 0, timeout=60)
     cached_person = people.pop()
