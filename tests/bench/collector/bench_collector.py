@@ -303,6 +303,26 @@ class Bench:
             self.pg.query("postgres", "SELECT pg_reload_conf()")
         print("PostgreSQL settings: " + ", ".join(sets), flush=True)
 
+    def tuned(self, on):
+        """--tuned NAME=VALUE (repeatable): settings PostgreSQL takes on reload, set for the
+        collector-tuned rounds only (ALTER SYSTEM, reload) and reset after them, so that the
+        same cluster runs both in one run."""
+        for kv in self.args.tuned:
+            name, value = kv.split("=", 1)
+            if on:
+                self.pg.query("postgres", "ALTER SYSTEM SET %s = '%s'" % (name, value))
+            else:
+                self.pg.query("postgres", "ALTER SYSTEM RESET %s" % name)
+        self.pg.query("postgres", "SELECT pg_reload_conf()")
+        self.pg.query("postgres", "SELECT pg_sleep(0.2)")
+
+    def collector_tuned(self):
+        self.tuned(True)
+        try:
+            return self.collector()
+        finally:
+            self.tuned(False)
+
     def statements(self, top=15):
         """pg_stat_statements since the last reset: the statements by total time."""
         with self.db.cursor() as cur:
@@ -441,6 +461,9 @@ def main():
                          " round kind collector-ref right after collector")
     ap.add_argument("--pg-setting", action="append", default=[],
                     help="NAME=VALUE for PostgreSQL (ALTER SYSTEM and restart); repeatable")
+    ap.add_argument("--tuned", action="append", default=[],
+                    help="NAME=VALUE (reloadable) for an extra round kind collector-tuned;"
+                         " repeatable")
     ap.add_argument("--pg-statements", action="store_true",
                     help="load pg_stat_statements and print the collector's statements")
     ap.add_argument("--peak", type=float, default=0,
@@ -452,7 +475,7 @@ def main():
         sys.exit("RLIMIT_NOFILE %d is too low for %d connections" % (hard, args.devices))
     b = Bench(args)
     res = {"ceiling-mosq": [], "ceiling-paho": [], "collector": [], "collector-ref": [],
-           "bridge": []}
+           "collector-tuned": [], "bridge": []}
     try:
         print("devices %d, readings per run %d (bridge %d), window %d, rounds %d" % (
             args.devices, args.devices * args.per_device, args.devices * args.bridge_per_device,
@@ -462,9 +485,11 @@ def main():
                              ("ceiling-paho", lambda: b.ceiling("paho")),
                              ("collector", b.collector),
                              ("collector-ref", lambda: b.collector(args.ref_collector)),
+                             ("collector-tuned", b.collector_tuned),
                              ("bridge", b.bridge)):
                 if (name == "bridge" and args.skip_bridge) or (
                         name == "collector-ref" and not args.ref_collector) or (
+                        name == "collector-tuned" and not args.tuned) or (
                         args.only and name not in args.only.split(",")):
                     continue
                 if args.pg_statements and name.startswith("collector"):
@@ -510,6 +535,13 @@ def main():
                       args.ref_collector, med(r, "rate"), med(r, "rate") / ceil,
                       med(r, "collector_us"), med(r, "pg_us"), med(r, "broker_us"),
                       coll / med(r, "rate")))
+        if res["collector-tuned"]:
+            r = res["collector-tuned"]
+            print("  collector with %s: %8.0f readings/s, ratio %.2f; CPU per reading (us):"
+                  " collector %.1f, PostgreSQL %.1f, broker %.1f; tuned / default %.2f" % (
+                      ", ".join(args.tuned), med(r, "rate"), med(r, "rate") / ceil,
+                      med(r, "collector_us"), med(r, "pg_us"), med(r, "broker_us"),
+                      med(r, "rate") / coll))
         print("  acknowledgement messages per stored reading:          %8.3f" %
               med(res["collector"], "acks_per_reading"))
         print("  collector peak RSS:                                    %8.1f MiB (max %.1f)" % (
