@@ -1,10 +1,12 @@
 /* agent_config.c -- pantau-agent's configuration: see agent_config.h. */
 #include "agent_config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
@@ -208,6 +210,22 @@ static int check_all(struct agent_config *cfg, char *err, size_t errlen)
     }
     if (!cfg->tls && cfg->tls_certfile[0] != '\0') {
         return bad(cfg, "tls_certfile", err, errlen, "set without tls true");
+    }
+    /* The TLS files are read only when connecting: a missing one would otherwise pass
+     * --check and then fail at every connection attempt. */
+    const struct {
+        const char *key;
+        const char *path;
+    } tls_files[] = {
+        {"tls_cafile", cfg->tls_cafile},
+        {"tls_certfile", cfg->tls_certfile},
+        {"tls_keyfile", cfg->tls_keyfile},
+    };
+    for (size_t i = 0; i < sizeof(tls_files) / sizeof(tls_files[0]); i++) {
+        if (tls_files[i].path[0] != '\0' && access(tls_files[i].path, R_OK) != 0) {
+            return bad(cfg, tls_files[i].key, err, errlen, "cannot read '%s': %s",
+                       tls_files[i].path, strerror(errno));
+        }
     }
     for (size_t i = 0; i < cfg->n_sources; i++) {
         const struct agent_config_source *s = &cfg->sources[i];

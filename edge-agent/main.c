@@ -83,7 +83,11 @@ int main(int argc, char **argv)
         return 2;
 #endif
     }
-    while ((opt = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+    for (;;) {
+        opt = getopt_long(argc, argv, "c:hV", longopts, NULL);
+        if (opt == -1) {
+            break;
+        }
         switch (opt) {
         case 'c':
             path = optarg;

@@ -62,6 +62,10 @@ BAD = [
     ("out of range", "store_max_rejected 0\n", 6, "store_max_rejected", "out of range"),
     ("bad duration", "ack_timeout_min_ms 3 weeks\n", 6, "ack_timeout_min_ms", "duration"),
     ("bad jitter", "reconnect_jitter none\n", 6, "reconnect_jitter", "full or decorrelated"),
+    ("missing CA file", "tls true\ntls_cafile /nonexistent/ca.pem\n", 7, "tls_cafile",
+     "cannot read '/nonexistent/ca.pem'"),
+    ("missing key file", "tls true\ntls_certfile /etc/hostname\ntls_keyfile /nonexistent/k\n", 8,
+     "tls_keyfile", "cannot read '/nonexistent/k'"),
 ]
 
 
