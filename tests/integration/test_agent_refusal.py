@@ -79,7 +79,14 @@ def test_refused_readings_are_retried_then_rejected_without_blocking_the_rest():
         rejected_seqs = sorted(set(range(1, total + 1)) - set(stored))
         assert len(rejected_seqs) == st["rejected"]
         assert agent.run_log().count("rejected for good") == st["rejected"]
-        # never resent for ever: each refused reading was published exactly refuse_tries times
+        # never resent for ever: each refused reading was refused refuse_tries times (the
+        # agent's log names every try) and then rejected once
+        log = agent.run_log()
+        for seq in rejected_seqs:
+            tries = re.findall(r"broker refused seq=%d \(reason 0x87\), try (\d) of 3" % seq, log)
+            assert tries == ["1", "2"], (seq, tries)
+            assert log.count("reading seq=%d (traffic) rejected for good" % seq) == 1, seq
+        # and the broker let none of them through
         sent = {}
         for m in watcher.readings("traffic"):
             sent[m.doc["seq"]] = sent.get(m.doc["seq"], 0) + 1
