@@ -134,6 +134,14 @@ int collector_config_load(const char *path, struct collector_config *cfg, char *
         key_error(err, errlen, path, "collector_id", "not an id (1-64 of a-z 0-9 . _ -)");
         goto out;
     }
+    /* pantau's broker plugin takes the username as the identity, wants the client id (the
+     * collector id) to equal it, and lets a collector publish health only under its own id. */
+    if (cfg->mqtt_username[0] != '\0' && strcmp(cfg->mqtt_username, cfg->collector_id) != 0) {
+        key_error(err, errlen, path, "mqtt_username",
+                  "must equal collector_id (the broker binds the client id and the health "
+                  "topic to the username)");
+        goto out;
+    }
     if (!msg_id_valid(cfg->share_group, strlen(cfg->share_group))) {
         key_error(err, errlen, path, "share_group", "not an id (1-64 of a-z 0-9 . _ -)");
         goto out;

@@ -86,6 +86,8 @@ def test_sample_config_in_deploy_is_valid():
         secret = write(tmp, "db.pass", "x\n")
         with open(sample) as f:
             text = f.read().replace("/etc/pantau/collector-db.pass", secret)
+        text = text.replace("/etc/pantau/collector-mqtt.pass", secret)
+        assert "mqtt_username           collector-1" in text  # its account, as the broker wants
         rc, out, err = run("-c", write(tmp, "collector.conf", text), "--check")
         assert rc == 0, err
 

@@ -66,6 +66,7 @@ static const struct bad_case bad_cases[] = {
     {"bad_collector_id", "", ":1: collector_id"}, /* file written below */
     {"bad_log_level", "log_level loud\n", ":5: log_level"},
     {"bad_share_group", "share_group A/B\n", ":5: share_group"},
+    {"mqtt_username_not_collector_id", "mqtt_username pantau-collector\n", ":5: mqtt_username"},
     {"backoff_max_below_min", "backoff_min_ms 5s\nbackoff_max_ms 1s\n", ":6: backoff_max_ms"},
     {"password_in_conninfo", NULL, ": db_conninfo"},
     {"missing_mqtt_password_file", "mqtt_password_file /nonexistent/pass\n",
