@@ -936,6 +936,18 @@ static int mqtt_setup(struct collector *c, char *err, size_t errlen)
             return MSG_ERR_CONFIG;
         }
     }
+    if (c->cfg.mqtt_tls) {
+        const struct collector_config *k = &c->cfg;
+
+        rc = mosquitto_tls_set(c->mosq, k->mqtt_tls_cafile[0] ? k->mqtt_tls_cafile : NULL,
+                               k->mqtt_tls_cafile[0] ? NULL : "/etc/ssl/certs",
+                               k->mqtt_tls_certfile[0] ? k->mqtt_tls_certfile : NULL,
+                               k->mqtt_tls_keyfile[0] ? k->mqtt_tls_keyfile : NULL, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            snprintf(err, errlen, "mqtt: TLS: %s", mosquitto_strerror(rc));
+            return MSG_ERR_CONFIG;
+        }
+    }
     memset(&h, 0, sizeof(h));
     snprintf(h.collector, sizeof(h.collector), "%s", c->cfg.collector_id);
     h.online = false;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
@@ -25,6 +26,14 @@ static const struct conf_key collector_keys[] = {
     KEY("mqtt_username", CONF_STR, "", mqtt_username, 0, 0, "MQTT user name (empty: none)"),
     KEY("mqtt_password_file", CONF_SECRET_FILE, "", mqtt_password, 0, 0,
         "file whose first line is the MQTT password (none: no password)"),
+    KEY("mqtt_tls", CONF_BOOL, "false", mqtt_tls, 0, 0,
+        "TLS to the broker (the server's certificate is verified)"),
+    KEY("mqtt_tls_cafile", CONF_STR, "", mqtt_tls_cafile, 0, 0,
+        "CA certificates (PEM) that verify the broker; empty: the system's"),
+    KEY("mqtt_tls_certfile", CONF_STR, "", mqtt_tls_certfile, 0, 0,
+        "client certificate (PEM), with mqtt_tls_keyfile; empty: none"),
+    KEY("mqtt_tls_keyfile", CONF_STR, "", mqtt_tls_keyfile, 0, 0,
+        "the client certificate's private key (PEM)"),
     KEY("share_group", CONF_STR, "pantau-collectors", share_group, 0, 0,
         "MQTT 5 shared-subscription group; collectors in one group split the traffic"),
     KEY("db_conninfo", CONF_STR, NULL, db_conninfo, 0, 0,
@@ -141,6 +150,33 @@ int collector_config_load(const char *path, struct collector_config *cfg, char *
                   "must equal collector_id (the broker binds the client id and the health "
                   "topic to the username)");
         goto out;
+    }
+    if ((cfg->mqtt_tls_certfile[0] != '\0') != (cfg->mqtt_tls_keyfile[0] != '\0')) {
+        key_error(err, errlen, path,
+                  cfg->mqtt_tls_certfile[0] != '\0' ? "mqtt_tls_certfile" : "mqtt_tls_keyfile",
+                  "mqtt_tls_certfile and mqtt_tls_keyfile go together");
+        goto out;
+    }
+    if (!cfg->mqtt_tls && (cfg->mqtt_tls_cafile[0] != '\0' || cfg->mqtt_tls_certfile[0] != '\0')) {
+        key_error(err, errlen, path,
+                  cfg->mqtt_tls_cafile[0] != '\0' ? "mqtt_tls_cafile" : "mqtt_tls_certfile",
+                  "set without mqtt_tls true");
+        goto out;
+    }
+    {
+        const char *const keys[] = {"mqtt_tls_cafile", "mqtt_tls_certfile", "mqtt_tls_keyfile"};
+        const char *const paths[] = {cfg->mqtt_tls_cafile, cfg->mqtt_tls_certfile,
+                                     cfg->mqtt_tls_keyfile};
+
+        for (size_t i = 0; i < 3; i++) {
+            if (paths[i][0] != '\0' && access(paths[i], R_OK) != 0) {
+                char why[COLLECTOR_PATH_MAX + 64];
+
+                snprintf(why, sizeof(why), "cannot read '%s': %s", paths[i], strerror(errno));
+                key_error(err, errlen, path, keys[i], why);
+                goto out;
+            }
+        }
     }
     if (!msg_id_valid(cfg->share_group, strlen(cfg->share_group))) {
         key_error(err, errlen, path, "share_group", "not an id (1-64 of a-z 0-9 . _ -)");

@@ -28,6 +28,10 @@ struct collector_config {
     long long mqtt_keepalive_ms;
     char mqtt_username[COLLECTOR_ID_MAX + 1];    /* "" = none */
     char mqtt_password[COLLECTOR_SECRET_MAX];    /* first line of mqtt_password_file; secret */
+    bool mqtt_tls;                               /* TLS to the broker */
+    char mqtt_tls_cafile[COLLECTOR_PATH_MAX];    /* "" = the system's CAs (/etc/ssl/certs) */
+    char mqtt_tls_certfile[COLLECTOR_PATH_MAX];  /* client certificate; "" = none */
+    char mqtt_tls_keyfile[COLLECTOR_PATH_MAX];   /* its key; with mqtt_tls_certfile */
     char share_group[COLLECTOR_ID_MAX + 1];
     /* PostgreSQL */
     char db_conninfo[COLLECTOR_CONNINFO_MAX]; /* libpq conninfo, without the password */
