@@ -239,7 +239,10 @@ static const struct sink_stmt sink_batch_stmts[] = {
     " FROM todo WHERE l.device_id = todo.device_id AND l.store_id = todo.store_id"
     " AND l.seq = todo.seq"},
     /* 4. device status (protocol.md 5): history once per (device, conn, state); the current
-     * state only moves forward: higher conn wins, and at the same conn offline wins */
+     * state only moves forward: higher conn wins, and at the same conn offline wins. A device
+     * publishes its birth again during a connection when its backlog or counters change: the
+     * same (conn, state) then updates the counters (the later arrival is the newer message:
+     * one client's messages on one topic arrive in order). */
     {SINK_NEED(MSG_STREAM_STATUS),
     "INSERT INTO pantau.device_status_history (device_id, conn, state, store_id, ts,"
     " clock_synced, agent, backlog, rejected, dropped, stations, received_at)"
@@ -259,13 +262,15 @@ static const struct sink_stmt sink_batch_stmts[] = {
     " (d->>'dropped')::numeric::bigint, d->'stations', s.received_at"
     " FROM pantau_stage_reading s CROSS JOIN LATERAL (SELECT s.payload::jsonb AS d OFFSET 0) j"
     " WHERE s.stream = 'status'"
-    " ORDER BY s.device_id, (d->>'conn')::numeric DESC, (d->>'state' = 'offline') DESC"
+    " ORDER BY s.device_id, (d->>'conn')::numeric DESC, (d->>'state' = 'offline') DESC,"
+    " s.received_at DESC"
     " ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, conn = excluded.conn,"
     " store_id = excluded.store_id, ts = excluded.ts, clock_synced = excluded.clock_synced,"
     " agent = excluded.agent, backlog = excluded.backlog, rejected = excluded.rejected,"
     " dropped = excluded.dropped, stations = excluded.stations,"
     " updated_at = excluded.updated_at"
-    " WHERE (excluded.conn, excluded.state = 'offline') > (ds.conn, ds.state = 'offline')"},
+    " WHERE (excluded.conn, excluded.state = 'offline', excluded.updated_at)"
+    " >= (ds.conn, ds.state = 'offline', ds.updated_at)"},
     /* 5. and 6. the dead letters: clashes (a key stored before with other content) and those
      * found before the database */
     {0, SINK_DEAD_ALL},

@@ -111,6 +111,34 @@ def retained(env, topic):
     return got[0] if got else b""
 
 
+def test_birth_published_again_updates_the_counters_of_the_same_connection():
+    """An agent republishes its retained birth (same conn) as its backlog and counters change:
+    device_status follows; history keeps one row per (conn, state); an older conn still loses."""
+    with env_for("statuscounters") as env:
+        env.collector()
+        d = env.device("gw-stc-01", "flood", "st-stc-01", birth=False)
+
+        def birth(conn, backlog, rejected):
+            doc = json.loads(status(d, "online", conn))
+            doc.update(backlog=backlog, rejected=rejected, dropped=0)
+            d.send_raw("status", json.dumps(doc).encode())
+
+        def counters():
+            rows = env.sql("SELECT conn, backlog, rejected FROM pantau.device_status"
+                           " WHERE device_id = %s", d.device_id)
+            return rows[0] if rows else None
+
+        birth(5, 900, 0)
+        wait_for(lambda: counters() == (5, 900, 0), 20, "the first birth")
+        birth(5, 120, 2)
+        wait_for(lambda: counters() == (5, 120, 2), 20, "the counters of the same connection")
+        birth(4, 7, 7)   # an older connection's birth, arriving late: ignored
+        birth(5, 0, 3)
+        wait_for(lambda: counters() == (5, 0, 3), 20, "the latest counters")
+        assert env.sql("SELECT conn FROM pantau.device_status_history WHERE device_id = %s"
+                       " AND state = 'online' ORDER BY 1", d.device_id) == [(4,), (5,)]
+
+
 def test_status_sent_while_no_collector_runs_reaches_device_status():
     with env_for("statusoutage") as env:
         c = env.collector()
