@@ -132,5 +132,37 @@ def test_ack_over_the_limits_is_split_into_valid_messages_covering_every_seq():
                           ) == 1 + sum(len(w - dead[s]) for s, w in want.items())
 
 
+def _ts_ms(ts):
+    """A protocol timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ) as Unix ms."""
+    import calendar
+    import time as _t
+    secs = calendar.timegm(_t.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
+    return secs * 1000 + int(ts[20:23])
+
+
+def test_acks_to_one_device_are_coalesced_at_most_every_ack_interval():
+    """Many small batches (batch_ms 20 ms) while a device sends steadily: it gets one
+    acknowledgement per ack_interval_ms at most (by the collector's own send times, the acks'
+    `ts`), far fewer messages than batches or readings, and every reading is acknowledged."""
+    import time
+    with env_for("ackcoalesce") as env:
+        env.collector(ack_interval_ms="500ms", batch_ms="20ms", batch_rows=50)
+        d = env.device("gw-ackco-01", "flood", "st-ackco-01")
+        t0 = time.monotonic()
+        for _ in range(30):          # 600 readings over about 3 s
+            d.send(20)
+            time.sleep(0.1)
+        assert d.wait_all_acked(60), d.unacked()[:10]
+        elapsed = time.monotonic() - t0
+        acks = [a for a in list(d.acks) if any(i.get("store") == d.store
+                                                  for i in a.get("acks", []))]
+        times = sorted(_ts_ms(a["ts"]) for a in acks)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        # 200 ms of slack for the collector's timer; never two messages inside one interval
+        assert all(g >= 300 for g in gaps), gaps
+        assert len(acks) <= elapsed / 0.5 + 2, (len(acks), elapsed)
+        assert len(acks) < 600 / 10, len(acks)
+
+
 if __name__ == "__main__":
     run_tests(globals())

@@ -202,6 +202,8 @@ def test_database_outage_holds_memory_flat_and_resumes_by_itself():
         env.pg.start()
         settle_and_check(env, devices, 100 + PER_DEVICE, timeout=180)
         assert "database is up" in c.run_log().split("database is down")[-1]
+        # the outage was counted: failed connections or statements
+        assert metric(port, "db_errors_total") >= 1, metric(port, "db_errors_total")
 
 
 if __name__ == "__main__":
