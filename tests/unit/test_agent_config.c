@@ -152,13 +152,13 @@ static void test_values_and_store_limits(void)
 {
     struct agent_store_limits lim;
     char err[MSG_ERRLEN];
-    char extra[1024];
+    char extra[2048];
 
     snprintf(extra, sizeof(extra),
              "store_path /tmp/x.db\nstore_max_readings 500\nstore_max_age_ms 2h\n"
-             "tls true\ntls_cafile /tmp/ca.pem\nmqtt_password_file %s\n"
+             "tls true\ntls_cafile %s\nmqtt_password_file %s\n"
              "reconnect_jitter decorrelated\nclock_sync unsynced\nlog_level debug\n",
-             secret_path);
+             secret_path, secret_path);
     TEST_CHECK(load(extra, err, sizeof(err)) == MSG_OK);
     TEST_MSG("err: %s", err);
     TEST_CHECK(strcmp(cfg.mqtt_password, "s3cret-pw") == 0);
