@@ -1,6 +1,7 @@
 /* admin.c -- pantau-admin: the broker's accounts in PostgreSQL (pantau_ops.account, pantau.device,
  * pantau.device_station): add, disable, enable and remove devices and people, set a role,
  * rotate a device's secret, list. Run it with an administrator's role (pantau_admin).
+ * Stations, mounts, thresholds and bindings over time: admin_registry.c.
  *
  * A new device secret (256 random bits) is printed once, alone on stdout, and only its keyed
  * hash is stored: nothing can show it again. A person's password is read from a prompt on the
@@ -21,6 +22,7 @@
 
 #include <libpq-fe.h>
 
+#include "admin_registry.h"
 #include "msg_err.h"
 #include "msg_topic.h"
 #include "secret.h"
@@ -42,6 +44,7 @@ struct admin {
     const char *stations[MAX_STATIONS];
     int n_stations;
     unsigned iterations;
+    struct admin_registry_opts reg;   /* --from, --at, --name, ... (admin_registry.h) */
     PGconn *conn;
 };
 
@@ -53,15 +56,19 @@ static void usage(FILE *f)
             "\n"
             "Commands:\n"
             "  key-new FILE                 make the broker's server key file (mode 0600)\n"
-            "  device-add ID --kind KIND [--station S]... [--description TEXT]\n"
+            "  device-add ID --kind KIND [--station S]... [--from TIME] [--description TEXT]\n"
             "                               add a device and its account; prints its secret once\n"
             "  device-rotate ID             new secret for a device; prints it once\n"
-            "  device-bind ID STATION       let the device speak for STATION from now on\n"
-            "  device-unbind ID STATION     end that binding now\n"
+            "  device-bind ID STATION [--from TIME]\n"
+            "                               let the device speak for STATION from TIME on\n"
+            "  device-unbind ID STATION [--at TIME]\n"
+            "                               end the binding in force at TIME there\n"
             "  device-disable ID            refuse the device (and disconnect it)\n"
             "  device-enable ID\n"
-            "  device-remove ID             remove its account and bindings (and the device,\n"
-            "                               unless readings refer to it: then it is disabled)\n"
+            "  device-remove ID             remove its account and end its bindings now; the\n"
+            "                               device row stays, disabled, if bindings or readings\n"
+            "                               refer to it (history is never deleted)\n"
+            ADMIN_REGISTRY_USAGE_COMMANDS
             "  user-add NAME --role ROLE    add a person or program: collector, dashboard,\n"
             "                               admin or officer; the password is asked for\n"
             "  user-password NAME           set a new password\n"
@@ -73,11 +80,13 @@ static void usage(FILE *f)
             "  -d, --db CONNINFO            libpq connection string (default: PG* environment)\n"
             "  -k, --key-file FILE          the broker's server key (device-add, device-rotate)\n"
             "      --kind KIND              flood_gateway, traffic_gateway or handheld\n"
+            "                               (station-add: flood_gauge or traffic_camera)\n"
             "      --station STATION        a station the new device reports for (repeatable)\n"
             "      --description TEXT       free text for operators\n"
             "      --role ROLE              the role of a new user\n"
             "      --password-file FILE     read the password from FILE's first line ('-': stdin)\n"
             "      --iterations N           PBKDF2-SHA512 iterations (default %d, at least %d)\n"
+            ADMIN_REGISTRY_USAGE_OPTIONS
             "  -h, --help                   show this help and exit\n"
             "  -V, --version                show the version and exit\n"
             "\n"
@@ -287,6 +296,7 @@ static int device_add(struct admin *ad, const char *id)
 {
     char secret[SECRET_DEVICE_KEY_LEN + 1];
     char hash[SECRET_HASH_MAX + 1];
+    struct admin_registry_time from;
     enum msg_device_kind kind;
     const char *p[4];
     PGresult *res = NULL;
@@ -305,6 +315,10 @@ static int device_add(struct admin *ad, const char *id)
         if (!id_ok(ad->stations[i])) {
             return fail_usage("'%s' is not a station id", ad->stations[i]);
         }
+    }
+    rc = admin_registry_time_opt(&ad->reg, ADMIN_REGISTRY_OPT_FROM, "device-add", &from);
+    if (rc != 0) {
+        return rc;
     }
     rc = new_device_secret(ad, secret, sizeof(secret), hash, sizeof(hash));
     if (rc != 0) {
@@ -357,10 +371,7 @@ static int device_add(struct admin *ad, const char *id)
         goto out;
     }
     for (i = 0; i < ad->n_stations; i++) {
-        p[1] = ad->stations[i];
-        if (exec_ok(ad, "binding a station (does it exist in pantau.station?)",
-                    "INSERT INTO pantau.device_station (device_id, station_id) VALUES ($1, $2)",
-                    2, p, NULL) != 0) {
+        if (admin_registry_bind(ad->conn, "device-add", id, ad->stations[i], &from) != 0) {
             goto out;
         }
     }
@@ -449,6 +460,7 @@ static int device_remove(struct admin *ad, const char *id)
     const char *p[1] = {id};
     PGresult *res = NULL;
     long rows = 0;
+    long ended = 0;
     bool kept = false;
     int rc = 1;
 
@@ -460,8 +472,7 @@ static int device_remove(struct admin *ad, const char *id)
     }
     if (exec_ok(ad, "removing the account",
                 "DELETE FROM pantau_ops.account WHERE device_id = $1", 1, p, NULL) != 0 ||
-        exec_ok(ad, "removing its bindings",
-                "DELETE FROM pantau.device_station WHERE device_id = $1", 1, p, NULL) != 0 ||
+        admin_registry_bindings_end_now(ad->conn, id, &ended) != 0 ||
         tx(ad, "SAVEPOINT keep") != 0) {
         goto out;
     }
@@ -470,7 +481,8 @@ static int device_remove(struct admin *ad, const char *id)
     if (PQresultStatus(res) == PGRES_COMMAND_OK) {
         rows = strtol(PQcmdTuples(res), NULL, 10);
     } else {
-        /* readings refer to it: keep the row, switched off */
+        /* bindings (the record of what it spoke for) or readings refer to it: keep the row,
+         * switched off */
         kept = true;
         if (tx(ad, "ROLLBACK TO SAVEPOINT keep") != 0 ||
             exec_ok(ad, "disabling the device",
@@ -486,8 +498,9 @@ static int device_remove(struct admin *ad, const char *id)
     if (tx(ad, "COMMIT") != 0) {
         goto out;
     }
-    fprintf(stderr, "pantau-admin: device %s removed%s\n", id,
-            kept ? " (its row stays, disabled: readings refer to it)" : "");
+    fprintf(stderr, "pantau-admin: device %s removed%s; %ld binding%s ended now\n", id,
+            kept ? " (its row stays, disabled: its bindings or readings refer to it)" : "",
+            ended, ended == 1 ? "" : "s");
     rc = 0;
 out:
     PQclear(res);
@@ -596,12 +609,25 @@ static int dispatch(struct admin *ad, int argc, char **argv)
     const char *a = argc > 1 ? argv[1] : NULL;
     const char *b = argc > 2 ? argv[2] : NULL;
     char err[MSG_ERRLEN] = "";
+    const char *extra;
     int want = 2;
 
+    if (admin_registry_command_is(cmd)) {
+        if (ad->kind != NULL &&
+            admin_registry_option_set(&ad->reg, ADMIN_REGISTRY_OPT_KIND, ad->kind) != 0) {
+            return 2;
+        }
+        return admin_registry_run(&ad->reg, ad->conninfo, argc, argv);
+    }
+    extra = admin_registry_option_given(&ad->reg, strcmp(cmd, "device-add") == 0
+                                                      ? ADMIN_REGISTRY_OPT_FROM
+                                                      : ADMIN_REGISTRY_OPT_END);
+    if (extra != NULL) {
+        return fail_usage("%s: %s does not apply", cmd, extra);
+    }
     if (strcmp(cmd, "list") == 0) {
         want = 1;
-    } else if (strcmp(cmd, "user-role") == 0 || strcmp(cmd, "device-bind") == 0 ||
-               strcmp(cmd, "device-unbind") == 0) {
+    } else if (strcmp(cmd, "user-role") == 0) {
         want = 3;
     }
     if (argc != want) {
@@ -634,22 +660,6 @@ static int dispatch(struct admin *ad, int argc, char **argv)
                                  : "UPDATE pantau.device SET enabled = true WHERE device_id = $1",
                              a, NULL,
                              strcmp(cmd, "device-disable") == 0 ? "disabled" : "enabled");
-    }
-    if (strcmp(cmd, "device-bind") == 0) {
-        if (!id_ok(b)) {
-            return fail_usage("'%s' is not a station id", b);
-        }
-        return simple_update(ad, cmd,
-                             "INSERT INTO pantau.device_station (device_id, station_id) "
-                             "VALUES ($1, $2)",
-                             a, b, "bound");
-    }
-    if (strcmp(cmd, "device-unbind") == 0) {
-        return simple_update(ad, cmd,
-                             "UPDATE pantau.device_station SET valid = tstzrange(lower(valid), "
-                             "now()) WHERE device_id = $1 AND station_id = $2 "
-                             "AND valid @> now() AND lower(valid) < now()",
-                             a, b, "unbound");
     }
     if (strcmp(cmd, "user-add") == 0) {
         return user_add(ad, a);
@@ -698,6 +708,7 @@ int main(int argc, char **argv)
         {"iterations", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        ADMIN_REGISTRY_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct admin ad;
@@ -754,6 +765,12 @@ int main(int argc, char **argv)
             printf("pantau-admin %s\n", PANTAU_VERSION);
             return 0;
         default:
+            if (admin_registry_option_is(c)) {
+                if (admin_registry_option_set(&ad.reg, c, optarg) != 0) {
+                    return 2;
+                }
+                break;
+            }
             fprintf(stderr, "Try 'pantau-admin --help'.\n");
             return 2;
         }
