@@ -52,7 +52,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: pantau-admin [OPTION]... COMMAND [ARG]...\n"
-            "Manage who may connect to pantau's broker (accounts in PostgreSQL).\n"
+            "Manage who may connect to pantau's broker (accounts in PostgreSQL) and the\n"
+            "registry's stations, bindings, mounts and thresholds over time.\n"
             "\n"
             "Commands:\n"
             "  key-new FILE                 make the broker's server key file (mode 0600)\n"
@@ -319,6 +320,10 @@ static int device_add(struct admin *ad, const char *id)
     rc = admin_registry_time_opt(&ad->reg, ADMIN_REGISTRY_OPT_FROM, "device-add", &from);
     if (rc != 0) {
         return rc;
+    }
+    if (from.given && ad->n_stations == 0) {
+        return fail_usage("device-add: --from is when its --station bindings start, and none "
+                          "is given%s", "");
     }
     rc = new_device_secret(ad, secret, sizeof(secret), hash, sizeof(hash));
     if (rc != 0) {

@@ -850,6 +850,16 @@ struct versioned {
     const char *values;        /* insert: their parameters */
 };
 
+/* snprintf into sql, or false if it did not fit (the statements are fixed text: a bug). */
+static bool sql_fits(int written, size_t size)
+{
+    if (written < 0 || (size_t)written >= size) {
+        fprintf(stderr, "pantau-admin: internal error: a statement is too long\n");
+        return false;
+    }
+    return true;
+}
+
 static int set_version(struct reg_cmd *c, const struct versioned *v, int n,
                        const char *const *p)
 {
@@ -868,10 +878,14 @@ static int set_version(struct reg_cmd *c, const struct versioned *v, int n,
                 "gauges\n", c->name, c->id, kind);
         return 1;
     }
-    snprintf(sql, sizeof(sql),
-             "SELECT coalesce(" TS_OUT("lower(valid)") ", '-'), lower(valid) = " AT("$2") ","
-             " %s, %s FROM %s WHERE %s AND valid @> " AT("$2"),
-             v->same, v->value, v->table, v->key);
+    if (!sql_fits(snprintf(sql, sizeof(sql),
+                           "SELECT coalesce(" TS_OUT("lower(valid)") ", '-'),"
+                           " lower(valid) = " AT("$2") ", %s, %s FROM %s"
+                           " WHERE %s AND valid @> " AT("$2"),
+                           v->same, v->value, v->table, v->key),
+                  sizeof(sql))) {
+        goto out;
+    }
     res = q(c, "reading the version in force", sql, n, p);
     if (res == NULL) {
         goto out;
@@ -892,22 +906,30 @@ static int set_version(struct reg_cmd *c, const struct versioned *v, int n,
             goto out;
         }
         PQclear(res);
-        snprintf(sql, sizeof(sql),
-                 "UPDATE %s SET valid = tstzrange(lower(valid), " AT("$2") ")"
-                 " WHERE %s AND valid @> " AT("$2"),
-                 v->table, v->key);
+        if (!sql_fits(snprintf(sql, sizeof(sql),
+                               "UPDATE %s SET valid = tstzrange(lower(valid), " AT("$2") ")"
+                               " WHERE %s AND valid @> " AT("$2"),
+                               v->table, v->key),
+                      sizeof(sql))) {
+            goto out;
+        }
         res = q(c, "ending the version in force", sql, n, p);
         if (res == NULL) {
             goto out;
         }
     }
     PQclear(res);
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO %s (station_id, valid, %s) SELECT $1, tstzrange(" AT("$2") ","
-             " (SELECT min(lower(valid)) FROM %s WHERE %s AND lower(valid) > " AT("$2") ")),"
-             " %s RETURNING " TS_OUT("lower(valid)") ", coalesce(" TS_OUT("upper(valid)")
-             ", '-'), %s",
-             v->table, v->columns, v->table, v->key, v->values, v->value);
+    res = NULL;
+    if (!sql_fits(snprintf(sql, sizeof(sql),
+                           "INSERT INTO %s (station_id, valid, %s) SELECT $1,"
+                           " tstzrange(" AT("$2") ", (SELECT min(lower(valid)) FROM %s"
+                           " WHERE %s AND lower(valid) > " AT("$2") ")), %s"
+                           " RETURNING " TS_OUT("lower(valid)") ","
+                           " coalesce(" TS_OUT("upper(valid)") ", '-'), %s",
+                           v->table, v->columns, v->table, v->key, v->values, v->value),
+                  sizeof(sql))) {
+        goto out;
+    }
     res = q(c, "adding the new version", sql, n, p);
     if (res == NULL) {
         goto out;

@@ -70,16 +70,19 @@ enum admin_registry_opt {
 /* The lines of this module's commands and options for the caller's --help. */
 #define ADMIN_REGISTRY_USAGE_COMMANDS                                                          \
     "  station-add ID --kind KIND [--name TEXT] [--lat DEG] [--lon DEG] [--kelurahan CODE]\n"  \
-    "              [--datum DATUM] [--capacity PCU_H]   add a flood_gauge or traffic_camera\n" \
-    "  station-update ID [--name ..] [--lat ..] ...     change what is given (not the kind)\n" \
+    "              [--datum DATUM] [--capacity PCU_H]\n"                                      \
+    "                               add a flood_gauge or a traffic_camera\n"                  \
+    "  station-update ID [--name TEXT] [--lat DEG] ...\n"                                     \
+    "                               change the details given (not the kind)\n"               \
     "  station-list                 stations, their devices and offset now\n"                 \
     "  history STATION              the station's bindings, mounts and thresholds with\n"     \
     "                               their periods (also: station-show STATION)\n"             \
     "  mount-set STATION OFFSET_CM [--from TIME]\n"                                            \
-    "                               the gauge's mounting offset from TIME on (default now)\n" \
+    "                               the gauge's mounting offset from TIME on\n"               \
     "  threshold-set STATION --siaga3 A --siaga2 B --siaga1 C [--quantity Q] [--from TIME]\n"  \
-    "              [--source TEXT]  Siaga thresholds from TIME on (Q: level_cm, the default,\n" \
-    "                               or discharge_m3s)\n"
+    "              [--source TEXT]\n"                                                         \
+    "                               Siaga thresholds from TIME on (Q: level_cm, the\n"        \
+    "                               default, or discharge_m3s)\n"
 
 #define ADMIN_REGISTRY_USAGE_OPTIONS                                                           \
     "      --from TIME              when a binding, mount or threshold starts (RFC 3339,\n"   \

@@ -342,6 +342,8 @@ BAD = [
      "device-unbind: --from does not apply"),
     (["device-add", "gw-x", "--kind", "flood_gateway", "--station", "st-x", "--from", "soon"],
      "device-add: --from 'soon'"),
+    (["device-add", "gw-x", "--kind", "flood_gateway", "--from", "2026-12-01T00:00:00Z"],
+     "device-add: --from is when its --station bindings start, and none is given"),
     (["device-add", "gw-x", "--kind", "flood_gateway", "--at", "2026-12-01T00:00:00Z"],
      "device-add: --at does not apply"),
     (["user-add", "rina", "--role", "admin", "--siaga1", "3"], "user-add: --siaga1 does not"),
