@@ -798,6 +798,23 @@ static int do_unbind(struct reg_cmd *c)
         goto out;
     }
     PQclear(res);
+    /* a later period (device-bind --from fills only what is not bound, so a binding can be
+     * in pieces) cannot be ended at T without deleting it: say so instead of half-doing it */
+    res = q(c, "reading the later bindings",
+            "SELECT " TS_OUT("min(lower(valid))") " FROM pantau.device_station"
+            " WHERE device_id = $1 AND station_id = $2 AND lower(valid) > " AT("$3"),
+            3, p);
+    if (res == NULL) {
+        goto out;
+    }
+    if (!PQgetisnull(res, 0, 0)) {
+        fprintf(stderr, "pantau-admin: %s: %s speaks for %s again from %s (a later period, "
+                "kept in the record): ending at %s would leave it in force; end the binding at "
+                "a time after that period's start\n", c->name, c->id, c->station,
+                PQgetvalue(res, 0, 0), at);
+        goto out;
+    }
+    PQclear(res);
     /* what was stored under this binding from then on is evidence that it was in force */
     res = q(c, "reading the readings after that time",
             "SELECT count(*), " TS_OUT("max(r.ts)") " FROM pantau.device_station b,"

@@ -192,6 +192,10 @@ def test_bind_from_the_past_fills_only_the_unbound_period():
     r = adm("device-bind", "gw-b2", "st-b2", "--from", utc(since))
     assert "nothing changed" in r.stderr, r.stderr
     assert len(bindings("gw-b2")) == 2
+    # the binding is in two pieces now: ending it inside the first would leave the second
+    r = adm("device-unbind", "gw-b2", "st-b2", "--at", utc(days_ago(3)), want=1)
+    assert "gw-b2 speaks for st-b2 again from %s" % wire(enrolled) in r.stderr, r.stderr
+    assert len(bindings("gw-b2")) == 2
 
 
 def test_gateway_swap_keeps_both_periods():
