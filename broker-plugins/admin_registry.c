@@ -86,6 +86,22 @@ static const char *shown(const char *s, char *buf, size_t len)
     return buf;
 }
 
+/* Free text from the database (borrowed) on stdout, then a newline: control bytes as \xNN, so
+ * that a name cannot move the cursor or fake a line of the listing. */
+static void put_text_line(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if (ch < 0x20 || ch == 0x7f) {
+            printf("\\x%02x", ch);
+        } else {
+            putchar(ch);
+        }
+    }
+    putchar('\n');
+}
+
 static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_err(const char *fmt, ...)
 {
@@ -704,10 +720,11 @@ static int do_station_list(struct reg_cmd *c)
     printf("%-24s %-14s %-10s %-10s %-13s %-16s %-24s %-9s %s\n", "STATION", "KIND", "LAT", "LON",
            "KELURAHAN", "DATUM/CAPACITY", "DEVICES", "OFFSET_CM", "NAME");
     for (i = 0; i < PQntuples(res); i++) {
-        printf("%-24s %-14s %-10s %-10s %-13s %-16s %-24s %-9s %s\n", PQgetvalue(res, i, 0),
+        printf("%-24s %-14s %-10s %-10s %-13s %-16s %-24s %-9s ", PQgetvalue(res, i, 0),
                PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
                PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6),
-               PQgetvalue(res, i, 7), PQgetvalue(res, i, 8));
+               PQgetvalue(res, i, 7));
+        put_text_line(PQgetvalue(res, i, 8));
     }
     PQclear(res);
     return 0;
@@ -722,7 +739,7 @@ static int do_history(struct reg_cmd *c)
     res = q(c, "reading the station",
             "SELECT kind, coalesce(lat::text, '-'), coalesce(lon::text, '-'),"
             " coalesce(kelurahan_code, '-'), coalesce(datum, capacity_pcu_h::text || ' PCU/h',"
-            " '-'), name FROM pantau.station WHERE station_id = $1",
+            " '-'), quote_literal(name) FROM pantau.station WHERE station_id = $1",
             1, p);
     if (res == NULL) {
         return 1;
@@ -732,9 +749,10 @@ static int do_history(struct reg_cmd *c)
         fprintf(stderr, "pantau-admin: %s: no station %s\n", c->name, c->id);
         return 1;
     }
-    printf("station %s: %s, lat %s, lon %s, kelurahan %s, datum/capacity %s, name '%s'\n", c->id,
+    printf("station %s: %s, lat %s, lon %s, kelurahan %s, datum/capacity %s, name ", c->id,
            PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-           PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
+           PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+    put_text_line(PQgetvalue(res, 0, 5));
     PQclear(res);
     res = q(c, "reading the history",
             "SELECT what, coalesce(" TS_OUT("lower(valid)") ", '-'),"
@@ -754,8 +772,9 @@ static int do_history(struct reg_cmd *c)
     }
     printf("%-10s %-24s %-24s %s\n", "WHAT", "FROM", "TO", "DETAIL");
     for (i = 0; i < PQntuples(res); i++) {
-        printf("%-10s %-24s %-24s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+        printf("%-10s %-24s %-24s ", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2));
+        put_text_line(PQgetvalue(res, i, 3));
     }
     PQclear(res);
     return 0;

@@ -19,6 +19,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import psycopg2  # noqa: E402
+
 import broker_support as B  # noqa: E402
 import pantau_harness as H  # noqa: E402
 from broker_policy_support import OK, REFUSED, check_sanitizer, start_collector  # noqa: E402
@@ -420,6 +422,36 @@ def test_what_the_database_refuses_is_said_in_words():
     assert "mount-set: no station no-such-station" in r.stderr, r.stderr
     r = adm("history", "no-such-station", want=1)
     assert "no station no-such-station" in r.stderr, r.stderr
+
+
+def test_an_overlap_made_at_the_same_time_is_said_in_words():
+    """Another transaction adds a mount while mount-set runs: the EXCLUDE constraint refuses
+    mount-set's row, and the message names the station and the period, not the constraint."""
+    e = world()
+    adm("station-add", "st-c1", "--kind", "flood_gauge")
+    t1, t2 = days_ago(20), days_ago(10)
+    other = psycopg2.connect(e.dsn)
+    try:
+        with other.cursor() as cur:
+            cur.execute("INSERT INTO pantau.gauge_mount (station_id, valid, offset_cm)"
+                        " VALUES ('st-c1', tstzrange(%s, NULL), 300)", (t1,))
+        p = subprocess.Popen([B.admin_path(), "--db", _state["dsn"], "mount-set", "st-c1", "310",
+                              "--from", utc(t2)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        H.on_exit(p.kill)
+        H.wait_until(lambda: e.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO pantau.gauge_mount%'") > 0,
+            30, "mount-set to wait for the other transaction")
+        other.commit()
+    finally:
+        other.close()
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1, (p.returncode, out, err)
+    assert ("station st-c1 already has another version over part of the period from %s"
+            % wire(t2)) in err, err
+    assert "exclusion" not in err and "conflicting key" not in err, err
+    assert e.sql("SELECT offset_cm FROM pantau.gauge_mount WHERE station_id = 'st-c1'") == [(300,)]
 
 
 def test_no_sanitizer_report_nor_secret_in_any_log():
