@@ -195,4 +195,4 @@ COMMENT ON VIEW pantau_report.device_reading_hour IS 'Readings stored per device
 COMMENT ON VIEW pantau_report.reading_gap IS 'Runs of sequence numbers never stored (first_seq..last_seq); dropped_by_device when the device reported the whole run as dropped. By sequence number, not time';
 
 -- Which time a binding is judged at (protocol.md 4.1, msg/msg_binding.c).
-COMMENT ON COLUMN pantau.device_station.valid IS 'When: [from, to), to NULL = still. A reading is judged at its ts when clock_synced, else at the time the broker and the collector received it (protocol.md 4.1); history is never deleted, a validity is ended';
+COMMENT ON COLUMN pantau.device_station.valid IS 'When: [from, to), to NULL = still. A reading is judged at its ts when clock_synced, else at the time the broker and the collector received it (protocol.md 4.1)';
