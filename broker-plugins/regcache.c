@@ -9,11 +9,11 @@
  *   pantau-regcache 1
  *   A <username> <role> <secret_kind> <enabled 0|1> <device_id|-> <kind|-> <version> <hash>
  *   B <device_id> <station_id> <from_ms|-> <to_ms|-> <station kind>
+ *   sum <SHA-256 of every byte before this line, hex>
  *
  * (A B line without its station kind, as an older broker wrote them, is read with the kind
  * unknown: such a binding fits no stream, so readings for it are refused until the first load
  * from PostgreSQL. Logins are not affected.)
- *   sum <SHA-256 of every byte before this line, hex>
  *
  * A file whose last line is not a matching sum (a torn write, an editor) is ignored.
  *
@@ -667,12 +667,14 @@ static const char SQL_ACCOUNTS[] =
     " a.updated_at::text, coalesce(d.updated_at::text, '')"
     " FROM pantau_ops.account a LEFT JOIN pantau.device d ON d.device_id = a.device_id";
 
+/* Times rounded up to whole ms, as collector/registry.c: a ts in whole ms lies in [from, to)
+ * exactly when it lies in [ceil(from), ceil(to)); an open or infinite end is NULL ('-'). */
 static const char SQL_BINDINGS[] =
     "SELECT b.device_id, b.station_id,"
-    " CASE WHEN lower_inf(b.valid) THEN NULL"
-    "  ELSE floor(extract(epoch FROM lower(b.valid)) * 1000)::bigint END,"
-    " CASE WHEN upper_inf(b.valid) THEN NULL"
-    "  ELSE floor(extract(epoch FROM upper(b.valid)) * 1000)::bigint END,"
+    " CASE WHEN lower_inf(b.valid) OR NOT isfinite(lower(b.valid)) THEN NULL"
+    "  ELSE ceil(extract(epoch FROM lower(b.valid)) * 1000)::bigint END,"
+    " CASE WHEN upper_inf(b.valid) OR NOT isfinite(upper(b.valid)) THEN NULL"
+    "  ELSE ceil(extract(epoch FROM upper(b.valid)) * 1000)::bigint END,"
     " s.kind"
     " FROM pantau.device_station b JOIN pantau.station s ON s.station_id = b.station_id"
     " WHERE NOT isempty(b.valid)";

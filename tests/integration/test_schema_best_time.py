@@ -134,5 +134,20 @@ def test_best_time_function_is_the_one_rule():
             (view, comment)
 
 
+def test_broker_role_reads_station_kinds_only():
+    """The broker's registry cache reads each bound station's kind (issue 9 item 1), and no
+    other column of pantau.station."""
+    sql("INSERT INTO pantau.station (station_id, kind, name) VALUES"
+        " ('st-role', 'flood_gauge', 'Kali Bekasi')")
+    assert ("st-role", "flood_gauge") in sql("SELECT station_id, kind FROM pantau.station",
+                                             role="pantau_broker")
+    try:
+        sql("SELECT name FROM pantau.station", role="pantau_broker")
+    except psycopg2.errors.InsufficientPrivilege:
+        pass
+    else:
+        raise AssertionError("pantau_broker read pantau.station.name")
+
+
 if __name__ == "__main__":
     h.run_tests(globals())
