@@ -21,6 +21,7 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
+#include "msg_binding.h"
 #include "msg_event.h"
 #include "msg_rejected.h"
 #include "msg_time.h"
@@ -89,27 +90,11 @@ const char *payval_reason_name(enum payval_reason r)
 
 /* ---- the content check (pure) -------------------------------------------------------- */
 
-/* The station a reading names, or NULL for streams without one. */
-static const char *reading_station(const struct msg_event *ev)
-{
-    switch (ev->stream) {
-    case MSG_STREAM_FLOOD:
-        return ev->u.flood.station;
-    case MSG_STREAM_TRAFFIC:
-        return ev->u.traffic.station;
-    case MSG_STREAM_INCIDENT:
-        return ev->u.incident.station;
-    default:
-        return NULL;
-    }
-}
-
 enum payval_reason payval_check(const struct regcache_account *a, const char *topic,
-                                const void *payload, size_t len, char *err, size_t errlen)
+                                const void *payload, size_t len, int64_t received_ms, char *err,
+                                size_t errlen)
 {
     struct msg_event ev;
-    const char *station = NULL;
-    char ts[MSG_TIME_LEN + 1];
     int rc;
 
     err[0] = '\0';
@@ -126,11 +111,9 @@ enum payval_reason payval_check(const struct regcache_account *a, const char *to
     default:
         return PAYVAL_INTERNAL;
     }
-    station = reading_station(&ev);
-    if (station != NULL && !regcache_station_bound(a, station, ev.env.ts_ms)) {
-        msg_time_format(ev.env.ts_ms, ts);
-        snprintf(err, errlen, "station: '%s' is not bound to device '%s' at %s", station,
-                 ev.device_id, ts);
+    /* the broker cannot correct a time (that needs the stored readings of the boot) */
+    if (msg_binding_check(a->bindings, a->n_bindings, &ev, MSG_BINDING_NO_TIME, received_ms, err,
+                          errlen) != MSG_BINDING_OK) {
         return PAYVAL_STATION;
     }
     return PAYVAL_OK;
@@ -215,7 +198,7 @@ static int on_message(int event, void *event_data, void *userdata)
         snprintf(err, sizeof(err), "over %s", rate);
         goto refuse;
     }
-    r = payval_check(a, ed->topic, ed->payload, ed->payloadlen, err, sizeof(err));
+    r = payval_check(a, ed->topic, ed->payload, ed->payloadlen, wall_ms(), err, sizeof(err));
     if (r == PAYVAL_OK) {
         st->accepted++;
         return MOSQ_ERR_SUCCESS;

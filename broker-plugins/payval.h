@@ -10,8 +10,11 @@
  *      retries it later (protocol.md 7.3);
  *   2. its payload, with msg_event_parse(), the collector's own validator: reading streams and
  *      status;
- *   3. for flood, traffic and incident readings: the station must be bound to the device at the
- *      reading's ts (regcache_station_bound; larva reports name a kelurahan instead).
+ *   3. for flood, traffic and incident readings: the station must be bound to the device and
+ *      fit the stream (a gauge for flood, a camera for traffic and incident), judged by
+ *      msg_binding_check(), the collector's own rule: at the reading's ts when its clock was
+ *      synchronised, else at the time the broker received it (larva reports name a kelurahan
+ *      instead).
  * A refusal returns MOSQ_ERR_ACL_DENIED (an MQTT 5 client gets PUBACK 0x87), is counted per
  * reason and logged with device and reason (a few lines a minute per device). A message
  * refused for its content is passed on pantau/v1/_sys/rejected (refusal.h) while the device's
@@ -39,7 +42,7 @@ enum payval_reason {
     PAYVAL_TOPIC,    /* not a device stream (devacl lets none through: a safety net) */
     PAYVAL_JSON,     /* not I-JSON, too large or too deep (MSG_ERR_JSON) */
     PAYVAL_SCHEMA,   /* breaks the contract (MSG_ERR_SCHEMA) */
-    PAYVAL_STATION,  /* a station not bound to the device at the reading's ts */
+    PAYVAL_STATION,  /* a station not bound to the device then, or of the wrong kind */
     PAYVAL_INTERNAL, /* the validator ran out of memory: refused, the device retries */
 };
 #define PAYVAL_REASON_COUNT 7
@@ -49,9 +52,11 @@ enum payval_reason {
 const char *payval_reason_name(enum payval_reason r);
 
 /* The content check (steps 2 and 3 above) of a message of device account a on topic with
- * payload (len bytes), all borrowed: PAYVAL_OK or why not, with err (errlen bytes) saying
- * what exactly (the validator's text, naming the member). Pure: no rate, no counters. */
+ * payload (len bytes), all borrowed, received at received_ms (wall clock, ms since the Unix
+ * epoch): PAYVAL_OK or why not, with err (errlen bytes) saying what exactly (the validator's
+ * text, naming the member). Pure: no rate, no counters. */
 enum payval_reason payval_check(const struct regcache_account *a, const char *topic,
-                                const void *payload, size_t len, char *err, size_t errlen);
+                                const void *payload, size_t len, int64_t received_ms, char *err,
+                                size_t errlen);
 
 #endif

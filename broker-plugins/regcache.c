@@ -8,8 +8,12 @@
  *
  *   pantau-regcache 1
  *   A <username> <role> <secret_kind> <enabled 0|1> <device_id|-> <kind|-> <version> <hash>
- *   B <device_id> <station_id> <from_ms|-> <to_ms|->
+ *   B <device_id> <station_id> <from_ms|-> <to_ms|-> <station kind>
  *   sum <SHA-256 of every byte before this line, hex>
+ *
+ * (A B line without its station kind, as an older broker wrote them, is read with the kind
+ * unknown: such a binding fits no stream, so readings for it are refused until the first load
+ * from PostgreSQL. Logins are not affected.)
  *
  * A file whose last line is not a matching sum (a torn write, an editor) is ignored.
  *
@@ -50,7 +54,7 @@
 struct snapshot {
     struct regcache_account *accounts;       /* sorted by username (strcmp) */
     size_t n_accounts;
-    struct regcache_binding *bindings;       /* grouped by device, accounts point into it */
+    struct msg_binding *bindings;            /* grouped by device, accounts point into it */
     size_t n_bindings;
     unsigned char sum[SHA256_DIGEST_LENGTH]; /* of its text */
     int64_t loaded_ms;
@@ -268,7 +272,7 @@ static int parse_u64(const char *s, uint64_t *out)
 
 struct tmp_binding {
     char device_id[MSG_ID_MAX + 1];
-    struct regcache_binding b;
+    struct msg_binding b;
 };
 
 static int cmp_account(const void *a, const void *b)
@@ -381,10 +385,15 @@ static int parse_account(char **f, size_t nf, struct regcache_account *a, char *
 static int parse_binding(char **f, size_t nf, struct tmp_binding *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof(*t));
-    if (nf != 5 || !id_ok(f[1]) || !id_ok(f[2]) ||
+    if ((nf != 5 && nf != 6) || !id_ok(f[1]) || !id_ok(f[2]) ||
         parse_i64(f[3], INT64_MIN, &t->b.from_ms) != 0 ||
         parse_i64(f[4], INT64_MAX, &t->b.to_ms) != 0) {
         snprintf(err, errlen, "bad binding line");
+        return -1;
+    }
+    t->b.kind = nf == 6 ? msg_station_kind_from_name(f[5]) : MSG_STATION_UNKNOWN;
+    if (nf == 6 && t->b.kind == MSG_STATION_UNKNOWN) {
+        snprintf(err, errlen, "bad station kind in binding line");
         return -1;
     }
     memcpy(t->device_id, f[1], strlen(f[1]) + 1);
@@ -658,13 +667,17 @@ static const char SQL_ACCOUNTS[] =
     " a.updated_at::text, coalesce(d.updated_at::text, '')"
     " FROM pantau_ops.account a LEFT JOIN pantau.device d ON d.device_id = a.device_id";
 
+/* Times rounded up to whole ms, as collector/registry.c: a ts in whole ms lies in [from, to)
+ * exactly when it lies in [ceil(from), ceil(to)); an open or infinite end is NULL ('-'). */
 static const char SQL_BINDINGS[] =
-    "SELECT device_id, station_id,"
-    " CASE WHEN lower_inf(valid) THEN NULL"
-    "  ELSE floor(extract(epoch FROM lower(valid)) * 1000)::bigint END,"
-    " CASE WHEN upper_inf(valid) THEN NULL"
-    "  ELSE floor(extract(epoch FROM upper(valid)) * 1000)::bigint END"
-    " FROM pantau.device_station WHERE NOT isempty(valid)";
+    "SELECT b.device_id, b.station_id,"
+    " CASE WHEN lower_inf(b.valid) OR NOT isfinite(lower(b.valid)) THEN NULL"
+    "  ELSE ceil(extract(epoch FROM lower(b.valid)) * 1000)::bigint END,"
+    " CASE WHEN upper_inf(b.valid) OR NOT isfinite(upper(b.valid)) THEN NULL"
+    "  ELSE ceil(extract(epoch FROM upper(b.valid)) * 1000)::bigint END,"
+    " s.kind"
+    " FROM pantau.device_station b JOIN pantau.station s ON s.station_id = b.station_id"
+    " WHERE NOT isempty(b.valid)";
 
 static bool field_ok(const char *s)
 {
@@ -718,18 +731,19 @@ static int db_read(PGconn *conn, struct buf *b, size_t *skipped, char *err, size
     }
     PQclear(res);
     res = PQexec(conn, SQL_BINDINGS);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 4) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 5) {
         snprintf(err, errlen, "reading pantau.device_station: %s", PQerrorMessage(conn));
         goto out;
     }
     n = PQntuples(res);
     for (i = 0; i < n; i++) {
-        if (!field_ok(PQgetvalue(res, i, 0)) || !field_ok(PQgetvalue(res, i, 1))) {
+        if (!field_ok(PQgetvalue(res, i, 0)) || !field_ok(PQgetvalue(res, i, 1)) ||
+            msg_station_kind_from_name(PQgetvalue(res, i, 4)) == MSG_STATION_UNKNOWN) {
             continue;
         }
-        snprintf(line, sizeof(line), "B %s %s %s %s\n", PQgetvalue(res, i, 0),
+        snprintf(line, sizeof(line), "B %s %s %s %s %s\n", PQgetvalue(res, i, 0),
                  PQgetvalue(res, i, 1), PQgetisnull(res, i, 2) ? "-" : PQgetvalue(res, i, 2),
-                 PQgetisnull(res, i, 3) ? "-" : PQgetvalue(res, i, 3));
+                 PQgetisnull(res, i, 3) ? "-" : PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
         buf_str(b, line);
     }
     PQclear(res);
@@ -1172,23 +1186,6 @@ const struct regcache_account *regcache_find(const struct regcache *rc, const ch
         return NULL;
     }
     return find_in(rc->installed, username);
-}
-
-bool regcache_station_bound(const struct regcache_account *a, const char *station, int64_t ts_ms)
-{
-    size_t i;
-
-    if (a == NULL || station == NULL) {
-        return false;
-    }
-    for (i = 0; i < a->n_bindings; i++) {
-        const struct regcache_binding *b = &a->bindings[i];
-
-        if (strcmp(b->station_id, station) == 0 && b->from_ms <= ts_ms && ts_ms < b->to_ms) {
-            return true;
-        }
-    }
-    return false;
 }
 
 void regcache_info(const struct regcache *rc, struct regcache_info *out)

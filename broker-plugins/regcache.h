@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msg_binding.h"
 #include "msg_topic.h"
 
 #define REGCACHE_HASH_MAX 255          /* bytes of a stored secret hash, without NUL */
@@ -42,13 +43,6 @@ enum regcache_secret {
     REGCACHE_SECRET_PASSWORD,          /* chosen by a person: salted slow hash (PBKDF2-SHA512) */
 };
 
-/* A device's binding to a station during [from_ms, to_ms). */
-struct regcache_binding {
-    char station_id[MSG_ID_MAX + 1];
-    int64_t from_ms;                   /* INT64_MIN: unbounded */
-    int64_t to_ms;                     /* INT64_MAX: unbounded */
-};
-
 struct regcache_account {
     char username[MSG_ID_MAX + 1];
     enum regcache_role role;
@@ -59,7 +53,7 @@ struct regcache_account {
     char device_id[MSG_ID_MAX + 1];    /* "" for other roles */
     enum msg_device_kind kind;
     size_t n_bindings;
-    const struct regcache_binding *bindings;   /* owned by the snapshot */
+    const struct msg_binding *bindings; /* owned by the snapshot; judged by msg_binding_check */
     uint64_t version;                  /* changes whenever this account's row changes (so that
                                         * devauth can drop a cached verification) */
 };
@@ -91,9 +85,6 @@ bool regcache_refresh(struct regcache *rc, void (*gone)(void *ctx, const char *u
 /* Broker thread only. The account named username (borrowed), or NULL. The result is borrowed
  * until the next regcache_refresh. */
 const struct regcache_account *regcache_find(const struct regcache *rc, const char *username);
-
-/* Whether account a (borrowed) is bound to station (borrowed) at ts_ms. */
-bool regcache_station_bound(const struct regcache_account *a, const char *station, int64_t ts_ms);
 
 /* State for operators and tests: whether the last load from PostgreSQL succeeded, how many
  * accounts the installed snapshot has, and when it was loaded (wall-clock ms). Broker thread. */

@@ -564,7 +564,7 @@ static int ingest(struct collector *c, const struct intake_item *it)
     if (!registry_loaded(c->reg) && refresh_registry(c, true) != 1) {
         return MSG_ERR_DB; /* never judge against a registry we could not read */
     }
-    rc = registry_check(c->reg, ev, err, sizeof(err));
+    rc = registry_check(c->reg, ev, it->recv_us / 1000, err, sizeof(err));
     if (rc == REGISTRY_MISS) {
         int r = refresh_registry(c, true);
 
@@ -572,7 +572,7 @@ static int ingest(struct collector *c, const struct intake_item *it)
             return MSG_ERR_DB;
         }
         if (r > 0) {
-            rc = registry_check(c->reg, ev, err, sizeof(err));
+            rc = registry_check(c->reg, ev, it->recv_us / 1000, err, sizeof(err));
         }
     }
     if (ev->stream == MSG_STREAM_STATUS) {

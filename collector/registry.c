@@ -11,28 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msg_time.h"
+#include "msg_binding.h"
 #include "msg_topic.h"
 
 /* One row per (device, binding); devices without bindings come once with NULL station. Times
- * as ms since the epoch; an open end is NULL. */
+ * as ms since the epoch, rounded up (a ts in whole ms lies in [from, to) exactly when it lies in
+ * [ceil(from), ceil(to)); regcache.c reads them the same way); an open end is NULL. */
 static const char registry_sql[] =
     "SELECT d.device_id, d.kind, d.enabled, b.station_id,"
     " CASE WHEN isfinite(lower(b.valid)) THEN"
-    "  (extract(epoch FROM lower(b.valid)) * 1000)::bigint END,"
+    "  ceil(extract(epoch FROM lower(b.valid)) * 1000)::bigint END,"
     " CASE WHEN isfinite(upper(b.valid)) THEN"
-    "  (extract(epoch FROM upper(b.valid)) * 1000)::bigint END,"
+    "  ceil(extract(epoch FROM upper(b.valid)) * 1000)::bigint END,"
     " s.kind"
     " FROM pantau.device d LEFT JOIN pantau.device_station b ON b.device_id = d.device_id"
+    "  AND NOT isempty(b.valid)" /* as the broker: an empty range binds nothing */
     " LEFT JOIN pantau.station s ON s.station_id = b.station_id"
     " ORDER BY d.device_id, lower(b.valid)";
-
-struct reg_binding {
-    char station[MSG_ID_MAX + 1];
-    bool camera;     /* a traffic_camera (else a flood_gauge) */
-    int64_t from_ms; /* INT64_MIN: open */
-    int64_t to_ms;   /* INT64_MAX: open (exclusive end) */
-};
 
 struct reg_device {
     char id[MSG_ID_MAX + 1];
@@ -45,7 +40,7 @@ struct reg_device {
 struct reg_copy {
     struct reg_device *devices;
     size_t ndevices;
-    struct reg_binding *bindings;
+    struct msg_binding *bindings; /* judged by msg_binding_check, as the broker does */
     size_t nbindings;
     size_t *index; /* device index + 1; 0 = empty slot */
     size_t nindex; /* a power of two, at least twice ndevices */
@@ -179,12 +174,12 @@ int registry_load(struct registry *r, PGconn *conn, char *err, size_t errlen)
             n.index[slot] = n.ndevices;
         }
         if (!PQgetisnull(res, i, 3) && strlen(PQgetvalue(res, i, 3)) <= MSG_ID_MAX) {
-            struct reg_binding *b = &n.bindings[n.nbindings++];
+            struct msg_binding *b = &n.bindings[n.nbindings++];
 
-            snprintf(b->station, sizeof(b->station), "%s", PQgetvalue(res, i, 3));
+            snprintf(b->station_id, sizeof(b->station_id), "%s", PQgetvalue(res, i, 3));
             b->from_ms = ms_or(res, i, 4, INT64_MIN);
             b->to_ms = ms_or(res, i, 5, INT64_MAX);
-            b->camera = strcmp(PQgetvalue(res, i, 6), "traffic_camera") == 0;
+            b->kind = msg_station_kind_from_name(PQgetvalue(res, i, 6));
             d->n++;
         }
     }
@@ -198,26 +193,11 @@ out:
     return rc;
 }
 
-/* The station a reading names, or NULL for streams without one. */
-static const char *station_of(const struct msg_event *ev)
-{
-    switch (ev->stream) {
-    case MSG_STREAM_FLOOD:
-        return ev->u.flood.station;
-    case MSG_STREAM_TRAFFIC:
-        return ev->u.traffic.station;
-    case MSG_STREAM_INCIDENT:
-        return ev->u.incident.station;
-    default:
-        return NULL;
-    }
-}
-
-int registry_check(const struct registry *r, const struct msg_event *ev, char *err, size_t errlen)
+int registry_check(const struct registry *r, const struct msg_event *ev, int64_t received_ms,
+                   char *err, size_t errlen)
 {
     const struct reg_device *d = find(&r->cur, ev->device_id);
-    const char *station = station_of(ev);
-    char ts[MSG_TIME_LEN + 1];
+    enum msg_binding_verdict v;
 
     if (d == NULL) {
         snprintf(err, errlen, "device '%s' is not in the registry", ev->device_id);
@@ -232,26 +212,17 @@ int registry_check(const struct registry *r, const struct msg_event *ev, char *e
                  msg_device_kind_name(d->kind), msg_stream_name(ev->stream));
         return REGISTRY_DENY;
     }
-    if (station == NULL) {
+    /* The corrected time (protocol.md 4.1) is computed in the database after the reading is
+     * stored, so here, as at the broker, an unsynchronised reading is judged at its receive
+     * time. */
+    v = msg_binding_check(d->n > 0 ? &r->cur.bindings[d->first] : NULL, d->n, ev,
+                          MSG_BINDING_NO_TIME, received_ms, err, errlen);
+    switch (v) {
+    case MSG_BINDING_OK:
         return REGISTRY_OK;
+    case MSG_BINDING_KIND:
+        return REGISTRY_DENY;
+    default:
+        return REGISTRY_MISS;
     }
-    for (size_t i = d->first; i < d->first + d->n; i++) {
-        const struct reg_binding *b = &r->cur.bindings[i];
-
-        if (strcmp(b->station, station) != 0) {
-            continue;
-        }
-        if (b->camera != (ev->stream != MSG_STREAM_FLOOD)) {
-            snprintf(err, errlen, "station '%s' is a %s, not a station for %s readings", station,
-                     b->camera ? "traffic camera" : "flood gauge", msg_stream_name(ev->stream));
-            return REGISTRY_DENY;
-        }
-        if (!ev->env.clock_synced || (b->from_ms <= ev->env.ts_ms && ev->env.ts_ms < b->to_ms)) {
-            return REGISTRY_OK;
-        }
-    }
-    msg_time_format(ev->env.ts_ms, ts);
-    snprintf(err, errlen, "station '%s' is not bound to device '%s' at %s", station, ev->device_id,
-             ts);
-    return REGISTRY_MISS;
 }

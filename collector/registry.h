@@ -2,7 +2,8 @@
  *
  * A reading is stored only if its device exists and is enabled, the device's kind may publish
  * the stream (protocol.md section 3) and, for readings that name a station, the registry binds
- * that station to the device at the reading's time. Checking these in memory, before the batch
+ * that station to the device and the station's kind fits the stream, by msg_binding_check()
+ * (msg/msg_binding.h), the rule the broker applies too. Checking these in memory, before the batch
  * goes to PostgreSQL, keeps a message that would break a foreign key or a trigger from failing
  * its whole batch: it becomes a dead letter on its own.
  *
@@ -16,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -46,10 +48,12 @@ bool registry_loaded(const struct registry *r);
 /* Devices in the cache. */
 size_t registry_devices(const struct registry *r);
 
-/* Checks ev (borrowed) against the cache. Returns REGISTRY_OK, or REGISTRY_MISS /
- * REGISTRY_DENY with err saying why ("station 'x' is not bound to device 'y' at ..."). A reading
- * whose clock was not synchronised (its ts may be 1970) passes the station check if the station
- * was ever bound to the device. */
-int registry_check(const struct registry *r, const struct msg_event *ev, char *err, size_t errlen);
+/* Checks ev (borrowed), received at received_ms (wall clock, ms since the Unix epoch), against
+ * the cache. Returns REGISTRY_OK, or REGISTRY_MISS (unknown device, station not bound then) /
+ * REGISTRY_DENY (disabled, stream not allowed, station of the wrong kind) with err saying why
+ * ("station: 'x' is not bound to device 'y' at ..."). The station binding is judged by
+ * msg_binding_check(): at ts when the clock was synchronised, else at received_ms. */
+int registry_check(const struct registry *r, const struct msg_event *ev, int64_t received_ms,
+                   char *err, size_t errlen);
 
 #endif

@@ -471,7 +471,7 @@ static int emit_actions(const struct msg_member *m, const void *base, struct msg
 
 static const struct msg_member larva_members[] = {
     ENVELOPE_MEMBERS,
-    M("inspector", MSG_M_TEXT, true, 1, MSG_INSPECTOR_MAX, u.larva.inspector, MSG_NO_HAS),
+    M("inspector", MSG_M_ID_TEXT, true, 1, MSG_INSPECTOR_MAX, u.larva.inspector, MSG_NO_HAS),
     M_ENUM("building", true, u.larva.building, building_names),
     M("kelurahan", MSG_M_KELURAHAN, true, 0, 0, u.larva.kelurahan, MSG_NO_HAS),
     M("rw", MSG_M_INT, true, 1, 999, u.larva.rw, MSG_NO_HAS),

@@ -255,6 +255,24 @@ static int check_string(const struct msg_member *m, const char *s, void *field,
                                    ncp, m->min, m->max);
         }
         break;
+    case MSG_M_ID_TEXT:
+        if (!msg_utf8_id_text(s, len, &ncp, &bad, &why)) {
+            uint32_t cp = 0;
+
+            if (msg_utf8_decode((const unsigned char *)s + bad, len - bad, &cp, NULL) > 0 &&
+                msg_utf8_is_invisible(cp)) {
+                return msg_schema_fail(path, err, errlen,
+                                       "invisible character U+%04X at byte %zu: an id may not "
+                                       "hold format or invisible characters",
+                                       (unsigned)cp, bad);
+            }
+            return msg_schema_fail(path, err, errlen, "%s at byte %zu of the string", why, bad);
+        }
+        if ((double)ncp < m->min || (double)ncp > m->max) {
+            return msg_schema_fail(path, err, errlen, "%zu code points, expected %.0f to %.0f",
+                                   ncp, m->min, m->max);
+        }
+        break;
     case MSG_M_ENUM:
         return check_enum(m, s, field, path, err, errlen);
     default:
@@ -538,6 +556,7 @@ static bool has_value(const struct msg_member *m, const void *base)
     case MSG_M_LANE:
     case MSG_M_EVENT_ID:
     case MSG_M_TEXT:
+    case MSG_M_ID_TEXT:
     case MSG_M_KELURAHAN:
         return field[0] != '\0';
     default:

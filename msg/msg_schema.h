@@ -32,6 +32,8 @@ enum msg_mtype {
     MSG_M_LANE,        /* char[size]: lane */
     MSG_M_EVENT_ID,    /* char[size]: camera event id */
     MSG_M_TEXT,        /* char[size]: text of min..max code points */
+    MSG_M_ID_TEXT,     /* char[size]: a free-form id: text of min..max code points without
+                        * invisible characters (msg_utf8_id_text, protocol.md section 2) */
     MSG_M_ENUM,        /* an enum (int-sized): index of the value in names[] */
     MSG_M_KELURAHAN,   /* char[size]: kelurahan code */
     MSG_M_CUSTOM,      /* custom() checks and stores it, emit() writes it */
@@ -50,7 +52,7 @@ struct msg_member {
     enum msg_mtype type;
     bool required;
     bool transient;             /* not content: left out of the canonical form (`replay`) */
-    double min;                 /* numbers: range; MSG_M_TEXT: code points */
+    double min;                 /* numbers: range; MSG_M_TEXT, MSG_M_ID_TEXT: code points */
     double max;
     size_t off;                 /* offsetof the field in base */
     size_t size;                /* sizeof the field */

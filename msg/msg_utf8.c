@@ -1,6 +1,9 @@
 /* msg_utf8.c -- strict UTF-8: see msg_utf8.h. */
 #include "msg_utf8.h"
 
+#include <stdio.h>
+#include <string.h>
+
 /* Table 3-7 of the Unicode standard ("well-formed UTF-8 byte sequences") written as checks: the
  * second byte's range depends on the first byte, which is what rules out overlong forms (E0, F0),
  * surrogates (ED) and code points above U+10FFFF (F4). */
@@ -87,7 +90,41 @@ bool msg_utf8_is_nonchar(uint32_t cp)
     return (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFEu) == 0xFFFEu;
 }
 
-bool msg_utf8_text(const char *s, size_t len, size_t *ncp, size_t *bad_off, const char **why)
+/* Invisible code points (msg_utf8_is_invisible), ascending, inclusive ranges: C1 controls,
+ * Unicode 15.1 general category Cf and Default_Ignorable_Code_Point, U+2028 and U+2029. Keep in
+ * step with the `id_text` pattern of schema/json/defs.json. */
+static const uint32_t invisible_ranges[][2] = {
+    {0x0080, 0x009F},   {0x00AD, 0x00AD},   {0x034F, 0x034F},   {0x0600, 0x0605},
+    {0x061C, 0x061C},   {0x06DD, 0x06DD},   {0x070F, 0x070F},   {0x0890, 0x0891},
+    {0x08E2, 0x08E2},   {0x115F, 0x1160},   {0x17B4, 0x17B5},   {0x180B, 0x180F},
+    {0x200B, 0x200F},   {0x2028, 0x202E},   {0x2060, 0x206F},   {0x3164, 0x3164},
+    {0xFE00, 0xFE0F},   {0xFEFF, 0xFEFF},   {0xFFA0, 0xFFA0},   {0xFFF0, 0xFFFB},
+    {0x110BD, 0x110BD}, {0x110CD, 0x110CD}, {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3},
+    {0x1D173, 0x1D17A}, {0xE0000, 0xE0FFF},
+};
+
+bool msg_utf8_is_invisible(uint32_t cp)
+{
+    size_t lo = 0;
+    size_t hi = sizeof(invisible_ranges) / sizeof(invisible_ranges[0]);
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (cp < invisible_ranges[mid][0]) {
+            hi = mid;
+        } else if (cp > invisible_ranges[mid][1]) {
+            lo = mid + 1;
+        } else {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Text (ids: without invisible characters either). */
+static bool check_text(const char *s, size_t len, bool id, size_t *ncp, size_t *bad_off,
+                       const char **why)
 {
     const unsigned char *p = (const unsigned char *)s;
     const char *reason = NULL;
@@ -115,6 +152,10 @@ bool msg_utf8_text(const char *s, size_t len, size_t *ncp, size_t *bad_off, cons
             reason = "Unicode noncharacter";
             goto bad;
         }
+        if (id && msg_utf8_is_invisible(cp)) {
+            reason = "invisible character";
+            goto bad;
+        }
         i += n;
         count++;
     }
@@ -130,6 +171,67 @@ bad:
         *why = reason;
     }
     return false;
+}
+
+bool msg_utf8_text(const char *s, size_t len, size_t *ncp, size_t *bad_off, const char **why)
+{
+    return check_text(s, len, false, ncp, bad_off, why);
+}
+
+bool msg_utf8_id_text(const char *s, size_t len, size_t *ncp, size_t *bad_off, const char **why)
+{
+    return check_text(s, len, true, ncp, bad_off, why);
+}
+
+/* Appends piece (n bytes) to out at *used if it fits whole before the NUL; counts it anyway. */
+static void put(char *out, size_t outlen, size_t *used, bool *full, size_t *total,
+                const char *piece, size_t n)
+{
+    if (!*full && *used + n < outlen) {
+        memcpy(out + *used, piece, n);
+        *used += n;
+    } else {
+        *full = true;   /* nothing after a piece that did not fit: no gaps */
+    }
+    *total += n;
+}
+
+size_t msg_utf8_display(const char *s, size_t len, char *out, size_t outlen)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char esc[16];
+    size_t used = 0;
+    size_t total = 0;
+    size_t i = 0;
+    bool full = false;
+
+    while (i < len) {
+        uint32_t cp = 0;
+        size_t n = msg_utf8_decode(p + i, len - i, &cp, NULL);
+        int k;
+
+        if (n == 0) {
+            k = snprintf(esc, sizeof(esc), "\\x%02X", (unsigned)p[i]);
+            put(out, outlen, &used, &full, &total, esc, (size_t)k);
+            i++;
+            continue;
+        }
+        if (msg_utf8_is_control(cp) || msg_utf8_is_invisible(cp) || msg_utf8_is_nonchar(cp)) {
+            if (cp > 0xFFFF) {
+                k = snprintf(esc, sizeof(esc), "\\u{%X}", (unsigned)cp);
+            } else {
+                k = snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)cp);
+            }
+            put(out, outlen, &used, &full, &total, esc, (size_t)k);
+        } else {
+            put(out, outlen, &used, &full, &total, s + i, n);
+        }
+        i += n;
+    }
+    if (outlen > 0) {
+        out[used] = '\0';
+    }
+    return total;
 }
 
 size_t msg_utf8_count(const char *s, size_t len)

@@ -96,8 +96,98 @@ static void test_decode(void)
     TEST_CHECK(!msg_utf8_is_nonchar(0xFFFD) && !msg_utf8_is_nonchar(0xFDCF));
 }
 
+/* issue 9 item 14: the invisible set (ids refuse it, displays neutralise it) */
+static void test_invisible(void)
+{
+    static const uint32_t yes[] = {
+        0x0080, 0x0085, 0x009F, 0x00AD, 0x034F, 0x0600, 0x061C, 0x115F, 0x180E, 0x200B, 0x200C,
+        0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A, 0x202E, 0x2060, 0x2064, 0x2065, 0x2066,
+        0x2069, 0x206F, 0x3164, 0xFE0F, 0xFEFF, 0xFFA0, 0xFFF9, 0xFFFB, 0x110BD, 0x1343F,
+        0x1D173, 0xE0000, 0xE0001, 0xE007F, 0xE0100, 0xE0FFF,
+    };
+    static const uint32_t no[] = {
+        0x0020, 0x0041, 0x007E, 0x00A0, 0x00AC, 0x00AE, 0x00E9, 0x2027, 0x202F, 0x205F, 0x2070,
+        0x3000, 0xFFFC, 0xFFFD, 0x1F30A, 0xE1000, 0x10FFFD,
+    };
+    const char *why = NULL;
+    size_t ncp = 0;
+    size_t bad = 0;
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        TEST_CHECK(msg_utf8_is_invisible(yes[i]));
+        TEST_MSG("U+%04X should be invisible", (unsigned)yes[i]);
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        TEST_CHECK(!msg_utf8_is_invisible(no[i]));
+        TEST_MSG("U+%04X should be visible", (unsigned)no[i]);
+    }
+    /* text keeps them, an id refuses them and says where */
+    TEST_CHECK(msg_utf8_text("jmt-\xe2\x80\x8b" "0412", 11, &ncp, NULL, NULL) && ncp == 9);
+    TEST_CHECK(!msg_utf8_id_text("jmt-\xe2\x80\x8b" "0412", 11, &ncp, &bad, &why));
+    TEST_CHECK(bad == 4 && why != NULL && strcmp(why, "invisible character") == 0);
+    TEST_CHECK(msg_utf8_id_text("Ibu S\xc3\xa9ti", 9, &ncp, NULL, NULL) && ncp == 8);
+    TEST_CHECK(!msg_utf8_id_text("a\x01", 2, NULL, &bad, &why) && bad == 1);
+    TEST_CHECK(why != NULL && strcmp(why, "control character") == 0);
+}
+
+struct display_row {
+    const char *in;
+    size_t len;
+    const char *want;
+};
+
+static void test_display(void)
+{
+    static const struct display_row rows[] = {
+        {"plain", 5, "plain"},
+        {"", 0, ""},
+        {"Jl. Melati No. 12 \xc3\xa9 \xf0\x9f\x8c\x8a", 25,
+         "Jl. Melati No. 12 \xc3\xa9 \xf0\x9f\x8c\x8a"},
+        /* a note that would read backwards: the override is shown, not obeyed */
+        {"RT 05 \xe2\x80\xae" "50 WR", 14, "RT 05 \\u202E50 WR"},
+        {"jmt-\xe2\x80\x8b" "0412", 11, "jmt-\\u200B0412"},
+        {"a\xe2\x80\xa8" "b", 5, "a\\u2028b"},
+        {"a\nb\x7f", 4, "a\\u000Ab\\u007F"},
+        {"tag\xf3\xa0\x80\x81", 7, "tag\\u{E0001}"},
+        {"bad \xff\xc3", 6, "bad \\xFF\\xC3"},
+        {"non\xef\xbf\xbf", 6, "non\\uFFFF"},
+        {"back\\slash", 10, "back\\slash"},
+        {"nul\0x", 5, "nul\\u0000x"},
+    };
+    char out[128];
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        size_t n = msg_utf8_display(rows[i].in, rows[i].len, out, sizeof(out));
+
+        TEST_CHECK(strcmp(out, rows[i].want) == 0 && n == strlen(rows[i].want));
+        TEST_MSG("row %zu: got '%s' (%zu), want '%s'", i, out, n, rows[i].want);
+    }
+}
+
+/* A display form that does not fit is cut before the piece that does not fit, never inside an
+ * escape or a code point, and the return says how long the whole would be. */
+static void test_display_truncates_whole_pieces(void)
+{
+    char out[8];
+    size_t n;
+
+    n = msg_utf8_display("abcd\xe2\x80\xaeXYZ", 10, out, sizeof(out));
+    TEST_CHECK(n == 13 && strcmp(out, "abcd") == 0);
+    TEST_MSG("got '%s' (%zu)", out, n);
+    n = msg_utf8_display("abcdef\xc3\xa9", 8, out, sizeof(out));
+    TEST_CHECK(n == 8 && strcmp(out, "abcdef") == 0);
+    TEST_MSG("got '%s' (%zu)", out, n);
+    n = msg_utf8_display("abcdefg", 7, out, sizeof(out));
+    TEST_CHECK(n == 7 && strcmp(out, "abcdefg") == 0);
+    n = msg_utf8_display("abc", 3, out, 1);
+    TEST_CHECK(n == 3 && out[0] == '\0');
+}
+
 TEST_LIST = {
     {"text", test_text},
     {"decode", test_decode},
+    {"issue9_invisible", test_invisible},
+    {"issue9_display", test_display},
+    {"display_truncates_whole_pieces", test_display_truncates_whole_pieces},
     {NULL, NULL},
 };

@@ -1,9 +1,10 @@
 /* test_payval.c -- unit tests of broker-plugins/payval.c: the content check (payval_check:
- * validator, station binding at the reading's ts), and the module's message hook called
+ * validator, station binding and kind by msg_binding_check), and the module's message hook called
  * directly with hand-built events against a registry cache with known accounts
  * (policy_fixture.h) and stubbed broker functions (mosquitto_stubs.c): rate limits, refused
  * messages forwarded within the device's budget, counters. */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,9 @@
 #define FLOOD(seq, ts, station)                                                            \
     "{" STORE ",\"seq\":" seq ",\"ts\":\"" ts "\",\"clock_synced\":true,\"replay\":false," \
     "\"station\":\"" station "\",\"level_cm\":637.5}"
+#define FLOOD_UNSYNCED(seq, ts, station)                                                    \
+    "{" STORE ",\"seq\":" seq ",\"ts\":\"" ts "\",\"clock_synced\":false,\"replay\":false," \
+    "\"boot\":3,\"mono_ms\":5000,\"station\":\"" station "\",\"level_cm\":637.5}"
 #define LARVA                                                                                   \
     "{\"store\":\"9d8c7b6a-5f4e-4d3c-8b2a-19f8e7d6c5b4\",\"seq\":312,"                          \
     "\"ts\":\"1970-01-01T00:04:31.000Z\",\"clock_synced\":false,\"replay\":true,"               \
@@ -28,14 +32,20 @@
     "{\"state\":\"online\",\"conn\":17," STORE ",\"ts\":\"2026-02-11T03:00:01.500Z\"," \
     "\"clock_synced\":true}"
 
-/* gw-1 is bound to p2c since ever, and to old-st from 2000-01-01 to 2020-01-01 only. */
+/* gw-1 is bound to p2c since ever, to old-st from 2000-01-01 to 2020-01-01 only, to camera
+ * cam-1 since ever and to new-st from 2026-01-01 on; gw-3's binding comes from a snapshot of
+ * an older broker (no station kind). */
 static const char registry[] = "A gw-1 device device_key 1 gw-1 flood_gateway 1 h1\n"
                                "A gw-2 device device_key 1 gw-2 flood_gateway 1 h2\n"
                                "A hh-1 device device_key 1 hh-1 handheld 1 h3\n"
                                "A collector-1 collector password 1 - - 1 h4\n"
-                               "B gw-1 p2c - -\n"
-                               "B gw-1 old-st 946684800000 1577836800000\n"
-                               "B gw-2 p2c - -\n";
+                               "A gw-3 device device_key 1 gw-3 flood_gateway 1 h5\n"
+                               "B gw-1 p2c - - flood_gauge\n"
+                               "B gw-1 old-st 946684800000 1577836800000 flood_gauge\n"
+                               "B gw-1 cam-1 - - traffic_camera\n"
+                               "B gw-1 new-st 1767225600000 - flood_gauge\n"
+                               "B gw-2 p2c - - flood_gauge\n"
+                               "B gw-3 p2c - -\n";
 
 struct check_row {
     const char *name;
@@ -60,6 +70,21 @@ static const struct check_row check_rows[] = {
      FLOOD("5", "2020-01-01T00:00:00.000Z", "old-st"), PAYVAL_STATION, "old-st"},
     {"another device's station", "gw-2", "pantau/v1/gw-2/flood",
      FLOOD("6", "2026-02-11T03:15:00.000Z", "old-st"), PAYVAL_STATION, "gw-2"},
+    /* issue 9 item 1: an unsynchronised reading is judged at the time received (2026-02-11
+     * here), not at its ts from an unset clock */
+    {"issue9 unsynced 1970 reading of a bound station", "gw-1", "pantau/v1/gw-1/flood",
+     FLOOD_UNSYNCED("10", "1970-01-01T00:00:00.000Z", "new-st"), PAYVAL_OK, NULL},
+    {"issue9 synced reading before the binding", "gw-1", "pantau/v1/gw-1/flood",
+     FLOOD("11", "2025-12-31T23:59:59.999Z", "new-st"), PAYVAL_STATION,
+     "station: 'new-st' is not bound to device 'gw-1' at 2025-12-31T23:59:59.999Z (its ts)"},
+    {"issue9 unsynced reading of a station bound only in the past", "gw-1",
+     "pantau/v1/gw-1/flood", FLOOD_UNSYNCED("12", "2010-06-01T00:00:00.000Z", "old-st"),
+     PAYVAL_STATION, "at 2026-02-11T03:15:00.000Z (the time received"},
+    {"issue9 flood reading for a camera", "gw-1", "pantau/v1/gw-1/flood",
+     FLOOD("13", "2026-02-11T03:15:00.000Z", "cam-1"), PAYVAL_STATION,
+     "station: 'cam-1' is a traffic camera, not a station for flood readings"},
+    {"station kind unknown (an older snapshot)", "gw-3", "pantau/v1/gw-3/flood",
+     FLOOD("14", "2026-02-11T03:15:00.000Z", "p2c"), PAYVAL_STATION, "of unknown kind"},
     {"unknown member", "gw-1", "pantau/v1/gw-1/flood",
      "{" STORE ",\"seq\":7,\"ts\":\"2026-02-11T03:18:00.000Z\",\"clock_synced\":true,"
      "\"replay\":false,\"station\":\"p2c\",\"levl_cm\":650}",
@@ -87,7 +112,9 @@ static void test_check(void)
         if (!TEST_CHECK(a != NULL)) {
             continue;
         }
-        got = payval_check(a, w->topic, w->payload, strlen(w->payload), err, sizeof(err));
+        got = payval_check(a, w->topic, w->payload, strlen(w->payload),
+                           INT64_C(1770779700000) /* 2026-02-11T03:15:00.000Z */, err,
+                           sizeof(err));
         TEST_CHECK(got == w->want);
         TEST_MSG("%s: got %s (%s), want %s", w->name, payval_reason_name(got), err,
                  payval_reason_name(w->want));
