@@ -834,16 +834,21 @@ static int do_unbind(struct reg_cmd *c)
         goto out;
     }
     PQclear(res);
-    /* what was stored under this binding from then on is evidence that it was in force */
+    /* what was stored under this binding from then on is evidence that it was in force; a
+     * reading counts at its best time (pantau.reading_best_time, as the broker and the
+     * collector judge bindings: protocol.md 4.1), not at a 1970 ts of an unset clock */
     res = q(c, "reading the readings after that time",
             "SELECT count(*), " TS_OUT("max(r.ts)") " FROM pantau.device_station b,"
-            " LATERAL (SELECT ts FROM pantau.flood_reading f WHERE f.station_id = $2"
-            "  AND f.device_id = $1 AND f.ts >= " AT("$3") " AND f.ts <@ b.valid"
-            "  UNION ALL SELECT ts FROM pantau.traffic_count t WHERE t.station_id = $2"
-            "  AND t.device_id = $1 AND t.ts >= " AT("$3") " AND t.ts <@ b.valid"
-            "  UNION ALL SELECT ts FROM pantau.incident_update i WHERE i.station_id = $2"
-            "  AND i.device_id = $1 AND i.ts >= " AT("$3") " AND i.ts <@ b.valid) r"
-            " WHERE b.device_id = $1 AND b.station_id = $2 AND b.valid @> " AT("$3"),
+            " LATERAL (SELECT pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected,"
+            "   l.received_at) AS ts FROM pantau.reading_ledger l"
+            "  JOIN (SELECT device_id, store_id, seq FROM pantau.flood_reading"
+            "   WHERE station_id = $2 AND device_id = $1"
+            "   UNION ALL SELECT device_id, store_id, seq FROM pantau.traffic_count"
+            "   WHERE station_id = $2 AND device_id = $1"
+            "   UNION ALL SELECT device_id, store_id, seq FROM pantau.incident_update"
+            "   WHERE station_id = $2 AND device_id = $1) f USING (device_id, store_id, seq)) r"
+            " WHERE b.device_id = $1 AND b.station_id = $2 AND b.valid @> " AT("$3")
+            " AND r.ts >= " AT("$3") " AND r.ts <@ b.valid",
             3, p);
     if (res == NULL) {
         goto out;
