@@ -18,12 +18,15 @@
  *   once by the message hook (handle__publish: ACL, then plugin__handle_message, then the
  *   deliveries), a will's goes straight to its deliveries (db__messages_easy_queue ->
  *   subs__send: one READ check per subscriber, synchronously, before context__send_will
- *   returns). So an allowed device WRITE on a reading stream is noted as `pending`; this
+ *   returns). So an allowed device WRITE is noted as `pending`; this
  *   module's message hook (registered before payval's, so called first) clears it, and so do
  *   the next WRITE check and the tick. A READ check that finds it still pending, for the same
  *   topic and length, is the delivery of a will: the will is judged then, once, with
- *   payval_check and the will budget, and a refused will is denied to every subscriber (and
- *   passed on _sys/rejected within the refusal budget). This covers every path that sends a
+ *   payval_check (on a reading stream; a status payload was judged in the WRITE check) and the
+ *   will budget, and a refused will is denied to every subscriber (and passed on
+ *   _sys/rejected, within the refusal budget, if refused for its content). A retained status
+ *   will is stored as the retained message without a READ check: over the budget it still
+ *   replaces the device's retained status (one message), but no collector is told. This covers every path that sends a
  *   will in 2.0.11 (a dropped connection, DISCONNECT 0x04, a takeover by the same client id,
  *   the will delay, session expiry, the broker's shutdown). A will nobody subscribes to is
  *   delivered to nobody and never judged.
@@ -81,6 +84,7 @@ struct devacl_pending {
     bool active;
     bool judged;  /* the will was judged at its first delivery ... */
     bool refused; /* ... and refused */
+    bool status;  /* on the status topic: its payload was judged in the WRITE check */
     size_t payloadlen;
     char username[MSG_ID_MAX + 1];
     char topic[MSG_TOPIC_MAX + 1];
@@ -93,14 +97,14 @@ struct devacl {
     int64_t next_stats_ms;               /* monotonic */
     int64_t next_sweep_ms;               /* monotonic */
     struct ratelimit_rate rejected_rate; /* refused status payloads forwarded per user */
-    struct ratelimit_rate will_rate;     /* wills on reading streams let through per device */
+    struct ratelimit_rate will_rate;     /* wills delivered per device */
     struct ratelimit_table *users;       /* per user: log and forwarding budgets */
     uint64_t allowed;
     uint64_t denied[DEVACL_REASON_COUNT];
     uint64_t forwarded;
     uint64_t not_forwarded; /* over the user's budget, or the publish failed */
     uint64_t log_suppressed;
-    uint64_t wills_judged; /* wills on reading streams judged at their delivery */
+    uint64_t wills_judged; /* wills judged at their first delivery */
     struct devacl_pending pending;
     struct refusal_scratch scratch;
 };
@@ -424,9 +428,8 @@ static void forward_status(struct devacl *st, struct ratelimit_entry *e,
     st->forwarded++;
 }
 
-/* After an allowed WRITE: a device's message on a reading stream becomes the pending one (a
- * will, if a READ check comes before the message hook); anything else ends what was pending.
- * Status needs no second look: its payload was judged in this WRITE check. */
+/* After an allowed WRITE: a device's message becomes the pending one (a will, if a READ check
+ * comes before the message hook); anything else ends what was pending. */
 static void note_pending(struct devacl *st, const struct devacl_request *req,
                          const struct regcache_account *a)
 {
@@ -440,10 +443,9 @@ static void note_pending(struct devacl *st, const struct devacl_request *req,
         ulen > MSG_ID_MAX) {
         return;
     }
-    if (tlen >= sizeof(status_suffix) - 1 &&
-        strcmp(req->topic + tlen - (sizeof(status_suffix) - 1), status_suffix) == 0) {
-        return;
-    }
+    /* a status payload was judged in this WRITE check: a status will needs its budget only */
+    p->status = tlen >= sizeof(status_suffix) - 1 &&
+                strcmp(req->topic + tlen - (sizeof(status_suffix) - 1), status_suffix) == 0;
     memcpy(p->topic, req->topic, tlen + 1);
     memcpy(p->username, req->username, ulen + 1);
     p->payloadlen = req->payloadlen;
@@ -453,8 +455,10 @@ static void note_pending(struct devacl *st, const struct devacl_request *req,
 }
 
 /* The first delivery of a pending will (req: that READ check, whose topic and payload are the
- * will's; borrowed): judged as payval judges a PUBLISH (payval_check: I-JSON, the contract, the
- * station binding), then against the device's will budget. Sets p->refused; counts, logs and
+ * will's; borrowed): one on a reading stream is judged as payval judges a PUBLISH
+ * (payval_check: I-JSON, the contract, the station binding); every will then against the
+ * device's will budget (a status will still becomes the retained status: mosquitto stores it
+ * without a READ check, but the collector is not told). Sets p->refused; counts, logs and
  * passes a content refusal on within the refusal budget. */
 static void judge_will(struct devacl *st, const struct devacl_request *req)
 {
@@ -485,7 +489,8 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
         r = DEVACL_DISABLED;
         goto refuse;
     }
-    pr = payval_check(a, p->topic, req->payload, req->payloadlen, why, sizeof(why));
+    pr = p->status ? PAYVAL_OK
+                   : payval_check(a, p->topic, req->payload, req->payloadlen, why, sizeof(why));
     if (pr != PAYVAL_OK) {
         snprintf(err, sizeof(err), "last will: %s", why);
         r = DEVACL_PAYLOAD;
@@ -496,7 +501,7 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
     }
     if (e == NULL || !ratelimit_take(&e->b[DEVACL_WILL_BUCKET], &st->will_rate, now)) {
         ratelimit_rate_format(&st->will_rate, rate, sizeof(rate));
-        snprintf(err, sizeof(err), "last will on a reading stream: over %s", rate);
+        snprintf(err, sizeof(err), "last will: over %s", rate);
         r = DEVACL_WILL_RATE;
         goto refuse;
     }

@@ -14,9 +14,9 @@
  *              msg_event_parse. Subscribes to and reads pantau/v1/<its id>/ack and
  *              pantau/v1/_sys/health/+ (or one collector's health topic). No shared
  *              subscriptions. A device connected with Clean Start 0 may do nothing at all.
- *              Its last will on a reading stream is judged as payval judges a publish
- *              (payval_check) when the broker delivers it, and within plugin_opt_will_rate
- *              (devacl.c says how a will is told from a publish).
+ *              Its last will is judged when the broker delivers it: on a reading stream as
+ *              payval judges a publish (payval_check), and every will within
+ *              plugin_opt_will_rate (devacl.c says how a will is told from a publish).
  *   collector  subscribes (also as $share/<group>/...) to the device streams and status,
  *              pantau/v1/_sys/rejected and the health topics, and reads them; publishes
  *              acknowledgements (not retained) and its own health pantau/v1/_sys/health/<its
@@ -60,7 +60,7 @@ enum devacl_reason {
     DEVACL_PAYLOAD,     /* a status (or will) or health payload that breaks the contract */
     DEVACL_QOS,         /* a device's PUBLISH (or will) at QoS 0 or 2 */
     DEVACL_SESSION,     /* a device connected with Clean Start 0 */
-    DEVACL_WILL_RATE,   /* a device's last will on a reading stream beyond will_rate */
+    DEVACL_WILL_RATE,   /* a device's last will beyond will_rate */
 };
 #define DEVACL_REASON_COUNT 17
 

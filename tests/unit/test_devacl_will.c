@@ -21,6 +21,10 @@
     "\"ts\":\"2026-02-11T03:15:00.000Z\",\"clock_synced\":true,\"replay\":false,"         \
     "\"station\":\"st-1\",\"level_cm\":637.5}"
 #define FLOOD_BAD "{\"levl_cm\":650}"
+#define STATUS_TOPIC "pantau/v1/gw-1/status"
+#define STATUS_OFF                                                                           \
+    "{\"state\":\"offline\",\"conn\":17,\"store\":\"6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d\"," \
+    "\"ts\":\"2026-02-11T03:00:01.500Z\",\"clock_synced\":true}"
 
 static const char registry[] = "A gw-1 device device_key 1 gw-1 flood_gateway 1 h1\n"
                                "A collector-1 collector password 1 - - 1 h3\n"
@@ -286,7 +290,7 @@ static void test_wills_are_bounded_by_the_budgets_9_12(void)
     }
     TEST_CHECK(denied == 2);
     TEST_MSG("%d of 4 valid wills refused", denied);
-    TEST_CHECK(stub_logged("last will on a reading stream: over "));
+    TEST_CHECK(stub_logged("last will: over "));
     TEST_CHECK(stub.n_publishes == 0);
     /* invalid wills: every one refused, at most rejected_rate's burst passed on */
     for (int i = 0; i < 10; i++) {
@@ -297,8 +301,19 @@ static void test_wills_are_bounded_by_the_budgets_9_12(void)
     }
     TEST_CHECK(stub.n_publishes == 3);
     TEST_MSG("%d passed on", stub.n_publishes);
+    /* a status will takes from the same budget (spent): not delivered ... */
+    TEST_CHECK(acl(&s, "gw-1", false, MOSQ_ACL_WRITE, 1, STATUS_TOPIC, STATUS_OFF) ==
+               MOSQ_ERR_SUCCESS);
+    TEST_CHECK(acl(&s, "collector-1", false, MOSQ_ACL_READ, 1, STATUS_TOPIC, STATUS_OFF) ==
+               MOSQ_ERR_ACL_DENIED);
+    /* ... while a status PUBLISH (WRITE, message hook, READ) is no will */
+    TEST_CHECK(acl(&s, "gw-1", false, MOSQ_ACL_WRITE, 1, STATUS_TOPIC, STATUS_OFF) ==
+               MOSQ_ERR_SUCCESS);
+    message(&s, "gw-1", STATUS_TOPIC, STATUS_OFF);
+    TEST_CHECK(acl(&s, "collector-1", false, MOSQ_ACL_READ, 1, STATUS_TOPIC, STATUS_OFF) ==
+               MOSQ_ERR_SUCCESS);
     tick(&s);
-    TEST_CHECK(strstr(stub.last_payload, "\"will_rate\":2}") != NULL);
+    TEST_CHECK(strstr(stub.last_payload, "\"will_rate\":3}") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"payload\":10,") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"not_forwarded\":7,") != NULL);
     TEST_MSG("counters: %s", stub.last_payload);
