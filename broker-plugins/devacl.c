@@ -110,9 +110,9 @@ struct devacl {
 };
 
 static const char *const devacl_reason_names[DEVACL_REASON_COUNT] = {
-    "ok",      "no_username", "bad_id",   "client_id", "unknown_account", "disabled",
-    "role",    "topic",       "foreign",  "stream",    "retain",          "share",
-    "filter",  "payload",     "qos",      "session",   "will_rate",
+    "ok",     "no_username", "bad_id",  "client_id", "unknown_account", "disabled",
+    "role",   "topic",       "foreign", "stream",    "retain",          "share",
+    "filter", "payload",     "qos",     "session",   "will_rate",
 };
 
 const char *devacl_reason_name(enum devacl_reason r)
@@ -439,8 +439,7 @@ static void note_pending(struct devacl *st, const struct devacl_request *req,
     static const char status_suffix[] = "/status";
 
     p->active = false;
-    if (a == NULL || a->role != REGCACHE_ROLE_DEVICE || tlen > MSG_TOPIC_MAX ||
-        ulen > MSG_ID_MAX) {
+    if (a == NULL || a->role != REGCACHE_ROLE_DEVICE || tlen > MSG_TOPIC_MAX || ulen > MSG_ID_MAX) {
         return;
     }
     /* a status payload was judged in this WRITE check: a status will needs its budget only */
@@ -658,7 +657,8 @@ static int on_tick(int event, void *event_data, void *userdata)
 
     (void)event;
     (void)event_data; /* 2.0.11 leaves its times zero: use our clock */
-    st->pending.active = false; /* a will is judged before context__send_will returns */
+    /* a will is judged before context__send_will returns: nothing is pending across ticks */
+    st->pending.active = false;
     c.st = st;
     c.now = mono_ms();
     if (c.now >= st->next_sweep_ms) {

@@ -76,7 +76,7 @@ struct devacl_request {
     const char *topic;   /* a topic, or a whole subscription filter */
     const void *payload; /* WRITE only (NULL for others) */
     size_t payloadlen;
-    int qos;           /* WRITE only: the PUBLISH's (or will's) QoS */
+    int qos; /* WRITE only: the PUBLISH's (or will's) QoS */
     bool retain;
     bool session_kept; /* the client connected with Clean Start 0 */
 };

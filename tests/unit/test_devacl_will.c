@@ -16,9 +16,9 @@
 #include "tinytest.h"
 
 #define FLOOD_TOPIC "pantau/v1/gw-1/flood"
-#define FLOOD_OK                                                                          \
-    "{\"store\":\"6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d\",\"seq\":1,"                       \
-    "\"ts\":\"2026-02-11T03:15:00.000Z\",\"clock_synced\":true,\"replay\":false,"         \
+#define FLOOD_OK                                                                  \
+    "{\"store\":\"6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d\",\"seq\":1,"              \
+    "\"ts\":\"2026-02-11T03:15:00.000Z\",\"clock_synced\":true,\"replay\":false," \
     "\"station\":\"st-1\",\"level_cm\":637.5}"
 #define FLOOD_BAD "{\"levl_cm\":650}"
 #define STATUS_TOPIC "pantau/v1/gw-1/status"
@@ -73,12 +73,10 @@ static void test_device_publishes_at_qos_1_only_9_8(void)
 
     make_accounts();
     TEST_CHECK(decide(&gw, MOSQ_ACL_WRITE, FLOOD_TOPIC, 1, false, err, sizeof(err)) == DEVACL_OK);
-    TEST_CHECK(decide(&gw, MOSQ_ACL_WRITE, FLOOD_TOPIC, 0, false, err, sizeof(err)) ==
-               DEVACL_QOS);
+    TEST_CHECK(decide(&gw, MOSQ_ACL_WRITE, FLOOD_TOPIC, 0, false, err, sizeof(err)) == DEVACL_QOS);
     TEST_CHECK(strstr(err, "QoS 1 only, not QoS 0") != NULL);
     TEST_MSG("err '%s'", err);
-    TEST_CHECK(decide(&gw, MOSQ_ACL_WRITE, FLOOD_TOPIC, 2, false, err, sizeof(err)) ==
-               DEVACL_QOS);
+    TEST_CHECK(decide(&gw, MOSQ_ACL_WRITE, FLOOD_TOPIC, 2, false, err, sizeof(err)) == DEVACL_QOS);
     TEST_CHECK(strstr(err, "not QoS 2") != NULL);
     TEST_CHECK(decide(&gw, MOSQ_ACL_WRITE, "pantau/v1/gw-1/status", 0, false, err, sizeof(err)) ==
                DEVACL_QOS);
