@@ -161,6 +161,27 @@ def test_invalid_will_on_a_reading_stream_is_no_reading_and_its_dead_letters_are
         "an invalid will was delivered"
 
 
+def test_will_sent_on_a_takeover_is_judged_too():
+    """The same device connecting again while its first connection is open: mosquitto sends
+    the first connection's will from the new CONNECT (handle_connect.c), with no DISCONNECT
+    event before it; it is judged all the same."""
+    e = env()
+    collector()
+    s = device(e, "gw-w8", stations=["st-w8"])
+    before = e.stats("devacl")
+    first = connect_with_will(e, "gw-w8", s, "pantau/v1/gw-w8/flood",
+                              flood(1, "st-w8", levl_cm=650), retain=False)
+    second = e.client("gw-w8", s)
+    st = wait_stats(e, "devacl", lambda st: st["wills_judged"] == before["wills_judged"] + 1 and
+                    st["denied_by_reason"]["payload"] == before["denied_by_reason"]["payload"] + 1)
+    assert st["forwarded"] == before["forwarded"] + 1
+    assert first.wait_closed(10), "the first connection was not taken over"
+    assert second.ping() < 5
+    wait_rows(e, "SELECT count(*) FROM pantau_ops.dead_letter WHERE device_id = %s", 1, "gw-w8")
+    assert e.scalar("SELECT count(*) FROM pantau.flood_reading WHERE device_id = 'gw-w8'") == 0
+    assert _watch.recv(0.5, topic="pantau/v1/gw-w8/flood") is None
+
+
 def test_valid_wills_still_work_within_the_will_budget():
     """A valid status will reaches the collector (device_status offline), and so does a valid
     reading left as a will (stored once, like a PUBLISH)."""
