@@ -8,10 +8,32 @@
  * - Before the plugins, $SYS topics are refused for WRITE and let through to the plugins for
  *   the rest; a $share/ filter is refused for READ and WRITE and let through for SUBSCRIBE and
  *   UNSUBSCRIBE, whole: "$share/<group>/<filter>" (handle_subscribe.c), so it is parsed here.
- * - A PUBLISH is checked (WRITE, with its payload and retain flag) before the message hook.
- *   A last will is checked only when it is sent (context__send_will(): WRITE, with its payload),
- *   never at CONNECT, and it does not pass the message hook: so a status payload is validated
- *   here, which covers the will. A will refused here is not published.
+ * - A PUBLISH is checked (WRITE, with its payload, QoS and retain flag) before the message
+ *   hook. A last will is checked only when it is sent (context__send_will(): WRITE, with its
+ *   payload and QoS), never at CONNECT, and it does not pass the message hook: so a status
+ *   payload is validated here, which covers the will. A will refused here is not published.
+ * - A will on a reading stream cannot be told from a PUBLISH in its WRITE check (same event,
+ *   same fields), and judging every PUBLISH here as well as in payval would parse each reading
+ *   twice. What tells them apart is the order of events: a PUBLISH's WRITE check is followed at
+ *   once by the message hook (handle__publish: ACL, then plugin__handle_message, then the
+ *   deliveries), a will's goes straight to its deliveries (db__messages_easy_queue ->
+ *   subs__send: one READ check per subscriber, synchronously, before context__send_will
+ *   returns). So an allowed device WRITE is noted as `pending`; this
+ *   module's message hook (registered before payval's, so called first) clears it, and so do
+ *   the next WRITE check and the tick. A READ check that finds it still pending, for the same
+ *   topic and length, is the delivery of a will: the will is judged then, once, with
+ *   payval_check (on a reading stream; a status payload was judged in the WRITE check) and the
+ *   will budget, and a refused will is denied to every subscriber (and passed on
+ *   _sys/rejected, within the refusal budget, if refused for its content). A retained status
+ *   will is stored as the retained message without a READ check: over the budget it still
+ *   replaces the device's retained status (one message), but no collector is told. This covers every path that sends a
+ *   will in 2.0.11 (a dropped connection, DISCONNECT 0x04, a takeover by the same client id,
+ *   the will delay, session expiry, the broker's shutdown). A will nobody subscribes to is
+ *   delivered to nobody and never judged.
+ * - mosquitto_client_clean_session() is the Clean Start flag of the client's CONNECT (MQTT 5):
+ *   a device with Clean Start 0 is denied every check, so its kept session does nothing.
+ *   QoS 2 never reaches this module: the listeners set max_qos 1 (deploy/mosquitto.conf), so
+ *   mosquitto refuses a QoS 2 PUBLISH (DISCONNECT 0x9B) or will (CONNACK 0x9B) itself.
  * - Clients authenticated by a TLS certificate (use_identity_as_username) never reach the
  *   password hook, and no hook runs again for a connected client on its own: the account is
  *   looked up on every check instead.
@@ -36,6 +58,7 @@
 #include "msg_rejected.h"
 #include "msg_time.h"
 #include "msg_topic.h"
+#include "payval.h"
 #include "plugin_module.h"
 #include "ratelimit.h"
 #include "refusal.h"
@@ -47,10 +70,25 @@
 #define DEVACL_SWEEP_EVERY_MS 100 /* ... this often (the tick runs on every loop) */
 #define DEVACL_LOG_BUCKET 0
 #define DEVACL_FWD_BUCKET 1
+#define DEVACL_WILL_BUCKET 2
+#define DEVACL_DEFAULT_WILL_RATE "10/m burst 20"
 #define DEVACL_STATS_MAX 2048
 
 /* Denials logged per user: 5 at once, then one a minute (the rest are counted). */
 static const struct ratelimit_rate devacl_log_rate = {1.0 / 60.0, 5.0};
+
+/* A device's allowed WRITE on a reading stream that no message hook has followed yet: if a READ
+ * check comes first, it is a will's delivery (see the top of this file). Copies, so that
+ * nothing here points into a message that may be gone. */
+struct devacl_pending {
+    bool active;
+    bool judged;  /* the will was judged at its first delivery ... */
+    bool refused; /* ... and refused */
+    bool status;  /* on the status topic: its payload was judged in the WRITE check */
+    size_t payloadlen;
+    char username[MSG_ID_MAX + 1];
+    char topic[MSG_TOPIC_MAX + 1];
+};
 
 struct devacl {
     mosquitto_plugin_id_t *pid;
@@ -59,18 +97,22 @@ struct devacl {
     int64_t next_stats_ms;               /* monotonic */
     int64_t next_sweep_ms;               /* monotonic */
     struct ratelimit_rate rejected_rate; /* refused status payloads forwarded per user */
+    struct ratelimit_rate will_rate;     /* wills delivered per device */
     struct ratelimit_table *users;       /* per user: log and forwarding budgets */
     uint64_t allowed;
     uint64_t denied[DEVACL_REASON_COUNT];
     uint64_t forwarded;
     uint64_t not_forwarded; /* over the user's budget, or the publish failed */
     uint64_t log_suppressed;
+    uint64_t wills_judged; /* wills judged at their first delivery */
+    struct devacl_pending pending;
     struct refusal_scratch scratch;
 };
 
 static const char *const devacl_reason_names[DEVACL_REASON_COUNT] = {
-    "ok",    "no_username", "bad_id", "client_id", "unknown_account", "disabled", "role",
-    "topic", "foreign",     "stream", "retain",    "share",           "filter",   "payload",
+    "ok",     "no_username", "bad_id",  "client_id", "unknown_account", "disabled",
+    "role",   "topic",       "foreign", "stream",    "retain",          "share",
+    "filter", "payload",     "qos",     "session",   "will_rate",
 };
 
 const char *devacl_reason_name(enum devacl_reason r)
@@ -172,6 +214,10 @@ static enum devacl_reason decide_device(const struct devacl_request *req,
         snprintf(err, errlen, "device account whose username is not its device id");
         return DEVACL_ROLE;
     }
+    if (req->session_kept) {
+        snprintf(err, errlen, "a device must connect with Clean Start 1 (protocol.md 1)");
+        return DEVACL_SESSION;
+    }
     if (req->access != MOSQ_ACL_WRITE) {
         if (msg_topic_format(own_ack, sizeof(own_ack), MSG_STREAM_ACK, a->device_id) != MSG_OK) {
             snprintf(err, errlen, "device id is not an id");
@@ -204,6 +250,11 @@ static enum devacl_reason decide_device(const struct devacl_request *req,
         snprintf(err, errlen, "retained %s message (only status may be retained)",
                  msg_stream_name(t.stream));
         return DEVACL_RETAIN;
+    }
+    if (req->qos != 1) {
+        snprintf(err, errlen, "a device publishes at QoS 1 only, not QoS %d (protocol.md 1)",
+                 req->qos);
+        return DEVACL_QOS;
     }
     if (t.stream == MSG_STREAM_STATUS &&
         msg_event_parse(req->topic, strlen(req->topic), req->payload, req->payloadlen, &ev, why,
@@ -377,6 +428,104 @@ static void forward_status(struct devacl *st, struct ratelimit_entry *e,
     st->forwarded++;
 }
 
+/* After an allowed WRITE: a device's message becomes the pending one (a will, if a READ check
+ * comes before the message hook); anything else ends what was pending. */
+static void note_pending(struct devacl *st, const struct devacl_request *req,
+                         const struct regcache_account *a)
+{
+    struct devacl_pending *p = &st->pending;
+    size_t tlen = strlen(req->topic);
+    size_t ulen = strlen(req->username);
+    static const char status_suffix[] = "/status";
+
+    p->active = false;
+    if (a == NULL || a->role != REGCACHE_ROLE_DEVICE || tlen > MSG_TOPIC_MAX || ulen > MSG_ID_MAX) {
+        return;
+    }
+    /* a status payload was judged in this WRITE check: a status will needs its budget only */
+    p->status = tlen >= sizeof(status_suffix) - 1 &&
+                strcmp(req->topic + tlen - (sizeof(status_suffix) - 1), status_suffix) == 0;
+    memcpy(p->topic, req->topic, tlen + 1);
+    memcpy(p->username, req->username, ulen + 1);
+    p->payloadlen = req->payloadlen;
+    p->judged = false;
+    p->refused = false;
+    p->active = true;
+}
+
+/* The first delivery of a pending will (req: that READ check, whose topic and payload are the
+ * will's; borrowed): one on a reading stream is judged as payval judges a PUBLISH
+ * (payval_check: I-JSON, the contract, the station binding); every will then against the
+ * device's will budget (a status will still becomes the retained status: mosquitto stores it
+ * without a READ check, but the collector is not told). Sets p->refused; counts, logs and
+ * passes a content refusal on within the refusal budget. */
+static void judge_will(struct devacl *st, const struct devacl_request *req)
+{
+    struct devacl_pending *p = &st->pending;
+    const struct regcache_account *a = regcache_find(st->rc, p->username);
+    struct ratelimit_entry *e = NULL;
+    struct devacl_request will;
+    enum devacl_reason r = DEVACL_OK;
+    enum payval_reason pr;
+    char why[MSG_ERRLEN] = "";
+    char err[MSG_ERRLEN] = "";
+    char rate[64];
+    int64_t now = mono_ms();
+
+    p->judged = true;
+    st->wills_judged++;
+    memset(&will, 0, sizeof(will));
+    will.username = p->username;
+    will.client_id = p->username;
+    will.access = MOSQ_ACL_WRITE;
+    will.topic = p->topic;
+    will.payload = req->payload;
+    will.payloadlen = req->payloadlen;
+    will.qos = 1;
+    e = ratelimit_table_get(st->users, p->username);
+    if (a == NULL || a->role != REGCACHE_ROLE_DEVICE || !a->enabled) {
+        snprintf(err, sizeof(err), "last will: the account is gone or disabled");
+        r = DEVACL_DISABLED;
+        goto refuse;
+    }
+    pr = p->status ? PAYVAL_OK
+                   : payval_check(a, p->topic, req->payload, req->payloadlen, wall_ms(), why,
+                                  sizeof(why));
+    if (pr != PAYVAL_OK) {
+        snprintf(err, sizeof(err), "last will: %s", why);
+        r = DEVACL_PAYLOAD;
+        if (pr != PAYVAL_INTERNAL) {
+            forward_status(st, e, &will, err, now);
+        }
+        goto refuse;
+    }
+    if (e == NULL || !ratelimit_take(&e->b[DEVACL_WILL_BUCKET], &st->will_rate, now)) {
+        ratelimit_rate_format(&st->will_rate, rate, sizeof(rate));
+        snprintf(err, sizeof(err), "last will: over %s", rate);
+        r = DEVACL_WILL_RATE;
+        goto refuse;
+    }
+    return;
+refuse:
+    p->refused = true;
+    st->denied[r]++;
+    log_denial(st, e, &will, r, err, now);
+}
+
+/* Whether this READ check (req, allowed so far) delivers a pending will that is refused. */
+static bool will_refused(struct devacl *st, const struct devacl_request *req)
+{
+    struct devacl_pending *p = &st->pending;
+
+    if (!p->active || req->payloadlen != p->payloadlen || strcmp(req->topic, p->topic) != 0) {
+        return false;
+    }
+    if (!p->judged) {
+        judge_will(st, req);
+    }
+    return p->refused;
+}
+
 static int on_acl_check(int event, void *event_data, void *userdata)
 {
     struct mosquitto_evt_acl_check *ed = event_data;
@@ -396,14 +545,24 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     req.topic = ed->topic;
     req.payload = ed->payload;
     req.payloadlen = ed->payloadlen;
+    req.qos = ed->qos;
     req.retain = ed->retain;
+    req.session_kept = !mosquitto_client_clean_session(ed->client);
     if (req.username != NULL && msg_id_valid(req.username, strlen(req.username))) {
         a = regcache_find(st->rc, req.username);
     }
     r = devacl_decide(&req, a, err, sizeof(err));
     if (r == DEVACL_OK) {
+        if (req.access == MOSQ_ACL_WRITE) {
+            note_pending(st, &req, a);
+        } else if (req.access == MOSQ_ACL_READ && will_refused(st, &req)) {
+            return MOSQ_ERR_ACL_DENIED; /* counted and logged once, by judge_will */
+        }
         st->allowed++;
         return MOSQ_ERR_SUCCESS;
+    }
+    if (req.access == MOSQ_ACL_WRITE) {
+        st->pending.active = false;
     }
     st->denied[r]++;
     now = mono_ms();
@@ -413,6 +572,17 @@ static int on_acl_check(int event, void *event_data, void *userdata)
         forward_status(st, e, &req, err, now);
     }
     return MOSQ_ERR_ACL_DENIED;
+}
+
+/* Every PUBLISH that passed the WRITE check comes here before payval: it was no will. */
+static int on_message(int event, void *event_data, void *userdata)
+{
+    struct devacl *st = userdata;
+
+    (void)event;
+    (void)event_data;
+    st->pending.active = false;
+    return MOSQ_ERR_SUCCESS;
 }
 
 /* Sweep: an entry whose buckets have refilled holds nothing worth keeping; one whose account
@@ -432,7 +602,8 @@ static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
     }
     if (a != NULL && a->enabled &&
         !(ratelimit_full(&e->b[DEVACL_LOG_BUCKET], &devacl_log_rate, c->now) &&
-          ratelimit_full(&e->b[DEVACL_FWD_BUCKET], &c->st->rejected_rate, c->now))) {
+          ratelimit_full(&e->b[DEVACL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
+          ratelimit_full(&e->b[DEVACL_WILL_BUCKET], &c->st->will_rate, c->now))) {
         return false;
     }
     if (e->suppressed > 0) {
@@ -468,8 +639,8 @@ static void publish_stats(struct devacl *st)
     if (len < sizeof(buf)) {
         n = snprintf(buf + len, sizeof(buf) - len,
                      "},\"forwarded\":%" PRIu64 ",\"not_forwarded\":%" PRIu64
-                     ",\"log_suppressed\":%" PRIu64 "}",
-                     st->forwarded, st->not_forwarded, st->log_suppressed);
+                     ",\"log_suppressed\":%" PRIu64 ",\"wills_judged\":%" PRIu64 "}",
+                     st->forwarded, st->not_forwarded, st->log_suppressed, st->wills_judged);
         len += (size_t)n;
     }
     if (len >= sizeof(buf)) {
@@ -487,6 +658,8 @@ static int on_tick(int event, void *event_data, void *userdata)
 
     (void)event;
     (void)event_data; /* 2.0.11 leaves its times zero: use our clock */
+    /* a will is judged before context__send_will returns: nothing is pending across ticks */
+    st->pending.active = false;
     c.st = st;
     c.now = mono_ms();
     if (c.now >= st->next_sweep_ms) {
@@ -500,7 +673,7 @@ static int on_tick(int event, void *event_data, void *userdata)
     return MOSQ_ERR_SUCCESS;
 }
 
-static const char *const devacl_keys[] = {"stats_interval", "rejected_rate", NULL};
+static const char *const devacl_keys[] = {"stats_interval", "rejected_rate", "will_rate", NULL};
 
 static int read_options(struct devacl *st, struct mosquitto_opt *opts, int n, char *err,
                         size_t errlen)
@@ -511,6 +684,11 @@ static int read_options(struct devacl *st, struct mosquitto_opt *opts, int n, ch
     if (ratelimit_rate_parse(REFUSAL_DEFAULT_RATE, &st->rejected_rate, why, sizeof(why)) !=
         MSG_OK) {
         snprintf(err, errlen, "devacl: default rejected_rate: %s", why);
+        return MOSQ_ERR_INVAL;
+    }
+    if (ratelimit_rate_parse(DEVACL_DEFAULT_WILL_RATE, &st->will_rate, why, sizeof(why)) !=
+        MSG_OK) {
+        snprintf(err, errlen, "devacl: default will_rate: %s", why);
         return MOSQ_ERR_INVAL;
     }
     for (int i = 0; i < n; i++) {
@@ -536,6 +714,11 @@ static int read_options(struct devacl *st, struct mosquitto_opt *opts, int n, ch
         } else if (strcmp(key, "rejected_rate") == 0) {
             if (ratelimit_rate_parse(value, &st->rejected_rate, why, sizeof(why)) != MSG_OK) {
                 snprintf(err, errlen, "plugin_opt_rejected_rate: %s", why);
+                return MOSQ_ERR_INVAL;
+            }
+        } else if (strcmp(key, "will_rate") == 0) {
+            if (ratelimit_rate_parse(value, &st->will_rate, why, sizeof(why)) != MSG_OK) {
+                snprintf(err, errlen, "plugin_opt_will_rate: %s", why);
                 return MOSQ_ERR_INVAL;
             }
         }
@@ -580,6 +763,15 @@ static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
         goto fail;
     }
+    /* before payval's message hook (plugin.c starts devacl first; 2.0.11 calls them in order) */
+    mrc = mosquitto_callback_register(pid, MOSQ_EVT_MESSAGE, on_message, NULL, st);
+    if (mrc != MOSQ_ERR_SUCCESS) {
+        snprintf(err, errlen, "devacl: cannot register the message hook: %s",
+                 mosquitto_strerror(mrc));
+        mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
+        mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+        goto fail;
+    }
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: started (counters on %s every %" PRId64 " s)",
                          DEVACL_STATS_TOPIC, st->stats_interval_ms / 1000);
     *state = st;
@@ -599,6 +791,7 @@ static void devacl_stop(void *state, mosquitto_plugin_id_t *pid)
     if (st == NULL) {
         return;
     }
+    mosquitto_callback_unregister(pid, MOSQ_EVT_MESSAGE, on_message, NULL);
     mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
     mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
     ratelimit_table_free(st->users);

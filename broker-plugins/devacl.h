@@ -9,10 +9,14 @@
  * certificate identity is denied on its next check.
  *
  *   device     publishes on pantau/v1/<its id>/<stream> only the streams its kind allows
- *              (msg_kind_may_publish), retained only on status; a status payload (birth, and
- *              the last will, which skips the message hook) must pass msg_event_parse.
- *              Subscribes to and reads pantau/v1/<its id>/ack and pantau/v1/_sys/health/+
- *              (or one collector's health topic). No shared subscriptions.
+ *              (msg_kind_may_publish), at QoS 1 only, retained only on status; a status
+ *              payload (birth, and the last will, which skips the message hook) must pass
+ *              msg_event_parse. Subscribes to and reads pantau/v1/<its id>/ack and
+ *              pantau/v1/_sys/health/+ (or one collector's health topic). No shared
+ *              subscriptions. A device connected with Clean Start 0 may do nothing at all.
+ *              Its last will is judged when the broker delivers it: on a reading stream as
+ *              payval judges a publish (payval_check), and every will within
+ *              plugin_opt_will_rate (devacl.c says how a will is told from a publish).
  *   collector  subscribes (also as $share/<group>/...) to the device streams and status,
  *              pantau/v1/_sys/rejected and the health topics, and reads them; publishes
  *              acknowledgements (not retained) and its own health pantau/v1/_sys/health/<its
@@ -25,8 +29,8 @@
  * Only the broker writes pantau/v1/_sys/rejected; every other topic is refused, under pantau/
  * or not. Unsubscribing is allowed to every valid identity (mosquitto denies what every plugin
  * defers). A denial is counted per reason and logged with user, topic and reason, at most a few
- * lines a minute per user. A status payload refused for its content is passed on
- * pantau/v1/_sys/rejected (refusal.h) within the user's budget (plugin_opt_rejected_rate).
+ * lines a minute per user. A status payload or a last will refused for its content is passed
+ * on pantau/v1/_sys/rejected (refusal.h) within the user's budget (plugin_opt_rejected_rate).
  * The counters are published retained on $SYS/pantau/devacl every plugin_opt_stats_interval
  * seconds.
  *
@@ -54,8 +58,11 @@ enum devacl_reason {
     DEVACL_SHARE,       /* a shared subscription the role may not join */
     DEVACL_FILTER,      /* a subscription filter wider than what the role may read */
     DEVACL_PAYLOAD,     /* a status (or will) or health payload that breaks the contract */
+    DEVACL_QOS,         /* a device's PUBLISH (or will) at QoS 0 or 2 */
+    DEVACL_SESSION,     /* a device connected with Clean Start 0 */
+    DEVACL_WILL_RATE,   /* a device's last will beyond will_rate */
 };
-#define DEVACL_REASON_COUNT 14
+#define DEVACL_REASON_COUNT 17
 
 /* "ok", "no_username", ..., as in the counters; "?" outside the enum. Static storage. */
 const char *devacl_reason_name(enum devacl_reason r);
@@ -69,7 +76,9 @@ struct devacl_request {
     const char *topic;   /* a topic, or a whole subscription filter */
     const void *payload; /* WRITE only (NULL for others) */
     size_t payloadlen;
+    int qos; /* WRITE only: the PUBLISH's (or will's) QoS */
     bool retain;
+    bool session_kept; /* the client connected with Clean Start 0 */
 };
 
 /* The decision for req (borrowed) about account a (borrowed, regcache_find(req->username);

@@ -4,11 +4,19 @@
     servers.py start --root DIR [--no-mosquitto] [--pg-port N] [--mqtt-port N]
     servers.py stop  --root DIR
     servers.py status --root DIR
+    servers.py broker-conf --root DIR --mqtt-port N --plugin SO --place KEY=VALUE...
 
 `start` leaves DIR/env with PGHOST, PGPORT, PGUSER, MQTT_PORT and PANTAU_PG_ROOT lines, for
 `source` in shell and for tests/harness/pantau_harness.py. Servers a killed run left behind are
 stopped before new ones start. mosquitto is started detached (its pid in DIR/mosquitto.pid), so
-that it outlives this command; `stop` ends it.
+that it outlives this command; `stop` ends it. The mosquitto of `start` is a plain one (no
+plugin, anonymous), for tests of the clients alone.
+
+`broker-conf` writes DIR/mosquitto.conf for the broker the demo runs with pantau's plugin:
+deploy/mosquitto.conf itself on 127.0.0.1:N (pantau_harness.deploy_broker_lines, the function
+the tests' brokers use too), only its places changed: the plugin's file SO, and each --place
+(db_conninfo, snapshot_file, key_file). Every limit and every other plugin option is the
+shipped one (issue 9 item 8; tests/integration/test_broker_config.py).
 """
 import argparse
 import os
@@ -76,6 +84,23 @@ def start(args):
         f.write("\n".join(lines) + "\n")
 
 
+def broker_conf(args):
+    root = os.path.abspath(args.root)
+    places = {}
+    for item in args.place or []:
+        key, sep, value = item.partition("=")
+        if not sep or key not in h.BROKER_PLACE_OPTIONS:
+            sys.exit("servers: --place %r: want KEY=VALUE with KEY one of %s" % (
+                item, ", ".join(sorted(h.BROKER_PLACE_OPTIONS))))
+        places[key] = value
+    if args.mqtt_port is None or args.plugin is None:
+        sys.exit("servers: broker-conf needs --mqtt-port and --plugin")
+    mq = h.Mosquitto(root, args.mqtt_port, plugins=[(args.plugin, h.deploy_broker_options(places))],
+                     deploy=True)
+    mq.write_conf()
+    print(mq.conf)
+
+
 def stop(args):
     root = os.path.abspath(args.root)
     stop_mosquitto(root)
@@ -120,14 +145,18 @@ def status(args):
 
 def main():
     ap = argparse.ArgumentParser(description="private servers for pantau's tests and demo")
-    ap.add_argument("command", choices=["start", "stop", "status"])
+    ap.add_argument("command", choices=["start", "stop", "status", "broker-conf"])
     ap.add_argument("--root", required=True)
     ap.add_argument("--no-mosquitto", action="store_true")
     ap.add_argument("--pg-port", type=int)
     ap.add_argument("--mqtt-port", type=int)
     ap.add_argument("--mosquitto-extra", help="lines appended to mosquitto.conf")
+    ap.add_argument("--plugin", help="broker-conf: the plugin's file")
+    ap.add_argument("--place", action="append",
+                    help="broker-conf: KEY=VALUE, a plugin option naming a place on this host")
     args = ap.parse_args()
-    {"start": start, "stop": stop, "status": status}[args.command](args)
+    {"start": start, "stop": stop, "status": status,
+     "broker-conf": broker_conf}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -368,20 +368,169 @@ def fresh_database(prefix="t", schema=True, pg=None):
     return pg, dsn
 
 
+# ---- the shipped broker configuration -----------------------------------------------------------
+#
+# The demo's broker and the tests' brokers with pantau's plugin run deploy/mosquitto.conf itself
+# (issue 9 item 8): deploy_broker_lines() turns it into the config of a broker on one loopback
+# port under a folder, changing only what names a place on this host (listeners, paths, the log,
+# the user, the plugin's file and its database, snapshot and key file). Every limit and every
+# other plugin option stays as shipped; a test that needs another value passes it explicitly,
+# and broker_conf_differences() says what a config changes (tests/integration/
+# test_broker_config.py checks the demo's and the tests' configs with it).
+
+DEPLOY_MOSQUITTO_CONF = os.path.join(SOURCE_DIR, "deploy", "mosquitto.conf")
+# mosquitto 2.0.11's listener settings (src/conf.c): they belong to the `listener` line above them
+BROKER_LISTENER_KEYS = frozenset((
+    "cafile", "capath", "certfile", "keyfile", "tls_version", "ciphers", "ciphers_tls1.3",
+    "require_certificate", "use_identity_as_username", "use_subject_as_username",
+    "use_username_as_clientid", "crlfile", "max_connections", "protocol", "socket_domain",
+    "mount_point", "http_dir", "max_qos", "max_topic_alias", "bind_interface"))
+# global settings that name a place (or say where and how much to log): a broker's own
+BROKER_PLACE_KEYS = frozenset(("persistence_location", "log_dest", "log_type", "user",
+                               "pid_file", "plugin"))
+# plugin options that name a place on the host
+BROKER_PLACE_OPTIONS = frozenset(("db_conninfo", "snapshot_file", "key_file"))
+# plugin options a test may shorten: how often counters and the registry are refreshed, which
+# no client can observe as a limit (the demo runs them as shipped too)
+BROKER_TIMING_OPTIONS = frozenset(("stats_interval", "reload_ms"))
+
+
+def broker_conf_parse(text):
+    """A mosquitto config (text) as {"globals": [(key, value)], "listeners": [(address,
+    [(key, value)])], "plugin": path or None, "plugin_opts": {key: value}} in file order; a
+    listener's settings are the listener keys after its line, as mosquitto 2.0.11 applies
+    them."""
+    out = {"globals": [], "listeners": [], "plugin": None, "plugin_opts": {}}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition(" ")
+        value = value.strip()
+        if key == "listener":
+            out["listeners"].append((value, []))
+        elif key in BROKER_LISTENER_KEYS and out["listeners"]:
+            out["listeners"][-1][1].append((key, value))
+        elif key == "plugin":
+            out["plugin"] = value
+        elif key.startswith("plugin_opt_"):
+            out["plugin_opts"][key[len("plugin_opt_"):]] = value
+        else:
+            out["globals"].append((key, value))
+    return out
+
+
+def deploy_broker(path=None):
+    """deploy/mosquitto.conf parsed by broker_conf_parse."""
+    with open(path or DEPLOY_MOSQUITTO_CONF) as f:
+        return broker_conf_parse(f.read())
+
+
+def deploy_listener_settings(port=1883, path=None):
+    """The settings of the deploy listener on port, [(key, value)]."""
+    for address, settings in deploy_broker(path)["listeners"]:
+        if address.split()[0] == str(port):
+            return settings
+    raise KeyError("deploy/mosquitto.conf has no listener %s" % port)
+
+
+def deploy_plugin_options(path=None):
+    """The plugin options of deploy/mosquitto.conf, {key: value} in file order."""
+    return dict(deploy_broker(path)["plugin_opts"])
+
+
+def deploy_broker_lines(port, root, verbose=False, path=None):
+    """deploy/mosquitto.conf for a broker on 127.0.0.1:port with its persistence and log under
+    root, without the plugin lines: its global settings (places replaced), then one listener
+    with the settings of deploy's loopback listener (1883, plain TCP). A list of lines."""
+    conf = deploy_broker(path)
+    lines = ["# made from deploy/mosquitto.conf by pantau_harness.deploy_broker_lines"]
+    for key, value in conf["globals"]:
+        if key not in BROKER_PLACE_KEYS:
+            lines.append("%s %s" % (key, value))
+    lines += ["persistence_location %s/" % root, "log_dest file %s" % os.path.join(root,
+                                                                              "mosquitto.log")]
+    if verbose:
+        lines.append("log_type all")
+    else:
+        lines += ["log_type %s" % v for k, v in conf["globals"] if k == "log_type"]
+    if os.geteuid() == 0:
+        lines.append("user root")  # else it switches to `mosquitto` and can't write root/
+    lines.append("listener %d 127.0.0.1" % port)
+    lines += ["%s %s" % kv for kv in deploy_listener_settings(1883, path)]
+    return lines
+
+
+def deploy_broker_options(places, timing=None, overrides=None, path=None):
+    """deploy/mosquitto.conf's plugin options with places ({db_conninfo, snapshot_file,
+    key_file}: this host's) and, for a test, shorter timing (BROKER_TIMING_OPTIONS only) and
+    explicit overrides (a test of that option). Raises ValueError on a place or timing key that
+    is not one."""
+    opts = deploy_plugin_options(path)
+    for key, value in places.items():
+        if key not in BROKER_PLACE_OPTIONS:
+            raise ValueError("plugin option %s is not a place" % key)
+        opts[key] = value
+    for key, value in (timing or {}).items():
+        if key not in BROKER_TIMING_OPTIONS:
+            raise ValueError("plugin option %s is not a timing option" % key)
+        opts[key] = value
+    for key, value in (overrides or {}).items():
+        if value is None:
+            opts.pop(key, None)
+        else:
+            opts[key] = value
+    return opts
+
+
+def broker_conf_differences(text, allowed_options=(), path=None):
+    """What the config text changes from deploy/mosquitto.conf other than places: a list of
+    sentences, empty when it runs the shipped settings. Its first listener is compared with
+    deploy's loopback listener; plugin options in allowed_options may differ."""
+    got, want = broker_conf_parse(text), deploy_broker(path)
+    diffs = []
+
+    def settings(conf):
+        return sorted((k, v) for k, v in conf["globals"] if k not in BROKER_PLACE_KEYS)
+
+    for kv in sorted(set(settings(want)) - set(settings(got))):
+        diffs.append("missing or changed global setting: %s %s" % kv)
+    for kv in sorted(set(settings(got)) - set(settings(want))):
+        diffs.append("global setting not shipped: %s %s" % kv)
+    if not got["listeners"]:
+        diffs.append("no listener")
+    elif sorted(got["listeners"][0][1]) != sorted(deploy_listener_settings(1883, path)):
+        diffs.append("listener settings %s, shipped %s" % (got["listeners"][0][1],
+                                                           deploy_listener_settings(1883, path)))
+    if got["plugin"] is None:
+        diffs.append("no plugin")
+    for key in sorted(set(want["plugin_opts"]) | set(got["plugin_opts"])):
+        if key in BROKER_PLACE_OPTIONS or key in allowed_options:
+            continue
+        if want["plugin_opts"].get(key) != got["plugin_opts"].get(key):
+            diffs.append("plugin_opt_%s %s, shipped %s" % (key, got["plugin_opts"].get(key),
+                                                          want["plugin_opts"].get(key)))
+    return diffs
+
+
 class Mosquitto:
     """A real mosquitto 2.0 on 127.0.0.1:port with its config, persistence and log under root.
     `extra` is appended to the generated config (ACL files, limits, ...). `plugins` lists
     plugins to load, each a path or (path, {option: value}), written as `plugin PATH` and
-    `plugin_opt_<option> value` lines. `verbose` logs everything (`log_type all`)."""
+    `plugin_opt_<option> value` lines. `verbose` logs everything (`log_type all`). With
+    `deploy` the config is deploy/mosquitto.conf's (deploy_broker_lines: its limits, its
+    anonymous setting, its loopback listener's settings) with the plugins' lines after it;
+    the plugin options are the caller's (deploy_broker_options makes the shipped ones)."""
 
     def __init__(self, root, port=None, extra="", allow_anonymous=True, plugins=(),
-                 verbose=False):
+                 verbose=False, deploy=False):
         self.root = os.path.abspath(root)
         self.port = port or free_port()
         self.extra = extra
         self.allow_anonymous = allow_anonymous
         self.plugins = list(plugins)
         self.verbose = verbose
+        self.deploy = deploy
         self.proc = None
         self.conf = os.path.join(self.root, "mosquitto.conf")
         self.log = os.path.join(self.root, "mosquitto.log")
@@ -390,6 +539,15 @@ class Mosquitto:
 
     def write_conf(self):
         os.makedirs(self.root, exist_ok=True)
+        if self.deploy:
+            lines = deploy_broker_lines(self.port, self.root, self.verbose)
+            for plugin in self.plugins:
+                path, opts = (plugin, {}) if isinstance(plugin, str) else plugin
+                lines.append("plugin %s" % path)
+                lines += ["plugin_opt_%s %s" % (k, v) for k, v in opts.items()]
+            with open(self.conf, "w") as f:
+                f.write("\n".join(lines) + "\n" + self.extra + "\n")
+            return
         lines = [
             "listener %d 127.0.0.1" % self.port,
             "allow_anonymous %s" % ("true" if self.allow_anonymous else "false"),

@@ -3,7 +3,9 @@
 A BrokerEnv is one test's world: its own database (on the shared PostgreSQL cluster, or on its
 own cluster when the test stops PostgreSQL), the schema from schema/migrate.sh, a login role in
 pantau_broker for the plugin, a server key made by pantau-admin, and a real mosquitto on a free
-port that loads build/broker-plugins/pantau_broker.so with allow_anonymous false. Accounts are
+port that loads build/broker-plugins/pantau_broker.so with the settings of deploy/mosquitto.conf
+(pantau_harness.deploy_broker_lines: every limit and plugin option as shipped, but for the
+places, the timing of TEST_TIMING and the plugin options the test passes). Accounts are
 made with pantau-admin, as an operator would. RawClient is a small MQTT 5 client on a plain
 socket, so that tests see every reason code (CONNACK, PUBACK, SUBACK, DISCONNECT) exactly, which
 paho-mqtt 1.6 does not report for PUBACK; TestDevice (tests/harness/testdevice.py) and paho work
@@ -63,6 +65,7 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
                    "SUMMARY: UndefinedBehaviorSanitizer")
 
 BROKER_ROLE = "pantau_broker_test"
+TEST_TIMING = {"reload_ms": "2000", "stats_interval": "1"}   # H.BROKER_TIMING_OPTIONS
 ADMIN_USER = "ops-admin"           # made on demand by stats()
 KIND_STATION = {"flood_gateway": "flood_gauge", "traffic_gateway": "traffic_camera",
                 "handheld": "flood_gauge"}
@@ -359,33 +362,17 @@ class RawClient:
             self.sock = None
 
 
-DEPLOY_CONF = os.path.join(SOURCE, "deploy", "mosquitto.conf")
+DEPLOY_CONF = H.DEPLOY_MOSQUITTO_CONF
 
 
 def deploy_conf():
     """deploy/mosquitto.conf read as (global lines, {listener port: its lines}): each a list of
-    (key, value) in file order; a listener's lines are those after its `listener` line up to
-    the next one or to the first global (non-listener) key, as mosquitto 2.0.11 applies them."""
-    listener_keys = {"cafile", "capath", "certfile", "keyfile", "tls_version", "ciphers",
-                     "require_certificate", "use_identity_as_username",
-                     "use_subject_as_username", "use_username_as_clientid", "crlfile",
-                     "max_connections", "protocol", "socket_domain", "mount_point",
-                     "http_dir", "max_qos"}
-    globals_, listeners, cur = [], {}, None
-    with open(DEPLOY_CONF) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            key, _, value = line.partition(" ")
-            if key == "listener":
-                cur = int(value.split()[0])
-                listeners[cur] = []
-            elif cur is not None and key in listener_keys:
-                listeners[cur].append((key, value.strip()))
-            else:
-                globals_.append((key, value.strip()))
-    return globals_, listeners
+    (key, value) in file order (pantau_harness.deploy_broker: a listener's lines are the
+    listener settings after its `listener` line, as mosquitto 2.0.11 applies them)."""
+    conf = H.deploy_broker()
+    listeners = {int(address.split()[0]): list(settings)
+                 for address, settings in conf["listeners"]}
+    return list(conf["globals"]), listeners
 
 
 def deploy_setting(key):
@@ -443,21 +430,17 @@ class BrokerEnv:
         self.key_file = os.path.join(self.root, "device.key")
         self.admin("key-new", self.key_file)
         self.snapshot = os.path.join(self.root, "registry.snapshot")
-        opts = {
-            "db_conninfo": self.broker_dsn,
-            "snapshot_file": self.snapshot,
-            "key_file": self.key_file,
-            "reload_ms": "2000",
-            "stats_interval": "1",
-        }
-        opts.update(plugin_opts or {})
-        self.plugin_opts = {k: v for k, v in opts.items() if v is not None}
-        # the limits of deploy/mosquitto.conf (global settings: every listener)
+        # deploy/mosquitto.conf as shipped (issue 9 item 8): its limits, its loopback listener's
+        # settings and its plugin options, with this test's places, counters every second and
+        # the registry reloaded every 2 s (TEST_TIMING), and the options this test sets itself
+        self.plugin_opts = H.deploy_broker_options(
+            {"db_conninfo": self.broker_dsn, "snapshot_file": self.snapshot,
+             "key_file": self.key_file}, timing=TEST_TIMING, overrides=plugin_opts)
         self.max_packet_size = int(deploy_setting("max_packet_size"))
-        extra = "max_packet_size %d\n%s" % (self.max_packet_size, extra)
         self.mosq = H.Mosquitto(os.path.join(self.root, "mosquitto"), extra=extra,
                                 allow_anonymous=False,
-                                plugins=[(plugin_path(), self.plugin_opts)], verbose=verbose)
+                                plugins=[(plugin_path(), self.plugin_opts)], verbose=verbose,
+                                deploy=True)
         self.port = self.mosq.port
         self.stderr_path = os.path.join(self.mosq.root, "stderr.log")
         H.watch_log("mosquitto stderr", self.stderr_path)

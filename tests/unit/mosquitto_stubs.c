@@ -19,6 +19,7 @@ struct mosquitto {
     char username[256];
     bool has_id;
     bool has_username;
+    bool session_kept; /* connected with Clean Start 0 (stub_client_keep_session) */
 };
 
 struct stub_state stub;
@@ -39,6 +40,11 @@ struct mosquitto *stub_client_new(const char *id, const char *username)
         c->has_username = true;
     }
     return c;
+}
+
+void stub_client_keep_session(struct mosquitto *c)
+{
+    c->session_kept = true;
 }
 
 void stub_client_free(struct mosquitto *c)
@@ -152,6 +158,11 @@ const char *mosquitto_client_id(const struct mosquitto *client)
 const char *mosquitto_client_username(const struct mosquitto *client)
 {
     return client != NULL && client->has_username ? client->username : NULL;
+}
+
+bool mosquitto_client_clean_session(const struct mosquitto *client)
+{
+    return client == NULL || !client->session_kept;
 }
 
 int mosquitto_kick_client_by_username(const char *username, bool with_will)

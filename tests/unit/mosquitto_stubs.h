@@ -43,6 +43,9 @@ void stub_reset(void);
 struct mosquitto *stub_client_new(const char *id, const char *username);
 void stub_client_free(struct mosquitto *c);
 
+/* Makes c a client that connected with Clean Start 0 (mosquitto_client_clean_session false). */
+void stub_client_keep_session(struct mosquitto *c);
+
 /* The callback registered for event (its userdata in *userdata), or NULL. */
 MOSQ_FUNC_generic_callback stub_callback(int event, void **userdata);
 

@@ -227,6 +227,7 @@ static void test_decide(void)
         req.topic = w->topic;
         req.payload = w->payload;
         req.payloadlen = w->payload ? strlen(w->payload) : 0;
+        req.qos = 1; /* QoS and Clean Start: test_devacl_will.c */
         req.retain = w->retain;
         got = devacl_decide(&req, a, err, sizeof(err));
         TEST_CHECK(got == w->want);
@@ -250,6 +251,7 @@ static void test_client_id_must_be_username(void)
     req.client_id = "gw-2"; /* gw-1 took gw-2's client id (issue 5, item 2) */
     req.access = MOSQ_ACL_WRITE;
     req.topic = "pantau/v1/gw-1/flood";
+    req.qos = 1;
     TEST_CHECK(devacl_decide(&req, &accounts[GW], err, sizeof(err)) == DEVACL_CLIENT_ID);
     TEST_CHECK(strstr(err, "client id is not the username") != NULL);
     req.client_id = NULL;
@@ -324,6 +326,7 @@ static int check(struct started *s, const char *id, const char *user, int access
     ed.topic = topic;
     ed.payload = payload;
     ed.payloadlen = payload ? (uint32_t)strlen(payload) : 0;
+    ed.qos = access == MOSQ_ACL_WRITE ? 1 : 0;
     ed.retain = retain;
     rc = s->acl(MOSQ_EVT_ACL_CHECK, &ed, s->acl_ud);
     stub_client_free(c);
