@@ -606,6 +606,11 @@ static void on_done(void *ctx, const struct pgsink_done *d)
         atomic_fetch_add(&c->metrics.readings_duplicate, 1);
         break;
     case PGSINK_CLASH:
+        /* a copy of the reading is stored: not dead (protocol.md 6.1) */
+        atomic_fetch_add(&c->metrics.readings_clash, 1);
+        atomic_fetch_add(&c->metrics.dead_letters, 1);
+        break;
+    case PGSINK_CLASH_DEAD:
         atomic_fetch_add(&c->metrics.readings_clash, 1);
         atomic_fetch_add(&c->metrics.dead_letters, 1);
         dead = true;

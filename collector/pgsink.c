@@ -988,6 +988,7 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
                 if (ord < s->nrows) {
                     s->rows[ord].outcome = o == 'n'   ? PGSINK_NEW
                                            : o == 'c' ? PGSINK_CLASH
+                                           : o == 'k' ? PGSINK_CLASH_DEAD
                                            : o == 'x' ? PGSINK_DEAD
                                                       : PGSINK_DUPLICATE;
                 }
@@ -1021,22 +1022,28 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
             r->outcome = PGSINK_DEAD;
         } else if (r->kind == ROW_STATUS) {
             r->outcome = PGSINK_STATUS;
-        } else if (r->local_clash) {
-            r->outcome = PGSINK_CLASH;
         }
     }
     for (size_t i = 0; i < n; i++) {
         struct row *r = &s->rows[idx[i]];
 
-        if (r->twin) {
-            /* the first copy's outcome: stored now means this copy is a duplicate */
+        if (r->twin || r->local_clash) {
+            /* the first copy's outcome decides: stored now means this copy is a duplicate;
+             * a clash is acknowledged as dead only if no copy of the key is stored (6.1) */
             size_t j = i;
+            enum pgsink_outcome first;
 
             while (j > 0 && (s->rows[idx[j]].twin || s->rows[idx[j]].local_clash)) {
                 j--;
             }
-            r->outcome =
-                s->rows[idx[j]].outcome == PGSINK_NEW ? PGSINK_DUPLICATE : s->rows[idx[j]].outcome;
+            first = s->rows[idx[j]].outcome;
+            if (r->twin) {
+                r->outcome = first == PGSINK_NEW ? PGSINK_DUPLICATE : first;
+            } else {
+                r->outcome = first == PGSINK_DEAD || first == PGSINK_CLASH_DEAD
+                                 ? PGSINK_CLASH_DEAD
+                                 : PGSINK_CLASH;
+            }
         }
         r->state = ROW_DONE;
         s->npending--;

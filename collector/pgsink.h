@@ -40,7 +40,11 @@
 enum pgsink_outcome {
     PGSINK_NEW,       /* reading stored now */
     PGSINK_DUPLICATE, /* reading stored before, same content */
-    PGSINK_CLASH,     /* reading stored before, other content: stored as a dead letter */
+    PGSINK_CLASH,     /* other content than the copy stored under its key (before, or
+                       * earlier in the batch): stored as a dead letter, yet a copy of the
+                       * reading is stored, so it is not acknowledged as dead */
+    PGSINK_CLASH_DEAD, /* other content than a copy under its key that went to the dead
+                        * letters itself: no copy is stored, acknowledged as dead */
     PGSINK_DEAD,      /* stored as a dead letter (invalid, refused by the registry, ...), or
                        * found in the ledger as one (a resend of a dead-lettered reading) */
     PGSINK_STATUS,    /* a status message, applied */

@@ -276,10 +276,12 @@ static const struct sink_stmt sink_batch_stmts[] = {
     {0, SINK_DEAD_ALL},
     {0,
     /* 7. how each staged reading fared: n new, d duplicate, x dead letter before (same
-     * content, settled in the ledger as dead_letter: acknowledged as dead again), c clash */
+     * content, settled in the ledger as dead_letter: acknowledged as dead again), c clash
+     * with a stored reading, k clash with a reading settled as dead_letter (no copy stored) */
     "SELECT s.ord, CASE WHEN n.seq IS NOT NULL THEN 'n'"
     " WHEN l.content_sha256 = s.content_sha256 AND l.outcome = 'dead_letter' THEN 'x'"
-    " WHEN l.content_sha256 = s.content_sha256 THEN 'd' ELSE 'c' END"
+    " WHEN l.content_sha256 = s.content_sha256 THEN 'd'"
+    " WHEN l.outcome = 'dead_letter' THEN 'k' ELSE 'c' END"
     " FROM pantau_stage_reading s"
     " LEFT JOIN pantau_stage_new n USING (device_id, store_id, seq)"
     " LEFT JOIN LATERAL (SELECT l.content_sha256, l.outcome FROM pantau.reading_ledger l"
