@@ -60,6 +60,15 @@ int deadkey_raw(const char *topic, size_t topic_len, const char *payload, size_t
     return digest(parts, lens, 4, out);
 }
 
+int deadkey_whole(const char *topic, size_t topic_len, const unsigned char whole[DEADKEY_LEN],
+                  unsigned char out[DEADKEY_LEN])
+{
+    const void *parts[4] = {"whole:", topic, "", whole};
+    size_t lens[4] = {6, topic_len, 1, DEADKEY_LEN};
+
+    return digest(parts, lens, 4, out);
+}
+
 static bool is_store_id(const char *s)
 {
     if (strlen(s) != MSG_STORE_ID_LEN) {
@@ -111,6 +120,157 @@ static void read_envelope(const cJSON *doc, struct deadkey_salvage *out)
     out->has_envelope = true;
 }
 
+/* ---- a lenient reading of store and seq (issue 9 item 4) ------------------------------ */
+
+static size_t skip_ws(const char *p, size_t len, size_t i)
+{
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) {
+        i++;
+    }
+    return i;
+}
+
+/* The end of the JSON string that starts at p[i] == '"' (one past its closing quote), or 0 if
+ * it does not end. */
+static size_t skip_string(const char *p, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (p[i] == '\\') {
+            i++;
+        } else if (p[i] == '"') {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* The end of the value that starts at p[i]: a string, an object or array (brackets counted,
+ * strings skipped), or anything else up to the next delimiter (so NaN, Infinity, 1e400 and
+ * other words pass). 0 if it does not end. */
+static size_t skip_value(const char *p, size_t len, size_t i)
+{
+    size_t depth = 0;
+
+    if (i < len && p[i] == '"') {
+        return skip_string(p, len, i);
+    }
+    if (i < len && (p[i] == '{' || p[i] == '[')) {
+        for (; i < len; i++) {
+            if (p[i] == '"') {
+                i = skip_string(p, len, i);
+                if (i == 0) {
+                    return 0;
+                }
+                i--;
+            } else if (p[i] == '{' || p[i] == '[') {
+                depth++;
+            } else if ((p[i] == '}' || p[i] == ']') && --depth == 0) {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+    while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ' ' &&
+           p[i] != '\t' && p[i] != '\n' && p[i] != '\r') {
+        i++;
+    }
+    return i < len ? i : 0;
+}
+
+/* A seq spelt as the decimal digits of an integer in [1, MSG_SEQ_MAX], optionally with a
+ * fraction of zeros (`5.0`), in p[a..b). */
+static bool lenient_seq(const char *p, size_t a, size_t b, uint64_t *seq)
+{
+    uint64_t v = 0;
+    size_t i = a;
+
+    if (i >= b || p[i] < '1' || p[i] > '9') {
+        return false;
+    }
+    for (; i < b && p[i] >= '0' && p[i] <= '9'; i++) {
+        v = v * 10 + (uint64_t)(p[i] - '0');
+        if (v > MSG_SEQ_MAX) {
+            return false;
+        }
+    }
+    if (i < b && p[i] == '.') {
+        for (i++; i < b && p[i] == '0'; i++) {
+        }
+    }
+    if (i != b) {
+        return false;
+    }
+    *seq = v;
+    return true;
+}
+
+/* Reads the top-level members store and seq from a payload that is not JSON as a whole (a
+ * number such as NaN, cut short, a syntax error further on): member by member from the start,
+ * up to the first place that cannot be read. Either found twice, or in another form than a
+ * store id and a positive integer, and nothing is taken: only an unambiguous key is used. */
+static void salvage_lenient(const char *p, size_t len, struct deadkey_salvage *out)
+{
+    char store[MSG_STORE_ID_LEN + 1] = "";
+    uint64_t seq = 0;
+    int n_store = 0;
+    int n_seq = 0;
+    bool bad = false;
+    size_t i = skip_ws(p, len, 0);
+
+    if (i >= len || p[i] != '{') {
+        return;
+    }
+    i++;
+    while (!bad) {
+        size_t k0;
+        size_t k1;
+        size_t v0;
+        size_t v1;
+
+        i = skip_ws(p, len, i);
+        if (i >= len || p[i] != '"') {
+            break;
+        }
+        k0 = i + 1;
+        i = skip_string(p, len, i);
+        if (i == 0) {
+            break;
+        }
+        k1 = i - 1;
+        i = skip_ws(p, len, i);
+        if (i >= len || p[i] != ':') {
+            break;
+        }
+        v0 = skip_ws(p, len, i + 1);
+        v1 = skip_value(p, len, v0);
+        if (v1 == 0) {
+            break;
+        }
+        if (k1 - k0 == 5 && memcmp(p + k0, "store", 5) == 0) {
+            n_store++;
+            if (v1 - v0 != MSG_STORE_ID_LEN + 2 || p[v0] != '"') {
+                bad = true;
+                break;
+            }
+            memcpy(store, p + v0 + 1, MSG_STORE_ID_LEN);
+            store[MSG_STORE_ID_LEN] = '\0';
+            bad = !is_store_id(store);
+        } else if (k1 - k0 == 3 && memcmp(p + k0, "seq", 3) == 0) {
+            n_seq++;
+            bad = !lenient_seq(p, v0, v1, &seq);
+        }
+        i = skip_ws(p, len, v1);
+        if (i >= len || p[i] != ',') {
+            break;
+        }
+        i++;
+    }
+    if (!bad && n_store == 1 && n_seq == 1) {
+        memcpy(out->store_id, store, sizeof(store));
+        out->seq = seq;
+    }
+}
+
 int deadkey_salvage(const char *payload, size_t len, struct deadkey_salvage *out)
 {
     cJSON *doc = NULL;
@@ -143,6 +303,8 @@ int deadkey_salvage(const char *payload, size_t len, struct deadkey_salvage *out
         }
         parts[1] = text;
         lens[1] = strlen(text);
+    } else if (doc == NULL) {
+        salvage_lenient(payload, len, out);
     }
     rc = digest(parts, lens, 2, out->body_sha);
 out:

@@ -138,7 +138,69 @@ static void test_salvage_reads_only_what_is_valid(void)
     }
 }
 
+/* issue 9 item 4: store and seq of a payload that is not JSON as a whole, read leniently */
+static void test_salvage_reads_store_and_seq_of_broken_json_9_4(void)
+{
+    static const struct {
+        const char *name;
+        const char *payload;
+        const char *store;
+        unsigned long long seq;
+    } rows[] = {
+        {"NaN after the envelope", "{" ENV ",\"level_cm\":NaN}", STORE, 42},
+        {"NaN before the envelope", "{\"level_cm\":NaN, " ENV "}", STORE, 42},
+        {"cut short", "{" ENV ",\"station\":\"st-1\",\"note\":\"abc", STORE, 42},
+        {"cut inside a nested value", "{\"seq\" : 7 ,\"store\":\"" STORE "\",\"c\":[{\"a\":\"}\"",
+         STORE, 7},
+        {"seq 5.0", "{\"store\":\"" STORE "\",\"seq\":5.0,\"v\":Infinity}", STORE, 5},
+        {"trailing comma", "{" ENV ",}", STORE, 42},
+        {"seq cut in its digits", "{\"store\":\"" STORE "\",\"seq\":12", "", 0},
+        {"seq before a break", "{\"store\":\"" STORE "\",\"seq\":12 \"ts\":1}", STORE, 12},
+        {"seq twice", "{" ENV ",\"seq\":43,\"v\":NaN}", "", 0},
+        {"store twice", "{" ENV ",\"store\":\"" STORE "\",\"v\":NaN}", "", 0},
+        {"seq 0", "{\"store\":\"" STORE "\",\"seq\":0,\"v\":NaN}", "", 0},
+        {"seq negative", "{\"store\":\"" STORE "\",\"seq\":-4,\"v\":NaN}", "", 0},
+        {"seq a fraction", "{\"store\":\"" STORE "\",\"seq\":4.5,\"v\":NaN}", "", 0},
+        {"seq an exponent", "{\"store\":\"" STORE "\",\"seq\":4e1,\"v\":NaN}", "", 0},
+        {"seq a string", "{\"store\":\"" STORE "\",\"seq\":\"4\",\"v\":NaN}", "", 0},
+        {"seq above 2^53-1", "{\"store\":\"" STORE "\",\"seq\":9007199254740992,\"v\":NaN}",
+         "", 0},
+        {"store upper case", "{\"store\":\"6F1C2B0E-9A57-4D1E-8D0C-3A1F2E4B5C6D\",\"seq\":1,"
+                             "\"v\":NaN}", "", 0},
+        {"nested store and seq only", "{\"x\":{" ENV "},\"v\":NaN}", "", 0},
+        {"not an object", "[" ENV "]", "", 0},
+        {"garbage", "\xff\xfe not json", "", 0},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct deadkey_salvage sv;
+
+        salvage(rows[i].payload, &sv);
+        TEST_CHECK(strcmp(sv.store_id, rows[i].store) == 0 && sv.seq == rows[i].seq &&
+                   !sv.has_envelope);
+        TEST_MSG("%s: store '%s' seq %llu", rows[i].name, sv.store_id, (unsigned long long)sv.seq);
+    }
+}
+
+static void test_whole_key_separates_what_differs_9_13(void)
+{
+    unsigned char w1[DEADKEY_LEN] = {1};
+    unsigned char w2[DEADKEY_LEN] = {2};
+    unsigned char a[DEADKEY_LEN];
+    unsigned char b[DEADKEY_LEN];
+
+    TEST_CHECK(deadkey_whole("t/1", 3, w1, a) == MSG_OK);
+    TEST_CHECK(deadkey_whole("t/1", 3, w1, b) == MSG_OK && memcmp(a, b, DEADKEY_LEN) == 0);
+    TEST_CHECK(deadkey_whole("t/1", 3, w2, b) == MSG_OK && memcmp(a, b, DEADKEY_LEN) != 0);
+    TEST_CHECK(deadkey_whole("t/2", 3, w1, b) == MSG_OK && memcmp(a, b, DEADKEY_LEN) != 0);
+    TEST_CHECK(deadkey_raw("t/1", 3, (const char *)w1, DEADKEY_LEN, b) == MSG_OK &&
+               memcmp(a, b, DEADKEY_LEN) != 0);
+}
+
 TEST_LIST = {
+    {"salvage_reads_store_and_seq_of_broken_json_9_4",
+     test_salvage_reads_store_and_seq_of_broken_json_9_4},
+    {"whole_key_separates_what_differs_9_13", test_whole_key_separates_what_differs_9_13},
     {"keys_match_the_documented_formulas", test_keys_match_the_documented_formulas},
     {"keys_separate_what_differs", test_keys_separate_what_differs},
     {"a_resend_is_the_same_content", test_a_resend_is_the_same_content},
