@@ -986,7 +986,7 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
             for (size_t i = 0; i < n && prc == 0; i++) {
                 const struct row *r = &s->rows[idx[i]];
 
-                prc = reserve(s, 4 * (r->topic_len + r->payload_len) + 4 * DETAIL_MAX + 512);
+                prc = reserve(s, 4 * (r->topic_len + r->payload_len) + 4 * DETAIL_MAX + 768);
                 if (prc != 0) {
                     break;
                 }
