@@ -204,24 +204,85 @@ static bool lenient_seq(const char *p, size_t a, size_t b, uint64_t *seq)
     return true;
 }
 
-/* Reads the top-level members store and seq from a payload that is not JSON as a whole (a
+/* The envelope members read leniently: where each value is and how often it came. */
+enum { LM_STORE, LM_SEQ, LM_TS, LM_SYNCED, LM_REPLAY, LM_BOOT, LM_MONO, LM_COUNT };
+
+static const char *const lenient_names[LM_COUNT] = {"store",  "seq",  "ts",     "clock_synced",
+                                                    "replay", "boot", "mono_ms"};
+
+struct lenient_span {
+    size_t a; /* the value is p[a..b) */
+    size_t b;
+    int n;    /* how often the member came */
+};
+
+/* An integer 0 to MSG_SEQ_MAX (boot, mono_ms) that came once, into *v. */
+static bool lenient_uint(const char *p, const struct lenient_span *sp, uint64_t *v)
+{
+    if (sp->n != 1) {
+        return false;
+    }
+    if (sp->b - sp->a == 1 && p[sp->a] == '0') {
+        *v = 0;
+        return true;
+    }
+    return lenient_seq(p, sp->a, sp->b, v);
+}
+
+/* Whether the value is the literal true or false; *v gets which. */
+static bool lenient_bool(const char *p, const struct lenient_span *sp, bool *v)
+{
+    if (sp->n != 1) {
+        return false;
+    }
+    *v = sp->b - sp->a == 4 && memcmp(p + sp->a, "true", 4) == 0;
+    return *v || (sp->b - sp->a == 5 && memcmp(p + sp->a, "false", 5) == 0);
+}
+
+/* The envelope beyond store and seq, where every required member came once and reads as the
+ * protocol says (4.1); boot and mono_ms only if they read as integers. */
+static void lenient_envelope(const char *p, const struct lenient_span *sp,
+                             struct deadkey_salvage *out)
+{
+    char err[MSG_ERRLEN];
+    bool synced = false;
+    bool replay = false;
+    int64_t ms = 0;
+
+    if (sp[LM_TS].n != 1 || sp[LM_TS].b - sp[LM_TS].a != MSG_TIME_LEN + 2 ||
+        p[sp[LM_TS].a] != '"' ||
+        msg_time_parse(p + sp[LM_TS].a + 1, MSG_TIME_LEN, &ms, err, sizeof(err)) != MSG_OK ||
+        !lenient_bool(p, &sp[LM_SYNCED], &synced) || !lenient_bool(p, &sp[LM_REPLAY], &replay)) {
+        return;
+    }
+    memcpy(out->env.store_id, out->store_id, sizeof(out->env.store_id));
+    out->env.seq = out->seq;
+    out->env.ts_ms = ms;
+    out->env.clock_synced = synced;
+    out->env.replay = replay;
+    out->env.has_boot = lenient_uint(p, &sp[LM_BOOT], &out->env.boot);
+    out->env.has_mono = lenient_uint(p, &sp[LM_MONO], &out->env.mono_ms);
+    out->has_envelope = true;
+}
+
+/* Reads the top-level members of the envelope from a payload that is not JSON as a whole (a
  * number such as NaN, cut short, a syntax error further on): member by member from the start,
- * up to the first place that cannot be read. Either found twice, or in another form than a
- * store id and a positive integer, and nothing is taken: only an unambiguous key is used. */
+ * up to the first place that cannot be read. store and seq must each come once, as a store id
+ * and a positive integer, or nothing is taken: only an unambiguous key is used; the rest of
+ * the envelope likewise, or the key comes without it. */
 static void salvage_lenient(const char *p, size_t len, struct deadkey_salvage *out)
 {
+    struct lenient_span sp[LM_COUNT];
     char store[MSG_STORE_ID_LEN + 1] = "";
     uint64_t seq = 0;
-    int n_store = 0;
-    int n_seq = 0;
-    bool bad = false;
     size_t i = skip_ws(p, len, 0);
 
+    memset(sp, 0, sizeof(sp));
     if (i >= len || p[i] != '{') {
         return;
     }
     i++;
-    while (!bad) {
+    for (;;) {
         size_t k0;
         size_t k1;
         size_t v0;
@@ -246,18 +307,13 @@ static void salvage_lenient(const char *p, size_t len, struct deadkey_salvage *o
         if (v1 == 0) {
             break;
         }
-        if (k1 - k0 == 5 && memcmp(p + k0, "store", 5) == 0) {
-            n_store++;
-            if (v1 - v0 != MSG_STORE_ID_LEN + 2 || p[v0] != '"') {
-                bad = true;
-                break;
+        for (int m = 0; m < LM_COUNT; m++) {
+            if (k1 - k0 == strlen(lenient_names[m]) &&
+                memcmp(p + k0, lenient_names[m], k1 - k0) == 0) {
+                sp[m].a = v0;
+                sp[m].b = v1;
+                sp[m].n++;
             }
-            memcpy(store, p + v0 + 1, MSG_STORE_ID_LEN);
-            store[MSG_STORE_ID_LEN] = '\0';
-            bad = !is_store_id(store);
-        } else if (k1 - k0 == 3 && memcmp(p + k0, "seq", 3) == 0) {
-            n_seq++;
-            bad = !lenient_seq(p, v0, v1, &seq);
         }
         i = skip_ws(p, len, v1);
         if (i >= len || p[i] != ',') {
@@ -265,10 +321,19 @@ static void salvage_lenient(const char *p, size_t len, struct deadkey_salvage *o
         }
         i++;
     }
-    if (!bad && n_store == 1 && n_seq == 1) {
-        memcpy(out->store_id, store, sizeof(store));
-        out->seq = seq;
+    if (sp[LM_STORE].n != 1 || sp[LM_SEQ].n != 1 ||
+        sp[LM_STORE].b - sp[LM_STORE].a != MSG_STORE_ID_LEN + 2 || p[sp[LM_STORE].a] != '"' ||
+        !lenient_seq(p, sp[LM_SEQ].a, sp[LM_SEQ].b, &seq)) {
+        return;
     }
+    memcpy(store, p + sp[LM_STORE].a + 1, MSG_STORE_ID_LEN);
+    store[MSG_STORE_ID_LEN] = '\0';
+    if (!is_store_id(store)) {
+        return;
+    }
+    memcpy(out->store_id, store, sizeof(store));
+    out->seq = seq;
+    lenient_envelope(p, sp, out);
 }
 
 int deadkey_salvage(const char *payload, size_t len, struct deadkey_salvage *out)

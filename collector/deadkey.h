@@ -18,8 +18,9 @@
  * the acknowledgement and the key) and the envelope (for a ledger row with outcome
  * dead_letter). A payload that is not JSON as a whole (NaN, cut at 8192 bytes, a syntax error
  * after the envelope) is read member by member from its start up to the first place that
- * cannot be read, for store and seq only (protocol.md 7.3): each must be there once, a store
- * id and a positive integer, or neither is taken.
+ * cannot be read (protocol.md 7.3): store and seq must each be there once, a store id and a
+ * positive integer, or neither is taken; ts, clock_synced and replay likewise (once, in their
+ * forms) for the envelope, boot and mono_ms if they read as integers.
  *
  * A payload the broker cut at 8192 bytes is keyed on the SHA-256 of the whole payload that
  * the broker sent with it (msg_rejected.h), never on the bytes that are left: with store and

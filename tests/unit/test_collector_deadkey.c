@@ -171,6 +171,31 @@ static void test_salvage_reads_store_and_seq_of_broken_json_9_4(void)
         {"not an object", "[" ENV "]", "", 0},
         {"garbage", "\xff\xfe not json", "", 0},
     };
+    /* and the rest of the envelope, for a ledger row (outcome dead_letter) */
+    static const struct {
+        const char *name;
+        const char *payload;
+        int envelope;
+        int boot;
+    } envs[] = {
+        {"whole envelope, NaN after it",
+         "{" ENV ",\"clock_synced\":false,\"replay\":true,\"boot\":0,\"mono_ms\":1500,"
+         "\"level_cm\":NaN}",
+         1, 1},
+        {"cut after the envelope",
+         "{" ENV ",\"clock_synced\":true,\"replay\":false,\"station\":\"st-1\",\"x\":\"ab", 1, 0},
+        {"boot not an integer", "{" ENV ",\"clock_synced\":true,\"replay\":false,\"boot\":-1,"
+                                "\"v\":NaN}",
+         1, 0},
+        {"replay twice", "{" ENV ",\"clock_synced\":true,\"replay\":false,\"replay\":true,"
+                         "\"v\":NaN}",
+         0, 0},
+        {"replay not a boolean", "{" ENV ",\"clock_synced\":true,\"replay\":0,\"v\":NaN}", 0, 0},
+        {"ts not a date", "{\"store\":\"" STORE "\",\"seq\":42,\"ts\":\"2026-02-30T00:00:00.000Z\","
+                          "\"clock_synced\":true,\"replay\":false,\"v\":NaN}",
+         0, 0},
+        {"no clock_synced", "{" ENV ",\"replay\":false,\"v\":NaN}", 0, 0},
+    };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct deadkey_salvage sv;
@@ -179,6 +204,28 @@ static void test_salvage_reads_store_and_seq_of_broken_json_9_4(void)
         TEST_CHECK(strcmp(sv.store_id, rows[i].store) == 0 && sv.seq == rows[i].seq &&
                    !sv.has_envelope);
         TEST_MSG("%s: store '%s' seq %llu", rows[i].name, sv.store_id, (unsigned long long)sv.seq);
+    }
+    for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+        struct deadkey_salvage sv;
+
+        salvage(envs[i].payload, &sv);
+        TEST_CHECK(strcmp(sv.store_id, STORE) == 0 && sv.seq == 42 &&
+                   sv.has_envelope == (envs[i].envelope != 0) &&
+                   sv.env.has_boot == (envs[i].boot != 0));
+        TEST_MSG("%s: store '%s' seq %llu envelope %d boot %d", envs[i].name, sv.store_id,
+                 (unsigned long long)sv.seq, sv.has_envelope, sv.env.has_boot);
+        if (envs[i].envelope) {
+            TEST_CHECK(strcmp(sv.env.store_id, STORE) == 0 && sv.env.seq == 42 &&
+                       sv.env.ts_ms == INT64_C(1770779700000));
+            TEST_MSG("%s: ts %lld", envs[i].name, (long long)sv.env.ts_ms);
+        }
+    }
+    {
+        struct deadkey_salvage sv;
+
+        salvage(envs[0].payload, &sv);
+        TEST_CHECK(!sv.env.clock_synced && sv.env.replay && sv.env.boot == 0 &&
+                   sv.env.has_mono && sv.env.mono_ms == 1500);
     }
 }
 
