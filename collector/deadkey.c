@@ -120,7 +120,7 @@ static void read_envelope(const cJSON *doc, struct deadkey_salvage *out)
     out->has_envelope = true;
 }
 
-/* ---- a lenient reading of store and seq (issue 9 item 4) ------------------------------ */
+/* ---- a lenient reading of the envelope (issue 9 item 4) ------------------------------- */
 
 static size_t skip_ws(const char *p, size_t len, size_t i)
 {
@@ -164,8 +164,11 @@ static size_t skip_value(const char *p, size_t len, size_t i)
                 i--;
             } else if (p[i] == '{' || p[i] == '[') {
                 depth++;
-            } else if ((p[i] == '}' || p[i] == ']') && --depth == 0) {
-                return i + 1;
+            } else if (p[i] == '}' || p[i] == ']') {
+                depth--;
+                if (depth == 0) {
+                    return i + 1;
+                }
             }
         }
         return 0;
@@ -298,6 +301,9 @@ static void salvage_lenient(const char *p, size_t len, struct deadkey_salvage *o
             break;
         }
         k1 = i - 1;
+        if (memchr(p + k0, '\\', k1 - k0) != NULL) {
+            return; /* an escaped name could spell store or seq: ambiguous, take nothing */
+        }
         i = skip_ws(p, len, i);
         if (i >= len || p[i] != ':') {
             break;

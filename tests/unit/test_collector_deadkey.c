@@ -167,6 +167,7 @@ static void test_salvage_reads_store_and_seq_of_broken_json_9_4(void)
          "", 0},
         {"store upper case", "{\"store\":\"6F1C2B0E-9A57-4D1E-8D0C-3A1F2E4B5C6D\",\"seq\":1,"
                              "\"v\":NaN}", "", 0},
+        {"seq twice, once escaped", "{" ENV ",\"se\\u0071\":43,\"v\":NaN}", "", 0},
         {"nested store and seq only", "{\"x\":{" ENV "},\"v\":NaN}", "", 0},
         {"not an object", "[" ENV "]", "", 0},
         {"garbage", "\xff\xfe not json", "", 0},
