@@ -479,7 +479,7 @@ static const char *rejected_category(struct collector *c, const struct msg_rejec
     if (rc == MSG_OK) {
         return strncmp(rj->reason, "station", 7) == 0 ? "station" : "schema";
     }
-    return reason_of(rc);
+    return category_of(rc);
 }
 
 /* pantau/v1/_sys/rejected: the broker refused a message for its content and passed it on
