@@ -1,7 +1,12 @@
 /* admin.c -- pantau-admin: the broker's accounts in PostgreSQL (pantau_ops.account, pantau.device,
  * pantau.device_station): add, disable, enable and remove devices and people, set a role,
- * rotate a device's secret, list. Run it with an administrator's role (pantau_admin).
- * Stations, mounts, thresholds and bindings over time: admin_registry.c.
+ * rotate a device's secret, list; and the dead letters (pantau_ops.dead_letter): list them by
+ * device, category, reason and time, show one decoded. Run it with an administrator's role
+ * (pantau_admin). Stations, mounts, thresholds and bindings over time: admin_registry.c.
+ *
+ * A dead letter's payload, topic and detail are printed as text that cannot mislead a screen:
+ * bytes that are not UTF-8 as \xHH, control characters, invisible and bidirectional format
+ * characters (U+200B, U+202E, ...) as \uXXXX (\u{XXXXX} above U+FFFF), a backslash doubled.
  *
  * A new device secret (256 random bits) is printed once, alone on stdout, and only its keyed
  * hash is stored: nothing can show it again. A person's password is read from a prompt on the
@@ -14,6 +19,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +30,9 @@
 
 #include "admin_registry.h"
 #include "msg_err.h"
+#include "msg_time.h"
 #include "msg_topic.h"
+#include "msg_utf8.h"
 #include "secret.h"
 
 #ifndef PANTAU_VERSION
@@ -33,6 +41,19 @@
 
 #define MAX_STATIONS 64
 #define PASSWORD_MIN 8
+#define DEAD_LIMIT_DEFAULT 100
+#define DEAD_LIMIT_MAX 100000
+#define DEAD_DETAIL_COLUMNS 80
+
+/* long options without a short one */
+enum {
+    OPT_DEVICE = 0x100,
+    OPT_CATEGORY,
+    OPT_REASON,
+    OPT_SINCE,
+    OPT_UNTIL,
+    OPT_LIMIT,
+};
 
 struct admin {
     const char *conninfo;
@@ -45,6 +66,12 @@ struct admin {
     int n_stations;
     unsigned iterations;
     struct admin_registry_opts reg;   /* --from, --at, --name, ... (admin_registry.h) */
+    const char *dl_device; /* dead-list filters (NULL: any) */
+    const char *dl_category;
+    const char *dl_reason;
+    const char *dl_since;
+    const char *dl_until;
+    const char *dl_limit;
     PGconn *conn;
 };
 
@@ -76,6 +103,10 @@ static void usage(FILE *f)
             "  user-role NAME ROLE          set the role\n"
             "  user-disable NAME, user-enable NAME, user-remove NAME\n"
             "  list                         accounts, without secrets or hashes\n"
+            "  dead-list [--device ID] [--category CAT] [--reason CODE] [--since TIME]\n"
+            "            [--until TIME] [--limit N]\n"
+            "                               dead letters, newest first (default 100)\n"
+            "  dead-show ID                 one dead letter with its payload, decoded\n"
             "\n"
             "Options:\n"
             "  -d, --db CONNINFO            libpq connection string (default: PG* environment)\n"
@@ -88,6 +119,15 @@ static void usage(FILE *f)
             "      --password-file FILE     read the password from FILE's first line ('-': stdin)\n"
             "      --iterations N           PBKDF2-SHA512 iterations (default %d, at least %d)\n"
             ADMIN_REGISTRY_USAGE_OPTIONS
+            "      --device ID              dead-list: of this device\n"
+            "      --category CAT           dead-list: json, schema, topic, station, identity,\n"
+            "                               clash or db\n"
+            "      --reason CODE            dead-list: the collector's reason code (rejected,\n"
+            "                               registry, ...)\n"
+            "      --since TIME, --until TIME\n"
+            "                               dead-list: received at or after, before TIME (UTC:\n"
+            "                               YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z)\n"
+            "      --limit N                dead-list: at most N rows (1 to 100000)\n"
             "  -h, --help                   show this help and exit\n"
             "  -V, --version                show the version and exit\n"
             "\n"
@@ -608,6 +648,286 @@ static int list(struct admin *ad)
     return 0;
 }
 
+/* ---- dead letters ---- */
+
+static const char *const dead_categories[] = {"json",     "schema", "topic", "station",
+                                              "identity", "clash",  "db",    NULL};
+
+/* Whether cp is shown escaped: a control character, a noncharacter, or an invisible one
+ * (msg_utf8_is_invisible: the protocol's rule, section 2), so that an id with a zero-width
+ * space, or a note with U+202E, cannot pass for something else. */
+static bool hidden_cp(uint32_t cp)
+{
+    return msg_utf8_is_control(cp) || msg_utf8_is_nonchar(cp) || msg_utf8_is_invisible(cp);
+}
+
+/* Prints s (len bytes, any content) to f as text that shows what it is (see the top of this
+ * file), at most max_cols characters of output if max_cols > 0 ("..." after a cut). */
+static void print_escaped(FILE *f, const unsigned char *s, size_t len, size_t max_cols)
+{
+    size_t cols = 0;
+
+    for (size_t i = 0; i < len;) {
+        char out[16];
+        uint32_t cp = 0;
+        size_t n = msg_utf8_decode(s + i, len - i, &cp, NULL);
+        size_t w;
+
+        if (n == 0) {
+            snprintf(out, sizeof(out), "\\x%02X", s[i]);
+            n = 1;
+        } else if (cp == '\\') {
+            snprintf(out, sizeof(out), "\\\\");
+        } else if (cp == '\n') {
+            snprintf(out, sizeof(out), "\\n");
+        } else if (cp == '\t') {
+            snprintf(out, sizeof(out), "\\t");
+        } else if (cp == '\r') {
+            snprintf(out, sizeof(out), "\\r");
+        } else if (hidden_cp(cp)) {
+            /* the escapes of msg_utf8_display: \u202E, \u{E0001} above U+FFFF */
+            snprintf(out, sizeof(out), cp > 0xFFFF ? "\\u{%X}" : "\\u%04X", (unsigned)cp);
+        } else {
+            memcpy(out, s + i, n);
+            out[n] = '\0';
+        }
+        w = (n > 1 || (unsigned char)out[0] < 0x80) && out[0] != '\\' ? 1 : strlen(out);
+        if (max_cols > 0 && cols + w > max_cols - 3) {
+            fputs("...", f);
+            return;
+        }
+        fputs(out, f);
+        cols += w;
+        i += n;
+    }
+}
+
+/* A time for --since/--until: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.mmmZ
+ * (UTC), as the protocol's timestamp into out. */
+static bool dead_time(const char *s, char out[MSG_TIME_LEN + 1])
+{
+    char buf[MSG_TIME_LEN + 1];
+    char err[MSG_ERRLEN];
+    size_t len = strlen(s);
+    int64_t ms = 0;
+
+    if (len == 10) {
+        snprintf(buf, sizeof(buf), "%sT00:00:00.000Z", s);
+    } else if (len == 20 && s[19] == 'Z') {
+        snprintf(buf, sizeof(buf), "%.19s.000Z", s);
+    } else if (len == MSG_TIME_LEN) {
+        snprintf(buf, sizeof(buf), "%s", s);
+    } else {
+        return false;
+    }
+    if (msg_time_parse(buf, strlen(buf), &ms, err, sizeof(err)) != MSG_OK) {
+        return false;
+    }
+    msg_time_format(ms, out);
+    return true;
+}
+
+/* Checks the dead-list options; prints what is wrong, naming the option. */
+static int dead_list_check(struct admin *ad, char since[MSG_TIME_LEN + 1],
+                           char until[MSG_TIME_LEN + 1], char limit[24])
+{
+    bool known = false;
+    char *end = NULL;
+    unsigned long n = DEAD_LIMIT_DEFAULT;
+    size_t i;
+
+    if (ad->dl_device != NULL && !id_ok(ad->dl_device)) {
+        return fail_usage("--device: '%s' is not a device id", ad->dl_device);
+    }
+    for (i = 0; ad->dl_category != NULL && dead_categories[i] != NULL; i++) {
+        known = known || strcmp(ad->dl_category, dead_categories[i]) == 0;
+    }
+    if (ad->dl_category != NULL && !known) {
+        return fail_usage("--category: '%s' is not a category: json, schema, topic, station, "
+                          "identity, clash or db",
+                          ad->dl_category);
+    }
+    if (ad->dl_reason != NULL) {
+        size_t len = strlen(ad->dl_reason);
+        bool ok = len >= 1 && len <= 31;
+
+        for (i = 0; ok && i < len; i++) {
+            ok = (ad->dl_reason[i] >= 'a' && ad->dl_reason[i] <= 'z') || ad->dl_reason[i] == '_';
+        }
+        if (!ok) {
+            return fail_usage("--reason: '%s' is not a reason code (1 to 31 lower-case letters "
+                              "or '_')",
+                              ad->dl_reason);
+        }
+    }
+    if (ad->dl_since != NULL && !dead_time(ad->dl_since, since)) {
+        return fail_usage("--since: '%s' is not a time (UTC: YYYY-MM-DD or "
+                          "YYYY-MM-DDTHH:MM:SS[.mmm]Z)",
+                          ad->dl_since);
+    }
+    if (ad->dl_until != NULL && !dead_time(ad->dl_until, until)) {
+        return fail_usage("--until: '%s' is not a time (UTC: YYYY-MM-DD or "
+                          "YYYY-MM-DDTHH:MM:SS[.mmm]Z)",
+                          ad->dl_until);
+    }
+    if (ad->dl_since != NULL && ad->dl_until != NULL && strcmp(until, since) <= 0) {
+        return fail_usage("--until: '%s' is not after --since '%s'", ad->dl_until,
+                          ad->dl_since);
+    }
+    if (ad->dl_limit != NULL) {
+        errno = 0;
+        n = strtoul(ad->dl_limit, &end, 10);
+        if (errno != 0 || end == ad->dl_limit || *end != '\0' || ad->dl_limit[0] == '-' ||
+            n < 1 || n > DEAD_LIMIT_MAX) {
+            return fail_usage("--limit: '%s' is not a number from 1 to %d", ad->dl_limit,
+                              DEAD_LIMIT_MAX);
+        }
+    }
+    snprintf(limit, 24, "%lu", n);
+    return 0;
+}
+
+static int dead_list(struct admin *ad)
+{
+    char since[MSG_TIME_LEN + 1] = "";
+    char until[MSG_TIME_LEN + 1] = "";
+    char limit[24] = "";
+    const char *p[6];
+    PGresult *res = NULL;
+    int rc;
+
+    rc = dead_list_check(ad, since, until, limit);
+    if (rc != 0) {
+        return rc;
+    }
+    if (db_open(ad) != 0) {
+        return 1;
+    }
+    p[0] = ad->dl_device;
+    p[1] = ad->dl_category;
+    p[2] = ad->dl_reason;
+    p[3] = ad->dl_since != NULL ? since : NULL;
+    p[4] = ad->dl_until != NULL ? until : NULL;
+    p[5] = limit;
+    res = run(ad, "listing dead letters",
+              "SELECT id, to_char(received_at AT TIME ZONE 'UTC',"
+              " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), category, reason,"
+              " coalesce(device_id, '-'), coalesce(stream, '-'), coalesce(seq::text, '-'),"
+              " payload_size::text || CASE WHEN cut THEN '(cut)' ELSE '' END,"
+              " coalesce(detail, '')"
+              " FROM pantau_ops.dead_letter_list"
+              " WHERE ($1::text IS NULL OR device_id = $1) AND ($2::text IS NULL OR category = $2)"
+              " AND ($3::text IS NULL OR reason = $3)"
+              " AND ($4::timestamptz IS NULL OR received_at >= $4)"
+              " AND ($5::timestamptz IS NULL OR received_at < $5)"
+              " ORDER BY received_at DESC, id DESC LIMIT $6::integer",
+              6, p);
+    if (res == NULL) {
+        return 1;
+    }
+    printf("%-8s %-24s %-8s %-8s %-24s %-9s %-8s %-11s %s\n", "ID", "RECEIVED (UTC)",
+           "CATEGORY", "REASON", "DEVICE", "STREAM", "SEQ", "SIZE", "DETAIL");
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *detail = PQgetvalue(res, i, 8);
+
+        printf("%-8s %-24s %-8s %-8s %-24s %-9s %-8s %-11s ", PQgetvalue(res, i, 0),
+               PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+               PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6),
+               PQgetvalue(res, i, 7));
+        print_escaped(stdout, (const unsigned char *)detail, strlen(detail),
+                      DEAD_DETAIL_COLUMNS);
+        putchar('\n');
+    }
+    fprintf(stderr, "pantau-admin: %d dead letter(s)\n", PQntuples(res));
+    PQclear(res);
+    return 0;
+}
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/* One field of dead-show: its name and value, escaped. */
+static void show_field(const char *name, const char *value)
+{
+    printf("%-15s ", name);
+    print_escaped(stdout, (const unsigned char *)value, strlen(value), 0);
+    putchar('\n');
+}
+
+static int dead_show(struct admin *ad, const char *id)
+{
+    static const char *const names[] = {"id:",      "received:", "source:", "collector:",
+                                        "category:", "reason:",   "detail:", "device:",
+                                        "store:",    "seq:",      "stream:", "topic:",
+                                        "size:",     "stored:",   "sha256:"};
+    const char *p[1] = {id};
+    PGresult *res = NULL;
+    unsigned char *bytes = NULL;
+    const char *hex;
+    size_t n;
+    char *end = NULL;
+    unsigned long long v;
+    int rc = 1;
+
+    errno = 0;
+    v = strtoull(id, &end, 10);
+    if (errno != 0 || end == id || *end != '\0' || id[0] < '1' || id[0] > '9' ||
+        v > INT64_MAX) {
+        return fail_usage("dead-show: '%s' is not a dead letter id (a positive integer)", id);
+    }
+    if (db_open(ad) != 0) {
+        return 1;
+    }
+    res = run(ad, "reading the dead letter",
+              "SELECT id::text, to_char(received_at AT TIME ZONE 'UTC',"
+              " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), source, coalesce(collector_id, '-'),"
+              " category, reason, coalesce(detail, '-'), coalesce(device_id, '-'),"
+              " coalesce(store_id::text, '-'), coalesce(seq::text, '-'), coalesce(stream, '-'),"
+              " topic, coalesce(payload_size, octet_length(payload))::text || ' bytes as sent',"
+              " octet_length(payload)::text || ' bytes' || CASE WHEN"
+              " coalesce(payload_size, octet_length(payload)) > octet_length(payload)"
+              " THEN ' (cut: the first ' || octet_length(payload) || ')' ELSE '' END,"
+              " coalesce(encode(payload_sha256, 'hex'), '-'), encode(payload, 'hex')"
+              " FROM pantau_ops.dead_letter WHERE id = $1::bigint",
+              1, p);
+    if (res == NULL) {
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        fprintf(stderr, "pantau-admin: dead-show: no dead letter with id %s\n", id);
+        goto out;
+    }
+    for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+        show_field(names[i], PQgetvalue(res, 0, i));
+    }
+    hex = PQgetvalue(res, 0, 15);
+    n = strlen(hex) / 2;
+    bytes = malloc(n + 1);
+    if (bytes == NULL) {
+        fprintf(stderr, "pantau-admin: dead-show: out of memory\n");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bytes[i] = (unsigned char)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
+    }
+    printf("%-15s ", "payload:");
+    print_escaped(stdout, bytes, n, 0);
+    putchar('\n');
+    rc = 0;
+out:
+    free(bytes);
+    PQclear(res);
+    return rc;
+}
+
 static int dispatch(struct admin *ad, int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -630,7 +950,7 @@ static int dispatch(struct admin *ad, int argc, char **argv)
     if (extra != NULL) {
         return fail_usage("%s: %s does not apply", cmd, extra);
     }
-    if (strcmp(cmd, "list") == 0) {
+    if (strcmp(cmd, "list") == 0 || strcmp(cmd, "dead-list") == 0) {
         want = 1;
     } else if (strcmp(cmd, "user-role") == 0) {
         want = 3;
@@ -640,6 +960,12 @@ static int dispatch(struct admin *ad, int argc, char **argv)
     }
     if (strcmp(cmd, "list") == 0) {
         return list(ad);
+    }
+    if (strcmp(cmd, "dead-list") == 0) {
+        return dead_list(ad);
+    }
+    if (strcmp(cmd, "dead-show") == 0) {
+        return dead_show(ad, a);
     }
     if (strcmp(cmd, "key-new") == 0) {
         if (secret_key_create(a, err, sizeof(err)) != MSG_OK) {
@@ -711,6 +1037,12 @@ int main(int argc, char **argv)
         {"role", required_argument, NULL, 'R'},
         {"password-file", required_argument, NULL, 'P'},
         {"iterations", required_argument, NULL, 'I'},
+        {"device", required_argument, NULL, OPT_DEVICE},
+        {"category", required_argument, NULL, OPT_CATEGORY},
+        {"reason", required_argument, NULL, OPT_REASON},
+        {"since", required_argument, NULL, OPT_SINCE},
+        {"until", required_argument, NULL, OPT_UNTIL},
+        {"limit", required_argument, NULL, OPT_LIMIT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         ADMIN_REGISTRY_LONGOPTS,
@@ -762,6 +1094,24 @@ int main(int argc, char **argv)
                                   optarg);
             }
             ad.iterations = (unsigned)it;
+            break;
+        case OPT_DEVICE:
+            ad.dl_device = optarg;
+            break;
+        case OPT_CATEGORY:
+            ad.dl_category = optarg;
+            break;
+        case OPT_REASON:
+            ad.dl_reason = optarg;
+            break;
+        case OPT_SINCE:
+            ad.dl_since = optarg;
+            break;
+        case OPT_UNTIL:
+            ad.dl_until = optarg;
+            break;
+        case OPT_LIMIT:
+            ad.dl_limit = optarg;
             break;
         case 'h':
             usage(stdout);

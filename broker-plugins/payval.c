@@ -165,6 +165,21 @@ static void log_refusal(struct payval *st, struct ratelimit_entry *e, const char
                          device, t, err, payval_reason_name(r), more);
 }
 
+/* The category a forwarded refusal carries on pantau/v1/_sys/rejected (protocol.md 7.2). */
+static int category_of(enum payval_reason r)
+{
+    switch (r) {
+    case PAYVAL_TOPIC:
+        return MSG_REJECTED_TOPIC;
+    case PAYVAL_JSON:
+        return MSG_REJECTED_JSON;
+    case PAYVAL_STATION:
+        return MSG_REJECTED_STATION;
+    default:
+        return MSG_REJECTED_SCHEMA;
+    }
+}
+
 static int on_message(int event, void *event_data, void *userdata)
 {
     struct mosquitto_evt_message *ed = event_data;
@@ -205,8 +220,8 @@ static int on_message(int event, void *event_data, void *userdata)
     }
     if (r != PAYVAL_INTERNAL) {
         if (ratelimit_take(&e->b[PAYVAL_FWD_BUCKET], &st->rejected_rate, now) &&
-            refusal_forward(&st->scratch, username, ed->topic, err, ed->payload, ed->payloadlen,
-                            wall_ms()) == MOSQ_ERR_SUCCESS) {
+            refusal_forward_as(&st->scratch, category_of(r), username, ed->topic, err,
+                               ed->payload, ed->payloadlen, wall_ms()) == MOSQ_ERR_SUCCESS) {
             st->forwarded++;
         } else {
             st->not_forwarded++;

@@ -5,14 +5,23 @@
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
+#include <openssl/evp.h>
 
 #include "msg_topic.h"
 
 int refusal_forward(struct refusal_scratch *s, const char *device, const char *topic,
                     const char *reason, const void *payload, size_t len, int64_t now_ms)
 {
+    return refusal_forward_as(s, -1, device, topic, reason, payload, len, now_ms);
+}
+
+int refusal_forward_as(struct refusal_scratch *s, int category, const char *device,
+                       const char *topic, const char *reason, const void *payload, size_t len,
+                       int64_t now_ms)
+{
     char rtopic[MSG_TOPIC_MAX + 1];
     size_t outlen = 0;
+    unsigned int hlen = 0;
 
     if (device == NULL || !msg_id_valid(device, strlen(device))) {
         return MOSQ_ERR_INVAL;
@@ -29,6 +38,17 @@ int refusal_forward(struct refusal_scratch *s, const char *device, const char *t
     msg_rejected_set_text(s->r.reason, sizeof(s->r.reason), reason, reason ? strlen(reason) : 0,
                           MSG_REJECTED_REASON_MAX);
     msg_rejected_set_payload(&s->r, payload, len);
+    /* the whole payload's hash: two oversize messages that share their first 8192 bytes are
+     * two dead letters (protocol.md 7.2) */
+    if (EVP_Digest(payload, len, s->r.sha256, &hlen, EVP_sha256(), NULL) != 1 ||
+        hlen != MSG_REJECTED_SHA256_LEN) {
+        return MOSQ_ERR_INVAL;
+    }
+    s->r.has_sha256 = true;
+    if (msg_rejected_category_name(category) != NULL) {
+        s->r.has_category = true;
+        s->r.category = category;
+    }
     if (msg_rejected_encode(&s->r, s->buf, sizeof(s->buf), &outlen) != MSG_OK) {
         return MOSQ_ERR_INVAL;
     }

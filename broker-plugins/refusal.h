@@ -2,7 +2,8 @@
  * pantau/v1/_sys/rejected (protocol.md 7.2), so that the collector stores it as a dead letter.
  *
  * Encodes with msg_rejected_encode (the payload in base64, cut to its first 8192 bytes with
- * the reason saying so) and publishes with mosquitto_broker_publish_copy: QoS 1, not retained.
+ * the reason saying so, with the size and SHA-256 of the whole payload and a category) and
+ * publishes with mosquitto_broker_publish_copy: QoS 1, not retained.
  * mosquitto_broker_publish takes no lock, so call this on the broker's thread only (from a
  * plugin callback). Whether a device's budget allows it is the caller's decision.
  *
@@ -28,8 +29,15 @@ struct refusal_scratch {
 
 /* Publishes the refusal of payload (len bytes) on topic by device, with reason (all borrowed;
  * topic and reason may hold any bytes: they are made fit for the protocol), at wall-clock
- * now_ms. Returns MOSQ_ERR_SUCCESS or mosquitto's error (MOSQ_ERR_INVAL if the device id is
- * not an id). */
+ * now_ms. The message carries the payload's whole size and SHA-256 (computed here, before the
+ * payload is cut to 8192 bytes) and, if category is one (enum msg_rejected_category; -1 for
+ * none), the category. Returns MOSQ_ERR_SUCCESS or mosquitto's error (MOSQ_ERR_INVAL if the
+ * device id is not an id or the hash cannot be computed). */
+int refusal_forward_as(struct refusal_scratch *s, int category, const char *device,
+                       const char *topic, const char *reason, const void *payload, size_t len,
+                       int64_t now_ms);
+
+/* refusal_forward_as() without a category (the collector then finds it from the payload). */
 int refusal_forward(struct refusal_scratch *s, const char *device, const char *topic,
                     const char *reason, const void *payload, size_t len, int64_t now_ms);
 

@@ -187,6 +187,56 @@ static int make_room(struct msg_rangeset *rs, uint64_t seq)
     return MSG_OK;
 }
 
+/* Takes seq out of rs if it is there (a range may split in two; if that finds no room, seq
+ * stays: a dead mark too many is the lesser harm than dropping the acknowledgement). */
+static void unmark(struct msg_rangeset *rs, uint64_t seq)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        struct msg_range *r = &rs->r[i];
+
+        if (seq < r->first || seq > r->last) {
+            continue;
+        }
+        if (r->first == r->last) {
+            memmove(r, r + 1, (rs->n - i - 1) * sizeof(*r));
+            rs->n--;
+        } else if (seq == r->first) {
+            r->first++;
+        } else if (seq == r->last) {
+            r->last--;
+        } else if (rs->n < rs->cap || grow_set(rs) == MSG_OK) {
+            r = &rs->r[i]; /* grow_set may have moved the storage */
+            memmove(r + 2, r + 1, (rs->n - i - 1) * sizeof(*r));
+            r[1].first = seq + 1;
+            r[1].last = r->last;
+            r->last = seq - 1;
+            rs->n++;
+        }
+        return;
+    }
+}
+
+/* Settles the dead mark of seq against what the device's store already has in the set:
+ * `dead` holds only readings of which no copy was stored (protocol.md 6.1), so a stored copy
+ * wins over a dead one in either order. Returns whether seq is to be marked dead. */
+static bool settle_dead(struct ackset *a, const struct device_slot *slot, const char *store_id,
+                        uint64_t seq, bool dead)
+{
+    for (size_t e = slot->first; e != NONE; e = a->stores[e].next) {
+        struct store_entry *st = &a->stores[e];
+
+        if (strcmp(st->store_id, store_id) != 0 || !msg_rangeset_contains(&st->all, seq)) {
+            continue;
+        }
+        if (!dead) {
+            unmark(&st->dead, seq);
+        } else if (!msg_rangeset_contains(&st->dead, seq)) {
+            return false; /* a copy was acknowledged as stored */
+        }
+    }
+    return dead;
+}
+
 int ackset_add(struct ackset *a, const char *device_id, const char *store_id, uint64_t seq,
                bool dead)
 {
@@ -218,6 +268,7 @@ int ackset_add(struct ackset *a, const char *device_id, const char *store_id, ui
         a->ndevices++;
         idx = e;
     } else {
+        dead = settle_dead(a, slot, store_id, seq, dead);
         /* the newest entry of this store: older ones are full */
         for (size_t e = slot->first; e != NONE; e = a->stores[e].next) {
             if (strcmp(a->stores[e].store_id, store_id) == 0) {

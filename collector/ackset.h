@@ -51,7 +51,10 @@ struct ackset *ackset_new(void);
 void ackset_free(struct ackset *a);
 
 /* Adds seq of (device_id, store_id) (both borrowed; valid ids are the caller's duty, as they
- * come from msg_event_parse). dead: it went to the dead letters. Returns MSG_OK, MSG_ERR_INVAL
+ * come from msg_event_parse). dead: no copy of it is stored (it went to the dead letters).
+ * `dead` holds only readings of which no copy was stored: if the set already holds seq, a
+ * copy added as stored takes it out of `dead`, and one added as dead does not put it back
+ * (protocol.md 6.1). Returns MSG_OK, MSG_ERR_INVAL
  * (seq 0 or above MSG_SEQ_MAX, or an id too long) or MSG_ERR_NOMEM. */
 int ackset_add(struct ackset *a, const char *device_id, const char *store_id, uint64_t seq,
                bool dead);

@@ -364,6 +364,19 @@ static void topic_device(const char *topic, size_t len, char out[MSG_ID_MAX + 1]
     }
 }
 
+/* The category (schema/010) of a validator's verdict. */
+static const char *category_of(int rc)
+{
+    switch (rc) {
+    case MSG_ERR_TOPIC:
+        return "topic";
+    case MSG_ERR_JSON:
+        return "json";
+    default:
+        return "schema";
+    }
+}
+
 static const char *reason_of(int rc)
 {
     switch (rc) {
@@ -385,8 +398,9 @@ static const char *reason_of(int rc)
  * reading stream of its device and whose envelope is readable also gets a ledger row with
  * outcome dead_letter (collector/README.md). */
 static int ingest_dead(struct collector *c, const struct intake_item *it, const char *device_id,
-                       const char *reason, const char *detail, bool from_broker,
-                       const struct msg_event *ev, const unsigned char *canonical)
+                       const char *reason, const char *category, const char *detail,
+                       bool from_broker, const struct msg_event *ev,
+                       const unsigned char *canonical, const unsigned char *whole_sha)
 {
     struct deadkey_salvage *sv = &c->salvage;
     char device[MSG_ID_MAX + 1];
@@ -404,6 +418,8 @@ static int ingest_dead(struct collector *c, const struct intake_item *it, const 
     key.device_id = device;
     key.stream = stream != NULL ? stream + 1 : "";
     key.from_broker = from_broker;
+    key.category = category;
+    key.whole_sha = whole_sha;
     if (ev != NULL && canonical != NULL) {
         key.store_id = ev->env.store_id;
         key.seq = ev->env.seq;
@@ -415,6 +431,9 @@ static int ingest_dead(struct collector *c, const struct intake_item *it, const 
         key.store_id = sv->store_id;
         key.seq = sv->seq;
         key.content = rc == MSG_OK ? sv->body_sha : NULL;
+        if (whole_sha != NULL && it->payload_len_orig > it->payload_len) {
+            key.content = whole_sha; /* cut: the whole payload is the content (deadkey.h) */
+        }
         key.env = rc == MSG_OK && sv->has_envelope ? &sv->env : NULL;
     }
     if (key.env != NULL &&
@@ -422,21 +441,46 @@ static int ingest_dead(struct collector *c, const struct intake_item *it, const 
          !msg_stream_is_reading(topic.stream) || strcmp(topic.device_id, device) != 0)) {
         key.env = NULL; /* not identifiable as a reading of this device: no ledger row */
     }
-    log_msg(LOG_DEBUG, "collector: dead letter device=%s store=%s seq=%llu: %s: %s",
+    log_msg(LOG_DEBUG, "collector: dead letter device=%s store=%s seq=%llu: %s (%s): %s",
             device[0] ? device : "-", key.store_id[0] ? key.store_id : "-",
-            (unsigned long long)key.seq, reason, detail);
+            (unsigned long long)key.seq, reason, category, detail);
     return pgsink_add_dead(c->sink, it->topic, it->topic_len, it->payload, it->payload_len,
                            it->payload_len_orig, it->recv_us, reason, detail, &key);
 }
 
+/* The category of a message the broker refused without naming one (a broker before
+ * protocol 1.1, or devacl's refused status payloads): what the validator says of the payload,
+ * else the broker's reason. */
+static const char *rejected_category(struct collector *c, const struct msg_rejected *rj)
+{
+    char err[MSG_ERRLEN];
+    int rc;
+
+    if (rj->has_category) {
+        return msg_rejected_category_name(rj->category);
+    }
+    if (rj->has_size && rj->size > rj->payload_len) {
+        return "json"; /* too large */
+    }
+    rc = msg_event_parse(rj->topic, strlen(rj->topic), (const char *)rj->payload,
+                         rj->payload_len, &c->ev, err, sizeof(err));
+    if (rc == MSG_OK) {
+        return strncmp(rj->reason, "station", 7) == 0 ? "station" : "schema";
+    }
+    return category_of(rc);
+}
+
 /* pantau/v1/_sys/rejected: the broker refused a message for its content and passed it on
- * (protocol.md 7.2). It becomes a dead letter under the device's own topic and bytes. */
+ * (protocol.md 7.2). It becomes a dead letter under the device's own topic and bytes, with
+ * the size as the device sent it and, for a payload the broker cut, keyed on the whole
+ * payload's hash. */
 static int ingest_rejected(struct collector *c, const struct intake_item *it)
 {
     struct msg_rejected *rj = &c->rejected;
     struct intake_item inner;
     char err[MSG_ERRLEN] = "";
     char detail[MSG_ERRLEN];
+    const char *category;
     int rc;
 
     rc = msg_rejected_parse(it->payload, it->payload_len, rj, err, sizeof(err));
@@ -452,17 +496,21 @@ static int ingest_rejected(struct collector *c, const struct intake_item *it)
         return MSG_OK;
     }
     if (rc != MSG_OK) {
-        return ingest_dead(c, it, NULL, reason_of(rc), err, true, NULL, NULL);
+        return ingest_dead(c, it, NULL, reason_of(rc), category_of(rc), err, true, NULL, NULL,
+                           NULL);
     }
+    category = rejected_category(c, rj);
     inner = *it;
     inner.topic = rj->topic;
     inner.topic_len = strlen(rj->topic);
     inner.topic_len_orig = inner.topic_len;
     inner.payload = (const char *)rj->payload;
     inner.payload_len = rj->payload_len;
-    inner.payload_len_orig = rj->payload_len;
+    inner.payload_len_orig =
+        rj->has_size && rj->size > rj->payload_len ? (size_t)rj->size : rj->payload_len;
     snprintf(detail, sizeof(detail), "refused by the broker: %.200s", rj->reason);
-    return ingest_dead(c, &inner, rj->device, "rejected", detail, true, NULL, NULL);
+    return ingest_dead(c, &inner, rj->device, "rejected", category, detail, true, NULL, NULL,
+                       rj->has_sha256 ? rj->sha256 : NULL);
 }
 
 static int sha256(struct collector *c, const char *text, size_t len,
@@ -533,6 +581,7 @@ static int ingest(struct collector *c, const struct intake_item *it)
     struct msg_event *ev = &c->ev;
     unsigned char digest[PGSINK_SHA256_LEN];
     char err[MSG_ERRLEN] = "";
+    const char *category = NULL; /* a registry refusal's (static) */
     size_t clen = 0;
     int rc;
 
@@ -542,7 +591,7 @@ static int ingest(struct collector *c, const struct intake_item *it)
     if (it->topic_len != it->topic_len_orig) {
         snprintf(err, sizeof(err), "topic of %zu bytes exceeds %d", it->topic_len_orig,
                  MSG_TOPIC_MAX);
-        return ingest_dead(c, it, NULL, "topic", err, false, NULL, NULL);
+        return ingest_dead(c, it, NULL, "topic", "topic", err, false, NULL, NULL, NULL);
     }
     if (it->topic_len == strlen("pantau/v1/_sys/rejected") &&
         memcmp(it->topic, "pantau/v1/_sys/rejected", it->topic_len) == 0) {
@@ -551,7 +600,7 @@ static int ingest(struct collector *c, const struct intake_item *it)
     if (it->payload_len != it->payload_len_orig) {
         snprintf(err, sizeof(err), "payload of %zu bytes exceeds %d", it->payload_len_orig,
                  MSG_PAYLOAD_MAX);
-        return ingest_dead(c, it, NULL, "json", err, false, NULL, NULL);
+        return ingest_dead(c, it, NULL, "json", "json", err, false, NULL, NULL, NULL);
     }
     rc = msg_event_parse(it->topic, it->topic_len, it->payload, it->payload_len, ev, err,
                          sizeof(err));
@@ -559,12 +608,13 @@ static int ingest(struct collector *c, const struct intake_item *it)
         return rc;
     }
     if (rc != MSG_OK) {
-        return ingest_dead(c, it, NULL, reason_of(rc), err, false, NULL, NULL);
+        return ingest_dead(c, it, NULL, reason_of(rc), category_of(rc), err, false, NULL, NULL,
+                           NULL);
     }
     if (!registry_loaded(c->reg) && refresh_registry(c, true) != 1) {
         return MSG_ERR_DB; /* never judge against a registry we could not read */
     }
-    rc = registry_check(c->reg, ev, it->recv_us / 1000, err, sizeof(err));
+    rc = registry_check(c->reg, ev, it->recv_us / 1000, &category, err, sizeof(err));
     if (rc == REGISTRY_MISS) {
         int r = refresh_registry(c, true);
 
@@ -572,21 +622,22 @@ static int ingest(struct collector *c, const struct intake_item *it)
             return MSG_ERR_DB;
         }
         if (r > 0) {
-            rc = registry_check(c->reg, ev, it->recv_us / 1000, err, sizeof(err));
+            rc = registry_check(c->reg, ev, it->recv_us / 1000, &category, err, sizeof(err));
         }
     }
     if (ev->stream == MSG_STREAM_STATUS) {
         memset(digest, 0, sizeof(digest));
     } else if (msg_event_canonical(ev, c->canon, sizeof(c->canon), &clen) != MSG_OK ||
                sha256(c, c->canon, clen, digest) != MSG_OK) {
-        return ingest_dead(c, it, NULL, "schema", "no canonical form", false, NULL, NULL);
+        return ingest_dead(c, it, NULL, "schema", "schema", "no canonical form", false, NULL,
+                           NULL, NULL);
     }
     if (rc != REGISTRY_OK) {
         /* a valid reading: its envelope and canonical content go to the ledger (dead_letter) */
         bool reading = ev->stream != MSG_STREAM_STATUS;
 
-        return ingest_dead(c, it, NULL, "registry", err, false, reading ? ev : NULL,
-                           reading ? digest : NULL);
+        return ingest_dead(c, it, NULL, "registry", category, err, false,
+                           reading ? ev : NULL, reading ? digest : NULL, NULL);
     }
     return pgsink_add_event(c->sink, ev, digest, it->topic, it->topic_len, it->payload,
                             it->payload_len, it->payload_len_orig, it->recv_us);
@@ -606,6 +657,11 @@ static void on_done(void *ctx, const struct pgsink_done *d)
         atomic_fetch_add(&c->metrics.readings_duplicate, 1);
         break;
     case PGSINK_CLASH:
+        /* a copy of the reading is stored: not dead (protocol.md 6.1) */
+        atomic_fetch_add(&c->metrics.readings_clash, 1);
+        atomic_fetch_add(&c->metrics.dead_letters, 1);
+        break;
+    case PGSINK_CLASH_DEAD:
         atomic_fetch_add(&c->metrics.readings_clash, 1);
         atomic_fetch_add(&c->metrics.dead_letters, 1);
         dead = true;

@@ -16,7 +16,17 @@
  *
  * deadkey_salvage() reads from an invalid payload what is still readable: store and seq (for
  * the acknowledgement and the key) and the envelope (for a ledger row with outcome
- * dead_letter).
+ * dead_letter). A payload that is not JSON as a whole (NaN, cut at 8192 bytes, a syntax error
+ * after the envelope) is read member by member from its start up to the first place that
+ * cannot be read (protocol.md 7.3): store and seq must each be there once, a store id and a
+ * positive integer, or neither is taken; ts, clock_synced and replay likewise (once, in their
+ * forms) for the envelope, boot and mono_ms if they read as integers.
+ *
+ * A payload the broker cut at 8192 bytes is keyed on the SHA-256 of the whole payload that
+ * the broker sent with it (msg_rejected.h), never on the bytes that are left: with store and
+ * seq, as the content of the keyed form; without, as
+ *   whole    SHA-256("whole:" || topic || NUL || SHA-256 of the whole payload),
+ * so that two oversize messages with the same first 8192 bytes are two dead letters.
  *
  * Not for: validation (msg_event_parse) or deciding what is a dead letter (collector.c).
  * Allocates only inside a call (cJSON); thread-safe apart from cJSON's last-error pointer. */
@@ -49,6 +59,11 @@ int deadkey_salvage(const char *payload, size_t len, struct deadkey_salvage *out
  * MSG_OK or MSG_ERR_INVAL (no SHA-256 in libcrypto). */
 int deadkey_keyed(const char *device_id, const char *store_id, uint64_t seq,
                   const unsigned char content[DEADKEY_LEN], unsigned char out[DEADKEY_LEN]);
+
+/* The whole dedup key of topic (borrowed) and the SHA-256 of a whole payload into out.
+ * Returns MSG_OK or MSG_ERR_INVAL. */
+int deadkey_whole(const char *topic, size_t topic_len, const unsigned char whole[DEADKEY_LEN],
+                  unsigned char out[DEADKEY_LEN]);
 
 /* The raw dedup key of topic and payload (borrowed) into out. Returns MSG_OK or MSG_ERR_INVAL. */
 int deadkey_raw(const char *topic, size_t topic_len, const char *payload, size_t payload_len,

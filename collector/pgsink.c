@@ -75,7 +75,10 @@ struct row {
     size_t payload_len;
     size_t payload_len_orig;
     char stream_name[16];           /* dead letters: the topic's last level, if known */
+    bool has_whole_sha;             /* dead letters: whole_sha is set */
+    unsigned char whole_sha[DEADKEY_LEN]; /* dead letters: SHA-256 of the whole payload */
     char reason[PGSINK_REASON_MAX]; /* dead letters */
+    char category[PGSINK_CATEGORY_MAX]; /* dead letters; "" lets the database derive it */
     char detail[DETAIL_MAX];
     struct msg_flood flood; /* flood readings: the members, so that SQL need not parse JSON */
 };
@@ -357,6 +360,7 @@ static struct row *new_row(struct pgsink *s, const char *topic, size_t topic_len
     r = &s->rows[s->nrows];
     memset(r, 0, offsetof(struct row, reason));
     r->reason[0] = '\0';
+    r->category[0] = '\0';
     r->detail[0] = '\0';
     r->ord = (uint32_t)s->nrows;
     r->state = ROW_PENDING;
@@ -434,6 +438,13 @@ int pgsink_add_dead(struct pgsink *s, const char *topic, size_t topic_len, const
             memcpy(r->stream_name, key->stream, strlen(key->stream) + 1);
         }
         r->from_broker = key->from_broker;
+        if (key->category != NULL && strlen(key->category) < sizeof(r->category)) {
+            memcpy(r->category, key->category, strlen(key->category) + 1);
+        }
+        if (key->whole_sha != NULL && payload_len_orig > payload_len) {
+            memcpy(r->whole_sha, key->whole_sha, DEADKEY_LEN);
+            r->has_whole_sha = true;
+        }
     }
     r->has_key = r->device_id[0] != '\0' && r->env.store_id[0] != '\0' && r->env.seq > 0;
     if (r->has_key && key->content != NULL) {
@@ -449,6 +460,8 @@ int pgsink_add_dead(struct pgsink *s, const char *topic, size_t topic_len, const
             r->env.seq = key->seq;
             r->ledger = true;
         }
+    } else if (r->has_whole_sha) {
+        r->has_dkey = deadkey_whole(topic, topic_len, r->whole_sha, r->dkey) == MSG_OK;
     } else {
         r->has_dkey = deadkey_raw(topic, topic_len, payload, payload_len, r->dkey) == MSG_OK;
     }
@@ -706,9 +719,29 @@ static void copy_reading(struct pgsink *s, const struct row *r)
     copy_raw(s, "\n", 1);
 }
 
+/* The last columns of a line of pantau_stage_dead: category (NULL: the database derives
+ * it from reason and detail) and the whole payload's hash, and the end of the line. */
+static void copy_dead_tail(struct pgsink *s, const struct row *r, const char *category)
+{
+    copy_raw(s, "\t", 1);
+    if (category != NULL && category[0] != '\0') {
+        copy_str(s, category);
+    } else {
+        copy_raw(s, "\\N", 2);
+    }
+    copy_raw(s, "\t", 1);
+    if (r->has_whole_sha) {
+        copy_hex(s, r->whole_sha, DEADKEY_LEN);
+    } else {
+        copy_raw(s, "\\N", 2);
+    }
+    copy_raw(s, "\n", 1);
+}
+
 /* One line of pantau_stage_dead (column order: sink_sql.h). */
-static void copy_dead(struct pgsink *s, const struct row *r, const char *reason, const char *detail,
-                      const unsigned char *dkey, bool ledger)
+static void copy_dead(struct pgsink *s, const struct row *r, const char *reason,
+                      const char *category, const char *detail, const unsigned char *dkey,
+                      bool ledger)
 {
     copy_u64(s, r->ord);
     copy_raw(s, "\t", 1);
@@ -758,7 +791,8 @@ static void copy_dead(struct pgsink *s, const struct row *r, const char *reason,
         copy_raw(s, "\\N", 2);
     }
     if (!ledger) {
-        copy_str(s, "\tf\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n");
+        copy_str(s, "\tf\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N");
+        copy_dead_tail(s, r, category);
         return;
     }
     copy_str(s, "\tt\t");
@@ -781,7 +815,7 @@ static void copy_dead(struct pgsink *s, const struct row *r, const char *reason,
     }
     copy_raw(s, "\t", 1);
     copy_hex(s, r->sha, PGSINK_SHA256_LEN);
-    copy_raw(s, "\n", 1);
+    copy_dead_tail(s, r, category);
 }
 
 static int put_copy(struct pgsink *s, bool end)
@@ -952,19 +986,19 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
             for (size_t i = 0; i < n && prc == 0; i++) {
                 const struct row *r = &s->rows[idx[i]];
 
-                prc = reserve(s, 4 * (r->topic_len + r->payload_len) + 4 * DETAIL_MAX + 512);
+                prc = reserve(s, 4 * (r->topic_len + r->payload_len) + 4 * DETAIL_MAX + 768);
                 if (prc != 0) {
                     break;
                 }
                 if (dead_copy && r->kind == ROW_DEAD) {
-                    copy_dead(s, r, r->reason, r->detail, r->has_dkey ? r->dkey : NULL,
-                              r->ledger);
+                    copy_dead(s, r, r->reason, r->category, r->detail,
+                              r->has_dkey ? r->dkey : NULL, r->ledger);
                 } else if (dead_copy && r->local_clash) {
                     unsigned char key[DEADKEY_LEN];
                     bool keyed = deadkey_keyed(r->device_id, r->env.store_id, r->env.seq, r->sha,
                                                key) == MSG_OK;
 
-                    copy_dead(s, r, "clash",
+                    copy_dead(s, r, "clash", "clash",
                               "same (device, store, seq) as another copy in the "
                               "same batch, with other content",
                               keyed ? key : NULL, false);
@@ -988,6 +1022,7 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
                 if (ord < s->nrows) {
                     s->rows[ord].outcome = o == 'n'   ? PGSINK_NEW
                                            : o == 'c' ? PGSINK_CLASH
+                                           : o == 'k' ? PGSINK_CLASH_DEAD
                                            : o == 'x' ? PGSINK_DEAD
                                                       : PGSINK_DUPLICATE;
                 }
@@ -1021,22 +1056,28 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
             r->outcome = PGSINK_DEAD;
         } else if (r->kind == ROW_STATUS) {
             r->outcome = PGSINK_STATUS;
-        } else if (r->local_clash) {
-            r->outcome = PGSINK_CLASH;
         }
     }
     for (size_t i = 0; i < n; i++) {
         struct row *r = &s->rows[idx[i]];
 
-        if (r->twin) {
-            /* the first copy's outcome: stored now means this copy is a duplicate */
+        if (r->twin || r->local_clash) {
+            /* the first copy's outcome decides: stored now means this copy is a duplicate;
+             * a clash is acknowledged as dead only if no copy of the key is stored (6.1) */
             size_t j = i;
+            enum pgsink_outcome first;
 
             while (j > 0 && (s->rows[idx[j]].twin || s->rows[idx[j]].local_clash)) {
                 j--;
             }
-            r->outcome =
-                s->rows[idx[j]].outcome == PGSINK_NEW ? PGSINK_DUPLICATE : s->rows[idx[j]].outcome;
+            first = s->rows[idx[j]].outcome;
+            if (r->twin) {
+                r->outcome = first == PGSINK_NEW ? PGSINK_DUPLICATE : first;
+            } else {
+                r->outcome = first == PGSINK_DEAD || first == PGSINK_CLASH_DEAD
+                                 ? PGSINK_CLASH_DEAD
+                                 : PGSINK_CLASH;
+            }
         }
         r->state = ROW_DONE;
         s->npending--;
@@ -1094,6 +1135,7 @@ static enum fail_kind write_rows(struct pgsink *s, uint32_t *idx, size_t n)
         }
         r->kind = ROW_DEAD;
         snprintf(r->reason, sizeof(r->reason), "db");
+        snprintf(r->category, sizeof(r->category), "db");
         snprintf(r->detail, sizeof(r->detail), "%s", s->errbuf);
         f = write_once(s, idx, 1);
         if (f != FAIL_DATA) {

@@ -35,12 +35,17 @@
 
 #define PGSINK_SHA256_LEN 32
 #define PGSINK_REASON_MAX 32 /* dead-letter reason code, e.g. "schema" */
+#define PGSINK_CATEGORY_MAX 16 /* dead-letter category (schema/010), e.g. "station" */
 
 /* How a committed row fared. */
 enum pgsink_outcome {
     PGSINK_NEW,       /* reading stored now */
     PGSINK_DUPLICATE, /* reading stored before, same content */
-    PGSINK_CLASH,     /* reading stored before, other content: stored as a dead letter */
+    PGSINK_CLASH,     /* other content than the copy stored under its key (before, or
+                       * earlier in the batch): stored as a dead letter, yet a copy of the
+                       * reading is stored, so it is not acknowledged as dead */
+    PGSINK_CLASH_DEAD, /* other content than a copy under its key that went to the dead
+                        * letters itself: no copy is stored, acknowledged as dead */
     PGSINK_DEAD,      /* stored as a dead letter (invalid, refused by the registry, ...), or
                        * found in the ledger as one (a resend of a dead-lettered reading) */
     PGSINK_STATUS,    /* a status message, applied */
@@ -105,6 +110,13 @@ struct pgsink_dead_key {
      * device and the body gives store, seq, ts, clock_synced and replay. The reading then gets
      * a ledger row with outcome dead_letter and content_sha256 = content (which must be set) */
     const struct msg_envelope *env;
+    /* the category (schema/010: json, schema, topic, station, identity, clash, db); NULL or
+     * "" lets the database derive it from reason and detail */
+    const char *category;
+    /* borrowed, DEADKEY_LEN bytes or NULL: the SHA-256 of the whole payload when the broker
+     * cut it (payload_len_orig > payload_len); such a payload without store and seq is keyed
+     * on it (deadkey_whole), never on the bytes that are left */
+    const unsigned char *whole_sha;
 };
 
 /* Adds a dead letter: the raw topic and payload (borrowed; copied; payload_len_orig is the

@@ -194,10 +194,16 @@ out:
 }
 
 int registry_check(const struct registry *r, const struct msg_event *ev, int64_t received_ms,
-                   char *err, size_t errlen)
+                   const char **category, char *err, size_t errlen)
 {
     const struct reg_device *d = find(&r->cur, ev->device_id);
     enum msg_binding_verdict v;
+    const char *unused = NULL;
+
+    if (category == NULL) {
+        category = &unused;
+    }
+    *category = "identity";
 
     if (d == NULL) {
         snprintf(err, errlen, "device '%s' is not in the registry", ev->device_id);
@@ -208,6 +214,7 @@ int registry_check(const struct registry *r, const struct msg_event *ev, int64_t
         return REGISTRY_DENY;
     }
     if (!msg_kind_may_publish(d->kind, ev->stream)) {
+        *category = "topic";
         snprintf(err, errlen, "device '%s' of kind %s may not publish %s", ev->device_id,
                  msg_device_kind_name(d->kind), msg_stream_name(ev->stream));
         return REGISTRY_DENY;
@@ -217,6 +224,7 @@ int registry_check(const struct registry *r, const struct msg_event *ev, int64_t
      * time. */
     v = msg_binding_check(d->n > 0 ? &r->cur.bindings[d->first] : NULL, d->n, ev,
                           MSG_BINDING_NO_TIME, received_ms, err, errlen);
+    *category = "station";
     switch (v) {
     case MSG_BINDING_OK:
         return REGISTRY_OK;

@@ -52,8 +52,11 @@ size_t registry_devices(const struct registry *r);
  * the cache. Returns REGISTRY_OK, or REGISTRY_MISS (unknown device, station not bound then) /
  * REGISTRY_DENY (disabled, stream not allowed, station of the wrong kind) with err saying why
  * ("station: 'x' is not bound to device 'y' at ..."). The station binding is judged by
- * msg_binding_check(): at ts when the clock was synchronised, else at received_ms. */
+ * msg_binding_check(): at ts when the clock was synchronised, else at received_ms. On a refusal
+ * *category (if category is not NULL) is the dead letter's category (schema/010): "identity"
+ * (unknown or disabled device), "topic" (its kind may not publish the stream) or "station";
+ * a static string. */
 int registry_check(const struct registry *r, const struct msg_event *ev, int64_t received_ms,
-                   char *err, size_t errlen);
+                   const char **category, char *err, size_t errlen);
 
 #endif

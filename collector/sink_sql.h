@@ -18,7 +18,10 @@
  *                         payload_size, reason, detail, received_at, source (collector or
  *                         broker), dedup_key (deadkey.h), ledger (whether the reading gets a
  *                         ledger row with outcome dead_letter), and for such rows ts,
- *                         clock_synced, replay, boot, mono_ms, content_sha256
+ *                         clock_synced, replay, boot, mono_ms, content_sha256; then category
+ *                         (schema/010) and payload_sha256 (the whole payload's hash when the
+ *                         broker gave it for a payload it cut, else NULL: SQL hashes a whole
+ *                         payload itself)
  *
  * The session sets pantau.collector_id (a custom setting) for the dead letters' collector_id.
  *
@@ -44,7 +47,8 @@ static const char sink_session_sql[] =
     " topic text NOT NULL, payload bytea NOT NULL, payload_size integer NOT NULL,"
     " reason text NOT NULL, detail text, received_at timestamptz NOT NULL,"
     " source text NOT NULL, dedup_key bytea, ledger boolean NOT NULL, ts timestamptz,"
-    " clock_synced boolean, replay boolean, boot bigint, mono_ms bigint, content_sha256 bytea)"
+    " clock_synced boolean, replay boolean, boot bigint, mono_ms bigint, content_sha256 bytea,"
+    " category text, payload_sha256 bytea)"
     " ON COMMIT DELETE ROWS;"
     /* (no index: the keys come from the ledger's RETURNING, unique already, and every
      * statement that reads them joins the whole batch, by hash; an index cost three more
@@ -62,7 +66,8 @@ static const char sink_session_sql[] =
 
 #define SINK_DEAD_INSERT                                                                     \
     "INSERT INTO pantau_ops.dead_letter (received_at, topic, payload, payload_size, reason," \
-    " detail, device_id, store_id, seq, stream, source, collector_id, dedup_key)"
+    " detail, device_id, store_id, seq, stream, source, collector_id, dedup_key, category," \
+    " payload_sha256)"
 
 /* The ledger rows (outcome dead_letter) of the staged dead letters whose reading is known:
  * sorted by key, like the readings' */
@@ -89,14 +94,16 @@ static const char sink_session_sql[] =
 #define SINK_DEAD_ALL                                                                          \
     SINK_DEAD_INSERT                                                                           \
     " SELECT received_at, topic, payload, payload_size, reason, detail, device_id, store_id," \
-    " seq, stream, source, current_setting('pantau.collector_id', true), dedup_key FROM ("    \
+    " seq, stream, source, current_setting('pantau.collector_id', true), dedup_key,"          \
+    " category, payload_sha256 FROM ("                                                        \
     "SELECT s.received_at, s.topic, convert_to(s.payload, 'UTF8') AS payload,"               \
     " octet_length(convert_to(s.payload, 'UTF8')) AS payload_size, 'clash' AS reason,"       \
     " 'stored before with other content (content_sha256 ' || encode(l.content_sha256, 'hex')" \
     " || ', this one ' || encode(s.content_sha256, 'hex') || ')' AS detail,"                 \
     " s.device_id, s.store_id, s.seq, s.stream, 'collector' AS source,"                      \
     " sha256(convert_to('key:' || s.device_id || '/' || s.store_id || '/' || s.seq || ':',"  \
-    " 'UTF8') || s.content_sha256) AS dedup_key"                                             \
+    " 'UTF8') || s.content_sha256) AS dedup_key, 'clash' AS category,"                      \
+    " sha256(convert_to(s.payload, 'UTF8')) AS payload_sha256"                                \
     " FROM (SELECT * FROM pantau_stage_reading s WHERE s.seq IS NOT NULL"                    \
     "  AND NOT EXISTS (SELECT 1 FROM pantau_stage_new n WHERE n.device_id = s.device_id"     \
     "  AND n.store_id = s.store_id AND n.seq = s.seq) OFFSET 0) s"                           \
@@ -104,7 +111,9 @@ static const char sink_session_sql[] =
     " WHERE l.content_sha256 <> s.content_sha256"                                            \
     " UNION ALL"                                                                             \
     " SELECT d.received_at, d.topic, d.payload, d.payload_size, d.reason, d.detail,"         \
-    " d.device_id, d.store_id, d.seq, d.stream, d.source, d.dedup_key"                       \
+    " d.device_id, d.store_id, d.seq, d.stream, d.source, d.dedup_key, d.category,"          \
+    " CASE WHEN d.payload_sha256 IS NOT NULL THEN d.payload_sha256"                           \
+    " WHEN octet_length(d.payload) = d.payload_size THEN sha256(d.payload) END"              \
     " FROM pantau_stage_dead d) x"                                                           \
     " ORDER BY dedup_key, received_at ON CONFLICT DO NOTHING"
 
@@ -276,10 +285,12 @@ static const struct sink_stmt sink_batch_stmts[] = {
     {0, SINK_DEAD_ALL},
     {0,
     /* 7. how each staged reading fared: n new, d duplicate, x dead letter before (same
-     * content, settled in the ledger as dead_letter: acknowledged as dead again), c clash */
+     * content, settled in the ledger as dead_letter: acknowledged as dead again), c clash
+     * with a stored reading, k clash with a reading settled as dead_letter (no copy stored) */
     "SELECT s.ord, CASE WHEN n.seq IS NOT NULL THEN 'n'"
     " WHEN l.content_sha256 = s.content_sha256 AND l.outcome = 'dead_letter' THEN 'x'"
-    " WHEN l.content_sha256 = s.content_sha256 THEN 'd' ELSE 'c' END"
+    " WHEN l.content_sha256 = s.content_sha256 THEN 'd'"
+    " WHEN l.outcome = 'dead_letter' THEN 'k' ELSE 'c' END"
     " FROM pantau_stage_reading s"
     " LEFT JOIN pantau_stage_new n USING (device_id, store_id, seq)"
     " LEFT JOIN LATERAL (SELECT l.content_sha256, l.outcome FROM pantau.reading_ledger l"

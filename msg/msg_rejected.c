@@ -165,6 +165,8 @@ void msg_rejected_set_payload(struct msg_rejected *r, const void *payload, size_
 
     r->payload_len = len > MSG_REJECTED_PAYLOAD_MAX ? MSG_REJECTED_PAYLOAD_MAX : len;
     memcpy(r->payload, payload, r->payload_len);
+    r->has_size = true;
+    r->size = len;
     if (len <= MSG_REJECTED_PAYLOAD_MAX) {
         return;
     }
@@ -233,6 +235,89 @@ static int emit_payload(const struct msg_member *m, const void *base, struct msg
     return MSG_OK;
 }
 
+static const char *const category_names[] = {"json", "schema", "topic", "station", "identity",
+                                             NULL};
+
+const char *msg_rejected_category_name(int c)
+{
+    if (c < 0 || c >= MSG_REJECTED_CATEGORY_COUNT) {
+        return NULL;
+    }
+    return category_names[c];
+}
+
+int msg_rejected_category_find(const char *name)
+{
+    for (int i = 0; i < MSG_REJECTED_CATEGORY_COUNT; i++) {
+        if (strcmp(category_names[i], name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/* sha256: 64 lower-case hex digits, into the struct's bytes. */
+static int check_sha256(const struct msg_member *m, const cJSON *item, void *base,
+                        const struct msg_path *path, char *err, size_t errlen)
+{
+    struct msg_rejected *r = base;
+    const char *s;
+
+    (void)m;
+    if (!cJSON_IsString(item)) {
+        return msg_schema_fail(path, err, errlen, "expected a string, got %s",
+                               msg_json_type_name(item));
+    }
+    s = item->valuestring;
+    if (strlen(s) != 2 * MSG_REJECTED_SHA256_LEN) {
+        return msg_schema_fail(path, err, errlen, "%zu characters, expected %d lower-case hex "
+                               "digits", strlen(s), 2 * MSG_REJECTED_SHA256_LEN);
+    }
+    for (size_t i = 0; i < MSG_REJECTED_SHA256_LEN; i++) {
+        int hi = hex_value(s[2 * i]);
+        int lo = hex_value(s[2 * i + 1]);
+
+        if (hi < 0 || lo < 0) {
+            return msg_schema_fail(path, err, errlen, "not a lower-case hex digit at character "
+                                   "%zu", hi < 0 ? 2 * i : 2 * i + 1);
+        }
+        r->sha256[i] = (unsigned char)(hi << 4 | lo);
+    }
+    r->has_sha256 = true;
+    return MSG_OK;
+}
+
+static int emit_sha256(const struct msg_member *m, const void *base, struct msg_buf *b,
+                       enum msg_enc_mode mode)
+{
+    static const char hex[] = "0123456789abcdef";
+    const struct msg_rejected *r = base;
+    char text[2 * MSG_REJECTED_SHA256_LEN + 3];
+    size_t n = 0;
+
+    (void)m;
+    (void)mode;
+    text[n++] = '"';
+    for (size_t i = 0; i < MSG_REJECTED_SHA256_LEN; i++) {
+        text[n++] = hex[r->sha256[i] >> 4];
+        text[n++] = hex[r->sha256[i] & 15];
+    }
+    text[n++] = '"';
+    msg_buf_raw(b, text, n);
+    return MSG_OK;
+}
+
 #define R(name, type, lo, hi, f)                                                             \
     {name, type, true, false, lo, hi, offsetof(struct msg_rejected, f),                      \
      sizeof(((struct msg_rejected *)0)->f), MSG_NO_HAS, NULL, NULL, NULL, NULL}
@@ -242,6 +327,13 @@ static const struct msg_member rejected_members[] = {
     R("device", MSG_M_ID, 0, 0, device),
     R("topic", MSG_M_TEXT, 1, MSG_REJECTED_TOPIC_MAX, topic),
     R("reason", MSG_M_TEXT, 1, MSG_REJECTED_REASON_MAX, reason),
+    {"category", MSG_M_ENUM, false, false, 0, 0, offsetof(struct msg_rejected, category),
+     sizeof(int), offsetof(struct msg_rejected, has_category), category_names, NULL, NULL, NULL},
+    {"size", MSG_M_U64, false, false, 0, MSG_REJECTED_SIZE_MAX,
+     offsetof(struct msg_rejected, size), sizeof(uint64_t),
+     offsetof(struct msg_rejected, has_size), NULL, NULL, NULL, NULL},
+    {"sha256", MSG_M_CUSTOM, false, false, 0, 0, 0, 0, offsetof(struct msg_rejected, has_sha256),
+     NULL, check_sha256, emit_sha256, NULL},
     {"payload_b64", MSG_M_CUSTOM, true, false, 0, 0, 0, 0, MSG_NO_HAS, NULL, check_payload,
      emit_payload, NULL},
 };
@@ -265,7 +357,9 @@ int msg_rejected_encode(const struct msg_rejected *r, char *buf, size_t buflen, 
         !msg_id_valid(r->device, strlen(r->device)) ||
         !text_ok(r->topic, sizeof(r->topic), MSG_REJECTED_TOPIC_MAX) ||
         !text_ok(r->reason, sizeof(r->reason), MSG_REJECTED_REASON_MAX) ||
-        r->payload_len > MSG_REJECTED_PAYLOAD_MAX) {
+        r->payload_len > MSG_REJECTED_PAYLOAD_MAX ||
+        (r->has_category && msg_rejected_category_name(r->category) == NULL) ||
+        (r->has_size && r->size > MSG_REJECTED_SIZE_MAX)) {
         return MSG_ERR_INVAL;
     }
     msg_buf_init(&b, buf, buflen < MSG_REJECTED_MSG_MAX + 1 ? buflen : MSG_REJECTED_MSG_MAX + 1);

@@ -22,15 +22,39 @@
 #define MSG_REJECTED_PAYLOAD_MAX 8192     /* bytes of the refused payload (longer ones are cut) */
 #define MSG_REJECTED_MSG_MAX 16384        /* bytes of a rejected message (section 8) */
 #define MSG_BASE64_LEN(n) (((n) + 2) / 3 * 4)   /* characters for n bytes, without NUL */
+#define MSG_REJECTED_SIZE_MAX 268435455   /* `size`: the largest MQTT payload there can be */
+#define MSG_REJECTED_SHA256_LEN 32
+
+/* `category`: why, as a closed set (protocol.md 7.2); the order is the wire's names' order. */
+enum msg_rejected_category {
+    MSG_REJECTED_JSON,     /* not I-JSON, too large or too deep */
+    MSG_REJECTED_SCHEMA,   /* JSON that breaks the contract (sections 4, 5) */
+    MSG_REJECTED_TOPIC,    /* a topic outside section 3, or a stream the device may not use */
+    MSG_REJECTED_STATION,  /* a station not bound to the device at the reading's time */
+    MSG_REJECTED_IDENTITY, /* a topic of another device, or an account that may not publish */
+    MSG_REJECTED_CATEGORY_COUNT
+};
 
 struct msg_rejected {
     int64_t ts_ms;                        /* when the broker refused it */
     char device[MSG_ID_MAX + 1];          /* the authenticated identity */
     char topic[MSG_CP_BYTES(MSG_REJECTED_TOPIC_MAX)];
     char reason[MSG_CP_BYTES(MSG_REJECTED_REASON_MAX)];
+    bool has_category;
+    int category;                         /* enum msg_rejected_category */
+    bool has_size;
+    uint64_t size;                        /* the whole payload's bytes, before any cut */
+    bool has_sha256;
+    unsigned char sha256[MSG_REJECTED_SHA256_LEN]; /* SHA-256 of the whole payload */
     size_t payload_len;
     unsigned char payload[MSG_REJECTED_PAYLOAD_MAX];
 };
+
+/* The wire name of a category ("json", ...), or NULL if c is not one. */
+const char *msg_rejected_category_name(int c);
+
+/* The category named name (NUL-terminated, borrowed), or -1 if it is none. */
+int msg_rejected_category_find(const char *name);
 
 /* Copies src (srclen bytes, borrowed, any content) into dst (dstsize bytes) as text that the
  * protocol accepts: invalid UTF-8, control characters and noncharacters become '?', the result
@@ -39,21 +63,26 @@ struct msg_rejected {
 void msg_rejected_set_text(char *dst, size_t dstsize, const char *src, size_t srclen,
                            size_t max_cp);
 
-/* Copies payload (len bytes, borrowed) into r. A payload longer than MSG_REJECTED_PAYLOAD_MAX
- * is cut to its first MSG_REJECTED_PAYLOAD_MAX bytes and r->reason (set it first) gets
- * " (payload cut to its first 8192 of N bytes)", shortening the reason itself if the whole would
- * exceed MSG_REJECTED_REASON_MAX code points (protocol.md 7.2). */
+/* Copies payload (len bytes, borrowed) into r and sets r->size to len (has_size). A payload
+ * longer than MSG_REJECTED_PAYLOAD_MAX is cut to its first MSG_REJECTED_PAYLOAD_MAX bytes and
+ * r->reason (set it first) gets " (payload cut to its first 8192 of N bytes)", shortening the
+ * reason itself if the whole would exceed MSG_REJECTED_REASON_MAX code points (protocol.md
+ * 7.2). The SHA-256 of the whole payload is the caller's to set (msg/ has no hash). */
 void msg_rejected_set_payload(struct msg_rejected *r, const void *payload, size_t len);
 
 /* Writes r (borrowed) as a JSON payload into buf (buflen bytes) with a NUL; *outlen gets its
- * length. Returns MSG_OK; MSG_ERR_INVAL if a member breaks the contract (bad device id, topic or
- * reason that is not 1..max code points of text, payload_len too large); MSG_ERR_FULL if it does
- * not fit into buf (MSG_REJECTED_MSG_MAX + 1 bytes always suffice for a valid r). */
+ * length. The optional members category, size and sha256 are written when their has_ flag is
+ * set. Returns MSG_OK; MSG_ERR_INVAL if a member breaks the contract (bad device id, topic or
+ * reason that is not 1..max code points of text, payload_len too large, a category that is
+ * none, size above MSG_REJECTED_SIZE_MAX); MSG_ERR_FULL if it does not fit into buf
+ * (MSG_REJECTED_MSG_MAX + 1 bytes always suffice for a valid r). */
 int msg_rejected_encode(const struct msg_rejected *r, char *buf, size_t buflen, size_t *outlen);
 
 /* Validates payload (len bytes, borrowed) as a rejected message and fills caller-owned *out
- * (the refused payload decoded). Returns MSG_OK, MSG_ERR_JSON, MSG_ERR_SCHEMA or MSG_ERR_NOMEM,
- * with err naming the member. */
+ * (the refused payload decoded; has_category, has_size and has_sha256 say which optional
+ * members were there). Returns MSG_OK, MSG_ERR_JSON, MSG_ERR_SCHEMA or MSG_ERR_NOMEM, with err
+ * naming the member. `size` is not checked against the payload's length (it is the broker's
+ * word on what it cut): a reader takes the larger of the two. */
 int msg_rejected_parse(const void *payload, size_t len, struct msg_rejected *out, char *err,
                        size_t errlen);
 

@@ -72,10 +72,16 @@ def test_same_key_with_other_bad_content_is_a_second_row():
         for n, payload in enumerate(copies):
             d.send_raw("flood", payload, keep_seq=8)
             assert d.wait_acks([8], 30, times=n + 2), d.ack_count
-        assert 8 in d.dead
+        assert 8 not in d.dead, "seq 8 has a stored copy: its clashes are not dead"
+        # a valid content under seq 7, whose reading went to the dead letters: a clash with
+        # no copy stored, so dead (protocol.md 6.1)
+        d.dead.clear()
+        d.send_raw("flood", json.dumps(d.reading(7, level_cm=3.5)).encode(), keep_seq=7)
+        assert d.wait_acks([7], 30, times=2), d.ack_count
+        assert 7 in d.dead
         rows = env.sql("SELECT reason, seq, count(*) FROM pantau_ops.dead_letter"
                        " GROUP BY 1, 2 ORDER BY 1, 2")
-        assert rows == [("clash", 8, 2), ("schema", 7, 2)], rows
+        assert rows == [("clash", 7, 1), ("clash", 8, 2), ("schema", 7, 2)], rows
         assert env.sql("SELECT seq, outcome FROM pantau.reading_ledger ORDER BY 1") == [
             (7, "dead_letter"), (8, "stored")]
 

@@ -24,9 +24,11 @@ def test_each_invalid_class_is_a_dead_letter_with_its_reason():
         cases = [
             # (label, topic stream or full topic, payload, keep_seq (acked), reason)
             ("not json", "flood", b"not json", None, "json"),
-            ("truncated", "flood", json.dumps(good)[:-5].encode(), None, "json"),
+            # store and seq read leniently from JSON that is broken after them: acknowledged
+            # as dead (issue 9 item 4, protocol.md 7.3)
+            ("truncated", "flood", json.dumps(good)[:-5].encode(), 1, "json"),
             ("NaN", "flood", json.dumps(dict(good, seq=2, level_cm=12345.5)).replace(
-                "12345.5", "NaN").encode(), None, "json"),
+                "12345.5", "NaN").encode(), 2, "json"),
             ("duplicate member", "flood",
              json.dumps(dict(good, seq=3))[:-1].encode() + b', "seq": 3}', 3, "json"),
             ("unknown member", "flood", json.dumps(dict(good, seq=4, levl_cm=1)).encode(), 4,
@@ -37,7 +39,7 @@ def test_each_invalid_class_is_a_dead_letter_with_its_reason():
              "schema"),
             ("array", "flood", b"[1,2,3]", None, "schema"),
             ("too large", "flood", json.dumps(dict(good, seq=7, x_pad="a" * 9000)).encode(),
-             None, "json"),
+             7, "json"),
             ("wrong topic", "pantau/v1/_sys/flood", json.dumps(dict(good, seq=8)).encode(),
              None, "topic"),
             ("stream not allowed for the kind", "traffic",
@@ -74,11 +76,23 @@ def test_each_invalid_class_is_a_dead_letter_with_its_reason():
         # the ledger as dead letters (so that gaps do not count them and resends are acked)
         ledger = env.sql("SELECT device_id, seq, outcome FROM pantau.reading_ledger"
                          " ORDER BY 1, 2")
-        assert ledger == [(d.device_id, k, "dead_letter") for k in (3, 4, 5, 9, 10)] + [
+        # (1, 2 and 7: read leniently from broken JSON, issue 9 item 4)
+        assert ledger == [(d.device_id, k, "dead_letter") for k in (1, 2, 3, 4, 5, 7, 9, 10)] + [
             ("gw-ghost-01", 1, "dead_letter")], ledger
         ghost_rows = [r for r in rows if r[2] == "gw-ghost-01"]
         assert len(ghost_rows) == 2 and all(r[0] == "registry" and "not in the registry" in r[5]
                                             for r in ghost_rows), ghost_rows
+        # the category (issue 9 item 13, schema/010): a closed set, registry refusals split
+        # into topic (stream of another kind), station and identity (unknown device)
+        category = {bytes(p): c for p, c in env.sql(
+            "SELECT payload, category FROM pantau_ops.dead_letter")}
+        want = {"stream not allowed for the kind": "topic", "station not bound": "station",
+                "duplicate member": "json", "seq not integral": "schema"}
+        for label, where, payload, keep, reason in cases:
+            assert category[payload] == want.get(label, reason), (label, category[payload])
+        assert sorted(c for p, c in env.sql(
+            "SELECT payload, category FROM pantau_ops.dead_letter WHERE device_id ="
+            " 'gw-ghost-01'")) == [("identity"), ("identity")]
 
 
 def test_poison_message_does_not_delay_the_stream_behind_it():

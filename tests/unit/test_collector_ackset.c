@@ -128,6 +128,31 @@ static void dead_seqs_are_a_subset_of_ranges(void)
     ackset_free(a);
 }
 
+/* issue 9 item 5: dead holds only readings of which no copy was stored, whichever copy of a
+ * seq comes first within one acknowledgement */
+static void stored_copy_keeps_a_seq_out_of_dead_9_5(void)
+{
+    struct ackset *a = ackset_new();
+    static struct capture c;
+
+    memset(&c, 0, sizeof(c));
+    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 3, false) == MSG_OK); /* stored, then a dead */
+    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 3, true) == MSG_OK);  /* copy (a clash) */
+    for (uint64_t s = 5; s <= 9; s++) {
+        CHECK(ackset_add(a, "gw-p2c-01", STORE_A, s, true) == MSG_OK); /* dead 5..9 */
+    }
+    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 7, false) == MSG_OK); /* then 7 stored */
+    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 5, false) == MSG_OK); /* and 5 */
+    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 11, true) == MSG_OK); /* 11 dead only */
+    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 11, true) == MSG_OK); /* twice */
+    CHECK(ackset_drain(a, emit, &c) == 1);
+    CHECK(c.msgs[0].n_ranges[0] == 3); /* [3,3] [5,9] [11,11] */
+    CHECK(c.msgs[0].n_dead[0] == 3);   /* [6,6] [8,9] [11,11] */
+    CHECK(c.msgs[0].first_dead[0].first == 6 && c.msgs[0].first_dead[0].last == 6);
+    CHECK(c.msgs[0].dead_subset_ok);
+    ackset_free(a);
+}
+
 static void seventeen_stores_make_two_messages(void)
 {
     struct ackset *a = ackset_new();
@@ -243,6 +268,7 @@ int main(void)
     consecutive_seqs_coalesce_into_one_range();
     out_of_order_and_repeated_seqs_coalesce();
     dead_seqs_are_a_subset_of_ranges();
+    stored_copy_keeps_a_seq_out_of_dead_9_5();
     seventeen_stores_make_two_messages();
     more_than_1000_ranges_split_the_store_across_messages();
     many_devices_each_get_their_message();

@@ -138,7 +138,117 @@ static void test_salvage_reads_only_what_is_valid(void)
     }
 }
 
+/* issue 9 item 4: store and seq of a payload that is not JSON as a whole, read leniently */
+static void test_salvage_reads_store_and_seq_of_broken_json_9_4(void)
+{
+    static const struct {
+        const char *name;
+        const char *payload;
+        const char *store;
+        unsigned long long seq;
+    } rows[] = {
+        {"NaN after the envelope", "{" ENV ",\"level_cm\":NaN}", STORE, 42},
+        {"NaN before the envelope", "{\"level_cm\":NaN, " ENV "}", STORE, 42},
+        {"cut short", "{" ENV ",\"station\":\"st-1\",\"note\":\"abc", STORE, 42},
+        {"cut inside a nested value", "{\"seq\" : 7 ,\"store\":\"" STORE "\",\"c\":[{\"a\":\"}\"",
+         STORE, 7},
+        {"seq 5.0", "{\"store\":\"" STORE "\",\"seq\":5.0,\"v\":Infinity}", STORE, 5},
+        {"trailing comma", "{" ENV ",}", STORE, 42},
+        {"seq cut in its digits", "{\"store\":\"" STORE "\",\"seq\":12", "", 0},
+        {"seq before a break", "{\"store\":\"" STORE "\",\"seq\":12 \"ts\":1}", STORE, 12},
+        {"seq twice", "{" ENV ",\"seq\":43,\"v\":NaN}", "", 0},
+        {"store twice", "{" ENV ",\"store\":\"" STORE "\",\"v\":NaN}", "", 0},
+        {"seq 0", "{\"store\":\"" STORE "\",\"seq\":0,\"v\":NaN}", "", 0},
+        {"seq negative", "{\"store\":\"" STORE "\",\"seq\":-4,\"v\":NaN}", "", 0},
+        {"seq a fraction", "{\"store\":\"" STORE "\",\"seq\":4.5,\"v\":NaN}", "", 0},
+        {"seq an exponent", "{\"store\":\"" STORE "\",\"seq\":4e1,\"v\":NaN}", "", 0},
+        {"seq a string", "{\"store\":\"" STORE "\",\"seq\":\"4\",\"v\":NaN}", "", 0},
+        {"seq above 2^53-1", "{\"store\":\"" STORE "\",\"seq\":9007199254740992,\"v\":NaN}",
+         "", 0},
+        {"store upper case", "{\"store\":\"6F1C2B0E-9A57-4D1E-8D0C-3A1F2E4B5C6D\",\"seq\":1,"
+                             "\"v\":NaN}", "", 0},
+        {"seq twice, once escaped", "{" ENV ",\"se\\u0071\":43,\"v\":NaN}", "", 0},
+        {"nested store and seq only", "{\"x\":{" ENV "},\"v\":NaN}", "", 0},
+        {"not an object", "[" ENV "]", "", 0},
+        {"garbage", "\xff\xfe not json", "", 0},
+    };
+    /* and the rest of the envelope, for a ledger row (outcome dead_letter) */
+    static const struct {
+        const char *name;
+        const char *payload;
+        int envelope;
+        int boot;
+    } envs[] = {
+        {"whole envelope, NaN after it",
+         "{" ENV ",\"clock_synced\":false,\"replay\":true,\"boot\":0,\"mono_ms\":1500,"
+         "\"level_cm\":NaN}",
+         1, 1},
+        {"cut after the envelope",
+         "{" ENV ",\"clock_synced\":true,\"replay\":false,\"station\":\"st-1\",\"x\":\"ab", 1, 0},
+        {"boot not an integer", "{" ENV ",\"clock_synced\":true,\"replay\":false,\"boot\":-1,"
+                                "\"v\":NaN}",
+         1, 0},
+        {"replay twice", "{" ENV ",\"clock_synced\":true,\"replay\":false,\"replay\":true,"
+                         "\"v\":NaN}",
+         0, 0},
+        {"replay not a boolean", "{" ENV ",\"clock_synced\":true,\"replay\":0,\"v\":NaN}", 0, 0},
+        {"ts not a date", "{\"store\":\"" STORE "\",\"seq\":42,\"ts\":\"2026-02-30T00:00:00.000Z\","
+                          "\"clock_synced\":true,\"replay\":false,\"v\":NaN}",
+         0, 0},
+        {"no clock_synced", "{" ENV ",\"replay\":false,\"v\":NaN}", 0, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct deadkey_salvage sv;
+
+        salvage(rows[i].payload, &sv);
+        TEST_CHECK(strcmp(sv.store_id, rows[i].store) == 0 && sv.seq == rows[i].seq &&
+                   !sv.has_envelope);
+        TEST_MSG("%s: store '%s' seq %llu", rows[i].name, sv.store_id, (unsigned long long)sv.seq);
+    }
+    for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+        struct deadkey_salvage sv;
+
+        salvage(envs[i].payload, &sv);
+        TEST_CHECK(strcmp(sv.store_id, STORE) == 0 && sv.seq == 42 &&
+                   sv.has_envelope == (envs[i].envelope != 0) &&
+                   sv.env.has_boot == (envs[i].boot != 0));
+        TEST_MSG("%s: store '%s' seq %llu envelope %d boot %d", envs[i].name, sv.store_id,
+                 (unsigned long long)sv.seq, sv.has_envelope, sv.env.has_boot);
+        if (envs[i].envelope) {
+            TEST_CHECK(strcmp(sv.env.store_id, STORE) == 0 && sv.env.seq == 42 &&
+                       sv.env.ts_ms == INT64_C(1770779700000));
+            TEST_MSG("%s: ts %lld", envs[i].name, (long long)sv.env.ts_ms);
+        }
+    }
+    {
+        struct deadkey_salvage sv;
+
+        salvage(envs[0].payload, &sv);
+        TEST_CHECK(!sv.env.clock_synced && sv.env.replay && sv.env.boot == 0 &&
+                   sv.env.has_mono && sv.env.mono_ms == 1500);
+    }
+}
+
+static void test_whole_key_separates_what_differs_9_13(void)
+{
+    unsigned char w1[DEADKEY_LEN] = {1};
+    unsigned char w2[DEADKEY_LEN] = {2};
+    unsigned char a[DEADKEY_LEN];
+    unsigned char b[DEADKEY_LEN];
+
+    TEST_CHECK(deadkey_whole("t/1", 3, w1, a) == MSG_OK);
+    TEST_CHECK(deadkey_whole("t/1", 3, w1, b) == MSG_OK && memcmp(a, b, DEADKEY_LEN) == 0);
+    TEST_CHECK(deadkey_whole("t/1", 3, w2, b) == MSG_OK && memcmp(a, b, DEADKEY_LEN) != 0);
+    TEST_CHECK(deadkey_whole("t/2", 3, w1, b) == MSG_OK && memcmp(a, b, DEADKEY_LEN) != 0);
+    TEST_CHECK(deadkey_raw("t/1", 3, (const char *)w1, DEADKEY_LEN, b) == MSG_OK &&
+               memcmp(a, b, DEADKEY_LEN) != 0);
+}
+
 TEST_LIST = {
+    {"salvage_reads_store_and_seq_of_broken_json_9_4",
+     test_salvage_reads_store_and_seq_of_broken_json_9_4},
+    {"whole_key_separates_what_differs_9_13", test_whole_key_separates_what_differs_9_13},
     {"keys_match_the_documented_formulas", test_keys_match_the_documented_formulas},
     {"keys_separate_what_differs", test_keys_separate_what_differs},
     {"a_resend_is_the_same_content", test_a_resend_is_the_same_content},

@@ -290,6 +290,104 @@ out:
     free(buf);
 }
 
+#define SHA_HEX "3f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8"
+
+/* issue 9 item 13: category, size and sha256, optional members of a rejected message */
+static void test_category_size_sha256_9_13(void)
+{
+    static const struct {
+        const char *name;
+        const char *payload;
+        int rc;
+        const char *want;
+    } rows[] = {
+        {"all three", REJ(GOOD_MEMBERS ",\"category\":\"station\",\"size\":9000,"
+                          "\"sha256\":\"" SHA_HEX "\""),
+         MSG_OK, NULL},
+        {"size 0", REJ(GOOD_MEMBERS ",\"size\":0"), MSG_OK, NULL},
+        {"size at most", REJ(GOOD_MEMBERS ",\"size\":268435455"), MSG_OK, NULL},
+        {"size above", REJ(GOOD_MEMBERS ",\"size\":268435456"), MSG_ERR_SCHEMA, "size:"},
+        {"size negative", REJ(GOOD_MEMBERS ",\"size\":-1"), MSG_ERR_SCHEMA, "size:"},
+        {"size not integral", REJ(GOOD_MEMBERS ",\"size\":1.5"), MSG_ERR_SCHEMA, "size:"},
+        {"size a string", REJ(GOOD_MEMBERS ",\"size\":\"15\""), MSG_ERR_SCHEMA, "size:"},
+        {"category rate", REJ(GOOD_MEMBERS ",\"category\":\"rate\""), MSG_ERR_SCHEMA,
+         "category: 'rate' is not one of json, schema, topic, station, identity"},
+        {"category upper case", REJ(GOOD_MEMBERS ",\"category\":\"JSON\""), MSG_ERR_SCHEMA,
+         "category:"},
+        {"category a number", REJ(GOOD_MEMBERS ",\"category\":1"), MSG_ERR_SCHEMA, "category:"},
+        {"sha256 upper case", REJ(GOOD_MEMBERS ",\"sha256\":\"3F0A1B2C3D4E5F60718293A4B5C6D7E8"
+                                  "F90A1B2C3D4E5F60718293A4B5C6D7E8\""),
+         MSG_ERR_SCHEMA, "sha256: not a lower-case hex digit at character 1"},
+        {"sha256 short", REJ(GOOD_MEMBERS ",\"sha256\":\"3f0a\""), MSG_ERR_SCHEMA,
+         "sha256: 4 characters, expected 64 lower-case hex digits"},
+        {"sha256 a number", REJ(GOOD_MEMBERS ",\"sha256\":5"), MSG_ERR_SCHEMA,
+         "sha256: expected a string, got number"},
+    };
+    struct msg_rejected *r = calloc(1, sizeof(*r));
+    struct msg_rejected *back = malloc(sizeof(*back));
+    char *buf = malloc(MSG_REJECTED_MSG_MAX + 1);
+    unsigned char *big = malloc(9000);
+    char err[MSG_ERRLEN] = "";
+    size_t len = 0;
+
+    if (!TEST_CHECK(r != NULL && back != NULL && buf != NULL && big != NULL)) {
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int rc = msg_rejected_parse(rows[i].payload, strlen(rows[i].payload), back, err,
+                                    sizeof(err));
+
+        TEST_CHECK(rc == rows[i].rc);
+        TEST_MSG("%s: rc %s, err '%s'", rows[i].name, msg_errname(rc), err);
+        if (rows[i].want != NULL) {
+            TEST_CHECK(strstr(err, rows[i].want) != NULL);
+            TEST_MSG("%s: err '%s' lacks '%s'", rows[i].name, err, rows[i].want);
+        }
+    }
+    TEST_CHECK(msg_rejected_parse(rows[0].payload, strlen(rows[0].payload), back, err,
+                                  sizeof(err)) == MSG_OK);
+    TEST_CHECK(back->has_category && back->category == MSG_REJECTED_STATION);
+    TEST_CHECK(back->has_size && back->size == 9000);
+    TEST_CHECK(back->has_sha256 && back->sha256[0] == 0x3f && back->sha256[31] == 0xe8);
+    TEST_CHECK(msg_rejected_parse(REJ(GOOD_MEMBERS), strlen(REJ(GOOD_MEMBERS)), back, err,
+                                  sizeof(err)) == MSG_OK);
+    TEST_CHECK(!back->has_category && !back->has_size && !back->has_sha256);
+
+    /* set_payload records the size before the cut; encode writes what is set */
+    memset(big, 'p', 9000);
+    r->ts_ms = 0;
+    snprintf(r->device, sizeof(r->device), "%s", "gw-p2c-01");
+    snprintf(r->topic, sizeof(r->topic), "%s", "pantau/v1/gw-p2c-01/flood");
+    snprintf(r->reason, sizeof(r->reason), "%s", "payload of 9000 bytes exceeds 8192");
+    msg_rejected_set_payload(r, big, 9000);
+    TEST_CHECK(r->has_size && r->size == 9000 && r->payload_len == MSG_REJECTED_PAYLOAD_MAX);
+    r->has_category = true;
+    r->category = MSG_REJECTED_JSON;
+    r->has_sha256 = true;
+    memset(r->sha256, 0xab, sizeof(r->sha256));
+    TEST_CHECK(msg_rejected_encode(r, buf, MSG_REJECTED_MSG_MAX + 1, &len) == MSG_OK);
+    TEST_CHECK(strstr(buf, "\"category\":\"json\",\"size\":9000,\"sha256\":\"abab") != NULL);
+    TEST_MSG("%.300s", buf);
+    TEST_CHECK(msg_rejected_parse(buf, len, back, err, sizeof(err)) == MSG_OK);
+    TEST_MSG("%s", err);
+    TEST_CHECK(back->size == 9000 && back->category == MSG_REJECTED_JSON &&
+               memcmp(back->sha256, r->sha256, sizeof(r->sha256)) == 0);
+    r->category = MSG_REJECTED_CATEGORY_COUNT;
+    TEST_CHECK(msg_rejected_encode(r, buf, MSG_REJECTED_MSG_MAX + 1, &len) == MSG_ERR_INVAL);
+    r->category = MSG_REJECTED_IDENTITY;
+    r->size = (uint64_t)MSG_REJECTED_SIZE_MAX + 1;
+    TEST_CHECK(msg_rejected_encode(r, buf, MSG_REJECTED_MSG_MAX + 1, &len) == MSG_ERR_INVAL);
+    TEST_CHECK(strcmp(msg_rejected_category_name(MSG_REJECTED_IDENTITY), "identity") == 0);
+    TEST_CHECK(msg_rejected_category_name(-1) == NULL);
+    TEST_CHECK(msg_rejected_category_find("topic") == MSG_REJECTED_TOPIC);
+    TEST_CHECK(msg_rejected_category_find("rate") == -1);
+out:
+    free(r);
+    free(back);
+    free(buf);
+    free(big);
+}
+
 static void test_set_text(void)
 {
     char out[MSG_CP_BYTES(MSG_REJECTED_REASON_MAX)];
@@ -323,5 +421,6 @@ TEST_LIST = {
     {"encode_round_trip", test_encode_round_trip},
     {"set_payload_cuts_long_payloads", test_set_payload_cuts_long_payloads},
     {"set_text", test_set_text},
+    {"category_size_sha256_9_13", test_category_size_sha256_9_13},
     {NULL, NULL},
 };
