@@ -164,6 +164,9 @@ struct agent {
     struct agent_bucket resend_bucket;
     uint64_t frontier;          /* highest seq the live path has looked at */
     uint64_t backlog_cursor;    /* the backlog scan goes on after this seq */
+    bool backlog_idle;          /* the last backlog scan found nothing more to send up to the
+                                 * frontier: no backlog wake until the frontier moves or the
+                                 * cursor goes back (the held count alone cannot tell) */
     bool replaying;             /* a backlog replay is under way (for the log) */
     uint64_t seen_appended;     /* a->appended when the live path last looked */
     int64_t next_store_poll_ms;
@@ -190,6 +193,7 @@ struct agent {
     int64_t next_summary_ms;
     int64_t next_expire_ms;
     struct counters cnt;
+    uint64_t wakeups;           /* rounds of the engine's loop (the summary's `wakeups`) */
     atomic_uint_fast64_t emitted;
     atomic_uint_fast64_t invalid;
 };
@@ -815,6 +819,7 @@ static void on_up(struct agent *a, int64_t now)
      * (live_ms) go out live, the older ones with the backlog. */
     agent_window_clear_sent(a->win);
     a->backlog_cursor = 0;
+    a->backlog_idle = false;
     a->next_store_poll_ms = now;
 }
 
@@ -857,6 +862,9 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
         }
         agent_window_remove(a->win, s);
     }
+    /* the held count must not stay the one from before the deletion: the backlog wake in
+     * next_deadline() compares it with what is in flight */
+    refresh_stats(a, now, true);
     /* the status follows in maybe_status() once the backlog changed noticeably */
 }
 
@@ -1048,6 +1056,7 @@ struct scan_ctx {
     uint64_t last_seq;   /* highest (live) or last (backlog) seq seen */
     size_t seen;
     bool stopped;        /* the budget ran out before the rows did */
+    bool beyond;         /* backlog: the scan reached a row above the frontier */
     bool backlog;
     int rc;
 };
@@ -1097,6 +1106,7 @@ static bool scan_backlog(void *ctx, const struct agent_store_row *row)
 
     if (row->seq > a->frontier) {
         c->stopped = false;
+        c->beyond = true;
         return false;   /* newer than the live path has looked at: live first */
     }
     c->seen++;
@@ -1197,6 +1207,9 @@ static void send_live(struct agent *a, int64_t now, int64_t wall)
     if (!c.stopped) {
         /* every row above the frontier was sent or is not live (or, beyond what the scan
          * returned, older than those): the backlog path takes what is left, oldest first */
+        if (c.last_seq != a->frontier) {
+            a->backlog_idle = false;
+        }
         a->frontier = c.last_seq;
     }
 }
@@ -1215,6 +1228,7 @@ static void evict_expired(struct agent *a, int64_t now)
         if (s->seq <= a->backlog_cursor) {
             a->backlog_cursor = s->seq - 1;
         }
+        a->backlog_idle = false;
         agent_window_remove(a->win, s);
     }
 }
@@ -1259,23 +1273,33 @@ static void send_backlog(struct agent *a, int64_t now)
     struct scan_ctx c = {.a = a, .now = now, .backlog = true, .rc = MSG_OK};
     size_t room = agent_window_room(a->win);
     size_t reserve = (size_t)(a->cfg->window / 4);
+    size_t limit;
     char err[MSG_ERRLEN];
     int rc;
 
-    if (room <= reserve || agent_bucket_wait_ms(&a->replay_bucket, now) > 0) {
+    if (a->backlog_idle || room <= reserve ||
+        agent_bucket_wait_ms(&a->replay_bucket, now) > 0) {
         return;
     }
     c.budget = room - reserve;
     c.last_seq = a->backlog_cursor;
+    limit = c.budget + a->win->n_sent + a->win->n_refused;
     pthread_mutex_lock(&a->store_lock);
-    rc = agent_store_scan(a->store, a->backlog_cursor, c.budget + a->win->n_sent +
-                          a->win->n_refused, scan_backlog, &c, err, sizeof(err));
+    rc = agent_store_scan(a->store, a->backlog_cursor, limit, scan_backlog, &c, err,
+                          sizeof(err));
     pthread_mutex_unlock(&a->store_lock);
     if (rc != MSG_OK) {
         log_msg(LOG_WARNING, "agent: reading the backlog: %s", err);
         return;
     }
     a->backlog_cursor = c.last_seq;
+    /* nothing more up to the frontier: the rows ran out before the limit, or the scan reached
+     * the live path's rows. Until the frontier moves or the cursor goes back, a scan would
+     * find nothing, so next_deadline() arms no backlog wake (issue 9, item 10: it used to
+     * look again at once, for as long as the held count was a second old). */
+    if (!c.stopped && (c.beyond || c.seen < limit)) {
+        a->backlog_idle = true;
+    }
     if (c.sent > 0 && !a->replaying) {
         a->replaying = true;
         log_msg(LOG_NOTICE, "agent: backlog replay started: %" PRIu64 " readings held, "
@@ -1317,13 +1341,13 @@ static void summary(struct agent *a)
             " published=%" PRIu64 " live=%" PRIu64 " replayed=%" PRIu64 " resent=%" PRIu64
             " acked=%" PRIu64 " dead=%" PRIu64 " refusals=%" PRIu64 " rejected=%" PRIu64
             " dropped=%" PRIu64 " inflight=%zu rto_ms=%" PRId64 " connected=%s health=%s"
-            " lost_events=%" PRIu64,
+            " lost_events=%" PRIu64 " wakeups=%" PRIu64,
             a->stats.held, (uint64_t)atomic_load(&a->emitted),
             (uint64_t)atomic_load(&a->invalid), a->cnt.published, a->cnt.live,
             a->cnt.replayed, a->cnt.resent, a->cnt.acked, a->cnt.dead, a->cnt.refusals,
             a->stats.rejected, a->stats.dropped, a->win->n_sent, agent_rto_timeout(&a->rto, 1),
             a->conn_state == CONN_UP ? "yes" : "no", a->resend_ok ? "ok" : "held",
-            dropped_events);
+            dropped_events, a->wakeups);
     /* free heap pages left in the middle of glibc's arenas (paho's threads, bursts) go back */
     malloc_trim(0);
 }
@@ -1396,18 +1420,28 @@ static int64_t next_deadline(struct agent *a, int64_t now)
         EARLIER(a->next_connect_ms);
     }
     if (a->conn_state == CONN_UP) {
-        EARLIER(a->next_store_poll_ms);
+        if (agent_window_room(a->win) > 0 && paho_room(a) > 0) {
+            EARLIER(a->next_store_poll_ms);   /* else an ack or a PUBACK wakes the engine */
+        }
         if (a->status_dirty) {
             EARLIER(a->status_ms + a->cfg->status_min_interval_ms);
         }
         EARLIER(a->stats_ms + STATS_EVERY_MS);
-        if (a->resend_ok) {
+        if (a->resend_ok && paho_room(a) > 0) {
+            /* with paho full, its next PUBACK wakes the engine (on_delivered) */
+            int64_t resend_at = now + agent_bucket_wait_ms(&a->resend_bucket, now);
+
             for (size_t i = 0; i < a->win->n_slots; i++) {
-                if (a->win->slots[i].state != AGENT_SLOT_FREE) {
-                    EARLIER(a->win->slots[i].due_ms);
+                const struct agent_slot *s = &a->win->slots[i];
+
+                if (s->state == AGENT_SLOT_REFUSED && agent_window_room(a->win) > 0) {
+                    EARLIER(s->due_ms);   /* a full window: an ack makes room and wakes */
+                } else if (s->state == AGENT_SLOT_SENT) {
+                    /* a due resend waits for its token too, or the loop would spin */
+                    EARLIER(s->due_ms > resend_at ? s->due_ms : resend_at);
                 }
             }
-            if (a->stats.held > a->win->n_sent + a->win->n_refused &&
+            if (!a->backlog_idle && a->stats.held > a->win->n_sent + a->win->n_refused &&
                 agent_window_room(a->win) > (size_t)(a->cfg->window / 4)) {
                 EARLIER(now + agent_bucket_wait_ms(&a->replay_bucket, now));
             }
@@ -1494,6 +1528,7 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
         struct timespec ts;
         struct pollfd p = {.fd = a->wake_fd, .events = POLLIN};
 
+        a->wakeups++;
         drain_events(a, now);
         rc = tick(a, now);
         if (rc != MSG_OK) {
