@@ -1293,6 +1293,11 @@ static void send_backlog(struct agent *a, int64_t now)
         return;
     }
     a->backlog_cursor = c.last_seq;
+    if (c.sent > 0 && !a->replaying) {
+        a->replaying = true;
+        log_msg(LOG_NOTICE, "agent: backlog replay started: %" PRIu64 " readings held, "
+                "%lld per second", a->stats.held, a->cfg->replay_rate);
+    }
     /* nothing more up to the frontier: the rows ran out before the limit, or the scan reached
      * the live path's rows. Until the frontier moves or the cursor goes back, a scan would
      * find nothing, so next_deadline() arms no backlog wake (issue 9, item 10: it used to
@@ -1300,12 +1305,7 @@ static void send_backlog(struct agent *a, int64_t now)
     if (!c.stopped && (c.beyond || c.seen < limit)) {
         a->backlog_idle = true;
     }
-    if (c.sent > 0 && !a->replaying) {
-        a->replaying = true;
-        log_msg(LOG_NOTICE, "agent: backlog replay started: %" PRIu64 " readings held, "
-                "%lld per second", a->stats.held, a->cfg->replay_rate);
-    }
-    if (!c.stopped && c.sent == 0 && a->replaying) {
+    if (!c.stopped && (c.sent == 0 || a->backlog_idle) && a->replaying) {
         a->replaying = false;
         log_msg(LOG_NOTICE, "agent: backlog replay done: %" PRIu64 " readings replayed in "
                 "total", a->cnt.replayed);
