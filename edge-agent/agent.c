@@ -46,6 +46,11 @@
 #define PAHO_INFLIGHT_MAX 64         /* publishes handed to paho and not yet PUBACKed: paho
                                       * keeps the rest in a command list it walks per send, so
                                       * a window's worth queued there would slow it down */
+#define STATION_GAPS 4               /* recent gaps between a station's readings, for its silence */
+#define STATION_GAP_MIN_MS 1000      /* closer readings are one burst (a camera's lanes) */
+#define STATION_SILENCE_MIN_MS 10000 /* a derived silence is never shorter */
+#define STATION_SILENCE_FIRST_MS 3600000 /* derived, before a second reading shows a gap (the
+                                          * longest interval a traffic reading may have) */
 #define MQTT_PACKET_PUBACK 4         /* packet_type of paho's failure data (MQTT's own number) */
 
 enum ev_type {
@@ -98,6 +103,17 @@ struct source_run {
     int64_t next_open_ms;
     struct agent_backoff backoff;
     struct agent_source_wait wait;
+};
+
+/* A station behind this gateway: when its last reading came, to tell its health (status
+ * `stations`, protocol.md 5). Written by emit (any source thread) and read by the engine,
+ * both under store_lock. */
+struct station {
+    char id[MSG_ID_MAX + 1];
+    int64_t last_ms;                /* CLOCK_MONOTONIC ms of its last reading; -1: none yet */
+    int64_t gaps[STATION_GAPS];     /* the last gaps of at least STATION_GAP_MIN_MS */
+    size_t n_gaps;
+    bool reported_online;           /* as the engine last saw it (engine thread) */
 };
 
 struct counters {
@@ -175,6 +191,12 @@ struct agent {
     int64_t mark_due_ms;
     char pubbuf[MSG_PAYLOAD_MAX + 16];
     struct msg_ack *ack;
+
+    /* stations (under store_lock; reported_online: engine thread) */
+    size_t n_stations;
+    struct station stations[MSG_STATUS_STATIONS_MAX];
+    bool stations_full_logged;
+    int64_t stations_next_ms;     /* when a station may go silent next (engine thread) */
 
     /* health (engine thread) */
     size_t n_health;
@@ -360,6 +382,113 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
     return 1;
 }
 
+/* ---- stations' health ------------------------------------------------------------------ */
+
+/* The station a reading is from, or NULL (larva, dropped). Borrows ev. */
+static const char *event_station(const struct msg_event *ev)
+{
+    switch (ev->stream) {
+    case MSG_STREAM_FLOOD:
+        return ev->u.flood.station;
+    case MSG_STREAM_TRAFFIC:
+        return ev->u.traffic.station;
+    case MSG_STREAM_INCIDENT:
+        return ev->u.incident.station;
+    default:
+        return NULL;
+    }
+}
+
+/* A reading of ev's station came at mono_ms. The store lock is held. */
+static void station_heard(struct agent *a, const struct msg_event *ev, int64_t mono_ms)
+{
+    const char *id = event_station(ev);
+    struct station *st = NULL;
+
+    if (id == NULL || id[0] == '\0') {
+        return;
+    }
+    for (size_t i = 0; i < a->n_stations; i++) {
+        if (strcmp(a->stations[i].id, id) == 0) {
+            st = &a->stations[i];
+            break;
+        }
+    }
+    if (st == NULL) {
+        if (a->n_stations >= MSG_STATUS_STATIONS_MAX) {
+            if (!a->stations_full_logged) {
+                a->stations_full_logged = true;
+                log_msg(LOG_WARNING, "agent: station %s: more than %d stations, its health is "
+                        "not reported", id, MSG_STATUS_STATIONS_MAX);
+            }
+            return;
+        }
+        st = &a->stations[a->n_stations++];
+        memset(st, 0, sizeof(*st));
+        snprintf(st->id, sizeof(st->id), "%s", id);
+        st->last_ms = -1;
+    }
+    if (st->last_ms >= 0 && mono_ms - st->last_ms >= STATION_GAP_MIN_MS) {
+        st->gaps[st->n_gaps % STATION_GAPS] = mono_ms - st->last_ms;
+        st->n_gaps++;
+    }
+    st->last_ms = mono_ms;
+}
+
+/* How long st may stay without a reading and still be online. The store lock is held. */
+static int64_t station_silence(const struct agent *a, const struct station *st)
+{
+    int64_t longest = 0;
+
+    if (a->cfg->station_silence_ms > 0) {
+        return a->cfg->station_silence_ms;
+    }
+    if (st->n_gaps == 0) {
+        return STATION_SILENCE_FIRST_MS;
+    }
+    for (size_t i = 0; i < STATION_GAPS && i < st->n_gaps; i++) {
+        if (st->gaps[i] > longest) {
+            longest = st->gaps[i];
+        }
+    }
+    return 3 * longest > STATION_SILENCE_MIN_MS ? 3 * longest : STATION_SILENCE_MIN_MS;
+}
+
+static bool station_online(const struct agent *a, const struct station *st, int64_t now)
+{
+    return st->last_ms >= 0 && now - st->last_ms <= station_silence(a, st);
+}
+
+/* Marks the status dirty when a station's health changed; returns when the next one may change
+ * (INT64_MAX: none). Engine thread. */
+static int64_t stations_check(struct agent *a, int64_t now)
+{
+    int64_t next = INT64_MAX;
+
+    pthread_mutex_lock(&a->store_lock);
+    for (size_t i = 0; i < a->n_stations; i++) {
+        struct station *st = &a->stations[i];
+        bool online = station_online(a, st, now);
+        int64_t silence = station_silence(a, st);
+
+        if (online != st->reported_online) {
+            st->reported_online = online;
+            a->status_dirty = true;
+            if (online) {
+                log_msg(LOG_NOTICE, "agent: station %s is online", st->id);
+            } else if (st->last_ms >= 0) {
+                log_msg(LOG_WARNING, "agent: station %s is offline: no reading for %" PRId64
+                        " s", st->id, (now - st->last_ms) / 1000);
+            }
+        }
+        if (online && st->last_ms + silence + 1 < next) {
+            next = st->last_ms + silence + 1;
+        }
+    }
+    pthread_mutex_unlock(&a->store_lock);
+    return next;
+}
+
 /* ---- emit: any source thread ----------------------------------------------------------- */
 
 static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errlen)
@@ -394,6 +523,9 @@ static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errl
     }
     pthread_mutex_lock(&a->store_lock);
     rc = agent_store_append(a->store, &ev, 1, err, errlen);
+    if (rc == MSG_OK) {
+        station_heard(a, &ev, now.mono_ms);
+    }
     pthread_mutex_unlock(&a->store_lock);
     if (rc == MSG_OK) {
         atomic_fetch_add(&a->appended, 1);
@@ -662,7 +794,7 @@ static int publish_status(struct agent *a, bool online, int64_t now)
     struct agent_clock_now clk;
     MQTTAsync_message m = MQTTAsync_message_initializer;
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    char buf[1024];
+    char buf[4096];   /* 16 stations of 64 characters and the rest */
     size_t len = 0;
     int rc;
 
@@ -680,6 +812,19 @@ static int publish_status(struct agent *a, bool online, int64_t now)
     st.rejected = a->stats.rejected;
     st.has_dropped = true;
     st.dropped = a->stats.dropped;
+    if (online) {
+        pthread_mutex_lock(&a->store_lock);
+        for (size_t i = 0; i < a->n_stations; i++) {
+            bool up = station_online(a, &a->stations[i], now);
+
+            memcpy(st.stations[i].id, a->stations[i].id, sizeof(st.stations[i].id));
+            st.stations[i].online = up;
+            a->stations[i].reported_online = up;
+        }
+        st.n_stations = a->n_stations;
+        st.has_stations = a->n_stations > 0;
+        pthread_mutex_unlock(&a->store_lock);
+    }
     rc = msg_status_encode(&st, buf, sizeof(buf), &len);
     if (rc != MSG_OK) {
         log_msg(LOG_ERR, "agent: status message: %s", msg_strerror(rc));
@@ -1374,6 +1519,7 @@ static int tick(struct agent *a, int64_t now)
             send_resends(a, now);
             send_backlog(a, now);
         }
+        a->stations_next_ms = stations_check(a, now);
         maybe_status(a, now);
     }
     if (a->n_mark > 0 && (now >= a->mark_due_ms || a->n_mark >= MARK_MAX / 2 ||
@@ -1427,6 +1573,7 @@ static int64_t next_deadline(struct agent *a, int64_t now)
             EARLIER(a->status_ms + a->cfg->status_min_interval_ms);
         }
         EARLIER(a->stats_ms + STATS_EVERY_MS);
+        EARLIER(a->stations_next_ms);
         if (a->resend_ok && paho_room(a) > 0) {
             /* with paho full, its next PUBACK wakes the engine (on_delivered) */
             int64_t resend_at = now + agent_bucket_wait_ms(&a->resend_bucket, now);
@@ -1564,6 +1711,7 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
 int agent_new(const struct agent_config *cfg, struct agent **out, char *err, size_t errlen)
 {
     MQTTAsync_createOptions opts = MQTTAsync_createOptions_initializer5;
+    char ids[MSG_STATUS_STATIONS_MAX][MSG_ID_MAX + 1];
     struct agent_store_limits lim;
     struct agent *a = NULL;
     int rc = MSG_OK;
@@ -1605,6 +1753,16 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
     a->logged_dropped = a->stats.dropped;
     a->status_held = a->stats.held;
     a->frontier = a->stats.last_seq;
+    a->stations_next_ms = INT64_MAX;
+    /* checked by agent_config_load already */
+    if (agent_config_stations(cfg, ids, &a->n_stations, err, errlen) != MSG_OK) {
+        rc = MSG_ERR_CONFIG;
+        goto fail;
+    }
+    for (size_t i = 0; i < a->n_stations; i++) {
+        memcpy(a->stations[i].id, ids[i], sizeof(a->stations[i].id));
+        a->stations[i].last_ms = -1;   /* offline until its first reading */
+    }
     a->ack = msg_ack_new(MSG_ACK_RANGES_MAX);
     a->win = agent_window_new((size_t)cfg->window, REFUSED_MAX);
     if (a->ack == NULL || a->win == NULL) {
