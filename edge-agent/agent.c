@@ -49,8 +49,9 @@
 #define STATION_GAPS 4               /* recent gaps between a station's readings, for its silence */
 #define STATION_GAP_MIN_MS 1000      /* closer readings are one burst (a camera's lanes) */
 #define STATION_SILENCE_MIN_MS 10000 /* a derived silence is never shorter */
-#define STATION_SILENCE_FIRST_MS 3600000 /* derived, before a second reading shows a gap (the
-                                          * longest interval a traffic reading may have) */
+/* a derived silence before a second reading shows a gap: the longest interval a traffic
+ * reading may have */
+#define STATION_SILENCE_FIRST_MS 3600000
 #define MQTT_PACKET_PUBACK 4         /* packet_type of paho's failure data (MQTT's own number) */
 
 enum ev_type {
@@ -837,6 +838,7 @@ static int publish_status(struct agent *a, bool online, int64_t now)
     ro.context = a;
     rc = MQTTAsync_sendMessage(a->client, a->topics[MSG_STREAM_STATUS], &m, &ro);
     if (rc != MQTTASYNC_SUCCESS) {
+        a->status_ms = now;   /* try again after the interval, not at once (a busy loop) */
         return MSG_ERR_IO;
     }
     a->handed++;

@@ -6,9 +6,9 @@
  * An interval closes `grace` after its end (so that events the camera sends a little late
  * still count); then it is handed out once, with all five classes (0 where none was seen) and
  * the mean speed of the detections that carried one, and, where the camera reported its lane's
- * state (traffic_agg_lane), the mean of its occupancy samples and the longest queue. An event for an interval that has closed
- * (late), or more than TRAFFIC_AGG_FUTURE_MS in the future (a camera clock far off), is
- * refused and counted by the caller. Intervals with no event give no reading.
+ * state (traffic_agg_lane), the mean of its occupancy samples and the longest queue. An event
+ * for an interval that has closed (late), or more than TRAFFIC_AGG_FUTURE_MS in the future (a
+ * camera clock far off), is refused and counted by the caller. Intervals with no event give no reading.
  *
  * Not for: I/O, threads (the Frigate source guards it with its own mutex), incidents. No
  * allocation: a fixed table of TRAFFIC_AGG_BINS_MAX open (station, lane, interval) bins. */

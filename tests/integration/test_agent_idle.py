@@ -16,8 +16,9 @@ reading every 5 s, lets it settle, then counts over an idle period of IDLE_S sec
   too often does; bound 20 a second;
 - the CPU time it used (utime + stime, /proc/PID/stat): under 1 % of a core.
 
-Why 40 s and not the minute the issue names: eight readings and their acknowledgements fall in the window, which
-is what the old code turned into busy loops; a minute adds run time without adding a case.
+Why 40 s and not the minute the issue names: eight readings and their acknowledgements fall
+in the window, which is what the old code turned into busy loops; a minute adds run time
+without adding a case.
 """
 import os
 import re
@@ -70,8 +71,8 @@ def test_idle_agent_sleeps_between_readings():
     with env_for("agent-idle") as env:
         env.register(DEV, "flood_gateway", [ST])
         env.collector()
-        agent = Agent(env, DEV, summary_interval_ms="%ds" % SUMMARY_S, sources=[simulator(flood=ST, rate=0,
-                                                        flood_interval="%ds" % CADENCE_S)])
+        agent = Agent(env, DEV, summary_interval_ms="%ds" % SUMMARY_S,
+                      sources=[simulator(flood=ST, rate=0, flood_interval="%ds" % CADENCE_S)])
         agent.start()
         wait_for(lambda: ledger_count(env, DEV) >= 2, 60, "the first readings stored")
         time.sleep(2)   # the birth, the first acknowledgements and the store's setup are over
