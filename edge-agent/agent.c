@@ -46,6 +46,12 @@
 #define PAHO_INFLIGHT_MAX 64         /* publishes handed to paho and not yet PUBACKed: paho
                                       * keeps the rest in a command list it walks per send, so
                                       * a window's worth queued there would slow it down */
+#define STATION_GAPS 4               /* recent gaps between a station's readings, for its silence */
+#define STATION_GAP_MIN_MS 1000      /* closer readings are one burst (a camera's lanes) */
+#define STATION_SILENCE_MIN_MS 10000 /* a derived silence is never shorter */
+/* a derived silence before a second reading shows a gap: the longest interval a traffic
+ * reading may have */
+#define STATION_SILENCE_FIRST_MS 3600000
 #define MQTT_PACKET_PUBACK 4         /* packet_type of paho's failure data (MQTT's own number) */
 
 enum ev_type {
@@ -98,6 +104,17 @@ struct source_run {
     int64_t next_open_ms;
     struct agent_backoff backoff;
     struct agent_source_wait wait;
+};
+
+/* A station behind this gateway: when its last reading came, to tell its health (status
+ * `stations`, protocol.md 5). Written by emit (any source thread) and read by the engine,
+ * both under store_lock. */
+struct station {
+    char id[MSG_ID_MAX + 1];
+    int64_t last_ms;                /* CLOCK_MONOTONIC ms of its last reading; -1: none yet */
+    int64_t gaps[STATION_GAPS];     /* the last gaps of at least STATION_GAP_MIN_MS */
+    size_t n_gaps;
+    bool reported_online;           /* as the engine last saw it (engine thread) */
 };
 
 struct counters {
@@ -164,6 +181,9 @@ struct agent {
     struct agent_bucket resend_bucket;
     uint64_t frontier;          /* highest seq the live path has looked at */
     uint64_t backlog_cursor;    /* the backlog scan goes on after this seq */
+    bool backlog_idle;          /* the last backlog scan found nothing more to send up to the
+                                 * frontier: no backlog wake until the frontier moves or the
+                                 * cursor goes back (the held count alone cannot tell) */
     bool replaying;             /* a backlog replay is under way (for the log) */
     uint64_t seen_appended;     /* a->appended when the live path last looked */
     int64_t next_store_poll_ms;
@@ -172,6 +192,12 @@ struct agent {
     int64_t mark_due_ms;
     char pubbuf[MSG_PAYLOAD_MAX + 16];
     struct msg_ack *ack;
+
+    /* stations (under store_lock; reported_online: engine thread) */
+    size_t n_stations;
+    struct station stations[MSG_STATUS_STATIONS_MAX];
+    bool stations_full_logged;
+    int64_t stations_next_ms;     /* when a station may go silent next (engine thread) */
 
     /* health (engine thread) */
     size_t n_health;
@@ -190,6 +216,7 @@ struct agent {
     int64_t next_summary_ms;
     int64_t next_expire_ms;
     struct counters cnt;
+    uint64_t wakeups;           /* rounds of the engine's loop (the summary's `wakeups`) */
     atomic_uint_fast64_t emitted;
     atomic_uint_fast64_t invalid;
 };
@@ -356,6 +383,113 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
     return 1;
 }
 
+/* ---- stations' health ------------------------------------------------------------------ */
+
+/* The station a reading is from, or NULL (larva, dropped). Borrows ev. */
+static const char *event_station(const struct msg_event *ev)
+{
+    switch (ev->stream) {
+    case MSG_STREAM_FLOOD:
+        return ev->u.flood.station;
+    case MSG_STREAM_TRAFFIC:
+        return ev->u.traffic.station;
+    case MSG_STREAM_INCIDENT:
+        return ev->u.incident.station;
+    default:
+        return NULL;
+    }
+}
+
+/* A reading of ev's station came at mono_ms. The store lock is held. */
+static void station_heard(struct agent *a, const struct msg_event *ev, int64_t mono_ms)
+{
+    const char *id = event_station(ev);
+    struct station *st = NULL;
+
+    if (id == NULL || id[0] == '\0') {
+        return;
+    }
+    for (size_t i = 0; i < a->n_stations; i++) {
+        if (strcmp(a->stations[i].id, id) == 0) {
+            st = &a->stations[i];
+            break;
+        }
+    }
+    if (st == NULL) {
+        if (a->n_stations >= MSG_STATUS_STATIONS_MAX) {
+            if (!a->stations_full_logged) {
+                a->stations_full_logged = true;
+                log_msg(LOG_WARNING, "agent: station %s: more than %d stations, its health is "
+                        "not reported", id, MSG_STATUS_STATIONS_MAX);
+            }
+            return;
+        }
+        st = &a->stations[a->n_stations++];
+        memset(st, 0, sizeof(*st));
+        snprintf(st->id, sizeof(st->id), "%s", id);
+        st->last_ms = -1;
+    }
+    if (st->last_ms >= 0 && mono_ms - st->last_ms >= STATION_GAP_MIN_MS) {
+        st->gaps[st->n_gaps % STATION_GAPS] = mono_ms - st->last_ms;
+        st->n_gaps++;
+    }
+    st->last_ms = mono_ms;
+}
+
+/* How long st may stay without a reading and still be online. The store lock is held. */
+static int64_t station_silence(const struct agent *a, const struct station *st)
+{
+    int64_t longest = 0;
+
+    if (a->cfg->station_silence_ms > 0) {
+        return a->cfg->station_silence_ms;
+    }
+    if (st->n_gaps == 0) {
+        return STATION_SILENCE_FIRST_MS;
+    }
+    for (size_t i = 0; i < STATION_GAPS && i < st->n_gaps; i++) {
+        if (st->gaps[i] > longest) {
+            longest = st->gaps[i];
+        }
+    }
+    return 3 * longest > STATION_SILENCE_MIN_MS ? 3 * longest : STATION_SILENCE_MIN_MS;
+}
+
+static bool station_online(const struct agent *a, const struct station *st, int64_t now)
+{
+    return st->last_ms >= 0 && now - st->last_ms <= station_silence(a, st);
+}
+
+/* Marks the status dirty when a station's health changed; returns when the next one may change
+ * (INT64_MAX: none). Engine thread. */
+static int64_t stations_check(struct agent *a, int64_t now)
+{
+    int64_t next = INT64_MAX;
+
+    pthread_mutex_lock(&a->store_lock);
+    for (size_t i = 0; i < a->n_stations; i++) {
+        struct station *st = &a->stations[i];
+        bool online = station_online(a, st, now);
+        int64_t silence = station_silence(a, st);
+
+        if (online != st->reported_online) {
+            st->reported_online = online;
+            a->status_dirty = true;
+            if (online) {
+                log_msg(LOG_NOTICE, "agent: station %s is online", st->id);
+            } else if (st->last_ms >= 0) {
+                log_msg(LOG_WARNING, "agent: station %s is offline: no reading for %" PRId64
+                        " s", st->id, (now - st->last_ms) / 1000);
+            }
+        }
+        if (online && st->last_ms + silence + 1 < next) {
+            next = st->last_ms + silence + 1;
+        }
+    }
+    pthread_mutex_unlock(&a->store_lock);
+    return next;
+}
+
 /* ---- emit: any source thread ----------------------------------------------------------- */
 
 static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errlen)
@@ -390,6 +524,9 @@ static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errl
     }
     pthread_mutex_lock(&a->store_lock);
     rc = agent_store_append(a->store, &ev, 1, err, errlen);
+    if (rc == MSG_OK) {
+        station_heard(a, &ev, now.mono_ms);
+    }
     pthread_mutex_unlock(&a->store_lock);
     if (rc == MSG_OK) {
         atomic_fetch_add(&a->appended, 1);
@@ -658,7 +795,7 @@ static int publish_status(struct agent *a, bool online, int64_t now)
     struct agent_clock_now clk;
     MQTTAsync_message m = MQTTAsync_message_initializer;
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    char buf[1024];
+    char buf[4096];   /* 16 stations of 64 characters and the rest */
     size_t len = 0;
     int rc;
 
@@ -676,6 +813,19 @@ static int publish_status(struct agent *a, bool online, int64_t now)
     st.rejected = a->stats.rejected;
     st.has_dropped = true;
     st.dropped = a->stats.dropped;
+    if (online) {
+        pthread_mutex_lock(&a->store_lock);
+        for (size_t i = 0; i < a->n_stations; i++) {
+            bool up = station_online(a, &a->stations[i], now);
+
+            memcpy(st.stations[i].id, a->stations[i].id, sizeof(st.stations[i].id));
+            st.stations[i].online = up;
+            a->stations[i].reported_online = up;
+        }
+        st.n_stations = a->n_stations;
+        st.has_stations = a->n_stations > 0;
+        pthread_mutex_unlock(&a->store_lock);
+    }
     rc = msg_status_encode(&st, buf, sizeof(buf), &len);
     if (rc != MSG_OK) {
         log_msg(LOG_ERR, "agent: status message: %s", msg_strerror(rc));
@@ -688,6 +838,7 @@ static int publish_status(struct agent *a, bool online, int64_t now)
     ro.context = a;
     rc = MQTTAsync_sendMessage(a->client, a->topics[MSG_STREAM_STATUS], &m, &ro);
     if (rc != MQTTASYNC_SUCCESS) {
+        a->status_ms = now;   /* try again after the interval, not at once (a busy loop) */
         return MSG_ERR_IO;
     }
     a->handed++;
@@ -815,6 +966,7 @@ static void on_up(struct agent *a, int64_t now)
      * (live_ms) go out live, the older ones with the backlog. */
     agent_window_clear_sent(a->win);
     a->backlog_cursor = 0;
+    a->backlog_idle = false;
     a->next_store_poll_ms = now;
 }
 
@@ -857,6 +1009,9 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
         }
         agent_window_remove(a->win, s);
     }
+    /* the held count must not stay the one from before the deletion: the backlog wake in
+     * next_deadline() compares it with what is in flight */
+    refresh_stats(a, now, true);
     /* the status follows in maybe_status() once the backlog changed noticeably */
 }
 
@@ -1048,6 +1203,7 @@ struct scan_ctx {
     uint64_t last_seq;   /* highest (live) or last (backlog) seq seen */
     size_t seen;
     bool stopped;        /* the budget ran out before the rows did */
+    bool beyond;         /* backlog: the scan reached a row above the frontier */
     bool backlog;
     int rc;
 };
@@ -1097,6 +1253,7 @@ static bool scan_backlog(void *ctx, const struct agent_store_row *row)
 
     if (row->seq > a->frontier) {
         c->stopped = false;
+        c->beyond = true;
         return false;   /* newer than the live path has looked at: live first */
     }
     c->seen++;
@@ -1197,6 +1354,9 @@ static void send_live(struct agent *a, int64_t now, int64_t wall)
     if (!c.stopped) {
         /* every row above the frontier was sent or is not live (or, beyond what the scan
          * returned, older than those): the backlog path takes what is left, oldest first */
+        if (c.last_seq != a->frontier) {
+            a->backlog_idle = false;
+        }
         a->frontier = c.last_seq;
     }
 }
@@ -1215,6 +1375,7 @@ static void evict_expired(struct agent *a, int64_t now)
         if (s->seq <= a->backlog_cursor) {
             a->backlog_cursor = s->seq - 1;
         }
+        a->backlog_idle = false;
         agent_window_remove(a->win, s);
     }
 }
@@ -1259,17 +1420,20 @@ static void send_backlog(struct agent *a, int64_t now)
     struct scan_ctx c = {.a = a, .now = now, .backlog = true, .rc = MSG_OK};
     size_t room = agent_window_room(a->win);
     size_t reserve = (size_t)(a->cfg->window / 4);
+    size_t limit;
     char err[MSG_ERRLEN];
     int rc;
 
-    if (room <= reserve || agent_bucket_wait_ms(&a->replay_bucket, now) > 0) {
+    if (a->backlog_idle || room <= reserve ||
+        agent_bucket_wait_ms(&a->replay_bucket, now) > 0) {
         return;
     }
     c.budget = room - reserve;
     c.last_seq = a->backlog_cursor;
+    limit = c.budget + a->win->n_sent + a->win->n_refused;
     pthread_mutex_lock(&a->store_lock);
-    rc = agent_store_scan(a->store, a->backlog_cursor, c.budget + a->win->n_sent +
-                          a->win->n_refused, scan_backlog, &c, err, sizeof(err));
+    rc = agent_store_scan(a->store, a->backlog_cursor, limit, scan_backlog, &c, err,
+                          sizeof(err));
     pthread_mutex_unlock(&a->store_lock);
     if (rc != MSG_OK) {
         log_msg(LOG_WARNING, "agent: reading the backlog: %s", err);
@@ -1281,7 +1445,14 @@ static void send_backlog(struct agent *a, int64_t now)
         log_msg(LOG_NOTICE, "agent: backlog replay started: %" PRIu64 " readings held, "
                 "%lld per second", a->stats.held, a->cfg->replay_rate);
     }
-    if (!c.stopped && c.sent == 0 && a->replaying) {
+    /* nothing more up to the frontier: the rows ran out before the limit, or the scan reached
+     * the live path's rows. Until the frontier moves or the cursor goes back, a scan would
+     * find nothing, so next_deadline() arms no backlog wake (issue 9, item 10: it used to
+     * look again at once, for as long as the held count was a second old). */
+    if (!c.stopped && (c.beyond || c.seen < limit)) {
+        a->backlog_idle = true;
+    }
+    if (!c.stopped && (c.sent == 0 || a->backlog_idle) && a->replaying) {
         a->replaying = false;
         log_msg(LOG_NOTICE, "agent: backlog replay done: %" PRIu64 " readings replayed in "
                 "total", a->cnt.replayed);
@@ -1317,13 +1488,13 @@ static void summary(struct agent *a)
             " published=%" PRIu64 " live=%" PRIu64 " replayed=%" PRIu64 " resent=%" PRIu64
             " acked=%" PRIu64 " dead=%" PRIu64 " refusals=%" PRIu64 " rejected=%" PRIu64
             " dropped=%" PRIu64 " inflight=%zu rto_ms=%" PRId64 " connected=%s health=%s"
-            " lost_events=%" PRIu64,
+            " lost_events=%" PRIu64 " wakeups=%" PRIu64,
             a->stats.held, (uint64_t)atomic_load(&a->emitted),
             (uint64_t)atomic_load(&a->invalid), a->cnt.published, a->cnt.live,
             a->cnt.replayed, a->cnt.resent, a->cnt.acked, a->cnt.dead, a->cnt.refusals,
             a->stats.rejected, a->stats.dropped, a->win->n_sent, agent_rto_timeout(&a->rto, 1),
             a->conn_state == CONN_UP ? "yes" : "no", a->resend_ok ? "ok" : "held",
-            dropped_events);
+            dropped_events, a->wakeups);
     /* free heap pages left in the middle of glibc's arenas (paho's threads, bursts) go back */
     malloc_trim(0);
 }
@@ -1350,6 +1521,7 @@ static int tick(struct agent *a, int64_t now)
             send_resends(a, now);
             send_backlog(a, now);
         }
+        a->stations_next_ms = stations_check(a, now);
         maybe_status(a, now);
     }
     if (a->n_mark > 0 && (now >= a->mark_due_ms || a->n_mark >= MARK_MAX / 2 ||
@@ -1396,18 +1568,29 @@ static int64_t next_deadline(struct agent *a, int64_t now)
         EARLIER(a->next_connect_ms);
     }
     if (a->conn_state == CONN_UP) {
-        EARLIER(a->next_store_poll_ms);
+        if (agent_window_room(a->win) > 0 && paho_room(a) > 0) {
+            EARLIER(a->next_store_poll_ms);   /* else an ack or a PUBACK wakes the engine */
+        }
         if (a->status_dirty) {
             EARLIER(a->status_ms + a->cfg->status_min_interval_ms);
         }
         EARLIER(a->stats_ms + STATS_EVERY_MS);
-        if (a->resend_ok) {
+        EARLIER(a->stations_next_ms);
+        if (a->resend_ok && paho_room(a) > 0) {
+            /* with paho full, its next PUBACK wakes the engine (on_delivered) */
+            int64_t resend_at = now + agent_bucket_wait_ms(&a->resend_bucket, now);
+
             for (size_t i = 0; i < a->win->n_slots; i++) {
-                if (a->win->slots[i].state != AGENT_SLOT_FREE) {
-                    EARLIER(a->win->slots[i].due_ms);
+                const struct agent_slot *s = &a->win->slots[i];
+
+                if (s->state == AGENT_SLOT_REFUSED && agent_window_room(a->win) > 0) {
+                    EARLIER(s->due_ms);   /* a full window: an ack makes room and wakes */
+                } else if (s->state == AGENT_SLOT_SENT) {
+                    /* a due resend waits for its token too, or the loop would spin */
+                    EARLIER(s->due_ms > resend_at ? s->due_ms : resend_at);
                 }
             }
-            if (a->stats.held > a->win->n_sent + a->win->n_refused &&
+            if (!a->backlog_idle && a->stats.held > a->win->n_sent + a->win->n_refused &&
                 agent_window_room(a->win) > (size_t)(a->cfg->window / 4)) {
                 EARLIER(now + agent_bucket_wait_ms(&a->replay_bucket, now));
             }
@@ -1494,6 +1677,7 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
         struct timespec ts;
         struct pollfd p = {.fd = a->wake_fd, .events = POLLIN};
 
+        a->wakeups++;
         drain_events(a, now);
         rc = tick(a, now);
         if (rc != MSG_OK) {
@@ -1529,6 +1713,7 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
 int agent_new(const struct agent_config *cfg, struct agent **out, char *err, size_t errlen)
 {
     MQTTAsync_createOptions opts = MQTTAsync_createOptions_initializer5;
+    char ids[MSG_STATUS_STATIONS_MAX][MSG_ID_MAX + 1];
     struct agent_store_limits lim;
     struct agent *a = NULL;
     int rc = MSG_OK;
@@ -1570,6 +1755,16 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
     a->logged_dropped = a->stats.dropped;
     a->status_held = a->stats.held;
     a->frontier = a->stats.last_seq;
+    a->stations_next_ms = INT64_MAX;
+    /* checked by agent_config_load already */
+    if (agent_config_stations(cfg, ids, &a->n_stations, err, errlen) != MSG_OK) {
+        rc = MSG_ERR_CONFIG;
+        goto fail;
+    }
+    for (size_t i = 0; i < a->n_stations; i++) {
+        memcpy(a->stations[i].id, ids[i], sizeof(a->stations[i].id));
+        a->stations[i].last_ms = -1;   /* offline until its first reading */
+    }
     a->ack = msg_ack_new(MSG_ACK_RANGES_MAX);
     a->win = agent_window_new((size_t)cfg->window, REFUSED_MAX);
     if (a->ack == NULL || a->win == NULL) {

@@ -59,6 +59,10 @@ static const struct conf_key agent_keys[] = {
     INT(refuse_tries, "5", 1, 1000, "publishes of a reading the broker refuses before giving up"),
     MS(refuse_backoff_ms, "40s", 10, 86400000, "wait after the first refusal; doubles each time"),
     MS(status_min_interval_ms, "5s", 100, 3600000, "republish the status at most this often"),
+    STR(stations, "", "station ids this gateway serves (blanks or commas), offline in the "
+        "status until their first reading; others are added as their readings come"),
+    MS(station_silence_ms, "0", 0, 86400000, "a station without a reading this long is "
+       "offline in the status; 0: three times its longest recent gap, at least 10 s"),
     MS(summary_interval_ms, "60s", 1000, 86400000, "one line of counters this often"),
     MS(source_backoff_min_ms, "1s", 10, 3600000, "first wait before reopening a failed source"),
     MS(source_backoff_max_ms, "60s", 10, 86400000, "longest wait before reopening a source"),
@@ -147,6 +151,42 @@ static int bad(const struct agent_config *cfg, const char *key, char *err, size_
     return MSG_ERR_CONFIG;
 }
 
+int agent_config_stations(const struct agent_config *cfg, char (*ids)[MSG_ID_MAX + 1],
+                          size_t *count, char *err, size_t errlen)
+{
+    const char *p = cfg->stations;
+    size_t n = 0;
+
+    while (*p != '\0') {
+        size_t len = strcspn(p, " \t,");
+
+        if (len > 0) {
+            if (len > MSG_ID_MAX || !msg_id_valid(p, len)) {
+                snprintf(err, errlen, "'%.*s' is not a station id (1 to 64 of a-z 0-9 . _ -)",
+                         (int)(len > MSG_ID_MAX ? MSG_ID_MAX : len), p);
+                return MSG_ERR_CONFIG;
+            }
+            if (n >= MSG_STATUS_STATIONS_MAX) {
+                snprintf(err, errlen, "more than %d stations (a status carries at most %d)",
+                         MSG_STATUS_STATIONS_MAX, MSG_STATUS_STATIONS_MAX);
+                return MSG_ERR_CONFIG;
+            }
+            if (ids != NULL) {
+                memcpy(ids[n], p, len);
+                ids[n][len] = '\0';
+            }
+            n++;
+            p += len;
+        } else {
+            p++;
+        }
+    }
+    if (count != NULL) {
+        *count = n;
+    }
+    return MSG_OK;
+}
+
 /* Rules between keys, after the file was read. */
 static int check_all(struct agent_config *cfg, char *err, size_t errlen)
 {
@@ -193,6 +233,9 @@ static int check_all(struct agent_config *cfg, char *err, size_t errlen)
                    "%lld ms is outside ack_timeout_min_ms..ack_timeout_max_ms (%lld..%lld ms)",
                    cfg->ack_timeout_initial_ms, cfg->ack_timeout_min_ms,
                    cfg->ack_timeout_max_ms);
+    }
+    if (agent_config_stations(cfg, NULL, NULL, why, sizeof(why)) != MSG_OK) {
+        return bad(cfg, "stations", err, errlen, "%s", why);
     }
     if (cfg->source_backoff_min_ms > cfg->source_backoff_max_ms) {
         return bad(cfg, "source_backoff_min_ms", err, errlen,

@@ -92,6 +92,10 @@ struct agent_config {
     long long refuse_tries;              /* publishes of a refused reading before it is rejected */
     long long refuse_backoff_ms;         /* first wait after a refusal; doubles each time */
     long long status_min_interval_ms;    /* republish the status at most this often */
+    char stations[MSG_STATUS_STATIONS_MAX * (MSG_ID_MAX + 2) + 1];   /* station ids, blanks
+                                                                       * or commas between */
+    long long station_silence_ms;        /* a station this long without a reading is offline;
+                                          * 0: derived from its gaps (agent.h) */
     long long summary_interval_ms;       /* one INFO line of counters */
     long long source_backoff_min_ms;     /* reopening a source that failed */
     long long source_backoff_max_ms;
@@ -105,6 +109,12 @@ struct agent_config {
  * it) or MSG_ERR_CONFIG (err reads "FILE:LINE: KEY: why", or names the section or key that is
  * missing or inconsistent). */
 int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);
+
+/* Splits cfg's `stations` (borrowed) into ids[] (caller-owned, room for
+ * MSG_STATUS_STATIONS_MAX; NULL: only check) and *n (may be NULL). Returns MSG_OK, or
+ * MSG_ERR_CONFIG with err naming the bad id or saying there are too many. */
+int agent_config_stations(const struct agent_config *cfg, char (*ids)[MSG_ID_MAX + 1],
+                          size_t *n, char *err, size_t errlen);
 
 /* The store limits of cfg (borrowed), for agent_store_open. */
 void agent_config_store_limits(const struct agent_config *cfg, struct agent_store_limits *out);

@@ -152,6 +152,73 @@ static int parse_count(const cJSON *doc, const char *def_station, const char *de
     return MSG_OK;
 }
 
+/* A number member in lo..hi, if present: *has says whether it was. */
+static int read_number(const cJSON *doc, const char *name, double lo, double hi, bool *has,
+                       double *out, char *err, size_t errlen)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, name);
+
+    *has = false;
+    if (item == NULL) {
+        return MSG_OK;
+    }
+    if (!cJSON_IsNumber(item) || !(item->valuedouble >= lo && item->valuedouble <= hi)) {
+        snprintf(err, errlen, "%s: must be a number %g..%g", name, lo, hi);
+        return MSG_ERR_SCHEMA;
+    }
+    *has = true;
+    *out = item->valuedouble;
+    return MSG_OK;
+}
+
+/* A lane line: the detection zone's occupancy and the queue, as the camera measured them. */
+static int parse_lane(const cJSON *doc, const char *def_station, const char *def_lane,
+                      struct camera_line *out, char *err, size_t errlen)
+{
+    static const char *const known[] = {"kind", "ts", "station", "lane", "occupancy_pct",
+                                        "queue_m", NULL};
+    struct camera_lane *l = &out->lane;
+    const cJSON *m;
+    char q[MSG_QUOTE_MAX];
+    int rc;
+
+    cJSON_ArrayForEach(m, doc) {
+        bool ok = is_extension(m->string);
+
+        for (size_t i = 0; !ok && known[i] != NULL; i++) {
+            ok = strcmp(known[i], m->string) == 0;
+        }
+        if (!ok) {
+            snprintf(err, errlen, "%s: unknown member",
+                     msg_quote(m->string, strlen(m->string), q));
+            return MSG_ERR_SCHEMA;
+        }
+    }
+    rc = read_id(doc, "station", def_station, MSG_ID_MAX, l->station, sizeof(l->station), err,
+                 errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    rc = read_id(doc, "lane", def_lane, MSG_LANE_MAX, l->lane, sizeof(l->lane), err, errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    rc = read_number(doc, "occupancy_pct", 0, 100, &l->has_occupancy, &l->occupancy_pct, err,
+                     errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    rc = read_number(doc, "queue_m", 0, 10000, &l->has_queue, &l->queue_m, err, errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    if (!l->has_occupancy && !l->has_queue) {
+        snprintf(err, errlen, "occupancy_pct, queue_m: a lane line needs at least one");
+        return MSG_ERR_SCHEMA;
+    }
+    return MSG_OK;
+}
+
 /* The incident body goes through the contract's own validator: the line with a placeholder
  * envelope, without kind and ts. */
 static int parse_incident(cJSON *doc, const char *def_station, struct camera_line *out,
@@ -232,11 +299,14 @@ int camera_line_parse(const char *line, size_t len, const char *def_station,
     if (cJSON_IsString(kind) && strcmp(kind->valuestring, "count") == 0) {
         out->kind = CAMERA_LINE_COUNT;
         rc = parse_count(doc, def_station, def_lane, out, err, errlen);
+    } else if (cJSON_IsString(kind) && strcmp(kind->valuestring, "lane") == 0) {
+        out->kind = CAMERA_LINE_LANE;
+        rc = parse_lane(doc, def_station, def_lane, out, err, errlen);
     } else if (cJSON_IsString(kind) && strcmp(kind->valuestring, "incident") == 0) {
         out->kind = CAMERA_LINE_INCIDENT;
         rc = parse_incident(doc, def_station, out, err, errlen);
     } else {
-        snprintf(err, errlen, "kind: not one of count, incident");
+        snprintf(err, errlen, "kind: not one of count, lane, incident");
         rc = MSG_ERR_SCHEMA;
     }
 out:

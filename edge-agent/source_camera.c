@@ -343,6 +343,18 @@ static void handle_line(struct camera *c, const char *line, size_t len)
         c->counts += (unsigned long long)cl.count.count;
         return;
     }
+    if (cl.kind == CAMERA_LINE_LANE) {
+        rc = traffic_agg_lane(&c->agg, cl.lane.station, cl.lane.lane, cl.lane.has_occupancy,
+                              cl.lane.occupancy_pct, cl.lane.has_queue, cl.lane.queue_m,
+                              cl.ts_ms != 0 ? cl.ts_ms : now, now, why, sizeof(why));
+        if (rc != MSG_OK) {
+            if (strncmp(why, "late", 4) == 0) {
+                c->late++;
+            }
+            badlog_add(&c->bad, "lane state skipped", why);
+        }
+        return;
+    }
     memset(&ev, 0, sizeof(ev));
     ev.stream = MSG_STREAM_INCIDENT;
     ev.env.ts_ms = cl.ts_ms;   /* 0: now */

@@ -24,12 +24,17 @@
  *   (per kelurahan); PSN actions; the contract's rules hold by construction.
  *
  * Time: readings are due at their interval (or, with `rate`, at 1/rate s apart, taking the
- * stations in turn) on the poll's CLOCK_MONOTONIC ms; each reading's ts is the wall time of
- * its sample (for traffic, the interval's start): the real clock at the poll less how late the
- * sample is, or, with `start`, a simulated clock that starts there at the first poll and runs
- * with the polls (tests: then the readings depend only on the seed, the config and the poll
- * times). All randomness comes from a xoshiro256** generator in the state, seeded with
- * splitmix64 from `seed`.
+ * stations in turn) on the poll's CLOCK_MONOTONIC ms. A reading's ts is when it was made: the
+ * real clock read as its sample is taken (for traffic, the start of the interval that just
+ * ended on the wall clock), never the time it was due, so that a simulator that falls behind
+ * (a rate above what the store absorbs, a stalled poll) sends readings whose ts is now and
+ * latencies measured with it mean something (issue 9, item 11). Behind, `rate` catches up
+ * (its total is the point of a load test) with readings made now; a station on its interval
+ * skips the samples it missed, as a real gauge that was not running took none. With `start`,
+ * a simulated clock starts there at the first poll and runs with the polls, and a sample's
+ * ts is its due time on it (tests: then the readings depend only on the seed, the config and
+ * the poll times). All randomness comes from a xoshiro256** generator in the state, seeded
+ * with splitmix64 from `seed`.
  *
  * Not for: the envelope (the agent fills store, seq, clock_synced, boot, mono_ms), MQTT. */
 #include <math.h>
@@ -965,24 +970,32 @@ static void start(struct sim_state *st, int64_t now_ms)
     st->rate_next_us = 0;
 }
 
-/* The wall time of a sample due at due_us (us since the first poll), now being now_us: with
- * `start`, simulated time (only the seed, the config and the poll times decide it); without,
- * the real clock now less how late the sample is, so that the readings follow the clock when
- * it is set (NTP after a boot without a real-time clock). */
-static int64_t sample_wall_ms(const struct sim_state *st, int64_t due_us, int64_t now_us,
-                              int64_t wall_now_ms)
+/* The wall time of a sample due at due_us (us since the first poll): with `start`, simulated
+ * time (only the seed, the config and the poll times decide it); without, the real clock as
+ * the sample is made, however late it is (the readings follow the clock when it is set, NTP
+ * after a boot without a real-time clock). A traffic count on its interval is stamped with
+ * the interval that ended last on the wall clock (make_traffic takes the end). */
+static int64_t sample_wall_ms(const struct sim_state *st, const struct sim_unit *u,
+                              int64_t due_us)
 {
+    struct agent_clock_now clk;
+
     if (st->conf.start[0] != '\0') {
         return st->t0_wall_ms + due_us / 1000;
     }
-    return wall_now_ms - (now_us - due_us) / 1000;
+    agent_clock_read(AGENT_CLOCK_AUTO, &clk);
+    if (u->kind == SIM_TRAFFIC && st->conf.rate <= 0) {
+        int64_t iv = st->conf.traffic_interval_s * 1000;
+
+        return clk.wall_ms - clk.wall_ms % iv;
+    }
+    return clk.wall_ms;
 }
 
 static int sim_poll(void *state, int64_t now_ms, struct agent_source_wait *wait, char *err,
                     size_t errlen)
 {
     struct sim_state *st = state;
-    struct agent_clock_now clk = {0, false, 0};
     int64_t now_us;
     int64_t next_us = INT64_MAX;
     size_t batch = 0;
@@ -995,15 +1008,12 @@ static int sim_poll(void *state, int64_t now_ms, struct agent_source_wait *wait,
         start(st, now_ms);
     }
     now_us = (now_ms - st->t0_mono_ms) * 1000;
-    if (st->conf.start[0] == '\0') {
-        agent_clock_read(AGENT_CLOCK_AUTO, &clk);
-    }
     if (st->conf.rate > 0) {
         while (!done(st) && st->rate_next_us <= now_us && batch < SIM_BATCH_MAX) {
             struct sim_unit *u = &st->units[st->turn];
 
             st->turn = (st->turn + 1) % st->n_units;
-            sample(st, u, sample_wall_ms(st, st->rate_next_us, now_us, clk.wall_ms));
+            sample(st, u, sample_wall_ms(st, u, st->rate_next_us));
             st->rate_acc_us += st->rate_step_us;
             st->rate_next_us += (int64_t)st->rate_acc_us;
             st->rate_acc_us -= (double)(int64_t)st->rate_acc_us;
@@ -1026,8 +1036,13 @@ static int sim_poll(void *state, int64_t now_ms, struct agent_source_wait *wait,
                 next_us = due->next_us;
                 break;
             }
-            sample(st, due, sample_wall_ms(st, due->next_us, now_us, clk.wall_ms));
+            sample(st, due, sample_wall_ms(st, due, due->next_us));
             due->next_us += due->interval_us;
+            if (st->conf.start[0] == '\0' && due->next_us <= now_us) {
+                /* missed samples are not made up with readings stamped now */
+                due->next_us += ((now_us - due->next_us) / due->interval_us + 1) *
+                                due->interval_us;
+            }
             batch++;
         }
     }

@@ -5,9 +5,10 @@
  * UTC (start = floor(ts / interval) * interval), and the reading's ts is the interval's start.
  * An interval closes `grace` after its end (so that events the camera sends a little late
  * still count); then it is handed out once, with all five classes (0 where none was seen) and
- * the mean speed of the detections that carried one. An event for an interval that has closed
- * (late), or more than TRAFFIC_AGG_FUTURE_MS in the future (a camera clock far off), is
- * refused and counted by the caller. Intervals with no event give no reading.
+ * the mean speed of the detections that carried one, and, where the camera reported its lane's
+ * state (traffic_agg_lane), the mean of its occupancy samples and the longest queue. An event
+ * for an interval that has closed (late), or more than TRAFFIC_AGG_FUTURE_MS in the future (a
+ * camera clock far off), is refused and counted by the caller. Intervals with no event give no reading.
  *
  * Not for: I/O, threads (the Frigate source guards it with its own mutex), incidents. No
  * allocation: a fixed table of TRAFFIC_AGG_BINS_MAX open (station, lane, interval) bins. */
@@ -32,6 +33,10 @@ struct traffic_bin {
     int64_t counts[MSG_VCLASS_COUNT];
     double speed_sum;        /* km/h, weighted by count */
     int64_t speed_n;
+    double occupancy_sum;    /* %, of occupancy_n samples */
+    int64_t occupancy_n;
+    bool has_queue;
+    double queue_max;        /* m */
 };
 
 struct traffic_agg {
@@ -53,6 +58,14 @@ int64_t traffic_agg_align(int64_t ts_ms, int64_t interval_ms);
 int traffic_agg_add(struct traffic_agg *a, const char *station, const char *lane,
                     enum msg_vclass v, int64_t n, bool has_speed, double speed_kmh,
                     int64_t ts_ms, int64_t now_ms, char *err, size_t errlen);
+
+/* A lane's state at station and lane (borrowed, copied; valid ids), measured at ts_ms: the
+ * detection zone's occupancy (0..100 %) if has_occupancy, the queue (0..10000 m) if has_queue.
+ * The interval's reading carries the mean occupancy and the longest queue. Returns as
+ * traffic_agg_add. */
+int traffic_agg_lane(struct traffic_agg *a, const char *station, const char *lane,
+                     bool has_occupancy, double occupancy_pct, bool has_queue, double queue_m,
+                     int64_t ts_ms, int64_t now_ms, char *err, size_t errlen);
 
 /* The index of a bin whose interval has closed at now_ms (the oldest first), or -1. */
 int traffic_agg_due(const struct traffic_agg *a, int64_t now_ms);

@@ -44,6 +44,18 @@ static const struct bad_case bad_cases[] = {
     {"{" INC ",\"state\":\"gone\"}", MSG_ERR_SCHEMA, "state"},
     {"{" INC ",\"state\":\"new\",\"image\":\"AAAA\"}", MSG_ERR_SCHEMA, "image"},
     {"{" INC ",\"state\":\"new\",\"store\":\"x\"}", MSG_ERR_SCHEMA, "store: not allowed"},
+    {"{\"kind\":\"lane\"}", MSG_ERR_SCHEMA, "occupancy_pct, queue_m"},
+    {"{\"kind\":\"lane\",\"occupancy_pct\":100.5}", MSG_ERR_SCHEMA, "occupancy_pct"},
+    {"{\"kind\":\"lane\",\"occupancy_pct\":-1}", MSG_ERR_SCHEMA, "occupancy_pct"},
+    {"{\"kind\":\"lane\",\"occupancy_pct\":\"40\"}", MSG_ERR_SCHEMA, "occupancy_pct"},
+    {"{\"kind\":\"lane\",\"queue_m\":10001}", MSG_ERR_SCHEMA, "queue_m"},
+    {"{\"kind\":\"lane\",\"queue_m\":true}", MSG_ERR_SCHEMA, "queue_m"},
+    {"{\"kind\":\"lane\",\"queue_m\":5,\"class\":\"car\"}", MSG_ERR_SCHEMA,
+     "class: unknown member"},
+    {"{\"kind\":\"lane\",\"queue_m\":5,\"lane\":\"Lane 1\"}", MSG_ERR_SCHEMA, "lane:"},
+    {"{\"kind\":\"lane\",\"queue_m\":5,\"seq\":1}", MSG_ERR_SCHEMA, "seq: not allowed"},
+    {"{\"kind\":\"count\",\"class\":\"car\",\"queue_m\":5}", MSG_ERR_SCHEMA,
+     "queue_m: unknown member"},
     {"{\"kind\":\"incident\",\"station\":\"Cam 1\",\"event\":\"e1\",\"state\":\"new\","
      "\"type\":\"accident\",\"start\":\"2026-03-02T07:41:05.250Z\"}", MSG_ERR_SCHEMA,
      "station"},
@@ -99,6 +111,40 @@ static void test_count_defaults(void)
     TEST_CHECK(strstr(err, "station: missing") != NULL);
 }
 
+/* Issue 9, item 15: occupancy and queue from the camera's own input. */
+static void test_lane_line(void)
+{
+    const char *line = "{\"kind\":\"lane\",\"station\":\"cam-kalimalang-01\",\"lane\":"
+                       "\"eastbound\",\"occupancy_pct\":41.5,\"queue_m\":120,"
+                       "\"ts\":\"2026-03-02T07:41:05.250Z\",\"x_zone\":\"stop-line\"}";
+    const char *occ = "{\"kind\":\"lane\",\"occupancy_pct\":0}";
+    const char *queue = "{\"kind\":\"lane\",\"queue_m\":10000}";
+    struct camera_line cl;
+    char err[MSG_ERRLEN] = "";
+
+    TEST_CHECK(camera_line_parse(line, strlen(line), "", "all", &cl, err, sizeof(err)) ==
+               MSG_OK);
+    TEST_MSG("err: %s", err);
+    TEST_CHECK(cl.kind == CAMERA_LINE_LANE);
+    TEST_CHECK(strcmp(cl.lane.station, "cam-kalimalang-01") == 0);
+    TEST_CHECK(strcmp(cl.lane.lane, "eastbound") == 0);
+    TEST_CHECK(cl.lane.has_occupancy && cl.lane.occupancy_pct == 41.5);
+    TEST_CHECK(cl.lane.has_queue && cl.lane.queue_m == 120);
+    TEST_CHECK(cl.ts_ms == INT64_C(1772437265250));
+    /* either alone; station and lane from the config */
+    TEST_CHECK(camera_line_parse(occ, strlen(occ), "cam-9", "all", &cl, err, sizeof(err)) ==
+               MSG_OK);
+    TEST_CHECK(cl.kind == CAMERA_LINE_LANE && cl.lane.has_occupancy && !cl.lane.has_queue);
+    TEST_CHECK(cl.lane.occupancy_pct == 0 && cl.ts_ms == 0);
+    TEST_CHECK(strcmp(cl.lane.station, "cam-9") == 0 && strcmp(cl.lane.lane, "all") == 0);
+    TEST_CHECK(camera_line_parse(queue, strlen(queue), "cam-9", "all", &cl, err, sizeof(err)) ==
+               MSG_OK);
+    TEST_CHECK(!cl.lane.has_occupancy && cl.lane.has_queue && cl.lane.queue_m == 10000);
+    TEST_CHECK(camera_line_parse(queue, strlen(queue), "", "all", &cl, err, sizeof(err)) ==
+               MSG_ERR_SCHEMA);
+    TEST_CHECK(strstr(err, "station: missing") != NULL);
+}
+
 static void test_incident_line(void)
 {
     const char *line = "{\"kind\":\"incident\",\"station\":\"cam-kalimalang-01\",\"event\":"
@@ -128,6 +174,7 @@ TEST_LIST = {
     {"bad_lines_name_the_member", test_bad_lines_name_the_member},
     {"count_line", test_count_line},
     {"count_defaults", test_count_defaults},
+    {"lane_line", test_lane_line},
     {"incident_line", test_incident_line},
     {NULL, NULL},
 };

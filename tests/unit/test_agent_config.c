@@ -221,6 +221,9 @@ static const struct bad_case bad_cases[] = {
     {"cert_without_key", "tls true\ntls_certfile /tmp/c.pem\n", ":4: tls_certfile"},
     {"ca_without_tls", "tls_cafile /tmp/ca.pem\n", ":3: tls_cafile"},
     {"missing_password_file", "mqtt_password_file /nonexistent/pw\n", ":3: mqtt_password_file"},
+    {"bad_station", "stations cam-1 Cam/2\n", ":3: stations: 'Cam/2' is not a station id"},
+    {"too_many_stations", "stations a b c d e f g h i j k l m n o p q\n",
+     ":3: stations: more than 16 stations"},
     {"unknown_source", "[source gamma]\n", ":3: [source gamma]: unknown source 'gamma'"},
     {"unknown_section", "[sink x]\n", ":3: [sink x]: unknown section"},
     {"bad_key_in_source", "[source alpha]\npath x\npaht y\n", ":5: paht: unknown key in "

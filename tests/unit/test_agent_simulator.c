@@ -240,16 +240,63 @@ static void test_ts_follows_the_real_clock_without_start(void)
     clock_gettime(CLOCK_REALTIME, &now);
     wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     TEST_CHECK(agent_source_simulator.poll(state, 5000, &w, err, sizeof(err)) == MSG_OK);
-    /* a poll 10 minutes later (on the monotonic clock) is 10 samples late: each keeps the
-     * time it was due, counted back from the real clock now */
+    /* a poll 10 minutes later (on the monotonic clock) is 10 samples late: the gauge was not
+     * running, so it makes one reading, stamped now, and the next on its old phase */
     TEST_CHECK(agent_source_simulator.poll(state, 5000 + 600000, &w, err, sizeof(err)) ==
                MSG_OK);
-    TEST_CHECK(c->n == 11);
+    TEST_CHECK(c->n == 2);
+    TEST_MSG("n %zu", c->n);
+    TEST_CHECK(w.next_ms == 5000 + 660000);
+    TEST_MSG("next_ms %" PRId64, w.next_ms);
     TEST_CHECK(c->keep[0].env.ts_ms > wall - 2000 && c->keep[0].env.ts_ms < wall + 2000);
-    TEST_CHECK(c->keep[10].env.ts_ms > wall - 2000 && c->keep[10].env.ts_ms < wall + 2000);
-    TEST_CHECK(c->keep[9].env.ts_ms < c->keep[10].env.ts_ms - 59000);
+    TEST_CHECK(c->keep[1].env.ts_ms > wall - 2000 && c->keep[1].env.ts_ms < wall + 2000);
     TEST_MSG("ts %" PRId64 " %" PRId64 " wall %" PRId64, c->keep[0].env.ts_ms,
-             c->keep[10].env.ts_ms, wall);
+             c->keep[1].env.ts_ms, wall);
+    agent_source_simulator.close(state);
+    free(conf);
+    free(c->keep);
+    free(c);
+}
+
+/* Issue 9, item 11: with a rate above what the poller keeps up with (the agent's store), the
+ * readings made late carry the time they were made, not the time they were due. */
+static void test_rate_behind_stamps_readings_now(void)
+{
+    struct collect *c = calloc(1, sizeof(*c));
+    char err[MSG_ERRLEN] = "";
+    struct agent_emit emit = {on_emit, c, "gw-sim-01"};
+    struct agent_source_wait w;
+    struct timespec now;
+    void *state = NULL;
+    int64_t wall;
+    int64_t lo = INT64_MAX;
+    int64_t hi = 0;
+    int rc;
+    void *conf = load_conf("flood_stations a-1 b-2\ntraffic_stations cam-1\n"
+                           "traffic_incidents false\nrate 1000\n", err, sizeof(err), &rc);
+
+    c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
+    TEST_CHECK(rc == MSG_OK);
+    TEST_CHECK(agent_source_simulator.open(&state, conf, &emit, err, sizeof(err)) == MSG_OK);
+    clock_gettime(CLOCK_REALTIME, &now);
+    wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    TEST_CHECK(agent_source_simulator.poll(state, 0, &w, err, sizeof(err)) == MSG_OK);
+    /* the next poll comes 20 s late: 20,000 readings are due, a batch of them is made now */
+    TEST_CHECK(agent_source_simulator.poll(state, 20000, &w, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(c->n > 500);
+    TEST_MSG("n %zu", c->n);
+    TEST_CHECK(w.next_ms == 20000);   /* still behind: poll again at once */
+    for (size_t i = 0; i < c->n && i < MAX_KEEP; i++) {
+        int64_t ts = c->keep[i].env.ts_ms;
+
+        if (c->keep[i].stream == MSG_STREAM_TRAFFIC) {
+            ts += (int64_t)c->keep[i].u.traffic.interval_s * 1000;   /* ts: the start */
+        }
+        lo = ts < lo ? ts : lo;
+        hi = ts > hi ? ts : hi;
+    }
+    TEST_CHECK(lo > wall - 2000 && hi < wall + 5000);
+    TEST_MSG("ts from %" PRId64 " to %" PRId64 ", wall at the start %" PRId64, lo, hi, wall);
     agent_source_simulator.close(state);
     free(conf);
     free(c->keep);
@@ -440,6 +487,7 @@ TEST_LIST = {
     {"same_seed_same_readings_other_seed_others", test_same_seed_same_readings_other_seed_others},
     {"intervals_without_rate", test_intervals_without_rate},
     {"ts_follows_the_real_clock_without_start", test_ts_follows_the_real_clock_without_start},
+    {"rate_behind_stamps_readings_now", test_rate_behind_stamps_readings_now},
     {"flood_waves_rise_fast_fall_slowly", test_flood_waves_rise_fast_fall_slowly},
     {"traffic_rush_hours_and_class_mix", test_traffic_rush_hours_and_class_mix},
     {"incidents_new_update_end_same_event", test_incidents_new_update_end_same_event},

@@ -127,11 +127,77 @@ static void test_full_table(void)
                                sizeof(err)) == MSG_OK);
 }
 
+/* Issue 9, item 15: a camera's lane state: the mean occupancy and the longest queue of the
+ * interval's samples go into its reading, with or without counts. */
+static void test_lane_occupancy_and_queue(void)
+{
+    static struct traffic_agg a;
+    struct msg_traffic t;
+    char err[MSG_ERRLEN] = "";
+    int64_t ts = 0;
+    int i;
+
+    TEST_CHECK(traffic_agg_init(&a, 60000, 1000) == MSG_OK);
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "eastbound", MSG_VCLASS_CAR, 4, false, 0, T0 + 10,
+                               T0 + 10, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(traffic_agg_lane(&a, "cam-1", "eastbound", true, 40, true, 120, T0 + 20000,
+                                T0 + 20000, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(traffic_agg_lane(&a, "cam-1", "eastbound", true, 20, false, 0, T0 + 40000,
+                                T0 + 40000, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(traffic_agg_lane(&a, "cam-1", "eastbound", true, 31, true, 85.25, T0 + 59000,
+                                T0 + 59000, err, sizeof(err)) == MSG_OK);
+    /* a lane with only its state, no vehicle */
+    TEST_CHECK(traffic_agg_lane(&a, "cam-1", "westbound", false, 0, true, 0, T0 + 30000,
+                                T0 + 30000, err, sizeof(err)) == MSG_OK);
+    /* refusals: range, late */
+    TEST_CHECK(traffic_agg_lane(&a, "cam-1", "eastbound", true, 101, false, 0, T0 + 30000,
+                                T0 + 30000, err, sizeof(err)) == MSG_ERR_INVAL);
+    TEST_CHECK(traffic_agg_lane(&a, "cam-1", "eastbound", false, 0, true, 10001, T0 + 30000,
+                                T0 + 30000, err, sizeof(err)) == MSG_ERR_INVAL);
+    TEST_CHECK(traffic_agg_lane(&a, "cam-1", "eastbound", true, 10, false, 0, T0 - 60000,
+                                T0 + 30000, err, sizeof(err)) == MSG_ERR_INVAL);
+    TEST_CHECK(strncmp(err, "late", 4) == 0);
+    TEST_MSG("err: %s", err);
+
+    i = traffic_agg_due(&a, T0 + 61000);
+    TEST_CHECK(i >= 0);
+    traffic_agg_reading(&a, i, &t, &ts);
+    TEST_CHECK(ts == T0);
+    if (strcmp(t.lane, "eastbound") != 0) {
+        traffic_agg_remove(&a, i);
+        i = traffic_agg_due(&a, T0 + 61000);
+        TEST_CHECK(i >= 0);
+        traffic_agg_reading(&a, i, &t, &ts);
+    }
+    TEST_CHECK(strcmp(t.lane, "eastbound") == 0);
+    TEST_CHECK(t.counts[MSG_VCLASS_CAR] == 4);
+    TEST_CHECK(t.has_occupancy && t.occupancy_pct == 30.3);   /* (40 + 20 + 31) / 3 */
+    TEST_MSG("occupancy %g", t.occupancy_pct);
+    TEST_CHECK(t.has_queue && t.queue_m == 120);
+    traffic_agg_remove(&a, i);
+    i = traffic_agg_due(&a, T0 + 61000);
+    TEST_CHECK(i >= 0);
+    if (i >= 0) {
+        traffic_agg_reading(&a, i, &t, &ts);
+        TEST_CHECK(strcmp(t.lane, "westbound") == 0);
+        TEST_CHECK(!t.has_occupancy && t.has_queue && t.queue_m == 0);
+        traffic_agg_remove(&a, i);
+    }
+    /* counts alone: neither member */
+    TEST_CHECK(traffic_agg_add(&a, "cam-1", "eastbound", MSG_VCLASS_BUS, 1, false, 0,
+                               T0 + 60000, T0 + 60000, err, sizeof(err)) == MSG_OK);
+    i = traffic_agg_due(&a, T0 + 121000);
+    TEST_CHECK(i >= 0);
+    traffic_agg_reading(&a, i, &t, &ts);
+    TEST_CHECK(!t.has_occupancy && !t.has_queue);
+}
+
 TEST_LIST = {
     {"align", test_align},
     {"init_rejects_bad_interval", test_init_rejects_bad_interval},
     {"counts_close_after_grace", test_counts_close_after_grace},
     {"refusals_name_the_field", test_refusals_name_the_field},
     {"full_table", test_full_table},
+    {"lane_occupancy_and_queue", test_lane_occupancy_and_queue},
     {NULL, NULL},
 };

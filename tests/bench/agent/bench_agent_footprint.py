@@ -4,6 +4,8 @@ beside a reference measured in the same run. Prints a Markdown table for docs/be
 
     /usr/bin/python3 tests/bench/agent/bench_agent_footprint.py [--rounds 3] [--backlog 100000]
                                                                [--seconds 20] [--no-callgrind]
+                                                               [--idle-seconds 120]
+                                                               [--idle-interval 60] [--idle-only]
 
 Needs build/ (PANTAU_BUILD_DIR) with pantau-agent, pantau-collector and bench_paho_idle. Starts
 its own PostgreSQL (the harness's private cluster), mosquitto (plain and TLS listeners, a CA
@@ -17,7 +19,12 @@ made with openssl) and collector:
    backlog to the broker and the collector: readings per second from the broker's return until
    the ledger holds all N, beside the broker's raw QoS 1 rate (mosquitto_pub -q 1 -l, N
    messages of the same size, no subscriber);
-3. CPU instructions per reading (valgrind --tool=callgrind, repeatable): the marginal cost,
+3. idle CPU at a gauge's cadence (issue 9, item 10): the agent with the simulator at one flood
+   reading per --idle-interval over TLS, beside bench_paho_idle on the same listener; utime +
+   stime (/proc/<pid>/stat) of each over --idle-seconds after both settled, as a share of one
+   core, and the agent's engine wake-ups (its summary's `wakeups`) per second (goal: under 1 %
+   of a core). --idle-only runs this part alone;
+4. CPU instructions per reading (valgrind --tool=callgrind, repeatable): the marginal cost,
    (Ir at 4 N - Ir at N) / 3 N with N = 1000, for the agent (simulator to acknowledged) and for
    mosquitto_pub publishing the same number of QoS 1 messages.
 """
@@ -81,6 +88,47 @@ def make_ca(d):
          "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext")
     for n in os.listdir(d):
         os.chmod(os.path.join(d, n), 0o644)
+
+
+def cpu_seconds(pid):
+    """utime + stime of pid (all threads), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_round(env, tls_port, ca, seconds, interval, k):
+    """CPU share of the agent at one reading per interval s and of a bare paho client."""
+    dev = "gw-fp-idle-%d" % k
+    env.register(dev, "flood_gateway", ["st-fp-idle-%d" % k])
+    agent = Agent(env, dev, mqtt_port=tls_port, tls="true", tls_cafile=ca,
+                  summary_interval_ms="%ds" % seconds,
+                  sources=[simulator(flood="st-fp-idle-%d" % k, rate=0,
+                                     flood_interval="%ds" % interval)])
+    agent.start()
+    idle = subprocess.Popen([os.path.join(BUILD, "edge-agent", "bench_paho_idle"),
+                             "ssl://127.0.0.1:%d" % tls_port, "idle-cpu-%d" % k, ca],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert idle.stdout.readline().strip() == b"connected"
+    wait_for(lambda: ledger_count(env, dev) >= 1, 60, "the first reading stored")
+    time.sleep(2)
+    n0 = len(re.findall(r"summary: .*? wakeups=(\d+)", agent.run_log()))
+    wait_for(lambda: len(re.findall(r"summary: .*? wakeups=(\d+)", agent.run_log())) > n0,
+             seconds + 30, "a summary line")
+    a0, i0, t0 = cpu_seconds(agent.proc.pid), cpu_seconds(idle.pid), time.monotonic()
+    stored0 = ledger_count(env, dev)
+    time.sleep(seconds)
+    a1, i1, t1 = cpu_seconds(agent.proc.pid), cpu_seconds(idle.pid), time.monotonic()
+    stored = ledger_count(env, dev) - stored0
+    wake = wait_for(lambda: (len(re.findall(r"summary: .*? wakeups=(\d+)", agent.run_log())) >
+                             n0 + 1) and [int(n) for n in re.findall(
+                                 r"summary: .*? wakeups=(\d+)", agent.run_log())],
+                    seconds + 30, "the next summary line")
+    idle.terminate()
+    idle.wait(10)
+    assert agent.stop() == 0
+    return {"agent": (a1 - a0) / (t1 - t0), "idle": (i1 - i0) / (t1 - t0), "stored": stored,
+            "wakeups": (wake[n0 + 1] - wake[n0]) / float(seconds)}
 
 
 def summary(agent, key):
@@ -210,6 +258,21 @@ def pub_ir(port, n, k, workdir):
                         os.path.join(workdir, "cg-pub-%d.out" % k))
 
 
+def print_idle(args, idle, header=True):
+    med = statistics.median
+    if header:
+        print("| what | agent | reference | ratio |")
+        print("| --- | --- | --- | --- |")
+    a, i = med(r["agent"] for r in idle), med(r["idle"] for r in idle)
+    print("| CPU, TLS, one reading per %d s (median of %d rounds of %d s) | %.3f %% of a core "
+          "(%.1f engine wake-ups/s) | %.3f %% (bare paho client, TLS, connected) | %s |" %
+          (args.idle_interval, args.rounds, args.idle_seconds, 100 * a,
+           med(r["wakeups"] for r in idle), 100 * i, "%.1f" % (a / i) if i > 0 else "-"))
+    if header:
+        print()
+        print("raw: idle=%s" % idle)
+
+
 def main():
     # SIGTERM becomes SystemExit, so that the harness's at-exit cleanups stop the servers
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -219,6 +282,9 @@ def main():
     ap.add_argument("--backlog", type=int, default=100000)
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--idle-seconds", type=int, default=120)
+    ap.add_argument("--idle-interval", type=int, default=60)
+    ap.add_argument("--idle-only", action="store_true")
     args = ap.parse_args()
 
     pki = tempfile.mkdtemp(prefix="pantau-fp-pki-")
@@ -231,6 +297,11 @@ def main():
     ok = False
     try:
         env.collector()
+        idle = [idle_round(env, tls_port, pki + "/ca.pem", args.idle_seconds, args.idle_interval,
+                           k) for k in range(args.rounds)]
+        if args.idle_only:
+            ok = True
+            return print_idle(args, idle)
         tls = [tls_round(env, tls_port, pki + "/ca.pem", args.seconds, k)
                for k in range(args.rounds)]
         backlog = [backlog_round(env, args.backlog, k) for k in range(args.backlog_rounds)]
@@ -248,6 +319,7 @@ def main():
     med = statistics.median
     print("| what | agent | reference | ratio |")
     print("| --- | --- | --- | --- |")
+    print_idle(args, idle, header=False)
     ar, ir_ = med(t["agent_rss"] for t in tls), med(t["idle_rss"] for t in tls)
     ah, ih = med(t["agent_hwm"] for t in tls), med(t["idle_hwm"] for t in tls)
     print("| VmRSS, TLS, 10 readings/s (median of %d rounds of %d s) | %.1f MiB | %.1f MiB "
@@ -297,7 +369,7 @@ def main():
     print()
     maps = [(t.pop("agent_maps"), t.pop("idle_maps")) for t in tls]
     del maps
-    print("raw: tls=%s backlog=%s raw=%s ir=%s" % (tls, backlog, raw, ir))
+    print("raw: idle=%s tls=%s backlog=%s raw=%s ir=%s" % (idle, tls, backlog, raw, ir))
 
 
 if __name__ == "__main__":
