@@ -39,6 +39,12 @@
  *   looked up on every check instead.
  * - Messages from mosquitto_broker_publish() skip the WRITE check (only this broker writes
  *   pantau/v1/_sys/rejected and $SYS/pantau/...) but get the READ check of each subscriber.
+ *   It only queues the message for the main loop, so passing a refusal on from inside an ACL
+ *   check starts no nested check and does not disturb `pending`.
+ * - A device's PUBLISH refused here gets PUBACK 0x87 (QoS 1; a QoS 0 one is dropped) and the
+ *   device retries it later: every try is a WRITE check of its own, with the payload, and is
+ *   passed on again; the device's refusal budget, and the collector's dead-letter key, bound
+ *   what that adds.
  */
 #include "devacl.h"
 
