@@ -39,6 +39,12 @@
  *   looked up on every check instead.
  * - Messages from mosquitto_broker_publish() skip the WRITE check (only this broker writes
  *   pantau/v1/_sys/rejected and $SYS/pantau/...) but get the READ check of each subscriber.
+ *   It only queues the message for the main loop, so passing a refusal on from inside an ACL
+ *   check starts no nested check and does not disturb `pending`.
+ * - A device's PUBLISH refused here gets PUBACK 0x87 (QoS 1; a QoS 0 one is dropped) and the
+ *   device retries it later: every try is a WRITE check of its own, with the payload, and is
+ *   passed on again; the device's refusal budget, and the collector's dead-letter key, bound
+ *   what that adds.
  */
 #include "devacl.h"
 
@@ -96,13 +102,13 @@ struct devacl {
     int64_t stats_interval_ms;
     int64_t next_stats_ms;               /* monotonic */
     int64_t next_sweep_ms;               /* monotonic */
-    struct ratelimit_rate rejected_rate; /* refused status payloads forwarded per user */
+    struct ratelimit_rate rejected_rate; /* refused device messages forwarded per user */
     struct ratelimit_rate will_rate;     /* wills delivered per device */
     struct ratelimit_table *users;       /* per user: log and forwarding budgets */
     uint64_t allowed;
     uint64_t denied[DEVACL_REASON_COUNT];
     uint64_t forwarded;
-    uint64_t not_forwarded; /* over the user's budget, or the publish failed */
+    uint64_t not_forwarded; /* a device's refusal over its budget, or the publish failed */
     uint64_t log_suppressed;
     uint64_t wills_judged; /* wills judged at their first delivery */
     struct devacl_pending pending;
@@ -413,15 +419,64 @@ static void log_denial(struct devacl *st, struct ratelimit_entry *e,
                          access_name(req->access), user, topic, err, devacl_reason_name(r), more);
 }
 
-static void forward_status(struct devacl *st, struct ratelimit_entry *e,
-                           const struct devacl_request *req, const char *err, int64_t now)
+/* The category under which a device's refused PUBLISH (or will, in its WRITE check) is passed
+ * on pantau/v1/_sys/rejected (protocol.md 7.2, 7.3), or -1 if it is not passed on: what it was
+ * sent to (topic), or who sent it (identity: another device's topic, an account or a connection
+ * that may not publish). A status payload (DEVACL_PAYLOAD) goes without one: the collector
+ * reads json or schema from the payload. */
+static int refusal_category(enum devacl_reason r)
+{
+    switch (r) {
+    case DEVACL_TOPIC:
+    case DEVACL_STREAM:
+    case DEVACL_RETAIN:
+    case DEVACL_QOS:
+        return MSG_REJECTED_TOPIC;
+    case DEVACL_FOREIGN:
+    case DEVACL_CLIENT_ID:
+    case DEVACL_UNKNOWN:
+    case DEVACL_DISABLED:
+    case DEVACL_ROLE:
+    case DEVACL_SESSION:
+        return MSG_REJECTED_IDENTITY;
+    default:
+        return -1;
+    }
+}
+
+/* Whether a WRITE denied for r (req, a: borrowed; a NULL if no account) is a device's refused
+ * message to pass on: the username is an id (it becomes the rejected message's `device`: the
+ * identity the broker authenticated, never the topic's), and it names a device account or none
+ * (an account gone or never made, with a TLS identity or a connection older than the change).
+ * Another role's refusals (a collector's health, a dashboard's publish) are not. */
+static bool forwardable(const struct devacl_request *req, const struct regcache_account *a,
+                        enum devacl_reason r)
+{
+    if (req->access != MOSQ_ACL_WRITE || req->username == NULL ||
+        !msg_id_valid(req->username, strlen(req->username))) {
+        return false;
+    }
+    if (a != NULL && a->role != REGCACHE_ROLE_DEVICE) {
+        return false;
+    }
+    if (r == DEVACL_PAYLOAD) {
+        return a != NULL;
+    }
+    return refusal_category(r) >= 0;
+}
+
+/* Passes a device's refused message on pantau/v1/_sys/rejected with category (-1: none) within
+ * its budget (e's forwarding bucket: one per user for every refusal of this module). */
+static void forward_refusal(struct devacl *st, struct ratelimit_entry *e,
+                            const struct devacl_request *req, int category, const char *err,
+                            int64_t now)
 {
     if (e == NULL || !ratelimit_take(&e->b[DEVACL_FWD_BUCKET], &st->rejected_rate, now)) {
         st->not_forwarded++;
         return;
     }
-    if (refusal_forward(&st->scratch, req->username, req->topic, err, req->payload, req->payloadlen,
-                        wall_ms()) != MOSQ_ERR_SUCCESS) {
+    if (refusal_forward_as(&st->scratch, category, req->username, req->topic, err, req->payload,
+                           req->payloadlen, wall_ms()) != MOSQ_ERR_SUCCESS) {
         st->not_forwarded++;
         return;
     }
@@ -495,7 +550,7 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
         snprintf(err, sizeof(err), "last will: %s", why);
         r = DEVACL_PAYLOAD;
         if (pr != PAYVAL_INTERNAL) {
-            forward_status(st, e, &will, err, now);
+            forward_refusal(st, e, &will, -1, err, now);
         }
         goto refuse;
     }
@@ -568,8 +623,8 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     now = mono_ms();
     e = ratelimit_table_get(st->users, user_key(req.username));
     log_denial(st, e, &req, r, err, now);
-    if (r == DEVACL_PAYLOAD && a != NULL && a->role == REGCACHE_ROLE_DEVICE) {
-        forward_status(st, e, &req, err, now);
+    if (forwardable(&req, a, r)) {
+        forward_refusal(st, e, &req, r == DEVACL_PAYLOAD ? -1 : refusal_category(r), err, now);
     }
     return MOSQ_ERR_ACL_DENIED;
 }
@@ -585,8 +640,11 @@ static int on_message(int event, void *event_data, void *userdata)
     return MOSQ_ERR_SUCCESS;
 }
 
-/* Sweep: an entry whose buckets have refilled holds nothing worth keeping; one whose account
- * is gone is forgotten with it. */
+/* Sweep: an entry whose buckets have refilled holds nothing worth keeping. One of an account
+ * that is gone or disabled is kept until then too: such a client may still be connected (a TLS
+ * identity never meets the password check) and keep publishing, and forgetting its entry
+ * would give it a fresh budget of refusals passed on and of log lines (the table's size bounds
+ * the memory). */
 struct sweep_ctx {
     struct devacl *st;
     int64_t now;
@@ -595,13 +653,8 @@ struct sweep_ctx {
 static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
 {
     struct sweep_ctx *c = ctx;
-    const struct regcache_account *a = NULL;
 
-    if (strcmp(e->key, "?") != 0) {
-        a = regcache_find(c->st->rc, e->key);
-    }
-    if (a != NULL && a->enabled &&
-        !(ratelimit_full(&e->b[DEVACL_LOG_BUCKET], &devacl_log_rate, c->now) &&
+    if (!(ratelimit_full(&e->b[DEVACL_LOG_BUCKET], &devacl_log_rate, c->now) &&
           ratelimit_full(&e->b[DEVACL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
           ratelimit_full(&e->b[DEVACL_WILL_BUCKET], &c->st->will_rate, c->now))) {
         return false;

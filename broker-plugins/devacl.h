@@ -29,8 +29,14 @@
  * Only the broker writes pantau/v1/_sys/rejected; every other topic is refused, under pantau/
  * or not. Unsubscribing is allowed to every valid identity (mosquitto denies what every plugin
  * defers). A denial is counted per reason and logged with user, topic and reason, at most a few
- * lines a minute per user. A status payload or a last will refused for its content is passed
- * on pantau/v1/_sys/rejected (refusal.h) within the user's budget (plugin_opt_rejected_rate).
+ * lines a minute per user. A device's refused PUBLISH (and a will refused in its WRITE check)
+ * is passed on pantau/v1/_sys/rejected (refusal.h) with its payload, under its username (never
+ * the topic's device): with category `topic` (a topic outside protocol.md 3, a stream its kind
+ * may not publish, a retained reading, QoS other than 1) or `identity` (another device's topic,
+ * an account unknown or disabled, a client id that is not the username, Clean Start 0), and a
+ * status payload or a last will refused for its content without one. All of them share one
+ * budget per user (plugin_opt_rejected_rate; payval keeps its own of the same rate); the
+ * refusals of subscriptions and deliveries, and other roles' refusals, are not passed on.
  * The counters are published retained on $SYS/pantau/devacl every plugin_opt_stats_interval
  * seconds.
  *

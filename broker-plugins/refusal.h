@@ -1,5 +1,6 @@
-/* refusal.h -- passing a message the broker refused for its content on
- * pantau/v1/_sys/rejected (protocol.md 7.2), so that the collector stores it as a dead letter.
+/* refusal.h -- passing a device's message the broker refused (for its content: payval.c; for
+ * its topic or the identity that sent it: devacl.c) on pantau/v1/_sys/rejected (protocol.md 7.2,
+ * 7.3), so that the collector stores it as a dead letter.
  *
  * Encodes with msg_rejected_encode (the payload in base64, cut to its first 8192 bytes with
  * the reason saying so, with the size and SHA-256 of the whole payload and a category) and

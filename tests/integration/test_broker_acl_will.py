@@ -89,6 +89,12 @@ def test_will_on_a_foreign_topic_is_refused():
                "topic belongs to device 'gw-w2' (foreign)")
     assert _watch.recv(0.5, topic="pantau/v1/gw-w2/status") is None, \
         "a will on another device's status topic was published"
+    # passed on as a refusal of the sender's identity, under the sender (issue 9 item 13)
+    m = _watch.recv(10, topic="pantau/v1/_sys/rejected")
+    assert m is not None, "the refused will was not passed on _sys/rejected"
+    rej = json.loads(m[1])
+    assert (rej["device"], rej["topic"], rej["category"]) == (
+        "gw-w3", "pantau/v1/gw-w2/status", "identity"), rej
 
 
 def test_will_with_an_invalid_payload_is_refused_and_passed_on():
