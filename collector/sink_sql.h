@@ -298,6 +298,30 @@ static const struct sink_stmt sink_batch_stmts[] = {
     "  AND l.seq = s.seq OFFSET 0) l ON true"
     " WHERE s.seq IS NOT NULL"}};
 
+/* Redrive (redrive.h, schema/011): in a batch of redriven dead letters only, run after the
+ * COPY and before the ledger statement, the staged readings' ledger rows that say dead_letter
+ * become stored with the envelope and content of the copy now stored, and their keys count as
+ * new, so the facts statements store them as any new reading (the ledger insert then finds
+ * the key taken and adds nothing). A key already stored is left alone: it is a duplicate or
+ * a clash as in any batch, never stored twice. */
+static const char sink_redrive_pre_sql[] =
+    "WITH up AS (UPDATE pantau.reading_ledger l SET outcome = 'stored', ts = s.ts,"
+    " clock_synced = s.clock_synced, replay = s.replay, boot = s.boot, mono_ms = s.mono_ms,"
+    " content_sha256 = s.content_sha256, stored_at = now()"
+    " FROM pantau_stage_reading s"
+    " WHERE s.seq IS NOT NULL AND l.device_id = s.device_id AND l.store_id = s.store_id"
+    " AND l.seq = s.seq AND l.outcome = 'dead_letter'"
+    " RETURNING l.device_id, l.store_id, l.seq)"
+    " INSERT INTO pantau_stage_new SELECT device_id, store_id, seq FROM up";
+
+/* ... and last, the dead letters of the keys stored now are marked as redriven by the request
+ * (a printf format: the request id); a clash under such a key stays what it is */
+#define SINK_REDRIVE_POST_FMT                                                                 \
+    "UPDATE pantau_ops.dead_letter d SET redriven_at = now(), redrive_request = %lld"        \
+    " FROM pantau_stage_new n WHERE d.device_id = n.device_id AND d.store_id = n.store_id"  \
+    " AND d.seq = n.seq AND d.seq IS NOT NULL AND d.redriven_at IS NULL"                    \
+    " AND d.category IN ('topic', 'station', 'identity', 'db')"
+
 static const char sink_dead_sql[] =
     SINK_LEDGER_COLUMNS SINK_LEDGER_DEAD_ROWS
     " ORDER BY device_id, store_id, seq ON CONFLICT DO NOTHING;"
