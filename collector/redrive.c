@@ -10,7 +10,8 @@
 #include "msg_topic.h"
 #include "redrive_tally.h"
 
-#define REDRIVE_PAGE 256 /* dead letters read at a time */
+#define REDRIVE_PAGE 256 /* dead letters read at a time: page_sql's LIMIT */
+#define REDRIVE_PAGE_SQL "256"
 #define REDRIVE_RESULT_MAX 4096
 
 /* The dead letters of request $1 not redriven yet (the request's filters; d.*) */
@@ -42,7 +43,8 @@ static const char claim_sql[] =
 static const char page_sql[] =
     "SELECT d.id::text, d.topic, encode(d.payload, 'hex'),"
     " (extract(epoch FROM d.received_at) * 1000000)::bigint::text" REDRIVE_MATCH
-    " AND (" REDRIVE_SKIP_WHY ") IS NULL AND d.id > $2::bigint ORDER BY d.id LIMIT 256";
+    " AND (" REDRIVE_SKIP_WHY ") IS NULL AND d.id > $2::bigint"
+    " ORDER BY d.id LIMIT " REDRIVE_PAGE_SQL;
 
 static const char alive_sql[] =
     "UPDATE pantau_ops.redrive_request SET claimed_at = now() WHERE id = $1::bigint";
@@ -110,10 +112,14 @@ static void on_done(void *ctx, const struct pgsink_done *d)
         t->stored++;
         break;
     case PGSINK_DUPLICATE:
-    case PGSINK_CLASH:
-        t->already++; /* a copy is stored under its key already: never twice */
+        t->already++; /* this content is stored under its key already */
         break;
+    case PGSINK_CLASH:
     case PGSINK_CLASH_DEAD:
+        /* other content is stored under its key: never a second reading for it */
+        redrive_tally_refused(t, "clash", "other content is stored under its (device, store, "
+                                          "seq)");
+        break;
     case PGSINK_DEAD:
     case PGSINK_STATUS:
         redrive_tally_refused(t, "db", "refused by the database (see the db dead letter)");

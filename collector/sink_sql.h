@@ -314,12 +314,17 @@ static const char sink_redrive_pre_sql[] =
     " RETURNING l.device_id, l.store_id, l.seq)"
     " INSERT INTO pantau_stage_new SELECT device_id, store_id, seq FROM up";
 
-/* ... and last, the dead letters of the keys stored now are marked as redriven by the request
- * (a printf format: the request id); a clash under such a key stays what it is */
+/* ... and last, the dead letter of each staged reading whose content the ledger now says is
+ * stored (now, or before: a duplicate) is marked as redriven by the request (a printf format:
+ * the request id); another content under the key (a clash, or a second refused content)
+ * stays what it is */
 #define SINK_REDRIVE_POST_FMT                                                                 \
     "UPDATE pantau_ops.dead_letter d SET redriven_at = now(), redrive_request = %lld"        \
-    " FROM pantau_stage_new n WHERE d.device_id = n.device_id AND d.store_id = n.store_id"  \
-    " AND d.seq = n.seq AND d.seq IS NOT NULL AND d.redriven_at IS NULL"                    \
+    " FROM pantau_stage_reading s JOIN pantau.reading_ledger l"                              \
+    " ON l.device_id = s.device_id AND l.store_id = s.store_id AND l.seq = s.seq"           \
+    " AND l.outcome = 'stored' AND l.content_sha256 = s.content_sha256"                     \
+    " WHERE d.device_id = s.device_id AND d.store_id = s.store_id AND d.seq = s.seq"        \
+    " AND d.payload = convert_to(s.payload, 'UTF8') AND d.redriven_at IS NULL"              \
     " AND d.category IN ('topic', 'station', 'identity', 'db')"
 
 static const char sink_dead_sql[] =

@@ -61,6 +61,29 @@ ALTER TABLE pantau_ops.dead_letter ADD COLUMN redrive_request bigint
 COMMENT ON COLUMN pantau_ops.dead_letter.redriven_at IS 'When a redrive stored its reading after all (its ledger row then says stored); NULL: still a dead letter';
 COMMENT ON COLUMN pantau_ops.dead_letter.redrive_request IS 'The redrive request that stored it';
 
+CREATE OR REPLACE VIEW pantau_ops.dead_letter_list AS
+SELECT id,
+       received_at,
+       (received_at AT TIME ZONE 'Asia/Jakarta') AS received_wib,
+       category,
+       reason,
+       source,
+       device_id,
+       stream,
+       store_id,
+       seq,
+       coalesce(payload_size, octet_length(payload)) AS payload_size,
+       octet_length(payload) AS stored_size,
+       coalesce(payload_size, octet_length(payload)) > octet_length(payload) AS cut,
+       encode(payload_sha256, 'hex') AS payload_sha256,
+       detail,
+       collector_id,
+       topic,
+       redriven_at,
+       redrive_request
+FROM pantau_ops.dead_letter;
+COMMENT ON VIEW pantau_ops.dead_letter_list IS 'Every dead letter without its payload, for operators (pantau-admin dead-list): category, device, time (UTC and WIB), size as sent and as stored, whether it was cut, the whole payload''s SHA-256, and when a redrive stored it after all (redriven_at, redrive_request; NULL: still a dead letter); pantau-admin dead-show ID prints one with its payload';
+
 -- pantau-admin waits for its request; collectors poll for pending ones (and may LISTEN)
 CREATE FUNCTION pantau_ops.notify_redrive() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -168,6 +168,30 @@ def test_redrive_stores_a_dead_letter_once_its_binding_exists_9_9():
     assert groups == ["1 json: the cause is in the message itself, it cannot go away"], r.stdout
 
 
+def test_redrive_never_stores_a_second_reading_under_a_stored_key_9_9():
+    e = world()
+    s = device(e, "gw-rc", stations=["st-rc-home"])
+    e.add_station("st-rc-new")
+    c = e.client("gw-rc", s)
+    acks = Acks(c, "gw-rc")
+    assert c.publish("pantau/v1/gw-rc/flood", flood(5, "st-rc-home", ts=TS)) in OK
+    acks.wait([5], "the acknowledgement of seq 5")
+    # other content under the stored key, refused at the door for its station
+    assert c.publish("pantau/v1/gw-rc/flood", flood(5, "st-rc-new", ts=TS)) == REFUSED
+    H.wait_until(lambda: len(dead(e, "gw-rc")) == 1, 30, "the dead letter")
+    e.admin("device-bind", "gw-rc", "st-rc-new", "--from", "2026-02-01T00:00:00Z")
+    r = e.admin("redrive", "--device", "gw-rc")
+    fields, groups = report(r.stdout)
+    assert (fields["examined"], fields["stored"], fields["still refused"]) == ("1", "0", "1"), \
+        r.stdout
+    assert any(g.startswith("1 clash") for g in groups), r.stdout
+    assert e.sql("SELECT seq, station_id FROM pantau.flood_reading WHERE device_id = 'gw-rc'") \
+        == [(5, "st-rc-home")]
+    assert e.sql("SELECT seq, outcome FROM pantau.reading_ledger WHERE device_id = 'gw-rc'") \
+        == [(5, "stored")]
+    assert [r[:3] for r in dead(e, "gw-rc") if r[1] == "station"] == [(5, "station", False)]
+
+
 def test_redrive_refuses_bad_arguments_naming_them_9_9():
     e = world()
     for args, name in ((["redrive", "--device", "GW BAD"], "--device"),
