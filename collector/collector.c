@@ -65,6 +65,7 @@ struct collector {
     struct msg_rejected rejected; /* scratch for ingest_rejected() */
     struct deadkey_salvage salvage; /* scratch for ingest_dead() */
     struct ratelimit *rejected_limit; /* broker-refused dead letters, per device */
+    struct redrive *redrive;          /* the redrive request in hand, if any */
     char canon[MSG_CANONICAL_MAX];
     int64_t registry_loaded_ms; /* monotonic; 0 = never */
     int64_t registry_miss_ms;   /* last reload caused by a miss */
@@ -687,22 +688,22 @@ static int redrive_check(void *ctx, const char *topic, size_t topic_len, const c
     return MSG_OK;
 }
 
-/* Does a pending redrive request, if any, between batches (the batch is empty). */
+/* One step of a redrive request (redrive.h) between batches (the batch is empty); the next
+ * step comes at once while a request is in hand, else (or after a failure) after
+ * COLLECTOR_REDRIVE_POLL_MS. */
 static void redrive(struct collector *c)
 {
     struct redrive_env e = {c->sink, c->reg, c->cfg.collector_id, redrive_check, c};
     char err[MSG_ERRLEN] = "";
-    int done = 0;
 
-    c->redrive_ms = mono_ms() + COLLECTOR_REDRIVE_POLL_MS;
-    if (redrive_poll(&e, &done, err, sizeof(err)) != MSG_OK) {
+    int rc = redrive_step(c->redrive, &e, err, sizeof(err));
+
+    if (rc != MSG_OK) {
         log_msg(LOG_DEBUG, "collector: redrive: %s", err);
-        return;
     }
-    if (done) {
-        c->registry_loaded_ms = mono_ms(); /* reloaded for the request */
-        c->redrive_ms = 0;                 /* another may be waiting */
-    }
+    c->redrive_ms = rc == MSG_OK && redrive_active(c->redrive)
+                        ? 0
+                        : mono_ms() + COLLECTOR_REDRIVE_POLL_MS;
 }
 
 /* pgsink_done_fn: counters, and the seqs a device may forget. ack_lock held. */
@@ -955,6 +956,11 @@ static void *db_main(void *arg)
             break;
         }
     }
+    if (redrive_active(c->redrive)) {
+        struct redrive_env e = {c->sink, c->reg, c->cfg.collector_id, redrive_check, c};
+
+        redrive_give_back(c->redrive, &e); /* another collector, or this one again, goes on */
+    }
     atomic_store(&c->db_finished, 1);
     return NULL;
 }
@@ -988,10 +994,11 @@ struct collector *collector_new(const struct collector_config *cfg, char *err, s
     c->sink = pgsink_new(cfg->db_conninfo, cfg->db_password, cfg->collector_id, &lim, &c->metrics);
     c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     c->rejected_limit = ratelimit_new(cfg->rejected_per_minute, (double)cfg->rejected_burst);
+    c->redrive = redrive_new();
     c->md = EVP_MD_CTX_new();
     if (c->intake == NULL || c->ack_fill == NULL || c->ack_send == NULL || c->ack_buf == NULL ||
         c->reg == NULL || c->sink == NULL || c->sha256 == NULL || c->md == NULL ||
-        c->rejected_limit == NULL) {
+        c->rejected_limit == NULL || c->redrive == NULL) {
         snprintf(err, errlen, "out of memory (or no SHA-256 in libcrypto)");
         goto fail;
     }
@@ -1014,6 +1021,7 @@ void collector_free(struct collector *c)
     pgsink_free(c->sink);
     registry_free(c->reg);
     ratelimit_free(c->rejected_limit);
+    redrive_free(c->redrive);
     intake_free(c->intake);
     ackset_free(c->ack_fill);
     ackset_free(c->ack_send);

@@ -38,7 +38,9 @@ static const char claim_sql[] =
     " WHERE r.id = (SELECT id FROM pantau_ops.redrive_request"
     "  WHERE state = 'pending' OR (state = 'running' AND claimed_at < now() - interval '2 min')"
     "  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    " RETURNING r.id::text, r.dry_run";
+    " RETURNING r.id::text, r.dry_run, coalesce(r.examined, 0), coalesce(r.stored, 0),"
+    " coalesce(r.already_stored, 0), coalesce(r.still_refused, 0), coalesce(r.progress, 0),"
+    " coalesce(r.result->'refused', '[]')";
 
 static const char page_sql[] =
     "SELECT d.id::text, d.topic, encode(d.payload, 'hex'),"
@@ -47,7 +49,10 @@ static const char page_sql[] =
     " ORDER BY d.id LIMIT " REDRIVE_PAGE_SQL;
 
 static const char alive_sql[] =
-    "UPDATE pantau_ops.redrive_request SET claimed_at = now() WHERE id = $1::bigint";
+    "UPDATE pantau_ops.redrive_request SET claimed_at = now(), examined = $2::integer,"
+    " stored = $3::integer, already_stored = $4::integer, still_refused = $5::integer,"
+    " progress = $6::bigint, result = jsonb_build_object('refused', $7::jsonb)"
+    " WHERE id = $1::bigint";
 
 static const char giveback_sql[] =
     "UPDATE pantau_ops.redrive_request SET state = 'pending', claimed_by = NULL,"
@@ -64,13 +69,21 @@ static const char finish_sql[] =
     " result = jsonb_build_object('refused', $6::jsonb, 'skipped', k.groups)"
     " FROM k WHERE r.id = $1::bigint";
 
+/* The request in hand, between steps. */
+struct redrive {
+    bool active;  /* a request is claimed and not finished */
+    char id[24];  /* its id */
+    bool dry_run;
+    char last[24]; /* the last dead letter id read */
+    struct redrive_tally t;
+    char payload[MSG_PAYLOAD_MAX + 1];
+};
+
+/* One step's context. */
 struct run {
     const struct redrive_env *e;
+    struct redrive *rd;
     PGconn *conn;
-    char id[24];
-    bool dry_run;
-    struct redrive_tally t;
-    char *payload; /* MSG_PAYLOAD_MAX + 1 */
 };
 
 static int hex_nibble(char c)
@@ -127,29 +140,52 @@ static void on_done(void *ctx, const struct pgsink_done *d)
     }
 }
 
-/* Writes the batch in redrive mode; the batch is empty afterwards, whatever happened. */
+/* The counts as text parameters $2..$5 of alive_sql and finish_sql. */
+static void counts_text(const struct redrive_tally *t, char counts[4][24])
+{
+    snprintf(counts[0], 24, "%ld", t->examined);
+    snprintf(counts[1], 24, "%ld", t->stored);
+    snprintf(counts[2], 24, "%ld", t->already);
+    snprintf(counts[3], 24, "%ld", t->refused);
+}
+
+/* Writes the batch in redrive mode; the batch is empty afterwards, whatever happened. Then the
+ * request's progress (counts, refusals, last dead letter done), which also says the collector
+ * is alive. */
 static int flush(struct run *r, char *err, size_t errlen)
 {
-    const char *p[1] = {r->id};
+    struct redrive *rd = r->rd;
+    char counts[4][24];
+    char groups[REDRIVE_RESULT_MAX];
+    const char *p[7];
     PGresult *res;
-    int rc;
+    int rc = MSG_OK;
 
-    if (pgsink_pending(r->e->sink) == 0) {
-        return MSG_OK;
-    }
-    pgsink_set_redrive(r->e->sink, strtoll(r->id, NULL, 10));
-    rc = pgsink_flush(r->e->sink, err, errlen);
-    pgsink_take_done(r->e->sink, on_done, &r->t);
-    pgsink_set_redrive(r->e->sink, 0);
-    if (rc != MSG_OK) {
-        pgsink_discard(r->e->sink);
-        return rc;
+    if (pgsink_pending(r->e->sink) > 0) {
+        pgsink_set_redrive(r->e->sink, strtoll(rd->id, NULL, 10));
+        rc = pgsink_flush(r->e->sink, err, errlen);
+        pgsink_take_done(r->e->sink, on_done, &rd->t);
+        pgsink_set_redrive(r->e->sink, 0);
+        if (rc != MSG_OK) {
+            pgsink_discard(r->e->sink);
+            return rc;
+        }
     }
     r->conn = pgsink_conn(r->e->sink, err, errlen);
     if (r->conn == NULL) {
         return MSG_ERR_DB;
     }
-    res = query(r->conn, "heartbeat", alive_sql, 1, p, err, errlen);
+    counts_text(&rd->t, counts);
+    p[0] = rd->id;
+    for (int i = 0; i < 4; i++) {
+        p[i + 1] = counts[i];
+    }
+    if (redrive_tally_json(&rd->t, groups, sizeof(groups)) != MSG_OK) {
+        snprintf(groups, sizeof(groups), "[]");
+    }
+    p[5] = rd->last;
+    p[6] = groups;
+    res = query(r->conn, "heartbeat", alive_sql, 7, p, err, errlen);
     if (res == NULL) {
         return MSG_ERR_DB;
     }
@@ -161,6 +197,7 @@ static int flush(struct run *r, char *err, size_t errlen)
 static int one(struct run *r, const char *topic, const char *hex, const char *recv,
                char *err, size_t errlen)
 {
+    struct redrive *rd = r->rd;
     const struct msg_event *ev = NULL;
     unsigned char sha[PGSINK_SHA256_LEN];
     const char *category = NULL;
@@ -169,36 +206,37 @@ static int one(struct run *r, const char *topic, const char *hex, const char *re
     int64_t recv_us = strtoll(recv, NULL, 10);
     int rc;
 
+    rd->t.examined++;
     if (n > MSG_PAYLOAD_MAX) {
-        redrive_tally_refused(&r->t, "json", "payload larger than 8192 bytes");
+        redrive_tally_refused(&rd->t, "json", "payload larger than 8192 bytes");
         return MSG_OK;
     }
     for (size_t i = 0; i < n; i++) {
-        r->payload[i] = (char)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
+        rd->payload[i] = (char)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
     }
-    r->payload[n] = '\0';
-    r->t.examined++;
-    rc = r->e->check(r->e->ctx, topic, strlen(topic), r->payload, n, recv_us, &ev, sha,
+    rd->payload[n] = '\0';
+    rc = r->e->check(r->e->ctx, topic, strlen(topic), rd->payload, n, recv_us, &ev, sha,
                      &category, why, sizeof(why));
     if (rc == MSG_ERR_NOMEM) {
+        rd->t.examined--; /* tried again on the next step */
         snprintf(err, errlen, "redrive: out of memory");
         return rc;
     }
     if (rc != MSG_OK) {
-        redrive_tally_refused(&r->t, category, why);
+        redrive_tally_refused(&rd->t, category, why);
         return MSG_OK;
     }
-    if (r->dry_run) {
-        r->t.stored++;
+    if (rd->dry_run) {
+        rd->t.stored++;
         return MSG_OK;
     }
-    rc = pgsink_add_event(r->e->sink, ev, sha, topic, strlen(topic), r->payload, n, n, recv_us);
+    rc = pgsink_add_event(r->e->sink, ev, sha, topic, strlen(topic), rd->payload, n, n, recv_us);
     if (rc == MSG_ERR_FULL) {
         rc = flush(r, err, errlen);
         if (rc != MSG_OK) {
             return rc;
         }
-        rc = pgsink_add_event(r->e->sink, ev, sha, topic, strlen(topic), r->payload, n, n,
+        rc = pgsink_add_event(r->e->sink, ev, sha, topic, strlen(topic), rd->payload, n, n,
                               recv_us);
     }
     if (rc != MSG_OK) {
@@ -208,90 +246,15 @@ static int one(struct run *r, const char *topic, const char *hex, const char *re
     return MSG_OK;
 }
 
-/* The request r->id: page through its dead letters, then write its result. */
-static int perform(struct run *r, char *err, size_t errlen)
+/* Claims a pending request into rd, with the counts a collector before it left (a request
+ * given back or taken over), and reloads the registry. Returns MSG_OK (rd->active says
+ * whether one was claimed) or MSG_ERR_DB. */
+static int claim(struct run *r, char *err, size_t errlen)
 {
-    char last[24] = "0";
-    char counts[4][24];
-    char result[REDRIVE_RESULT_MAX];
-    const char *p[6];
-    PGresult *res = NULL;
-    int rc = MSG_OK;
+    struct redrive *rd = r->rd;
+    const char *p[1] = {r->e->collector_id};
+    PGresult *res = query(r->conn, "claiming a request", claim_sql, 1, p, err, errlen);
 
-    if (registry_load(r->e->reg, r->conn, err, errlen) != MSG_OK) {
-        return MSG_ERR_DB;
-    }
-    for (;;) {
-        int rows;
-
-        p[0] = r->id;
-        p[1] = last;
-        res = query(r->conn, "reading dead letters", page_sql, 2, p, err, errlen);
-        if (res == NULL) {
-            return MSG_ERR_DB;
-        }
-        rows = PQntuples(res);
-        for (int i = 0; i < rows && rc == MSG_OK; i++) {
-            rc = one(r, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), err,
-                     errlen);
-            snprintf(last, sizeof(last), "%s", PQgetvalue(res, i, 0));
-        }
-        PQclear(res);
-        res = NULL;
-        if (rc == MSG_OK) {
-            rc = flush(r, err, errlen); /* also marks them: the next page starts after */
-        }
-        if (rc != MSG_OK) {
-            return rc;
-        }
-        if (rows < REDRIVE_PAGE) {
-            break;
-        }
-    }
-    if (redrive_tally_json(&r->t, result, sizeof(result)) != MSG_OK) {
-        snprintf(result, sizeof(result), "[]");
-    }
-    snprintf(counts[0], sizeof(counts[0]), "%ld", r->t.examined);
-    snprintf(counts[1], sizeof(counts[1]), "%ld", r->t.stored);
-    snprintf(counts[2], sizeof(counts[2]), "%ld", r->t.already);
-    snprintf(counts[3], sizeof(counts[3]), "%ld", r->t.refused);
-    p[0] = r->id;
-    p[1] = counts[0];
-    p[2] = counts[1];
-    p[3] = counts[2];
-    p[4] = counts[3];
-    p[5] = result;
-    res = query(r->conn, "writing the result", finish_sql, 6, p, err, errlen);
-    if (res == NULL) {
-        return MSG_ERR_DB;
-    }
-    PQclear(res);
-    log_msg(LOG_NOTICE,
-            "collector: redrive request=%s%s: examined=%ld stored=%ld already_stored=%ld "
-            "still_refused=%ld",
-            r->id, r->dry_run ? " (dry run)" : "", r->t.examined, r->t.stored, r->t.already,
-            r->t.refused);
-    return MSG_OK;
-}
-
-int redrive_poll(const struct redrive_env *e, int *done, char *err, size_t errlen)
-{
-    struct run r;
-    const char *p[1];
-    PGresult *res = NULL;
-    int rc;
-
-    if (done != NULL) {
-        *done = 0;
-    }
-    memset(&r, 0, sizeof(r));
-    r.e = e;
-    r.conn = pgsink_conn(e->sink, err, errlen);
-    if (r.conn == NULL) {
-        return MSG_ERR_DB;
-    }
-    p[0] = e->collector_id;
-    res = query(r.conn, "claiming a request", claim_sql, 1, p, err, errlen);
     if (res == NULL) {
         return MSG_ERR_DB;
     }
@@ -299,34 +262,146 @@ int redrive_poll(const struct redrive_env *e, int *done, char *err, size_t errle
         PQclear(res);
         return MSG_OK;
     }
-    snprintf(r.id, sizeof(r.id), "%s", PQgetvalue(res, 0, 0));
-    r.dry_run = PQgetvalue(res, 0, 1)[0] == 't';
+    memset(&rd->t, 0, sizeof(rd->t));
+    snprintf(rd->id, sizeof(rd->id), "%s", PQgetvalue(res, 0, 0));
+    rd->dry_run = PQgetvalue(res, 0, 1)[0] == 't';
+    rd->t.examined = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+    rd->t.stored = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+    rd->t.already = strtol(PQgetvalue(res, 0, 4), NULL, 10);
+    rd->t.refused = strtol(PQgetvalue(res, 0, 5), NULL, 10);
+    snprintf(rd->last, sizeof(rd->last), "%s", PQgetvalue(res, 0, 6));
+    if (redrive_tally_load_json(&rd->t, PQgetvalue(res, 0, 7)) != MSG_OK) {
+        log_msg(LOG_WARNING, "collector: redrive request=%s: its refusals so far cannot be read",
+                rd->id);
+    }
+    rd->active = true;
     PQclear(res);
-    log_msg(LOG_NOTICE, "collector: redrive request=%s claimed%s", r.id,
-            r.dry_run ? " (dry run)" : "");
-    r.payload = malloc(MSG_PAYLOAD_MAX + 1);
-    if (r.payload == NULL) {
-        snprintf(err, errlen, "redrive: out of memory");
-        rc = MSG_ERR_NOMEM;
-    } else {
-        rc = perform(&r, err, errlen);
-    }
-    free(r.payload);
-    if (rc != MSG_OK) {
-        char ignored[MSG_ERRLEN];
-
-        pgsink_discard(e->sink);
-        log_msg(LOG_WARNING, "collector: redrive request=%s not finished, given back: %s", r.id,
-                err);
-        r.conn = pgsink_conn(e->sink, ignored, sizeof(ignored));
-        p[0] = r.id;
-        if (r.conn != NULL) {
-            PQclear(query(r.conn, "giving back", giveback_sql, 1, p, ignored, sizeof(ignored)));
-        }
-        return rc == MSG_ERR_NOMEM ? rc : MSG_ERR_DB;
-    }
-    if (done != NULL) {
-        *done = 1;
+    log_msg(LOG_NOTICE, "collector: redrive request=%s claimed%s", rd->id,
+            rd->dry_run ? " (dry run)" : "");
+    if (registry_load(r->e->reg, r->conn, err, errlen) != MSG_OK) {
+        return MSG_ERR_DB;
     }
     return MSG_OK;
+}
+
+/* Writes the request's result: done. */
+static int finish(struct run *r, char *err, size_t errlen)
+{
+    struct redrive *rd = r->rd;
+    char counts[4][24];
+    char result[REDRIVE_RESULT_MAX];
+    const char *p[6];
+    PGresult *res;
+
+    if (redrive_tally_json(&rd->t, result, sizeof(result)) != MSG_OK) {
+        snprintf(result, sizeof(result), "[]");
+    }
+    counts_text(&rd->t, counts);
+    p[0] = rd->id;
+    for (int i = 0; i < 4; i++) {
+        p[i + 1] = counts[i];
+    }
+    p[5] = result;
+    res = query(r->conn, "writing the result", finish_sql, 6, p, err, errlen);
+    if (res == NULL) {
+        return MSG_ERR_DB;
+    }
+    PQclear(res);
+    rd->active = false;
+    log_msg(LOG_NOTICE,
+            "collector: redrive request=%s%s: examined=%ld stored=%ld already_stored=%ld "
+            "still_refused=%ld",
+            rd->id, rd->dry_run ? " (dry run)" : "", rd->t.examined, rd->t.stored,
+            rd->t.already, rd->t.refused);
+    return MSG_OK;
+}
+
+/* One page of the request in hand; finishes it after its last page. */
+static int page(struct run *r, char *err, size_t errlen)
+{
+    struct redrive *rd = r->rd;
+    const char *p[2] = {rd->id, rd->last};
+    PGresult *res = query(r->conn, "reading dead letters", page_sql, 2, p, err, errlen);
+    int rows;
+    int rc = MSG_OK;
+
+    if (res == NULL) {
+        return MSG_ERR_DB;
+    }
+    rows = PQntuples(res);
+    for (int i = 0; i < rows && rc == MSG_OK; i++) {
+        rc = one(r, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), err,
+                 errlen);
+        if (rc == MSG_OK) {
+            snprintf(rd->last, sizeof(rd->last), "%s", PQgetvalue(res, i, 0));
+        }
+    }
+    PQclear(res);
+    if (rc == MSG_OK) {
+        rc = flush(r, err, errlen);
+    }
+    if (rc == MSG_OK && rows < REDRIVE_PAGE) {
+        rc = finish(r, err, errlen);
+    }
+    return rc;
+}
+
+struct redrive *redrive_new(void)
+{
+    return calloc(1, sizeof(struct redrive));
+}
+
+void redrive_free(struct redrive *rd)
+{
+    free(rd);
+}
+
+bool redrive_active(const struct redrive *rd)
+{
+    return rd->active;
+}
+
+void redrive_give_back(struct redrive *rd, const struct redrive_env *e)
+{
+    char err[MSG_ERRLEN];
+    const char *p[1] = {rd->id};
+    PGconn *conn;
+
+    pgsink_discard(e->sink);
+    if (!rd->active) {
+        return;
+    }
+    rd->active = false;
+    conn = pgsink_conn(e->sink, err, sizeof(err));
+    if (conn != NULL) {
+        PQclear(query(conn, "giving back", giveback_sql, 1, p, err, sizeof(err)));
+    }
+}
+
+int redrive_step(struct redrive *rd, const struct redrive_env *e, char *err, size_t errlen)
+{
+    struct run r = {e, rd, NULL};
+    int rc;
+
+    r.conn = pgsink_conn(e->sink, err, errlen);
+    if (r.conn == NULL) {
+        return MSG_ERR_DB; /* a request in hand stays in hand: the next step goes on */
+    }
+    if (!rd->active) {
+        rc = claim(&r, err, errlen);
+        if (rc != MSG_OK || !rd->active) {
+            if (rc != MSG_OK && rd->active) {
+                log_msg(LOG_WARNING, "collector: redrive request=%s given back: %s", rd->id,
+                        err);
+                redrive_give_back(rd, e);
+            }
+            return rc;
+        }
+    }
+    rc = page(&r, err, errlen);
+    if (rc != MSG_OK) {
+        log_msg(LOG_WARNING, "collector: redrive request=%s given back: %s", rd->id, err);
+        redrive_give_back(rd, e);
+    }
+    return rc;
 }

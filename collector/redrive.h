@@ -2,11 +2,12 @@
  * whose cause is gone, such as a station bound to the device later from a time in the past,
  * are validated again and stored after all.
  *
- * The database thread calls redrive_poll() between batches (its batch empty). It claims one
+ * The database thread calls redrive_step() between batches (its batch empty). It claims one
  * pending request (FOR UPDATE SKIP LOCKED: two collectors never both do one; a request claimed
  * by a collector that then died is claimed again two minutes after its last sign of life),
  * reloads the registry, and takes the matching dead letters that are not redriven yet and have
- * a key (device, store, seq), in id order, a page at a time. Each goes through the collector's
+ * a key (device, store, seq), in id order, a page per step; the counts so far go into the
+ * request's row after each page (a collector that takes the request over starts from them). Each goes through the collector's
  * own checks (the check callback: msg_event_parse and registry_check at the dead letter's
  * receive time, the functions ingest() uses) and, if it passes now, into the sink's batch
  * like any reading; the batch is flushed in redrive mode (pgsink_set_redrive): the ledger row
@@ -21,6 +22,7 @@
 #ifndef REDRIVE_H
 #define REDRIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,9 +48,26 @@ struct redrive_env {
     void *ctx; /* passed to check */
 };
 
-/* Does one pending request, if there is one. Returns MSG_OK (none pending, or one done; *done
- * (may be NULL) says which), MSG_ERR_NOMEM, or MSG_ERR_DB with err set (the request is given
- * back as pending when the database still answers; the batch is empty again either way). */
-int redrive_poll(const struct redrive_env *e, int *done, char *err, size_t errlen);
+struct redrive;
+
+/* An idle redrive (no request in hand). Returns NULL if out of memory. Caller frees with
+ * redrive_free(). */
+struct redrive *redrive_new(void);
+void redrive_free(struct redrive *rd);
+
+/* Whether a request is in hand (claimed, not finished): call redrive_step() again soon. */
+bool redrive_active(const struct redrive *rd);
+
+/* One step, with the sink's batch empty: claims a pending request if none is in hand, then
+ * does one page of it (at most REDRIVE_PAGE dead letters, stored in one batch), and writes its
+ * result after the last. Between steps the collector goes on with its own traffic, so a large
+ * redrive never holds up the readings. Returns MSG_OK (redrive_active() says whether there is
+ * more), or MSG_ERR_DB / MSG_ERR_NOMEM with err set: a request whose step failed is given back
+ * as pending (when the database still answers) and the batch is empty again. */
+int redrive_step(struct redrive *rd, const struct redrive_env *e, char *err, size_t errlen);
+
+/* Gives the request in hand, if any, back as pending and empties the batch (the collector
+ * stops). */
+void redrive_give_back(struct redrive *rd, const struct redrive_env *e);
 
 #endif

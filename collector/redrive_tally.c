@@ -60,3 +60,41 @@ out:
     cJSON_Delete(arr);
     return rc;
 }
+
+int redrive_tally_load_json(struct redrive_tally *t, const char *json)
+{
+    struct redrive_tally copy = *t;
+    cJSON *arr = cJSON_Parse(json);
+    const cJSON *g = NULL;
+    int rc = MSG_ERR_JSON;
+
+    if (!cJSON_IsArray(arr)) {
+        goto out;
+    }
+    cJSON_ArrayForEach(g, arr)
+    {
+        const cJSON *cat = cJSON_GetObjectItemCaseSensitive(g, "category");
+        const cJSON *count = cJSON_GetObjectItemCaseSensitive(g, "count");
+        const cJSON *example = cJSON_GetObjectItemCaseSensitive(g, "example");
+        long before = copy.refused;
+
+        if (!cJSON_IsString(cat) || !cJSON_IsNumber(count) || !cJSON_IsString(example) ||
+            count->valuedouble < 1 || count->valuedouble > 1e12) {
+            goto out;
+        }
+        redrive_tally_refused(&copy, cat->valuestring, example->valuestring);
+        for (size_t i = 0; i < copy.n_groups; i++) {
+            if (strncmp(copy.groups[i].category, cat->valuestring,
+                        REDRIVE_TALLY_CATEGORY_MAX) == 0) {
+                copy.groups[i].count += (long)count->valuedouble - 1;
+                break;
+            }
+        }
+        copy.refused = before; /* the totals come from the request's row */
+    }
+    *t = copy;
+    rc = MSG_OK;
+out:
+    cJSON_Delete(arr);
+    return rc;
+}

@@ -39,4 +39,9 @@ void redrive_tally_refused(struct redrive_tally *t, const char *category, const 
  * (outlen bytes, NUL-terminated). Returns MSG_OK, or MSG_ERR_FULL if it does not fit. */
 int redrive_tally_json(const struct redrive_tally *t, char *out, size_t outlen);
 
+/* Adds the groups of a JSON array written by redrive_tally_json() (borrowed, NUL-terminated:
+ * the groups a collector before this one counted) to t's groups, without touching the totals.
+ * Returns MSG_OK, or MSG_ERR_JSON if it is not such an array (t is then unchanged). */
+int redrive_tally_load_json(struct redrive_tally *t, const char *json);
+
 #endif

@@ -29,6 +29,7 @@ CREATE TABLE pantau_ops.redrive_request (
     already_stored integer,
     still_refused integer,
     skipped integer,
+    progress bigint,
     result jsonb,
     CHECK (until IS NULL OR since IS NULL OR until > since)
 );
@@ -53,6 +54,7 @@ COMMENT ON COLUMN pantau_ops.redrive_request.stored IS 'Stored now as readings (
 COMMENT ON COLUMN pantau_ops.redrive_request.already_stored IS 'Found stored already under their key (not stored twice)';
 COMMENT ON COLUMN pantau_ops.redrive_request.still_refused IS 'Refused again: they stay dead letters';
 COMMENT ON COLUMN pantau_ops.redrive_request.skipped IS 'Matching dead letters not redriven at all: category json, schema or clash, no (device, store, seq), or cut';
+COMMENT ON COLUMN pantau_ops.redrive_request.progress IS 'The id of the last dead letter done so far: a collector that takes the request over goes on after it (with the counts and refusals so far)';
 COMMENT ON COLUMN pantau_ops.redrive_request.result IS '{"refused": [{"category", "count", "example"}], "skipped": [{"why", "count"}]}: the refusals grouped by category with one message each, and what was skipped and why';
 
 ALTER TABLE pantau_ops.dead_letter ADD COLUMN redriven_at timestamptz;
@@ -102,7 +104,7 @@ GRANT SELECT (id, received_at, topic, payload, payload_size, category, device_id
 GRANT UPDATE (outcome, ts, clock_synced, replay, boot, mono_ms, content_sha256, stored_at)
     ON pantau.reading_ledger TO pantau_ingest;
 GRANT SELECT, UPDATE (state, claimed_by, claimed_at, finished_at, examined, stored,
-                      already_stored, still_refused, skipped, result)
+                      already_stored, still_refused, skipped, progress, result)
     ON pantau_ops.redrive_request TO pantau_ingest;
 GRANT ALL ON pantau_ops.redrive_request TO pantau_admin;
 GRANT ALL ON SEQUENCE pantau_ops.redrive_request_id_seq TO pantau_admin;

@@ -231,6 +231,21 @@ def test_two_collectors_never_both_do_one_request_9_9():
             assert logs.count("redrive request=%d claimed" % i) == 1, (i, logs)
         assert e.scalar("SELECT count(*) FROM pantau_ops.redrive_request"
                         " WHERE device_id = 'gw-nobody' AND state = 'done'") == 4
+        # a request whose collector died (no sign of life for minutes) is taken over, and goes
+        # on from the counts and refusals it left
+        taken = e.scalar(
+            "INSERT INTO pantau_ops.redrive_request (device_id, dry_run, state, claimed_by,"
+            " claimed_at, examined, stored, already_stored, still_refused, progress, result)"
+            " VALUES ('gw-nobody', true, 'running', 'collector-gone', now() - interval '5 min',"
+            " 7, 2, 0, 5, 0, '{\"refused\": [{\"category\": \"station\", \"count\": 5,"
+            " \"example\": \"earlier\"}]}') RETURNING id")
+        H.wait_until(lambda: e.scalar("SELECT state FROM pantau_ops.redrive_request"
+                                      " WHERE id = %s", taken) == "done", 30,
+                     "the request to be taken over")
+        row = e.sql("SELECT claimed_by, examined, stored, still_refused, result->'refused'"
+                    " FROM pantau_ops.redrive_request WHERE id = %s", taken)[0]
+        assert row[0] in ("collector-1", "collector-2") and row[1:4] == (7, 2, 5), row
+        assert row[4] == [{"category": "station", "count": 5, "example": "earlier"}], row
     finally:
         second.stop()
 

@@ -67,11 +67,43 @@ static void test_json_lists_groups_and_escapes_9_9(void)
     TEST_CHECK(tiny[0] == '\0');
 }
 
+static void test_groups_so_far_load_back_from_their_json_9_9(void)
+{
+    struct redrive_tally t;
+    struct redrive_tally u;
+    char out[512];
+
+    memset(&t, 0, sizeof(t));
+    redrive_tally_refused(&t, "station", "first");
+    redrive_tally_refused(&t, "station", "second");
+    redrive_tally_refused(&t, "identity", "gone");
+    TEST_CHECK(redrive_tally_json(&t, out, sizeof(out)) == MSG_OK);
+    memset(&u, 0, sizeof(u));
+    u.refused = 3; /* the totals come from the request's row */
+    TEST_CHECK(redrive_tally_load_json(&u, out) == MSG_OK);
+    TEST_CHECK(u.refused == 3 && u.n_groups == 2);
+    TEST_CHECK(strcmp(u.groups[0].category, "station") == 0 && u.groups[0].count == 2);
+    TEST_CHECK(strcmp(u.groups[0].example, "first") == 0);
+    TEST_CHECK(strcmp(u.groups[1].category, "identity") == 0 && u.groups[1].count == 1);
+    /* counting goes on in the same groups */
+    redrive_tally_refused(&u, "station", "third");
+    TEST_CHECK(u.groups[0].count == 3 && u.refused == 4);
+    /* what is not such an array changes nothing */
+    TEST_CHECK(redrive_tally_load_json(&u, "{}") == MSG_ERR_JSON);
+    TEST_CHECK(redrive_tally_load_json(&u, "[{\"category\":\"x\",\"count\":0,"
+                                           "\"example\":\"\"}]") == MSG_ERR_JSON);
+    TEST_CHECK(redrive_tally_load_json(&u, "[1]") == MSG_ERR_JSON);
+    TEST_CHECK(u.n_groups == 2 && u.groups[0].count == 3 && u.refused == 4);
+    TEST_CHECK(redrive_tally_load_json(&u, "[]") == MSG_OK && u.n_groups == 2);
+}
+
 TEST_LIST = {
     {"refusals_grouped_by_category_first_example_kept_9_9",
      test_refusals_grouped_by_category_first_example_kept_9_9},
     {"more_categories_than_groups_count_in_the_last_9_9",
      test_more_categories_than_groups_count_in_the_last_9_9},
     {"json_lists_groups_and_escapes_9_9", test_json_lists_groups_and_escapes_9_9},
+    {"groups_so_far_load_back_from_their_json_9_9",
+     test_groups_so_far_load_back_from_their_json_9_9},
     {NULL, NULL},
 };
