@@ -6,15 +6,16 @@
  * pending request (FOR UPDATE SKIP LOCKED: two collectors never both do one; a request claimed
  * by a collector that then died is claimed again two minutes after its last sign of life),
  * reloads the registry, and takes the matching dead letters that are not redriven yet and have
- * a key (device, store, seq), in id order, a page per step; the counts so far go into the
- * request's row after each page (a collector that takes the request over starts from them). Each goes through the collector's
- * own checks (the check callback: msg_event_parse and registry_check at the dead letter's
- * receive time, the functions ingest() uses) and, if it passes now, into the sink's batch
- * like any reading; the batch is flushed in redrive mode (pgsink_set_redrive): the ledger row
- * turns from dead_letter to stored, the facts rows are written and the dead letter is marked
- * redriven, in one transaction per batch. A reading that still fails stays a dead letter and
- * is counted by category. Categories json, schema and clash are never tried (the cause is the
- * message itself) and are reported as skipped, as are dead letters without a key or cut.
+ * a key (device, store, seq), in id order, a page per step; the progress so far goes into the
+ * request's row after each page (a collector that takes the request over goes on from it).
+ * Each goes through the collector's own checks (the check callback: msg_event_parse and
+ * registry_check at the dead letter's receive time, the functions ingest() uses) and, if it
+ * passes now, into the sink's batch like any reading; the batch is flushed in redrive mode
+ * (pgsink_set_redrive): the ledger row turns from dead_letter to stored, the facts rows are
+ * written and the dead letter is marked redriven, in one transaction per batch. A reading that
+ * still fails stays a dead letter and is counted by category. Categories json, schema and
+ * clash are never tried (the cause is the message itself) and are reported as skipped, as are
+ * dead letters without a key or cut.
  * Nothing is acknowledged: the device was told "dead" long ago; its next resend of the key is
  * a duplicate of a stored reading and acknowledged as stored.
  *
