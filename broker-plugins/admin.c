@@ -28,6 +28,7 @@
 
 #include <libpq-fe.h>
 
+#include "admin_redrive.h"
 #include "admin_registry.h"
 #include "msg_err.h"
 #include "msg_time.h"
@@ -53,6 +54,9 @@ enum {
     OPT_SINCE,
     OPT_UNTIL,
     OPT_LIMIT,
+    OPT_ID,
+    OPT_DRY_RUN,
+    OPT_TIMEOUT,
 };
 
 struct admin {
@@ -72,6 +76,9 @@ struct admin {
     const char *dl_since;
     const char *dl_until;
     const char *dl_limit;
+    const char *rd_id; /* redrive: --id, --timeout (NULL: not given), --dry-run */
+    const char *rd_timeout;
+    bool rd_dry_run;
     PGconn *conn;
 };
 
@@ -107,6 +114,11 @@ static void usage(FILE *f)
             "            [--until TIME] [--limit N]\n"
             "                               dead letters, newest first (default 100)\n"
             "  dead-show ID                 one dead letter with its payload, decoded\n"
+            "  redrive [--device ID] [--category CAT] [--since TIME] [--until TIME] [--id N]\n"
+            "          [--dry-run] [--timeout SECONDS]\n"
+            "                               have a collector validate the matching dead letters\n"
+            "                               again and store those whose cause is gone (e.g. a\n"
+            "                               binding added with --from); prints what it did\n"
             "\n"
             "Options:\n"
             "  -d, --db CONNINFO            libpq connection string (default: PG* environment)\n"
@@ -128,6 +140,10 @@ static void usage(FILE *f)
             "                               dead-list: received at or after, before TIME (UTC:\n"
             "                               YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z)\n"
             "      --limit N                dead-list: at most N rows (1 to 100000)\n"
+            "                               (--device, --category, --since, --until: redrive too)\n"
+            "      --id N                   redrive: only dead letter N\n"
+            "      --dry-run                redrive: validate and count, store nothing\n"
+            "      --timeout SECONDS        redrive: wait this long for a collector (default 60)\n"
             "  -h, --help                   show this help and exit\n"
             "  -V, --version                show the version and exit\n"
             "\n"
@@ -928,6 +944,41 @@ out:
     return rc;
 }
 
+static int redrive(struct admin *ad)
+{
+    struct admin_redrive_req req;
+    char since[MSG_TIME_LEN + 1] = "";
+    char until[MSG_TIME_LEN + 1] = "";
+    char limit[24] = "";
+    int rc;
+
+    if (ad->dl_reason != NULL) {
+        return fail_usage("redrive: --reason does not apply (use --category)");
+    }
+    if (ad->dl_limit != NULL) {
+        return fail_usage("redrive: --limit does not apply");
+    }
+    rc = dead_list_check(ad, since, until, limit);
+    if (rc != 0) {
+        return rc;
+    }
+    memset(&req, 0, sizeof(req));
+    rc = admin_redrive_args(ad->rd_id, ad->rd_timeout, &req);
+    if (rc != 0) {
+        return rc;
+    }
+    req.device = ad->dl_device;
+    req.category = ad->dl_category;
+    req.since = ad->dl_since != NULL ? since : NULL;
+    req.until = ad->dl_until != NULL ? until : NULL;
+    req.dry_run = ad->rd_dry_run;
+    req.print_escaped = print_escaped;
+    if (db_open(ad) != 0) {
+        return 1;
+    }
+    return admin_redrive_run(ad->conn, &req);
+}
+
 static int dispatch(struct admin *ad, int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -949,6 +1000,19 @@ static int dispatch(struct admin *ad, int argc, char **argv)
                                                       : ADMIN_REGISTRY_OPT_END);
     if (extra != NULL) {
         return fail_usage("%s: %s does not apply", cmd, extra);
+    }
+    if (strcmp(cmd, "redrive") != 0 &&
+        (ad->rd_id != NULL || ad->rd_timeout != NULL || ad->rd_dry_run)) {
+        return fail_usage("%s: %s does not apply", cmd,
+                          ad->rd_id != NULL        ? "--id"
+                          : ad->rd_timeout != NULL ? "--timeout"
+                                                   : "--dry-run");
+    }
+    if (strcmp(cmd, "redrive") == 0) {
+        if (argc != 1) {
+            return fail_usage("redrive: takes no arguments, only options (got '%s')", a);
+        }
+        return redrive(ad);
     }
     if (strcmp(cmd, "list") == 0 || strcmp(cmd, "dead-list") == 0) {
         want = 1;
@@ -1043,6 +1107,9 @@ int main(int argc, char **argv)
         {"since", required_argument, NULL, OPT_SINCE},
         {"until", required_argument, NULL, OPT_UNTIL},
         {"limit", required_argument, NULL, OPT_LIMIT},
+        {"id", required_argument, NULL, OPT_ID},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         ADMIN_REGISTRY_LONGOPTS,
@@ -1112,6 +1179,15 @@ int main(int argc, char **argv)
             break;
         case OPT_LIMIT:
             ad.dl_limit = optarg;
+            break;
+        case OPT_ID:
+            ad.rd_id = optarg;
+            break;
+        case OPT_DRY_RUN:
+            ad.rd_dry_run = true;
+            break;
+        case OPT_TIMEOUT:
+            ad.rd_timeout = optarg;
             break;
         case 'h':
             usage(stdout);

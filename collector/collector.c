@@ -28,12 +28,15 @@
 #include "msg_topic.h"
 #include "pgsink.h"
 #include "ratelimit.h"
+#include "redrive.h"
 #include "registry.h"
 
 #define COLLECTOR_TICK_MS 20 /* the caller's thread wakes this often */
 /* the database thread is taken for stuck (and systemd's watchdog no longer fed) after this:
  * longer than its statement_timeout (120 s), connect_timeout and back-off (30 s at most) */
 #define COLLECTOR_DB_STUCK_MS (180 * 1000)
+/* how often the database thread looks for a redrive request (redrive.h) between batches */
+#define COLLECTOR_REDRIVE_POLL_MS 1000
 
 /* The database as the devices see it through the health topic (protocol.md 6.2). */
 enum db_state {
@@ -62,12 +65,14 @@ struct collector {
     struct msg_rejected rejected; /* scratch for ingest_rejected() */
     struct deadkey_salvage salvage; /* scratch for ingest_dead() */
     struct ratelimit *rejected_limit; /* broker-refused dead letters, per device */
+    struct redrive *redrive;          /* the redrive request in hand, if any */
     char canon[MSG_CANONICAL_MAX];
     int64_t registry_loaded_ms; /* monotonic; 0 = never */
     int64_t registry_miss_ms;   /* last reload caused by a miss */
     int64_t registry_tried_ms;  /* last attempt, failed or not */
     bool registry_failing;      /* the last attempt failed (logged once) */
     int64_t partitions_ms;      /* monotonic: next pantau.ensure_partitions() due */
+    int64_t redrive_ms;         /* monotonic: next look for a redrive request */
 
     /* acknowledgements: the db thread fills ack_fill under ack_lock; the caller's thread swaps
      * it with ack_send and drains that without the lock */
@@ -643,6 +648,64 @@ static int ingest(struct collector *c, const struct intake_item *it)
                             it->payload_len, it->payload_len_orig, it->recv_us);
 }
 
+/* redrive_check_fn: a dead letter's message judged again by ingest()'s functions, the registry
+ * at its receive time; its category as ingest() would name it. */
+static int redrive_check(void *ctx, const char *topic, size_t topic_len, const char *payload,
+                         size_t payload_len, int64_t recv_us, const struct msg_event **out,
+                         unsigned char sha[PGSINK_SHA256_LEN], const char **category, char *err,
+                         size_t errlen)
+{
+    struct collector *c = ctx;
+    struct msg_event *ev = &c->ev;
+    size_t clen = 0;
+    int rc;
+
+    *category = NULL;
+    rc = msg_event_parse(topic, topic_len, payload, payload_len, ev, err, errlen);
+    if (rc == MSG_ERR_NOMEM) {
+        return rc;
+    }
+    if (rc != MSG_OK) {
+        *category = category_of(rc);
+        return rc;
+    }
+    if (ev->stream == MSG_STREAM_STATUS) {
+        *category = "topic";
+        snprintf(err, errlen, "a status message, not a reading");
+        return MSG_ERR_SCHEMA;
+    }
+    rc = registry_check(c->reg, ev, recv_us / 1000, category, err, errlen);
+    if (rc != REGISTRY_OK) {
+        return MSG_ERR_SCHEMA;
+    }
+    if (msg_event_canonical(ev, c->canon, sizeof(c->canon), &clen) != MSG_OK ||
+        sha256(c, c->canon, clen, sha) != MSG_OK) {
+        *category = "schema";
+        snprintf(err, errlen, "no canonical form");
+        return MSG_ERR_SCHEMA;
+    }
+    *out = ev;
+    return MSG_OK;
+}
+
+/* One step of a redrive request (redrive.h) between batches (the batch is empty); the next
+ * step comes at once while a request is in hand, else (or after a failure) after
+ * COLLECTOR_REDRIVE_POLL_MS. */
+static void redrive(struct collector *c)
+{
+    struct redrive_env e = {c->sink, c->reg, c->cfg.collector_id, redrive_check, c};
+    char err[MSG_ERRLEN] = "";
+
+    int rc = redrive_step(c->redrive, &e, err, sizeof(err));
+
+    if (rc != MSG_OK) {
+        log_msg(LOG_DEBUG, "collector: redrive: %s", err);
+    }
+    c->redrive_ms = rc == MSG_OK && redrive_active(c->redrive)
+                        ? 0
+                        : mono_ms() + COLLECTOR_REDRIVE_POLL_MS;
+}
+
 /* pgsink_done_fn: counters, and the seqs a device may forget. ack_lock held. */
 static void on_done(void *ctx, const struct pgsink_done *d)
 {
@@ -774,6 +837,11 @@ static void *db_main(void *arg)
         long long deadline = atomic_load(&c->stop_deadline_ms);
 
         atomic_store(&c->db_alive_ms, mono_ms());
+        /* 0. a redrive request, between batches (redrive.h) */
+        if (!stopping && pgsink_pending(c->sink) == 0 && atomic_load(&c->db_state) == DB_UP &&
+            registry_loaded(c->reg) && mono_ms() >= c->redrive_ms) {
+            redrive(c);
+        }
         /* 1. fill the batch until it is full or its oldest row has waited batch_ms */
         while (pgsink_pending(c->sink) < (size_t)c->cfg.batch_rows) {
             long wait = 100;
@@ -888,6 +956,11 @@ static void *db_main(void *arg)
             break;
         }
     }
+    if (redrive_active(c->redrive)) {
+        struct redrive_env e = {c->sink, c->reg, c->cfg.collector_id, redrive_check, c};
+
+        redrive_give_back(c->redrive, &e); /* another collector, or this one again, goes on */
+    }
     atomic_store(&c->db_finished, 1);
     return NULL;
 }
@@ -921,10 +994,11 @@ struct collector *collector_new(const struct collector_config *cfg, char *err, s
     c->sink = pgsink_new(cfg->db_conninfo, cfg->db_password, cfg->collector_id, &lim, &c->metrics);
     c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     c->rejected_limit = ratelimit_new(cfg->rejected_per_minute, (double)cfg->rejected_burst);
+    c->redrive = redrive_new();
     c->md = EVP_MD_CTX_new();
     if (c->intake == NULL || c->ack_fill == NULL || c->ack_send == NULL || c->ack_buf == NULL ||
         c->reg == NULL || c->sink == NULL || c->sha256 == NULL || c->md == NULL ||
-        c->rejected_limit == NULL) {
+        c->rejected_limit == NULL || c->redrive == NULL) {
         snprintf(err, errlen, "out of memory (or no SHA-256 in libcrypto)");
         goto fail;
     }
@@ -947,6 +1021,7 @@ void collector_free(struct collector *c)
     pgsink_free(c->sink);
     registry_free(c->reg);
     ratelimit_free(c->rejected_limit);
+    redrive_free(c->redrive);
     intake_free(c->intake);
     ackset_free(c->ack_fill);
     ackset_free(c->ack_send);

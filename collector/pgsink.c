@@ -103,6 +103,7 @@ struct pgsink {
     char *q_read; /* scratch: the transaction's query with readings (query_build) */
     size_t q_read_cap;
     char *q_dead;            /* the transaction's query with dead letters only */
+    long long redrive;       /* the redrive request of the batch (pgsink_set_redrive); 0: none */
     char errbuf[MSG_ERRLEN]; /* the last failure's database message */
 };
 
@@ -124,7 +125,7 @@ static char *query_dead(void)
 /* The room query_build needs at most: every statement. */
 static size_t query_read_cap(void)
 {
-    size_t len = 256;
+    size_t len = 256 + sizeof(sink_redrive_pre_sql) + sizeof(SINK_REDRIVE_POST_FMT) + 32;
 
     for (size_t i = 0; i < sizeof(sink_batch_stmts) / sizeof(sink_batch_stmts[0]); i++) {
         len += strlen(sink_batch_stmts[i].sql) + 2;
@@ -133,7 +134,8 @@ static size_t query_read_cap(void)
 }
 
 /* The query of a transaction with readings into s->q_read: BEGIN, the COPYs (the dead letters'
- * if dead), the statements of sink_batch_stmts that need is for (sink_sql.h), COMMIT. */
+ * if dead), the statements of sink_batch_stmts that need is for (sink_sql.h), COMMIT; in a
+ * redrive, the redrive's statements around them. */
 static void query_build(struct pgsink *s, unsigned need, bool dead)
 {
     size_t used = 0;
@@ -141,6 +143,10 @@ static void query_build(struct pgsink *s, unsigned need, bool dead)
                      dead ? " COPY pantau_stage_dead FROM STDIN;" : "");
 
     used = n > 0 ? (size_t)n : 0;
+    if (s->redrive != 0) {
+        n = snprintf(s->q_read + used, s->q_read_cap - used, "%s;\n", sink_redrive_pre_sql);
+        used += n > 0 ? (size_t)n : 0;
+    }
     for (size_t i = 0; i < sizeof(sink_batch_stmts) / sizeof(sink_batch_stmts[0]); i++) {
         const struct sink_stmt *st = &sink_batch_stmts[i];
 
@@ -148,6 +154,11 @@ static void query_build(struct pgsink *s, unsigned need, bool dead)
             n = snprintf(s->q_read + used, s->q_read_cap - used, "%s;\n", st->sql);
             used += n > 0 ? (size_t)n : 0;
         }
+    }
+    if (s->redrive != 0) {
+        n = snprintf(s->q_read + used, s->q_read_cap - used, SINK_REDRIVE_POST_FMT ";\n",
+                     s->redrive);
+        used += n > 0 ? (size_t)n : 0;
     }
     snprintf(s->q_read + used, s->q_read_cap - used, "COMMIT");
 }
@@ -497,6 +508,18 @@ void pgsink_take_done(struct pgsink *s, pgsink_done_fn fn, void *ctx)
         s->npending = 0;
         s->arena_used = 0;
     }
+}
+
+void pgsink_set_redrive(struct pgsink *s, long long request)
+{
+    s->redrive = request;
+}
+
+void pgsink_discard(struct pgsink *s)
+{
+    s->nrows = 0;
+    s->npending = 0;
+    s->arena_used = 0;
 }
 
 /* ---- COPY text --------------------------------------------------------------------------- */

@@ -135,6 +135,16 @@ int pgsink_flush(struct pgsink *s, char *err, size_t errlen);
  * row of the batch is committed, empties the batch. */
 void pgsink_take_done(struct pgsink *s, pgsink_done_fn fn, void *ctx);
 
+/* Redrive mode (redrive.h): while request is not 0, each transaction of a flush also turns the
+ * ledger rows of its staged readings from dead_letter to stored (the facts then follow as for a
+ * new key) and marks the dead letters of the keys it stored as redriven by request. Set it on
+ * an empty batch of redriven readings only, and back to 0 after the flush. */
+void pgsink_set_redrive(struct pgsink *s, long long request);
+
+/* Drops every row of the batch, committed or not, without reporting it (a redrive that could
+ * not finish: its request is claimed again later). */
+void pgsink_discard(struct pgsink *s);
+
 /* Runs pantau.ensure_partitions() (month partitions ahead; the schema asks the collector to
  * run it daily). Returns MSG_OK or MSG_ERR_DB with err set. */
 int pgsink_ensure_partitions(struct pgsink *s, char *err, size_t errlen);

@@ -298,6 +298,35 @@ static const struct sink_stmt sink_batch_stmts[] = {
     "  AND l.seq = s.seq OFFSET 0) l ON true"
     " WHERE s.seq IS NOT NULL"}};
 
+/* Redrive (redrive.h, schema/011): in a batch of redriven dead letters only, run after the
+ * COPY and before the ledger statement, the staged readings' ledger rows that say dead_letter
+ * become stored with the envelope and content of the copy now stored, and their keys count as
+ * new, so the facts statements store them as any new reading (the ledger insert then finds
+ * the key taken and adds nothing). A key already stored is left alone: it is a duplicate or
+ * a clash as in any batch, never stored twice. */
+static const char sink_redrive_pre_sql[] =
+    "WITH up AS (UPDATE pantau.reading_ledger l SET outcome = 'stored', ts = s.ts,"
+    " clock_synced = s.clock_synced, replay = s.replay, boot = s.boot, mono_ms = s.mono_ms,"
+    " content_sha256 = s.content_sha256, stored_at = now()"
+    " FROM pantau_stage_reading s"
+    " WHERE s.seq IS NOT NULL AND l.device_id = s.device_id AND l.store_id = s.store_id"
+    " AND l.seq = s.seq AND l.outcome = 'dead_letter'"
+    " RETURNING l.device_id, l.store_id, l.seq)"
+    " INSERT INTO pantau_stage_new SELECT device_id, store_id, seq FROM up";
+
+/* ... and last, the dead letter of each staged reading whose content the ledger now says is
+ * stored (now, or before: a duplicate) is marked as redriven by the request (a printf format:
+ * the request id); another content under the key (a clash, or a second refused content)
+ * stays what it is */
+#define SINK_REDRIVE_POST_FMT                                                                 \
+    "UPDATE pantau_ops.dead_letter d SET redriven_at = now(), redrive_request = %lld"        \
+    " FROM pantau_stage_reading s JOIN pantau.reading_ledger l"                              \
+    " ON l.device_id = s.device_id AND l.store_id = s.store_id AND l.seq = s.seq"           \
+    " AND l.outcome = 'stored' AND l.content_sha256 = s.content_sha256"                     \
+    " WHERE d.device_id = s.device_id AND d.store_id = s.store_id AND d.seq = s.seq"        \
+    " AND d.payload = convert_to(s.payload, 'UTF8') AND d.redriven_at IS NULL"              \
+    " AND d.category IN ('topic', 'station', 'identity', 'db')"
+
 static const char sink_dead_sql[] =
     SINK_LEDGER_COLUMNS SINK_LEDGER_DEAD_ROWS
     " ORDER BY device_id, store_id, seq ON CONFLICT DO NOTHING;"
