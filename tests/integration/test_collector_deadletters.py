@@ -170,11 +170,15 @@ def test_broker_refused_messages_are_deduplicated_and_rate_limited():
         assert not (b.acked & set(range(6, 21))), sorted(b.acked)
 
 
-def test_ingest_role_still_cannot_read_change_or_delete_dead_letters():
+def test_ingest_role_cannot_read_details_change_or_delete_dead_letters():
+    # a redrive (schema/011) lets pantau_ingest read a dead letter's key and payload and set
+    # redriven_at; never its detail, never another column, never a DELETE
     with env_for("dlpriv") as env:
         role = "SET ROLE pantau_collector_test; "    # a member of pantau_ingest (the env's)
         for stmt in ("SELECT * FROM pantau_ops.dead_letter",
+                     "SELECT detail FROM pantau_ops.dead_letter",
                      "UPDATE pantau_ops.dead_letter SET reason = 'x'",
+                     "UPDATE pantau_ops.dead_letter SET payload = 'x'",
                      "DELETE FROM pantau_ops.dead_letter"):
             try:
                 env.sql(role + stmt)
