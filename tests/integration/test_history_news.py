@@ -16,13 +16,13 @@ real pantau-agent:
 import datetime
 import os
 import re
-import sqlite3
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from agent_support import Agent, Watcher, ledger_count, simulator  # noqa: E402
+from agent_support import (Agent, Watcher, age_store, ledger_count,  # noqa: E402
+                           simulator)
 from collector_support import env_for, run_tests, wait_for  # noqa: E402
 from testdevice import ts_now  # noqa: E402
 
@@ -45,18 +45,6 @@ def history_by_seq(env, device_id):
 def replay_by_seq(env, device_id):
     return dict(env.sql("SELECT seq, replay FROM pantau.reading_ledger WHERE device_id = %s",
                         device_id))
-
-
-def age_store(path, seqs, minutes):
-    """Makes the agent's store say that readings seqs entered it `minutes` ago (an outage that
-    long, without waiting for it). The agent may be running: SQLite's lock orders the writes."""
-    db = sqlite3.connect(path, timeout=30)
-    try:
-        with db:
-            db.executemany("UPDATE reading SET stored_ms = stored_ms - ? WHERE seq = ?",
-                           [(minutes * 60000, s) for s in seqs])
-    finally:
-        db.close()
 
 
 def send_as_replay(dev, doc):
@@ -161,8 +149,8 @@ def test_agent_backlog_is_history_when_held_longer_than_the_lateness():
                  "20 readings held with the broker away")
         agent.kill9()
         # an outage of 10 minutes for seqs 1..10 and of one minute for 11..20
-        age_store(agent.store, range(1, 11), 10)
-        age_store(agent.store, range(11, 21), 1)
+        age_store(agent.store, 10, range(1, 11))
+        age_store(agent.store, 1, range(11, 21))
         env.mosq.start()
         agent.sources = []
         agent.write_conf()
