@@ -3,8 +3,9 @@
 collector's fault tests do): the agent keeps taking readings and sends new ones live, but
 holds its backlog and resends nothing (no seq published a second time, and no replay=true
 publish of the backlog, which the test ages past the lateness of protocol.md 4.1, reaches a
-subscriber) while the collector's retained health says db down; when the health says up again, it resends and
-replays, and every reading ends up stored exactly once with the store emptied.
+subscriber) while the collector's retained health says db down; when the health says up
+again, it resends and replays, and every reading ends up stored exactly once with the store
+emptied.
 """
 import os
 import sys

@@ -58,6 +58,24 @@ def test_lateness_of_c_and_sql_agree_and_the_database_judges_by_best_time():
         lateness = env.scalar("SELECT (extract(epoch FROM pantau.history_lateness()) * 1000)"
                               "::bigint")
         assert lateness == lateness_ms_in_header() == 300000, lateness
+        # the rule itself, at its edges (args: replay, ts, clock_synced, ts_corrected,
+        # received_at, span_s)
+        rule = "pantau.reading_is_history(%s, %s::timestamptz, %s, %s::timestamptz," \
+               " '2026-02-11T03:20:00Z'::timestamptz, %s)"
+        cases = [
+            ((False, "2026-02-11T03:15:00Z", True, None, 0), False),       # exactly L: news
+            ((False, "2026-02-11T03:14:59.999Z", True, None, 0), True),    # L + 1 ms
+            ((True, "2026-02-11T03:19:59Z", True, None, 0), True),         # the device says
+            ((False, "2026-02-11T03:10:00Z", True, None, 300), False),     # interval ends 03:15
+            ((False, "2026-02-11T03:09:59Z", True, None, 300), True),
+            ((False, "1970-01-01T00:00:00Z", False, None, 0), False),      # replay alone
+            ((True, "1970-01-01T00:00:00Z", False, None, 0), True),
+            ((False, "1970-01-01T00:00:00Z", False, "2026-02-11T03:14:00Z", 0), True),
+            ((False, "1970-01-01T00:00:00Z", False, "2026-02-11T03:19:00Z", 0), False),
+            ((False, "2026-02-11T03:00:00Z", False, None, 0), False),      # untrusted ts
+        ]
+        for args, want in cases:
+            assert env.scalar("SELECT " + rule, *args) is want, (args, want)
         env.collector()
         fl = env.device("gw-hist-01", "flood", "st-hist-01")
         # synchronised clock: judged by replay and by ts
