@@ -31,6 +31,7 @@
 #include "msg_ack.h"
 #include "msg_event.h"
 #include "msg_health.h"
+#include "msg_history.h"
 #include "msg_time.h"
 #include "msg_topic.h"
 
@@ -119,7 +120,7 @@ struct station {
 
 struct counters {
     uint64_t published;     /* first sends */
-    uint64_t live;          /* of which replay false */
+    uint64_t live;          /* of which by the live path */
     uint64_t replayed;      /* backlog sends */
     uint64_t resent;        /* resends after a timeout */
     uint64_t refusals;      /* PUBACKs >= 0x80 */
@@ -1208,7 +1209,21 @@ struct scan_ctx {
     int rc;
 };
 
-/* Live path (scan_newest: descending): fresh, never-sent readings go out with replay false. */
+/* `replay` of a send of row now (protocol.md 4.1, "History and news"): true when the reading
+ * has been held longer than the lateness since it entered the store (stored_ms, and now, on
+ * the wall clock: the store keeps no monotonic time), whichever path sends it. So the first
+ * send, and a resend or a backlog within the lateness (a lost first copy, a short outage), are
+ * news; a backlog held longer is history. */
+static bool row_replay(const struct agent_store_row *row)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return msg_history_replay(row->stored_ms,
+                              (int64_t)ts.tv_sec * 1000 + (int64_t)ts.tv_nsec / 1000000);
+}
+
+/* Live path (scan_newest: descending): fresh, never-sent readings go out at once. */
 static bool scan_live(void *ctx, const struct agent_store_row *row)
 {
     struct scan_ctx *c = ctx;
@@ -1232,7 +1247,7 @@ static bool scan_live(void *ctx, const struct agent_store_row *row)
         c->stopped = true;
         return false;
     }
-    c->rc = publish_reading(a, slot, row->payload, row->payload_len, false, c->now);
+    c->rc = publish_reading(a, slot, row->payload, row->payload_len, row_replay(row), c->now);
     if (c->rc != MSG_OK) {
         agent_window_remove(a->win, slot);
         c->stopped = true;
@@ -1244,7 +1259,7 @@ static bool scan_live(void *ctx, const struct agent_store_row *row)
     return true;
 }
 
-/* Backlog path (scan: ascending): everything held and not in flight, replay true. */
+/* Backlog path (scan: ascending): everything held and not in flight. */
 static bool scan_backlog(void *ctx, const struct agent_store_row *row)
 {
     struct scan_ctx *c = ctx;
@@ -1270,7 +1285,8 @@ static bool scan_backlog(void *ctx, const struct agent_store_row *row)
         c->stopped = true;
         return false;
     }
-    if (publish_reading(a, slot, row->payload, row->payload_len, true, c->now) != MSG_OK) {
+    if (publish_reading(a, slot, row->payload, row->payload_len, row_replay(row), c->now) !=
+        MSG_OK) {
         agent_window_remove(a->win, slot);
         c->rc = MSG_ERR_IO;
         c->stopped = true;
@@ -1299,12 +1315,13 @@ static bool scan_one(void *ctx, const struct agent_store_row *row)
 
     if (row->seq == c->seq) {
         c->found = true;
-        c->rc = publish_reading(c->a, c->slot, row->payload, row->payload_len, true, c->now);
+        c->rc = publish_reading(c->a, c->slot, row->payload, row->payload_len, row_replay(row),
+                                c->now);
     }
     return false;
 }
 
-/* Publishes slot's reading again (replay true). Returns false if it is no longer held. */
+/* Publishes slot's reading again. Returns false if it is no longer held. */
 static bool resend_slot(struct agent *a, struct agent_slot *s, int64_t now)
 {
     struct one_ctx c = {.seq = s->seq, .a = a, .slot = s, .now = now, .rc = MSG_OK};

@@ -9,12 +9,14 @@
  * - a source's reading goes through the emit function: the envelope is completed (clock,
  *   boot, mono_ms), validated with msg_event_validate and appended to the store durably
  *   before anything is published;
- * - live readings (fresh and not part of a backlog) go out at once with replay false, newest
- *   first; the backlog goes out oldest first at replay_rate with replay true, in the part of
- *   the window that live readings leave free, so that live data is never held behind it;
- * - a reading not acknowledged within the adaptive timeout (agent_window.h) is resent with
- *   replay true, paced at resend_rate, its timeout backed off; resends and replay run only
- *   while some collector says state online and db up (protocol.md 6.2);
+ * - live readings (fresh and not part of a backlog) go out at once, newest first; the backlog
+ *   goes out oldest first at replay_rate, in the part of the window that live readings leave
+ *   free, so that live data is never held behind it;
+ * - a reading not acknowledged within the adaptive timeout (agent_window.h) is resent, paced
+ *   at resend_rate, its timeout backed off; resends and replay run only while some collector
+ *   says state online and db up (protocol.md 6.2);
+ * - every send's `replay` says whether the reading was held longer than the lateness of
+ *   protocol.md 4.1 (msg_history_replay): history, not news;
  * - a broker refusal (PUBACK reason code >= 0x80, which paho 1.3 reports through the
  *   publish's onFailure5 with packet_type PUBACK) is retried refuse_tries times with growing
  *   backoff, outside the window, then moved to the store's rejected list;

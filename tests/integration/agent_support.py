@@ -24,6 +24,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -278,6 +279,23 @@ def assert_exactly_once(env, device_id, last_seq):
     extra = sorted(set(seqs) - set(range(1, last_seq + 1)))
     assert not missing, "%d seqs missing from the ledger, e.g. %s" % (len(missing), missing[:10])
     assert not extra, "unexpected seqs in the ledger: %s" % extra[:10]
+
+
+def age_store(store_path, minutes, seqs=None):
+    """Makes the agent's store say that its held readings (seqs: only those) entered it
+    `minutes` earlier than they did: an outage that long without waiting for it, for the
+    lateness of protocol.md 4.1 ("History and news"). The agent may be running: SQLite's lock
+    orders the writes."""
+    db = sqlite3.connect(store_path, timeout=30)
+    try:
+        with db:
+            if seqs is None:
+                db.execute("UPDATE reading SET stored_ms = stored_ms - ?", (minutes * 60000,))
+            else:
+                db.executemany("UPDATE reading SET stored_ms = stored_ms - ? WHERE seq = ?",
+                               [(minutes * 60000, s) for s in seqs])
+    finally:
+        db.close()
 
 
 def held_now(watcher):

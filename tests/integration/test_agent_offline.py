@@ -4,10 +4,13 @@ real PostgreSQL and the real collector:
 
 - kill -9 of the agent while the broker is down (readings waiting in its store), then the
   broker and the agent again: every reading is in pantau.reading_ledger exactly once, the ones
-  taken offline marked replay, and the store is empty once acknowledged (status backlog 0);
-- the broker down for a while with the agent running: the backlog goes out oldest first with
-  replay true at the configured rate, live readings (replay false) go out meanwhile instead
-  of waiting behind it, and everything is acknowledged and deleted.
+  taken offline marked replay (held longer than the lateness of protocol.md 4.1: the test
+  ages the store by 10 minutes), and the store is empty once acknowledged (status backlog 0);
+- the broker down for a while with the agent running (its store aged the same way): the
+  backlog goes out oldest first with replay true at the configured rate, live readings
+  (replay false) go out meanwhile instead of waiting behind it, and everything is
+  acknowledged and deleted. (A backlog held less than the lateness is news, replay false:
+  test_history_news.py.)
 """
 import os
 import re
@@ -17,8 +20,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from agent_support import (Agent, Watcher, assert_exactly_once, held_now,  # noqa: E402
-                           ledger_count, simulator)
+from agent_support import (Agent, Watcher, age_store, assert_exactly_once,  # noqa: E402
+                           held_now, ledger_count, simulator)
 from collector_support import env_for, run_tests, wait_for  # noqa: E402
 
 
@@ -43,6 +46,7 @@ def test_kill9_while_broker_down_then_restart_delivers_each_reading_once():
         # readings keep coming into the store while the broker is away
         wait_for(lambda: (summary_held(agent) or 0) >= 150, 30, "150 readings held offline")
         agent.kill9()
+        age_store(agent.store, 10)   # an outage longer than the lateness: history
         env.mosq.start()
         # the same store, no source this time: exactly what was stored must arrive
         agent.sources = []
@@ -54,7 +58,7 @@ def test_kill9_while_broker_down_then_restart_delivers_each_reading_once():
         assert last >= seen_online + 100, (last, seen_online)
         wait_for(lambda: ledger_count(env, dev) == last, 90, "all %d readings stored" % last)
         assert_exactly_once(env, dev, last)
-        # taken offline, first sent after the restart: replay true
+        # taken offline, first sent after the restart, held > L: replay true
         fresh = env.scalar("SELECT count(*) FROM pantau.reading_ledger WHERE device_id = %s"
                            " AND seq > %s AND NOT replay", dev, seen_online + 1)
         assert fresh == 0, "%d readings taken offline were stored as live" % fresh
@@ -81,6 +85,7 @@ def test_backlog_replays_oldest_first_at_its_rate_beside_live_readings():
         wait_for(lambda: ledger_count(env, dev) >= 50, 30, "the first readings stored")
         env.mosq.kill9()
         wait_for(lambda: (summary_held(agent) or 0) >= 300, 30, "300 readings held offline")
+        age_store(agent.store, 10)   # held longer than the lateness: the backlog is history
         env.mosq.start()
         wait_for(lambda: ledger_count(env, dev) == total, 90, "all %d readings stored" % total)
         assert_exactly_once(env, dev, total)
