@@ -1210,17 +1210,16 @@ struct scan_ctx {
 };
 
 /* `replay` of a send of row now (protocol.md 4.1, "History and news"): true when the reading
- * has been held longer than the lateness since it entered the store (stored_ms, and now, on
- * the wall clock: the store keeps no monotonic time), whichever path sends it. So the first
+ * has been held longer than the lateness since it entered the store, whichever path sends it.
+ * The store measures the time held by the time since boot when the reading was stored in this
+ * boot (a step of the wall clock, such as NTP's first answer after a boot without a real-time
+ * clock, does not move it), else by the wall clock if it was synchronised at both ends, else
+ * the age is unknown (held across a reboot): msg_history_replay_held decides. So the first
  * send, and a resend or a backlog within the lateness (a lost first copy, a short outage), are
  * news; a backlog held longer is history. */
 static bool row_replay(const struct agent_store_row *row)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return msg_history_replay(row->stored_ms,
-                              (int64_t)ts.tv_sec * 1000 + (int64_t)ts.tv_nsec / 1000000);
+    return msg_history_replay_held(&row->held);
 }
 
 /* Live path (scan_newest: descending): fresh, never-sent readings go out at once. */

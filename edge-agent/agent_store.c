@@ -1,6 +1,7 @@
 /* agent_store.c -- the edge agent's durable SQLite store: see agent_store.h.
  *
- * Schema (PRAGMA user_version 1):
+ * Schema (PRAGMA user_version 2; a file is created as version 1 and brought up by the same
+ * upgrades that an existing file of an older version gets, in place, see upgrade_sql):
  *   store_state  one row: store id, next seq, boot counter and boot id, connection counter,
  *                what is held (kept by triggers, so that `report` appending from another
  *                process keeps them right too), and the totals of dropped, acked, rejected.
@@ -8,7 +9,12 @@
  *                load the backlog), the payload and its bookkeeping; own_drop is 0 for an
  *                ordinary reading and 1 + enum msg_drop_reason for the store's own `dropped`
  *                readings; age_ms is ts_ms for readings taken with a synchronised clock and
- *                NULL otherwise (what max_age judges).
+ *                NULL otherwise (what max_age judges); version 2 adds when it was stored
+ *                by the other clocks: stored_boot (the boot counter, NULL if the store did
+ *                not know this boot's), stored_boot_ms (CLOCK_BOOTTIME in that boot) and
+ *                stored_synced (whether stored_ms came from a synchronised clock), all NULL,
+ *                "unknown", in rows from before the upgrade. What a send's `replay` is
+ *                measured with (msg_history_replay_held).
  *   rejected     the bounded list of readings the broker refused for good.
  *
  * Every call is one transaction (BEGIN IMMEDIATE: the write lock is taken at the start, so a
@@ -37,7 +43,7 @@
 #include "msg_range.h"
 #include "msg_time.h"
 
-#define AGENT_STORE_VERSION 1
+#define AGENT_STORE_VERSION 2
 #define AGENT_STORE_CACHE_KIB 512          /* SQLite's page cache, per connection */
 /* Pages of 1 KiB, not SQLite's 4 KiB: a transaction of one reading touches three pages (its
  * leaf, the state row, the age index), and each goes into the WAL whole. With 1 KiB pages a
@@ -95,14 +101,17 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " WHERE id = 1",
     [ST_NEXT_CONN] = "UPDATE store_state SET conn = conn + 1 WHERE id = 1",
     [ST_INSERT] = "INSERT INTO reading (seq, stream, ts_ms, age_ms, stored_ms, sends, own_drop,"
-                  " bytes, payload) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)",
+                  " bytes, payload, stored_boot, stored_boot_ms, stored_synced)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_OLDEST] = "SELECT seq, bytes FROM reading WHERE own_drop = 0 ORDER BY seq LIMIT ?1",
     [ST_DELETE] = "DELETE FROM reading WHERE seq = ?1",
     [ST_DELETE_RANGE] = "DELETE FROM reading WHERE seq BETWEEN ?1 AND ?2",
     [ST_REJ_DELETE_RANGE] = "DELETE FROM rejected WHERE seq BETWEEN ?1 AND ?2",
-    [ST_SCAN_UP] = "SELECT seq, stream, ts_ms, stored_ms, sends, payload FROM reading"
+    [ST_SCAN_UP] = "SELECT seq, stream, ts_ms, stored_ms, sends, payload, stored_boot,"
+                   " stored_boot_ms, stored_synced FROM reading"
                    " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    [ST_SCAN_DOWN] = "SELECT seq, stream, ts_ms, stored_ms, sends, payload FROM reading"
+    [ST_SCAN_DOWN] = "SELECT seq, stream, ts_ms, stored_ms, sends, payload, stored_boot,"
+                     " stored_boot_ms, stored_synced FROM reading"
                      " WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
     [ST_MARK] = "UPDATE reading SET sends = sends + 1 WHERE seq = ?1",
     [ST_MIN_AGE] = "SELECT min(age_ms) FROM reading WHERE age_ms IS NOT NULL AND own_drop = 0",
@@ -123,6 +132,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PAGES] = "PRAGMA page_count",
 };
 
+/* Version 1, as first shipped: a new file starts here and takes every upgrade below. */
 static const char schema_sql[] =
     "CREATE TABLE store_state ("
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -170,6 +180,16 @@ static const char schema_sql[] =
     " UPDATE store_state SET rejected_held = rejected_held + 1 WHERE id = 1; END;"
     "CREATE TRIGGER rejected_held_del AFTER DELETE ON rejected BEGIN"
     " UPDATE store_state SET rejected_held = rejected_held - 1 WHERE id = 1; END;";
+
+/* upgrade_sql[v - 1] brings a file of version v to v + 1, in the transaction of the open that
+ * finds it. Only ever appended to: a file of any older version takes every step after its own. */
+static const char *const upgrade_sql[AGENT_STORE_VERSION - 1] = {
+    /* 1 -> 2: when a reading was stored by the boot-time clock, for `replay` (NULL: unknown,
+     * such a row is measured by the wall clock as before) */
+    "ALTER TABLE reading ADD COLUMN stored_boot INTEGER;"
+    "ALTER TABLE reading ADD COLUMN stored_boot_ms INTEGER;"
+    "ALTER TABLE reading ADD COLUMN stored_synced INTEGER;",
+};
 
 struct agent_store {
     pthread_mutex_t lock;
@@ -386,6 +406,14 @@ static int insert_row(struct agent_store *s, struct txn *t, const struct msg_eve
     sqlite3_bind_int(q, 6, own_drop);
     sqlite3_bind_int64(q, 7, (sqlite3_int64)len);
     sqlite3_bind_blob(q, 8, payload, (int)len, SQLITE_STATIC);
+    if (s->boot_current) {
+        sqlite3_bind_int64(q, 9, (sqlite3_int64)s->boot);
+        sqlite3_bind_int64(q, 10, (sqlite3_int64)t->now.mono_ms);
+    } else {
+        sqlite3_bind_null(q, 9);
+        sqlite3_bind_null(q, 10);
+    }
+    sqlite3_bind_int(q, 11, t->now.synced ? 1 : 0);
     return run(s, ST_INSERT, err, errlen);
 }
 
@@ -740,18 +768,38 @@ static int setup(struct agent_store *s, const struct agent_store_options *opt, b
         }
         snprintf(sql, sizeof(sql),
                  "INSERT INTO store_state VALUES (1, '%s', %" PRId64 ", 1, 0, '', 0, 0, 0, 0,"
-                 " 0, 0, 0); PRAGMA user_version = %d;",
-                 id, now.wall_ms, AGENT_STORE_VERSION);
+                 " 0, 0, 0);",
+                 id, now.wall_ms);
         rc = exec(s, sql, &src, err, errlen);
         if (rc != MSG_OK) {
             goto out;
         }
+        version = 1;
         log_msg(LOG_NOTICE, "agent store: created %s, store=%s", s->path, id);
-    } else if (version != AGENT_STORE_VERSION) {
-        snprintf(err, errlen, "agent store: %s: schema version %" PRId64 ", this agent knows %d",
-                 s->path, version, AGENT_STORE_VERSION);
+    } else if (version < 1 || version > AGENT_STORE_VERSION) {
+        snprintf(err, errlen, "agent store: %s: schema version %" PRId64 ", this agent knows "
+                 "1 to %d", s->path, version, AGENT_STORE_VERSION);
         rc = MSG_ERR_DB;
         goto out;
+    }
+    if (version < AGENT_STORE_VERSION) {
+        int64_t from = version;
+
+        for (; version < AGENT_STORE_VERSION; version++) {
+            rc = exec(s, upgrade_sql[version - 1], &src, err, errlen);
+            if (rc != MSG_OK) {
+                goto out;
+            }
+        }
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", AGENT_STORE_VERSION);
+        rc = exec(s, sql, &src, err, errlen);
+        if (rc != MSG_OK) {
+            goto out;
+        }
+        if (tables != 0) {
+            log_msg(LOG_NOTICE, "agent store: %s: schema upgraded from version %" PRId64
+                    " to %d", s->path, from, AGENT_STORE_VERSION);
+        }
     }
     /* Boot counter: a different kernel boot id than the stored one is a new boot. */
     if (opt->boot_id != NULL) {
@@ -1081,10 +1129,38 @@ out:
     return rc;
 }
 
+/* row->held from the scan's columns 3 (stored_ms) and 6 to 8 (the other clocks) and now. */
+static void held_fill(const struct agent_store *s, sqlite3_stmt *q,
+                      const struct agent_clock_now *now, struct agent_store_row *row)
+{
+    struct msg_history_held *h = &row->held;
+
+    memset(h, 0, sizeof(*h));
+    h->stored_wall_ms = row->stored_ms;
+    h->now_wall_ms = now->wall_ms;
+    h->now_synced = now->synced;
+    if (sqlite3_column_type(q, 8) == SQLITE_NULL) {
+        h->boot = MSG_HISTORY_BOOT_UNKNOWN;   /* stored before the store kept its clocks */
+        return;
+    }
+    h->stored_synced = sqlite3_column_int(q, 8) != 0;
+    if (s->boot_current && sqlite3_column_type(q, 6) != SQLITE_NULL &&
+        sqlite3_column_type(q, 7) != SQLITE_NULL &&
+        (uint64_t)sqlite3_column_int64(q, 6) == s->boot) {
+        h->boot = MSG_HISTORY_BOOT_SAME;
+        h->stored_boot_ms = sqlite3_column_int64(q, 7);
+        h->now_boot_ms = (int64_t)now->mono_ms;
+    } else {
+        h->boot = MSG_HISTORY_BOOT_OTHER;
+    }
+}
+
 static int scan(struct agent_store *s, enum stmt_id id, uint64_t after_seq, size_t max,
                 agent_store_row_fn fn, void *ctx, char *err, size_t errlen)
 {
+    struct agent_clock_now now;
     sqlite3_stmt *q;
+    bool have_now = false;
     int src;
     int rc = MSG_OK;
 
@@ -1116,6 +1192,11 @@ static int scan(struct agent_store *s, enum stmt_id id, uint64_t after_seq, size
         if (row.payload == NULL) {
             row.payload = "";
         }
+        if (!have_now) {
+            agent_clock_read(s->clock_sync, &now);   /* once a scan, the same for each row */
+            have_now = true;
+        }
+        held_fill(s, q, &now, &row);
         if (row.seq > s->handed_max) {
             s->handed_max = row.seq;
         }

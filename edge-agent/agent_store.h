@@ -16,7 +16,10 @@
  *   count_boot true that finds a different one increments the counter (the first counted boot
  *   is 1). Readings taken in this boot carry it with mono_ms, milliseconds since that boot
  *   (agent_clock.h, CLOCK_BOOTTIME), so that the collector can correct an unsynchronised
- *   clock (protocol.md 4.1);
+ *   clock (protocol.md 4.1). Each held reading also keeps the boot and the time since boot at
+ *   which it was stored, beside the wall clock, so that how long it has been held (a send's
+ *   `replay`) survives a step of the wall clock such as the first synchronisation after a
+ *   boot (agent_store_row's held);
  * - the connection counter (agent_store_next_conn, durably, before every connection attempt).
  *
  * It is bounded by a number of readings, a size in bytes and an age: an append that would go
@@ -38,6 +41,9 @@
  * readings (agent_store_reject); when that list overflows, its oldest are dropped and reported
  * with reason `rejected`. An acknowledgement that covers a rejected reading (the collector
  * stored it as a dead letter) removes it from that list too.
+ *
+ * A file of an older schema version is upgraded in place when it is opened (its readings kept;
+ * what older rows did not record counts as unknown); a newer one is refused.
  *
  * A file that SQLite finds damaged when it is opened (SQLITE_CORRUPT, SQLITE_NOTADB, or a
  * failing quick_check) is moved aside as `<path>.corrupt-<UTC time>` (with its WAL), logged,
@@ -61,6 +67,7 @@
 
 #include "agent_clock.h"
 #include "msg_event.h"
+#include "msg_history.h"
 #include "msg_range.h"
 
 struct agent_store;
@@ -78,6 +85,10 @@ struct agent_store_row {
     enum msg_stream stream;
     int64_t ts_ms;          /* when it was taken (the envelope's ts) */
     int64_t stored_ms;      /* wall-clock ms when it was appended */
+    struct msg_history_held held;   /* how long it has been held at this scan, by the wall
+                                     * clock and, if it was stored in this boot, by the time
+                                     * since boot (CLOCK_BOOTTIME, immune to clock steps):
+                                     * for msg_history_replay_held, the send's `replay` */
     uint64_t sends;         /* times it was published so far (agent_store_mark_sent) */
     const char *payload;    /* the payload as encoded at append time (replay false); borrowed,
                              * valid only during the callback */

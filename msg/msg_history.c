@@ -13,3 +13,19 @@ bool msg_history_replay(int64_t taken_ms, int64_t now_ms)
     }
     return now_ms - taken_ms > MSG_HISTORY_LATENESS_MS;
 }
+
+bool msg_history_replay_held(const struct msg_history_held *h)
+{
+    switch (h->boot) {
+    case MSG_HISTORY_BOOT_SAME:
+        return msg_history_replay(h->stored_boot_ms, h->now_boot_ms);
+    case MSG_HISTORY_BOOT_OTHER:
+        if (h->stored_synced && h->now_synced) {
+            return msg_history_replay(h->stored_wall_ms, h->now_wall_ms);
+        }
+        return true;   /* across a reboot, with a wall clock that was not true at one end */
+    case MSG_HISTORY_BOOT_UNKNOWN:
+    default:
+        return msg_history_replay(h->stored_wall_ms, h->now_wall_ms);
+    }
+}

@@ -25,10 +25,41 @@
 #define MSG_HISTORY_LATENESS_MS INT64_C(300000)   /* L: 5 minutes */
 
 /* The `replay` member of a send at now_ms of a reading taken at taken_ms, both ms on the same
- * clock of the device (the reference agent: the wall clock when the reading entered its store,
- * and now). True (history) when now_ms - taken_ms > MSG_HISTORY_LATENESS_MS, and when now_ms is
+ * clock of the device (the reference agent: see msg_history_replay_held, which chooses the
+ * clock). True (history) when now_ms - taken_ms > MSG_HISTORY_LATENESS_MS, and when now_ms is
  * before taken_ms: the clock stepped back in between, the age is not known, and a reading of
  * unknown age is not news. */
 bool msg_history_replay(int64_t taken_ms, int64_t now_ms);
+
+/* How a device knows the boot in which it stored a reading, compared with the current one. */
+enum msg_history_boot {
+    MSG_HISTORY_BOOT_UNKNOWN,   /* not recorded (a store from before it recorded boots) */
+    MSG_HISTORY_BOOT_SAME,      /* stored in this system boot: the boot-time clock is valid */
+    MSG_HISTORY_BOOT_OTHER,     /* stored in an earlier boot (or the boot cannot be told) */
+};
+
+/* How long a device has held a reading, by both of its clocks: filled by its store. */
+struct msg_history_held {
+    enum msg_history_boot boot;
+    int64_t stored_boot_ms;     /* ms since boot when stored (BOOT_SAME only) */
+    int64_t now_boot_ms;        /* ms since the same boot now (BOOT_SAME only) */
+    int64_t stored_wall_ms;     /* the wall clock when stored */
+    int64_t now_wall_ms;        /* the wall clock now */
+    bool stored_synced;         /* the wall clock was synchronised when stored (not for
+                                 * BOOT_UNKNOWN) */
+    bool now_synced;            /* the wall clock is synchronised now */
+};
+
+/* The `replay` member of a send of a reading held as *h says (borrowed), measured with the
+ * clock that can be trusted; the device half of protocol.md 4.1:
+ * - BOOT_SAME: by the time since boot (CLOCK_BOOTTIME on Linux), which no step of the wall
+ *   clock moves: a reading stored 10 s ago is news although NTP set the clock from 1970 in
+ *   between;
+ * - BOOT_OTHER: held across a reboot (a power cut of unknown length): by the wall clock if it
+ *   was synchronised both when stored and now (both ends are true times), else true: the age
+ *   is unknown and at least a reboot long, and a reading of unknown age is not news;
+ * - BOOT_UNKNOWN: by the wall clock (msg_history_replay), the rule before boots were kept.
+ * Each measure is judged by msg_history_replay. */
+bool msg_history_replay_held(const struct msg_history_held *h);
 
 #endif

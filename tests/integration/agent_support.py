@@ -284,16 +284,18 @@ def assert_exactly_once(env, device_id, last_seq):
 def age_store(store_path, minutes, seqs=None):
     """Makes the agent's store say that its held readings (seqs: only those) entered it
     `minutes` earlier than they did: an outage that long without waiting for it, for the
-    lateness of protocol.md 4.1 ("History and news"). The agent may be running: SQLite's lock
-    orders the writes."""
+    lateness of protocol.md 4.1 ("History and news"), on both clocks the store keeps (the
+    wall clock and the time since boot, which the agent measures by within one boot). The agent
+    may be running: SQLite's lock orders the writes."""
+    aged = ("UPDATE reading SET stored_ms = stored_ms - ?1,"
+            " stored_boot_ms = stored_boot_ms - ?1")
     db = sqlite3.connect(store_path, timeout=30)
     try:
         with db:
             if seqs is None:
-                db.execute("UPDATE reading SET stored_ms = stored_ms - ?", (minutes * 60000,))
+                db.execute(aged, (minutes * 60000,))
             else:
-                db.executemany("UPDATE reading SET stored_ms = stored_ms - ? WHERE seq = ?",
-                               [(minutes * 60000, s) for s in seqs])
+                db.executemany(aged + " WHERE seq = ?2", [(minutes * 60000, s) for s in seqs])
     finally:
         db.close()
 

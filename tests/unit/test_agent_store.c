@@ -1,7 +1,8 @@
 /* test_agent_store.c -- the edge agent's SQLite store (edge-agent/agent_store.c): create and
  * reopen, append/scan/scan_newest/ack/mark_sent/reject/expire/next_conn/stats, the store id,
  * seqs never reused, limits with their `dropped` readings, the rejected list, a damaged file,
- * the boot counter, and two handles appending at once.
+ * the boot counter, two handles appending at once, what a scan hands out for a send's `replay`
+ * (the boot-time clock, immune to a wall clock step) and the upgrade of a version-1 file.
  *
  * The files live in a fresh folder under the working directory (the build tree: a real file
  * system, so that fsync and WAL behave as on a gateway). */
@@ -782,6 +783,290 @@ static void test_boot_counter_counts_system_boots(void)
     agent_store_close(s);
 }
 
+/* ---- how long a reading has been held (`replay`): the boot-time clock, schema version 2 ---- */
+
+/* Runs sql on the file at path through a second connection (as a tool, or a test's fake). */
+static void sql_on(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    int rc = sqlite3_open(path, &db);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    }
+    TEST_CHECK(rc == SQLITE_OK);
+    TEST_MSG("%s: %s: %s", path, sql, msg != NULL ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+static int64_t int_on(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    int64_t v = -1;
+
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+        v = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+/* The first row a scan hands out, copied (payload up to 200 bytes). */
+struct first_row {
+    bool found;
+    struct agent_store_row row;
+    char payload[201];
+};
+
+static bool take_first(void *ctx, const struct agent_store_row *row)
+{
+    struct first_row *f = ctx;
+
+    f->found = true;
+    f->row = *row;
+    snprintf(f->payload, sizeof(f->payload), "%.*s", (int)row->payload_len, row->payload);
+    f->row.payload = f->payload;
+    return false;
+}
+
+static struct first_row scan_seq(struct agent_store *s, uint64_t seq)
+{
+    struct first_row f;
+    char err[MSG_ERRLEN] = "";
+
+    memset(&f, 0, sizeof(f));
+    TEST_CHECK(agent_store_scan(s, seq - 1, 1, take_first, &f, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(f.found && f.row.seq == seq);
+    TEST_MSG("seq %" PRIu64 ": %s", seq, err);
+    return f;
+}
+
+/* The `replay` of a send now of the held reading seq, as the agent's row_replay decides. */
+static bool replay_of(struct agent_store *s, uint64_t seq)
+{
+    struct first_row f = scan_seq(s, seq);
+
+    return msg_history_replay_held(&f.row.held);
+}
+
+static void test_replay_by_boot_time_survives_a_wall_clock_step(void)
+{
+    char p[300];
+    char sql[200];
+    struct agent_store_options o = opts(100, 100000);
+    struct agent_store *s = open_or_die(new_path(p, sizeof(p)), &o);
+    struct first_row f;
+
+    if (s == NULL) {
+        return;
+    }
+    append_n(s, 2, wall_ms());
+    f = scan_seq(s, 1);
+    TEST_CHECK(f.row.held.boot == MSG_HISTORY_BOOT_SAME && f.row.held.stored_synced);
+    TEST_CHECK(!msg_history_replay_held(&f.row.held));   /* just stored: news */
+    /* The wall clock stepped forward from 1970 after the reading was stored (NTP's first
+     * answer on a Pi without a real-time clock): stored_ms says 56 years. */
+    sql_on(p, "UPDATE reading SET stored_ms = 40000 WHERE seq = 1");
+    /* ... or back by a day (a saved time restored at boot, ahead of the true one) */
+    snprintf(sql, sizeof(sql), "UPDATE reading SET stored_ms = %" PRId64 " WHERE seq = 2",
+             wall_ms() + INT64_C(86400000));
+    sql_on(p, sql);
+    for (uint64_t seq = 1; seq <= 2; seq++) {
+        f = scan_seq(s, seq);
+        TEST_CHECK(msg_history_replay(f.row.stored_ms, f.row.held.now_wall_ms));   /* wall: no */
+        TEST_CHECK(!msg_history_replay_held(&f.row.held));   /* news: held for milliseconds */
+        TEST_MSG("seq %" PRIu64 " was judged by the wall clock", seq);
+    }
+    /* Held 10 minutes by the boot-time clock: history, whatever the wall clock says. */
+    snprintf(sql, sizeof(sql), "UPDATE reading SET stored_boot_ms = stored_boot_ms - %" PRId64
+             ", stored_ms = %" PRId64 " WHERE seq = 2", INT64_C(600000), wall_ms());
+    sql_on(p, sql);
+    TEST_CHECK(replay_of(s, 2));
+    agent_store_close(s);
+}
+
+static void test_replay_across_a_reboot(void)
+{
+    char p[300];
+    char sql[200];
+    struct agent_store_options o = opts(100, 100000);
+    struct agent_store *s = open_or_die(new_path(p, sizeof(p)), &o);
+    struct first_row f;
+
+    if (s == NULL) {
+        return;
+    }
+    append_n(s, 1, wall_ms());   /* seq 1: synchronised clock */
+    agent_store_close(s);
+    o.clock_sync = AGENT_CLOCK_UNSYNCED;
+    s = open_or_die(p, &o);
+    if (s == NULL) {
+        return;
+    }
+    append_n(s, 1, wall_ms());   /* seq 2: stored before NTP answered */
+    agent_store_close(s);
+    /* a reboot: a new kernel boot id; the clock is synchronised again */
+    o.clock_sync = AGENT_CLOCK_SYNCED;
+    o.boot_id = "00000000-0000-4000-8000-000000000002";
+    s = open_or_die(p, &o);
+    if (s == NULL) {
+        return;
+    }
+    TEST_CHECK(stats(s).boot == 2);
+    f = scan_seq(s, 1);
+    TEST_CHECK(f.row.held.boot == MSG_HISTORY_BOOT_OTHER);
+    TEST_CHECK(!msg_history_replay_held(&f.row.held));   /* synchronised at both ends, 0 s */
+    snprintf(sql, sizeof(sql), "UPDATE reading SET stored_ms = stored_ms - %" PRId64
+             " WHERE seq = 1", MSG_HISTORY_LATENESS_MS + 1000);
+    sql_on(p, sql);
+    TEST_CHECK(replay_of(s, 1));                         /* and longer than L: history */
+    f = scan_seq(s, 2);
+    TEST_CHECK(f.row.held.boot == MSG_HISTORY_BOOT_OTHER && !f.row.held.stored_synced);
+    TEST_CHECK(msg_history_replay_held(&f.row.held));    /* age unknown: history */
+    agent_store_close(s);
+    /* After the reboot, before NTP answers: even seq 1 is of unknown age. */
+    o.clock_sync = AGENT_CLOCK_UNSYNCED;
+    s = open_or_die(p, &o);
+    if (s == NULL) {
+        return;
+    }
+    sql_on(p, "UPDATE reading SET stored_ms = stored_ms + 301000 WHERE seq = 1");
+    TEST_CHECK(replay_of(s, 1));
+    /* A reading stored in this boot with the clock unsynchronised: by the boot-time clock. */
+    append_n(s, 1, wall_ms());
+    f = scan_seq(s, 3);
+    TEST_CHECK(f.row.held.boot == MSG_HISTORY_BOOT_SAME && !f.row.held.stored_synced);
+    TEST_CHECK(!msg_history_replay_held(&f.row.held));
+    agent_store_close(s);
+}
+
+/* The schema of version 1, as the agent shipped it before it kept the boot-time clock. */
+static const char schema_v1[] =
+    "CREATE TABLE store_state ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " store_id TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " next_seq INTEGER NOT NULL,"
+    " boot INTEGER NOT NULL,"
+    " boot_id TEXT NOT NULL,"
+    " conn INTEGER NOT NULL,"
+    " held INTEGER NOT NULL,"
+    " held_bytes INTEGER NOT NULL,"
+    " rejected_held INTEGER NOT NULL,"
+    " dropped_total INTEGER NOT NULL,"
+    " acked_total INTEGER NOT NULL,"
+    " rejected_total INTEGER NOT NULL);"
+    "CREATE TABLE reading ("
+    " seq INTEGER PRIMARY KEY,"
+    " stream INTEGER NOT NULL,"
+    " ts_ms INTEGER NOT NULL,"
+    " age_ms INTEGER,"
+    " stored_ms INTEGER NOT NULL,"
+    " sends INTEGER NOT NULL,"
+    " own_drop INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL,"
+    " payload BLOB NOT NULL);"
+    "CREATE INDEX reading_age ON reading (age_ms) WHERE age_ms IS NOT NULL AND own_drop = 0;"
+    "CREATE INDEX reading_own_drop ON reading (own_drop, seq) WHERE own_drop > 0;"
+    "CREATE TABLE rejected ("
+    " seq INTEGER PRIMARY KEY,"
+    " stream INTEGER NOT NULL,"
+    " ts_ms INTEGER NOT NULL,"
+    " stored_ms INTEGER NOT NULL,"
+    " rejected_ms INTEGER NOT NULL,"
+    " sends INTEGER NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " bytes INTEGER NOT NULL,"
+    " payload BLOB NOT NULL);"
+    "CREATE TRIGGER reading_held_add AFTER INSERT ON reading BEGIN"
+    " UPDATE store_state SET held = held + 1, held_bytes = held_bytes + NEW.bytes"
+    " WHERE id = 1; END;"
+    "CREATE TRIGGER reading_held_del AFTER DELETE ON reading BEGIN"
+    " UPDATE store_state SET held = held - 1, held_bytes = held_bytes - OLD.bytes"
+    " WHERE id = 1; END;"
+    "CREATE TRIGGER rejected_held_add AFTER INSERT ON rejected BEGIN"
+    " UPDATE store_state SET rejected_held = rejected_held + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER rejected_held_del AFTER DELETE ON rejected BEGIN"
+    " UPDATE store_state SET rejected_held = rejected_held - 1 WHERE id = 1; END;"
+    "INSERT INTO store_state VALUES (1, '0badc0de-0000-4000-8000-00000000d00d', 1, 8, 3,"
+    " '00000000-0000-4000-8000-000000000001', 12, 0, 0, 0, 2, 5, 0);"
+    "PRAGMA user_version = 1;";
+
+static void test_upgrade_from_version_1_keeps_readings(void)
+{
+    char p[300];
+    char sql[600];
+    struct agent_store_options o = opts(100, 100000);
+    struct agent_store *s;
+    struct first_row f;
+    struct agent_store_stats st;
+    int64_t now = wall_ms();
+
+    new_path(p, sizeof(p));
+    sql_on(p, "PRAGMA page_size = 1024; PRAGMA auto_vacuum = INCREMENTAL;"
+              " PRAGMA journal_mode = WAL;");
+    sql_on(p, schema_v1);
+    /* two readings held by the old agent: seq 6 stored 10 s ago, seq 7 an hour ago */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO reading VALUES (6, %d, %" PRId64 ", %" PRId64 ", %" PRId64
+             ", 1, 0, 5, 'six!!');"
+             "INSERT INTO reading VALUES (7, %d, %" PRId64 ", NULL, %" PRId64
+             ", 0, 0, 7, 'seven!!');",
+             (int)MSG_STREAM_FLOOD, now - 10000, now - 10000, now - 10000,
+             (int)MSG_STREAM_FLOOD, now - INT64_C(3600000), now - INT64_C(3600000));
+    sql_on(p, sql);
+    TEST_CHECK(int_on(p, "PRAGMA user_version") == 1);
+    s = open_or_die(p, &o);   /* the same boot id as the file's: boot stays 3 */
+    if (s == NULL) {
+        return;
+    }
+    TEST_CHECK(int_on(p, "PRAGMA user_version") == 2);
+    TEST_CHECK(strcmp(agent_store_id(s), "0badc0de-0000-4000-8000-00000000d00d") == 0);
+    st = stats(s);
+    TEST_CHECK(st.held == 2 && st.held_bytes == 12 && st.first_seq == 6 && st.last_seq == 7);
+    TEST_CHECK(st.boot == 3 && st.boot_current && st.conn == 12 && st.dropped == 2 &&
+               st.acked == 5);
+    f = scan_seq(s, 6);
+    TEST_CHECK(f.row.stream == MSG_STREAM_FLOOD && f.row.ts_ms == now - 10000 &&
+               f.row.stored_ms == now - 10000 && f.row.sends == 1);
+    TEST_CHECK(f.row.payload_len == 5 && strcmp(f.payload, "six!!") == 0);
+    /* what the old rows did not record is unknown: measured by the wall clock, as before */
+    TEST_CHECK(f.row.held.boot == MSG_HISTORY_BOOT_UNKNOWN);
+    TEST_CHECK(!msg_history_replay_held(&f.row.held));
+    f = scan_seq(s, 7);
+    TEST_CHECK(f.row.payload_len == 7 && strcmp(f.payload, "seven!!") == 0);
+    TEST_CHECK(f.row.held.boot == MSG_HISTORY_BOOT_UNKNOWN);
+    TEST_CHECK(msg_history_replay_held(&f.row.held));
+    /* the sequence goes on; a new reading keeps the boot-time clock */
+    append_n(s, 1, now);
+    f = scan_seq(s, 8);
+    TEST_CHECK(f.row.held.boot == MSG_HISTORY_BOOT_SAME);
+    TEST_CHECK(int_on(p, "SELECT count(*) FROM reading WHERE stored_boot = 3"
+                         " AND stored_boot_ms IS NOT NULL AND stored_synced = 1") == 1);
+    agent_store_close(s);
+    /* reopened: no second upgrade, nothing lost */
+    s = open_or_die(p, &o);
+    TEST_CHECK(s != NULL && stats(s).held == 3);
+    agent_store_close(s);
+    /* a version this agent does not know is refused, the file left alone */
+    sql_on(p, "PRAGMA user_version = 3");
+    {
+        char err[MSG_ERRLEN] = "";
+
+        s = NULL;
+        TEST_CHECK(agent_store_open_opts(p, &o, &s, err, sizeof(err)) == MSG_ERR_DB && s == NULL);
+        TEST_CHECK(strstr(err, "schema version 3") != NULL);
+        TEST_MSG("%s", err);
+    }
+    TEST_CHECK(int_on(p, "SELECT count(*) FROM reading") == 3);
+}
+
 struct writer {
     const char *path;
     int rc;
@@ -934,5 +1219,9 @@ TEST_LIST = {
     {"two_handles_append_at_once", test_two_handles_append_at_once},
     {"file_stays_bounded_when_full_and_churning", test_file_stays_bounded_when_full_and_churning},
     {"append_rejects_non_readings", test_append_rejects_non_readings},
+    {"replay_by_boot_time_survives_a_wall_clock_step",
+     test_replay_by_boot_time_survives_a_wall_clock_step},
+    {"replay_across_a_reboot", test_replay_across_a_reboot},
+    {"upgrade_from_version_1_keeps_readings", test_upgrade_from_version_1_keeps_readings},
     {NULL, NULL},
 };
