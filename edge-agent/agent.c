@@ -1730,7 +1730,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
 {
     MQTTAsync_createOptions opts = MQTTAsync_createOptions_initializer5;
     char ids[MSG_STATUS_STATIONS_MAX][MSG_ID_MAX + 1];
-    struct agent_store_limits lim;
+    struct agent_store_options sopt;
     struct agent *a = NULL;
     int rc = MSG_OK;
 
@@ -1756,8 +1756,13 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
         rc = MSG_ERR_IO;
         goto fail;
     }
-    agent_config_store_limits(cfg, &lim);
-    rc = agent_store_open(cfg->store_path, &lim, true, &a->store, err, errlen);
+    /* the configured clock_sync (not the kernel's answer) says whether the clock is set: it
+     * marks the store's own readings and judges a backlog held across a reboot (history) */
+    memset(&sopt, 0, sizeof(sopt));
+    agent_config_store_limits(cfg, &sopt.limits);
+    sopt.count_boot = true;
+    sopt.clock_sync = cfg->clock_sync;
+    rc = agent_store_open_opts(cfg->store_path, &sopt, &a->store, err, errlen);
     if (rc != MSG_OK) {
         goto fail;
     }
