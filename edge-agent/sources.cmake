@@ -14,6 +14,7 @@ set(AGENT_SOURCES_CORE_FILES
     emitq.c
     linebuf.c
     sensor_line.c
+    sockserver.c
     source_flood.c
 )
 foreach(f traffic_agg.c camera_line.c source_camera.c larva_input.c source_larva.c
