@@ -12,10 +12,12 @@
  *   interval  300s
  *   grace     5s
  *
- * Only a reference to a snapshot travels (the incident's `snapshot`); the image stays on the
- * camera box. Lines that break the format are counted, logged (badlog.h) and skipped. A count
- * for an interval that has closed is counted as late and skipped. Readings of closed intervals
- * that the store could not take (MSG_ERR_DB, MSG_ERR_IO) are kept and offered again. */
+ * The socket (sockserver.h) takes up to 16 writers at once; a last line that a writer closes
+ * without its newline still counts. Only a reference to a snapshot travels (the incident's
+ * `snapshot`); the image stays on the camera box. Lines that break the format are counted,
+ * logged (badlog.h) and skipped. A count for an interval that has closed is counted as late
+ * and skipped. Readings of closed intervals that the store could not take (MSG_ERR_DB,
+ * MSG_ERR_IO) are kept and offered again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -190,6 +192,52 @@ static int open_file(struct camera *c, bool from_start, char *err, size_t errlen
     return MSG_OK;
 }
 
+static void camera_close(void *state);
+static int open_socket(struct camera *c, char *err, size_t errlen);
+
+static int camera_open(void **state, const void *confp, const struct agent_emit *emit,
+                       char *err, size_t errlen)
+{
+    struct camera *c = NULL;
+    char who[96];
+    int rc;
+
+    *state = NULL;
+    rc = camera_check(confp, err, errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        snprintf(err, errlen, "camera: out of memory");
+        return MSG_ERR_NOMEM;
+    }
+    memcpy(&c->conf, confp, sizeof(c->conf));
+    c->emit = emit;
+    c->fd = -1;
+    (void)input_from_name(c->conf.input, &c->input);
+    (void)traffic_agg_init(&c->agg, c->conf.interval_ms, c->conf.grace_ms);
+    emitq_init(&c->queue);
+    linebuf_init(&c->lines);
+    snprintf(who, sizeof(who), "camera: %.80s", c->conf.path);
+    badlog_init(&c->bad, who);
+    if (c->input == CAMERA_INPUT_FIFO) {
+        rc = open_fifo(c, err, errlen);
+    } else if (c->input == CAMERA_INPUT_SOCKET) {
+        rc = open_socket(c, err, errlen);
+    } else {
+        rc = open_file(c, c->conf.from_start, err, errlen);
+    }
+    if (rc != MSG_OK) {
+        camera_close(c);
+        return rc;
+    }
+    log_msg(LOG_NOTICE, "camera: reading %s %s, counts per %lld s", c->conf.input,
+            c->conf.path, c->conf.interval_ms / 1000);
+    *state = c;
+    return MSG_OK;
+}
+
 /* Hands a reading to the agent (or keeps it while the store fails: emitq.h). */
 static void offer(struct camera *c, struct msg_event *ev, const char *what)
 {
@@ -310,51 +358,6 @@ static int open_socket(struct camera *c, char *err, size_t errlen)
     sc.on_too_long = on_socket_too_long;
     sc.ctx = c;
     return agent_sockserver_open(&c->server, &sc, err, errlen);
-}
-
-static void camera_close(void *state);
-
-static int camera_open(void **state, const void *confp, const struct agent_emit *emit,
-                       char *err, size_t errlen)
-{
-    struct camera *c = NULL;
-    char who[96];
-    int rc;
-
-    *state = NULL;
-    rc = camera_check(confp, err, errlen);
-    if (rc != MSG_OK) {
-        return rc;
-    }
-    c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        snprintf(err, errlen, "camera: out of memory");
-        return MSG_ERR_NOMEM;
-    }
-    memcpy(&c->conf, confp, sizeof(c->conf));
-    c->emit = emit;
-    c->fd = -1;
-    (void)input_from_name(c->conf.input, &c->input);
-    (void)traffic_agg_init(&c->agg, c->conf.interval_ms, c->conf.grace_ms);
-    emitq_init(&c->queue);
-    linebuf_init(&c->lines);
-    snprintf(who, sizeof(who), "camera: %.80s", c->conf.path);
-    badlog_init(&c->bad, who);
-    if (c->input == CAMERA_INPUT_FIFO) {
-        rc = open_fifo(c, err, errlen);
-    } else if (c->input == CAMERA_INPUT_SOCKET) {
-        rc = open_socket(c, err, errlen);
-    } else {
-        rc = open_file(c, c->conf.from_start, err, errlen);
-    }
-    if (rc != MSG_OK) {
-        camera_close(c);
-        return rc;
-    }
-    log_msg(LOG_NOTICE, "camera: reading %s %s, counts per %lld s", c->conf.input,
-            c->conf.path, c->conf.interval_ms / 1000);
-    *state = c;
-    return MSG_OK;
 }
 
 /* Reads fd until it would block (bounded). Returns 1 at EOF, 0 when drained, -1 on error. */

@@ -10,9 +10,10 @@
  *   path  /run/pantau/larva.sock
  *   mode  0660                      # who may report: the socket's group
  *
- * Several clients may be connected at once; each line is handled on its own. The reading's
- * time is when the line was read. Not for: `pantau-agent report` (agent_report.c), which
- * writes to the store itself and works while the agent is stopped. */
+ * Several clients may be connected at once (sockserver.h: 8 here; one more is answered
+ * `error busy: ...`); each line is handled on its own. The reading's time is when the line
+ * was read. Not for: `pantau-agent report` (agent_report.c), which writes to the store itself
+ * and works while the agent is stopped. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -24,8 +24,8 @@
 struct rec {
     char seen[512];
     size_t used;
-    const char *drop_on;   /* a line that makes on_line return false; NULL: none */
-    const char *reply;     /* sent back for every line; NULL: none */
+    const char *drop_on; /* a line that makes on_line return false; NULL: none */
+    const char *reply;   /* sent back for every line; NULL: none */
 };
 
 static bool on_line(void *ctx, int fd, const char *line, size_t len, bool unterminated)
@@ -121,7 +121,7 @@ static void heard(int fd, char *out, size_t outlen)
         used += (size_t)n;
     }
     out[used] = '\0';
-    TEST_CHECK(n == 0);   /* EOF: the server closed its side */
+    TEST_CHECK(n == 0); /* EOF: the server closed its side */
     TEST_MSG("recv: %zd (%s)", n, n < 0 ? strerror(errno) : "");
 }
 
@@ -194,7 +194,7 @@ static void test_lines_from_several_clients(void)
     close(b);
     pump(s);
     agent_sockserver_close(s);
-    TEST_CHECK(lstat(f.path, &st) != 0 && errno == ENOENT);   /* removed on close */
+    TEST_CHECK(lstat(f.path, &st) != 0 && errno == ENOENT); /* removed on close */
     teardown(&f);
 }
 
@@ -214,7 +214,7 @@ static void test_unterminated_last_line_10(void)
     a = dial(f.path);
     pump(s);
     say(a, "whole\nlast, no newline");
-    TEST_CHECK(shutdown(a, SHUT_WR) == 0);   /* the writer waits for its answers */
+    TEST_CHECK(shutdown(a, SHUT_WR) == 0); /* the writer waits for its answers */
     pump(s);
     TEST_CHECK(strcmp(f.rec.seen, "whole|[last, no newline]") == 0);
     TEST_MSG("seen '%s'", f.rec.seen);
@@ -353,7 +353,7 @@ static void test_stale_socket_replaced_other_file_kept(void)
     /* a caller's bug */
     f.conf.clients = AGENT_SOCKSERVER_CLIENTS_MAX + 1;
     TEST_CHECK(agent_sockserver_open(&s, &f.conf, err, sizeof(err)) == MSG_ERR_INVAL);
-    agent_sockserver_close(NULL);   /* a no-op */
+    agent_sockserver_close(NULL); /* a no-op */
     teardown(&f);
 }
 
@@ -372,7 +372,7 @@ static void test_reply_is_cut_to_one_line(void)
     TEST_CHECK(n == MSG_ERRLEN + 15 && got[n - 1] == '\n' && got[n - 2] == 'e');
     TEST_MSG("%zd bytes", n);
     close(sv[1]);
-    TEST_CHECK(!agent_sockserver_reply(sv[0], "ok"));   /* nobody reads: drop the client */
+    TEST_CHECK(!agent_sockserver_reply(sv[0], "ok")); /* nobody reads: drop the client */
     close(sv[0]);
 }
 
