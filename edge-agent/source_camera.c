@@ -12,20 +12,19 @@
  *   interval  300s
  *   grace     5s
  *
- * Only a reference to a snapshot travels (the incident's `snapshot`); the image stays on the
- * camera box. Lines that break the format are counted, logged (badlog.h) and skipped. A count
- * for an interval that has closed is counted as late and skipped. Readings of closed intervals
- * that the store could not take (MSG_ERR_DB, MSG_ERR_IO) are kept and offered again. */
+ * The socket (sockserver.h) takes up to 16 writers at once; a last line that a writer closes
+ * without its newline still counts. Only a reference to a snapshot travels (the incident's
+ * `snapshot`); the image stays on the camera box. Lines that break the format are counted,
+ * logged (badlog.h) and skipped. A count for an interval that has closed is counted as late
+ * and skipped. Readings of closed intervals that the store could not take (MSG_ERR_DB,
+ * MSG_ERR_IO) are kept and offered again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,9 +35,10 @@
 #include "linebuf.h"
 #include "log.h"
 #include "msg_topic.h"
+#include "sockserver.h"
 #include "traffic_agg.h"
 
-#define CAMERA_PATH_MAX 108          /* sun_path */
+#define CAMERA_PATH_MAX AGENT_SOCKSERVER_PATH_MAX   /* a socket's sun_path */
 #define CAMERA_CLIENTS_MAX 16
 #define CAMERA_FILE_POLL_MS 250      /* a file has no readiness: it is looked at this often */
 
@@ -78,21 +78,15 @@ static const struct conf_key camera_keys[] = {
     CONF_END,
 };
 
-struct camera_client {
-    int fd;                  /* -1: slot free */
-    struct linebuf lines;
-};
-
 struct camera {
     struct camera_conf conf;
     enum camera_input input;
     const struct agent_emit *emit;
     struct traffic_agg agg;
     struct badlog bad;
-    int fd;                  /* FIFO, file, or the listening socket */
-    int epfd;                /* socket: the listener and the clients */
+    int fd;                  /* FIFO or file */
+    struct agent_sockserver *server;   /* socket: the listener and its writers */
     struct linebuf lines;    /* FIFO and file */
-    struct camera_client clients[CAMERA_CLIENTS_MAX];
     ino_t ino;               /* file: the inode being read, to notice rotation */
     off_t off;               /* file: bytes read so far */
     struct emitq queue;      /* readings kept while the store fails */
@@ -114,36 +108,19 @@ static int input_from_name(const char *s, enum camera_input *out)
     return MSG_OK;
 }
 
-static int mode_from_text(const char *s, mode_t *out)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 8);
-
-    if (end == s || *end != '\0' || v < 0 || v > 0777) {
-        return MSG_ERR_CONFIG;
-    }
-    *out = (mode_t)v;
-    return MSG_OK;
-}
-
 static int camera_check(const void *confp, char *err, size_t errlen)
 {
     const struct camera_conf *c = confp;
     enum camera_input in;
-    mode_t mode;
+    int rc;
 
     if (input_from_name(c->input, &in) != MSG_OK) {
         snprintf(err, errlen, "input: '%.8s' is not one of fifo, socket, file", c->input);
         return MSG_ERR_CONFIG;
     }
-    if (c->path[0] != '/') {
-        snprintf(err, errlen, "path: must be an absolute path of at most %d bytes",
-                 CAMERA_PATH_MAX - 1);
-        return MSG_ERR_CONFIG;
-    }
-    if (mode_from_text(c->mode, &mode) != MSG_OK) {
-        snprintf(err, errlen, "mode: not an octal file mode");
-        return MSG_ERR_CONFIG;
+    rc = agent_sockserver_check(c->path, c->mode, err, errlen);   /* the same keys for all */
+    if (rc != MSG_OK) {
+        return rc;
     }
     if (c->station[0] != '\0' && !msg_id_valid(c->station, strlen(c->station))) {
         snprintf(err, errlen, "station: not a station id");
@@ -173,7 +150,7 @@ static int open_fifo(struct camera *c, char *err, size_t errlen)
     struct stat st;
     mode_t mode = 0660;
 
-    (void)mode_from_text(c->conf.mode, &mode);
+    (void)agent_sockserver_mode_parse(c->conf.mode, &mode);
     if (mkfifo(c->conf.path, mode) == 0) {
         (void)chmod(c->conf.path, mode);   /* the mode as configured, whatever the umask */
     } else if (errno != EEXIST) {
@@ -189,41 +166,6 @@ static int open_fifo(struct camera *c, char *err, size_t errlen)
     if (fstat(c->fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
         snprintf(err, errlen, "camera: %s is not a FIFO", c->conf.path);
         return MSG_ERR_CONFIG;
-    }
-    return MSG_OK;
-}
-
-static int open_socket(struct camera *c, char *err, size_t errlen)
-{
-    struct sockaddr_un sa;
-    struct epoll_event ev;
-    struct stat st;
-    mode_t mode = 0660;
-
-    (void)mode_from_text(c->conf.mode, &mode);
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->conf.path);
-    if (lstat(c->conf.path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            snprintf(err, errlen, "camera: %s exists and is not a socket", c->conf.path);
-            return MSG_ERR_CONFIG;
-        }
-        unlink(c->conf.path);   /* a socket a previous run left behind */
-    }
-    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        chmod(c->conf.path, mode) != 0 || listen(c->fd, CAMERA_CLIENTS_MAX) != 0) {
-        snprintf(err, errlen, "camera: socket %s: %s", c->conf.path, strerror(errno));
-        return MSG_ERR_IO;
-    }
-    c->epfd = epoll_create1(EPOLL_CLOEXEC);
-    memset(&ev, 0, sizeof(ev));
-    ev.events = EPOLLIN;
-    ev.data.u32 = CAMERA_CLIENTS_MAX;   /* the listener */
-    if (c->epfd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-        snprintf(err, errlen, "camera: epoll: %s", strerror(errno));
-        return MSG_ERR_IO;
     }
     return MSG_OK;
 }
@@ -251,6 +193,7 @@ static int open_file(struct camera *c, bool from_start, char *err, size_t errlen
 }
 
 static void camera_close(void *state);
+static int open_socket(struct camera *c, char *err, size_t errlen);
 
 static int camera_open(void **state, const void *confp, const struct agent_emit *emit,
                        char *err, size_t errlen)
@@ -272,10 +215,6 @@ static int camera_open(void **state, const void *confp, const struct agent_emit 
     memcpy(&c->conf, confp, sizeof(c->conf));
     c->emit = emit;
     c->fd = -1;
-    c->epfd = -1;
-    for (size_t i = 0; i < CAMERA_CLIENTS_MAX; i++) {
-        c->clients[i].fd = -1;
-    }
     (void)input_from_name(c->conf.input, &c->input);
     (void)traffic_agg_init(&c->agg, c->conf.interval_ms, c->conf.grace_ms);
     emitq_init(&c->queue);
@@ -312,19 +251,26 @@ static void offer(struct camera *c, struct msg_event *ev, const char *what)
     }
 }
 
-static void handle_line(struct camera *c, const char *line, size_t len)
+/* One line; unterminated: its writer closed the socket before the newline (a whole line is
+ * still taken; one it cut off is counted as truncated). */
+static void handle_line(struct camera *c, const char *line, size_t len, bool unterminated)
 {
     static const char what[] = "bad line";
     struct camera_line cl;
     struct msg_event ev;
     char why[MSG_ERRLEN] = "";
+    size_t cut = 0;
     int64_t now = wall_ms();
     int rc;
 
     if (len == 0) {
         return;   /* blank lines are allowed (keep-alives) */
     }
-    rc = camera_line_parse(line, len, c->conf.station, c->conf.lane, &cl, why, sizeof(why));
+    if (unterminated) {
+        cut = (size_t)snprintf(why, sizeof(why), "truncated line (the writer closed mid-line): ");
+    }
+    rc = camera_line_parse(line, len, c->conf.station, c->conf.lane, &cl, why + cut,
+                           sizeof(why) - cut);
     if (rc != MSG_OK) {
         badlog_add(&c->bad, what, why);
         return;
@@ -377,9 +323,41 @@ static void feed(struct camera *c, struct linebuf *lb, const char *data, size_t 
         if (r == LINEBUF_TOO_LONG) {
             badlog_add(&c->bad, "bad line", "line too long");
         } else {
-            handle_line(c, line, len);
+            handle_line(c, line, len, false);
         }
     }
+}
+
+/* The socket's writers (sockserver.h); they get no replies, so none is ever dropped here. */
+static bool on_socket_line(void *ctx, int fd, const char *line, size_t len, bool unterminated)
+{
+    (void)fd;
+    handle_line(ctx, line, len, unterminated);
+    return true;
+}
+
+static bool on_socket_too_long(void *ctx, int fd)
+{
+    struct camera *c = ctx;
+
+    (void)fd;
+    badlog_add(&c->bad, "bad line", "line too long");
+    return true;
+}
+
+static int open_socket(struct camera *c, char *err, size_t errlen)
+{
+    struct agent_sockserver_conf sc;
+
+    memset(&sc, 0, sizeof(sc));
+    sc.who = "camera";
+    sc.path = c->conf.path;
+    sc.mode = c->conf.mode;
+    sc.clients = CAMERA_CLIENTS_MAX;
+    sc.on_line = on_socket_line;
+    sc.on_too_long = on_socket_too_long;
+    sc.ctx = c;
+    return agent_sockserver_open(&c->server, &sc, err, errlen);
 }
 
 /* Reads fd until it would block (bounded). Returns 1 at EOF, 0 when drained, -1 on error. */
@@ -406,72 +384,6 @@ static int drain(struct camera *c, int fd, struct linebuf *lb, off_t *off)
         return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
     }
     return 0;
-}
-
-static void drop_client(struct camera *c, size_t i)
-{
-    const char *line = NULL;
-    size_t len = 0;
-
-    if (linebuf_flush(&c->clients[i].lines, &line, &len)) {
-        badlog_add(&c->bad, "bad line", "truncated line (the writer closed mid-line)");
-    }
-    epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->clients[i].fd, NULL);
-    close(c->clients[i].fd);
-    c->clients[i].fd = -1;
-}
-
-static int poll_socket(struct camera *c, char *err, size_t errlen)
-{
-    struct epoll_event evs[CAMERA_CLIENTS_MAX + 1];
-    int n = epoll_wait(c->epfd, evs, CAMERA_CLIENTS_MAX + 1, 0);
-
-    if (n < 0 && errno != EINTR) {
-        snprintf(err, errlen, "camera: epoll_wait: %s", strerror(errno));
-        return MSG_ERR_IO;
-    }
-    for (int k = 0; k < n; k++) {
-        uint32_t i = evs[k].data.u32;
-
-        if (i == CAMERA_CLIENTS_MAX) {
-            for (;;) {
-                struct epoll_event ev;
-                size_t slot = CAMERA_CLIENTS_MAX;
-                int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-                if (fd < 0) {
-                    break;
-                }
-                for (size_t s = 0; s < CAMERA_CLIENTS_MAX; s++) {
-                    if (c->clients[s].fd < 0) {
-                        slot = s;
-                        break;
-                    }
-                }
-                if (slot == CAMERA_CLIENTS_MAX) {
-                    log_msg(LOG_WARNING, "camera: %s: more than %d writers, one refused",
-                            c->conf.path, CAMERA_CLIENTS_MAX);
-                    close(fd);
-                    continue;
-                }
-                memset(&ev, 0, sizeof(ev));
-                ev.events = EPOLLIN;
-                ev.data.u32 = (uint32_t)slot;
-                if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-                    close(fd);
-                    continue;
-                }
-                c->clients[slot].fd = fd;
-                linebuf_init(&c->clients[slot].lines);
-            }
-            continue;
-        }
-        if (c->clients[i].fd >= 0 && drain(c, c->clients[i].fd, &c->clients[i].lines, NULL) !=
-                                         0) {
-            drop_client(c, i);
-        }
-    }
-    return MSG_OK;
 }
 
 static int poll_file(struct camera *c, char *err, size_t errlen)
@@ -539,7 +451,7 @@ static int camera_poll(void *state, int64_t now_mono, struct agent_source_wait *
             rc = MSG_ERR_IO;
         }
     } else if (c->input == CAMERA_INPUT_SOCKET) {
-        rc = poll_socket(c, err, errlen);
+        rc = agent_sockserver_poll(c->server, err, errlen);
     } else {
         rc = poll_file(c, err, errlen);
     }
@@ -561,7 +473,7 @@ static int camera_poll(void *state, int64_t now_mono, struct agent_source_wait *
     if (c->input == CAMERA_INPUT_FILE && now_mono + CAMERA_FILE_POLL_MS < next) {
         next = now_mono + CAMERA_FILE_POLL_MS;
     }
-    wait->fd = c->input == CAMERA_INPUT_SOCKET ? c->epfd
+    wait->fd = c->input == CAMERA_INPUT_SOCKET ? agent_sockserver_fd(c->server)
                : c->input == CAMERA_INPUT_FIFO ? c->fd
                                                : -1;
     wait->next_ms = next;
@@ -575,19 +487,9 @@ static void camera_close(void *state)
     if (c == NULL) {
         return;
     }
-    for (size_t i = 0; i < CAMERA_CLIENTS_MAX; i++) {
-        if (c->clients[i].fd >= 0) {
-            close(c->clients[i].fd);
-        }
-    }
-    if (c->epfd >= 0) {
-        close(c->epfd);
-    }
+    agent_sockserver_close(c->server);
     if (c->fd >= 0) {
         close(c->fd);
-    }
-    if (c->input == CAMERA_INPUT_SOCKET && c->fd >= 0) {
-        unlink(c->conf.path);
     }
     if (c->queue.n > 0) {
         log_msg(LOG_ERR, "camera: %s: %zu readings the store did not take are lost on close",

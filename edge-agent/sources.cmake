@@ -14,6 +14,7 @@ set(AGENT_SOURCES_CORE_FILES
     emitq.c
     linebuf.c
     sensor_line.c
+    sockserver.c
     source_flood.c
 )
 foreach(f traffic_agg.c camera_line.c source_camera.c larva_input.c source_larva.c
@@ -51,7 +52,8 @@ if(BUILD_TESTING)
     # unit tests of the pure parts: tests/unit/test_agent_<module>.c of this part
     foreach(name test_agent_sensor_line test_agent_cmdline test_agent_linebuf test_agent_emitq
                  test_agent_traffic_agg test_agent_camera_line test_agent_frigate_event
-                 test_agent_larva_input test_agent_report test_agent_sources)
+                 test_agent_larva_input test_agent_report test_agent_sources
+                 test_agent_sockserver)
         if(EXISTS ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
             if(name STREQUAL "test_agent_report" AND NOT AGENT_SOURCES_WITH_STORE)
                 continue()

@@ -122,16 +122,22 @@ def test_socket_several_writers():
             line = count("truck", station="cam-%d" % (rep % 2), ts=start + 0.01 * i)
             s.sendall(line[7:])
     writers[0].sendall(b'{"kind":"count","cl')   # cut off by the writer closing
+    # a whole last line without its newline still counts when its writer closes (issue 10:
+    # the larva source's rule, now the shared socket server's for both sources)
+    writers[1].sendall(count("bus", lane="westbound", station="cam-0", ts=start).rstrip(b"\n"))
     for s in writers:
         s.close()
 
     def both():
-        rs = [r for s, r in d.readings() if s == "traffic" and r["ts"] == ts_text(start)]
+        rs = [r for s, r in d.readings() if s == "traffic" and r["ts"] == ts_text(start) and
+              r["lane"] == "eastbound"]
         return rs if len(rs) == 2 else None
     rs = H.wait_until(both, 20, "one reading per station")
     for r in rs:
         assert r["counts"]["truck"] == 6, r
     H.wait_until(lambda: "truncated line" in d.log(), 20, "the cut line counted")
+    west = H.wait_until(lambda: traffic(d, start, "westbound"), 20, "the unterminated line")
+    assert west[0]["station"] == "cam-0" and west[0]["counts"]["bus"] == 1, west
     assert d.stop() == 0
     assert not os.path.exists(path), "the socket is removed on close"
 
