@@ -12,7 +12,10 @@ port, store, TLS files, password file) and the device's own id, kind and station
   bounded time at that pacing (the computation below);
 - a gateway of each kind comes back after a 24-hour outage (its store filled with a backlog
   taken 24 h ago while no broker was reachable) and every reading is stored exactly once, none
-  rejected, and the broker's payval counter `rate_limit` stays 0.
+  rejected, and the broker's payval counter `rate_limit` stays 0;
+- an agent paced above the broker's limit is refused for rate, and with the shipped refusal
+  settings every refused reading is tried again and stored, none rejected (PUBACK 0x87 alone
+  never gives a reading up).
 
 Replay time at the shipped pacing (0.9 of the kind's rate, half its burst): a flood gauge at one
 reading a minute holds 1,440 readings after a day, about 5.3 minutes at 4.5/s; a camera
@@ -254,6 +257,42 @@ def test_each_kind_back_after_a_day_offline_stores_everything_none_rejected():
     # the last reading was stored
     stats = H.wait_until(lambda: counters_after(env, end), 20, "payval counters after the end")
     assert stats["refused_by_reason"]["rate_limit"] == 0, stats
+
+
+def test_rate_refusals_are_tried_again_until_stored_never_rejected():
+    """An agent paced above the broker's limit (a broker tightened below what the device was
+    set up for) is refused for rate: with the shipped refusal settings (refuse_tries,
+    refuse_backoff_ms, refuse_give_up_ms) every refused reading is tried again after its wait
+    and stored; none goes to the rejected list."""
+    env, w = world()
+    dev, n = "gw-pc-over", 400
+    cams = ["cam-pc-over-%02d" % i for i in range(1, 11)]
+    secret = enrol(env, dev, "traffic_gateway", cams)
+    closed = H.free_port()
+    day_ago = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 86400))
+    fill = shipped_agent(w, dev, "traffic_gateway", closed, secret_file=secret,
+                         sources=[simulator(traffic=" ".join(cams), rate=2000, count=n,
+                                            start=day_ago, traffic_interval_s=900)])
+    fill.start()
+    H.wait_until(lambda: store_query(fill.store, "SELECT count(*) FROM reading")[0][0] >= n,
+                 60, "%d readings in the store" % n)
+    assert fill.stop() == 0
+    a = shipped_agent(w, dev, "traffic_gateway", env.port, secret_file=secret, store=fill.store)
+    if "device_kind" in a.settings:
+        # 100/s against the broker's 20/s burst 200: about 120 of 400 refused for rate
+        a.settings.update(publish_rate="100", publish_burst="100")
+        a.write_conf()
+    a.start()
+    H.wait_until(lambda: len(ledger_seqs(w, dev)) == n, 150,
+                 "all %d readings stored after their refusals" % n)
+    assert_exactly_once(w, dev, n)
+    H.wait_until(lambda: store_query(a.store, "SELECT count(*) FROM reading")[0][0] == 0, 30,
+                 "the store to empty (acknowledged)")
+    log = a.run_log()
+    assert "broker refused" in log, "no refusal: the test did not exceed the broker's rate"
+    assert store_query(a.store, "SELECT count(*) FROM rejected")[0][0] == 0
+    assert "rejected for good" not in log
+    assert a.stop() == 0
 
 
 def test_no_sanitizer_report_from_the_broker_or_collector():
