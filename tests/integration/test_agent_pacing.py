@@ -25,8 +25,8 @@ one direction, one interval: protocol.md 4.3) holds 20 x 2 x 96 = 3,840, about 3
 makes any agent take at least (N - burst) / rate: 4.6, 3.0 and 1.7 minutes. The test runs the
 three devices at once (the limits are per device) with the handheld's whole day and a quarter
 of a day of the two gateways (360 and 960 readings, several times the broker's burst, so the
-steady rate and not the burst decides), about 3 minutes in all; the whole day is the
-computation of the first test.
+steady rate and not the burst decides), about 3 minutes (the rate-refusal case adds 45 s: one
+40 s backoff); the whole day is the computation of the first test.
 """
 
 import calendar
