@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,7 +38,8 @@
 
 #define RING_EVENTS 1024             /* events between paho's thread and the engine */
 #define RING_BYTES (4 * 1024 * 1024) /* message payloads held in the ring, at most */
-#define REFUSED_MAX 64               /* refused readings waiting for their next try */
+#define REFUSED_MAX 256              /* refused readings waiting for their next try; more are
+                                      * let go and tried again with a later backlog pass */
 #define COLLECTORS_MAX 16            /* collectors whose health we track */
 #define MARK_MAX 4096                /* publishes recorded with one agent_store_mark_sent */
 #define STATS_EVERY_MS 1000          /* agent_store_stats at most this often */
@@ -124,7 +126,8 @@ struct counters {
     uint64_t replayed;      /* backlog sends */
     uint64_t resent;        /* resends after a timeout */
     uint64_t refusals;      /* PUBACKs >= 0x80 */
-    uint64_t rejected;      /* readings given up after their tries (this run) */
+    uint64_t rejected;      /* readings given up after refusals for refuse_give_up_ms (this run) */
+    uint64_t let_go;        /* refused readings let go to a later backlog pass (table full) */
     uint64_t acked;         /* readings deleted on acknowledgement (this run) */
     uint64_t dead;          /* of which the collector stored as dead letters */
     uint64_t emitted;       /* readings the sources handed in */
@@ -178,8 +181,14 @@ struct agent {
     /* what is in flight (engine thread) */
     struct agent_window *win;
     struct agent_rto rto;
+    struct agent_pacing pacing;             /* every publish: under the broker's limit */
+    struct agent_bucket publish_bucket;
+    double publish_reserve;     /* tokens the backlog, resends and retries leave to live
+                                 * readings and the status */
     struct agent_bucket replay_bucket;
     struct agent_bucket resend_bucket;
+    uint64_t again_seq;         /* refused readings let go (window full of refusals): the lowest */
+    int64_t again_ms;           /* when the backlog pass goes back for them (INT64_MAX: none) */
     uint64_t frontier;          /* highest seq the live path has looked at */
     uint64_t backlog_cursor;    /* the backlog scan goes on after this seq */
     bool backlog_idle;          /* the last backlog scan found nothing more to send up to the
@@ -961,6 +970,9 @@ static void on_up(struct agent *a, int64_t now)
     a->n_health = 0;
     a->resend_ok = false;
     refresh_stats(a, now, true);
+    /* the birth goes now whatever the bucket holds; what follows pays it back (the broker
+     * counts it: protocol.md 8) */
+    agent_bucket_spend(&a->publish_bucket, now);
     publish_status(a, true, now);
     /* everything held and not fresh goes out again as backlog: what was in flight is of
      * unknown fate. The frontier stays: readings taken during the outage and still fresh
@@ -1100,28 +1112,59 @@ static void handle_message(struct agent *a, const struct ev *e, int64_t now)
     }
 }
 
-/* A refused publish: retry later with backoff, or give the reading up. */
+/* A refused publish (protocol.md 7.3). PUBACK 0x87 is every refusal in mosquitto 2.0: the
+ * device's message rate as well as the reading's content. So a refusal alone never gives a
+ * reading up: it is tried again with capped backoff until the collector acknowledges it
+ * (stored, or dead: a content refusal that the broker passed on becomes a dead letter and a
+ * dead acknowledgement), and only one refused for refuse_give_up_ms since its first refusal,
+ * at least refuse_tries times and never acknowledged meanwhile, goes to the rejected list.
+ * A rate refusal cannot last that long: the agent paces under the limit and the broker's
+ * bucket refills between two tries. */
 static void handle_refusal(struct agent *a, struct agent_slot *s, int reason, int64_t now)
 {
-    char why[96];
+    char why[128];
     char err[MSG_ERRLEN];
     int64_t wait = a->cfg->refuse_backoff_ms;
+    int64_t refused_for;
     int rc;
 
     a->cnt.refusals++;
     s->refusals++;
-    for (unsigned i = 1; i < s->refusals && wait < INT64_MAX / 4; i++) {
+    if (s->refusals == 1) {
+        s->first_refused_ms = now;
+    }
+    refused_for = now - s->first_refused_ms;
+    for (unsigned i = 1; i < s->refusals && wait < a->cfg->refuse_backoff_max_ms; i++) {
         wait *= 2;
     }
-    if (s->refusals < (unsigned)a->cfg->refuse_tries &&
-        agent_window_refuse(a->win, s, now + wait)) {
-        log_msg(LOG_INFO, "agent: broker refused seq=%" PRIu64 " (reason 0x%02x), try %u of "
-                "%lld; next in %" PRId64 " ms", s->seq, (unsigned)reason, s->refusals,
-                a->cfg->refuse_tries, wait);
+    if (wait > a->cfg->refuse_backoff_max_ms) {
+        wait = a->cfg->refuse_backoff_max_ms;
+    }
+    if (s->refusals < (unsigned)a->cfg->refuse_tries || refused_for < a->cfg->refuse_give_up_ms) {
+        if (agent_window_refuse(a->win, s, now + wait)) {
+            log_msg(LOG_INFO, "agent: broker refused seq=%" PRIu64 " (reason 0x%02x), try %u "
+                    "(refused for %" PRId64 " s); next in %" PRId64 " ms", s->seq,
+                    (unsigned)reason, s->refusals, refused_for / 1000, wait);
+            return;
+        }
+        /* the window is full of refused readings: let this one go, still held, and have a
+         * backlog pass come back for it after its wait (its count starts again: it is never
+         * given up early for want of a slot) */
+        if (a->again_seq == 0 || s->seq < a->again_seq) {
+            a->again_seq = s->seq;
+        }
+        if (now + wait < a->again_ms) {
+            a->again_ms = now + wait;
+        }
+        log_msg(LOG_INFO, "agent: broker refused seq=%" PRIu64 " (reason 0x%02x), try %u; "
+                "%d refused readings wait already, tried again in %" PRId64 " ms", s->seq,
+                (unsigned)reason, s->refusals, REFUSED_MAX, wait);
+        a->cnt.let_go++;
+        agent_window_remove(a->win, s);
         return;
     }
-    snprintf(why, sizeof(why), "broker refused it %u times (PUBACK reason 0x%02x)",
-             s->refusals, (unsigned)reason);
+    snprintf(why, sizeof(why), "broker refused it %u times over %" PRId64 " s (PUBACK reason "
+             "0x%02x), never acknowledged", s->refusals, refused_for / 1000, (unsigned)reason);
     pthread_mutex_lock(&a->store_lock);
     rc = agent_store_reject(a->store, s->seq, why, err, sizeof(err));
     pthread_mutex_unlock(&a->store_lock);
@@ -1206,6 +1249,7 @@ struct scan_ctx {
     bool stopped;        /* the budget ran out before the rows did */
     bool beyond;         /* backlog: the scan reached a row above the frontier */
     bool backlog;
+    bool paced;          /* live: stopped for want of a publish token */
     int rc;
 };
 
@@ -1241,6 +1285,11 @@ static bool scan_live(void *ctx, const struct agent_store_row *row)
         c->stopped = true;   /* a live reading waits for room: look again next time */
         return false;
     }
+    if (agent_bucket_wait_ms(&a->publish_bucket, c->now) > 0) {
+        c->stopped = true;   /* the pacing (protocol.md 8): once a token is there */
+        c->paced = true;
+        return false;
+    }
     slot = agent_window_add(a->win, row->seq, row->stream);
     if (slot == NULL) {
         c->stopped = true;
@@ -1252,6 +1301,7 @@ static bool scan_live(void *ctx, const struct agent_store_row *row)
         c->stopped = true;
         return false;
     }
+    agent_bucket_take(&a->publish_bucket, c->now);
     a->cnt.published++;
     a->cnt.live++;
     c->sent++;
@@ -1275,7 +1325,10 @@ static bool scan_backlog(void *ctx, const struct agent_store_row *row)
         c->last_seq = row->seq;
         return true;    /* in flight or waiting after a refusal */
     }
-    if (c->sent >= c->budget || !agent_bucket_take(&a->replay_bucket, c->now)) {
+    /* the backlog leaves the bucket's reserve to live readings and the status */
+    if (c->sent >= c->budget ||
+        agent_bucket_wait_above_ms(&a->publish_bucket, c->now, a->publish_reserve) > 0 ||
+        !agent_bucket_take(&a->replay_bucket, c->now)) {
         c->stopped = true;
         return false;
     }
@@ -1291,6 +1344,7 @@ static bool scan_backlog(void *ctx, const struct agent_store_row *row)
         c->stopped = true;
         return false;
     }
+    agent_bucket_take_above(&a->publish_bucket, c->now, a->publish_reserve);
     c->last_seq = row->seq;
     a->cnt.published++;
     a->cnt.replayed++;
@@ -1367,6 +1421,9 @@ static void send_live(struct agent *a, int64_t now, int64_t wall)
         return;
     }
     a->seen_appended = appended;
+    if (c.paced) {
+        a->next_store_poll_ms = now + agent_bucket_wait_ms(&a->publish_bucket, now);
+    }
     if (!c.stopped) {
         /* every row above the frontier was sent or is not live (or, beyond what the scan
          * returned, older than those): the backlog path takes what is left, oldest first */
@@ -1404,10 +1461,13 @@ static void send_refused(struct agent *a, int64_t now)
         if (s->state != AGENT_SLOT_REFUSED || now < s->due_ms) {
             continue;
         }
-        if (paho_room(a) == 0 || !agent_window_retry(a->win, s)) {
+        if (paho_room(a) == 0 ||
+            agent_bucket_wait_above_ms(&a->publish_bucket, now, a->publish_reserve) > 0 ||
+            !agent_window_retry(a->win, s)) {
             return;
         }
         if (resend_slot(a, s, now)) {
+            agent_bucket_take_above(&a->publish_bucket, now, a->publish_reserve);
             a->cnt.resent++;
         }
     }
@@ -1421,10 +1481,13 @@ static void send_resends(struct agent *a, int64_t now)
         if (s->state != AGENT_SLOT_SENT || now < s->due_ms) {
             continue;
         }
-        if (paho_room(a) == 0 || !agent_bucket_take(&a->resend_bucket, now)) {
+        if (paho_room(a) == 0 ||
+            agent_bucket_wait_above_ms(&a->publish_bucket, now, a->publish_reserve) > 0 ||
+            !agent_bucket_take(&a->resend_bucket, now)) {
             return;
         }
         if (resend_slot(a, s, now)) {
+            agent_bucket_take_above(&a->publish_bucket, now, a->publish_reserve);
             a->cnt.resent++;
             log_msg(LOG_DEBUG, "agent: resent seq=%" PRIu64 " (send %u)", s->seq, s->sends);
         }
@@ -1441,7 +1504,8 @@ static void send_backlog(struct agent *a, int64_t now)
     int rc;
 
     if (a->backlog_idle || room <= reserve ||
-        agent_bucket_wait_ms(&a->replay_bucket, now) > 0) {
+        agent_bucket_wait_ms(&a->replay_bucket, now) > 0 ||
+        agent_bucket_wait_above_ms(&a->publish_bucket, now, a->publish_reserve) > 0) {
         return;
     }
     c.budget = room - reserve;
@@ -1489,6 +1553,14 @@ static void maybe_status(struct agent *a, int64_t now)
         a->status_dirty = true;
     }
     if (a->status_dirty && now - a->status_ms >= a->cfg->status_min_interval_ms) {
+        int64_t wait = agent_bucket_wait_ms(&a->publish_bucket, now);
+
+        if (wait > 0) {
+            /* no token: look again when there is one (next_deadline: status_ms + interval) */
+            a->status_ms = now - a->cfg->status_min_interval_ms + wait;
+            return;
+        }
+        agent_bucket_take(&a->publish_bucket, now);
         publish_status(a, true, now);
     }
 }
@@ -1503,12 +1575,14 @@ static void summary(struct agent *a)
     log_msg(LOG_INFO, "agent: summary: held=%" PRIu64 " emitted=%" PRIu64 " invalid=%" PRIu64
             " published=%" PRIu64 " live=%" PRIu64 " replayed=%" PRIu64 " resent=%" PRIu64
             " acked=%" PRIu64 " dead=%" PRIu64 " refusals=%" PRIu64 " rejected=%" PRIu64
-            " dropped=%" PRIu64 " inflight=%zu rto_ms=%" PRId64 " connected=%s health=%s"
+            " dropped=%" PRIu64 " inflight=%zu refused_waiting=%zu let_go=%" PRIu64
+            " rto_ms=%" PRId64 " connected=%s health=%s"
             " lost_events=%" PRIu64 " wakeups=%" PRIu64,
             a->stats.held, (uint64_t)atomic_load(&a->emitted),
             (uint64_t)atomic_load(&a->invalid), a->cnt.published, a->cnt.live,
             a->cnt.replayed, a->cnt.resent, a->cnt.acked, a->cnt.dead, a->cnt.refusals,
-            a->stats.rejected, a->stats.dropped, a->win->n_sent, agent_rto_timeout(&a->rto, 1),
+            a->stats.rejected, a->stats.dropped, a->win->n_sent, a->win->n_refused, a->cnt.let_go,
+            agent_rto_timeout(&a->rto, 1),
             a->conn_state == CONN_UP ? "yes" : "no", a->resend_ok ? "ok" : "held",
             dropped_events, a->wakeups);
     /* free heap pages left in the middle of glibc's arenas (paho's threads, bursts) go back */
@@ -1532,6 +1606,17 @@ static int tick(struct agent *a, int64_t now)
             evict_expired(a, now);
         }
         send_live(a, now, clk.wall_ms);
+        if (a->resend_ok && now >= a->again_ms) {
+            /* refused readings let go when the window was full of refusals: the backlog
+             * pass goes back for them (and sends only what is neither acknowledged nor in
+             * flight) */
+            if (a->again_seq - 1 < a->backlog_cursor) {
+                a->backlog_cursor = a->again_seq - 1;
+            }
+            a->backlog_idle = false;
+            a->again_ms = INT64_MAX;
+            a->again_seq = 0;
+        }
         if (a->resend_ok) {
             send_refused(a, now);
             send_resends(a, now);
@@ -1593,14 +1678,25 @@ static int64_t next_deadline(struct agent *a, int64_t now)
         EARLIER(a->stats_ms + STATS_EVERY_MS);
         EARLIER(a->stations_next_ms);
         if (a->resend_ok && paho_room(a) > 0) {
-            /* with paho full, its next PUBACK wakes the engine (on_delivered) */
+            /* with paho full, its next PUBACK wakes the engine (on_delivered); everything
+             * below waits for a publish token above the reserve too, or the loop would spin */
+            int64_t pace_at = now + agent_bucket_wait_above_ms(&a->publish_bucket, now,
+                                                               a->publish_reserve);
             int64_t resend_at = now + agent_bucket_wait_ms(&a->resend_bucket, now);
+            int64_t replay_at = now + agent_bucket_wait_ms(&a->replay_bucket, now);
 
+            if (resend_at < pace_at) {
+                resend_at = pace_at;
+            }
+            if (replay_at < pace_at) {
+                replay_at = pace_at;
+            }
             for (size_t i = 0; i < a->win->n_slots; i++) {
                 const struct agent_slot *s = &a->win->slots[i];
 
                 if (s->state == AGENT_SLOT_REFUSED && agent_window_room(a->win) > 0) {
-                    EARLIER(s->due_ms);   /* a full window: an ack makes room and wakes */
+                    /* a full window: an ack makes room and wakes */
+                    EARLIER(s->due_ms > pace_at ? s->due_ms : pace_at);
                 } else if (s->state == AGENT_SLOT_SENT) {
                     /* a due resend waits for its token too, or the loop would spin */
                     EARLIER(s->due_ms > resend_at ? s->due_ms : resend_at);
@@ -1608,8 +1704,9 @@ static int64_t next_deadline(struct agent *a, int64_t now)
             }
             if (!a->backlog_idle && a->stats.held > a->win->n_sent + a->win->n_refused &&
                 agent_window_room(a->win) > (size_t)(a->cfg->window / 4)) {
-                EARLIER(now + agent_bucket_wait_ms(&a->replay_bucket, now));
+                EARLIER(replay_at);
             }
+            EARLIER(a->again_ms);
         }
     }
 #undef EARLIER
@@ -1798,6 +1895,11 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
     agent_backoff_init(&a->reconnect, cfg->reconnect_min_ms, cfg->reconnect_max_ms,
                        cfg->reconnect_jitter == AGENT_JITTER_DECORRELATED ?
                            AGENT_BACKOFF_DECORRELATED : AGENT_BACKOFF_FULL);
+    agent_config_pacing(cfg, &a->pacing);
+    agent_bucket_init(&a->publish_bucket, a->pacing.rate, a->pacing.burst,
+                      agent_clock_mono_ms());
+    a->publish_reserve = floor(a->pacing.burst / 4.0);
+    a->again_ms = INT64_MAX;
     agent_bucket_init(&a->replay_bucket, (double)cfg->replay_rate,
                       (double)cfg->replay_rate / 10.0 + 1.0, agent_clock_mono_ms());
     agent_bucket_init(&a->resend_bucket, (double)cfg->resend_rate,
@@ -1858,6 +1960,10 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
     log_msg(LOG_NOTICE, "agent: %s for device %s, store %s (%s): held=%" PRIu64
             " last_seq=%" PRIu64 " boot=%" PRIu64 ", %zu sources", AGENT_NAME, cfg->device_id,
             cfg->store_path, a->store_id, a->stats.held, a->stats.last_seq, a->boot, a->n_runs);
+    log_msg(LOG_NOTICE, "agent: publishing at most %.3g/s burst %.0f (device_kind %s: the "
+            "broker's limit %.3g/s burst %.0f, protocol.md 8); replay at most %lld/s, resends "
+            "%lld/s", a->pacing.rate, a->pacing.burst, a->pacing.kind, a->pacing.limit_rate,
+            a->pacing.limit_burst, cfg->replay_rate, cfg->resend_rate);
     *out = a;
     return MSG_OK;
 fail:

@@ -2,6 +2,7 @@
 #include "agent_config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,6 +20,20 @@
 #define BOOL(key, def, help) {#key, CONF_BOOL, def, OFF(key), SZ(key), 0, 0, help}
 
 #define DAY_MS 86400000.0
+
+/* The broker's message limit per device kind, as protocol.md section 8 states it and
+ * deploy/mosquitto.conf sets it (plugin_opt_rate_<kind>; tests/integration/
+ * test_agent_pacing.py checks that the three agree). */
+static const struct {
+    const char *kind;
+    double rate;
+    double burst;
+} agent_kind_limits[] = {
+    {"flood_gateway", 5.0, 50.0},
+    {"traffic_gateway", 20.0, 200.0},
+    {"handheld", 2.0, 100.0},
+};
+#define KINDS (sizeof(agent_kind_limits) / sizeof(agent_kind_limits[0]))
 
 static const struct conf_key agent_keys[] = {
     STR(device_id, NULL, "this device's id: MQTT client id, username and topic level"),
@@ -56,8 +71,17 @@ static const struct conf_key agent_keys[] = {
     INT(resend_rate, "20", 1, 100000, "resends of timed-out readings per second, at most"),
     INT(replay_rate, "200", 1, 1000000, "backlog readings replayed per second"),
     MS(live_ms, "10s", 0, 3600000, "a reading this fresh and never sent goes out as live"),
-    INT(refuse_tries, "5", 1, 1000, "publishes of a reading the broker refuses before giving up"),
+    INT(refuse_tries, "5", 1, 1000, "refusals of a reading, at least, before it is rejected"),
     MS(refuse_backoff_ms, "40s", 10, 86400000, "wait after the first refusal; doubles each time"),
+    MS(refuse_backoff_max_ms, "1h", 10, 86400000, "longest wait between two tries of a refused "
+       "reading"),
+    MS(refuse_give_up_ms, "48h", 0, 365 * DAY_MS, "a reading refused this long since its first "
+       "refusal, without an acknowledgement, goes to the rejected list"),
+    STR(device_kind, "", "flood_gateway, traffic_gateway or handheld: the broker's message limit "
+        "of that kind (protocol.md 8) sets the publish pacing; empty: the lowest of them"),
+    {"publish_rate", CONF_DOUBLE, "0", OFF(publish_rate), SZ(publish_rate), 0, 1e6,
+     "messages per second, every publish (live, replay, resends, status); 0: 0.9 of the kind's"},
+    INT(publish_burst, "0", 0, 1e6, "messages at once, every publish; 0: half the kind's burst"),
     MS(status_min_interval_ms, "5s", 100, 3600000, "republish the status at most this often"),
     STR(stations, "", "station ids this gateway serves (blanks or commas), offline in the "
         "status until their first reading; others are added as their readings come"),
@@ -234,6 +258,23 @@ static int check_all(struct agent_config *cfg, char *err, size_t errlen)
                    cfg->ack_timeout_initial_ms, cfg->ack_timeout_min_ms,
                    cfg->ack_timeout_max_ms);
     }
+    if (cfg->device_kind[0] != '\0') {
+        size_t k = 0;
+
+        while (k < KINDS && strcmp(agent_kind_limits[k].kind, cfg->device_kind) != 0) {
+            k++;
+        }
+        if (k == KINDS) {
+            return bad(cfg, "device_kind", err, errlen,
+                       "'%s' is not flood_gateway, traffic_gateway or handheld",
+                       cfg->device_kind);
+        }
+    }
+    if (cfg->refuse_backoff_ms > cfg->refuse_backoff_max_ms) {
+        return bad(cfg, "refuse_backoff_ms", err, errlen,
+                   "%lld ms exceeds refuse_backoff_max_ms %lld ms", cfg->refuse_backoff_ms,
+                   cfg->refuse_backoff_max_ms);
+    }
     if (agent_config_stations(cfg, NULL, NULL, why, sizeof(why)) != MSG_OK) {
         return bad(cfg, "stations", err, errlen, "%s", why);
     }
@@ -340,6 +381,34 @@ void agent_config_store_limits(const struct agent_config *cfg, struct agent_stor
     out->max_bytes = cfg->store_max_bytes;
     out->max_age_ms = cfg->store_max_age_ms;
     out->max_rejected = cfg->store_max_rejected;
+}
+
+void agent_config_pacing(const struct agent_config *cfg, struct agent_pacing *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = "any";
+    for (size_t k = 0; k < KINDS; k++) {
+        if (cfg->device_kind[0] == '\0') {
+            /* no kind: the lowest rate and burst of all, safe for any device */
+            if (k == 0 || agent_kind_limits[k].rate < out->limit_rate) {
+                out->limit_rate = agent_kind_limits[k].rate;
+            }
+            if (k == 0 || agent_kind_limits[k].burst < out->limit_burst) {
+                out->limit_burst = agent_kind_limits[k].burst;
+            }
+        } else if (strcmp(agent_kind_limits[k].kind, cfg->device_kind) == 0) {
+            out->kind = agent_kind_limits[k].kind;
+            out->limit_rate = agent_kind_limits[k].rate;
+            out->limit_burst = agent_kind_limits[k].burst;
+        }
+    }
+    out->rate = cfg->publish_rate > 0 ? cfg->publish_rate
+                                      : out->limit_rate * AGENT_PACE_RATE_SHARE;
+    out->burst = cfg->publish_burst > 0 ? (double)cfg->publish_burst
+                                        : floor(out->limit_burst * AGENT_PACE_BURST_SHARE);
+    if (out->burst < 1.0) {
+        out->burst = 1.0;
+    }
 }
 
 void agent_config_print(FILE *f)

@@ -89,8 +89,17 @@ struct agent_config {
     long long replay_rate;               /* backlog readings per second */
     long long live_ms;                   /* a reading taken this recently and not behind a
                                           * backlog goes out as live (replay false) */
-    long long refuse_tries;              /* publishes of a refused reading before it is rejected */
+    long long refuse_tries;              /* refusals of a reading, at least, before it may be
+                                          * moved to the rejected list */
     long long refuse_backoff_ms;         /* first wait after a refusal; doubles each time */
+    long long refuse_backoff_max_ms;     /* ... up to this */
+    long long refuse_give_up_ms;         /* a reading refused (and not acknowledged) for this
+                                          * long since its first refusal is rejected */
+    /* pacing: one token bucket for every publish (protocol.md 8, 7.3) */
+    char device_kind[24];                /* flood_gateway, traffic_gateway, handheld; "": the
+                                          * lowest limit of them all */
+    double publish_rate;                 /* messages per second; 0: from device_kind */
+    long long publish_burst;             /* messages at once; 0: from device_kind */
     long long status_min_interval_ms;    /* republish the status at most this often */
     char stations[MSG_STATUS_STATIONS_MAX * (MSG_ID_MAX + 2) + 1];   /* station ids, blanks
                                                                        * or commas between */
@@ -118,6 +127,23 @@ int agent_config_stations(const struct agent_config *cfg, char (*ids)[MSG_ID_MAX
 
 /* The store limits of cfg (borrowed), for agent_store_open. */
 void agent_config_store_limits(const struct agent_config *cfg, struct agent_store_limits *out);
+
+/* The broker's documented message limit of a device kind (protocol.md section 8, the numbers
+ * of deploy/mosquitto.conf), and the pacing the agent takes from it. */
+struct agent_pacing {
+    const char *kind;        /* static; "any" when device_kind is empty */
+    double limit_rate;       /* the broker's: messages per second per device */
+    double limit_burst;
+    double rate;             /* the agent's: publish_rate, or AGENT_PACE_RATE_SHARE of the limit */
+    double burst;            /* publish_burst, or AGENT_PACE_BURST_SHARE of the limit's burst */
+};
+
+#define AGENT_PACE_RATE_SHARE 0.9    /* of the broker's rate: room for clock drift */
+#define AGENT_PACE_BURST_SHARE 0.5   /* of its burst: room for a network stall that delivers
+                                      * what was sent apart at once */
+
+/* The pacing of cfg (borrowed; device_kind checked by agent_config_load) into *out. */
+void agent_config_pacing(const struct agent_config *cfg, struct agent_pacing *out);
 
 /* Writes every key with its default and help to f, in the config file's own syntax, and each
  * known source's section keys. */

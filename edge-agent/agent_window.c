@@ -142,12 +142,33 @@ static void refill(struct agent_bucket *b, int64_t now_ms)
 
 bool agent_bucket_take(struct agent_bucket *b, int64_t now_ms)
 {
+    return agent_bucket_take_above(b, now_ms, 0.0);
+}
+
+/* A floor the bucket can reach: at most burst - 1 (else the token would never come). */
+static double clamp_floor(const struct agent_bucket *b, double floor)
+{
+    if (floor > b->burst - 1.0) {
+        floor = b->burst - 1.0;
+    }
+    return floor < 0.0 ? 0.0 : floor;
+}
+
+bool agent_bucket_take_above(struct agent_bucket *b, int64_t now_ms, double floor)
+{
+    floor = clamp_floor(b, floor);
     refill(b, now_ms);
-    if (b->tokens >= 1.0) {
+    if (b->tokens >= 1.0 + floor) {
         b->tokens -= 1.0;
         return true;
     }
     return false;
+}
+
+void agent_bucket_spend(struct agent_bucket *b, int64_t now_ms)
+{
+    refill(b, now_ms);
+    b->tokens -= 1.0;
 }
 
 void agent_bucket_drain(struct agent_bucket *b, int64_t now_ms)
@@ -158,11 +179,18 @@ void agent_bucket_drain(struct agent_bucket *b, int64_t now_ms)
 
 int64_t agent_bucket_wait_ms(struct agent_bucket *b, int64_t now_ms)
 {
+    return agent_bucket_wait_above_ms(b, now_ms, 0.0);
+}
+
+int64_t agent_bucket_wait_above_ms(struct agent_bucket *b, int64_t now_ms, double floor)
+{
+    double need = 1.0 + clamp_floor(b, floor);
+
     refill(b, now_ms);
-    if (b->tokens >= 1.0) {
+    if (b->tokens >= need) {
         return 0;
     }
-    return (int64_t)ceil((1.0 - b->tokens) * 1000.0 / b->rate);
+    return (int64_t)ceil((need - b->tokens) * 1000.0 / b->rate);
 }
 
 /* ---- readings in flight --------------------------------------------------------------- */

@@ -7,7 +7,8 @@
  * - agent_backoff: jittered exponential backoff for reconnects and for reopening sources, with
  *   full jitter or decorrelated jitter (the AWS architecture blog's "Exponential Backoff And
  *   Jitter"), so that a city of gateways does not reconnect in step after an outage;
- * - agent_bucket: a token bucket, for replay and resend rates;
+ * - agent_bucket: a token bucket: the pacing of every publish under the broker's message limit
+ *   (protocol.md 8), and the replay and resend rates within it;
  * - agent_rand: a small seeded generator (xorshift64*) for the jitter;
  * - agent_window: a bounded table of readings the engine published and the collector has not
  *   acknowledged, and of readings the broker refused and that wait for their next try.
@@ -94,11 +95,22 @@ void agent_bucket_init(struct agent_bucket *b, double rate, double burst, int64_
 /* Refills for the time since the last call, then takes one token if there is one. */
 bool agent_bucket_take(struct agent_bucket *b, int64_t now_ms);
 
+/* The same, but only while more than floor tokens would be left: lower priorities leave the
+ * last floor tokens to higher ones (floor 0: agent_bucket_take). */
+bool agent_bucket_take_above(struct agent_bucket *b, int64_t now_ms, double floor);
+
+/* Takes one token whether or not there is one (the bucket may go below zero: what must go out
+ * now, such as the birth after a connect, is paid back before anything else goes). */
+void agent_bucket_spend(struct agent_bucket *b, int64_t now_ms);
+
 /* Empties the bucket (after a pause: resume at the rate, not with a burst). */
 void agent_bucket_drain(struct agent_bucket *b, int64_t now_ms);
 
 /* Milliseconds until a token is there (0 if one is). */
 int64_t agent_bucket_wait_ms(struct agent_bucket *b, int64_t now_ms);
+
+/* Milliseconds until agent_bucket_take_above(b, ., floor) would succeed (0: now). */
+int64_t agent_bucket_wait_above_ms(struct agent_bucket *b, int64_t now_ms, double floor);
 
 /* ---- readings in flight --------------------------------------------------------------- */
 
@@ -114,7 +126,8 @@ struct agent_slot {
     enum msg_stream stream;
     int token;              /* paho's token of the last publish; 0: none in flight */
     unsigned sends;         /* publishes so far (this agent run) */
-    unsigned refusals;      /* refusals so far */
+    unsigned refusals;      /* refusals so far (this agent run, while it stays in the window) */
+    int64_t first_refused_ms; /* the first of them */
     int64_t sent_ms;        /* last publish */
     int64_t first_sent_ms;  /* first publish, for the round trip */
     int64_t due_ms;         /* SENT: resend after; REFUSED: try again after */

@@ -85,6 +85,10 @@ class Agent:
             "ack_timeout_max_ms": "10s",
             "status_min_interval_ms": "500ms",
             "summary_interval_ms": "10s",
+            # no pacing unless a test asks for it (test_agent_pacing.py runs the shipped
+            # deploy/agent.conf's): most tests run a broker without pantau's rate limits
+            "publish_rate": "1000000",
+            "publish_burst": "1000000",
         }
         settings.update(conf)
         self.settings = settings

@@ -172,6 +172,46 @@ static void test_values_and_store_limits(void)
     TEST_CHECK(lim.max_rejected == 1000);
 }
 
+/* issue 9, item 3: the pacing of every publish comes from the device's kind, under the broker's
+ * documented limit (protocol.md 8), or from publish_rate/publish_burst; the refusal keys. */
+static void test_pacing_from_kind_9_3(void)
+{
+    static const struct {
+        const char *extra;
+        const char *kind;
+        double limit_rate, limit_burst, rate, burst;
+    } cases[] = {
+        {"", "any", 2.0, 50.0, 1.8, 25.0},
+        {"device_kind flood_gateway\n", "flood_gateway", 5.0, 50.0, 4.5, 25.0},
+        {"device_kind traffic_gateway\n", "traffic_gateway", 20.0, 200.0, 18.0, 100.0},
+        {"device_kind handheld\n", "handheld", 2.0, 100.0, 1.8, 50.0},
+        {"device_kind handheld\npublish_rate 1.5\npublish_burst 10\n", "handheld", 2.0, 100.0,
+         1.5, 10.0},
+    };
+    struct agent_pacing p;
+    char err[MSG_ERRLEN];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        TEST_CHECK(load(cases[i].extra, err, sizeof(err)) == MSG_OK);
+        TEST_MSG("case %zu: %s", i, err);
+        agent_config_pacing(&cfg, &p);
+        TEST_CHECK(strcmp(p.kind, cases[i].kind) == 0);
+        TEST_CHECK(p.limit_rate == cases[i].limit_rate && p.limit_burst == cases[i].limit_burst);
+        TEST_CHECK(p.rate > cases[i].rate - 1e-9 && p.rate < cases[i].rate + 1e-9);
+        TEST_CHECK(p.burst == cases[i].burst);
+        TEST_MSG("case %zu: %s %g/s burst %g", i, p.kind, p.rate, p.burst);
+    }
+    TEST_CHECK(load("", err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(cfg.refuse_backoff_max_ms == 3600000);
+    TEST_CHECK(cfg.refuse_give_up_ms == 172800000);
+    TEST_CHECK(load("device_kind camera\n", err, sizeof(err)) == MSG_ERR_CONFIG);
+    TEST_CHECK(strstr(err, ":3: device_kind: 'camera' is not") != NULL);
+    TEST_MSG("err: %s", err);
+    TEST_CHECK(load("refuse_backoff_ms 2h\n", err, sizeof(err)) == MSG_ERR_CONFIG);
+    TEST_CHECK(strstr(err, "refuse_backoff_ms: 7200000 ms exceeds refuse_backoff_max_ms") != NULL);
+    TEST_MSG("err: %s", err);
+}
+
 static void test_sections_fill_each_sources_struct(void)
 {
     const struct alpha_conf *a1;
@@ -339,6 +379,7 @@ static void test_zz_cleanup(void)
 TEST_LIST = {
     {"defaults", test_defaults},
     {"values_and_store_limits", test_values_and_store_limits},
+    {"pacing_from_kind_9_3", test_pacing_from_kind_9_3},
     {"sections_fill_each_sources_struct", test_sections_fill_each_sources_struct},
     {"bad_files_name_file_line_and_key", test_bad_files_name_file_line_and_key},
     {"too_many_sources", test_too_many_sources},

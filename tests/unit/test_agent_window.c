@@ -137,6 +137,36 @@ static void test_bucket_rate_and_no_burst_after_pause(void)
     TEST_CHECK(agent_bucket_take(&b, 4000010));
 }
 
+/* issue 9, item 3: one bucket paces every publish; the backlog leaves a reserve to live
+ * readings and the status, and the birth may go into debt. */
+static void test_bucket_reserve_and_debt_9_3(void)
+{
+    struct agent_bucket b;
+    int n = 0;
+
+    agent_bucket_init(&b, 4.0, 20.0, 0);
+    TEST_CHECK(agent_bucket_wait_above_ms(&b, 10000, 5.0) == 0);   /* full: 20 tokens */
+    while (agent_bucket_take_above(&b, 10000, 5.0)) {
+        n++;
+    }
+    TEST_CHECK(n == 15);                                   /* 5 left for the priority */
+    TEST_CHECK(agent_bucket_wait_above_ms(&b, 10000, 5.0) == 250);
+    TEST_CHECK(agent_bucket_wait_ms(&b, 10000) == 0);
+    for (n = 0; agent_bucket_take(&b, 10000); n++) {
+    }
+    TEST_CHECK(n == 5);
+    agent_bucket_spend(&b, 10000);                         /* the birth: debt of one */
+    TEST_CHECK(!agent_bucket_take(&b, 10000));
+    TEST_CHECK(agent_bucket_wait_ms(&b, 10000) == 500);    /* two tokens' time */
+    TEST_CHECK(!agent_bucket_take(&b, 10499));
+    TEST_CHECK(agent_bucket_take(&b, 10500));
+    /* a floor at or above the burst cannot be waited for: it counts as burst - 1 */
+    agent_bucket_init(&b, 1000.0, 3.0, 0);
+    TEST_CHECK(agent_bucket_wait_above_ms(&b, 100000, 50.0) == 0);
+    TEST_CHECK(agent_bucket_take_above(&b, 100000, 50.0));
+    TEST_CHECK(!agent_bucket_take_above(&b, 100000, 50.0));
+}
+
 static void test_window_bounded_and_refused_apart(void)
 {
     struct agent_window *w = agent_window_new(3, 2);
@@ -205,6 +235,7 @@ TEST_LIST = {
     {"backoff_full_jitter_spreads_a_city", test_backoff_full_jitter_spreads_a_city},
     {"backoff_decorrelated_bounds", test_backoff_decorrelated_bounds},
     {"bucket_rate_and_no_burst_after_pause", test_bucket_rate_and_no_burst_after_pause},
+    {"bucket_reserve_and_debt_9_3", test_bucket_reserve_and_debt_9_3},
     {"window_bounded_and_refused_apart", test_window_bounded_and_refused_apart},
     {"rand_range_inclusive", test_rand_range_inclusive},
     {NULL, NULL},
