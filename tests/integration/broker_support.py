@@ -498,20 +498,22 @@ class BrokerEnv:
         self.sql("INSERT INTO pantau.station (station_id, kind) VALUES (%s, %s)"
                  " ON CONFLICT DO NOTHING", station_id, kind)
 
-    def add_device(self, device_id, kind="flood_gateway", stations=(), since="2000-01-01"):
+    def add_device(self, device_id, kind="flood_gateway", stations=(),
+                   since="2000-01-01T00:00:00Z"):
         """A device and its account (pantau-admin device-add); stations are made if missing and
-        bound from `since` (default 2000, so readings of any test time pass; None: now).
+        bound from `since` (RFC 3339; default 2000, so readings of any test time pass; None:
+        now). The binding is made with the account, in one transaction (device-add --from), so
+        a broker that knows the account knows its bindings as they are meant to be.
         Returns the secret pantau-admin printed."""
         args = ["device-add", device_id, "--kind", kind, "--key-file", self.key_file]
         for st in stations:
             self.add_station(st, KIND_STATION.get(kind, "flood_gauge"))
             args += ["--station", st]
+        if since is not None and stations:
+            args += ["--from", since]
         r = self.admin(*args)
         secret = r.stdout.strip()
         assert len(secret) == 64, "pantau-admin printed no secret: %r" % r.stdout
-        if since is not None and stations:
-            self.sql("UPDATE pantau.device_station SET valid = tstzrange(%s, NULL)"
-                     " WHERE device_id = %s", since, device_id)
         self.secrets[device_id] = secret
         self.hash_log += [r[0] for r in self.sql(
             "SELECT secret_hash FROM pantau_ops.account WHERE username = %s", device_id)]
