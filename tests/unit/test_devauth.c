@@ -393,6 +393,19 @@ static void test_tick_publishes_counters(void)
     TEST_CHECK(strstr(stub.last_payload, "\"no_mqtt_role\":0}") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"log_suppressed\":0,") != NULL);
     TEST_MSG("payload: %s", stub.last_payload);
+    /* every member, in order (issue 10: one writer for the three modules keeps these bytes) */
+    TEST_CHECK(strcmp(stub_payload_fixed(),
+                      "{\"module\":\"devauth\",\"ts\":\"TS\",\"accepted\":1,\"refused\":1,"
+                      "\"refused_by_reason\":{\"unknown_user\":0,\"bad_secret\":1,\"disabled\":0,"
+                      "\"client_id_mismatch\":0,\"bad_id\":0,\"rate_limited\":0,\"slow_budget\":0,"
+                      "\"bad_hash\":0,\"no_mqtt_role\":0},\"log_suppressed\":0,"
+                      "\"refused_unknown_user\":0,\"refused_bad_secret\":1,\"refused_disabled\":0,"
+                      "\"refused_client_id_mismatch\":0,\"refused_bad_id\":0,"
+                      "\"refused_rate_limited\":0,\"refused_slow_budget\":0,\"refused_bad_hash\":0,"
+                      "\"refused_no_mqtt_role\":0,\"cache_hits\":0,\"slow_checks\":0,"
+                      "\"fast_checks\":2,\"registry_accounts\":7,\"registry_db_ok\":false,"
+                      "\"registry_from_file\":true,\"registry_loaded_ms\":0}") == 0);
+    TEST_MSG("fixed: %s", stub_payload_fixed());
     /* not again before the interval (10 s by default) */
     w.tick(MOSQ_EVT_TICK, &ed, w.tick_ud);
     TEST_CHECK(stub.n_publishes == 1);

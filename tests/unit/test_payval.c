@@ -230,6 +230,14 @@ static void test_rate_limit(void)
     TEST_CHECK(strstr(stub.last_payload, "\"rate_limit\":2") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"devices\":3") != NULL);
     TEST_MSG("counters: %s", stub.last_payload);
+    /* every member, in order (issue 10: one writer for the three modules keeps these bytes) */
+    TEST_CHECK(strcmp(stub_payload_fixed(),
+                      "{\"module\":\"payval\",\"ts\":\"TS\",\"accepted\":5,\"other\":1,"
+                      "\"refused\":2,\"refused_by_reason\":{\"rate_limit\":2,\"topic\":0,\"json\":0,"
+                      "\"schema\":0,\"station\":0,\"internal\":0},\"forwarded\":0,"
+                      "\"not_forwarded\":0,\"log_suppressed\":0,\"devices\":3,"
+                      "\"devices_evicted\":0}") == 0);
+    TEST_MSG("fixed: %s", stub_payload_fixed());
     stop(&s);
 }
 
