@@ -14,8 +14,15 @@
  * A module registers its own callbacks with mosquitto_callback_register(pid, ..., state) in
  * start and unregisters them in stop, so no module needs to know another's state.
  *
- * Options fail closed: an option that no module (nor plugin.c) lists in its keys is an error
- * that fails the plugin's init, and so does a required one that is missing.
+ * Options fail closed: each module declares its plugin_opt_<key> keys in a msg/conf.h table
+ * (plugin.c its own), and reads them with plugin_opts_read, the one reader of plugin_opt_ lines;
+ * an option that no table lists is an error that fails the plugin's init, and so does a
+ * required one that is missing or a bad value, with the option named in the error
+ * ("plugin_opt_stats_interval: 0 out of range 1..86400").
+ *
+ * Shared by the modules as well: the clocks (plugin_mono_ms, plugin_wall_ms), the counters on
+ * $SYS/pantau/<module> and the tick's interval gate (stats.h), and how often a tick sweeps a
+ * module's ratelimit table (PLUGIN_SWEEP_*).
  *
  * All callbacks run on the broker's thread; regcache lookups are valid there only. */
 #ifndef PLUGIN_MODULE_H
@@ -27,21 +34,44 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
+#include "conf.h"
+#include "ratelimit.h"
 #include "regcache.h"
+
+#define PLUGIN_SWEEP_SLOTS 1024   /* table slots a tick's sweep looks at ... */
+#define PLUGIN_SWEEP_EVERY_MS 100 /* ... this often (mosquitto ticks on every loop) */
 
 struct plugin_module {
     const char *name;
-    /* The plugin_opt_<key> keys it reads (without the prefix), NULL-terminated. */
-    const char *const *keys;
-    /* Reads its options (borrowed: opts[0..n), keys already known to be valid somewhere),
-     * registers its callbacks, and sets *state (freed by stop). rc is borrowed for the
-     * plugin's lifetime. Returns MOSQ_ERR_SUCCESS, or an error with err saying which option
-     * or what failed. */
+    /* The plugin_opt_<key> keys it reads (without the prefix), CONF_END-terminated. */
+    const struct conf_key *options;
+    /* Reads its options (borrowed: opts[0..n), keys already known to be valid somewhere) with
+     * plugin_opts_read(options, ...), registers its callbacks, and sets *state (freed by stop).
+     * rc is borrowed for the plugin's lifetime. Returns MOSQ_ERR_SUCCESS, or an error with err
+     * saying which option or what failed. */
     int (*start)(void **state, mosquitto_plugin_id_t *pid, struct regcache *rc,
                  struct mosquitto_opt *opts, int n, char *err, size_t errlen);
     /* Unregisters its callbacks and frees state; NULL is a no-op. */
     void (*stop)(void *state, mosquitto_plugin_id_t *pid);
 };
+
+/* Reads the keys of table (borrowed) from opts[0..n) (borrowed; keys table does not list are
+ * left to the other tables) into obj: the defaults first, then each option found, parsed as
+ * msg/conf.h parses a daemon's file. Returns MOSQ_ERR_SUCCESS, or MOSQ_ERR_INVAL with err
+ * (errlen bytes) naming the option: "plugin_opt_<key>: why", "plugin_opt_<key> is required
+ * (help)". */
+int plugin_opts_read(const struct conf_key *table, void *obj, const struct mosquitto_opt *opts,
+                     int n, char *err, size_t errlen);
+
+/* Reads text (borrowed), the value of option key, as a rate "RATE/UNIT burst N" into *out.
+ * Returns MOSQ_ERR_SUCCESS, or MOSQ_ERR_INVAL with err reading "plugin_opt_<key>: why". */
+int plugin_opts_rate(const char *key, const char *text, struct ratelimit_rate *out, char *err,
+                     size_t errlen);
+
+/* Milliseconds of the monotonic clock (for intervals and buckets) and of the wall clock (since
+ * the Unix epoch: for timestamps on the wire). */
+int64_t plugin_mono_ms(void);
+int64_t plugin_wall_ms(void);
 
 extern const struct plugin_module plugin_module_devauth;
 extern const struct plugin_module plugin_module_devacl;

@@ -473,6 +473,9 @@ static void test_start_bad_options(void)
     TEST_CHECK(plugin_module_devacl.start(&state, NULL, f.rc, bad_interval, 1, err, sizeof(err)) !=
                MOSQ_ERR_SUCCESS);
     TEST_CHECK(strstr(err, "plugin_opt_stats_interval") != NULL);
+    /* issue 10: the one option reader's words, as devauth and payval say them */
+    TEST_CHECK(strcmp(err, "plugin_opt_stats_interval: 0 out of range 1..86400") == 0);
+    TEST_MSG("err '%s'", err);
     TEST_CHECK(stub_callback(MOSQ_EVT_ACL_CHECK, &state) == NULL);
     plugin_module_devacl.stop(NULL, NULL);
     policy_fixture_free(&f);

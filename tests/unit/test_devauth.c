@@ -416,6 +416,7 @@ static void test_options_fail_closed(void)
 {
     static const char *const bad_rate[] = {"slow_checks_per_sec", "0", NULL};
     static const char *const bad_num[] = {"fail_max", "5x", NULL};
+    static const char *const bad_interval[] = {"stats_interval", "0", NULL};
     struct world w;
     struct mosquitto_opt none[1];
     struct regcache_config cfg;
@@ -430,6 +431,11 @@ static void test_options_fail_closed(void)
     TEST_CHECK(start(&w, bad_num, err, sizeof(err)) == MOSQ_ERR_INVAL);
     TEST_CHECK(strstr(err, "plugin_opt_fail_max") != NULL);
     regcache_free(w.rc);
+    /* issue 10: the one option reader's words, as devacl and payval say them */
+    TEST_CHECK(start(&w, bad_interval, err, sizeof(err)) == MOSQ_ERR_INVAL);
+    TEST_CHECK(strcmp(err, "plugin_opt_stats_interval: 0 out of range 1..86400") == 0);
+    TEST_MSG("err '%s'", err);
+    regcache_free(w.rc);
     /* no key file */
     memset(&cfg, 0, sizeof(cfg));
     snprintf(cfg.snapshot_path, sizeof(cfg.snapshot_path), "%s", snap_path);
@@ -437,6 +443,9 @@ static void test_options_fail_closed(void)
     rc = regcache_new(&cfg, err, sizeof(err));
     TEST_CHECK(plugin_module_devauth.start(&state, NULL, rc, none, 0, err, sizeof(err)) != 0);
     TEST_CHECK(strstr(err, "plugin_opt_key_file") != NULL && state == NULL);
+    TEST_CHECK(strcmp(err, "plugin_opt_key_file is required (the server key of device keys)") ==
+               0);
+    TEST_MSG("err '%s'", err);
     regcache_free(rc);
 }
 

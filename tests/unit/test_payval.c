@@ -367,6 +367,7 @@ static void test_start_bad_options(void)
 {
     struct mosquitto_opt bad_rate[] = {{(char *)"rate_handheld", (char *)"fast"}};
     struct mosquitto_opt bad_devices[] = {{(char *)"devices_max", (char *)"0"}};
+    struct mosquitto_opt bad_interval[] = {{(char *)"stats_interval", (char *)"0"}};
     struct policy_fixture f;
     char err[MSG_ERRLEN] = "";
     void *state = NULL;
@@ -383,6 +384,14 @@ static void test_start_bad_options(void)
                MOSQ_ERR_SUCCESS);
     TEST_CHECK(strstr(err, "plugin_opt_devices_max") != NULL);
     TEST_CHECK(state == NULL);
+    /* issue 10: the one option reader's words, as devauth and devacl say them */
+    TEST_CHECK(strcmp(err, "plugin_opt_devices_max: 0 out of range 1..1000000") == 0);
+    TEST_MSG("err '%s'", err);
+    TEST_CHECK(plugin_module_payval.start(&state, NULL, f.rc, bad_interval, 1, err, sizeof(err)) !=
+               MOSQ_ERR_SUCCESS);
+    TEST_CHECK(strcmp(err, "plugin_opt_stats_interval: 0 out of range 1..86400") == 0);
+    TEST_MSG("err '%s'", err);
+    TEST_CHECK(state == NULL);
     TEST_CHECK(stub_callback(MOSQ_EVT_MESSAGE, &state) == NULL);
     policy_fixture_free(&f);
 }
@@ -396,8 +405,8 @@ static void test_keys_are_listed(void)
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         bool found = false;
 
-        for (const char *const *k = plugin_module_payval.keys; *k != NULL; k++) {
-            found = found || strcmp(*k, want[i]) == 0;
+        for (const struct conf_key *k = plugin_module_payval.options; k->key != NULL; k++) {
+            found = found || strcmp(k->key, want[i]) == 0;
         }
         TEST_CHECK(found);
         TEST_MSG("%s is not listed (plugin.c would refuse it)", want[i]);
