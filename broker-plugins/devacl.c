@@ -721,6 +721,14 @@ static int read_options(struct devacl *st, struct mosquitto_opt *opts, int n, ch
     return plugin_opts_rate("will_rate", o.will_rate, &st->will_rate, err, errlen);
 }
 
+/* The message hook before payval's (plugin.c starts devacl first; 2.0.11 calls them in order). */
+static const struct plugin_callback devacl_callbacks[] = {
+    {MOSQ_EVT_ACL_CHECK, on_acl_check, "the ACL check"},
+    {MOSQ_EVT_TICK, on_tick, "the tick"},
+    {MOSQ_EVT_MESSAGE, on_message, "the message hook"},
+    PLUGIN_CALLBACKS_END,
+};
+
 static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcache *rc,
                         struct mosquitto_opt *opts, int n, char *err, size_t errlen)
 {
@@ -747,24 +755,8 @@ static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         goto fail;
     }
     st->next_stats_ms = plugin_mono_ms(); /* publish the counters on the first tick */
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, st);
+    mrc = plugin_callbacks_register(pid, "devacl", devacl_callbacks, st, err, errlen);
     if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "devacl: cannot register the ACL check: %s", mosquitto_strerror(mrc));
-        goto fail;
-    }
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_TICK, on_tick, NULL, st);
-    if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "devacl: cannot register the tick: %s", mosquitto_strerror(mrc));
-        mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
-        goto fail;
-    }
-    /* before payval's message hook (plugin.c starts devacl first; 2.0.11 calls them in order) */
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_MESSAGE, on_message, NULL, st);
-    if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "devacl: cannot register the message hook: %s",
-                 mosquitto_strerror(mrc));
-        mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
-        mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
         goto fail;
     }
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: started (counters on %s every %" PRId64 " s)",
@@ -786,9 +778,7 @@ static void devacl_stop(void *state, mosquitto_plugin_id_t *pid)
     if (st == NULL) {
         return;
     }
-    mosquitto_callback_unregister(pid, MOSQ_EVT_MESSAGE, on_message, NULL);
-    mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
-    mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+    plugin_callbacks_unregister(pid, devacl_callbacks);
     ratelimit_table_free(st->users);
     mosquitto_free(st);
 }

@@ -389,6 +389,12 @@ void devauth_counters_get(const void *state, struct devauth_counters *out)
 
 /* ---- start and stop ---- */
 
+static const struct plugin_callback devauth_callbacks[] = {
+    {MOSQ_EVT_BASIC_AUTH, on_basic_auth, "the auth callback"},
+    {MOSQ_EVT_TICK, on_tick, "the tick callback"},
+    PLUGIN_CALLBACKS_END,
+};
+
 static void devauth_stop(void *state, mosquitto_plugin_id_t *pid)
 {
     struct devauth *da = state;
@@ -396,8 +402,7 @@ static void devauth_stop(void *state, mosquitto_plugin_id_t *pid)
     if (da == NULL) {
         return;
     }
-    mosquitto_callback_unregister(pid, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
-    mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
+    plugin_callbacks_unregister(pid, devauth_callbacks);
     if (da->users != NULL) {
         secret_wipe(da->users, da->n_slots * sizeof(*da->users));
         free(da->users);
@@ -458,15 +463,8 @@ static int devauth_start(void **state, mosquitto_plugin_id_t *pid, struct regcac
     da->tokens = da->slow_burst;
     da->tokens_ms = plugin_mono_ms();
     da->next_stats_ms = 0;              /* publish on the first tick */
-    r = mosquitto_callback_register(pid, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL, da);
+    r = plugin_callbacks_register(pid, "devauth", devauth_callbacks, da, err, errlen);
     if (r != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "devauth: cannot register the auth callback (%d)", r);
-        goto fail;
-    }
-    r = mosquitto_callback_register(pid, MOSQ_EVT_TICK, on_tick, NULL, da);
-    if (r != MOSQ_ERR_SUCCESS) {
-        mosquitto_callback_unregister(pid, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
-        snprintf(err, errlen, "devauth: cannot register the tick callback (%d)", r);
         goto fail;
     }
     mosquitto_log_printf(MOSQ_LOG_NOTICE,

@@ -317,6 +317,12 @@ static int read_options(struct payval *st, struct mosquitto_opt *opts, int n, ch
     return MOSQ_ERR_SUCCESS;
 }
 
+static const struct plugin_callback payval_callbacks[] = {
+    {MOSQ_EVT_MESSAGE, on_message, "the message hook"},
+    {MOSQ_EVT_TICK, on_tick, "the tick"},
+    PLUGIN_CALLBACKS_END,
+};
+
 static int payval_start(void **state, mosquitto_plugin_id_t *pid, struct regcache *rc,
                         struct mosquitto_opt *opts, int n, char *err, size_t errlen)
 {
@@ -344,16 +350,8 @@ static int payval_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         goto fail;
     }
     st->next_stats_ms = plugin_mono_ms(); /* publish the counters on the first tick */
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_MESSAGE, on_message, NULL, st);
+    mrc = plugin_callbacks_register(pid, "payval", payval_callbacks, st, err, errlen);
     if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "payval: cannot register the message hook: %s",
-                 mosquitto_strerror(mrc));
-        goto fail;
-    }
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_TICK, on_tick, NULL, st);
-    if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "payval: cannot register the tick: %s", mosquitto_strerror(mrc));
-        mosquitto_callback_unregister(pid, MOSQ_EVT_MESSAGE, on_message, NULL);
         goto fail;
     }
     for (int k = 0; k < MSG_KIND_COUNT; k++) {
@@ -381,8 +379,7 @@ static void payval_stop(void *state, mosquitto_plugin_id_t *pid)
     if (st == NULL) {
         return;
     }
-    mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
-    mosquitto_callback_unregister(pid, MOSQ_EVT_MESSAGE, on_message, NULL);
+    plugin_callbacks_unregister(pid, payval_callbacks);
     ratelimit_table_free(st->devices);
     mosquitto_free(st);
 }

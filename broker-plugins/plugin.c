@@ -171,6 +171,39 @@ int plugin_opts_rate(const char *key, const char *text, struct ratelimit_rate *o
     return MOSQ_ERR_SUCCESS;
 }
 
+int plugin_callbacks_register(mosquitto_plugin_id_t *pid, const char *module,
+                              const struct plugin_callback *cbs, void *state, char *err,
+                              size_t errlen)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; cbs[i].cb != NULL; i++) {
+        rc = mosquitto_callback_register(pid, cbs[i].event, cbs[i].cb, NULL, state);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            snprintf(err, errlen, "%s: cannot register %s: %s", module, cbs[i].what,
+                     mosquitto_strerror(rc));
+            for (; i > 0; i--) {
+                mosquitto_callback_unregister(pid, cbs[i - 1].event, cbs[i - 1].cb, NULL);
+            }
+            return rc;
+        }
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+void plugin_callbacks_unregister(mosquitto_plugin_id_t *pid, const struct plugin_callback *cbs)
+{
+    size_t n = 0;
+
+    while (cbs[n].cb != NULL) {
+        n++;
+    }
+    for (; n > 0; n--) {
+        mosquitto_callback_unregister(pid, cbs[n - 1].event, cbs[n - 1].cb, NULL);
+    }
+}
+
 int64_t plugin_mono_ms(void)
 {
     struct timespec ts;

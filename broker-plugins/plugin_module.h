@@ -20,9 +20,10 @@
  * required one that is missing or a bad value, with the option named in the error
  * ("plugin_opt_stats_interval: 0 out of range 1..86400").
  *
- * Shared by the modules as well: the clocks (plugin_mono_ms, plugin_wall_ms), the counters on
- * $SYS/pantau/<module> and the tick's interval gate (stats.h), and how often a tick sweeps a
- * module's ratelimit table (PLUGIN_SWEEP_*).
+ * Shared by the modules as well: the registration of their callbacks (plugin_callbacks_*), the
+ * clocks (plugin_mono_ms, plugin_wall_ms), the counters on $SYS/pantau/<module> and the tick's
+ * interval gate (stats.h), and how often a tick sweeps a module's ratelimit table
+ * (PLUGIN_SWEEP_*).
  *
  * All callbacks run on the broker's thread; regcache lookups are valid there only. */
 #ifndef PLUGIN_MODULE_H
@@ -54,6 +55,29 @@ struct plugin_module {
     /* Unregisters its callbacks and frees state; NULL is a no-op. */
     void (*stop)(void *state, mosquitto_plugin_id_t *pid);
 };
+
+/* A callback a module registers in start (with its state as userdata) and unregisters in stop.
+ * A table of them ends with PLUGIN_CALLBACKS_END. */
+struct plugin_callback {
+    int event; /* MOSQ_EVT_* */
+    MOSQ_FUNC_generic_callback cb;
+    const char *what; /* for the error, e.g. "the ACL check" */
+};
+#define PLUGIN_CALLBACKS_END \
+    {                        \
+        0, NULL, NULL        \
+    }
+
+/* Registers the callbacks of cbs (borrowed, static) in their order, with state as userdata
+ * (mosquitto 2.0.11 calls the callbacks of one event in the order they were registered). If one
+ * fails, unregisters those registered and returns mosquitto's error, with err reading
+ * "<module>: cannot register <what>: <mosquitto_strerror>". */
+int plugin_callbacks_register(mosquitto_plugin_id_t *pid, const char *module,
+                              const struct plugin_callback *cbs, void *state, char *err,
+                              size_t errlen);
+
+/* Unregisters the callbacks of cbs, the last first. */
+void plugin_callbacks_unregister(mosquitto_plugin_id_t *pid, const struct plugin_callback *cbs);
 
 /* Reads the keys of table (borrowed) from opts[0..n) (borrowed; keys table does not list are
  * left to the other tables) into obj: the defaults first, then each option found, parsed as
