@@ -75,9 +75,6 @@
 #define DEVACL_WILL_BUCKET 2
 #define DEVACL_DEFAULT_WILL_RATE "10/m burst 20"
 
-/* Denials logged per user: 5 at once, then one a minute (the rest are counted). */
-static const struct ratelimit_rate devacl_log_rate = {1.0 / 60.0, 5.0};
-
 /* A device's allowed WRITE on a reading stream that no message hook has followed yet: if a READ
  * check comes first, it is a will's delivery (see the top of this file). Copies, so that
  * nothing here points into a message that may be gone. */
@@ -381,19 +378,14 @@ static void log_denial(struct devacl *st, struct ratelimit_entry *e,
     char topic[MSG_CP_BYTES(160)];
     char more[64] = "";
 
-    if (e != NULL && !ratelimit_take(&e->b[DEVACL_LOG_BUCKET], &devacl_log_rate, now)) {
-        e->suppressed++;
-        st->log_suppressed++;
+    if (!plugin_log_take(e, DEVACL_LOG_BUCKET, now, &st->log_suppressed, "denials", more,
+                         sizeof(more))) {
         return;
     }
     msg_rejected_set_text(user, sizeof(user), req->username ? req->username : "(none)",
                           req->username ? strlen(req->username) : 6, MSG_ID_MAX);
     msg_rejected_set_text(topic, sizeof(topic), req->topic ? req->topic : "",
                           req->topic ? strlen(req->topic) : 0, 160);
-    if (e != NULL && e->suppressed > 0) {
-        snprintf(more, sizeof(more), " (%" PRIu64 " more denials not logged)", e->suppressed);
-        e->suppressed = 0;
-    }
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: denied %s by user=%s on '%s': %s (%s)%s",
                          access_name(req->access), user, topic, err, devacl_reason_name(r), more);
 }
@@ -450,16 +442,13 @@ static void forward_refusal(struct devacl *st, struct ratelimit_entry *e,
                             const struct devacl_request *req, int category, const char *err,
                             int64_t now)
 {
-    if (e == NULL || !ratelimit_take(&e->b[DEVACL_FWD_BUCKET], &st->rejected_rate, now)) {
+    if (plugin_refusal_pass(&st->scratch, e != NULL ? &e->b[DEVACL_FWD_BUCKET] : NULL,
+                            &st->rejected_rate, now, category, req->username, req->topic, err,
+                            req->payload, req->payloadlen)) {
+        st->forwarded++;
+    } else {
         st->not_forwarded++;
-        return;
     }
-    if (refusal_forward_as(&st->scratch, category, req->username, req->topic, err, req->payload,
-                           req->payloadlen, plugin_wall_ms()) != MOSQ_ERR_SUCCESS) {
-        st->not_forwarded++;
-        return;
-    }
-    st->forwarded++;
 }
 
 /* After an allowed WRITE: a device's message becomes the pending one (a will, if a READ check
@@ -633,16 +622,12 @@ static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
 {
     struct sweep_ctx *c = ctx;
 
-    if (!(ratelimit_full(&e->b[DEVACL_LOG_BUCKET], &devacl_log_rate, c->now) &&
+    if (!(ratelimit_full(&e->b[DEVACL_LOG_BUCKET], &plugin_log_rate, c->now) &&
           ratelimit_full(&e->b[DEVACL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
           ratelimit_full(&e->b[DEVACL_WILL_BUCKET], &c->st->will_rate, c->now))) {
         return false;
     }
-    if (e->suppressed > 0) {
-        mosquitto_log_printf(MOSQ_LOG_NOTICE,
-                             "devacl: user=%s: %" PRIu64 " more denials not logged", e->key,
-                             e->suppressed);
-    }
+    plugin_log_forget(e, "devacl", "user", "denials");
     return true;
 }
 

@@ -33,9 +33,6 @@
 #define PAYVAL_FWD_BUCKET 1
 #define PAYVAL_LOG_BUCKET 2
 
-/* Refusals logged per device: 5 at once, then one a minute (the rest are counted). */
-static const struct ratelimit_rate payval_log_rate = {1.0 / 60.0, 5.0};
-
 struct payval {
     mosquitto_plugin_id_t *pid;
     struct regcache *rc;                        /* borrowed for the plugin's lifetime */
@@ -114,16 +111,11 @@ static void log_refusal(struct payval *st, struct ratelimit_entry *e, const char
     char t[MSG_CP_BYTES(160)];
     char more[64] = "";
 
-    if (!ratelimit_take(&e->b[PAYVAL_LOG_BUCKET], &payval_log_rate, now)) {
-        e->suppressed++;
-        st->log_suppressed++;
+    if (!plugin_log_take(e, PAYVAL_LOG_BUCKET, now, &st->log_suppressed, "refusals", more,
+                         sizeof(more))) {
         return;
     }
     msg_rejected_set_text(t, sizeof(t), topic, strlen(topic), 160);
-    if (e->suppressed > 0) {
-        snprintf(more, sizeof(more), " (%" PRIu64 " more refusals not logged)", e->suppressed);
-        e->suppressed = 0;
-    }
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "payval: refused message by device=%s on '%s': %s (%s)%s",
                          device, t, err, payval_reason_name(r), more);
 }
@@ -182,9 +174,9 @@ static int on_message(int event, void *event_data, void *userdata)
         return MOSQ_ERR_SUCCESS;
     }
     if (r != PAYVAL_INTERNAL) {
-        if (ratelimit_take(&e->b[PAYVAL_FWD_BUCKET], &st->rejected_rate, now) &&
-            refusal_forward_as(&st->scratch, category_of(r), username, ed->topic, err, ed->payload,
-                               ed->payloadlen, plugin_wall_ms()) == MOSQ_ERR_SUCCESS) {
+        if (plugin_refusal_pass(&st->scratch, &e->b[PAYVAL_FWD_BUCKET], &st->rejected_rate, now,
+                                category_of(r), username, ed->topic, err, ed->payload,
+                                ed->payloadlen)) {
             st->forwarded++;
         } else {
             st->not_forwarded++;
@@ -211,14 +203,10 @@ static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
     if (a != NULL && a->enabled && a->role == REGCACHE_ROLE_DEVICE &&
         !(ratelimit_full(&e->b[PAYVAL_MSG_BUCKET], kind_rate(c->st, a->kind), c->now) &&
           ratelimit_full(&e->b[PAYVAL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
-          ratelimit_full(&e->b[PAYVAL_LOG_BUCKET], &payval_log_rate, c->now))) {
+          ratelimit_full(&e->b[PAYVAL_LOG_BUCKET], &plugin_log_rate, c->now))) {
         return false;
     }
-    if (e->suppressed > 0) {
-        mosquitto_log_printf(MOSQ_LOG_NOTICE,
-                             "payval: device=%s: %" PRIu64 " more refusals not logged", e->key,
-                             e->suppressed);
-    }
+    plugin_log_forget(e, "payval", "device", "refusals");
     return true;
 }
 

@@ -14,6 +14,7 @@
  * local copy; required) and reload_ms (full reload at least this often; default 5000). Every
  * option must be listed by this file's table or a module's, or init fails naming it (fail
  * closed). plugin_opts_read, here, is the one reader of plugin_opt_ lines (plugin_module.h). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,48 @@ void plugin_callbacks_unregister(mosquitto_plugin_id_t *pid, const struct plugin
     for (; n > 0; n--) {
         mosquitto_callback_unregister(pid, cbs[n - 1].event, cbs[n - 1].cb, NULL);
     }
+}
+
+const struct ratelimit_rate plugin_log_rate = {1.0 / 60.0, 5.0};
+
+bool plugin_log_take(struct ratelimit_entry *e, int bucket, int64_t now_ms, uint64_t *suppressed,
+                     const char *what, char *more, size_t morelen)
+{
+    more[0] = '\0';
+    if (e == NULL) {
+        return true;
+    }
+    if (!ratelimit_take(&e->b[bucket], &plugin_log_rate, now_ms)) {
+        e->suppressed++;
+        (*suppressed)++;
+        return false;
+    }
+    if (e->suppressed > 0) {
+        snprintf(more, morelen, " (%" PRIu64 " more %s not logged)", e->suppressed, what);
+        e->suppressed = 0;
+    }
+    return true;
+}
+
+void plugin_log_forget(const struct ratelimit_entry *e, const char *module, const char *who,
+                       const char *what)
+{
+    if (e->suppressed > 0) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "%s: %s=%s: %" PRIu64 " more %s not logged", module,
+                             who, e->key, e->suppressed, what);
+    }
+}
+
+bool plugin_refusal_pass(struct refusal_scratch *s, struct ratelimit_bucket *b,
+                         const struct ratelimit_rate *rate, int64_t now_ms, int category,
+                         const char *device, const char *topic, const char *reason,
+                         const void *payload, size_t len)
+{
+    if (b == NULL || !ratelimit_take(b, rate, now_ms)) {
+        return false;
+    }
+    return refusal_forward_as(s, category, device, topic, reason, payload, len,
+                              plugin_wall_ms()) == MOSQ_ERR_SUCCESS;
 }
 
 int64_t plugin_mono_ms(void)
