@@ -43,8 +43,8 @@ static const struct conf_key plugin_options[] = {
     {"snapshot_file", CONF_STR, NULL, offsetof(struct regcache_config, snapshot_path),
      sizeof(((struct regcache_config *)0)->snapshot_path) - 8, 0, 0,
      "the regcache's local copy of the registry"},
-    {"reload_ms", CONF_INT, "5000", offsetof(struct regcache_config, reload_ms),
-     sizeof(long long), 100, 3600000, "full reload of the registry at least this often, ms"},
+    {"reload_ms", CONF_INT, "5000", offsetof(struct regcache_config, reload_ms), sizeof(long long),
+     100, 3600000, "full reload of the registry at least this often, ms"},
     CONF_END,
 };
 
@@ -243,8 +243,8 @@ bool plugin_refusal_pass(struct refusal_scratch *s, struct ratelimit_bucket *b,
     if (b == NULL || !ratelimit_take(b, rate, now_ms)) {
         return false;
     }
-    return refusal_forward_as(s, category, device, topic, reason, payload, len,
-                              plugin_wall_ms()) == MOSQ_ERR_SUCCESS;
+    return refusal_forward_as(s, category, device, topic, reason, payload, len, plugin_wall_ms()) ==
+           MOSQ_ERR_SUCCESS;
 }
 
 int64_t plugin_mono_ms(void)
