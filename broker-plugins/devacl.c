@@ -48,12 +48,10 @@
  */
 #include "devacl.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -62,26 +60,20 @@
 #include "msg_event.h"
 #include "msg_health.h"
 #include "msg_rejected.h"
-#include "msg_time.h"
 #include "msg_topic.h"
 #include "payval.h"
 #include "plugin_module.h"
 #include "ratelimit.h"
 #include "refusal.h"
+#include "stats.h"
 #include "subfilter.h"
 
-#define DEVACL_STATS_TOPIC "$SYS/pantau/devacl"
-#define DEVACL_USERS_MAX 16384    /* users whose log budget is remembered */
-#define DEVACL_SWEEP_SLOTS 1024   /* table slots the sweep looks at ... */
-#define DEVACL_SWEEP_EVERY_MS 100 /* ... this often (the tick runs on every loop) */
+#define DEVACL_STATS_TOPIC STATS_TOPIC_PREFIX "devacl"
+#define DEVACL_USERS_MAX 16384 /* users whose log budget is remembered */
 #define DEVACL_LOG_BUCKET 0
 #define DEVACL_FWD_BUCKET 1
 #define DEVACL_WILL_BUCKET 2
 #define DEVACL_DEFAULT_WILL_RATE "10/m burst 20"
-#define DEVACL_STATS_MAX 2048
-
-/* Denials logged per user: 5 at once, then one a minute (the rest are counted). */
-static const struct ratelimit_rate devacl_log_rate = {1.0 / 60.0, 5.0};
 
 /* A device's allowed WRITE on a reading stream that no message hook has followed yet: if a READ
  * check comes first, it is a will's delivery (see the top of this file). Copies, so that
@@ -369,22 +361,6 @@ enum devacl_reason devacl_decide(const struct devacl_request *req, const struct 
 
 /* ---- the plugin module --------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The log and budget key of a user: its name if it is an id, else one shared key. */
 static const char *user_key(const char *username)
 {
@@ -402,19 +378,14 @@ static void log_denial(struct devacl *st, struct ratelimit_entry *e,
     char topic[MSG_CP_BYTES(160)];
     char more[64] = "";
 
-    if (e != NULL && !ratelimit_take(&e->b[DEVACL_LOG_BUCKET], &devacl_log_rate, now)) {
-        e->suppressed++;
-        st->log_suppressed++;
+    if (!plugin_log_take(e, DEVACL_LOG_BUCKET, now, &st->log_suppressed, "denials", more,
+                         sizeof(more))) {
         return;
     }
     msg_rejected_set_text(user, sizeof(user), req->username ? req->username : "(none)",
                           req->username ? strlen(req->username) : 6, MSG_ID_MAX);
     msg_rejected_set_text(topic, sizeof(topic), req->topic ? req->topic : "",
                           req->topic ? strlen(req->topic) : 0, 160);
-    if (e != NULL && e->suppressed > 0) {
-        snprintf(more, sizeof(more), " (%" PRIu64 " more denials not logged)", e->suppressed);
-        e->suppressed = 0;
-    }
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: denied %s by user=%s on '%s': %s (%s)%s",
                          access_name(req->access), user, topic, err, devacl_reason_name(r), more);
 }
@@ -471,16 +442,13 @@ static void forward_refusal(struct devacl *st, struct ratelimit_entry *e,
                             const struct devacl_request *req, int category, const char *err,
                             int64_t now)
 {
-    if (e == NULL || !ratelimit_take(&e->b[DEVACL_FWD_BUCKET], &st->rejected_rate, now)) {
+    if (plugin_refusal_pass(&st->scratch, e != NULL ? &e->b[DEVACL_FWD_BUCKET] : NULL,
+                            &st->rejected_rate, now, category, req->username, req->topic, err,
+                            req->payload, req->payloadlen)) {
+        st->forwarded++;
+    } else {
         st->not_forwarded++;
-        return;
     }
-    if (refusal_forward_as(&st->scratch, category, req->username, req->topic, err, req->payload,
-                           req->payloadlen, wall_ms()) != MOSQ_ERR_SUCCESS) {
-        st->not_forwarded++;
-        return;
-    }
-    st->forwarded++;
 }
 
 /* After an allowed WRITE: a device's message becomes the pending one (a will, if a READ check
@@ -525,7 +493,7 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
     char why[MSG_ERRLEN] = "";
     char err[MSG_ERRLEN] = "";
     char rate[64];
-    int64_t now = mono_ms();
+    int64_t now = plugin_mono_ms();
 
     p->judged = true;
     st->wills_judged++;
@@ -544,7 +512,7 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
         goto refuse;
     }
     pr = p->status ? PAYVAL_OK
-                   : payval_check(a, p->topic, req->payload, req->payloadlen, wall_ms(), why,
+                   : payval_check(a, p->topic, req->payload, req->payloadlen, plugin_wall_ms(), why,
                                   sizeof(why));
     if (pr != PAYVAL_OK) {
         snprintf(err, sizeof(err), "last will: %s", why);
@@ -620,7 +588,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
         st->pending.active = false;
     }
     st->denied[r]++;
-    now = mono_ms();
+    now = plugin_mono_ms();
     e = ratelimit_table_get(st->users, user_key(req.username));
     log_denial(st, e, &req, r, err, now);
     if (forwardable(&req, a, r)) {
@@ -654,54 +622,31 @@ static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
 {
     struct sweep_ctx *c = ctx;
 
-    if (!(ratelimit_full(&e->b[DEVACL_LOG_BUCKET], &devacl_log_rate, c->now) &&
+    if (!(ratelimit_full(&e->b[DEVACL_LOG_BUCKET], &plugin_log_rate, c->now) &&
           ratelimit_full(&e->b[DEVACL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
           ratelimit_full(&e->b[DEVACL_WILL_BUCKET], &c->st->will_rate, c->now))) {
         return false;
     }
-    if (e->suppressed > 0) {
-        mosquitto_log_printf(MOSQ_LOG_NOTICE,
-                             "devacl: user=%s: %" PRIu64 " more denials not logged", e->key,
-                             e->suppressed);
-    }
+    plugin_log_forget(e, "devacl", "user", "denials");
     return true;
 }
 
-static void publish_stats(struct devacl *st)
+/* The counters on $SYS/pantau/devacl (protocol.md 7.4); "ok" is no denial. */
+static void publish_stats(const struct devacl *st)
 {
-    char buf[DEVACL_STATS_MAX];
-    char ts[MSG_TIME_LEN + 1];
-    uint64_t denied = 0;
-    size_t len = 0;
-    int n;
+    const struct stats_reasons reasons = {devacl_reason_names + 1, st->denied + 1,
+                                          DEVACL_REASON_COUNT - 1};
+    const struct stats_member members[] = {
+        STATS_U64_MEMBER("allowed", st->allowed),
+        STATS_REASONS_MEMBER("denied", STATS_TOTAL),
+        STATS_REASONS_MEMBER("denied_by_reason", STATS_BY_REASON),
+        STATS_U64_MEMBER("forwarded", st->forwarded),
+        STATS_U64_MEMBER("not_forwarded", st->not_forwarded),
+        STATS_U64_MEMBER("log_suppressed", st->log_suppressed),
+        STATS_U64_MEMBER("wills_judged", st->wills_judged),
+    };
 
-    for (int i = 1; i < DEVACL_REASON_COUNT; i++) {
-        denied += st->denied[i];
-    }
-    msg_time_format(wall_ms(), ts);
-    n = snprintf(buf, sizeof(buf),
-                 "{\"module\":\"devacl\",\"ts\":\"%s\",\"allowed\":%" PRIu64 ",\"denied\":%" PRIu64
-                 ",\"denied_by_reason\":{",
-                 ts, st->allowed, denied);
-    len = (size_t)n;
-    for (int i = 1; i < DEVACL_REASON_COUNT && len < sizeof(buf); i++) {
-        n = snprintf(buf + len, sizeof(buf) - len, "%s\"%s\":%" PRIu64, i > 1 ? "," : "",
-                     devacl_reason_names[i], st->denied[i]);
-        len += (size_t)n;
-    }
-    if (len < sizeof(buf)) {
-        n = snprintf(buf + len, sizeof(buf) - len,
-                     "},\"forwarded\":%" PRIu64 ",\"not_forwarded\":%" PRIu64
-                     ",\"log_suppressed\":%" PRIu64 ",\"wills_judged\":%" PRIu64 "}",
-                     st->forwarded, st->not_forwarded, st->log_suppressed, st->wills_judged);
-        len += (size_t)n;
-    }
-    if (len >= sizeof(buf)) {
-        mosquitto_log_printf(MOSQ_LOG_WARNING, "devacl: counters do not fit %zu bytes",
-                             sizeof(buf));
-        return;
-    }
-    mosquitto_broker_publish_copy(NULL, DEVACL_STATS_TOPIC, (int)len, buf, 0, true, NULL);
+    stats_publish("devacl", &reasons, members, sizeof(members) / sizeof(members[0]));
 }
 
 static int on_tick(int event, void *event_data, void *userdata)
@@ -714,70 +659,60 @@ static int on_tick(int event, void *event_data, void *userdata)
     /* a will is judged before context__send_will returns: nothing is pending across ticks */
     st->pending.active = false;
     c.st = st;
-    c.now = mono_ms();
-    if (c.now >= st->next_sweep_ms) {
-        st->next_sweep_ms = c.now + DEVACL_SWEEP_EVERY_MS;
-        ratelimit_table_sweep(st->users, DEVACL_SWEEP_SLOTS, sweep_drop, &c);
+    c.now = plugin_mono_ms();
+    if (stats_due(&st->next_sweep_ms, PLUGIN_SWEEP_EVERY_MS, c.now)) {
+        ratelimit_table_sweep(st->users, PLUGIN_SWEEP_SLOTS, sweep_drop, &c);
     }
-    if (c.now >= st->next_stats_ms) {
-        st->next_stats_ms = c.now + st->stats_interval_ms;
+    if (stats_due(&st->next_stats_ms, st->stats_interval_ms, c.now)) {
         publish_stats(st);
     }
     return MOSQ_ERR_SUCCESS;
 }
 
-static const char *const devacl_keys[] = {"stats_interval", "rejected_rate", "will_rate", NULL};
+/* What plugin_opts_read fills from the plugin_opt_ lines (devacl.h names them). */
+struct devacl_options {
+    long long stats_interval_s;
+    char rejected_rate[64];
+    char will_rate[64];
+};
+
+static const struct conf_key devacl_options[] = {
+    STATS_INTERVAL_OPTION(struct devacl_options, stats_interval_s),
+    {"rejected_rate", CONF_STR, REFUSAL_DEFAULT_RATE,
+     offsetof(struct devacl_options, rejected_rate),
+     sizeof(((struct devacl_options *)0)->rejected_rate), 0, 0,
+     "refused messages of one device passed on pantau/v1/_sys/rejected, RATE/UNIT burst N"},
+    {"will_rate", CONF_STR, DEVACL_DEFAULT_WILL_RATE, offsetof(struct devacl_options, will_rate),
+     sizeof(((struct devacl_options *)0)->will_rate), 0, 0,
+     "last wills of one device delivered, RATE/UNIT burst N"},
+    CONF_END,
+};
 
 static int read_options(struct devacl *st, struct mosquitto_opt *opts, int n, char *err,
                         size_t errlen)
 {
-    char why[MSG_ERRLEN] = "";
+    struct devacl_options o;
+    int rc;
 
-    st->stats_interval_ms = 10000;
-    if (ratelimit_rate_parse(REFUSAL_DEFAULT_RATE, &st->rejected_rate, why, sizeof(why)) !=
-        MSG_OK) {
-        snprintf(err, errlen, "devacl: default rejected_rate: %s", why);
-        return MOSQ_ERR_INVAL;
+    rc = plugin_opts_read(devacl_options, &o, opts, n, err, errlen);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        return rc;
     }
-    if (ratelimit_rate_parse(DEVACL_DEFAULT_WILL_RATE, &st->will_rate, why, sizeof(why)) !=
-        MSG_OK) {
-        snprintf(err, errlen, "devacl: default will_rate: %s", why);
-        return MOSQ_ERR_INVAL;
+    st->stats_interval_ms = (int64_t)o.stats_interval_s * 1000;
+    rc = plugin_opts_rate("rejected_rate", o.rejected_rate, &st->rejected_rate, err, errlen);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        return rc;
     }
-    for (int i = 0; i < n; i++) {
-        const char *key = opts[i].key;
-        const char *value = opts[i].value ? opts[i].value : "";
-
-        if (key == NULL) {
-            continue;
-        }
-        if (strcmp(key, "stats_interval") == 0) {
-            char *end = NULL;
-            long v;
-
-            errno = 0;
-            v = strtol(value, &end, 10);
-            if (errno != 0 || end == value || *end != '\0' || v < 1 || v > 86400) {
-                snprintf(err, errlen,
-                         "plugin_opt_stats_interval '%.40s': seconds, an integer 1 to 86400",
-                         value);
-                return MOSQ_ERR_INVAL;
-            }
-            st->stats_interval_ms = (int64_t)v * 1000;
-        } else if (strcmp(key, "rejected_rate") == 0) {
-            if (ratelimit_rate_parse(value, &st->rejected_rate, why, sizeof(why)) != MSG_OK) {
-                snprintf(err, errlen, "plugin_opt_rejected_rate: %s", why);
-                return MOSQ_ERR_INVAL;
-            }
-        } else if (strcmp(key, "will_rate") == 0) {
-            if (ratelimit_rate_parse(value, &st->will_rate, why, sizeof(why)) != MSG_OK) {
-                snprintf(err, errlen, "plugin_opt_will_rate: %s", why);
-                return MOSQ_ERR_INVAL;
-            }
-        }
-    }
-    return MOSQ_ERR_SUCCESS;
+    return plugin_opts_rate("will_rate", o.will_rate, &st->will_rate, err, errlen);
 }
+
+/* The message hook before payval's (plugin.c starts devacl first; 2.0.11 calls them in order). */
+static const struct plugin_callback devacl_callbacks[] = {
+    {MOSQ_EVT_ACL_CHECK, on_acl_check, "the ACL check"},
+    {MOSQ_EVT_TICK, on_tick, "the tick"},
+    {MOSQ_EVT_MESSAGE, on_message, "the message hook"},
+    PLUGIN_CALLBACKS_END,
+};
 
 static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcache *rc,
                         struct mosquitto_opt *opts, int n, char *err, size_t errlen)
@@ -804,25 +739,9 @@ static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         mrc = MOSQ_ERR_NOMEM;
         goto fail;
     }
-    st->next_stats_ms = mono_ms(); /* publish the counters on the first tick */
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, st);
+    st->next_stats_ms = plugin_mono_ms(); /* publish the counters on the first tick */
+    mrc = plugin_callbacks_register(pid, "devacl", devacl_callbacks, st, err, errlen);
     if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "devacl: cannot register the ACL check: %s", mosquitto_strerror(mrc));
-        goto fail;
-    }
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_TICK, on_tick, NULL, st);
-    if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "devacl: cannot register the tick: %s", mosquitto_strerror(mrc));
-        mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
-        goto fail;
-    }
-    /* before payval's message hook (plugin.c starts devacl first; 2.0.11 calls them in order) */
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_MESSAGE, on_message, NULL, st);
-    if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "devacl: cannot register the message hook: %s",
-                 mosquitto_strerror(mrc));
-        mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
-        mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
         goto fail;
     }
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "devacl: started (counters on %s every %" PRId64 " s)",
@@ -844,16 +763,14 @@ static void devacl_stop(void *state, mosquitto_plugin_id_t *pid)
     if (st == NULL) {
         return;
     }
-    mosquitto_callback_unregister(pid, MOSQ_EVT_MESSAGE, on_message, NULL);
-    mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
-    mosquitto_callback_unregister(pid, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+    plugin_callbacks_unregister(pid, devacl_callbacks);
     ratelimit_table_free(st->users);
     mosquitto_free(st);
 }
 
 const struct plugin_module plugin_module_devacl = {
     .name = "devacl",
-    .keys = devacl_keys,
+    .options = devacl_options,
     .start = devacl_start,
     .stop = devacl_stop,
 };

@@ -1,23 +1,21 @@
 /* devauth.c -- MOSQ_EVT_BASIC_AUTH against the regcache; see devauth.h for the rules. */
 #include "devauth.h"
 
-#include <errno.h>
-#include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/rand.h>
 
 #include "msg_err.h"
-#include "msg_time.h"
 #include "msg_topic.h"
 #include "plugin_module.h"
 #include "secret.h"
+#include "stats.h"
 
-#define STATS_TOPIC "$SYS/pantau/devauth"
+#define STATS_TOPIC STATS_TOPIC_PREFIX "devauth"
 #define UNKNOWN_LOGS_PER_INTERVAL 10    /* refusals of names that have no entry */
 
 /* What devauth remembers about one known username. */
@@ -70,55 +68,40 @@ const char *devauth_reason_name(enum devauth_reason r)
     return reason_names[r];
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- options ---- */
 
-static const char *const devauth_keys[] = {
-    "key_file", "slow_checks_per_sec", "slow_burst", "fail_max", "fail_window_s",
-    "cache_ttl_s", "cache_max", "stats_interval", NULL,
+/* What plugin_opts_read fills from the plugin_opt_ lines (devauth.h lists them). */
+struct devauth_options {
+    char key_file[PATH_MAX];
+    long long slow_per_sec;
+    long long slow_burst;
+    long long fail_max;
+    long long fail_window_s;
+    long long cache_ttl_s;
+    long long cache_max;
+    long long stats_interval_s;
 };
 
-static const char *opt_get(struct mosquitto_opt *opts, int n, const char *key)
-{
-    int i;
+#define DEVAUTH_INT(key, def, field, min, max, help)                                           \
+    {(key), CONF_INT, (def), offsetof(struct devauth_options, field), sizeof(long long), (min),  \
+     (max), (help)}
 
-    for (i = 0; i < n; i++) {
-        if (strcmp(opts[i].key, key) == 0) {
-            return opts[i].value;
-        }
-    }
-    return NULL;
-}
-
-/* An integer option in [min, max], or def when absent. */
-static int opt_long(struct mosquitto_opt *opts, int n, const char *key, long def, long min,
-                    long max, long *out, char *err, size_t errlen)
-{
-    const char *v = opt_get(opts, n, key);
-    char *end = NULL;
-    long x;
-
-    *out = def;
-    if (v == NULL) {
-        return MOSQ_ERR_SUCCESS;
-    }
-    errno = 0;
-    x = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || x < min || x > max) {
-        snprintf(err, errlen, "plugin_opt_%s: '%s' is not an integer in [%ld, %ld]", key, v, min,
-                 max);
-        return MOSQ_ERR_INVAL;
-    }
-    *out = x;
-    return MOSQ_ERR_SUCCESS;
-}
+static const struct conf_key devauth_options[] = {
+    {"key_file", CONF_STR, NULL, offsetof(struct devauth_options, key_file), PATH_MAX, 0, 0,
+     "the server key of device keys"},
+    DEVAUTH_INT("slow_checks_per_sec", "4", slow_per_sec, 1, 1000,
+                "password checks per second, all users together"),
+    DEVAUTH_INT("slow_burst", "4", slow_burst, 1, 1000, "the depth of that budget"),
+    DEVAUTH_INT("fail_max", "5", fail_max, 1, 1000000,
+                "failed password checks per user per window"),
+    DEVAUTH_INT("fail_window_s", "60", fail_window_s, 1, 86400, "that window, seconds"),
+    DEVAUTH_INT("cache_ttl_s", "3600", cache_ttl_s, 0, 7 * 86400,
+                "how long a verified password is trusted, seconds"),
+    DEVAUTH_INT("cache_max", "16384", cache_max, 16, 4 * 1024 * 1024,
+                "users tracked for the cache and the failure limit"),
+    STATS_INTERVAL_OPTION(struct devauth_options, stats_interval_s),
+    CONF_END,
+};
 
 /* ---- the user table ---- */
 
@@ -174,7 +157,7 @@ static struct user_entry *user_get(struct devauth *da, const char *username, boo
 static int refuse(struct devauth *da, enum devauth_reason r, const char *username,
                   const char *client_id, struct user_entry *e)
 {
-    int64_t now = mono_ms();
+    int64_t now = plugin_mono_ms();
     bool log_it = false;
 
     da->c.refused[r]++;
@@ -205,7 +188,7 @@ static int refuse(struct devauth *da, enum devauth_reason r, const char *usernam
 
 static bool take_token(struct devauth *da)
 {
-    int64_t now = mono_ms();
+    int64_t now = plugin_mono_ms();
 
     da->tokens += (double)(now - da->tokens_ms) * da->slow_per_sec / 1000.0;
     da->tokens_ms = now;
@@ -224,7 +207,7 @@ static int check_password(struct devauth *da, const struct regcache_account *a,
 {
     unsigned char digest[SECRET_DIGEST_BYTES];
     struct user_entry *e;
-    int64_t now = mono_ms();
+    int64_t now = plugin_mono_ms();
     size_t len = strlen(password);
     int v;
     int rc;
@@ -257,7 +240,7 @@ static int check_password(struct devauth *da, const struct regcache_account *a,
         if (e != NULL) {
             e->has_ok = true;
             e->ok_version = a->version;
-            e->ok_expires_ms = mono_ms() + da->cache_ttl_ms;
+            e->ok_expires_ms = plugin_mono_ms() + da->cache_ttl_ms;
             memcpy(e->ok_digest, digest, sizeof(digest));
             e->fails = 0;
         }
@@ -357,87 +340,42 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
     return refuse(da, DEVAUTH_BAD_HASH, username, client_id, NULL);
 }
 
-size_t devauth_stats_json(const void *state, char *buf, size_t buflen)
+/* Publishes the counters on $SYS/pantau/devauth (protocol.md 7.4): module, ts, the refusals by
+ * reason and log_suppressed as devacl's and payval's have them; the flat refused_<reason>
+ * members are kept for older readers. info: the regcache's now (borrowed). */
+static void publish_stats(const struct devauth *da, const struct regcache_info *info)
 {
-    const struct devauth *da = state;
-    struct regcache_info info;
-    struct timespec now;
-    char ts[MSG_TIME_LEN + 1];
-    uint64_t refused = 0;
-    size_t len = 0;
-    int n;
-    int r;
+    const struct stats_reasons reasons = {reason_names, da->c.refused, DEVAUTH_REASON_COUNT};
+    const struct stats_member members[] = {
+        STATS_U64_MEMBER("accepted", da->c.accepted),
+        STATS_REASONS_MEMBER("refused", STATS_TOTAL),
+        STATS_REASONS_MEMBER("refused_by_reason", STATS_BY_REASON),
+        STATS_U64_MEMBER("log_suppressed", da->c.log_suppressed),
+        STATS_REASONS_MEMBER("refused_", STATS_EACH_REASON),
+        STATS_U64_MEMBER("cache_hits", da->c.cache_hits),
+        STATS_U64_MEMBER("slow_checks", da->c.slow_checks),
+        STATS_U64_MEMBER("fast_checks", da->c.fast_checks),
+        STATS_U64_MEMBER("registry_accounts", info->accounts),
+        STATS_BOOL_MEMBER("registry_db_ok", info->db_ok),
+        STATS_BOOL_MEMBER("registry_from_file", info->from_file),
+        STATS_I64_MEMBER("registry_loaded_ms", info->loaded_ms),
+    };
 
-    regcache_info(da->rc, &info);
-    clock_gettime(CLOCK_REALTIME, &now);
-    msg_time_format((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, ts);
-    for (r = 0; r < DEVAUTH_REASON_COUNT; r++) {
-        refused += da->c.refused[r];
-    }
-    /* module, ts, the refusals by reason and log_suppressed as devacl's and payval's have
-     * them (protocol.md 7.4); the flat refused_<reason> members are kept for older readers */
-    n = snprintf(buf, buflen,
-                 "{\"module\":\"devauth\",\"ts\":\"%s\",\"accepted\":%" PRIu64
-                 ",\"refused\":%" PRIu64 ",\"refused_by_reason\":{",
-                 ts, da->c.accepted, refused);
-    if (n < 0 || (size_t)n >= buflen) {
-        return 0;
-    }
-    len = (size_t)n;
-    for (r = 0; r < DEVAUTH_REASON_COUNT; r++) {
-        n = snprintf(buf + len, buflen - len, "%s\"%s\":%" PRIu64, r > 0 ? "," : "",
-                     reason_names[r], da->c.refused[r]);
-        if (n < 0 || (size_t)n >= buflen - len) {
-            return 0;
-        }
-        len += (size_t)n;
-    }
-    n = snprintf(buf + len, buflen - len, "},\"log_suppressed\":%" PRIu64, da->c.log_suppressed);
-    if (n < 0 || (size_t)n >= buflen - len) {
-        return 0;
-    }
-    len += (size_t)n;
-    for (r = 0; r < DEVAUTH_REASON_COUNT; r++) {
-        n = snprintf(buf + len, buflen - len, ",\"refused_%s\":%" PRIu64, reason_names[r],
-                     da->c.refused[r]);
-        if (n < 0 || (size_t)n >= buflen - len) {
-            return 0;
-        }
-        len += (size_t)n;
-    }
-    n = snprintf(buf + len, buflen - len,
-                 ",\"cache_hits\":%" PRIu64 ",\"slow_checks\":%" PRIu64
-                 ",\"fast_checks\":%" PRIu64 ",\"registry_accounts\":%zu"
-                 ",\"registry_db_ok\":%s,\"registry_from_file\":%s"
-                 ",\"registry_loaded_ms\":%" PRId64 "}",
-                 da->c.cache_hits, da->c.slow_checks, da->c.fast_checks, info.accounts,
-                 info.db_ok ? "true" : "false", info.from_file ? "true" : "false",
-                 info.loaded_ms);
-    if (n < 0 || (size_t)n >= buflen - len) {
-        return 0;
-    }
-    return len + (size_t)n;
+    stats_publish("devauth", &reasons, members, sizeof(members) / sizeof(members[0]));
 }
 
 static int on_tick(int event, void *event_data, void *userdata)
 {
     struct devauth *da = userdata;
-    char json[2048];
-    size_t len;
-    int64_t now;
+    struct regcache_info info;
 
     (void)event;
     (void)event_data;                   /* 2.0.11 leaves its fields zero: we read the clock */
     regcache_refresh(da->rc, NULL, NULL);
-    now = mono_ms();
-    if (now < da->next_stats_ms) {
-        return MOSQ_ERR_SUCCESS;
-    }
-    da->next_stats_ms = now + da->stats_interval_ms;
-    da->unknown_logs = 0;
-    len = devauth_stats_json(da, json, sizeof(json));
-    if (len > 0) {
-        mosquitto_broker_publish_copy(NULL, STATS_TOPIC, (int)len, json, 0, true, NULL);
+    if (stats_due(&da->next_stats_ms, da->stats_interval_ms, plugin_mono_ms())) {
+        da->unknown_logs = 0;
+        regcache_info(da->rc, &info);
+        publish_stats(da, &info);
     }
     return MOSQ_ERR_SUCCESS;
 }
@@ -451,6 +389,12 @@ void devauth_counters_get(const void *state, struct devauth_counters *out)
 
 /* ---- start and stop ---- */
 
+static const struct plugin_callback devauth_callbacks[] = {
+    {MOSQ_EVT_BASIC_AUTH, on_basic_auth, "the auth callback"},
+    {MOSQ_EVT_TICK, on_tick, "the tick callback"},
+    PLUGIN_CALLBACKS_END,
+};
+
 static void devauth_stop(void *state, mosquitto_plugin_id_t *pid)
 {
     struct devauth *da = state;
@@ -458,8 +402,7 @@ static void devauth_stop(void *state, mosquitto_plugin_id_t *pid)
     if (da == NULL) {
         return;
     }
-    mosquitto_callback_unregister(pid, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
-    mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
+    plugin_callbacks_unregister(pid, devauth_callbacks);
     if (da->users != NULL) {
         secret_wipe(da->users, da->n_slots * sizeof(*da->users));
         free(da->users);
@@ -471,10 +414,9 @@ static void devauth_stop(void *state, mosquitto_plugin_id_t *pid)
 static int devauth_start(void **state, mosquitto_plugin_id_t *pid, struct regcache *rc,
                          struct mosquitto_opt *opts, int n, char *err, size_t errlen)
 {
+    struct devauth_options o;
     struct devauth *da = NULL;
     char kerr[MSG_ERRLEN] = "";
-    const char *key_file;
-    long v;
     int r = MOSQ_ERR_INVAL;
 
     *state = NULL;
@@ -486,43 +428,22 @@ static int devauth_start(void **state, mosquitto_plugin_id_t *pid, struct regcac
     }
     da->pid = pid;
     da->rc = rc;
-    key_file = opt_get(opts, n, "key_file");
-    if (key_file == NULL) {
-        snprintf(err, errlen, "plugin_opt_key_file is required (the server key of device keys)");
+    r = plugin_opts_read(devauth_options, &o, opts, n, err, errlen);
+    if (r != MOSQ_ERR_SUCCESS) {
         goto fail;
     }
-    if (secret_key_load(key_file, &da->key, kerr, sizeof(kerr)) != MSG_OK) {
+    r = MOSQ_ERR_INVAL;
+    if (secret_key_load(o.key_file, &da->key, kerr, sizeof(kerr)) != MSG_OK) {
         snprintf(err, errlen, "plugin_opt_key_file: %s", kerr);
         goto fail;
     }
-    if (opt_long(opts, n, "slow_checks_per_sec", 4, 1, 1000, &v, err, errlen) != 0) {
-        goto fail;
-    }
-    da->slow_per_sec = (double)v;
-    if (opt_long(opts, n, "slow_burst", 4, 1, 1000, &v, err, errlen) != 0) {
-        goto fail;
-    }
-    da->slow_burst = (double)v;
-    if (opt_long(opts, n, "fail_max", 5, 1, 1000000, &v, err, errlen) != 0) {
-        goto fail;
-    }
-    da->fail_max = (unsigned)v;
-    if (opt_long(opts, n, "fail_window_s", 60, 1, 86400, &v, err, errlen) != 0) {
-        goto fail;
-    }
-    da->fail_window_ms = (int64_t)v * 1000;
-    if (opt_long(opts, n, "cache_ttl_s", 3600, 0, 7 * 86400, &v, err, errlen) != 0) {
-        goto fail;
-    }
-    da->cache_ttl_ms = (int64_t)v * 1000;
-    if (opt_long(opts, n, "cache_max", 16384, 16, 4 * 1024 * 1024, &v, err, errlen) != 0) {
-        goto fail;
-    }
-    da->cache_max = (size_t)v;
-    if (opt_long(opts, n, "stats_interval", 10, 1, 86400, &v, err, errlen) != 0) {
-        goto fail;
-    }
-    da->stats_interval_ms = (int64_t)v * 1000;
+    da->slow_per_sec = (double)o.slow_per_sec;
+    da->slow_burst = (double)o.slow_burst;
+    da->fail_max = (unsigned)o.fail_max;
+    da->fail_window_ms = (int64_t)o.fail_window_s * 1000;
+    da->cache_ttl_ms = (int64_t)o.cache_ttl_s * 1000;
+    da->cache_max = (size_t)o.cache_max;
+    da->stats_interval_ms = (int64_t)o.stats_interval_s * 1000;
     /* twice the entries, rounded up to a power of two: probes stay short */
     da->n_slots = 32;
     while (da->n_slots < 2 * da->cache_max) {
@@ -540,17 +461,10 @@ static int devauth_start(void **state, mosquitto_plugin_id_t *pid, struct regcac
         goto fail;
     }
     da->tokens = da->slow_burst;
-    da->tokens_ms = mono_ms();
+    da->tokens_ms = plugin_mono_ms();
     da->next_stats_ms = 0;              /* publish on the first tick */
-    r = mosquitto_callback_register(pid, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL, da);
+    r = plugin_callbacks_register(pid, "devauth", devauth_callbacks, da, err, errlen);
     if (r != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "devauth: cannot register the auth callback (%d)", r);
-        goto fail;
-    }
-    r = mosquitto_callback_register(pid, MOSQ_EVT_TICK, on_tick, NULL, da);
-    if (r != MOSQ_ERR_SUCCESS) {
-        mosquitto_callback_unregister(pid, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
-        snprintf(err, errlen, "devauth: cannot register the tick callback (%d)", r);
         goto fail;
     }
     mosquitto_log_printf(MOSQ_LOG_NOTICE,
@@ -569,7 +483,7 @@ fail:
 
 const struct plugin_module plugin_module_devauth = {
     .name = "devauth",
-    .keys = devauth_keys,
+    .options = devauth_options,
     .start = devauth_start,
     .stop = devauth_stop,
 };

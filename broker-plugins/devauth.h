@@ -21,7 +21,8 @@
  * On MOSQ_EVT_TICK (mosquitto 2.0.11 ticks on every pass of its main loop, which waits at most
  * 100 ms in epoll_wait) it installs a new registry snapshot (regcache_refresh: disabled and
  * removed accounts are kicked by plugin.c's hook) and, every stats_interval seconds, publishes
- * its counters as a retained JSON object on $SYS/pantau/devauth (members: protocol.md 7.4).
+ * its counters as a retained JSON object on $SYS/pantau/devauth (members: protocol.md 7.4;
+ * written by stats.h, as devacl's and payval's are).
  *
  * With TLS client certificates (use_identity_as_username) mosquitto never calls this hook:
  * devacl checks those identities against the regcache in the ACL hook.
@@ -70,9 +71,5 @@ const char *devauth_reason_name(enum devauth_reason r);
 
 /* The counters of a running module; state is the pointer its start set (borrowed). */
 void devauth_counters_get(const void *state, struct devauth_counters *out);
-
-/* Writes the $SYS/pantau/devauth JSON object into buf (buflen bytes, NUL included). Returns its
- * length, or 0 if buf is too small. Broker thread (it reads the regcache). */
-size_t devauth_stats_json(const void *state, char *buf, size_t buflen);
 
 #endif

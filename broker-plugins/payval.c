@@ -10,12 +10,10 @@
  */
 #include "payval.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -24,38 +22,16 @@
 #include "msg_binding.h"
 #include "msg_event.h"
 #include "msg_rejected.h"
-#include "msg_time.h"
 #include "msg_topic.h"
 #include "plugin_module.h"
 #include "ratelimit.h"
 #include "refusal.h"
+#include "stats.h"
 
-#define PAYVAL_STATS_TOPIC "$SYS/pantau/payval"
-#define PAYVAL_DEVICES_DEFAULT 20000
-#define PAYVAL_SWEEP_SLOTS 1024   /* table slots the sweep looks at ... */
-#define PAYVAL_SWEEP_EVERY_MS 100 /* ... this often (the tick runs on every loop) */
+#define PAYVAL_STATS_TOPIC STATS_TOPIC_PREFIX "payval"
 #define PAYVAL_MSG_BUCKET 0
 #define PAYVAL_FWD_BUCKET 1
 #define PAYVAL_LOG_BUCKET 2
-#define PAYVAL_STATS_MAX 2048
-
-/* Refusals logged per device: 5 at once, then one a minute (the rest are counted). */
-static const struct ratelimit_rate payval_log_rate = {1.0 / 60.0, 5.0};
-
-static const char *const payval_rate_keys[MSG_KIND_COUNT] = {
-    "rate_flood_gateway",
-    "rate_traffic_gateway",
-    "rate_handheld",
-};
-
-/* Defaults per kind: a gauge reports about once a minute and replays a backlog at a few a
- * second; a camera gateway sends counts per lane and class; a handheld replays a day's
- * inspections after a day without signal. */
-static const char *const payval_rate_defaults[MSG_KIND_COUNT] = {
-    "5/s burst 50",
-    "20/s burst 200",
-    "2/s burst 100",
-};
 
 struct payval {
     mosquitto_plugin_id_t *pid;
@@ -121,22 +97,6 @@ enum payval_reason payval_check(const struct regcache_account *a, const char *to
 
 /* ---- the plugin module --------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const struct ratelimit_rate *kind_rate(const struct payval *st, enum msg_device_kind kind)
 {
     if ((int)kind < 0 || (int)kind >= MSG_KIND_COUNT) {
@@ -151,16 +111,11 @@ static void log_refusal(struct payval *st, struct ratelimit_entry *e, const char
     char t[MSG_CP_BYTES(160)];
     char more[64] = "";
 
-    if (!ratelimit_take(&e->b[PAYVAL_LOG_BUCKET], &payval_log_rate, now)) {
-        e->suppressed++;
-        st->log_suppressed++;
+    if (!plugin_log_take(e, PAYVAL_LOG_BUCKET, now, &st->log_suppressed, "refusals", more,
+                         sizeof(more))) {
         return;
     }
     msg_rejected_set_text(t, sizeof(t), topic, strlen(topic), 160);
-    if (e->suppressed > 0) {
-        snprintf(more, sizeof(more), " (%" PRIu64 " more refusals not logged)", e->suppressed);
-        e->suppressed = 0;
-    }
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "payval: refused message by device=%s on '%s': %s (%s)%s",
                          device, t, err, payval_reason_name(r), more);
 }
@@ -202,7 +157,7 @@ static int on_message(int event, void *event_data, void *userdata)
         st->other++;
         return MOSQ_ERR_SUCCESS;
     }
-    now = mono_ms();
+    now = plugin_mono_ms();
     e = ratelimit_table_get(st->devices, username);
     if (e == NULL) {
         return MOSQ_ERR_ACL_DENIED; /* not reachable: username is an id */
@@ -213,15 +168,15 @@ static int on_message(int event, void *event_data, void *userdata)
         snprintf(err, sizeof(err), "over %s", rate);
         goto refuse;
     }
-    r = payval_check(a, ed->topic, ed->payload, ed->payloadlen, wall_ms(), err, sizeof(err));
+    r = payval_check(a, ed->topic, ed->payload, ed->payloadlen, plugin_wall_ms(), err, sizeof(err));
     if (r == PAYVAL_OK) {
         st->accepted++;
         return MOSQ_ERR_SUCCESS;
     }
     if (r != PAYVAL_INTERNAL) {
-        if (ratelimit_take(&e->b[PAYVAL_FWD_BUCKET], &st->rejected_rate, now) &&
-            refusal_forward_as(&st->scratch, category_of(r), username, ed->topic, err,
-                               ed->payload, ed->payloadlen, wall_ms()) == MOSQ_ERR_SUCCESS) {
+        if (plugin_refusal_pass(&st->scratch, &e->b[PAYVAL_FWD_BUCKET], &st->rejected_rate, now,
+                                category_of(r), username, ed->topic, err, ed->payload,
+                                ed->payloadlen)) {
             st->forwarded++;
         } else {
             st->not_forwarded++;
@@ -248,54 +203,31 @@ static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
     if (a != NULL && a->enabled && a->role == REGCACHE_ROLE_DEVICE &&
         !(ratelimit_full(&e->b[PAYVAL_MSG_BUCKET], kind_rate(c->st, a->kind), c->now) &&
           ratelimit_full(&e->b[PAYVAL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
-          ratelimit_full(&e->b[PAYVAL_LOG_BUCKET], &payval_log_rate, c->now))) {
+          ratelimit_full(&e->b[PAYVAL_LOG_BUCKET], &plugin_log_rate, c->now))) {
         return false;
     }
-    if (e->suppressed > 0) {
-        mosquitto_log_printf(MOSQ_LOG_NOTICE,
-                             "payval: device=%s: %" PRIu64 " more refusals not logged", e->key,
-                             e->suppressed);
-    }
+    plugin_log_forget(e, "payval", "device", "refusals");
     return true;
 }
 
-static void publish_stats(struct payval *st)
+/* The counters on $SYS/pantau/payval (protocol.md 7.4); "ok" is no refusal. */
+static void publish_stats(const struct payval *st)
 {
-    char buf[PAYVAL_STATS_MAX];
-    char ts[MSG_TIME_LEN + 1];
-    uint64_t refused = 0;
-    size_t len = 0;
-    int n;
+    const struct stats_reasons reasons = {payval_reason_names + 1, st->refused + 1,
+                                          PAYVAL_REASON_COUNT - 1};
+    const struct stats_member members[] = {
+        STATS_U64_MEMBER("accepted", st->accepted),
+        STATS_U64_MEMBER("other", st->other),
+        STATS_REASONS_MEMBER("refused", STATS_TOTAL),
+        STATS_REASONS_MEMBER("refused_by_reason", STATS_BY_REASON),
+        STATS_U64_MEMBER("forwarded", st->forwarded),
+        STATS_U64_MEMBER("not_forwarded", st->not_forwarded),
+        STATS_U64_MEMBER("log_suppressed", st->log_suppressed),
+        STATS_U64_MEMBER("devices", ratelimit_table_count(st->devices)),
+        STATS_U64_MEMBER("devices_evicted", ratelimit_table_evicted(st->devices)),
+    };
 
-    for (int i = 1; i < PAYVAL_REASON_COUNT; i++) {
-        refused += st->refused[i];
-    }
-    msg_time_format(wall_ms(), ts);
-    n = snprintf(buf, sizeof(buf),
-                 "{\"module\":\"payval\",\"ts\":\"%s\",\"accepted\":%" PRIu64 ",\"other\":%" PRIu64
-                 ",\"refused\":%" PRIu64 ",\"refused_by_reason\":{",
-                 ts, st->accepted, st->other, refused);
-    len = (size_t)n;
-    for (int i = 1; i < PAYVAL_REASON_COUNT && len < sizeof(buf); i++) {
-        n = snprintf(buf + len, sizeof(buf) - len, "%s\"%s\":%" PRIu64, i > 1 ? "," : "",
-                     payval_reason_names[i], st->refused[i]);
-        len += (size_t)n;
-    }
-    if (len < sizeof(buf)) {
-        n = snprintf(buf + len, sizeof(buf) - len,
-                     "},\"forwarded\":%" PRIu64 ",\"not_forwarded\":%" PRIu64
-                     ",\"log_suppressed\":%" PRIu64 ",\"devices\":%zu,\"devices_evicted\":%" PRIu64
-                     "}",
-                     st->forwarded, st->not_forwarded, st->log_suppressed,
-                     ratelimit_table_count(st->devices), ratelimit_table_evicted(st->devices));
-        len += (size_t)n;
-    }
-    if (len >= sizeof(buf)) {
-        mosquitto_log_printf(MOSQ_LOG_WARNING, "payval: counters do not fit %zu bytes",
-                             sizeof(buf));
-        return;
-    }
-    mosquitto_broker_publish_copy(NULL, PAYVAL_STATS_TOPIC, (int)len, buf, 0, true, NULL);
+    stats_publish("payval", &reasons, members, sizeof(members) / sizeof(members[0]));
 }
 
 static int on_tick(int event, void *event_data, void *userdata)
@@ -306,103 +238,78 @@ static int on_tick(int event, void *event_data, void *userdata)
     (void)event;
     (void)event_data; /* 2.0.11 leaves its times zero: use our clock */
     c.st = st;
-    c.now = mono_ms();
-    if (c.now >= st->next_sweep_ms) {
-        st->next_sweep_ms = c.now + PAYVAL_SWEEP_EVERY_MS;
-        ratelimit_table_sweep(st->devices, PAYVAL_SWEEP_SLOTS, sweep_drop, &c);
+    c.now = plugin_mono_ms();
+    if (stats_due(&st->next_sweep_ms, PLUGIN_SWEEP_EVERY_MS, c.now)) {
+        ratelimit_table_sweep(st->devices, PLUGIN_SWEEP_SLOTS, sweep_drop, &c);
     }
-    if (c.now >= st->next_stats_ms) {
-        st->next_stats_ms = c.now + st->stats_interval_ms;
+    if (stats_due(&st->next_stats_ms, st->stats_interval_ms, c.now)) {
         publish_stats(st);
     }
     return MOSQ_ERR_SUCCESS;
 }
 
-static const char *const payval_keys[] = {
-    "rate_flood_gateway",
-    "rate_traffic_gateway",
-    "rate_handheld",
-    "rejected_rate",
-    "stats_interval",
-    "devices_max",
-    NULL,
+/* What plugin_opts_read fills from the plugin_opt_ lines (payval.h names them). */
+struct payval_options {
+    char rate[MSG_KIND_COUNT][64]; /* by kind: the table's first MSG_KIND_COUNT keys */
+    char rejected_rate[64];
+    long long stats_interval_s;
+    long long devices_max;
 };
 
-static int read_long(const char *key, const char *value, long lo, long hi, long *out, char *err,
-                     size_t errlen)
-{
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || v < lo || v > hi) {
-        snprintf(err, errlen, "plugin_opt_%s '%.40s': an integer %ld to %ld", key, value, lo, hi);
-        return MOSQ_ERR_INVAL;
+#define PAYVAL_RATE_OPTION(key, def, field, help)                       \
+    {                                                                   \
+        (key), CONF_STR, (def), offsetof(struct payval_options, field), \
+            sizeof(((struct payval_options *)0)->field), 0, 0, (help)   \
     }
-    *out = v;
-    return MOSQ_ERR_SUCCESS;
-}
+
+/* Rates by kind first, in the order of enum msg_device_kind. Defaults: a gauge reports about
+ * once a minute and replays a backlog at a few a second; a camera gateway sends counts per lane
+ * and class; a handheld replays a day's inspections after a day without signal. */
+static const struct conf_key payval_options[] = {
+    PAYVAL_RATE_OPTION("rate_flood_gateway", "5/s burst 50", rate[MSG_KIND_FLOOD_GATEWAY],
+                       "messages of one flood gateway, RATE/UNIT burst N"),
+    PAYVAL_RATE_OPTION("rate_traffic_gateway", "20/s burst 200", rate[MSG_KIND_TRAFFIC_GATEWAY],
+                       "messages of one traffic gateway, RATE/UNIT burst N"),
+    PAYVAL_RATE_OPTION("rate_handheld", "2/s burst 100", rate[MSG_KIND_HANDHELD],
+                       "messages of one handheld, RATE/UNIT burst N"),
+    PAYVAL_RATE_OPTION("rejected_rate", REFUSAL_DEFAULT_RATE, rejected_rate,
+                       "refused messages of one device passed on pantau/v1/_sys/rejected"),
+    STATS_INTERVAL_OPTION(struct payval_options, stats_interval_s),
+    {"devices_max", CONF_INT, "20000", offsetof(struct payval_options, devices_max),
+     sizeof(long long), 1, 1000000, "devices whose buckets are kept"},
+    CONF_END,
+};
 
 static int read_options(struct payval *st, struct mosquitto_opt *opts, int n, char *err,
                         size_t errlen)
 {
-    char why[MSG_ERRLEN] = "";
-    long v = 0;
+    struct payval_options o;
+    int rc;
 
-    st->stats_interval_ms = 10000;
-    st->devices_max = PAYVAL_DEVICES_DEFAULT;
+    rc = plugin_opts_read(payval_options, &o, opts, n, err, errlen);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        return rc;
+    }
     for (int k = 0; k < MSG_KIND_COUNT; k++) {
-        if (ratelimit_rate_parse(payval_rate_defaults[k], &st->rate[k], why, sizeof(why)) !=
-            MSG_OK) {
-            snprintf(err, errlen, "payval: default %s: %s", payval_rate_keys[k], why);
-            return MOSQ_ERR_INVAL;
+        rc = plugin_opts_rate(payval_options[k].key, o.rate[k], &st->rate[k], err, errlen);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            return rc;
         }
     }
-    if (ratelimit_rate_parse(REFUSAL_DEFAULT_RATE, &st->rejected_rate, why, sizeof(why)) !=
-        MSG_OK) {
-        snprintf(err, errlen, "payval: default rejected_rate: %s", why);
-        return MOSQ_ERR_INVAL;
+    rc = plugin_opts_rate("rejected_rate", o.rejected_rate, &st->rejected_rate, err, errlen);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        return rc;
     }
-    for (int i = 0; i < n; i++) {
-        const char *key = opts[i].key;
-        const char *value = opts[i].value ? opts[i].value : "";
-        bool done = false;
-
-        if (key == NULL) {
-            continue;
-        }
-        for (int k = 0; k < MSG_KIND_COUNT; k++) {
-            if (strcmp(key, payval_rate_keys[k]) == 0) {
-                if (ratelimit_rate_parse(value, &st->rate[k], why, sizeof(why)) != MSG_OK) {
-                    snprintf(err, errlen, "plugin_opt_%s: %s", key, why);
-                    return MOSQ_ERR_INVAL;
-                }
-                done = true;
-            }
-        }
-        if (done) {
-            continue;
-        }
-        if (strcmp(key, "rejected_rate") == 0) {
-            if (ratelimit_rate_parse(value, &st->rejected_rate, why, sizeof(why)) != MSG_OK) {
-                snprintf(err, errlen, "plugin_opt_rejected_rate: %s", why);
-                return MOSQ_ERR_INVAL;
-            }
-        } else if (strcmp(key, "stats_interval") == 0) {
-            if (read_long(key, value, 1, 86400, &v, err, errlen) != MOSQ_ERR_SUCCESS) {
-                return MOSQ_ERR_INVAL;
-            }
-            st->stats_interval_ms = (int64_t)v * 1000;
-        } else if (strcmp(key, "devices_max") == 0) {
-            if (read_long(key, value, 1, 1000000, &v, err, errlen) != MOSQ_ERR_SUCCESS) {
-                return MOSQ_ERR_INVAL;
-            }
-            st->devices_max = (size_t)v;
-        }
-    }
+    st->stats_interval_ms = (int64_t)o.stats_interval_s * 1000;
+    st->devices_max = (size_t)o.devices_max;
     return MOSQ_ERR_SUCCESS;
 }
+
+static const struct plugin_callback payval_callbacks[] = {
+    {MOSQ_EVT_MESSAGE, on_message, "the message hook"},
+    {MOSQ_EVT_TICK, on_tick, "the tick"},
+    PLUGIN_CALLBACKS_END,
+};
 
 static int payval_start(void **state, mosquitto_plugin_id_t *pid, struct regcache *rc,
                         struct mosquitto_opt *opts, int n, char *err, size_t errlen)
@@ -430,17 +337,9 @@ static int payval_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         mrc = MOSQ_ERR_NOMEM;
         goto fail;
     }
-    st->next_stats_ms = mono_ms(); /* publish the counters on the first tick */
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_MESSAGE, on_message, NULL, st);
+    st->next_stats_ms = plugin_mono_ms(); /* publish the counters on the first tick */
+    mrc = plugin_callbacks_register(pid, "payval", payval_callbacks, st, err, errlen);
     if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "payval: cannot register the message hook: %s",
-                 mosquitto_strerror(mrc));
-        goto fail;
-    }
-    mrc = mosquitto_callback_register(pid, MOSQ_EVT_TICK, on_tick, NULL, st);
-    if (mrc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "payval: cannot register the tick: %s", mosquitto_strerror(mrc));
-        mosquitto_callback_unregister(pid, MOSQ_EVT_MESSAGE, on_message, NULL);
         goto fail;
     }
     for (int k = 0; k < MSG_KIND_COUNT; k++) {
@@ -468,15 +367,14 @@ static void payval_stop(void *state, mosquitto_plugin_id_t *pid)
     if (st == NULL) {
         return;
     }
-    mosquitto_callback_unregister(pid, MOSQ_EVT_TICK, on_tick, NULL);
-    mosquitto_callback_unregister(pid, MOSQ_EVT_MESSAGE, on_message, NULL);
+    plugin_callbacks_unregister(pid, payval_callbacks);
     ratelimit_table_free(st->devices);
     mosquitto_free(st);
 }
 
 const struct plugin_module plugin_module_payval = {
     .name = "payval",
-    .keys = payval_keys,
+    .options = payval_options,
     .start = payval_start,
     .stop = payval_stop,
 };

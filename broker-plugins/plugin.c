@@ -12,11 +12,13 @@
  * Options read here: db_conninfo (libpq connection string of a pantau_broker role; its
  * password belongs in a passfile, never here: it is not logged), snapshot_file (the regcache's
  * local copy; required) and reload_ms (full reload at least this often; default 5000). Every
- * option must be listed by this file or a module, or init fails naming it (fail closed). */
-#include <errno.h>
+ * option must be listed by this file's table or a module's, or init fails naming it (fail
+ * closed). plugin_opts_read, here, is the one reader of plugin_opt_ lines (plugin_module.h). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "msg_err.h"
 #include "plugin_module.h"
@@ -32,7 +34,19 @@ static const struct plugin_module *const modules[] = {
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 
-static const char *const plugin_keys[] = {"db_conninfo", "snapshot_file", "reload_ms", NULL};
+/* plugin.c's own options, read into a regcache_config. */
+static const struct conf_key plugin_options[] = {
+    {"db_conninfo", CONF_STR, NULL, offsetof(struct regcache_config, conninfo),
+     sizeof(((struct regcache_config *)0)->conninfo), 0, 0,
+     "libpq connection string of a pantau_broker role (its password in a passfile)"},
+    /* 8 bytes left for the suffix of regcache's temporary file */
+    {"snapshot_file", CONF_STR, NULL, offsetof(struct regcache_config, snapshot_path),
+     sizeof(((struct regcache_config *)0)->snapshot_path) - 8, 0, 0,
+     "the regcache's local copy of the registry"},
+    {"reload_ms", CONF_INT, "5000", offsetof(struct regcache_config, reload_ms), sizeof(long long),
+     100, 3600000, "full reload of the registry at least this often, ms"},
+    CONF_END,
+};
 
 struct plugin {
     mosquitto_plugin_id_t *pid;
@@ -41,10 +55,10 @@ struct plugin {
     size_t started;                     /* modules[0..started) are running */
 };
 
-static bool key_listed(const char *const *keys, const char *key)
+static bool key_listed(const struct conf_key *table, const char *key)
 {
-    for (; keys != NULL && *keys != NULL; keys++) {
-        if (strcmp(*keys, key) == 0) {
+    for (; table != NULL && table->key != NULL; table++) {
+        if (strcmp(table->key, key) == 0) {
             return true;
         }
     }
@@ -60,9 +74,9 @@ static int check_keys(struct mosquitto_opt *opts, int n, char *err, size_t errle
     int j;
 
     for (i = 0; i < n; i++) {
-        known = key_listed(plugin_keys, opts[i].key);
+        known = key_listed(plugin_options, opts[i].key);
         for (m = 0; m < N_MODULES && !known; m++) {
-            known = key_listed(modules[m]->keys, opts[i].key);
+            known = key_listed(modules[m]->options, opts[i].key);
         }
         if (!known) {
             snprintf(err, errlen, "unknown option plugin_opt_%s", opts[i].key);
@@ -78,57 +92,175 @@ static int check_keys(struct mosquitto_opt *opts, int n, char *err, size_t errle
     return MOSQ_ERR_SUCCESS;
 }
 
-static int read_config(struct mosquitto_opt *opts, int n, struct regcache_config *cfg, char *err,
-                       size_t errlen)
+/* The value of key in opts[0..n), or NULL. */
+static const char *opt_value(const struct mosquitto_opt *opts, int n, const char *key)
 {
-    const char *conninfo = NULL;
-    const char *snapshot = NULL;
-    const char *reload = NULL;
-    char *end = NULL;
-    long long ms;
     int i;
 
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->reload_ms = 5000;
     for (i = 0; i < n; i++) {
-        if (strcmp(opts[i].key, "db_conninfo") == 0) {
-            conninfo = opts[i].value;
-        } else if (strcmp(opts[i].key, "snapshot_file") == 0) {
-            snapshot = opts[i].value;
-        } else if (strcmp(opts[i].key, "reload_ms") == 0) {
-            reload = opts[i].value;
+        if (opts[i].key != NULL && strcmp(opts[i].key, key) == 0) {
+            return opts[i].value != NULL ? opts[i].value : "";
         }
     }
-    if (conninfo == NULL || conninfo[0] == '\0') {
-        snprintf(err, errlen, "plugin_opt_db_conninfo is required");
+    return NULL;
+}
+
+/* msg/conf.h parses a value only as a file's line or as a key's default: so one option is set
+ * as the default of a one-key copy of its table entry, and conf's "default of KEY: " is taken
+ * off the reason. */
+static int set_option(const struct conf_key *k, void *obj, const char *value, char *err,
+                      size_t errlen)
+{
+    struct conf_key one[2] = {CONF_END, CONF_END};
+    char why[MSG_ERRLEN] = "";
+    const char *reason = why;
+    size_t skip = strlen("default of ") + strlen(k->key) + strlen(": ");
+
+    one[0] = *k;
+    one[0].def = value;
+    if (conf_defaults(one, obj, why, sizeof(why)) == MSG_OK) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    if (strlen(why) >= skip && strncmp(why, "default of ", strlen("default of ")) == 0) {
+        reason = why + skip;
+    }
+    snprintf(err, errlen, "plugin_opt_%s: %s", k->key, reason);
+    return MOSQ_ERR_INVAL;
+}
+
+int plugin_opts_read(const struct conf_key *table, void *obj, const struct mosquitto_opt *opts,
+                     int n, char *err, size_t errlen)
+{
+    char why[MSG_ERRLEN] = "";
+    const char *value;
+    size_t i;
+
+    if (conf_defaults(table, obj, why, sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "pantau_broker: internal: %s", why);
         return MOSQ_ERR_INVAL;
     }
-    if (strlen(conninfo) >= sizeof(cfg->conninfo)) {
-        snprintf(err, errlen, "plugin_opt_db_conninfo is longer than %zu bytes",
-                 sizeof(cfg->conninfo) - 1);
-        return MOSQ_ERR_INVAL;
-    }
-    if (snapshot == NULL || snapshot[0] == '\0') {
-        snprintf(err, errlen, "plugin_opt_snapshot_file is required");
-        return MOSQ_ERR_INVAL;
-    }
-    if (strlen(snapshot) >= sizeof(cfg->snapshot_path) - 8) {
-        snprintf(err, errlen, "plugin_opt_snapshot_file is too long");
-        return MOSQ_ERR_INVAL;
-    }
-    if (reload != NULL) {
-        errno = 0;
-        ms = strtoll(reload, &end, 10);
-        if (errno != 0 || end == reload || *end != '\0' || ms < 100 || ms > 3600000) {
-            snprintf(err, errlen, "plugin_opt_reload_ms: '%s' is not a number of ms in "
-                     "[100, 3600000]", reload);
+    for (i = 0; table[i].key != NULL; i++) {
+        value = opt_value(opts, n, table[i].key);
+        if (value == NULL) {
+            if (table[i].def == NULL) {
+                snprintf(err, errlen, "plugin_opt_%s is required (%s)", table[i].key,
+                         table[i].help);
+                return MOSQ_ERR_INVAL;
+            }
+            continue;
+        }
+        if (value[0] == '\0') {
+            snprintf(err, errlen, "plugin_opt_%s: missing value", table[i].key);
             return MOSQ_ERR_INVAL;
         }
-        cfg->reload_ms = ms;
+        if (set_option(&table[i], obj, value, err, errlen) != MOSQ_ERR_SUCCESS) {
+            return MOSQ_ERR_INVAL;
+        }
     }
-    memcpy(cfg->conninfo, conninfo, strlen(conninfo) + 1);
-    memcpy(cfg->snapshot_path, snapshot, strlen(snapshot) + 1);
     return MOSQ_ERR_SUCCESS;
+}
+
+int plugin_opts_rate(const char *key, const char *text, struct ratelimit_rate *out, char *err,
+                     size_t errlen)
+{
+    char why[MSG_ERRLEN] = "";
+
+    if (ratelimit_rate_parse(text, out, why, sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "plugin_opt_%s: %s", key, why);
+        return MOSQ_ERR_INVAL;
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+int plugin_callbacks_register(mosquitto_plugin_id_t *pid, const char *module,
+                              const struct plugin_callback *cbs, void *state, char *err,
+                              size_t errlen)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; cbs[i].cb != NULL; i++) {
+        rc = mosquitto_callback_register(pid, cbs[i].event, cbs[i].cb, NULL, state);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            snprintf(err, errlen, "%s: cannot register %s: %s", module, cbs[i].what,
+                     mosquitto_strerror(rc));
+            for (; i > 0; i--) {
+                mosquitto_callback_unregister(pid, cbs[i - 1].event, cbs[i - 1].cb, NULL);
+            }
+            return rc;
+        }
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+void plugin_callbacks_unregister(mosquitto_plugin_id_t *pid, const struct plugin_callback *cbs)
+{
+    size_t n = 0;
+
+    while (cbs[n].cb != NULL) {
+        n++;
+    }
+    for (; n > 0; n--) {
+        mosquitto_callback_unregister(pid, cbs[n - 1].event, cbs[n - 1].cb, NULL);
+    }
+}
+
+const struct ratelimit_rate plugin_log_rate = {1.0 / 60.0, 5.0};
+
+bool plugin_log_take(struct ratelimit_entry *e, int bucket, int64_t now_ms, uint64_t *suppressed,
+                     const char *what, char *more, size_t morelen)
+{
+    more[0] = '\0';
+    if (e == NULL) {
+        return true;
+    }
+    if (!ratelimit_take(&e->b[bucket], &plugin_log_rate, now_ms)) {
+        e->suppressed++;
+        (*suppressed)++;
+        return false;
+    }
+    if (e->suppressed > 0) {
+        snprintf(more, morelen, " (%" PRIu64 " more %s not logged)", e->suppressed, what);
+        e->suppressed = 0;
+    }
+    return true;
+}
+
+void plugin_log_forget(const struct ratelimit_entry *e, const char *module, const char *who,
+                       const char *what)
+{
+    if (e->suppressed > 0) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "%s: %s=%s: %" PRIu64 " more %s not logged", module,
+                             who, e->key, e->suppressed, what);
+    }
+}
+
+bool plugin_refusal_pass(struct refusal_scratch *s, struct ratelimit_bucket *b,
+                         const struct ratelimit_rate *rate, int64_t now_ms, int category,
+                         const char *device, const char *topic, const char *reason,
+                         const void *payload, size_t len)
+{
+    if (b == NULL || !ratelimit_take(b, rate, now_ms)) {
+        return false;
+    }
+    return refusal_forward_as(s, category, device, topic, reason, payload, len, plugin_wall_ms()) ==
+           MOSQ_ERR_SUCCESS;
+}
+
+int64_t plugin_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t plugin_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* regcache's hook: an account went from enabled to disabled or removed, or got a new secret.
@@ -177,7 +309,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
     if (rc != MOSQ_ERR_SUCCESS) {
         goto fail;
     }
-    rc = read_config(options, option_count, &cfg, err, sizeof(err));
+    memset(&cfg, 0, sizeof(cfg));
+    rc = plugin_opts_read(plugin_options, &cfg, options, option_count, err, sizeof(err));
     if (rc != MOSQ_ERR_SUCCESS) {
         goto fail;
     }

@@ -52,4 +52,9 @@ MOSQ_FUNC_generic_callback stub_callback(int event, void **userdata);
 /* Whether a log line so far contains needle (borrowed). */
 bool stub_logged(const char *needle);
 
+/* The last payload published, with what changes from run to run made fixed: the value of every
+ * member named "ts" becomes "TS", and the number of every member named "..._ms" becomes 0.
+ * Static storage, overwritten by the next call. */
+const char *stub_payload_fixed(void);
+
 #endif

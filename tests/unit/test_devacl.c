@@ -378,6 +378,15 @@ static void test_callback_allows_and_denies(void)
     TEST_CHECK(strstr(stub.last_payload, "\"denied\":6,") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"foreign\":1") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"disabled\":1") != NULL);
+    /* every member, in order (issue 10: one writer for the three modules keeps these bytes) */
+    TEST_CHECK(strcmp(stub_payload_fixed(),
+                      "{\"module\":\"devacl\",\"ts\":\"TS\",\"allowed\":2,\"denied\":6,"
+                      "\"denied_by_reason\":{\"no_username\":0,\"bad_id\":1,\"client_id\":1,"
+                      "\"unknown_account\":1,\"disabled\":1,\"role\":0,\"topic\":0,\"foreign\":1,"
+                      "\"stream\":0,\"retain\":0,\"share\":1,\"filter\":0,\"payload\":0,\"qos\":0,"
+                      "\"session\":0,\"will_rate\":0},\"forwarded\":4,\"not_forwarded\":0,"
+                      "\"log_suppressed\":0,\"wills_judged\":0}") == 0);
+    TEST_MSG("fixed: %s", stub_payload_fixed());
     TEST_CHECK(strstr(stub.last_payload, "\"unknown_account\":1") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"client_id\":1") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"share\":1") != NULL);
@@ -464,6 +473,9 @@ static void test_start_bad_options(void)
     TEST_CHECK(plugin_module_devacl.start(&state, NULL, f.rc, bad_interval, 1, err, sizeof(err)) !=
                MOSQ_ERR_SUCCESS);
     TEST_CHECK(strstr(err, "plugin_opt_stats_interval") != NULL);
+    /* issue 10: the one option reader's words, as devauth and payval say them */
+    TEST_CHECK(strcmp(err, "plugin_opt_stats_interval: 0 out of range 1..86400") == 0);
+    TEST_MSG("err '%s'", err);
     TEST_CHECK(stub_callback(MOSQ_EVT_ACL_CHECK, &state) == NULL);
     plugin_module_devacl.stop(NULL, NULL);
     policy_fixture_free(&f);

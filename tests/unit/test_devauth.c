@@ -393,6 +393,19 @@ static void test_tick_publishes_counters(void)
     TEST_CHECK(strstr(stub.last_payload, "\"no_mqtt_role\":0}") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"log_suppressed\":0,") != NULL);
     TEST_MSG("payload: %s", stub.last_payload);
+    /* every member, in order (issue 10: one writer for the three modules keeps these bytes) */
+    TEST_CHECK(strcmp(stub_payload_fixed(),
+                      "{\"module\":\"devauth\",\"ts\":\"TS\",\"accepted\":1,\"refused\":1,"
+                      "\"refused_by_reason\":{\"unknown_user\":0,\"bad_secret\":1,\"disabled\":0,"
+                      "\"client_id_mismatch\":0,\"bad_id\":0,\"rate_limited\":0,\"slow_budget\":0,"
+                      "\"bad_hash\":0,\"no_mqtt_role\":0},\"log_suppressed\":0,"
+                      "\"refused_unknown_user\":0,\"refused_bad_secret\":1,\"refused_disabled\":0,"
+                      "\"refused_client_id_mismatch\":0,\"refused_bad_id\":0,"
+                      "\"refused_rate_limited\":0,\"refused_slow_budget\":0,\"refused_bad_hash\":0,"
+                      "\"refused_no_mqtt_role\":0,\"cache_hits\":0,\"slow_checks\":0,"
+                      "\"fast_checks\":2,\"registry_accounts\":7,\"registry_db_ok\":false,"
+                      "\"registry_from_file\":true,\"registry_loaded_ms\":0}") == 0);
+    TEST_MSG("fixed: %s", stub_payload_fixed());
     /* not again before the interval (10 s by default) */
     w.tick(MOSQ_EVT_TICK, &ed, w.tick_ud);
     TEST_CHECK(stub.n_publishes == 1);
@@ -403,6 +416,7 @@ static void test_options_fail_closed(void)
 {
     static const char *const bad_rate[] = {"slow_checks_per_sec", "0", NULL};
     static const char *const bad_num[] = {"fail_max", "5x", NULL};
+    static const char *const bad_interval[] = {"stats_interval", "0", NULL};
     struct world w;
     struct mosquitto_opt none[1];
     struct regcache_config cfg;
@@ -417,6 +431,11 @@ static void test_options_fail_closed(void)
     TEST_CHECK(start(&w, bad_num, err, sizeof(err)) == MOSQ_ERR_INVAL);
     TEST_CHECK(strstr(err, "plugin_opt_fail_max") != NULL);
     regcache_free(w.rc);
+    /* issue 10: the one option reader's words, as devacl and payval say them */
+    TEST_CHECK(start(&w, bad_interval, err, sizeof(err)) == MOSQ_ERR_INVAL);
+    TEST_CHECK(strcmp(err, "plugin_opt_stats_interval: 0 out of range 1..86400") == 0);
+    TEST_MSG("err '%s'", err);
+    regcache_free(w.rc);
     /* no key file */
     memset(&cfg, 0, sizeof(cfg));
     snprintf(cfg.snapshot_path, sizeof(cfg.snapshot_path), "%s", snap_path);
@@ -424,6 +443,9 @@ static void test_options_fail_closed(void)
     rc = regcache_new(&cfg, err, sizeof(err));
     TEST_CHECK(plugin_module_devauth.start(&state, NULL, rc, none, 0, err, sizeof(err)) != 0);
     TEST_CHECK(strstr(err, "plugin_opt_key_file") != NULL && state == NULL);
+    TEST_CHECK(strcmp(err, "plugin_opt_key_file is required (the server key of device keys)") ==
+               0);
+    TEST_MSG("err '%s'", err);
     regcache_free(rc);
 }
 

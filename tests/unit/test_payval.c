@@ -230,6 +230,14 @@ static void test_rate_limit(void)
     TEST_CHECK(strstr(stub.last_payload, "\"rate_limit\":2") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"devices\":3") != NULL);
     TEST_MSG("counters: %s", stub.last_payload);
+    /* every member, in order (issue 10: one writer for the three modules keeps these bytes) */
+    TEST_CHECK(strcmp(stub_payload_fixed(),
+                      "{\"module\":\"payval\",\"ts\":\"TS\",\"accepted\":5,\"other\":1,"
+                      "\"refused\":2,\"refused_by_reason\":{\"rate_limit\":2,\"topic\":0,\"json\":0,"
+                      "\"schema\":0,\"station\":0,\"internal\":0},\"forwarded\":0,"
+                      "\"not_forwarded\":0,\"log_suppressed\":0,\"devices\":3,"
+                      "\"devices_evicted\":0}") == 0);
+    TEST_MSG("fixed: %s", stub_payload_fixed());
     stop(&s);
 }
 
@@ -359,6 +367,7 @@ static void test_start_bad_options(void)
 {
     struct mosquitto_opt bad_rate[] = {{(char *)"rate_handheld", (char *)"fast"}};
     struct mosquitto_opt bad_devices[] = {{(char *)"devices_max", (char *)"0"}};
+    struct mosquitto_opt bad_interval[] = {{(char *)"stats_interval", (char *)"0"}};
     struct policy_fixture f;
     char err[MSG_ERRLEN] = "";
     void *state = NULL;
@@ -375,6 +384,14 @@ static void test_start_bad_options(void)
                MOSQ_ERR_SUCCESS);
     TEST_CHECK(strstr(err, "plugin_opt_devices_max") != NULL);
     TEST_CHECK(state == NULL);
+    /* issue 10: the one option reader's words, as devauth and devacl say them */
+    TEST_CHECK(strcmp(err, "plugin_opt_devices_max: 0 out of range 1..1000000") == 0);
+    TEST_MSG("err '%s'", err);
+    TEST_CHECK(plugin_module_payval.start(&state, NULL, f.rc, bad_interval, 1, err, sizeof(err)) !=
+               MOSQ_ERR_SUCCESS);
+    TEST_CHECK(strcmp(err, "plugin_opt_stats_interval: 0 out of range 1..86400") == 0);
+    TEST_MSG("err '%s'", err);
+    TEST_CHECK(state == NULL);
     TEST_CHECK(stub_callback(MOSQ_EVT_MESSAGE, &state) == NULL);
     policy_fixture_free(&f);
 }
@@ -388,8 +405,8 @@ static void test_keys_are_listed(void)
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         bool found = false;
 
-        for (const char *const *k = plugin_module_payval.keys; *k != NULL; k++) {
-            found = found || strcmp(*k, want[i]) == 0;
+        for (const struct conf_key *k = plugin_module_payval.options; k->key != NULL; k++) {
+            found = found || strcmp(k->key, want[i]) == 0;
         }
         TEST_CHECK(found);
         TEST_MSG("%s is not listed (plugin.c would refuse it)", want[i]);
