@@ -998,7 +998,8 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
         pg_message(s, NULL, s->errbuf, sizeof(s->errbuf));
         return FAIL_CONN;
     }
-    while ((res = PQgetResult(s->conn)) != NULL) {
+    res = PQgetResult(s->conn);
+    while (res != NULL) {
         ExecStatusType st = PQresultStatus(res);
 
         if (st == PGRES_COPY_IN) {
@@ -1055,6 +1056,7 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
             pg_message(s, res, s->errbuf, sizeof(s->errbuf));
         }
         PQclear(res);
+        res = PQgetResult(s->conn);
     }
     if (fail == FAIL_NONE && PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
         snprintf(s->errbuf, sizeof(s->errbuf), "transaction did not end (status %d)",
