@@ -998,8 +998,7 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
         pg_message(s, NULL, s->errbuf, sizeof(s->errbuf));
         return FAIL_CONN;
     }
-    res = PQgetResult(s->conn);
-    while (res != NULL) {
+    for (res = PQgetResult(s->conn); res != NULL; res = PQgetResult(s->conn)) {
         ExecStatusType st = PQresultStatus(res);
 
         if (st == PGRES_COPY_IN) {
@@ -1056,7 +1055,6 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
             pg_message(s, res, s->errbuf, sizeof(s->errbuf));
         }
         PQclear(res);
-        res = PQgetResult(s->conn);
     }
     if (fail == FAIL_NONE && PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
         snprintf(s->errbuf, sizeof(s->errbuf), "transaction did not end (status %d)",
