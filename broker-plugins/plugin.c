@@ -25,12 +25,8 @@
 
 static const struct plugin_module *const modules[] = {
     &plugin_module_devauth,
-#ifdef PANTAU_HAVE_DEVACL
     &plugin_module_devacl,
-#endif
-#ifdef PANTAU_HAVE_PAYVAL
     &plugin_module_payval,
-#endif
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 

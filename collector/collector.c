@@ -10,9 +10,7 @@
 
 #include <mosquitto.h>
 #include <openssl/evp.h>
-#ifdef COLLECTOR_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
-#endif
 
 #include "ackset.h"
 #include "deadkey.h"
@@ -1190,7 +1188,6 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             "%lld ms, ack every %lld ms",
             c->cfg.collector_id, c->cfg.mqtt_host, c->cfg.mqtt_port, c->cfg.share_group,
             c->cfg.batch_rows, c->cfg.batch_ms, c->cfg.ack_interval_ms);
-#ifdef COLLECTOR_HAVE_SYSTEMD
     /* ready: from here on the collector retries the broker and the database by itself */
     sd_notify(0, "READY=1\nSTATUS=running, database unknown");
     {
@@ -1200,7 +1197,6 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             watchdog_ms = (int64_t)(usec / 2000);
         }
     }
-#endif
     atomic_store(&c->db_alive_ms, mono_ms());
     mqtt_started = connect_broker(c, stop);
     if (!mqtt_started && !*stop) {
@@ -1222,18 +1218,15 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             if (db == last_db) {
                 publish_health(c, true); /* a change was published by set_db_state */
             }
-#ifdef COLLECTOR_HAVE_SYSTEMD
             if (db != last_db) {
                 sd_notifyf(0, "STATUS=running, database %s",
                            db == DB_UP     ? "up"
                            : db == DB_DOWN ? "down (holding the batch, not acknowledging)"
                                            : "unknown");
             }
-#endif
             last_db = db;
             next_health = now + c->cfg.health_interval_ms;
         }
-#ifdef COLLECTOR_HAVE_SYSTEMD
         /* the watchdog is fed while the database thread shows signs of life: it may wait for
          * a statement (statement_timeout 120 s) or a connection, never longer */
         if (watchdog_ms > 0 && now >= next_watchdog &&
@@ -1241,10 +1234,6 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             sd_notify(0, "WATCHDOG=1");
             next_watchdog = now + watchdog_ms;
         }
-#else
-        (void)watchdog_ms;
-        (void)next_watchdog;
-#endif
         if (now >= next_summary) {
             log_summary(c, last);
             next_summary = now + c->cfg.summary_interval_ms;
@@ -1253,9 +1242,7 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
     }
 
     /* Stop in order: take nothing new, commit what we hold, acknowledge it, say offline. */
-#ifdef COLLECTOR_HAVE_SYSTEMD
     sd_notify(0, "STOPPING=1");
-#endif
     log_msg(LOG_NOTICE, "collector: stopping: committing the batch in hand");
     atomic_store(&c->stop_deadline_ms, mono_ms() + c->cfg.stop_timeout_ms);
     atomic_store(&c->stopping, 1);

@@ -998,7 +998,7 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
         pg_message(s, NULL, s->errbuf, sizeof(s->errbuf));
         return FAIL_CONN;
     }
-    while ((res = PQgetResult(s->conn)) != NULL) {
+    for (res = PQgetResult(s->conn); res != NULL; res = PQgetResult(s->conn)) {
         ExecStatusType st = PQresultStatus(res);
 
         if (st == PGRES_COPY_IN) {

@@ -1,12 +1,12 @@
 # agent.cmake -- pantau-agent itself: the engine (agent.c), its config (agent_config.c), the
-# window/backoff arithmetic (agent_window.c) and main.c; their unit tests and the footprint
-# benchmark helpers.
+# window/backoff arithmetic (agent_window.c) and main.c; and the footprint benchmark helper.
+# Their unit tests are registered in tests/unit/CMakeLists.txt.
 #
 # Included by edge-agent/CMakeLists.txt after store.cmake (agent_store: the store and the clock)
 # and sources.cmake (agent_sources: the source table, `report`). agent_core (config + window)
 # is what `pantau-agent report` needs to read the config, so agent_sources is linked to it
 # here (agent_core in turn needs agent_source_find and the clock: CMake resolves the cycle
-# between the static libraries). The program is defined once both libraries exist.
+# between the static libraries).
 
 # Debian's paho CMake config lists OpenSSL::SSL in the link interface of its
 # eclipse-paho-mqtt-c::paho-mqtt3as target without finding OpenSSL, which fails the generate
@@ -18,79 +18,33 @@ add_library(agent_core STATIC
     ${CMAKE_CURRENT_SOURCE_DIR}/agent_window.c
 )
 target_include_directories(agent_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(agent_core PUBLIC pantau_msg m)
-if(TARGET agent_store)
-    target_link_libraries(agent_core PUBLIC agent_store)
-endif()
-if(TARGET agent_sources)
-    target_link_libraries(agent_core PUBLIC agent_sources)
-    target_link_libraries(agent_sources PUBLIC agent_core)
-endif()
+target_link_libraries(agent_core PUBLIC pantau_msg m agent_store agent_sources)
+target_link_libraries(agent_sources PUBLIC agent_core)
 
-if(TARGET agent_store AND TARGET agent_sources AND
-   EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_store.c)
-    add_executable(pantau-agent
-        ${CMAKE_CURRENT_SOURCE_DIR}/main.c
-        ${CMAKE_CURRENT_SOURCE_DIR}/agent.c
-        ${CMAKE_CURRENT_SOURCE_DIR}/agent_notify.c
-    )
-    target_link_libraries(pantau-agent PRIVATE
-        agent_core
-        agent_sources
-        agent_store
-        pantau_msg
-        ${PANTAU_PAHO_MQTT3AS}
-        PkgConfig::libssl
-        PkgConfig::libcrypto
-        Threads::Threads
-    )
-    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_report.c)
-        target_compile_definitions(pantau-agent PRIVATE AGENT_HAVE_REPORT=1)
-    endif()
-    # No libsystemd: agent_notify.c speaks sd_notify's datagram itself (libsystemd would map
-    # libgcrypt, liblzma, libzstd, liblz4 and libcap into the agent for one sendto).
-    if(DEFINED PANTAU_VERSION)
-        target_compile_definitions(pantau-agent PRIVATE PANTAU_VERSION="${PANTAU_VERSION}")
-    endif()
-    install(TARGETS pantau-agent RUNTIME DESTINATION bin)
+add_executable(pantau-agent
+    ${CMAKE_CURRENT_SOURCE_DIR}/main.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/agent.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/agent_notify.c
+)
+target_link_libraries(pantau-agent PRIVATE
+    agent_core
+    agent_sources
+    agent_store
+    pantau_msg
+    ${PANTAU_PAHO_MQTT3AS}
+    PkgConfig::libssl
+    PkgConfig::libcrypto
+    Threads::Threads
+)
+# No libsystemd: agent_notify.c speaks sd_notify's datagram itself (libsystemd would map
+# libgcrypt, liblzma, libzstd, liblz4 and libcap into the agent for one sendto).
+if(DEFINED PANTAU_VERSION)
+    target_compile_definitions(pantau-agent PRIVATE PANTAU_VERSION="${PANTAU_VERSION}")
 endif()
+install(TARGETS pantau-agent RUNTIME DESTINATION bin)
 
-if(BUILD_TESTING)
-    # pure modules: the window needs nothing else; the config test brings its own source table
-    # (a stub of agent_source_find) and the clock helper.
-    if(EXISTS ${PROJECT_SOURCE_DIR}/tests/unit/test_agent_window.c)
-        add_executable(test_agent_window ${PROJECT_SOURCE_DIR}/tests/unit/test_agent_window.c
-                       ${CMAKE_CURRENT_SOURCE_DIR}/agent_window.c)
-        target_include_directories(test_agent_window PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-        target_link_libraries(test_agent_window PRIVATE pantau_msg m)
-        add_test(NAME test_agent_window COMMAND test_agent_window)
-        set_tests_properties(test_agent_window PROPERTIES LABELS unit)
-    endif()
-    if(EXISTS ${PROJECT_SOURCE_DIR}/tests/unit/test_agent_notify.c)
-        add_executable(test_agent_notify ${PROJECT_SOURCE_DIR}/tests/unit/test_agent_notify.c
-                       ${CMAKE_CURRENT_SOURCE_DIR}/agent_notify.c)
-        target_include_directories(test_agent_notify PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-        target_link_libraries(test_agent_notify PRIVATE pantau_msg)
-        add_test(NAME test_agent_notify COMMAND test_agent_notify)
-        set_tests_properties(test_agent_notify PROPERTIES LABELS unit)
-    endif()
-    if(EXISTS ${PROJECT_SOURCE_DIR}/tests/unit/test_agent_config.c AND
-       EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/agent_clock.c)
-        add_executable(test_agent_config ${PROJECT_SOURCE_DIR}/tests/unit/test_agent_config.c
-                       ${CMAKE_CURRENT_SOURCE_DIR}/agent_config.c
-                       ${CMAKE_CURRENT_SOURCE_DIR}/agent_clock.c)
-        target_include_directories(test_agent_config PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-        target_link_libraries(test_agent_config PRIVATE pantau_msg m)
-        add_test(NAME test_agent_config COMMAND test_agent_config
-                 WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
-        set_tests_properties(test_agent_config PROPERTIES LABELS unit)
-    endif()
-endif()
-
-# Footprint benchmark helpers (docs/benchmarks.md, "Edge agent: footprint"): a bare paho
+# Footprint benchmark helper (docs/benchmarks.md, "Edge agent: footprint"): a bare paho
 # MQTTAsync client that only connects, as the reference for resident memory.
-if(EXISTS ${PROJECT_SOURCE_DIR}/tests/bench/agent/bench_paho_idle.c)
-    add_executable(bench_paho_idle ${PROJECT_SOURCE_DIR}/tests/bench/agent/bench_paho_idle.c)
-    target_link_libraries(bench_paho_idle PRIVATE ${PANTAU_PAHO_MQTT3AS} PkgConfig::libssl
-                          PkgConfig::libcrypto Threads::Threads)
-endif()
+add_executable(bench_paho_idle ${PROJECT_SOURCE_DIR}/tests/bench/agent/bench_paho_idle.c)
+target_link_libraries(bench_paho_idle PRIVATE ${PANTAU_PAHO_MQTT3AS} PkgConfig::libssl
+                      PkgConfig::libcrypto Threads::Threads)

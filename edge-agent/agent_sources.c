@@ -2,8 +2,7 @@
  *
  * Each source is one file source_<name>.c ending in its const struct agent_source; a source
  * is added here and to sources.cmake in the commit that adds its file. The simulator
- * (source_simulator.c) is the store part's and is listed when sources.cmake finds it
- * (AGENT_HAVE_SIMULATOR). */
+ * (source_simulator.c) is the store part's (store.cmake). */
 #include <string.h>
 
 #include "agent_source.h"
@@ -12,18 +11,14 @@ extern const struct agent_source agent_source_flood;
 extern const struct agent_source agent_source_camera;
 extern const struct agent_source agent_source_larva;
 extern const struct agent_source agent_source_frigate;
-#ifdef AGENT_HAVE_SIMULATOR
 extern const struct agent_source agent_source_simulator;
-#endif
 
 const struct agent_source *const agent_sources[] = {
     &agent_source_flood,
     &agent_source_camera,
     &agent_source_larva,
     &agent_source_frigate,
-#ifdef AGENT_HAVE_SIMULATOR
     &agent_source_simulator,
-#endif
     NULL,
 };
 

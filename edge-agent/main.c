@@ -21,9 +21,7 @@
 #include "log.h"
 #include "msg_err.h"
 
-#ifdef AGENT_HAVE_REPORT
 #include "agent_report.h"
-#endif
 
 #define DEFAULT_CONFIG "/etc/pantau/agent.conf"
 
@@ -76,12 +74,7 @@ int main(int argc, char **argv)
     int rc;
 
     if (argc >= 2 && strcmp(argv[1], "report") == 0) {
-#ifdef AGENT_HAVE_REPORT
         return agent_report_main(argc - 1, argv + 1);
-#else
-        fprintf(stderr, "pantau-agent: report: not built into this agent\n");
-        return 2;
-#endif
     }
     for (;;) {
         opt = getopt_long(argc, argv, "c:hV", longopts, NULL);

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-    build-essential cmake pkg-config clang libclang-rt-14-dev
+    build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
     mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev libpaho-mqtt-dev
     libpq-dev libcjson-dev libsqlite3-dev libssl-dev libsystemd-dev
     postgresql-15 postgresql-client-15

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh -- run every pantau test, as CI does (.ci/run calls this).
 #
-# Installs what is missing (scripts/deps.sh), builds twice, and runs ctest in each tree:
+# Installs what is missing (scripts/deps.sh), checks the style (scripts/checkstyle.sh: banned
+# calls, assignments in conditions, clang-format on the files it governs; a finding fails the
+# run before anything is built), builds twice, and runs ctest in each tree:
 #   build-asan/  clang, AddressSanitizer + UndefinedBehaviorSanitizer, libFuzzer targets
 #   build/       gcc, RelWithDebInfo: the programs the demo and the benchmarks run
 # Each ctest run starts its own PostgreSQL (the `servers` fixture) and the tests start their own
@@ -16,6 +18,8 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 
 bash scripts/deps.sh || exit 1
+echo "test: style (scripts/checkstyle.sh)"
+bash scripts/checkstyle.sh || exit 1
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

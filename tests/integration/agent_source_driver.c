@@ -104,11 +104,9 @@ static int emit_fn(void *ctx, const struct msg_event *ev, char *err, size_t errl
     }
     snprintf(e.device_id, sizeof(e.device_id), "%s", d->conf.device_id);
     snprintf(e.env.store_id, sizeof(e.env.store_id), "%s", DRIVER_STORE_ID);
-#ifdef AGENT_DRIVER_HAVE_STORE
     if (d->store != NULL) {
         snprintf(e.env.store_id, sizeof(e.env.store_id), "%s", agent_store_id(d->store));
     }
-#endif
     e.env.seq = d->seq + 1;
     if (e.env.ts_ms == 0) {
         e.env.ts_ms = now_wall();
@@ -119,14 +117,12 @@ static int emit_fn(void *ctx, const struct msg_event *ev, char *err, size_t errl
     if (rc != MSG_OK) {
         goto out;
     }
-#ifdef AGENT_DRIVER_HAVE_STORE
     if (d->store != NULL) {
         rc = agent_store_append(d->store, &e, 1, err, errlen);
         if (rc != MSG_OK) {
             goto out;
         }
     }
-#endif
     d->seq = e.env.seq;
     rc = msg_event_encode(&e, payload, sizeof(payload), &len);
     if (rc == MSG_OK) {
@@ -306,7 +302,6 @@ int main(int argc, char **argv)
         }
     }
     if (d->conf.store[0] != '\0') {
-#ifdef AGENT_DRIVER_HAVE_STORE
         struct agent_store_limits lim = {100000, 64 * 1024 * 1024, 0, 1000};
 
         if (agent_store_open(d->conf.store, &lim, true, &d->store, err, sizeof(err)) !=
@@ -315,11 +310,6 @@ int main(int argc, char **argv)
             rc = 1;
             goto out;
         }
-#else
-        fprintf(stderr, "agent-source-driver: built without the agent store\n");
-        rc = 1;
-        goto out;
-#endif
     }
     d->emit.fn = emit_fn;
     d->emit.ctx = d;
@@ -335,9 +325,7 @@ out:
     for (size_t i = 0; i < d->n; i++) {
         free(d->slots[i].conf);
     }
-#ifdef AGENT_DRIVER_HAVE_STORE
     agent_store_close(d->store);
-#endif
     pthread_mutex_destroy(&d->lock);
     free(d);
     return rc;

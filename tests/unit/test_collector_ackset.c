@@ -6,16 +6,7 @@
 
 #include "ackset.h"
 #include "msg_topic.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, __func__, #cond); \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "tinytest.h"
 
 #define STORE_A "6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c6d"
 #define STORE_B "0b8e6f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -81,16 +72,16 @@ static void consecutive_seqs_coalesce_into_one_range(void)
 
     memset(&c, 0, sizeof(c));
     for (uint64_t s = 1; s <= 2000; s++) {
-        CHECK(ackset_add(a, "gw-p2c-01", STORE_A, s, false) == MSG_OK);
+        TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, s, false) == MSG_OK);
     }
-    CHECK(ackset_devices(a) == 1);
-    CHECK(ackset_drain(a, emit, &c) == 1);
-    CHECK(c.n == 1);
-    CHECK(strcmp(c.msgs[0].device, "gw-p2c-01") == 0);
-    CHECK(c.msgs[0].n_items == 1);
-    CHECK(c.msgs[0].n_ranges[0] == 1);
-    CHECK(c.msgs[0].first_range[0].first == 1 && c.msgs[0].first_range[0].last == 2000);
-    CHECK(c.msgs[0].n_dead[0] == 0);
+    TEST_CHECK(ackset_devices(a) == 1);
+    TEST_CHECK(ackset_drain(a, emit, &c) == 1);
+    TEST_CHECK(c.n == 1);
+    TEST_CHECK(strcmp(c.msgs[0].device, "gw-p2c-01") == 0);
+    TEST_CHECK(c.msgs[0].n_items == 1);
+    TEST_CHECK(c.msgs[0].n_ranges[0] == 1);
+    TEST_CHECK(c.msgs[0].first_range[0].first == 1 && c.msgs[0].first_range[0].last == 2000);
+    TEST_CHECK(c.msgs[0].n_dead[0] == 0);
     ackset_free(a);
 }
 
@@ -102,12 +93,12 @@ static void out_of_order_and_repeated_seqs_coalesce(void)
 
     memset(&c, 0, sizeof(c));
     for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
-        CHECK(ackset_add(a, "gw-p2c-01", STORE_A, seqs[i], false) == MSG_OK);
+        TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, seqs[i], false) == MSG_OK);
     }
-    CHECK(ackset_drain(a, emit, &c) == 1);
-    CHECK(c.msgs[0].n_ranges[0] == 2);
-    CHECK(c.msgs[0].first_range[0].first == 1 && c.msgs[0].first_range[0].last == 5);
-    CHECK(c.msgs[0].last_range[0].first == 7 && c.msgs[0].last_range[0].last == 9);
+    TEST_CHECK(ackset_drain(a, emit, &c) == 1);
+    TEST_CHECK(c.msgs[0].n_ranges[0] == 2);
+    TEST_CHECK(c.msgs[0].first_range[0].first == 1 && c.msgs[0].first_range[0].last == 5);
+    TEST_CHECK(c.msgs[0].last_range[0].first == 7 && c.msgs[0].last_range[0].last == 9);
     ackset_free(a);
 }
 
@@ -118,13 +109,13 @@ static void dead_seqs_are_a_subset_of_ranges(void)
 
     memset(&c, 0, sizeof(c));
     for (uint64_t s = 1; s <= 10; s++) {
-        CHECK(ackset_add(a, "gw-p2c-01", STORE_A, s, s == 5) == MSG_OK);
+        TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, s, s == 5) == MSG_OK);
     }
-    CHECK(ackset_drain(a, emit, &c) == 1);
-    CHECK(c.msgs[0].n_ranges[0] == 1);
-    CHECK(c.msgs[0].n_dead[0] == 1);
-    CHECK(c.msgs[0].first_dead[0].first == 5 && c.msgs[0].first_dead[0].last == 5);
-    CHECK(c.msgs[0].dead_subset_ok);
+    TEST_CHECK(ackset_drain(a, emit, &c) == 1);
+    TEST_CHECK(c.msgs[0].n_ranges[0] == 1);
+    TEST_CHECK(c.msgs[0].n_dead[0] == 1);
+    TEST_CHECK(c.msgs[0].first_dead[0].first == 5 && c.msgs[0].first_dead[0].last == 5);
+    TEST_CHECK(c.msgs[0].dead_subset_ok);
     ackset_free(a);
 }
 
@@ -136,20 +127,20 @@ static void stored_copy_keeps_a_seq_out_of_dead_9_5(void)
     static struct capture c;
 
     memset(&c, 0, sizeof(c));
-    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 3, false) == MSG_OK); /* stored, then a dead */
-    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 3, true) == MSG_OK);  /* copy (a clash) */
+    TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 3, false) == MSG_OK); /* stored, then a dead */
+    TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 3, true) == MSG_OK);  /* copy (a clash) */
     for (uint64_t s = 5; s <= 9; s++) {
-        CHECK(ackset_add(a, "gw-p2c-01", STORE_A, s, true) == MSG_OK); /* dead 5..9 */
+        TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, s, true) == MSG_OK); /* dead 5..9 */
     }
-    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 7, false) == MSG_OK); /* then 7 stored */
-    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 5, false) == MSG_OK); /* and 5 */
-    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 11, true) == MSG_OK); /* 11 dead only */
-    CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 11, true) == MSG_OK); /* twice */
-    CHECK(ackset_drain(a, emit, &c) == 1);
-    CHECK(c.msgs[0].n_ranges[0] == 3); /* [3,3] [5,9] [11,11] */
-    CHECK(c.msgs[0].n_dead[0] == 3);   /* [6,6] [8,9] [11,11] */
-    CHECK(c.msgs[0].first_dead[0].first == 6 && c.msgs[0].first_dead[0].last == 6);
-    CHECK(c.msgs[0].dead_subset_ok);
+    TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 7, false) == MSG_OK); /* then 7 stored */
+    TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 5, false) == MSG_OK); /* and 5 */
+    TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 11, true) == MSG_OK); /* 11 dead only */
+    TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, 11, true) == MSG_OK); /* twice */
+    TEST_CHECK(ackset_drain(a, emit, &c) == 1);
+    TEST_CHECK(c.msgs[0].n_ranges[0] == 3); /* [3,3] [5,9] [11,11] */
+    TEST_CHECK(c.msgs[0].n_dead[0] == 3);   /* [6,6] [8,9] [11,11] */
+    TEST_CHECK(c.msgs[0].first_dead[0].first == 6 && c.msgs[0].first_dead[0].last == 6);
+    TEST_CHECK(c.msgs[0].dead_subset_ok);
     ackset_free(a);
 }
 
@@ -162,11 +153,11 @@ static void seventeen_stores_make_two_messages(void)
     memset(&c, 0, sizeof(c));
     for (int i = 0; i < 17; i++) {
         snprintf(store, sizeof(store), "6f1c2b0e-9a57-4d1e-8d0c-3a1f2e4b5c%02d", i);
-        CHECK(ackset_add(a, "gw-p2c-01", store, 1, false) == MSG_OK);
+        TEST_CHECK(ackset_add(a, "gw-p2c-01", store, 1, false) == MSG_OK);
     }
-    CHECK(ackset_drain(a, emit, &c) == 2);
-    CHECK(c.msgs[0].n_items == 16);
-    CHECK(c.msgs[1].n_items == 1);
+    TEST_CHECK(ackset_drain(a, emit, &c) == 2);
+    TEST_CHECK(c.msgs[0].n_items == 16);
+    TEST_CHECK(c.msgs[1].n_items == 1);
     ackset_free(a);
 }
 
@@ -178,18 +169,18 @@ static void more_than_1000_ranges_split_the_store_across_messages(void)
     memset(&c, 0, sizeof(c));
     /* odd seqs only: every one is its own range */
     for (uint64_t s = 1; s <= 2 * 1500; s += 2) {
-        CHECK(ackset_add(a, "gw-p2c-01", STORE_A, s, s % 4 == 1) == MSG_OK);
+        TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_A, s, s % 4 == 1) == MSG_OK);
     }
-    CHECK(ackset_add(a, "gw-p2c-01", STORE_B, 7, false) == MSG_OK);
-    CHECK(ackset_drain(a, emit, &c) == 2);
-    CHECK(c.msgs[0].n_items == 1);
-    CHECK(c.msgs[0].n_ranges[0] == ACKSET_RANGES_MAX);
-    CHECK(c.msgs[0].dead_subset_ok);
-    CHECK(c.msgs[1].n_items == 2); /* the rest of STORE_A, and STORE_B */
-    CHECK(c.msgs[1].n_ranges[0] == 500);
-    CHECK(c.msgs[1].dead_subset_ok);
-    CHECK(strcmp(c.msgs[0].stores[0], c.msgs[1].stores[0]) == 0);
-    CHECK(strcmp(c.msgs[1].stores[1], STORE_B) == 0);
+    TEST_CHECK(ackset_add(a, "gw-p2c-01", STORE_B, 7, false) == MSG_OK);
+    TEST_CHECK(ackset_drain(a, emit, &c) == 2);
+    TEST_CHECK(c.msgs[0].n_items == 1);
+    TEST_CHECK(c.msgs[0].n_ranges[0] == ACKSET_RANGES_MAX);
+    TEST_CHECK(c.msgs[0].dead_subset_ok);
+    TEST_CHECK(c.msgs[1].n_items == 2); /* the rest of STORE_A, and STORE_B */
+    TEST_CHECK(c.msgs[1].n_ranges[0] == 500);
+    TEST_CHECK(c.msgs[1].dead_subset_ok);
+    TEST_CHECK(strcmp(c.msgs[0].stores[0], c.msgs[1].stores[0]) == 0);
+    TEST_CHECK(strcmp(c.msgs[1].stores[1], STORE_B) == 0);
     ackset_free(a);
 }
 
@@ -204,21 +195,21 @@ static void many_devices_each_get_their_message(void)
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 1000; i++) {
             snprintf(dev, sizeof(dev), "dev-%04d", i);
-            CHECK(ackset_add(a, dev, STORE_A, (uint64_t)(round + 1), false) == MSG_OK);
+            TEST_CHECK(ackset_add(a, dev, STORE_A, (uint64_t)(round + 1), false) == MSG_OK);
         }
     }
-    CHECK(ackset_devices(a) == 1000);
-    CHECK(ackset_drain(a, emit, &c) == 1000);
+    TEST_CHECK(ackset_devices(a) == 1000);
+    TEST_CHECK(ackset_drain(a, emit, &c) == 1000);
     for (size_t m = 0; m < c.n; m++) {
         int i = (int)strtol(c.msgs[m].device + 4, NULL, 10);
         if (i >= 0 && i < 1000) {
             seen[i]++;
         }
-        CHECK(c.msgs[m].n_ranges[0] == 1);
-        CHECK(c.msgs[m].first_range[0].first == 1 && c.msgs[m].first_range[0].last == 3);
+        TEST_CHECK(c.msgs[m].n_ranges[0] == 1);
+        TEST_CHECK(c.msgs[m].first_range[0].first == 1 && c.msgs[m].first_range[0].last == 3);
     }
     for (int i = 0; i < 1000; i++) {
-        CHECK(seen[i] == 1);
+        TEST_CHECK(seen[i] == 1);
     }
     ackset_free(a);
 }
@@ -229,19 +220,19 @@ static void drain_empties_and_the_set_is_reusable(void)
     static struct capture c;
 
     memset(&c, 0, sizeof(c));
-    CHECK(ackset_add(a, "gw-a", STORE_A, 1, false) == MSG_OK);
-    CHECK(ackset_add(a, "gw-b", STORE_A, 1, false) == MSG_OK);
+    TEST_CHECK(ackset_add(a, "gw-a", STORE_A, 1, false) == MSG_OK);
+    TEST_CHECK(ackset_add(a, "gw-b", STORE_A, 1, false) == MSG_OK);
     c.stop_after = 1;
-    CHECK(ackset_drain(a, emit, &c) == 1); /* stopped early: the rest is dropped */
-    CHECK(ackset_devices(a) == 0);
+    TEST_CHECK(ackset_drain(a, emit, &c) == 1); /* stopped early: the rest is dropped */
+    TEST_CHECK(ackset_devices(a) == 0);
     c.stop_after = 0;
     c.n = 0;
-    CHECK(ackset_drain(a, emit, &c) == 0);
-    CHECK(ackset_add(a, "gw-a", STORE_B, 42, true) == MSG_OK);
-    CHECK(ackset_drain(a, emit, &c) == 1);
-    CHECK(strcmp(c.msgs[0].stores[0], STORE_B) == 0);
-    CHECK(c.msgs[0].first_range[0].first == 42);
-    CHECK(c.msgs[0].n_dead[0] == 1);
+    TEST_CHECK(ackset_drain(a, emit, &c) == 0);
+    TEST_CHECK(ackset_add(a, "gw-a", STORE_B, 42, true) == MSG_OK);
+    TEST_CHECK(ackset_drain(a, emit, &c) == 1);
+    TEST_CHECK(strcmp(c.msgs[0].stores[0], STORE_B) == 0);
+    TEST_CHECK(c.msgs[0].first_range[0].first == 42);
+    TEST_CHECK(c.msgs[0].n_dead[0] == 1);
     ackset_free(a);
 }
 
@@ -252,32 +243,27 @@ static void invalid_input_is_refused(void)
 
     memset(long_id, 'a', sizeof(long_id) - 1);
     long_id[sizeof(long_id) - 1] = '\0';
-    CHECK(ackset_add(a, "gw-a", STORE_A, 0, false) == MSG_ERR_INVAL);
-    CHECK(ackset_add(a, "gw-a", STORE_A, MSG_SEQ_MAX + 1, false) == MSG_ERR_INVAL);
-    CHECK(ackset_add(a, "gw-a", STORE_A, MSG_SEQ_MAX, false) == MSG_OK);
-    CHECK(ackset_add(a, long_id, STORE_A, 1, false) == MSG_ERR_INVAL);
+    TEST_CHECK(ackset_add(a, "gw-a", STORE_A, 0, false) == MSG_ERR_INVAL);
+    TEST_CHECK(ackset_add(a, "gw-a", STORE_A, MSG_SEQ_MAX + 1, false) == MSG_ERR_INVAL);
+    TEST_CHECK(ackset_add(a, "gw-a", STORE_A, MSG_SEQ_MAX, false) == MSG_OK);
+    TEST_CHECK(ackset_add(a, long_id, STORE_A, 1, false) == MSG_ERR_INVAL);
     long_id[MSG_ID_MAX] = '\0'; /* exactly MSG_ID_MAX bytes */
-    CHECK(ackset_add(a, long_id, STORE_A, 1, false) == MSG_OK);
-    CHECK(ackset_devices(a) == 2);
+    TEST_CHECK(ackset_add(a, long_id, STORE_A, 1, false) == MSG_OK);
+    TEST_CHECK(ackset_devices(a) == 2);
     ackset_free(a);
     ackset_free(NULL);
 }
 
-int main(void)
-{
-    consecutive_seqs_coalesce_into_one_range();
-    out_of_order_and_repeated_seqs_coalesce();
-    dead_seqs_are_a_subset_of_ranges();
-    stored_copy_keeps_a_seq_out_of_dead_9_5();
-    seventeen_stores_make_two_messages();
-    more_than_1000_ranges_split_the_store_across_messages();
-    many_devices_each_get_their_message();
-    drain_empties_and_the_set_is_reusable();
-    invalid_input_is_refused();
-    if (failures > 0) {
-        fprintf(stderr, "test_collector_ackset: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_collector_ackset: all passed\n");
-    return 0;
-}
+TEST_LIST = {
+    {"consecutive_seqs_coalesce_into_one_range", consecutive_seqs_coalesce_into_one_range},
+    {"out_of_order_and_repeated_seqs_coalesce", out_of_order_and_repeated_seqs_coalesce},
+    {"dead_seqs_are_a_subset_of_ranges", dead_seqs_are_a_subset_of_ranges},
+    {"stored_copy_keeps_a_seq_out_of_dead_9_5", stored_copy_keeps_a_seq_out_of_dead_9_5},
+    {"seventeen_stores_make_two_messages", seventeen_stores_make_two_messages},
+    {"more_than_1000_ranges_split_the_store_across_messages",
+     more_than_1000_ranges_split_the_store_across_messages},
+    {"many_devices_each_get_their_message", many_devices_each_get_their_message},
+    {"drain_empties_and_the_set_is_reusable", drain_empties_and_the_set_is_reusable},
+    {"invalid_input_is_refused", invalid_input_is_refused},
+    {NULL, NULL},
+};

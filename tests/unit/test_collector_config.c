@@ -7,17 +7,14 @@
 
 #include "collector_config.h"
 
-static int failures = 0;
+/* each test gets its own folder with the secret file in it (make_dir), removed after it */
+static void make_dir(void);
+static void remove_dir(void);
+#define TEST_INIT make_dir()
+#define TEST_FINI remove_dir()
+#include "tinytest.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, __func__, #cond); \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-static char dir[] = "/tmp/test_collector_config.XXXXXX";
+static char dir[64];
 static char conf_path[512];
 static char secret_path[512];
 
@@ -102,13 +99,11 @@ static void bad_files_name_file_line_and_key(void)
         }
         err[0] = '\0';
         rc = collector_config_load(conf_path, &cfg, err, sizeof(err));
-        if (rc != MSG_ERR_CONFIG || strstr(err, conf_path) == NULL ||
-            strstr(err, c->want_in_err) == NULL) {
-            fprintf(stderr, "case %s: rc=%d err='%s' (want '%s')\n", c->name, rc, err,
-                    c->want_in_err);
-            failures++;
-        }
-        CHECK(strstr(err, "s3cret-pw") == NULL);
+        TEST_CHECK(rc == MSG_ERR_CONFIG && strstr(err, conf_path) != NULL &&
+                   strstr(err, c->want_in_err) != NULL);
+        TEST_MSG("case %s: rc=%d err='%s' (want '%s')", c->name, rc, err, c->want_in_err);
+        TEST_CHECK(strstr(err, "s3cret-pw") == NULL);
+        TEST_MSG("case %s: the secret is echoed: err='%s'", c->name, err);
     }
 }
 
@@ -118,16 +113,16 @@ static void defaults_apply_and_secret_is_read(void)
     char err[MSG_ERRLEN] = "";
 
     write_conf("");
-    CHECK(collector_config_load(conf_path, &cfg, err, sizeof(err)) == MSG_OK);
-    CHECK(strcmp(cfg.collector_id, "collector-1") == 0);
-    CHECK(strcmp(cfg.db_password, "s3cret-pw") == 0);
-    CHECK(cfg.mqtt_port == 1883);
-    CHECK(cfg.ack_interval_ms == 200);
-    CHECK(cfg.batch_rows == 2000);
-    CHECK(cfg.health_interval_ms == 60000);
-    CHECK(strcmp(cfg.share_group, "pantau-collectors") == 0);
-    CHECK(cfg.mqtt_password[0] == '\0');
-    CHECK(cfg.metrics_port == 0);
+    TEST_CHECK(collector_config_load(conf_path, &cfg, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(strcmp(cfg.collector_id, "collector-1") == 0);
+    TEST_CHECK(strcmp(cfg.db_password, "s3cret-pw") == 0);
+    TEST_CHECK(cfg.mqtt_port == 1883);
+    TEST_CHECK(cfg.ack_interval_ms == 200);
+    TEST_CHECK(cfg.batch_rows == 2000);
+    TEST_CHECK(cfg.health_interval_ms == 60000);
+    TEST_CHECK(strcmp(cfg.share_group, "pantau-collectors") == 0);
+    TEST_CHECK(cfg.mqtt_password[0] == '\0');
+    TEST_CHECK(cfg.metrics_port == 0);
 }
 
 static void values_are_read(void)
@@ -141,14 +136,14 @@ static void values_are_read(void)
              "mqtt_password_file %s\nlog_level debug\nmetrics_port 9464\n",
              secret_path);
     write_conf(extra);
-    CHECK(collector_config_load(conf_path, &cfg, err, sizeof(err)) == MSG_OK);
-    CHECK(strcmp(cfg.mqtt_host, "127.0.0.1") == 0);
-    CHECK(cfg.mqtt_port == 18830);
-    CHECK(cfg.ack_interval_ms == 2000);
-    CHECK(cfg.batch_ms == 50);
-    CHECK(strcmp(cfg.mqtt_password, "s3cret-pw") == 0);
-    CHECK(collector_config_log_level(&cfg) == 7);
-    CHECK(cfg.metrics_port == 9464);
+    TEST_CHECK(collector_config_load(conf_path, &cfg, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(strcmp(cfg.mqtt_host, "127.0.0.1") == 0);
+    TEST_CHECK(cfg.mqtt_port == 18830);
+    TEST_CHECK(cfg.ack_interval_ms == 2000);
+    TEST_CHECK(cfg.batch_ms == 50);
+    TEST_CHECK(strcmp(cfg.mqtt_password, "s3cret-pw") == 0);
+    TEST_CHECK(collector_config_log_level(&cfg) == 7);
+    TEST_CHECK(cfg.metrics_port == 9464);
 }
 
 static void missing_required_key_and_missing_file(void)
@@ -157,33 +152,36 @@ static void missing_required_key_and_missing_file(void)
     char err[MSG_ERRLEN] = "";
 
     write_file(conf_path, "collector_id c1\n");
-    CHECK(collector_config_load(conf_path, &cfg, err, sizeof(err)) == MSG_ERR_CONFIG);
-    CHECK(strstr(err, "db_conninfo") != NULL || strstr(err, "db_password_file") != NULL);
-    CHECK(collector_config_load("/nonexistent/collector.conf", &cfg, err, sizeof(err)) ==
-          MSG_ERR_IO);
-    CHECK(strstr(err, "/nonexistent/collector.conf") != NULL);
+    TEST_CHECK(collector_config_load(conf_path, &cfg, err, sizeof(err)) == MSG_ERR_CONFIG);
+    TEST_CHECK(strstr(err, "db_conninfo") != NULL || strstr(err, "db_password_file") != NULL);
+    TEST_CHECK(collector_config_load("/nonexistent/collector.conf", &cfg, err, sizeof(err)) ==
+               MSG_ERR_IO);
+    TEST_CHECK(strstr(err, "/nonexistent/collector.conf") != NULL);
 }
 
-int main(void)
+static void make_dir(void)
 {
+    snprintf(dir, sizeof(dir), "/tmp/test_collector_config.XXXXXX");
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
-        return 1;
+        exit(1);
     }
     snprintf(conf_path, sizeof(conf_path), "%s/collector.conf", dir);
     snprintf(secret_path, sizeof(secret_path), "%s/db.pass", dir);
     write_file(secret_path, "s3cret-pw\n");
-    defaults_apply_and_secret_is_read();
-    values_are_read();
-    bad_files_name_file_line_and_key();
-    missing_required_key_and_missing_file();
+}
+
+static void remove_dir(void)
+{
     unlink(conf_path);
     unlink(secret_path);
     rmdir(dir);
-    if (failures > 0) {
-        fprintf(stderr, "test_collector_config: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_collector_config: all passed\n");
-    return 0;
 }
+
+TEST_LIST = {
+    {"defaults_apply_and_secret_is_read", defaults_apply_and_secret_is_read},
+    {"values_are_read", values_are_read},
+    {"bad_files_name_file_line_and_key", bad_files_name_file_line_and_key},
+    {"missing_required_key_and_missing_file", missing_required_key_and_missing_file},
+    {NULL, NULL},
+};

@@ -6,16 +6,7 @@
 #include <string.h>
 
 #include "intake.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, __func__, #cond); \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "tinytest.h"
 
 static void messages_come_out_in_order_across_wraps(void)
 {
@@ -34,12 +25,12 @@ static void messages_come_out_in_order_across_wraps(void)
         payload[0] = (char)('a' + i % 26);
         while (intake_put(q, topic, (size_t)n, payload, plen, (int64_t)i, 0) != MSG_OK) {
             /* full: consume one */
-            CHECK(intake_peek(q, &it, 0));
+            TEST_CHECK(intake_peek(q, &it, 0));
             snprintf(topic, sizeof(topic), "pantau/v1/dev-%u/flood", next_out);
-            CHECK(strcmp(it.topic, topic) == 0);
-            CHECK(it.recv_us == (int64_t)next_out);
-            CHECK(it.payload_len == (next_out * 7919u) % sizeof(payload));
-            CHECK(it.payload[it.payload_len] == '\0');
+            TEST_CHECK(strcmp(it.topic, topic) == 0);
+            TEST_CHECK(it.recv_us == (int64_t)next_out);
+            TEST_CHECK(it.payload_len == (next_out * 7919u) % sizeof(payload));
+            TEST_CHECK(it.payload[it.payload_len] == '\0');
             intake_pop(q);
             next_out++;
             n = snprintf(topic, sizeof(topic), "pantau/v1/dev-%u/flood", i);
@@ -47,11 +38,11 @@ static void messages_come_out_in_order_across_wraps(void)
     }
     while (intake_peek(q, &it, 0)) {
         snprintf(topic, sizeof(topic), "pantau/v1/dev-%u/flood", next_out);
-        CHECK(strcmp(it.topic, topic) == 0);
+        TEST_CHECK(strcmp(it.topic, topic) == 0);
         intake_pop(q);
         next_out++;
     }
-    CHECK(next_out == 5000);
+    TEST_CHECK(next_out == 5000);
     intake_free(q);
 }
 
@@ -68,12 +59,12 @@ static void full_ring_times_out_and_close_refuses(void)
         rc = intake_put(q, "t", 1, big, sizeof(big), 0, 10);
         n++;
     }
-    CHECK(rc == MSG_ERR_FULL);
+    TEST_CHECK(rc == MSG_ERR_FULL);
     intake_depth(q, &msgs, &bytes);
-    CHECK(msgs == (size_t)(n - 1));
-    CHECK(bytes <= INTAKE_BYTES_MIN + 8);
+    TEST_CHECK(msgs == (size_t)(n - 1));
+    TEST_CHECK(bytes <= INTAKE_BYTES_MIN + 8);
     intake_close(q);
-    CHECK(intake_put(q, "t", 1, "x", 1, 0, 0) == MSG_ERR_FULL);
+    TEST_CHECK(intake_put(q, "t", 1, "x", 1, 0, 0) == MSG_ERR_FULL);
     intake_free(q);
 }
 
@@ -86,17 +77,17 @@ static void long_payload_and_topic_are_cut_with_original_length_kept(void)
 
     memset(big, 'p', INTAKE_PAYLOAD_KEEP + 100);
     memset(topic, 't', sizeof(topic));
-    CHECK(intake_put(q, topic, sizeof(topic), big, INTAKE_PAYLOAD_KEEP + 100, 5, 0) == MSG_OK);
-    CHECK(intake_peek(q, &it, 0));
-    CHECK(it.payload_len == INTAKE_PAYLOAD_KEEP);
-    CHECK(it.payload_len_orig == INTAKE_PAYLOAD_KEEP + 100);
-    CHECK(it.topic_len == INTAKE_TOPIC_KEEP);
-    CHECK(it.topic_len_orig == sizeof(topic));
+    TEST_CHECK(intake_put(q, topic, sizeof(topic), big, INTAKE_PAYLOAD_KEEP + 100, 5, 0) == MSG_OK);
+    TEST_CHECK(intake_peek(q, &it, 0));
+    TEST_CHECK(it.payload_len == INTAKE_PAYLOAD_KEEP);
+    TEST_CHECK(it.payload_len_orig == INTAKE_PAYLOAD_KEEP + 100);
+    TEST_CHECK(it.topic_len == INTAKE_TOPIC_KEEP);
+    TEST_CHECK(it.topic_len_orig == sizeof(topic));
     intake_pop(q);
-    CHECK(!intake_peek(q, &it, 0));
-    CHECK(intake_put(q, "t", 1, NULL, 0, 5, 0) == MSG_OK); /* empty payload */
-    CHECK(intake_peek(q, &it, 0));
-    CHECK(it.payload_len == 0 && it.payload[0] == '\0');
+    TEST_CHECK(!intake_peek(q, &it, 0));
+    TEST_CHECK(intake_put(q, "t", 1, NULL, 0, 5, 0) == MSG_OK); /* empty payload */
+    TEST_CHECK(intake_peek(q, &it, 0));
+    TEST_CHECK(it.payload_len == 0 && it.payload[0] == '\0');
     intake_pop(q);
     free(big);
     intake_free(q);
@@ -134,31 +125,26 @@ static void two_threads_hand_over_every_message_intact(void)
     pthread_create(&t, NULL, producer, &pa);
     while (got < pa.count) {
         if (!intake_peek(pa.q, &it, 1000)) {
-            CHECK(0 && "consumer starved");
+            TEST_CHECK(0 && "consumer starved");
             break;
         }
-        CHECK(it.recv_us == (int64_t)got);
-        CHECK(it.payload_len == 1 + got % 600);
-        CHECK(it.payload[0] == (char)('A' + got % 26) &&
-              it.payload[it.payload_len - 1] == (char)('A' + got % 26));
+        TEST_CHECK(it.recv_us == (int64_t)got);
+        TEST_CHECK(it.payload_len == 1 + got % 600);
+        TEST_CHECK(it.payload[0] == (char)('A' + got % 26) &&
+                   it.payload[it.payload_len - 1] == (char)('A' + got % 26));
         intake_pop(pa.q);
         got++;
     }
     pthread_join(t, NULL);
-    CHECK(got == pa.count);
+    TEST_CHECK(got == pa.count);
     intake_free(pa.q);
 }
 
-int main(void)
-{
-    messages_come_out_in_order_across_wraps();
-    full_ring_times_out_and_close_refuses();
-    long_payload_and_topic_are_cut_with_original_length_kept();
-    two_threads_hand_over_every_message_intact();
-    if (failures > 0) {
-        fprintf(stderr, "test_collector_intake: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_collector_intake: all passed\n");
-    return 0;
-}
+TEST_LIST = {
+    {"messages_come_out_in_order_across_wraps", messages_come_out_in_order_across_wraps},
+    {"full_ring_times_out_and_close_refuses", full_ring_times_out_and_close_refuses},
+    {"long_payload_and_topic_are_cut_with_original_length_kept",
+     long_payload_and_topic_are_cut_with_original_length_kept},
+    {"two_threads_hand_over_every_message_intact", two_threads_hand_over_every_message_intact},
+    {NULL, NULL},
+};

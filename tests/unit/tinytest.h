@@ -6,6 +6,10 @@
  *
  * Include it in exactly one .c per executable: it defines main(). `./test_foo` runs every
  * test; `./test_foo NAME...` runs the named ones. The exit status is 0 when every check held.
+ *
+ * A test file that needs a fixture (a temporary folder, say) defines, before the #include,
+ * TEST_INIT and/or TEST_FINI as a statement (as acutest does): TEST_INIT runs before each test,
+ * TEST_FINI after it, e.g. `#define TEST_INIT make_dir()`.
  * Not for: anything outside tests (it keeps its counters in file-scope statics). */
 #ifndef TINYTEST_H
 #define TINYTEST_H
@@ -21,9 +25,9 @@ struct tt_test {
 
 extern const struct tt_test tt_tests[];
 
-static int tt_failures;       /* checks that failed in the whole run */
-static int tt_checks;         /* checks run */
-static int tt_last_ok = 1;    /* whether the last TEST_CHECK held (for TEST_MSG) */
+static int tt_failures;    /* checks that failed in the whole run */
+static int tt_checks;      /* checks run */
+static int tt_last_ok = 1; /* whether the last TEST_CHECK held (for TEST_MSG) */
 static const char *tt_current;
 
 #define TEST_LIST const struct tt_test tt_tests[]
@@ -83,7 +87,13 @@ int main(int argc, char **argv)
             continue;
         }
         tt_current = t->name;
+#ifdef TEST_INIT
+        TEST_INIT;
+#endif
         t->fn();
+#ifdef TEST_FINI
+        TEST_FINI;
+#endif
         run++;
         printf("%s %s\n", tt_failures == before ? "ok  " : "FAIL", t->name);
     }
