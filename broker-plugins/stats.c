@@ -10,6 +10,8 @@
 
 /* Appends to buf at *len; false once it no longer fits (buf is then of no use). */
 static bool put(char *buf, size_t buflen, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bool put(char *buf, size_t buflen, size_t *len, const char *fmt, ...)
 {
     va_list ap;
     int n;
