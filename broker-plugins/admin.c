@@ -28,6 +28,7 @@
 
 #include <libpq-fe.h>
 
+#include "admin_common.h"
 #include "admin_redrive.h"
 #include "admin_registry.h"
 #include "msg_err.h"
@@ -149,19 +150,6 @@ static void usage(FILE *f)
             "\n"
             "Exit status: 0 done, 1 the database or a file failed, 2 bad usage.\n",
             SECRET_PBKDF2_DEFAULT_ITER, SECRET_PBKDF2_MIN_ITER);
-}
-
-static int fail_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail_usage(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "pantau-admin: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry 'pantau-admin --help'.\n");
-    return 2;
 }
 
 static bool id_ok(const char *s)
@@ -362,15 +350,15 @@ static int device_add(struct admin *ad, const char *id)
     int i;
 
     if (!id_ok(id)) {
-        return fail_usage("'%s' is not a device id (protocol.md section 2)", id);
+        return admin_usage_fail("'%s' is not a device id (protocol.md section 2)", id);
     }
     if (ad->kind == NULL || msg_device_kind_from_name(ad->kind, strlen(ad->kind), &kind) != 0) {
-        return fail_usage("device-add needs --kind flood_gateway, traffic_gateway or handheld%s",
+        return admin_usage_fail("device-add needs --kind flood_gateway, traffic_gateway or handheld%s",
                           "");
     }
     for (i = 0; i < ad->n_stations; i++) {
         if (!id_ok(ad->stations[i])) {
-            return fail_usage("'%s' is not a station id", ad->stations[i]);
+            return admin_usage_fail("'%s' is not a station id", ad->stations[i]);
         }
     }
     rc = admin_registry_time_opt(&ad->reg, ADMIN_REGISTRY_OPT_FROM, "device-add", &from);
@@ -378,7 +366,7 @@ static int device_add(struct admin *ad, const char *id)
         return rc;
     }
     if (from.given && ad->n_stations == 0) {
-        return fail_usage("device-add: --from is when its --station bindings start, and none "
+        return admin_usage_fail("device-add: --from is when its --station bindings start, and none "
                           "is given%s", "");
     }
     rc = new_device_secret(ad, secret, sizeof(secret), hash, sizeof(hash));
@@ -462,7 +450,7 @@ static int device_rotate(struct admin *ad, const char *id)
     int rc;
 
     if (!id_ok(id)) {
-        return fail_usage("'%s' is not a device id", id);
+        return admin_usage_fail("'%s' is not a device id", id);
     }
     rc = new_device_secret(ad, secret, sizeof(secret), hash, sizeof(hash));
     if (rc != 0) {
@@ -588,10 +576,10 @@ static int user_add(struct admin *ad, const char *name)
     int rc;
 
     if (!id_ok(name)) {
-        return fail_usage("'%s' is not a username (protocol.md section 2 id form)", name);
+        return admin_usage_fail("'%s' is not a username (protocol.md section 2 id form)", name);
     }
     if (!person_role(ad->role)) {
-        return fail_usage("user-add needs --role collector, dashboard, admin or officer%s", "");
+        return admin_usage_fail("user-add needs --role collector, dashboard, admin or officer%s", "");
     }
     rc = get_password_hash(ad, hash, sizeof(hash));
     if (rc != 0) {
@@ -753,13 +741,13 @@ static int dead_list_check(struct admin *ad, char since[MSG_TIME_LEN + 1],
     size_t i;
 
     if (ad->dl_device != NULL && !id_ok(ad->dl_device)) {
-        return fail_usage("--device: '%s' is not a device id", ad->dl_device);
+        return admin_usage_fail("--device: '%s' is not a device id", ad->dl_device);
     }
     for (i = 0; ad->dl_category != NULL && dead_categories[i] != NULL; i++) {
         known = known || strcmp(ad->dl_category, dead_categories[i]) == 0;
     }
     if (ad->dl_category != NULL && !known) {
-        return fail_usage("--category: '%s' is not a category: json, schema, topic, station, "
+        return admin_usage_fail("--category: '%s' is not a category: json, schema, topic, station, "
                           "identity, clash or db",
                           ad->dl_category);
     }
@@ -771,23 +759,23 @@ static int dead_list_check(struct admin *ad, char since[MSG_TIME_LEN + 1],
             ok = (ad->dl_reason[i] >= 'a' && ad->dl_reason[i] <= 'z') || ad->dl_reason[i] == '_';
         }
         if (!ok) {
-            return fail_usage("--reason: '%s' is not a reason code (1 to 31 lower-case letters "
+            return admin_usage_fail("--reason: '%s' is not a reason code (1 to 31 lower-case letters "
                               "or '_')",
                               ad->dl_reason);
         }
     }
     if (ad->dl_since != NULL && !dead_time(ad->dl_since, since)) {
-        return fail_usage("--since: '%s' is not a time (UTC: YYYY-MM-DD or "
+        return admin_usage_fail("--since: '%s' is not a time (UTC: YYYY-MM-DD or "
                           "YYYY-MM-DDTHH:MM:SS[.mmm]Z)",
                           ad->dl_since);
     }
     if (ad->dl_until != NULL && !dead_time(ad->dl_until, until)) {
-        return fail_usage("--until: '%s' is not a time (UTC: YYYY-MM-DD or "
+        return admin_usage_fail("--until: '%s' is not a time (UTC: YYYY-MM-DD or "
                           "YYYY-MM-DDTHH:MM:SS[.mmm]Z)",
                           ad->dl_until);
     }
     if (ad->dl_since != NULL && ad->dl_until != NULL && strcmp(until, since) <= 0) {
-        return fail_usage("--until: '%s' is not after --since '%s'", ad->dl_until,
+        return admin_usage_fail("--until: '%s' is not after --since '%s'", ad->dl_until,
                           ad->dl_since);
     }
     if (ad->dl_limit != NULL) {
@@ -795,7 +783,7 @@ static int dead_list_check(struct admin *ad, char since[MSG_TIME_LEN + 1],
         n = strtoul(ad->dl_limit, &end, 10);
         if (errno != 0 || end == ad->dl_limit || *end != '\0' || ad->dl_limit[0] == '-' ||
             n < 1 || n > DEAD_LIMIT_MAX) {
-            return fail_usage("--limit: '%s' is not a number from 1 to %d", ad->dl_limit,
+            return admin_usage_fail("--limit: '%s' is not a number from 1 to %d", ad->dl_limit,
                               DEAD_LIMIT_MAX);
         }
     }
@@ -897,7 +885,7 @@ static int dead_show(struct admin *ad, const char *id)
     v = strtoull(id, &end, 10);
     if (errno != 0 || end == id || *end != '\0' || id[0] < '1' || id[0] > '9' ||
         v > INT64_MAX) {
-        return fail_usage("dead-show: '%s' is not a dead letter id (a positive integer)", id);
+        return admin_usage_fail("dead-show: '%s' is not a dead letter id (a positive integer)", id);
     }
     if (db_open(ad) != 0) {
         return 1;
@@ -953,10 +941,10 @@ static int redrive(struct admin *ad)
     int rc;
 
     if (ad->dl_reason != NULL) {
-        return fail_usage("redrive: --reason does not apply (use --category)");
+        return admin_usage_fail("redrive: --reason does not apply (use --category)");
     }
     if (ad->dl_limit != NULL) {
-        return fail_usage("redrive: --limit does not apply");
+        return admin_usage_fail("redrive: --limit does not apply");
     }
     rc = dead_list_check(ad, since, until, limit);
     if (rc != 0) {
@@ -999,18 +987,18 @@ static int dispatch(struct admin *ad, int argc, char **argv)
                                                       ? ADMIN_REGISTRY_OPT_FROM
                                                       : ADMIN_REGISTRY_OPT_END);
     if (extra != NULL) {
-        return fail_usage("%s: %s does not apply", cmd, extra);
+        return admin_usage_fail("%s: %s does not apply", cmd, extra);
     }
     if (strcmp(cmd, "redrive") != 0 &&
         (ad->rd_id != NULL || ad->rd_timeout != NULL || ad->rd_dry_run)) {
-        return fail_usage("%s: %s does not apply", cmd,
+        return admin_usage_fail("%s: %s does not apply", cmd,
                           ad->rd_id != NULL        ? "--id"
                           : ad->rd_timeout != NULL ? "--timeout"
                                                    : "--dry-run");
     }
     if (strcmp(cmd, "redrive") == 0) {
         if (argc != 1) {
-            return fail_usage("redrive: takes no arguments, only options (got '%s')", a);
+            return admin_usage_fail("redrive: takes no arguments, only options (got '%s')", a);
         }
         return redrive(ad);
     }
@@ -1020,7 +1008,7 @@ static int dispatch(struct admin *ad, int argc, char **argv)
         want = 3;
     }
     if (argc != want) {
-        return fail_usage("%s: wrong number of arguments", cmd);
+        return admin_usage_fail("%s: wrong number of arguments", cmd);
     }
     if (strcmp(cmd, "list") == 0) {
         return list(ad);
@@ -1064,7 +1052,7 @@ static int dispatch(struct admin *ad, int argc, char **argv)
     }
     if (strcmp(cmd, "user-role") == 0) {
         if (!person_role(b)) {
-            return fail_usage("'%s' is not a role: collector, dashboard, admin or officer", b);
+            return admin_usage_fail("'%s' is not a role: collector, dashboard, admin or officer", b);
         }
         return simple_update(ad, cmd,
                              "UPDATE pantau_ops.account SET role = $2 WHERE username = $1 "
@@ -1087,7 +1075,7 @@ static int dispatch(struct admin *ad, int argc, char **argv)
                              "AND role <> 'device'",
                              a, NULL, "removed");
     }
-    return fail_usage("unknown command '%s'", cmd);
+    return admin_usage_fail("unknown command '%s'", cmd);
 }
 
 int main(int argc, char **argv)
@@ -1140,7 +1128,7 @@ int main(int argc, char **argv)
             break;
         case 'S':
             if (ad.n_stations == MAX_STATIONS) {
-                return fail_usage("at most %s --station options", "64");
+                return admin_usage_fail("at most %s --station options", "64");
             }
             ad.stations[ad.n_stations++] = optarg;
             break;
@@ -1157,7 +1145,7 @@ int main(int argc, char **argv)
             errno = 0;
             it = strtoul(optarg, &end, 10);
             if (errno != 0 || *end != '\0' || it < SECRET_PBKDF2_MIN_ITER || it > 10000000) {
-                return fail_usage("--iterations: '%s' is not a number from 100000 to 10000000",
+                return admin_usage_fail("--iterations: '%s' is not a number from 100000 to 10000000",
                                   optarg);
             }
             ad.iterations = (unsigned)it;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_common.h"
 #include "admin_registry.h"
 #include "msg_err.h"
 #include "msg_topic.h"
@@ -102,25 +103,12 @@ static void put_text_line(const char *s)
     putchar('\n');
 }
 
-static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_err(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "pantau-admin: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry 'pantau-admin --help'.\n");
-    return 2;
-}
-
 /* "CMD: LABEL 'VALUE': why" with exit status 2. */
 static int bad_arg(const struct reg_cmd *c, const char *label, const char *value, const char *why)
 {
     char buf[SHOWN_MAX * 4 + 8];
 
-    return usage_err("%s: %s '%s': %s", c->name, label, shown(value, buf, sizeof(buf)), why);
+    return admin_usage_fail("%s: %s '%s': %s", c->name, label, shown(value, buf, sizeof(buf)), why);
 }
 
 static const char *opt(const struct reg_cmd *c, enum admin_registry_opt which)
@@ -276,7 +264,7 @@ int admin_registry_time_opt(const struct admin_registry_opts *o, enum admin_regi
         return 0;
     }
     if (time_parse(s, out, why, sizeof(why)) != 0) {
-        return usage_err("%s: %s '%s': %s", cmd, opt_names[which - ADMIN_REGISTRY_OPT_FROM],
+        return admin_usage_fail("%s: %s '%s': %s", cmd, opt_names[which - ADMIN_REGISTRY_OPT_FROM],
                          shown(s, buf, sizeof(buf)), why);
     }
     return 0;
@@ -512,7 +500,7 @@ static int check_station_add(struct reg_cmd *c, char **argv)
         return rc;
     }
     if (kind == NULL) {
-        return usage_err("%s: --kind flood_gauge or traffic_camera is needed", c->name);
+        return admin_usage_fail("%s: --kind flood_gauge or traffic_camera is needed", c->name);
     }
     if (strcmp(kind, "flood_gauge") != 0 && strcmp(kind, "traffic_camera") != 0) {
         return bad_arg(c, "--kind", kind, "not flood_gauge or traffic_camera");
@@ -535,7 +523,7 @@ static int check_station_update(struct reg_cmd *c, char **argv)
             return check_station_opts(c, NULL);
         }
     }
-    return usage_err("%s: nothing to change (give --name, --lat, --lon, --kelurahan, --datum "
+    return admin_usage_fail("%s: nothing to change (give --name, --lat, --lon, --kelurahan, --datum "
                      "or --capacity)", c->name);
 }
 
@@ -597,7 +585,7 @@ static int check_threshold(struct reg_cmd *c, char **argv)
 
     for (i = 0; rc == 0 && i < 3; i++) {
         if (opt(c, which[i]) == NULL) {
-            return usage_err("%s: %s is needed (--siaga3, --siaga2 and --siaga1 together)",
+            return admin_usage_fail("%s: %s is needed (--siaga3, --siaga2 and --siaga1 together)",
                              c->name, label[i]);
         }
         rc = num_arg(c, label[i], opt(c, which[i]), -10000, 100000, "", c->siaga[i]);
@@ -1080,7 +1068,7 @@ int admin_registry_option_set(struct admin_registry_opts *o, int c, const char *
     int i = c - ADMIN_REGISTRY_OPT_FROM;
 
     if (o->value[i] != NULL) {
-        return usage_err("%s given twice", opt_names[i]);
+        return admin_usage_fail("%s given twice", opt_names[i]);
     }
     o->value[i] = arg;
     return 0;
@@ -1121,18 +1109,18 @@ int admin_registry_run(const struct admin_registry_opts *o, const char *conninfo
     int i;
 
     if (cmd == NULL) {
-        return usage_err("unknown command '%s'", argv[0]);
+        return admin_usage_fail("unknown command '%s'", argv[0]);
     }
     memset(&c, 0, sizeof(c));
     c.name = cmd->name;
     c.o = o;
     if (argc - 1 != cmd->nargs) {
-        return usage_err("%s: wrong number of arguments (%s %s)", cmd->name, cmd->name,
+        return admin_usage_fail("%s: wrong number of arguments (%s %s)", cmd->name, cmd->name,
                          cmd->synopsis);
     }
     for (i = 0; i < ADMIN_REGISTRY_NOPTS; i++) {
         if (o->value[i] != NULL && (cmd->opts & (1u << i)) == 0) {
-            return usage_err("%s: %s does not apply (%s %s)", cmd->name, opt_names[i],
+            return admin_usage_fail("%s: %s does not apply (%s %s)", cmd->name, opt_names[i],
                              cmd->name, cmd->synopsis);
         }
     }

@@ -30,6 +30,7 @@
 #include "agent_window.h"
 #include "log.h"
 #include "msg_ack.h"
+#include "msg_binding.h"
 #include "msg_event.h"
 #include "msg_health.h"
 #include "msg_history.h"
@@ -395,25 +396,10 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 
 /* ---- stations' health ------------------------------------------------------------------ */
 
-/* The station a reading is from, or NULL (larva, dropped). Borrows ev. */
-static const char *event_station(const struct msg_event *ev)
-{
-    switch (ev->stream) {
-    case MSG_STREAM_FLOOD:
-        return ev->u.flood.station;
-    case MSG_STREAM_TRAFFIC:
-        return ev->u.traffic.station;
-    case MSG_STREAM_INCIDENT:
-        return ev->u.incident.station;
-    default:
-        return NULL;
-    }
-}
-
 /* A reading of ev's station came at mono_ms. The store lock is held. */
 static void station_heard(struct agent *a, const struct msg_event *ev, int64_t mono_ms)
 {
-    const char *id = event_station(ev);
+    const char *id = msg_binding_station(ev);
     struct station *st = NULL;
 
     if (id == NULL || id[0] == '\0') {
