@@ -32,6 +32,7 @@
 #include "admin_redrive.h"
 #include "admin_registry.h"
 #include "msg_err.h"
+#include "msg_hex.h"
 #include "msg_time.h"
 #include "msg_topic.h"
 #include "msg_utf8.h"
@@ -847,17 +848,6 @@ static int dead_list(struct admin *ad)
     return 0;
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
 /* One field of dead-show: its name and value, escaped. */
 static void show_field(const char *name, const char *value)
 {
@@ -919,8 +909,9 @@ static int dead_show(struct admin *ad, const char *id)
         fprintf(stderr, "pantau-admin: dead-show: out of memory\n");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        bytes[i] = (unsigned char)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
+    if (msg_hex_decode(hex, 2 * n, bytes, n, NULL) != MSG_OK) {
+        fprintf(stderr, "pantau-admin: dead-show: the payload from the database is not hex\n");
+        goto out;
     }
     printf("%-15s ", "payload:");
     print_escaped(stdout, bytes, n, 0);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "msg_hex.h"
 #include "msg_topic.h"
 #include "redrive_tally.h"
 
@@ -85,17 +86,6 @@ struct run {
     struct redrive *rd;
     PGconn *conn;
 };
-
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
 
 /* PQexecParams with text parameters; NULL with err set unless the result is ok. */
 static PGresult *query(PGconn *conn, const char *what, const char *sql, int n,
@@ -211,8 +201,9 @@ static int one(struct run *r, const char *topic, const char *hex, const char *re
         redrive_tally_refused(&rd->t, "json", "payload larger than 8192 bytes");
         return MSG_OK;
     }
-    for (size_t i = 0; i < n; i++) {
-        rd->payload[i] = (char)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
+    if (msg_hex_decode(hex, 2 * n, (unsigned char *)rd->payload, n, NULL) != MSG_OK) {
+        redrive_tally_refused(&rd->t, "db", "payload from the database is not hex");
+        return MSG_OK;
     }
     rd->payload[n] = '\0';
     rc = r->e->check(r->e->ctx, topic, strlen(topic), rd->payload, n, recv_us, &ev, sha,

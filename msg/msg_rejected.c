@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "msg_hex.h"
 #include "msg_json.h"
 #include "msg_schema.h"
 #include "msg_utf8.h"
@@ -256,23 +257,13 @@ int msg_rejected_category_find(const char *name)
     return -1;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
 /* sha256: 64 lower-case hex digits, into the struct's bytes. */
 static int check_sha256(const struct msg_member *m, const cJSON *item, void *base,
                         const struct msg_path *path, char *err, size_t errlen)
 {
     struct msg_rejected *r = base;
     const char *s;
+    size_t off = 0;
 
     (void)m;
     if (!cJSON_IsString(item)) {
@@ -284,15 +275,10 @@ static int check_sha256(const struct msg_member *m, const cJSON *item, void *bas
         return msg_schema_fail(path, err, errlen, "%zu characters, expected %d lower-case hex "
                                "digits", strlen(s), 2 * MSG_REJECTED_SHA256_LEN);
     }
-    for (size_t i = 0; i < MSG_REJECTED_SHA256_LEN; i++) {
-        int hi = hex_value(s[2 * i]);
-        int lo = hex_value(s[2 * i + 1]);
-
-        if (hi < 0 || lo < 0) {
-            return msg_schema_fail(path, err, errlen, "not a lower-case hex digit at character "
-                                   "%zu", hi < 0 ? 2 * i : 2 * i + 1);
-        }
-        r->sha256[i] = (unsigned char)(hi << 4 | lo);
+    if (msg_hex_decode(s, 2 * MSG_REJECTED_SHA256_LEN, r->sha256, sizeof(r->sha256), &off) !=
+        MSG_OK) {
+        return msg_schema_fail(path, err, errlen, "not a lower-case hex digit at character %zu",
+                               off);
     }
     r->has_sha256 = true;
     return MSG_OK;
