@@ -123,25 +123,27 @@ const char *devacl_reason_name(enum devacl_reason r)
 
 /* ---- the rules (pure) ---------------------------------------------------------------- */
 
-static const char *const collector_patterns[] = {
-    "pantau/v1/+/flood",       "pantau/v1/+/traffic",     "pantau/v1/+/incident",
-    "pantau/v1/+/larva",       "pantau/v1/+/dropped",     "pantau/v1/+/status",
-    "pantau/v1/_sys/rejected", "pantau/v1/_sys/health/+", NULL,
+/* What a role may read and subscribe to: the filters of its streams (msg_topic_filter), and one
+ * filter more (a $SYS subtree, a device's own acknowledgements), or NULL. */
+struct reading_scope {
+    const enum msg_stream *streams;
+    size_t n;
+    const char *extra;
 };
 
-static const char *const dashboard_patterns[] = {
-    "pantau/v1/+/status",
-    "pantau/v1/_sys/health/+",
-    "$SYS/pantau/#",
-    NULL,
+static const enum msg_stream collector_streams[] = {
+    MSG_STREAM_FLOOD,   MSG_STREAM_TRAFFIC, MSG_STREAM_INCIDENT, MSG_STREAM_LARVA,
+    MSG_STREAM_DROPPED, MSG_STREAM_STATUS,  MSG_STREAM_REJECTED, MSG_STREAM_HEALTH,
 };
+static const enum msg_stream watcher_streams[] = {MSG_STREAM_STATUS, MSG_STREAM_HEALTH};
+static const enum msg_stream device_streams[] = {MSG_STREAM_HEALTH}; /* and its own ack */
 
-static const char *const admin_patterns[] = {
-    "pantau/v1/+/status",
-    "pantau/v1/_sys/health/+",
-    "$SYS/#",
-    NULL,
-};
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+static const struct reading_scope collector_scope = {collector_streams, N_OF(collector_streams),
+                                                     NULL};
+static const struct reading_scope dashboard_scope = {watcher_streams, N_OF(watcher_streams),
+                                                     STATS_TOPIC_PREFIX "#"};
+static const struct reading_scope admin_scope = {watcher_streams, N_OF(watcher_streams), "$SYS/#"};
 
 static const char *access_name(int access)
 {
@@ -159,26 +161,27 @@ static const char *access_name(int access)
     }
 }
 
-static bool within_any(const char *filter, const char *const *patterns)
+static bool within_any(const char *filter, const struct reading_scope *scope)
 {
-    for (size_t i = 0; patterns[i] != NULL; i++) {
-        if (subfilter_within(filter, patterns[i])) {
+    for (size_t i = 0; i < scope->n; i++) {
+        if (subfilter_within(filter, msg_topic_filter(scope->streams[i]))) {
             return true;
         }
     }
-    return false;
+    return scope->extra != NULL && subfilter_within(filter, scope->extra);
 }
 
-/* SUBSCRIBE and READ against a role's patterns: the filter (or topic) must lie within one. */
+/* SUBSCRIBE and READ against a role's scope: the filter (or topic) must lie within one of its
+ * filters. */
 static enum devacl_reason check_reading(const struct devacl_request *req,
-                                        const char *const *patterns, bool may_share,
+                                        const struct reading_scope *scope, bool may_share,
                                         const char *role, char *err, size_t errlen)
 {
     struct subfilter sf;
     char why[MSG_ERRLEN] = "";
 
     if (req->access == MOSQ_ACL_READ) {
-        if (!within_any(req->topic, patterns)) {
+        if (!within_any(req->topic, scope)) {
             snprintf(err, errlen, "a %s may not read this topic", role);
             return DEVACL_TOPIC;
         }
@@ -192,7 +195,7 @@ static enum devacl_reason check_reading(const struct devacl_request *req,
         snprintf(err, errlen, "a %s may not join a shared subscription", role);
         return DEVACL_SHARE;
     }
-    if (!within_any(sf.filter, patterns)) {
+    if (!within_any(sf.filter, scope)) {
         snprintf(err, errlen, "the filter reaches beyond what a %s may read", role);
         return DEVACL_FILTER;
     }
@@ -203,7 +206,7 @@ static enum devacl_reason decide_device(const struct devacl_request *req,
                                         const struct regcache_account *a, char *err, size_t errlen)
 {
     char own_ack[MSG_TOPIC_MAX + 1];
-    const char *patterns[3];
+    struct reading_scope scope = {device_streams, N_OF(device_streams), own_ack};
     struct msg_topic t;
     struct msg_event ev;
     char why[MSG_ERRLEN] = "";
@@ -221,10 +224,7 @@ static enum devacl_reason decide_device(const struct devacl_request *req,
             snprintf(err, errlen, "device id is not an id");
             return DEVACL_BAD_ID;
         }
-        patterns[0] = own_ack;
-        patterns[1] = "pantau/v1/_sys/health/+";
-        patterns[2] = NULL;
-        return check_reading(req, patterns, false, "device", err, errlen);
+        return check_reading(req, &scope, false, "device", err, errlen);
     }
     if (msg_topic_parse(req->topic, strlen(req->topic), &t, why, sizeof(why)) != MSG_OK) {
         snprintf(err, errlen, "%s", why);
@@ -271,7 +271,7 @@ static enum devacl_reason decide_collector(const struct devacl_request *req, cha
     char why[MSG_ERRLEN] = "";
 
     if (req->access != MOSQ_ACL_WRITE) {
-        return check_reading(req, collector_patterns, true, "collector", err, errlen);
+        return check_reading(req, &collector_scope, true, "collector", err, errlen);
     }
     if (msg_topic_parse(req->topic, strlen(req->topic), &t, why, sizeof(why)) != MSG_OK) {
         snprintf(err, errlen, "%s", why);
@@ -349,9 +349,9 @@ enum devacl_reason devacl_decide(const struct devacl_request *req, const struct 
             return DEVACL_ROLE;
         }
         if (a->role == REGCACHE_ROLE_ADMIN) {
-            return check_reading(req, admin_patterns, false, "admin", err, errlen);
+            return check_reading(req, &admin_scope, false, "admin", err, errlen);
         }
-        return check_reading(req, dashboard_patterns, false, "dashboard", err, errlen);
+        return check_reading(req, &dashboard_scope, false, "dashboard", err, errlen);
     case REGCACHE_ROLE_OFFICER:
     default:
         snprintf(err, errlen, "this role has no MQTT access");
@@ -459,15 +459,13 @@ static void note_pending(struct devacl *st, const struct devacl_request *req,
     struct devacl_pending *p = &st->pending;
     size_t tlen = strlen(req->topic);
     size_t ulen = strlen(req->username);
-    static const char status_suffix[] = "/status";
 
     p->active = false;
     if (a == NULL || a->role != REGCACHE_ROLE_DEVICE || tlen > MSG_TOPIC_MAX || ulen > MSG_ID_MAX) {
         return;
     }
     /* a status payload was judged in this WRITE check: a status will needs its budget only */
-    p->status = tlen >= sizeof(status_suffix) - 1 &&
-                strcmp(req->topic + tlen - (sizeof(status_suffix) - 1), status_suffix) == 0;
+    p->status = msg_topic_is_stream(req->topic, tlen, MSG_STREAM_STATUS);
     memcpy(p->topic, req->topic, tlen + 1);
     memcpy(p->username, req->username, ulen + 1);
     p->payloadlen = req->payloadlen;

@@ -101,29 +101,6 @@ static const char *opt_value(const struct mosquitto_opt *opts, int n, const char
     return NULL;
 }
 
-/* msg/conf.h parses a value only as a file's line or as a key's default: so one option is set
- * as the default of a one-key copy of its table entry, and conf's "default of KEY: " is taken
- * off the reason. */
-static int set_option(const struct conf_key *k, void *obj, const char *value, char *err,
-                      size_t errlen)
-{
-    struct conf_key one[2] = {CONF_END, CONF_END};
-    char why[MSG_ERRLEN] = "";
-    const char *reason = why;
-    size_t skip = strlen("default of ") + strlen(k->key) + strlen(": ");
-
-    one[0] = *k;
-    one[0].def = value;
-    if (conf_defaults(one, obj, why, sizeof(why)) == MSG_OK) {
-        return MOSQ_ERR_SUCCESS;
-    }
-    if (strlen(why) >= skip && strncmp(why, "default of ", strlen("default of ")) == 0) {
-        reason = why + skip;
-    }
-    snprintf(err, errlen, "plugin_opt_%s: %s", k->key, reason);
-    return MOSQ_ERR_INVAL;
-}
-
 int plugin_opts_read(const struct conf_key *table, void *obj, const struct mosquitto_opt *opts,
                      int n, char *err, size_t errlen)
 {
@@ -145,11 +122,9 @@ int plugin_opts_read(const struct conf_key *table, void *obj, const struct mosqu
             }
             continue;
         }
-        if (value[0] == '\0') {
-            snprintf(err, errlen, "plugin_opt_%s: missing value", table[i].key);
-            return MOSQ_ERR_INVAL;
-        }
-        if (set_option(&table[i], obj, value, err, errlen) != MOSQ_ERR_SUCCESS) {
+        /* conf's "KEY: why" (a missing value too) becomes "plugin_opt_KEY: why" */
+        if (conf_set(table, obj, table[i].key, value, why, sizeof(why)) != MSG_OK) {
+            snprintf(err, errlen, "plugin_opt_%s", why);
             return MOSQ_ERR_INVAL;
         }
     }

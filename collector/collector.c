@@ -43,8 +43,13 @@ enum db_state {
     DB_DOWN,
 };
 
-static const char *const reading_streams[] = {"flood", "traffic", "incident",
-                                              "larva", "dropped", "status"};
+/* What the collector subscribes to, in this order: status each on its own (see on_connect), the
+ * rest as the share group. */
+static const enum msg_stream subscribed[] = {
+    MSG_STREAM_FLOOD,   MSG_STREAM_TRAFFIC, MSG_STREAM_INCIDENT, MSG_STREAM_LARVA,
+    MSG_STREAM_DROPPED, MSG_STREAM_STATUS,  MSG_STREAM_REJECTED,
+};
+#define N_SUBSCRIBED (sizeof(subscribed) / sizeof(subscribed[0]))
 
 struct collector {
     struct collector_config cfg; /* read-only after collector_new */
@@ -123,8 +128,8 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
                        const mosquitto_property *props)
 {
     struct collector *c = obj;
-    char subs[sizeof(reading_streams) / sizeof(reading_streams[0]) + 1][160];
-    char *list[sizeof(reading_streams) / sizeof(reading_streams[0]) + 1];
+    char subs[N_SUBSCRIBED][160];
+    char *list[N_SUBSCRIBED];
     int n = 0;
     int src;
 
@@ -141,19 +146,16 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
      * would never arrive. Each collector takes every status message (the retained ones on
      * each connect); the status statements make the copies harmless (history once per
      * (device, conn, state), the current state only moves forward). */
-    for (size_t i = 0; i < sizeof(reading_streams) / sizeof(reading_streams[0]); i++) {
-        if (strcmp(reading_streams[i], "status") == 0) {
-            snprintf(subs[n], sizeof(subs[n]), "pantau/v1/+/status");
+    for (size_t i = 0; i < N_SUBSCRIBED; i++) {
+        if (subscribed[i] == MSG_STREAM_STATUS) {
+            snprintf(subs[n], sizeof(subs[n]), "%s", msg_topic_filter(subscribed[i]));
         } else {
-            snprintf(subs[n], sizeof(subs[n]), "$share/%s/pantau/v1/+/%s", c->cfg.share_group,
-                     reading_streams[i]);
+            snprintf(subs[n], sizeof(subs[n]), "$share/%s/%s", c->cfg.share_group,
+                     msg_topic_filter(subscribed[i]));
         }
         list[n] = subs[n];
         n++;
     }
-    snprintf(subs[n], sizeof(subs[n]), "$share/%s/pantau/v1/_sys/rejected", c->cfg.share_group);
-    list[n] = subs[n];
-    n++;
     src = mosquitto_subscribe_multiple(mosq, NULL, n, list, 1, 0, NULL);
     if (src != MOSQ_ERR_SUCCESS) {
         log_msg(LOG_WARNING, "collector: subscribe on %s:%lld: %s", c->cfg.mqtt_host,
@@ -345,28 +347,6 @@ static void flush_acks(struct collector *c)
 
 /* ---- the data path (database thread) ---------------------------------------------------- */
 
-/* The device id of a topic pantau/v1/<device>/..., if level 3 is a valid id: a dead letter's
- * device, for its acknowledgement, even when the rest of the topic is wrong. */
-static void topic_device(const char *topic, size_t len, char out[MSG_ID_MAX + 1])
-{
-    const char *p = topic + strlen(MSG_TOPIC_PREFIX);
-    const char *end;
-
-    out[0] = '\0';
-    if (len <= strlen(MSG_TOPIC_PREFIX) ||
-        strncmp(topic, MSG_TOPIC_PREFIX, strlen(MSG_TOPIC_PREFIX)) != 0) {
-        return;
-    }
-    end = memchr(p, '/', len - strlen(MSG_TOPIC_PREFIX));
-    if (end == NULL) {
-        end = topic + len;
-    }
-    if (msg_id_valid(p, (size_t)(end - p))) {
-        memcpy(out, p, (size_t)(end - p));
-        out[end - p] = '\0';
-    }
-}
-
 /* The category (schema/010) of a validator's verdict. */
 static const char *category_of(int rc)
 {
@@ -408,18 +388,18 @@ static int ingest_dead(struct collector *c, const struct intake_item *it, const 
     struct deadkey_salvage *sv = &c->salvage;
     char device[MSG_ID_MAX + 1];
     char err[MSG_ERRLEN];
-    const char *stream = strrchr(it->topic, '/');
     struct pgsink_dead_key key;
     struct msg_topic topic;
 
     if (device_id != NULL) {
         snprintf(device, sizeof(device), "%s", device_id);
     } else {
-        topic_device(it->topic, it->topic_len, device);
+        /* the device, for its acknowledgement, even when the rest of the topic is wrong */
+        msg_topic_device(it->topic, it->topic_len, device);
     }
     memset(&key, 0, sizeof(key));
     key.device_id = device;
-    key.stream = stream != NULL ? stream + 1 : "";
+    key.stream = msg_topic_last_level(it->topic);
     key.from_broker = from_broker;
     key.category = category;
     key.whole_sha = whole_sha;
@@ -596,8 +576,7 @@ static int ingest(struct collector *c, const struct intake_item *it)
                  MSG_TOPIC_MAX);
         return ingest_dead(c, it, NULL, "topic", "topic", err, false, NULL, NULL, NULL);
     }
-    if (it->topic_len == strlen("pantau/v1/_sys/rejected") &&
-        memcmp(it->topic, "pantau/v1/_sys/rejected", it->topic_len) == 0) {
+    if (msg_topic_is_stream(it->topic, it->topic_len, MSG_STREAM_REJECTED)) {
         return ingest_rejected(c, it);
     }
     if (it->payload_len != it->payload_len_orig) {

@@ -27,9 +27,12 @@ int camera_vclass_from_name(const char *name, enum msg_vclass *out)
         const char *name;
         enum msg_vclass v;
     } names[] = {
-        {"motorcycle", MSG_VCLASS_MOTORCYCLE}, {"car", MSG_VCLASS_CAR},
-        {"bus", MSG_VCLASS_BUS},               {"truck", MSG_VCLASS_TRUCK},
-        {"nonmotor", MSG_VCLASS_NONMOTOR},     {"bicycle", MSG_VCLASS_NONMOTOR},
+        {"motorcycle", MSG_VCLASS_MOTORCYCLE},
+        {"car", MSG_VCLASS_CAR},
+        {"bus", MSG_VCLASS_BUS},
+        {"truck", MSG_VCLASS_TRUCK},
+        {"nonmotor", MSG_VCLASS_NONMOTOR},
+        {"bicycle", MSG_VCLASS_NONMOTOR},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -86,35 +89,57 @@ static int read_id(const cJSON *doc, const char *name, const char *def, size_t m
     return MSG_OK;
 }
 
-static int parse_count(const cJSON *doc, const char *def_station, const char *def_lane,
-                       struct camera_line *out, char *err, size_t errlen)
+/* Every member of doc is one of known (NULL-terminated) or an extension (x_...): a count and a
+ * lane line check theirs alike. */
+static int check_members(const cJSON *doc, const char *const *known, char *err, size_t errlen)
 {
-    static const char *const known[] = {"kind", "ts", "station", "lane", "class", "count",
-                                        "speed_kmh", NULL};
-    struct camera_count *c = &out->count;
-    const cJSON *item;
     const cJSON *m;
     char q[MSG_QUOTE_MAX];
-    int rc;
 
-    cJSON_ArrayForEach(m, doc) {
+    for (m = doc->child; m != NULL; m = m->next) {
         bool ok = is_extension(m->string);
 
         for (size_t i = 0; !ok && known[i] != NULL; i++) {
             ok = strcmp(known[i], m->string) == 0;
         }
         if (!ok) {
-            snprintf(err, errlen, "%s: unknown member",
-                     msg_quote(m->string, strlen(m->string), q));
+            snprintf(err, errlen, "%s: unknown member", msg_quote(m->string, strlen(m->string), q));
             return MSG_ERR_SCHEMA;
         }
     }
-    rc = read_id(doc, "station", def_station, MSG_ID_MAX, c->station, sizeof(c->station), err,
-                 errlen);
+    return MSG_OK;
+}
+
+/* The station and the lane of a count or lane line, each from the line or else the config's
+ * default. */
+static int read_place(const cJSON *doc, const char *def_station, const char *def_lane,
+                      char *station, size_t station_len, char *lane, size_t lane_len, char *err,
+                      size_t errlen)
+{
+    int rc;
+
+    rc = read_id(doc, "station", def_station, MSG_ID_MAX, station, station_len, err, errlen);
     if (rc != MSG_OK) {
         return rc;
     }
-    rc = read_id(doc, "lane", def_lane, MSG_LANE_MAX, c->lane, sizeof(c->lane), err, errlen);
+    return read_id(doc, "lane", def_lane, MSG_LANE_MAX, lane, lane_len, err, errlen);
+}
+
+static int parse_count(const cJSON *doc, const char *def_station, const char *def_lane,
+                       struct camera_line *out, char *err, size_t errlen)
+{
+    static const char *const known[] = {"kind",  "ts",    "station",   "lane",
+                                        "class", "count", "speed_kmh", NULL};
+    struct camera_count *c = &out->count;
+    const cJSON *item;
+    int rc;
+
+    rc = check_members(doc, known, err, errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    rc = read_place(doc, def_station, def_lane, c->station, sizeof(c->station), c->lane,
+                    sizeof(c->lane), err, errlen);
     if (rc != MSG_OK) {
         return rc;
     }
@@ -123,9 +148,9 @@ static int parse_count(const cJSON *doc, const char *def_station, const char *de
         snprintf(err, errlen, "class: missing");
         return MSG_ERR_SCHEMA;
     }
-    if (!cJSON_IsString(item) || camera_vclass_from_name(item->valuestring, &c->vclass) !=
-                                     MSG_OK) {
-        snprintf(err, errlen, "class: not one of motorcycle, car, bus, truck, nonmotor, "
+    if (!cJSON_IsString(item) || camera_vclass_from_name(item->valuestring, &c->vclass) != MSG_OK) {
+        snprintf(err, errlen,
+                 "class: not one of motorcycle, car, bus, truck, nonmotor, "
                  "bicycle");
         return MSG_ERR_SCHEMA;
     }
@@ -175,31 +200,17 @@ static int read_number(const cJSON *doc, const char *name, double lo, double hi,
 static int parse_lane(const cJSON *doc, const char *def_station, const char *def_lane,
                       struct camera_line *out, char *err, size_t errlen)
 {
-    static const char *const known[] = {"kind", "ts", "station", "lane", "occupancy_pct",
-                                        "queue_m", NULL};
+    static const char *const known[] = {"kind",          "ts",      "station", "lane",
+                                        "occupancy_pct", "queue_m", NULL};
     struct camera_lane *l = &out->lane;
-    const cJSON *m;
-    char q[MSG_QUOTE_MAX];
     int rc;
 
-    cJSON_ArrayForEach(m, doc) {
-        bool ok = is_extension(m->string);
-
-        for (size_t i = 0; !ok && known[i] != NULL; i++) {
-            ok = strcmp(known[i], m->string) == 0;
-        }
-        if (!ok) {
-            snprintf(err, errlen, "%s: unknown member",
-                     msg_quote(m->string, strlen(m->string), q));
-            return MSG_ERR_SCHEMA;
-        }
-    }
-    rc = read_id(doc, "station", def_station, MSG_ID_MAX, l->station, sizeof(l->station), err,
-                 errlen);
+    rc = check_members(doc, known, err, errlen);
     if (rc != MSG_OK) {
         return rc;
     }
-    rc = read_id(doc, "lane", def_lane, MSG_LANE_MAX, l->lane, sizeof(l->lane), err, errlen);
+    rc = read_place(doc, def_station, def_lane, l->station, sizeof(l->station), l->lane,
+                    sizeof(l->lane), err, errlen);
     if (rc != MSG_OK) {
         return rc;
     }
@@ -221,8 +232,8 @@ static int parse_lane(const cJSON *doc, const char *def_station, const char *def
 
 /* The incident body goes through the contract's own validator: the line with a placeholder
  * envelope, without kind and ts. */
-static int parse_incident(cJSON *doc, const char *def_station, struct camera_line *out,
-                          char *err, size_t errlen)
+static int parse_incident(cJSON *doc, const char *def_station, struct camera_line *out, char *err,
+                          size_t errlen)
 {
     struct msg_topic topic;
     struct msg_event ev;
@@ -253,8 +264,8 @@ static int parse_incident(cJSON *doc, const char *def_station, struct camera_lin
     return MSG_OK;
 }
 
-int camera_line_parse(const char *line, size_t len, const char *def_station,
-                      const char *def_lane, struct camera_line *out, char *err, size_t errlen)
+int camera_line_parse(const char *line, size_t len, const char *def_station, const char *def_lane,
+                      struct camera_line *out, char *err, size_t errlen)
 {
     cJSON *doc = NULL;
     const cJSON *kind;
@@ -273,8 +284,10 @@ int camera_line_parse(const char *line, size_t len, const char *def_station,
     }
     for (size_t i = 0; envelope_members[i] != NULL; i++) {
         if (cJSON_GetObjectItemCaseSensitive(doc, envelope_members[i]) != NULL) {
-            snprintf(err, errlen, "%s: not allowed in a camera line (the agent sets the "
-                     "envelope)", envelope_members[i]);
+            snprintf(err, errlen,
+                     "%s: not allowed in a camera line (the agent sets the "
+                     "envelope)",
+                     envelope_members[i]);
             rc = MSG_ERR_SCHEMA;
             goto out;
         }

@@ -145,15 +145,14 @@ static int set_value(const struct conf_key *k, void *obj, const char *value, cha
         memcpy(field, value, strlen(value) + 1);
         return MSG_OK;
     case CONF_SECRET_FILE:
-        if (value[0] == '\0') {   /* only a default can be empty (a file line cannot): no secret */
+        if (value[0] == '\0') { /* only a default can be empty (a file line cannot): no secret */
             memset(field, 0, k->size);
             return MSG_OK;
         }
         return read_secret(value, field, k->size, err, errlen);
     case CONF_BOOL:
         if (parse_bool(value, (bool *)(void *)field) != MSG_OK) {
-            snprintf(err, errlen, "'%s' is not a boolean (true/false, yes/no, on/off, 1/0)",
-                     value);
+            snprintf(err, errlen, "'%s' is not a boolean (true/false, yes/no, on/off, 1/0)", value);
             return MSG_ERR_CONFIG;
         }
         return MSG_OK;
@@ -201,6 +200,29 @@ int conf_defaults(const struct conf_key *table, void *obj, char *err, size_t err
             snprintf(err, errlen, "default of %s: %s", table[i].key, why);
             return MSG_ERR_CONFIG;
         }
+    }
+    return MSG_OK;
+}
+
+int conf_set(const struct conf_key *table, void *obj, const char *key, const char *value, char *err,
+             size_t errlen)
+{
+    const struct conf_key *k;
+    char why[MSG_ERRLEN];
+    size_t idx = 0;
+
+    k = find_key(table, key, &idx);
+    if (k == NULL) {
+        snprintf(err, errlen, "%s: unknown key", key);
+        return MSG_ERR_CONFIG;
+    }
+    if (value[0] == '\0') {
+        snprintf(err, errlen, "%s: missing value", key);
+        return MSG_ERR_CONFIG;
+    }
+    if (set_value(k, obj, value, why, sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "%s: %s", key, why);
+        return MSG_ERR_CONFIG;
     }
     return MSG_OK;
 }
@@ -294,8 +316,7 @@ int conf_load(const char *path, const struct conf_key *table, void *obj, conf_se
 
         lineno++;
         if (strchr(line, '\n') == NULL && !feof(f)) {
-            snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno,
-                     CONF_LINE_MAX);
+            snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, CONF_LINE_MAX);
             rc = MSG_ERR_CONFIG;
             goto out;
         }
@@ -322,8 +343,8 @@ int conf_load(const char *path, const struct conf_key *table, void *obj, conf_se
                 goto out;
             }
             if (section == NULL) {
-                snprintf(err, errlen, "%s:%u: [%s]: sections are not allowed in this file",
-                         path, lineno, name);
+                snprintf(err, errlen, "%s:%u: [%s]: sections are not allowed in this file", path,
+                         lineno, name);
                 rc = MSG_ERR_CONFIG;
                 goto out;
             }

@@ -6,6 +6,8 @@
  * value is an error that names the file, the line and the key. Values land in fixed-size fields
  * of the caller's struct through offsetof(), so loading allocates nothing.
  *
+ * conf_set sets one key from a name and a value, for settings that do not come from a file.
+ *
  * A line `[name arg]` opens a section (the edge agent's sources); the caller's section callback
  * picks the table for the lines that follow, and a section's required keys are checked when it
  * closes. Files without sections never see one.
@@ -19,36 +21,48 @@
 #include <stdio.h>
 
 enum conf_type {
-    CONF_STR,          /* char[size] */
-    CONF_INT,          /* long long, checked against [min, max] */
-    CONF_BOOL,         /* bool: true/false, yes/no, on/off, 1/0 */
-    CONF_DOUBLE,       /* double, finite, checked against [min, max] */
-    CONF_MS,           /* long long milliseconds: "250ms", "5s", "2m", "1h", or a bare number of ms */
-    CONF_SECRET_FILE,  /* char[size]: the first line of the file the value names; a default
-                        * of "" means no secret (an empty string) */
+    CONF_STR,    /* char[size] */
+    CONF_INT,    /* long long, checked against [min, max] */
+    CONF_BOOL,   /* bool: true/false, yes/no, on/off, 1/0 */
+    CONF_DOUBLE, /* double, finite, checked against [min, max] */
+    CONF_MS,     /* long long milliseconds: "250ms", "5s", "2m", "1h", or a bare number of ms */
+    /* char[size]: the first line of the file the value names; a default of "" means no secret
+     * (an empty string) */
+    CONF_SECRET_FILE,
 };
 
 struct conf_key {
     const char *key;
     enum conf_type type;
-    const char *def;   /* default as text, parsed like a file value; NULL = required */
-    size_t offset;     /* offsetof(struct <prog>_config, field) */
-    size_t size;       /* sizeof the field (strings: the buffer, NUL included) */
-    double min;        /* numbers: allowed range, inclusive */
+    const char *def; /* default as text, parsed like a file value; NULL = required */
+    size_t offset;   /* offsetof(struct <prog>_config, field) */
+    size_t size;     /* sizeof the field (strings: the buffer, NUL included) */
+    double min;      /* numbers: allowed range, inclusive */
     double max;
-    const char *help;  /* one line for --help and the sample config */
+    const char *help; /* one line for --help and the sample config */
 };
 
-#define CONF_END {NULL, CONF_STR, NULL, 0, 0, 0, 0, NULL}
-#define CONF_KEYS_MAX 64   /* keys in one table: conf_load tracks them in a 64-bit set */
+#define CONF_END                               \
+    {                                          \
+        NULL, CONF_STR, NULL, 0, 0, 0, 0, NULL \
+    }
+#define CONF_KEYS_MAX 64 /* keys in one table: conf_load tracks them in a 64-bit set */
 
 /* Called for a `[name arg]` line. Returns the table for the section's keys and sets *obj to the
  * struct they fill (borrowed by conf_load until the next section), or NULL with err set. */
 typedef const struct conf_key *(*conf_section_fn)(void *ctx, const char *name, const char *arg,
-                                                 void **obj, char *err, size_t errlen);
+                                                  void **obj, char *err, size_t errlen);
 
 /* Sets every key of table that has a default in obj. Returns MSG_OK or MSG_ERR_CONFIG. */
 int conf_defaults(const struct conf_key *table, void *obj, char *err, size_t errlen);
+
+/* Sets the key named key (borrowed) of table in obj from value (borrowed), as a file line
+ * `key value` would: for settings that come as name and value pairs, not as a file (the broker
+ * plugin's plugin_opt_<key> options). Defaults are conf_defaults' job. Returns MSG_OK, or
+ * MSG_ERR_CONFIG with err reading "KEY: why" (an unknown key, a missing value, a bad value), so
+ * that the caller can name the option as its users write it. */
+int conf_set(const struct conf_key *table, void *obj, const char *key, const char *value, char *err,
+             size_t errlen);
 
 /* Reads path (borrowed) into obj: defaults first, then the file. section may be NULL (a section
  * line is then an error). Returns MSG_OK, MSG_ERR_IO (err names the file and errno's text) or

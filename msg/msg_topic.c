@@ -7,24 +7,43 @@
 #include "msg_write.h"
 
 #define SYS_LEVEL "_sys"
+#define HEALTH_PREFIX MSG_TOPIC_PREFIX SYS_LEVEL "/health/"
+#define REJECTED_TOPIC MSG_TOPIC_PREFIX SYS_LEVEL "/rejected"
 
 static const char *const stream_names[MSG_STREAM_COUNT] = {
     "flood", "traffic", "incident", "larva", "dropped", "status", "ack", "health", "rejected",
 };
 
+/* In the order of stream_names (the unit test checks each against its name). */
+static const char *const stream_filters[MSG_STREAM_COUNT] = {
+    MSG_TOPIC_PREFIX "+/flood",
+    MSG_TOPIC_PREFIX "+/traffic",
+    MSG_TOPIC_PREFIX "+/incident",
+    MSG_TOPIC_PREFIX "+/larva",
+    MSG_TOPIC_PREFIX "+/dropped",
+    MSG_TOPIC_PREFIX "+/status",
+    MSG_TOPIC_PREFIX "+/ack",
+    HEALTH_PREFIX "+",
+    REJECTED_TOPIC,
+};
+
 static const char *const kind_names[MSG_KIND_COUNT] = {
-    "flood_gateway", "traffic_gateway", "handheld",
+    "flood_gateway",
+    "traffic_gateway",
+    "handheld",
 };
 
 /* Section 3: which kind may publish which stream. Nobody may publish ack, health or rejected
  * (the collector and the broker write those). */
 static const bool kind_streams[MSG_KIND_COUNT][MSG_STREAM_COUNT] = {
-    [MSG_KIND_FLOOD_GATEWAY] = {[MSG_STREAM_FLOOD] = true, [MSG_STREAM_DROPPED] = true,
-                                [MSG_STREAM_STATUS] = true},
-    [MSG_KIND_TRAFFIC_GATEWAY] = {[MSG_STREAM_TRAFFIC] = true, [MSG_STREAM_INCIDENT] = true,
-                                  [MSG_STREAM_DROPPED] = true, [MSG_STREAM_STATUS] = true},
-    [MSG_KIND_HANDHELD] = {[MSG_STREAM_LARVA] = true, [MSG_STREAM_DROPPED] = true,
-                           [MSG_STREAM_STATUS] = true},
+    [MSG_KIND_FLOOD_GATEWAY] =
+        {[MSG_STREAM_FLOOD] = true, [MSG_STREAM_DROPPED] = true, [MSG_STREAM_STATUS] = true},
+    [MSG_KIND_TRAFFIC_GATEWAY] = {[MSG_STREAM_TRAFFIC] = true,
+                                  [MSG_STREAM_INCIDENT] = true,
+                                  [MSG_STREAM_DROPPED] = true,
+                                  [MSG_STREAM_STATUS] = true},
+    [MSG_KIND_HANDHELD] =
+        {[MSG_STREAM_LARVA] = true, [MSG_STREAM_DROPPED] = true, [MSG_STREAM_STATUS] = true},
 };
 
 const char *msg_stream_name(enum msg_stream s)
@@ -128,10 +147,9 @@ struct level {
     size_t len;
 };
 
-#define LEVELS_MAX 6   /* one more than the longest valid topic, to report "too many" */
+#define LEVELS_MAX 6 /* one more than the longest valid topic, to report "too many" */
 
-int msg_topic_parse(const char *topic, size_t len, struct msg_topic *out, char *err,
-                    size_t errlen)
+int msg_topic_parse(const char *topic, size_t len, struct msg_topic *out, char *err, size_t errlen)
 {
     static const char *const level_names[LEVELS_MAX] = {
         "prefix", "version", "device", "stream", "", "",
@@ -196,8 +214,9 @@ int msg_topic_parse(const char *topic, size_t len, struct msg_topic *out, char *
         }
         if (lv[3].len == 6 && memcmp(lv[3].s, "health", 6) == 0) {
             if (n != 5) {
-                snprintf(err, errlen, n < 5 ? "topic lacks level 5 (collector) after _sys/health"
-                                            : "topic has too many levels after _sys/health");
+                snprintf(err, errlen,
+                         n < 5 ? "topic lacks level 5 (collector) after _sys/health"
+                               : "topic has too many levels after _sys/health");
                 return MSG_ERR_TOPIC;
             }
             if (!msg_id_valid(lv[4].s, lv[4].len)) {
@@ -243,13 +262,13 @@ int msg_topic_format(char *buf, size_t buflen, enum msg_stream s, const char *id
         return MSG_ERR_INVAL;
     }
     if (s == MSG_STREAM_REJECTED) {
-        w = snprintf(buf, buflen, MSG_TOPIC_PREFIX SYS_LEVEL "/rejected");
+        w = snprintf(buf, buflen, REJECTED_TOPIC);
     } else {
         if (id == NULL || !msg_id_valid(id, strlen(id))) {
             return MSG_ERR_INVAL;
         }
         if (s == MSG_STREAM_HEALTH) {
-            w = snprintf(buf, buflen, MSG_TOPIC_PREFIX SYS_LEVEL "/health/%s", id);
+            w = snprintf(buf, buflen, HEALTH_PREFIX "%s", id);
         } else {
             w = snprintf(buf, buflen, MSG_TOPIC_PREFIX "%s/%s", id, stream_names[s]);
         }
@@ -261,4 +280,77 @@ int msg_topic_format(char *buf, size_t buflen, enum msg_stream s, const char *id
         return MSG_ERR_FULL;
     }
     return MSG_OK;
+}
+
+const char *msg_topic_filter(enum msg_stream s)
+{
+    if ((unsigned)s >= MSG_STREAM_COUNT) {
+        return NULL;
+    }
+    return stream_filters[s];
+}
+
+/* Whether s (len bytes) is exactly the NUL-terminated text. */
+static bool equals(const char *s, size_t len, const char *text)
+{
+    return strlen(text) == len && memcmp(s, text, len) == 0;
+}
+
+/* What msg_topic_parse accepts, level by level: an id can hold no '/', so an id in level 3 (or
+ * 5 of a health topic) followed by a stream name (or nothing) is a topic of exactly 4 (5)
+ * levels; "_sys" is no id. Too long a topic cannot pass: ids have at most 64 bytes. */
+bool msg_topic_is_stream(const char *topic, size_t len, enum msg_stream s)
+{
+    size_t plen = strlen(HEALTH_PREFIX);
+    const char *slash;
+
+    if ((unsigned)s >= MSG_STREAM_COUNT) {
+        return false;
+    }
+    if (s == MSG_STREAM_REJECTED) {
+        return equals(topic, len, REJECTED_TOPIC);
+    }
+    if (s == MSG_STREAM_HEALTH) {
+        return len > plen && memcmp(topic, HEALTH_PREFIX, plen) == 0 &&
+               msg_id_valid(topic + plen, len - plen);
+    }
+    plen = strlen(MSG_TOPIC_PREFIX);
+    if (len <= plen || memcmp(topic, MSG_TOPIC_PREFIX, plen) != 0) {
+        return false;
+    }
+    slash = memchr(topic + plen, '/', len - plen);
+    if (slash == NULL || !msg_id_valid(topic + plen, (size_t)(slash - (topic + plen)))) {
+        return false;
+    }
+    return equals(slash + 1, len - (size_t)(slash + 1 - topic), stream_names[s]);
+}
+
+bool msg_topic_device(const char *topic, size_t len, char out[MSG_ID_MAX + 1])
+{
+    size_t plen = strlen(MSG_TOPIC_PREFIX);
+    const char *p;
+    const char *end;
+
+    out[0] = '\0';
+    if (len <= plen || memcmp(topic, MSG_TOPIC_PREFIX, plen) != 0) {
+        return false;
+    }
+    p = topic + plen;
+    end = memchr(p, '/', len - plen);
+    if (end == NULL) {
+        end = topic + len;
+    }
+    if (!msg_id_valid(p, (size_t)(end - p))) {
+        return false;
+    }
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+    return true;
+}
+
+const char *msg_topic_last_level(const char *topic)
+{
+    const char *slash = strrchr(topic, '/');
+
+    return slash != NULL ? slash + 1 : "";
 }

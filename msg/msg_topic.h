@@ -5,10 +5,12 @@
  *   pantau/v1/_sys/rejected
  *
  * Shared by the broker plugins (who may publish where) and the collector (what a topic means),
- * so both read topics with the same code. Also says which device kind may publish which stream.
+ * so both read topics with the same code. Also says which device kind may publish which stream,
+ * and gives the one subscription filter of each stream (msg_topic_filter), so that no program
+ * spells a topic of this tree by hand.
  *
- * Not for: subscriptions (filters with + and # are never valid here), payloads. No I/O, no
- * allocation. */
+ * Not for: reading subscription filters (+ and # are never valid in a topic here; the broker's
+ * broker-plugins/subfilter.c reads filters), payloads. No I/O, no allocation. */
 #ifndef MSG_TOPIC_H
 #define MSG_TOPIC_H
 
@@ -17,8 +19,8 @@
 
 #include "msg_err.h"
 
-#define MSG_ID_MAX 64          /* device, station and collector ids: bytes, without NUL */
-#define MSG_TOPIC_MAX 256      /* bytes of a topic of this protocol, without NUL */
+#define MSG_ID_MAX 64     /* device, station and collector ids: bytes, without NUL */
+#define MSG_TOPIC_MAX 256 /* bytes of a topic of this protocol, without NUL */
 #define MSG_TOPIC_PREFIX "pantau/v1/"
 
 enum msg_stream {
@@ -43,20 +45,37 @@ enum msg_device_kind {
 
 struct msg_topic {
     enum msg_stream stream;
-    char device_id[MSG_ID_MAX + 1];      /* empty for the _sys topics */
-    char collector_id[MSG_ID_MAX + 1];   /* set for MSG_STREAM_HEALTH only, else empty */
+    char device_id[MSG_ID_MAX + 1];    /* empty for the _sys topics */
+    char collector_id[MSG_ID_MAX + 1]; /* set for MSG_STREAM_HEALTH only, else empty */
 };
 
 /* Borrows topic (len bytes, NUL not required); fills caller-owned *out. Returns MSG_OK, or
  * MSG_ERR_TOPIC with err naming the offending level ("topic level 4 'rain': unknown stream"). */
-int msg_topic_parse(const char *topic, size_t len, struct msg_topic *out, char *err,
-                    size_t errlen);
+int msg_topic_parse(const char *topic, size_t len, struct msg_topic *out, char *err, size_t errlen);
 
 /* Writes the topic of stream s into buf (buflen bytes, NUL included). id (borrowed) is the
  * device id for device streams, the collector id for MSG_STREAM_HEALTH, and ignored (may be
  * NULL) for MSG_STREAM_REJECTED. Returns MSG_OK, MSG_ERR_INVAL (bad id or stream) or
  * MSG_ERR_FULL (buf too small; MSG_TOPIC_MAX + 1 always suffices). */
 int msg_topic_format(char *buf, size_t buflen, enum msg_stream s, const char *id);
+
+/* The filter of every topic of stream s: "pantau/v1/+/<stream>" (every device) for a device
+ * stream, "pantau/v1/_sys/health/+" (every collector) for MSG_STREAM_HEALTH, and the topic itself
+ * for MSG_STREAM_REJECTED; NULL for a value outside the enum. Static storage. */
+const char *msg_topic_filter(enum msg_stream s);
+
+/* Whether topic (len bytes, borrowed, NUL not required) is a topic of stream s: the answer of
+ * msg_topic_parse (MSG_OK and that stream) without its error text, for one stream. */
+bool msg_topic_is_stream(const char *topic, size_t len, enum msg_stream s);
+
+/* The device of a topic pantau/v1/<device>/... (len bytes, borrowed) whose level 3 is an id,
+ * whatever the levels after it are (a dead letter's device): copied into out, returns true.
+ * Else out is "" and returns false. */
+bool msg_topic_device(const char *topic, size_t len, char out[MSG_ID_MAX + 1]);
+
+/* The last level of topic (borrowed, NUL-terminated), where a device topic names its stream; ""
+ * for a topic without '/'. Points into topic. */
+const char *msg_topic_last_level(const char *topic);
 
 /* "flood", ..., "health", "rejected"; "?" for a value outside the enum. Static storage. */
 const char *msg_stream_name(enum msg_stream s);

@@ -76,6 +76,13 @@ FORMATTED=(
     tests/unit/test_devacl_will.c
     tests/unit/test_ratelimit.c
     tests/unit/tinytest.h
+    msg/conf.c
+    msg/conf.h
+    msg/msg_topic.c
+    msg/msg_topic.h
+    tests/unit/test_conf.c
+    tests/unit/test_msg_topic.c
+    edge-agent/camera_line.c
 )
 
 mapfile -t SOURCES < <(find msg collector edge-agent broker-plugins tests -type f \

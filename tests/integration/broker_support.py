@@ -28,7 +28,9 @@ extra="", start=True, verbose=False), .port, .dsn, .sql(), .scalar(), .admin(), 
 .restart_broker(), .stop_broker(), .start_broker(), .other_broker(), .start_other(),
 .wait_connack(), .hashes(), .admin_output(), .sanitizer_report(), .close();
 RawClient(port, client_id, username, password, ...) with .connect(), .publish(), .subscribe(),
-.recv(), .wait_closed(), .ping(), .disconnect(), .close(); reason-code constants below.
+.recv(), .wait_closed(), .ping(), .disconnect(), .close(); reason-code constants below;
+Acks(client, device_id, store) with .acked, .dead, .poll(), .wait(); dead_letters(env,
+device_id, columns, order="id").
 """
 
 import json
@@ -360,6 +362,44 @@ class RawClient:
             except OSError:
                 pass
             self.sock = None
+
+
+class Acks:
+    """The acknowledgements (protocol.md 6) a device's own subscription receives, as seq sets:
+    acked (every acknowledged seq) and dead (those acknowledged as dead letters). client is a
+    connected RawClient of the device; every acknowledgement must be for store."""
+
+    def __init__(self, client, device_id, store):
+        self.client = client
+        self.store = store
+        self.topic = "pantau/v1/%s/ack" % device_id
+        self.acked = set()
+        self.dead = set()
+        assert client.subscribe(self.topic) < 0x80
+
+    def poll(self):
+        m = self.client.recv(0.2, topic=self.topic)
+        while m is not None:
+            for item in json.loads(m[1])["acks"]:
+                assert item["store"] == self.store, item
+                for first, last in item["ranges"]:
+                    self.acked.update(range(first, last + 1))
+                for first, last in item.get("dead", []):
+                    self.dead.update(range(first, last + 1))
+            m = self.client.recv(0, topic=self.topic)
+
+    def wait(self, seqs, what):
+        def probe():
+            self.poll()
+            return set(seqs) <= self.acked
+        H.wait_until(probe, 30, what)
+
+
+def dead_letters(env, device_id, columns, order="id"):
+    """device_id's rows of pantau_ops.dead_letter as tuples of columns (an SQL select list),
+    ordered by order (id: as they arrived). env: anything with BrokerEnv's sql()."""
+    return env.sql("SELECT %s FROM pantau_ops.dead_letter WHERE device_id = %%s ORDER BY %s"
+                   % (columns, order), device_id)
 
 
 DEPLOY_CONF = H.DEPLOY_MOSQUITTO_CONF

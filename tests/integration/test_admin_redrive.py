@@ -14,7 +14,6 @@ request is done by one.
 One broker, database and collector for the file (a second collector for the last test).
 """
 
-import json
 import os
 import sys
 
@@ -38,38 +37,9 @@ def world():
     return _state["env"]
 
 
-class Acks:
-    """The acknowledgements a device's own subscription receives, as seq sets."""
-
-    def __init__(self, client, device_id):
-        self.client = client
-        self.topic = "pantau/v1/%s/ack" % device_id
-        self.acked = set()
-        self.dead = set()
-        assert client.subscribe(self.topic) < 0x80
-
-    def poll(self):
-        m = self.client.recv(0.2, topic=self.topic)
-        while m is not None:
-            doc = json.loads(m[1])
-            for item in doc["acks"]:
-                assert item["store"] == STORE, item
-                for first, last in item["ranges"]:
-                    self.acked.update(range(first, last + 1))
-                for first, last in item.get("dead", []):
-                    self.dead.update(range(first, last + 1))
-            m = self.client.recv(0, topic=self.topic)
-
-    def wait(self, seqs, what):
-        def probe():
-            self.poll()
-            return set(seqs) <= self.acked
-        H.wait_until(probe, 30, what)
-
-
 def dead(e, device_id):
-    return e.sql("SELECT seq, category, redriven_at IS NOT NULL, redrive_request"
-                 " FROM pantau_ops.dead_letter WHERE device_id = %s ORDER BY seq", device_id)
+    return B.dead_letters(e, device_id,
+                          "seq, category, redriven_at IS NOT NULL, redrive_request", order="seq")
 
 
 def report(stdout):
@@ -92,7 +62,7 @@ def test_redrive_stores_a_dead_letter_once_its_binding_exists_9_9():
     e.add_station("st-rd-new")
     e.add_station("st-rd-never")
     c = e.client("gw-rd", s)
-    acks = Acks(c, "gw-rd")
+    acks = B.Acks(c, "gw-rd", STORE)
     later = flood(1, "st-rd-new", ts=TS)              # bound later, from the past
     never = flood(2, "st-rd-never", ts=TS)            # never bound: stays
     nan = flood(3, "st-rd-home", ts=TS, level_cm=12345.5).replace("12345.5", "NaN")  # json
@@ -173,7 +143,7 @@ def test_redrive_never_stores_a_second_reading_under_a_stored_key_9_9():
     s = device(e, "gw-rc", stations=["st-rc-home"])
     e.add_station("st-rc-new")
     c = e.client("gw-rc", s)
-    acks = Acks(c, "gw-rc")
+    acks = B.Acks(c, "gw-rc", STORE)
     assert c.publish("pantau/v1/gw-rc/flood", flood(5, "st-rc-home", ts=TS)) in OK
     acks.wait([5], "the acknowledgement of seq 5")
     # other content under the stored key, refused at the door for its station

@@ -125,8 +125,7 @@ def device_status(env, device_id):
 
 
 def dead_letters(env, device_id):
-    return env.sql("SELECT source, seq, reason, detail FROM pantau_ops.dead_letter"
-                   " WHERE device_id = %s ORDER BY seq", device_id)
+    return B.dead_letters(env, device_id, "source, seq, reason, detail", order="seq")
 
 
 def test_readings_stored_once_acknowledged_then_birth_and_will():

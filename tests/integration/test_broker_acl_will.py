@@ -128,8 +128,7 @@ def test_retained_will_on_a_reading_stream_is_refused():
 
 
 def dead_letters(e, device_id):
-    return e.sql("SELECT source, reason, detail, seq FROM pantau_ops.dead_letter"
-                 " WHERE device_id = %s ORDER BY id", device_id)
+    return B.dead_letters(e, device_id, "source, reason, detail, seq")
 
 
 def test_invalid_will_on_a_reading_stream_is_no_reading_and_its_dead_letters_are_bounded():

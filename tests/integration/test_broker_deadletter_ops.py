@@ -41,45 +41,15 @@ def world():
 
 
 def dead_letters(e, device_id):
-    return e.sql("SELECT seq, category, reason, payload_size, octet_length(payload),"
-                 " encode(payload_sha256, 'hex'), payload FROM pantau_ops.dead_letter"
-                 " WHERE device_id = %s ORDER BY id", device_id)
-
-
-class Acks:
-    """The acknowledgements a device's own subscription receives, as seq sets."""
-
-    def __init__(self, client, device_id):
-        self.client = client
-        self.topic = "pantau/v1/%s/ack" % device_id
-        self.acked = set()
-        self.dead = set()
-        assert client.subscribe(self.topic) < 0x80
-
-    def poll(self):
-        m = self.client.recv(0.2, topic=self.topic)
-        while m is not None:
-            doc = json.loads(m[1])
-            for item in doc["acks"]:
-                assert item["store"] == STORE, item
-                for first, last in item["ranges"]:
-                    self.acked.update(range(first, last + 1))
-                for first, last in item.get("dead", []):
-                    self.dead.update(range(first, last + 1))
-            m = self.client.recv(0, topic=self.topic)
-
-    def wait(self, seqs, what):
-        def probe():
-            self.poll()
-            return set(seqs) <= self.acked
-        H.wait_until(probe, 30, what)
+    return B.dead_letters(e, device_id, "seq, category, reason, payload_size,"
+                          " octet_length(payload), encode(payload_sha256, 'hex'), payload")
 
 
 def test_refused_readings_with_a_readable_key_are_acked_as_dead_9_4():
     e = world()
     s = device(e, "gw-d4", stations=["st-d4"])
     c = e.client("gw-d4", s)
-    acks = Acks(c, "gw-d4")
+    acks = B.Acks(c, "gw-d4", STORE)
     nan = flood(1, "st-d4", level_cm=12345.5).replace("12345.5", "NaN")
     cut = flood(2, "st-d4")[:-7]
     bad_ts = flood(3, "st-d4", ts="2026-02-11 03:15:00")

@@ -33,8 +33,7 @@ def world():
 
 
 def dead_letters(e, device_id):
-    return e.sql("SELECT source, reason, detail, seq, payload FROM pantau_ops.dead_letter"
-                 " WHERE device_id = %s ORDER BY id", device_id)
+    return B.dead_letters(e, device_id, "source, reason, detail, seq, payload")
 
 
 def readings(e, device_id):

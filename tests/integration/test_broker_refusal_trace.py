@@ -15,7 +15,6 @@ One broker (with deploy/mosquitto.conf's client certificate listener), database 
 for the file.
 """
 
-import json
 import os
 import sys
 
@@ -58,36 +57,7 @@ def tls_client(cn):
 
 def dead_letters(e, device_id):
     """(seq, category, reason, topic, store_id) of device_id's dead letters, oldest first."""
-    return e.sql("SELECT seq, category, reason, topic, store_id::text FROM pantau_ops.dead_letter"
-                 " WHERE device_id = %s ORDER BY id", device_id)
-
-
-class Acks:
-    """The acknowledgements a device's own subscription receives, as seq sets."""
-
-    def __init__(self, client, device_id):
-        self.client = client
-        self.topic = "pantau/v1/%s/ack" % device_id
-        self.acked = set()
-        self.dead = set()
-        assert client.subscribe(self.topic) < 0x80
-
-    def poll(self):
-        m = self.client.recv(0.2, topic=self.topic)
-        while m is not None:
-            for item in json.loads(m[1])["acks"]:
-                assert item["store"] == STORE, item
-                for first, last in item["ranges"]:
-                    self.acked.update(range(first, last + 1))
-                for first, last in item.get("dead", []):
-                    self.dead.update(range(first, last + 1))
-            m = self.client.recv(0, topic=self.topic)
-
-    def wait(self, seqs, what):
-        def probe():
-            self.poll()
-            return set(seqs) <= self.acked
-        H.wait_until(probe, 30, what)
+    return B.dead_letters(e, device_id, "seq, category, reason, topic, store_id::text")
 
 
 def test_topic_refusals_are_dead_letters_acked_as_dead_9_13():
@@ -95,7 +65,7 @@ def test_topic_refusals_are_dead_letters_acked_as_dead_9_13():
     s = device(e, "gw-tr1", stations=["st-tr1"])
     device(e, "gw-tr2", stations=["st-tr2"])
     c = e.client("gw-tr1", s)
-    acks = Acks(c, "gw-tr1")
+    acks = B.Acks(c, "gw-tr1", STORE)
     before = wait_stats(e, "devacl", lambda st: True)
     # a flood gateway on traffic (its kind may not), on another device's topic, a retained
     # reading, a reading at QoS 0: refused by devacl, each passed on

@@ -43,8 +43,7 @@ def stored(e, device_id):
 
 
 def dead_letters(e, device_id):
-    return e.sql("SELECT seq, source, reason, detail FROM pantau_ops.dead_letter"
-                 " WHERE device_id = %s ORDER BY seq", device_id)
+    return B.dead_letters(e, device_id, "seq, source, reason, detail", order="seq")
 
 
 def test_unsynced_1970_reading_is_stored_and_synced_one_before_the_binding_refused():

@@ -28,8 +28,7 @@ static const struct conf_key table[] = {
      "broker port"},
     {"tls", CONF_BOOL, "false", offsetof(struct cfg, tls), sizeof(bool), 0, 0, "use TLS"},
     {"ratio", CONF_DOUBLE, "0.5", offsetof(struct cfg, ratio), sizeof(double), 0, 1, "a share"},
-    {"wait", CONF_MS, "5s", offsetof(struct cfg, wait_ms), sizeof(long long), 0, 3600000,
-     "a wait"},
+    {"wait", CONF_MS, "5s", offsetof(struct cfg, wait_ms), sizeof(long long), 0, 3600000, "a wait"},
     {"secret_file", CONF_SECRET_FILE, "", offsetof(struct cfg, secret),
      sizeof(((struct cfg *)0)->secret), 0, 0, "a secret"},
     CONF_END,
@@ -85,8 +84,10 @@ static void test_durations(void)
     static const struct {
         const char *text;
         long long ms;
-    } rows[] = {{"host h\nwait 7\n", 7},       {"host h\nwait 3s\n", 3000},
-                {"host h\nwait 2m\n", 120000}, {"host h\nwait 1h\n", 3600000},
+    } rows[] = {{"host h\nwait 7\n", 7},
+                {"host h\nwait 3s\n", 3000},
+                {"host h\nwait 2m\n", 120000},
+                {"host h\nwait 1h\n", 3600000},
                 {"host h\nwait 0ms\n", 0}};
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -225,8 +226,8 @@ static const struct conf_key src_table[] = {
     CONF_END,
 };
 
-static const struct conf_key *on_section(void *ctx, const char *name, const char *arg,
-                                         void **obj, char *err, size_t errlen)
+static const struct conf_key *on_section(void *ctx, const char *name, const char *arg, void **obj,
+                                         char *err, size_t errlen)
 {
     struct sections *s = ctx;
 
@@ -282,6 +283,88 @@ static void test_sections(void)
     }
 }
 
+/* conf_set: one key from a name and a value, as the broker plugin's options come. Its error
+ * reads "KEY: why", the same words conf_load writes after "FILE:LINE: " for the line
+ * `KEY VALUE`. */
+static void test_set_one_key(void)
+{
+    static const struct {
+        const char *key;
+        const char *value;
+        int rc;
+        const char *want; /* the whole error */
+    } rows[] = {
+        {"host", "broker", MSG_OK, ""},
+        {"port", "8883", MSG_OK, ""},
+        {"tls", "on", MSG_OK, ""},
+        {"ratio", "0.25", MSG_OK, ""},
+        {"wait", "2m", MSG_OK, ""},
+        {"bogus", "1", MSG_ERR_CONFIG, "bogus: unknown key"},
+        {"Port", "1", MSG_ERR_CONFIG, "Port: unknown key"},
+        {"port", "80x", MSG_ERR_CONFIG, "port: '80x' is not an integer"},
+        {"port", "0", MSG_ERR_CONFIG, "port: 0 out of range 1..65535"},
+        {"host", "", MSG_ERR_CONFIG, "host: missing value"},
+        {"tls", "maybe", MSG_ERR_CONFIG,
+         "tls: 'maybe' is not a boolean (true/false, yes/no, on/off, 1/0)"},
+        {"wait", "2h", MSG_ERR_CONFIG, "wait: 2h out of range 0..3600000 ms"},
+        {"host", "0123456789012345678901234567890123", MSG_ERR_CONFIG,
+         "host: value longer than 31 bytes"},
+        {"secret_file", "/nonexistent/secret", MSG_ERR_CONFIG,
+         "secret_file: cannot read secret file /nonexistent/secret: No such file or directory"},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct cfg c;
+        struct cfg before;
+        char err[MSG_ERRLEN] = "";
+        char lerr[MSG_ERRLEN] = "";
+        char text[128];
+        char path[64];
+        char want[MSG_ERRLEN + 80];
+        int rc;
+
+        memset(&c, 0, sizeof(c));
+        TEST_CHECK(conf_defaults(table, &c, err, sizeof(err)) == MSG_OK);
+        before = c;
+        rc = conf_set(table, &c, rows[i].key, rows[i].value, err, sizeof(err));
+        TEST_CHECK(rc == rows[i].rc);
+        TEST_CHECK(strcmp(err, rows[i].want) == 0);
+        TEST_MSG("%s '%s': rc %d, err '%s', want '%s'", rows[i].key, rows[i].value, rc, err,
+                 rows[i].want);
+        if (rc != MSG_OK) {
+            /* a refused value leaves the other keys as they were */
+            TEST_CHECK(c.port == before.port && c.tls == before.tls && c.wait_ms == before.wait_ms);
+            snprintf(text, sizeof(text), "%s %s\n", rows[i].key, rows[i].value);
+            TEST_CHECK(load(text, &c, lerr, sizeof(lerr), path, sizeof(path)) == rc);
+            snprintf(want, sizeof(want), "%s:1: %s", path, err);
+            TEST_CHECK(strcmp(lerr, want) == 0);
+            TEST_MSG("conf_load: '%s', conf_set: '%s'", lerr, err);
+            unlink(path);
+        }
+    }
+}
+
+static void test_set_values(void)
+{
+    struct cfg c;
+    char err[MSG_ERRLEN] = "";
+
+    memset(&c, 0, sizeof(c));
+    TEST_CHECK(conf_defaults(table, &c, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(conf_set(table, &c, "host", "broker", err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(conf_set(table, &c, "port", "8883", err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(conf_set(table, &c, "tls", "on", err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(conf_set(table, &c, "ratio", "0.25", err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(conf_set(table, &c, "wait", "2m", err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(strcmp(c.host, "broker") == 0);
+    TEST_CHECK(c.port == 8883);
+    TEST_CHECK(c.tls);
+    TEST_CHECK(c.ratio == 0.25);
+    TEST_CHECK(c.wait_ms == 120000);
+    TEST_CHECK(conf_set(table, &c, "port", "1884", err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(c.port == 1884); /* a second set replaces: repeats are the caller's to refuse */
+}
+
 TEST_LIST = {
     {"values_and_defaults", test_values_and_defaults},
     {"durations", test_durations},
@@ -290,5 +373,7 @@ TEST_LIST = {
     {"missing_file", test_missing_file},
     {"secret_is_read_and_never_echoed", test_secret_is_read_and_never_echoed},
     {"sections", test_sections},
+    {"set_one_key", test_set_one_key},
+    {"set_values", test_set_values},
     {NULL, NULL},
 };

@@ -15,11 +15,17 @@ struct row {
     enum msg_stream stream;
     const char *device;
     const char *collector;
-    const char *want;     /* for errors: text err must contain */
+    const char *want; /* for errors: text err must contain */
 };
 
-#define GOOD(name, t, s, dev, col) {name, t, MSG_OK, s, dev, col, NULL}
-#define BAD(name, t, want) {name, t, MSG_ERR_TOPIC, MSG_STREAM_FLOOD, "", "", want}
+#define GOOD(name, t, s, dev, col)         \
+    {                                      \
+        name, t, MSG_OK, s, dev, col, NULL \
+    }
+#define BAD(name, t, want)                                     \
+    {                                                          \
+        name, t, MSG_ERR_TOPIC, MSG_STREAM_FLOOD, "", "", want \
+    }
 
 static void test_parse(void)
 {
@@ -31,13 +37,11 @@ static void test_parse(void)
         GOOD("dropped", "pantau/v1/0dev/dropped", MSG_STREAM_DROPPED, "0dev", ""),
         GOOD("status", "pantau/v1/d/status", MSG_STREAM_STATUS, "d", ""),
         GOOD("ack", "pantau/v1/d/ack", MSG_STREAM_ACK, "d", ""),
-        GOOD("health", "pantau/v1/_sys/health/collector-1", MSG_STREAM_HEALTH, "",
-             "collector-1"),
+        GOOD("health", "pantau/v1/_sys/health/collector-1", MSG_STREAM_HEALTH, "", "collector-1"),
         GOOD("rejected", "pantau/v1/_sys/rejected", MSG_STREAM_REJECTED, "", ""),
-        GOOD("device id of 64 characters", "pantau/v1/" ID64 "/flood", MSG_STREAM_FLOOD, ID64,
-             ""),
-        GOOD("collector id of 64 characters", "pantau/v1/_sys/health/" ID64, MSG_STREAM_HEALTH,
-             "", ID64),
+        GOOD("device id of 64 characters", "pantau/v1/" ID64 "/flood", MSG_STREAM_FLOOD, ID64, ""),
+        GOOD("collector id of 64 characters", "pantau/v1/_sys/health/" ID64, MSG_STREAM_HEALTH, "",
+             ID64),
         BAD("unknown version (section 10)", "pantau/v2/gw-p2c-01/flood",
             "topic level 2 (version) 'v2': unknown version"),
         BAD("unknown stream (10)", "pantau/v1/gw-p2c-01/rain",
@@ -77,6 +81,14 @@ static void test_parse(void)
         BAD("rejected with more levels", "pantau/v1/_sys/rejected/x",
             "topic level 5 'x': too many levels"),
         BAD("_SYS", "pantau/v1/_SYS/rejected", "topic level 3 (device) '_SYS'"),
+        GOOD("health of a collector named like a stream", "pantau/v1/_sys/health/status",
+             MSG_STREAM_HEALTH, "", "status"),
+        GOOD("a device named like a stream", "pantau/v1/status/ack", MSG_STREAM_ACK, "status", ""),
+        BAD("rejected with a suffix", "pantau/v1/_sys/rejectedx", "not a _sys topic"),
+        BAD("stream with a suffix", "pantau/v1/gw/statusx", "'statusx': unknown stream"),
+        BAD("stream as a prefix", "pantau/v1/gw/sta", "'sta': unknown stream"),
+        BAD("health of nobody", "pantau/v1/_sys/health/", "topic level 5 is empty"),
+        BAD("version 1 without prefix", "v1/gw/flood", "topic level 1 'v1'"),
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -87,6 +99,14 @@ static void test_parse(void)
 
         TEST_CHECK(rc == r->rc);
         TEST_MSG("%s: rc %d, err '%s'", r->name, rc, err);
+        /* msg_topic_is_stream answers as the parser does, for every stream */
+        for (int s = 0; s < MSG_STREAM_COUNT; s++) {
+            bool want = rc == MSG_OK && t.stream == (enum msg_stream)s;
+
+            TEST_CHECK(msg_topic_is_stream(r->topic, strlen(r->topic), (enum msg_stream)s) == want);
+            TEST_MSG("%s: msg_topic_is_stream(%s) is not %d", r->name,
+                     msg_stream_name((enum msg_stream)s), (int)want);
+        }
         if (rc != MSG_OK || r->rc != MSG_OK) {
             if (r->want != NULL) {
                 TEST_CHECK(strstr(err, r->want) != NULL);
@@ -111,10 +131,15 @@ static void test_parse_limits(void)
     /* a topic is read as len bytes, not up to a NUL */
     TEST_CHECK(msg_topic_parse("pantau/v1/gw/floodXYZ", 18, &t, err, sizeof(err)) == MSG_OK);
     TEST_CHECK(t.stream == MSG_STREAM_FLOOD);
-    TEST_CHECK(msg_topic_parse("pantau/v1/gw\0x/flood", 20, &t, err, sizeof(err)) ==
-               MSG_ERR_TOPIC);
+    TEST_CHECK(msg_topic_parse("pantau/v1/gw\0x/flood", 20, &t, err, sizeof(err)) == MSG_ERR_TOPIC);
     TEST_CHECK(strstr(err, "'gw\\x00x'") != NULL);
     TEST_MSG("%s", err);
+    TEST_CHECK(msg_topic_is_stream("pantau/v1/gw/floodXYZ", 18, MSG_STREAM_FLOOD));
+    TEST_CHECK(!msg_topic_is_stream("pantau/v1/gw/floodXYZ", 21, MSG_STREAM_FLOOD));
+    TEST_CHECK(!msg_topic_is_stream("pantau/v1/gw\0x/flood", 20, MSG_STREAM_FLOOD));
+    TEST_CHECK(msg_topic_is_stream("pantau/v1/_sys/rejectedXYZ", 23, MSG_STREAM_REJECTED));
+    TEST_CHECK(!msg_topic_is_stream("pantau/v1/_sys/rejected", 22, MSG_STREAM_REJECTED));
+    TEST_CHECK(!msg_topic_is_stream("pantau/v1/gw/flood", 18, (enum msg_stream)9));
     memset(topic, 'a', sizeof(topic));
     TEST_CHECK(msg_topic_parse(topic, 257, &t, err, sizeof(err)) == MSG_ERR_TOPIC);
     TEST_CHECK(strcmp(err, "topic of 257 bytes exceeds 256") == 0);
@@ -151,17 +176,114 @@ static void test_format(void)
     TEST_CHECK(msg_topic_format(buf, sizeof(buf), MSG_STREAM_STATUS, ID64) == MSG_OK);
 }
 
+/* Each stream's filter: its name (or the _sys levels) after the prefix, and with an id in place
+ * of the '+' it is a topic the parser reads as that stream. */
+static void test_filter(void)
+{
+    char want[MSG_TOPIC_MAX + 1];
+    char topic[MSG_TOPIC_MAX + 1];
+    struct msg_topic t;
+    char err[MSG_ERRLEN] = "";
+
+    for (int i = 0; i < MSG_STREAM_COUNT; i++) {
+        enum msg_stream s = (enum msg_stream)i;
+        const char *f = msg_topic_filter(s);
+        const char *plus;
+
+        if (!TEST_CHECK(f != NULL)) {
+            continue;
+        }
+        if (s == MSG_STREAM_HEALTH) {
+            snprintf(want, sizeof(want), "pantau/v1/_sys/health/+");
+        } else if (s == MSG_STREAM_REJECTED) {
+            snprintf(want, sizeof(want), "pantau/v1/_sys/rejected");
+        } else {
+            snprintf(want, sizeof(want), "pantau/v1/+/%s", msg_stream_name(s));
+        }
+        TEST_CHECK(strcmp(f, want) == 0);
+        TEST_MSG("stream %s: filter '%s', want '%s'", msg_stream_name(s), f, want);
+        plus = strchr(f, '+');
+        if (plus == NULL) {
+            snprintf(topic, sizeof(topic), "%s", f);
+        } else {
+            snprintf(topic, sizeof(topic), "%.*sgw-1%s", (int)(plus - f), f, plus + 1);
+        }
+        TEST_CHECK(msg_topic_parse(topic, strlen(topic), &t, err, sizeof(err)) == MSG_OK);
+        TEST_CHECK(t.stream == s);
+        TEST_MSG("stream %s: '%s': %s", msg_stream_name(s), topic, err);
+        TEST_CHECK(msg_topic_is_stream(topic, strlen(topic), s));
+    }
+    TEST_CHECK(msg_topic_filter((enum msg_stream)9) == NULL);
+}
+
+static void test_device(void)
+{
+    static const struct {
+        const char *topic;
+        size_t len; /* 0: strlen */
+        const char *device;
+    } rows[] = {
+        {"pantau/v1/gw-1/flood", 0, "gw-1"},
+        {"pantau/v1/gw-1/rain", 0, "gw-1"},
+        {"pantau/v1/gw-1/flood/x/y", 0, "gw-1"},
+        {"pantau/v1/gw-1", 0, "gw-1"},
+        {"pantau/v1/gw-1XYZ/flood", 14, "gw-1"},
+        {"pantau/v1/" ID64 "/flood", 0, ID64},
+        {"pantau/v1/" ID64 "a/flood", 0, ""},
+        {"pantau/v1/GW/flood", 0, ""},
+        {"pantau/v1/gw+/flood", 0, ""},
+        {"pantau/v1/_sys/rejected", 0, ""},
+        {"pantau/v1//flood", 0, ""},
+        {"pantau/v1/", 0, ""},
+        {"pantau/v2/gw-1/flood", 0, ""},
+        {"frigate/events", 0, ""},
+        {"", 0, ""},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char out[MSG_ID_MAX + 1] = "junk";
+        size_t len = rows[i].len != 0 ? rows[i].len : strlen(rows[i].topic);
+        bool ok = msg_topic_device(rows[i].topic, len, out);
+
+        TEST_CHECK(ok == (rows[i].device[0] != '\0'));
+        TEST_CHECK(strcmp(out, rows[i].device) == 0);
+        TEST_MSG("'%s' (%zu bytes): '%s', want '%s'", rows[i].topic, len, out, rows[i].device);
+    }
+}
+
+static void test_last_level(void)
+{
+    TEST_CHECK(strcmp(msg_topic_last_level("pantau/v1/gw/flood"), "flood") == 0);
+    TEST_CHECK(strcmp(msg_topic_last_level("pantau/v1/_sys/rejected"), "rejected") == 0);
+    TEST_CHECK(strcmp(msg_topic_last_level("pantau/v1/gw/"), "") == 0);
+    TEST_CHECK(strcmp(msg_topic_last_level("flood"), "") == 0);
+    TEST_CHECK(strcmp(msg_topic_last_level(""), "") == 0);
+}
+
 static void test_id_valid(void)
 {
     static const struct {
         const char *id;
         bool ok;
     } rows[] = {
-        {"a", true},          {"0", true},           {"gw-p2c-01", true}, {"a.b_c-d", true},
-        {ID64, true},         {ID64 "a", false},     {"", false},         {"-a", false},
-        {".a", false},        {"_sys", false},       {"A", false},        {"a b", false},
-        {"a/b", false},       {"a+b", false},        {"a#b", false},      {"a:b", false},
-        {"caf\xc3\xa9", false}, {"a\tb", false},
+        {"a", true},
+        {"0", true},
+        {"gw-p2c-01", true},
+        {"a.b_c-d", true},
+        {ID64, true},
+        {ID64 "a", false},
+        {"", false},
+        {"-a", false},
+        {".a", false},
+        {"_sys", false},
+        {"A", false},
+        {"a b", false},
+        {"a/b", false},
+        {"a+b", false},
+        {"a#b", false},
+        {"a:b", false},
+        {"caf\xc3\xa9", false},
+        {"a\tb", false},
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -210,8 +332,7 @@ static void test_kind_may_publish(void)
 
             snprintf(word, sizeof(word), "%s", msg_stream_name((enum msg_stream)s));
             expect = strstr(allowed[i], word) != NULL;
-            TEST_CHECK(msg_kind_may_publish((enum msg_device_kind)i, (enum msg_stream)s) ==
-                       expect);
+            TEST_CHECK(msg_kind_may_publish((enum msg_device_kind)i, (enum msg_stream)s) == expect);
             TEST_MSG("kind %s stream %s", msg_device_kind_name((enum msg_device_kind)i), word);
         }
         TEST_CHECK(msg_device_kind_from_name(msg_device_kind_name((enum msg_device_kind)i),
@@ -231,6 +352,9 @@ TEST_LIST = {
     {"parse", test_parse},
     {"parse_limits", test_parse_limits},
     {"format", test_format},
+    {"filter", test_filter},
+    {"device", test_device},
+    {"last_level", test_last_level},
     {"id_valid", test_id_valid},
     {"stream_names", test_stream_names},
     {"kind_may_publish", test_kind_may_publish},
