@@ -139,7 +139,10 @@ struct counters {
 struct agent {
     const struct agent_config *cfg;           /* borrowed from main */
 
-    /* the store, shared with the source threads */
+    /* the store, shared with the source threads. store_lock is the one lock of the store
+     * (agent_store.h: a handle is not thread-safe by itself): every call on a->store after
+     * agent_new and before agent_free holds it, and it makes emit's append and the station's
+     * bookkeeping one step for the engine */
     pthread_mutex_t store_lock;
     struct agent_store *store;
     char store_id[MSG_STORE_ID_LEN + 1];
@@ -1523,7 +1526,9 @@ static void send_backlog(struct agent *a, int64_t now)
         log_msg(LOG_NOTICE, "agent: backlog replay done: %" PRIu64 " readings replayed in "
                 "total", a->cnt.replayed);
         /* the replay's page cache and freed heap go back to the system (footprint) */
+        pthread_mutex_lock(&a->store_lock);
         agent_store_shrink(a->store);
+        pthread_mutex_unlock(&a->store_lock);
         malloc_trim(0);
     }
 }
