@@ -1,4 +1,5 @@
-# agent.cmake -- pantau-agent itself: the engine (agent.c), its config (agent_config.c), the
+# agent.cmake -- pantau-agent itself: the engine (agent.c and the agent_*.c files behind its
+# private agent_int.h: ring, intake, send, conn), its config (agent_config.c), the
 # window/backoff arithmetic (agent_window.c) and main.c; and the footprint benchmark helper.
 # Their unit tests are registered in tests/unit/CMakeLists.txt.
 #
@@ -24,6 +25,10 @@ target_link_libraries(agent_sources PUBLIC agent_core)
 add_executable(pantau-agent
     ${CMAKE_CURRENT_SOURCE_DIR}/main.c
     ${CMAKE_CURRENT_SOURCE_DIR}/agent.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/agent_conn.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/agent_intake.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/agent_ring.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/agent_send.c
     ${CMAKE_CURRENT_SOURCE_DIR}/agent_notify.c
 )
 target_link_libraries(pantau-agent PRIVATE

@@ -52,6 +52,12 @@ FORMATTED=(
     collector/registry.c
     collector/registry.h
     edge-agent/agent.h
+    edge-agent/agent.c
+    edge-agent/agent_conn.c
+    edge-agent/agent_int.h
+    edge-agent/agent_intake.c
+    edge-agent/agent_ring.c
+    edge-agent/agent_send.c
     edge-agent/agent_notify.c
     edge-agent/agent_notify.h
     edge-agent/cmdline.c
