@@ -115,6 +115,9 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
 
         a->wakeups++;
         drain_events(a, now);
+        if (a->conn_state == AGENT_CONN_IDLE && now >= a->next_connect_ms) {
+            agent_conn_start(a, now);
+        }
         rc = agent_send_tick(a, now);
         if (rc != MSG_OK) {
             snprintf(err, errlen, "agent: the store failed; stopping");

@@ -283,7 +283,8 @@ int agent_send_refresh_stats(struct agent *a, int64_t now, bool force);
 int agent_send_status(struct agent *a, bool online, int64_t now);
 /* The summary line of counters (INFO). */
 void agent_send_summary(struct agent *a);
-/* Everything due at now: connect, send, status, flush, expiry, summary. Returns MSG_OK or
+/* Everything due at now but the connection (agent_conn_start, just before): send, status,
+ * flush, expiry, summary. Returns MSG_OK or
  * MSG_ERR_DB (the store failed: the agent stops). */
 int agent_send_tick(struct agent *a, int64_t now);
 /* When the engine must look again without an event. */

@@ -222,6 +222,22 @@ static void source_close(struct agent_source_run *r)
     r->open = false;
 }
 
+/* Polls an open source whose fd is readable or whose deadline passed; a failed one is closed
+ * and reopened after its backoff. */
+static void source_poll(struct agent_source_run *r, int64_t now, uint64_t *rng)
+{
+    char err[MSG_ERRLEN] = "";
+
+    r->wait.fd = -1;
+    r->wait.next_ms = INT64_MAX;
+    if (r->cs->source->poll(r->state, now, &r->wait, err, sizeof(err)) != MSG_OK) {
+        source_close(r);
+        r->next_open_ms = now + agent_backoff_next(&r->backoff, rng);
+        log_msg(LOG_WARNING, "agent: source %s failed: %s; reopening in %" PRId64 " ms",
+                r->cs->source->name, err, r->next_open_ms - now);
+    }
+}
+
 void *agent_intake_main(void *arg)
 {
     struct agent *a = arg;
@@ -240,7 +256,6 @@ void *agent_intake_main(void *arg)
 
         for (size_t i = 0; i < a->n_runs; i++) {
             struct agent_source_run *r = &a->runs[i];
-            char err[MSG_ERRLEN] = "";
 
             if (r->dead) {
                 continue;
@@ -249,14 +264,7 @@ void *agent_intake_main(void *arg)
                 source_try_open(a, r, now, &rng);
             }
             if (r->open && r->wait.fd < 0 && now >= r->wait.next_ms) {
-                r->wait.fd = -1;
-                r->wait.next_ms = INT64_MAX;
-                if (r->cs->source->poll(r->state, now, &r->wait, err, sizeof(err)) != MSG_OK) {
-                    source_close(r);
-                    r->next_open_ms = now + agent_backoff_next(&r->backoff, &rng);
-                    log_msg(LOG_WARNING, "agent: source %s failed: %s; reopening in %" PRId64 " ms",
-                            r->cs->source->name, err, r->next_open_ms - now);
-                }
+                source_poll(r, now, &rng);
             }
             if (r->open) {
                 if (r->wait.next_ms < next) {
@@ -287,7 +295,6 @@ void *agent_intake_main(void *arg)
         now = agent_clock_mono_ms();
         for (nfds_t k = 0; k < nfds; k++) {
             struct agent_source_run *r;
-            char err[MSG_ERRLEN] = "";
 
             if (idx[k] == SIZE_MAX || fds[k].revents == 0) {
                 continue;
@@ -296,14 +303,7 @@ void *agent_intake_main(void *arg)
             if (!r->open) {
                 continue;
             }
-            r->wait.fd = -1;
-            r->wait.next_ms = INT64_MAX;
-            if (r->cs->source->poll(r->state, now, &r->wait, err, sizeof(err)) != MSG_OK) {
-                source_close(r);
-                r->next_open_ms = now + agent_backoff_next(&r->backoff, &rng);
-                log_msg(LOG_WARNING, "agent: source %s failed: %s; reopening in %" PRId64 " ms",
-                        r->cs->source->name, err, r->next_open_ms - now);
-            }
+            source_poll(r, now, &rng);
         }
         /* a source whose deadline passed while it also waits on an fd: poll it next round */
         for (size_t i = 0; i < a->n_runs; i++) {

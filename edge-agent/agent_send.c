@@ -560,9 +560,6 @@ int agent_send_tick(struct agent *a, int64_t now)
     struct agent_clock_now clk;
     char err[MSG_ERRLEN];
 
-    if (a->conn_state == AGENT_CONN_IDLE && now >= a->next_connect_ms) {
-        agent_conn_start(a, now);
-    }
     if (agent_send_refresh_stats(a, now, false) != MSG_OK) {
         return MSG_ERR_DB;
     }
