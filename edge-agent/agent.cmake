@@ -1,12 +1,15 @@
-# agent.cmake -- pantau-agent itself: the engine (agent.c), its config (agent_config.c), the
-# window/backoff arithmetic (agent_window.c) and main.c; and the footprint benchmark helper.
-# Their unit tests are registered in tests/unit/CMakeLists.txt.
+# agent.cmake -- pantau-agent itself: the engine (engine/: agent.c and the agent_*.c files
+# behind its private agent_int.h: ring, intake, send, conn), its config (agent_config.c), the
+# window/backoff arithmetic (agent_window.c), sd_notify (agent_notify.c); the program's two
+# commands, main.c and `pantau-agent report` (agent_report.c); and the footprint benchmark
+# helper. Their unit tests are registered in tests/unit/CMakeLists.txt.
 #
 # Included by edge-agent/CMakeLists.txt after store.cmake (agent_store: the store and the clock)
-# and sources.cmake (agent_sources: the source table, `report`). agent_core (config + window)
-# is what `pantau-agent report` needs to read the config, so agent_sources is linked to it
-# here (agent_core in turn needs agent_source_find and the clock: CMake resolves the cycle
-# between the static libraries).
+# and sources.cmake (agent_sources: the source table). agent_core (config + window) is what the
+# engine and `report` need to read the config; it links agent_sources, as the config checks its
+# [source] sections with agent_source_find. The libraries depend one way: agent_report ->
+# agent_core -> agent_sources -> agent_sources_core, agent_store (report used to sit in
+# agent_sources, which then had to link agent_core back: a cycle).
 
 # Debian's paho CMake config lists OpenSSL::SSL in the link interface of its
 # eclipse-paho-mqtt-c::paho-mqtt3as target without finding OpenSSL, which fails the generate
@@ -14,19 +17,32 @@
 find_library(PANTAU_PAHO_MQTT3AS NAMES paho-mqtt3as REQUIRED)
 
 add_library(agent_core STATIC
-    ${CMAKE_CURRENT_SOURCE_DIR}/agent_config.c
-    ${CMAKE_CURRENT_SOURCE_DIR}/agent_window.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_config.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_window.c
 )
-target_include_directories(agent_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_include_directories(agent_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/engine)
 target_link_libraries(agent_core PUBLIC pantau_msg m agent_store agent_sources)
-target_link_libraries(agent_sources PUBLIC agent_core)
+
+# `pantau-agent report`: one Jumantik inspection (the larva source's input format) appended to
+# the store from the command line, beside the running agent.
+add_library(agent_report STATIC ${CMAKE_CURRENT_SOURCE_DIR}/agent_report.c)
+target_include_directories(agent_report PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(agent_report PUBLIC agent_core agent_sources_core agent_store)
+if(DEFINED PANTAU_VERSION)
+    target_compile_definitions(agent_report PRIVATE PANTAU_VERSION="${PANTAU_VERSION}")
+endif()
 
 add_executable(pantau-agent
     ${CMAKE_CURRENT_SOURCE_DIR}/main.c
-    ${CMAKE_CURRENT_SOURCE_DIR}/agent.c
-    ${CMAKE_CURRENT_SOURCE_DIR}/agent_notify.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_conn.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_intake.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_ring.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_send.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_notify.c
 )
 target_link_libraries(pantau-agent PRIVATE
+    agent_report
     agent_core
     agent_sources
     agent_store

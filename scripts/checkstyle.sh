@@ -23,7 +23,7 @@ FORMATTED=(
     broker-plugins/admin_common.c
     broker-plugins/admin_common.h
     broker-plugins/devacl.c
-    edge-agent/agent_window.c
+    edge-agent/engine/agent_window.c
     msg/msg_hex.c
     msg/msg_hex.h
     tests/unit/test_msg_hex.c
@@ -51,11 +51,17 @@ FORMATTED=(
     collector/redrive_tally.h
     collector/registry.c
     collector/registry.h
-    edge-agent/agent.h
-    edge-agent/agent_notify.c
-    edge-agent/agent_notify.h
-    edge-agent/cmdline.c
-    edge-agent/larva_input.h
+    edge-agent/engine/agent.h
+    edge-agent/engine/agent.c
+    edge-agent/engine/agent_conn.c
+    edge-agent/engine/agent_int.h
+    edge-agent/engine/agent_intake.c
+    edge-agent/engine/agent_ring.c
+    edge-agent/engine/agent_send.c
+    edge-agent/engine/agent_notify.c
+    edge-agent/engine/agent_notify.h
+    edge-agent/sources/common/cmdline.c
+    edge-agent/sources/larva/larva_input.h
     msg/msg_err.c
     msg/msg_utf8.h
     msg/msg_wilayah.c

@@ -49,14 +49,19 @@
  * failing quick_check) is moved aside as `<path>.corrupt-<UTC time>` (with its WAL), logged,
  * and replaced by a new store with a new store id: the agent keeps working.
  *
- * Thread-safe: every call takes the store's mutex (a scan holds it while it calls fn, so fn
- * must not call the store).
+ * Not thread-safe by itself: one call at a time on a handle, like the SQLite connection it
+ * wraps (and a scan's fn must not call the store: the scan's statement is still running). The
+ * one place that shares a handle between threads, the agent's engine (its source threads append
+ * through emit while the engine scans, marks and deletes), serialises every call with its own
+ * store_lock, which also makes an append and the bookkeeping that goes with it one step
+ * (agent_int.h). Separate handles, in threads or in processes (`report`), need no lock of ours:
+ * SQLite's file locking and the busy timeout order them.
  *
  * Several processes may open the same file: `pantau-agent report` appends a Jumantik
  * inspection while the agent runs (SQLite's locking, with a busy timeout). The running agent
  * sees such rows through agent_store_scan.
  *
- * Not for: MQTT, the window of readings in flight, replay policy (agent.c decides what to send
+ * Not for: MQTT, the window of readings in flight, replay policy (the engine decides what to send
  * when; the store only keeps and hands out rows). */
 #ifndef AGENT_STORE_H
 #define AGENT_STORE_H
@@ -160,7 +165,7 @@ int agent_store_append(struct agent_store *s, struct msg_event *evs, size_t n, c
 
 /* Calls fn for up to max held readings with seq > after_seq, in ascending seq order; fn
  * returns false to stop early. Returns MSG_OK or MSG_ERR_DB. Rows are borrowed during fn,
- * which must not call the store (the scan holds its lock). */
+ * which must not call the store (its statement is still running). */
 typedef bool (*agent_store_row_fn)(void *ctx, const struct agent_store_row *row);
 int agent_store_scan(struct agent_store *s, uint64_t after_seq, size_t max, agent_store_row_fn fn,
                      void *ctx, char *err, size_t errlen);

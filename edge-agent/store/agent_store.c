@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +191,6 @@ static const char *const upgrade_sql[AGENT_STORE_VERSION - 1] = {
 };
 
 struct agent_store {
-    pthread_mutex_t lock;
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     char *path;
@@ -617,7 +615,7 @@ static int enforce_limits(struct agent_store *s, struct txn *t, char *err, size_
 }
 
 /* Drops ordinary readings taken (with a synchronised clock) before cutoff_ms, reason max_age. */
-static int expire_locked(struct agent_store *s, struct txn *t, int64_t cutoff_ms, char *err,
+static int expire_txn(struct agent_store *s, struct txn *t, int64_t cutoff_ms, char *err,
                          size_t errlen)
 {
     struct drop_batch b;
@@ -984,7 +982,6 @@ int agent_store_open_opts(const char *path, const struct agent_store_options *op
         snprintf(err, errlen, "agent store: out of memory");
         goto fail;
     }
-    pthread_mutex_init(&s->lock, NULL);
     s->path = strdup(path);
     if (s->path == NULL) {
         rc = MSG_ERR_NOMEM;
@@ -1031,9 +1028,7 @@ int agent_store_open(const char *path, const struct agent_store_limits *lim, boo
 
 void agent_store_shrink(struct agent_store *s)
 {
-    pthread_mutex_lock(&s->lock);
     sqlite3_db_release_memory(s->db);
-    pthread_mutex_unlock(&s->lock);
 }
 
 void agent_store_close(struct agent_store *s)
@@ -1044,7 +1039,6 @@ void agent_store_close(struct agent_store *s)
     if (s->db != NULL) {
         close_db(s);
     }
-    pthread_mutex_destroy(&s->lock);
     free(s->path);
     free(s);
 }
@@ -1067,13 +1061,12 @@ int agent_store_append(struct agent_store *s, struct msg_event *evs, size_t n, c
     if (n == 0) {
         return MSG_OK;
     }
-    pthread_mutex_lock(&s->lock);
     rc = begin(s, &t, err, errlen);
     if (rc != MSG_OK) {
         goto out;
     }
     if (s->lim.max_age_ms > 0 && t.now.synced) {
-        rc = expire_locked(s, &t, t.now.wall_ms - s->lim.max_age_ms, err, errlen);
+        rc = expire_txn(s, &t, t.now.wall_ms - s->lim.max_age_ms, err, errlen);
         if (rc != MSG_OK) {
             goto out;
         }
@@ -1125,7 +1118,6 @@ out:
     if (rc != MSG_OK) {
         rollback(s);
     }
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -1167,7 +1159,6 @@ static int scan(struct agent_store *s, enum stmt_id id, uint64_t after_seq, size
     if (max == 0) {
         return MSG_OK;
     }
-    pthread_mutex_lock(&s->lock);
     q = stmt(s, id);
     sqlite3_bind_int64(q, 1, (sqlite3_int64)(after_seq > MSG_SEQ_MAX ? MSG_SEQ_MAX : after_seq));
     sqlite3_bind_int64(q, 2, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
@@ -1205,7 +1196,6 @@ static int scan(struct agent_store *s, enum stmt_id id, uint64_t after_seq, size
         }
     }
     sqlite3_reset(q);
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -1230,7 +1220,6 @@ int agent_store_mark_sent(struct agent_store *s, const uint64_t *seqs, size_t n,
     if (n == 0) {
         return MSG_OK;
     }
-    pthread_mutex_lock(&s->lock);
     rc = begin(s, &t, err, errlen);
     for (size_t i = 0; rc == MSG_OK && i < n; i++) {
         sqlite3_stmt *q = stmt(s, ST_MARK);
@@ -1244,7 +1233,6 @@ int agent_store_mark_sent(struct agent_store *s, const uint64_t *seqs, size_t n,
     if (rc != MSG_OK) {
         rollback(s);
     }
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -1261,7 +1249,6 @@ int agent_store_ack(struct agent_store *s, const struct msg_range *ranges, size_
     if (n == 0) {
         return MSG_OK;
     }
-    pthread_mutex_lock(&s->lock);
     rc = begin(s, &t, err, errlen);
     for (size_t i = 0; rc == MSG_OK && i < n; i++) {
         sqlite3_stmt *q;
@@ -1294,7 +1281,6 @@ int agent_store_ack(struct agent_store *s, const struct msg_range *ranges, size_
     } else if (deleted != NULL) {
         *deleted = total;
     }
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -1311,7 +1297,6 @@ int agent_store_reject(struct agent_store *s, uint64_t seq, const char *reason, 
     int rc;
 
     snprintf(why, sizeof(why), "%s", reason != NULL ? reason : "");
-    pthread_mutex_lock(&s->lock);
     rc = begin(s, &t, err, errlen);
     if (rc != MSG_OK) {
         goto out;
@@ -1403,7 +1388,6 @@ out:
     if (rc != MSG_OK) {
         rollback(s);
     }
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -1415,10 +1399,9 @@ int agent_store_expire(struct agent_store *s, int64_t now_ms, char *err, size_t 
     if (s->lim.max_age_ms <= 0) {
         return MSG_OK;
     }
-    pthread_mutex_lock(&s->lock);
     rc = begin(s, &t, err, errlen);
     if (rc == MSG_OK) {
-        rc = expire_locked(s, &t, now_ms - s->lim.max_age_ms, err, errlen);
+        rc = expire_txn(s, &t, now_ms - s->lim.max_age_ms, err, errlen);
     }
     if (rc == MSG_OK) {
         rc = enforce_limits(s, &t, err, errlen);
@@ -1429,7 +1412,6 @@ int agent_store_expire(struct agent_store *s, int64_t now_ms, char *err, size_t 
     if (rc != MSG_OK) {
         rollback(s);
     }
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -1439,7 +1421,6 @@ int agent_store_next_conn(struct agent_store *s, uint64_t *conn, char *err, size
     sqlite3_stmt *q;
     int rc;
 
-    pthread_mutex_lock(&s->lock);
     rc = begin(s, &t, err, errlen);
     if (rc == MSG_OK) {
         stmt(s, ST_NEXT_CONN);
@@ -1460,7 +1441,6 @@ int agent_store_next_conn(struct agent_store *s, uint64_t *conn, char *err, size
     if (rc != MSG_OK) {
         rollback(s);
     }
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -1483,7 +1463,6 @@ int agent_store_stats(struct agent_store *s, struct agent_store_stats *st, char 
     int rc = MSG_OK;
 
     memset(st, 0, sizeof(*st));
-    pthread_mutex_lock(&s->lock);
     q = stmt(s, ST_STATE);
     if (sqlite3_step(q) != SQLITE_ROW) {
         rc = db_fail(s, "reading the store state", err, errlen);
@@ -1508,6 +1487,5 @@ int agent_store_stats(struct agent_store *s, struct agent_store_stats *st, char 
     st->boot_current = s->boot_current;
     st->file_bytes = file_size(s->path, "") + file_size(s->path, "-wal");
 out:
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* agent_window.h -- the edge agent's pacing arithmetic and its table of readings in flight.
  *
- * Pure pieces of the engine (agent.c), apart so that they can be tested without a broker:
+ * Pure pieces of the engine (engine/agent*.c), apart so that they can be tested without a broker:
  * - agent_rto: the adaptive resend timeout, TCP's estimator (RFC 6298): a smoothed round trip
  *   (publish to the collector's acknowledgement) and its variance, with a floor and a ceiling,
  *   and exponential backoff for a reading sent again (Karn: only first sends are measured);
@@ -16,7 +16,7 @@
  * All times are CLOCK_MONOTONIC milliseconds passed in by the caller: nothing here reads a
  * clock, does I/O or takes a lock (the engine's thread owns these structs).
  *
- * Not for: what to send when (agent.c), the readings' bytes (the store keeps them). */
+ * Not for: what to send when (agent_send.c), the readings' bytes (the store keeps them). */
 #ifndef AGENT_WINDOW_H
 #define AGENT_WINDOW_H
 

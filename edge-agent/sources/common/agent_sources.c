@@ -1,8 +1,9 @@
 /* agent_sources.c -- the sources pantau-agent knows (agent_source.h), in a const table.
  *
- * Each source is one file source_<name>.c ending in its const struct agent_source; a source
- * is added here and to sources.cmake in the commit that adds its file. The simulator
- * (source_simulator.c) is the store part's (store.cmake). */
+ * Each source is one file source_<name>.c, in the folder of its family under sources/ (flood/,
+ * traffic/, larva/) with its helpers, ending in its const struct agent_source; a source is
+ * added here and to sources.cmake in the commit that adds its file. The simulator
+ * (simulator/source_simulator.c) is the store part's (store.cmake). */
 #include <string.h>
 
 #include "agent_source.h"
