@@ -88,7 +88,7 @@ FORMATTED=(
     msg/msg_topic.h
     tests/unit/test_conf.c
     tests/unit/test_msg_topic.c
-    edge-agent/camera_line.c
+    edge-agent/sources/traffic/camera_line.c
 )
 
 mapfile -t SOURCES < <(find msg collector edge-agent broker-plugins tests -type f \

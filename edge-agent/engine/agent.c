@@ -240,8 +240,13 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
             }
         }
     }
-    snprintf(a->ack_topic, sizeof(a->ack_topic), "%s%s/ack", MSG_TOPIC_PREFIX, cfg->device_id);
-    snprintf(a->health_filter, sizeof(a->health_filter), "%s_sys/health/+", MSG_TOPIC_PREFIX);
+    if (msg_topic_format(a->ack_topic, sizeof(a->ack_topic), MSG_STREAM_ACK, cfg->device_id) !=
+        MSG_OK) {
+        snprintf(err, errlen, "agent: no ack topic for device '%s'", cfg->device_id);
+        rc = MSG_ERR_INVAL;
+        goto fail;
+    }
+    snprintf(a->health_filter, sizeof(a->health_filter), "%s", msg_topic_filter(MSG_STREAM_HEALTH));
     if (cfg->mqtt_username[0] != '\0') {
         snprintf(a->username, sizeof(a->username), "%s", cfg->mqtt_username);
     } else if (cfg->mqtt_password[0] != '\0') {

@@ -41,6 +41,7 @@
 #include "msg_event.h"
 #include "msg_range.h"
 #include "msg_time.h"
+#include "msg_topic.h"
 
 #define AGENT_STORE_VERSION 2
 #define AGENT_STORE_CACHE_KIB 512          /* SQLite's page cache, per connection */
@@ -494,14 +495,16 @@ static int batch_merge(struct agent_store *s, struct txn *t, struct drop_batch *
     sqlite3_bind_int64(q, 2, t->now.wall_ms - s->merge_after_ms);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)s->handed_max);
     if (sqlite3_step(q) == SQLITE_ROW) {
-        static const char topic[] = "pantau/v1/agent-store/dropped";
+        char topic[MSG_TOPIC_MAX + 1];
         const void *p = sqlite3_column_blob(q, 1);
         int n = sqlite3_column_bytes(q, 1);
 
         seq = (uint64_t)sqlite3_column_int64(q, 0);
         found = p != NULL &&
-                msg_event_parse(topic, sizeof(topic) - 1, p, (size_t)n, &ev, perr,
-                                sizeof(perr)) == MSG_OK &&
+                msg_topic_format(topic, sizeof(topic), MSG_STREAM_DROPPED, "agent-store") ==
+                    MSG_OK &&
+                msg_event_parse(topic, strlen(topic), p, (size_t)n, &ev, perr, sizeof(perr)) ==
+                    MSG_OK &&
                 ev.stream == MSG_STREAM_DROPPED;
     }
     sqlite3_reset(q);
