@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "msg_clock.h"
+
 #define POLL_MS 200
 
 static int fail_arg(const char *opt, const char *value, const char *what)
@@ -64,14 +66,6 @@ static void sleep_ms(long ms)
 
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The groups of result->key: count, label and (refusals) an example, one a line. */
@@ -132,7 +126,7 @@ int admin_redrive_run(PGconn *conn, const struct admin_redrive_req *req)
     PQclear(res);
     fprintf(stderr, "pantau-admin: redrive request %s recorded%s, waiting for a collector\n", id,
             req->dry_run ? " (dry run)" : "");
-    deadline = mono_ms() + (int64_t)req->timeout_s * 1000;
+    deadline = msg_clock_mono_ms() + (int64_t)req->timeout_s * 1000;
     p[0] = id;
     for (;;) {
         res = run(conn, "waiting for the request",
@@ -145,7 +139,7 @@ int admin_redrive_run(PGconn *conn, const struct admin_redrive_req *req)
         if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "done") == 0) {
             break;
         }
-        if (mono_ms() >= deadline) {
+        if (msg_clock_mono_ms() >= deadline) {
             fprintf(stderr,
                     "pantau-admin: redrive: request %s is still %s after %ld s: is a collector "
                     "running? It stays recorded and a collector does it when it comes\n",

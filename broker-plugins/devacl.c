@@ -493,7 +493,7 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
     char why[MSG_ERRLEN] = "";
     char err[MSG_ERRLEN] = "";
     char rate[64];
-    int64_t now = plugin_mono_ms();
+    int64_t now = msg_clock_mono_ms();
 
     p->judged = true;
     st->wills_judged++;
@@ -512,8 +512,8 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
         goto refuse;
     }
     pr = p->status ? PAYVAL_OK
-                   : payval_check(a, p->topic, req->payload, req->payloadlen, plugin_wall_ms(), why,
-                                  sizeof(why));
+                   : payval_check(a, p->topic, req->payload, req->payloadlen, msg_clock_wall_ms(),
+                                  why, sizeof(why));
     if (pr != PAYVAL_OK) {
         snprintf(err, sizeof(err), "last will: %s", why);
         r = DEVACL_PAYLOAD;
@@ -588,7 +588,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
         st->pending.active = false;
     }
     st->denied[r]++;
-    now = plugin_mono_ms();
+    now = msg_clock_mono_ms();
     e = ratelimit_table_get(st->users, user_key(req.username));
     log_denial(st, e, &req, r, err, now);
     if (forwardable(&req, a, r)) {
@@ -659,7 +659,7 @@ static int on_tick(int event, void *event_data, void *userdata)
     /* a will is judged before context__send_will returns: nothing is pending across ticks */
     st->pending.active = false;
     c.st = st;
-    c.now = plugin_mono_ms();
+    c.now = msg_clock_mono_ms();
     if (stats_due(&st->next_sweep_ms, PLUGIN_SWEEP_EVERY_MS, c.now)) {
         ratelimit_table_sweep(st->users, PLUGIN_SWEEP_SLOTS, sweep_drop, &c);
     }
@@ -739,7 +739,7 @@ static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         mrc = MOSQ_ERR_NOMEM;
         goto fail;
     }
-    st->next_stats_ms = plugin_mono_ms(); /* publish the counters on the first tick */
+    st->next_stats_ms = msg_clock_mono_ms(); /* publish the counters on the first tick */
     mrc = plugin_callbacks_register(pid, "devacl", devacl_callbacks, st, err, errlen);
     if (mrc != MOSQ_ERR_SUCCESS) {
         goto fail;

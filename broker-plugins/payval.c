@@ -157,7 +157,7 @@ static int on_message(int event, void *event_data, void *userdata)
         st->other++;
         return MOSQ_ERR_SUCCESS;
     }
-    now = plugin_mono_ms();
+    now = msg_clock_mono_ms();
     e = ratelimit_table_get(st->devices, username);
     if (e == NULL) {
         return MOSQ_ERR_ACL_DENIED; /* not reachable: username is an id */
@@ -168,7 +168,7 @@ static int on_message(int event, void *event_data, void *userdata)
         snprintf(err, sizeof(err), "over %s", rate);
         goto refuse;
     }
-    r = payval_check(a, ed->topic, ed->payload, ed->payloadlen, plugin_wall_ms(), err, sizeof(err));
+    r = payval_check(a, ed->topic, ed->payload, ed->payloadlen, msg_clock_wall_ms(), err, sizeof(err));
     if (r == PAYVAL_OK) {
         st->accepted++;
         return MOSQ_ERR_SUCCESS;
@@ -238,7 +238,7 @@ static int on_tick(int event, void *event_data, void *userdata)
     (void)event;
     (void)event_data; /* 2.0.11 leaves its times zero: use our clock */
     c.st = st;
-    c.now = plugin_mono_ms();
+    c.now = msg_clock_mono_ms();
     if (stats_due(&st->next_sweep_ms, PLUGIN_SWEEP_EVERY_MS, c.now)) {
         ratelimit_table_sweep(st->devices, PLUGIN_SWEEP_SLOTS, sweep_drop, &c);
     }
@@ -337,7 +337,7 @@ static int payval_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
         mrc = MOSQ_ERR_NOMEM;
         goto fail;
     }
-    st->next_stats_ms = plugin_mono_ms(); /* publish the counters on the first tick */
+    st->next_stats_ms = msg_clock_mono_ms(); /* publish the counters on the first tick */
     mrc = plugin_callbacks_register(pid, "payval", payval_callbacks, st, err, errlen);
     if (mrc != MOSQ_ERR_SUCCESS) {
         goto fail;

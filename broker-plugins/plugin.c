@@ -239,24 +239,8 @@ bool plugin_refusal_pass(struct refusal_scratch *s, struct ratelimit_bucket *b,
     if (b == NULL || !ratelimit_take(b, rate, now_ms)) {
         return false;
     }
-    return refusal_forward_as(s, category, device, topic, reason, payload, len, plugin_wall_ms()) ==
+    return refusal_forward_as(s, category, device, topic, reason, payload, len, msg_clock_wall_ms()) ==
            MOSQ_ERR_SUCCESS;
-}
-
-int64_t plugin_mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t plugin_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* regcache's hook: an account went from enabled to disabled or removed, or got a new secret.

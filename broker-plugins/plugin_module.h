@@ -23,7 +23,7 @@
  * Shared by the modules as well (defined in plugin.c): the registration of their callbacks
  * (plugin_callbacks_*), the log budget of one identity's refusals (plugin_log_*), passing a
  * device's refused message on within its budget (plugin_refusal_pass), the clocks
- * (plugin_mono_ms, plugin_wall_ms), and how often a tick sweeps a module's ratelimit table
+ * (msg_clock.h, included here), and how often a tick sweeps a module's ratelimit table
  * (PLUGIN_SWEEP_*); in stats.h, the counters on $SYS/pantau/<module> and the tick's interval
  * gate.
  *
@@ -38,6 +38,7 @@
 #include <mosquitto_plugin.h>
 
 #include "conf.h"
+#include "msg_clock.h"
 #include "ratelimit.h"
 #include "refusal.h"
 #include "regcache.h"
@@ -118,11 +119,6 @@ bool plugin_refusal_pass(struct refusal_scratch *s, struct ratelimit_bucket *b,
                          const struct ratelimit_rate *rate, int64_t now_ms, int category,
                          const char *device, const char *topic, const char *reason,
                          const void *payload, size_t len);
-
-/* Milliseconds of the monotonic clock (for intervals and buckets) and of the wall clock (since
- * the Unix epoch: for timestamps on the wire). */
-int64_t plugin_mono_ms(void);
-int64_t plugin_wall_ms(void);
 
 extern const struct plugin_module plugin_module_devauth;
 extern const struct plugin_module plugin_module_devacl;

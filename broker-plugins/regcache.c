@@ -41,6 +41,7 @@
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 
+#include "msg_clock.h"
 #include "msg_err.h"
 
 #define FILE_MAGIC "pantau-regcache 1\n"
@@ -92,22 +93,6 @@ struct regcache {
     pthread_t thread;
     bool thread_started;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Any thread: queues a log line for the broker thread. */
 static void qlog(struct regcache *rc, int level, const char *fmt, ...)
@@ -828,7 +813,7 @@ static int load_once(struct regcache *rc)
         r = MSG_ERR_DB;
         goto out;
     }
-    s->loaded_ms = now_ms();
+    s->loaded_ms = msg_clock_wall_ms();
     if (skipped > 0) {
         qlog(rc, MOSQ_LOG_WARNING,
              "regcache: %zu accounts left out (malformed id or hash): they cannot log in",
@@ -950,7 +935,7 @@ static void *thread_main(void *arg)
             }
             next_load = 0;
         }
-        if (mono_ms() >= next_load) {
+        if (msg_clock_mono_ms() >= next_load) {
             if (load_once(rc) != MSG_OK || PQstatus(rc->conn) != CONNECTION_OK) {
                 PQfinish(rc->conn);
                 rc->conn = NULL;
@@ -962,7 +947,7 @@ static void *thread_main(void *arg)
                 continue;
             }
             backoff = BACKOFF_MIN_MS;
-            next_load = mono_ms() + rc->cfg.reload_ms;
+            next_load = msg_clock_mono_ms() + rc->cfg.reload_ms;
             first_done(rc);
         }
         /* a NOTIFY that came during the load's own queries is already in libpq's list, and
@@ -971,7 +956,7 @@ static void *thread_main(void *arg)
             next_load = 0;
             continue;
         }
-        w = wait_for(rc, PQsocket(rc->conn), next_load - mono_ms());
+        w = wait_for(rc, PQsocket(rc->conn), next_load - msg_clock_mono_ms());
         if (w < 0) {
             break;
         }
@@ -1036,7 +1021,7 @@ struct regcache *regcache_new(const struct regcache_config *cfg, char *err, size
     s = file_load(cfg->snapshot_path, &absent, ferr, sizeof(ferr));
     if (s != NULL) {
         s->from_file = true;
-        s->loaded_ms = now_ms();
+        s->loaded_ms = msg_clock_wall_ms();
         rc->installed = s;
         rc->generation = 1;
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "regcache: %zu accounts from the snapshot file %s",
@@ -1051,7 +1036,7 @@ struct regcache *regcache_new(const struct regcache_config *cfg, char *err, size
     rc->thread_started = true;
     /* Give PostgreSQL a moment, so that a fresh broker knows its accounts at once; the broker
      * is not serving yet. After that, it never waits. */
-    deadline = now_ms() + FIRST_LOAD_WAIT_MS;
+    deadline = msg_clock_wall_ms() + FIRST_LOAD_WAIT_MS;
     until.tv_sec = (time_t)(deadline / 1000);
     until.tv_nsec = (long)(deadline % 1000) * 1000000;
     pthread_mutex_lock(&rc->mu);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "msg_ack.h"
+#include "msg_clock.h"
 #include "msg_event.h"
 #include "msg_health.h"
 #include "msg_json.h"
@@ -90,22 +91,6 @@ struct collector {
 };
 
 /* ---- time ------------------------------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void sleep_ms(long ms)
 {
@@ -197,7 +182,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         return;
     }
     rc = intake_put(c->intake, m->topic, strlen(m->topic), m->payload,
-                    m->payloadlen > 0 ? (size_t)m->payloadlen : 0, wall_us(),
+                    m->payloadlen > 0 ? (size_t)m->payloadlen : 0, msg_clock_wall_us(),
                     (long)c->cfg.intake_wait_ms);
     if (rc != MSG_OK) {
         atomic_fetch_add(&c->metrics.intake_dropped, 1);
@@ -233,7 +218,7 @@ static void publish_health(struct collector *c, bool online)
     snprintf(h.collector, sizeof(h.collector), "%s", c->cfg.collector_id);
     h.online = online;
     h.db = state == DB_UP ? MSG_DB_UP : state == DB_DOWN ? MSG_DB_DOWN : MSG_DB_UNKNOWN;
-    h.ts_ms = wall_us() / 1000;
+    h.ts_ms = msg_clock_wall_us() / 1000;
     if (msg_health_encode(&h, payload, sizeof(payload), &len) != MSG_OK) {
         log_msg(LOG_ERR, "collector: cannot encode health for %s", c->cfg.collector_id);
         return;
@@ -330,7 +315,7 @@ static int emit_ack(void *ctx, const char *device_id, const struct ackset_item *
 
 static void flush_acks(struct collector *c)
 {
-    struct ack_ctx x = {c, wall_us() / 1000};
+    struct ack_ctx x = {c, msg_clock_wall_us() / 1000};
     struct ackset *t;
 
     pthread_mutex_lock(&c->ack_lock);
@@ -491,7 +476,7 @@ static int ingest_rejected(struct collector *c, const struct intake_item *it)
         return rc;
     }
     /* within the device's budget (a message the broker itself got wrong: the broker's) */
-    if (!ratelimit_take(c->rejected_limit, rc == MSG_OK ? rj->device : "-", mono_ms())) {
+    if (!ratelimit_take(c->rejected_limit, rc == MSG_OK ? rj->device : "-", msg_clock_mono_ms())) {
         atomic_fetch_add(&c->metrics.rejected_limited, 1);
         log_msg(LOG_DEBUG, "collector: refused message over the rate limit, not stored: "
                            "device=%s",
@@ -536,7 +521,7 @@ static void set_db_state(struct collector *c, enum db_state s, const char *why);
 static int refresh_registry(struct collector *c, bool miss)
 {
     char err[MSG_ERRLEN] = "";
-    int64_t now = mono_ms();
+    int64_t now = msg_clock_mono_ms();
     PGconn *conn;
 
     if (miss) {
@@ -701,7 +686,7 @@ static void redrive(struct collector *c)
     }
     c->redrive_ms = rc == MSG_OK && redrive_active(c->redrive)
                         ? 0
-                        : mono_ms() + COLLECTOR_REDRIVE_POLL_MS;
+                        : msg_clock_mono_ms() + COLLECTOR_REDRIVE_POLL_MS;
 }
 
 /* pgsink_done_fn: counters, and the seqs a device may forget. ack_lock held. */
@@ -783,12 +768,12 @@ static void back_off(struct collector *c, unsigned *attempt, unsigned *seed)
     }
     delay = delay / 2 + (long long)(rand_r(seed) % (unsigned)(delay / 2 + 1));
     (*attempt)++;
-    until = mono_ms() + delay;
-    while (mono_ms() < until) {
+    until = msg_clock_mono_ms() + delay;
+    while (msg_clock_mono_ms() < until) {
         long long deadline = atomic_load(&c->stop_deadline_ms);
 
-        atomic_store(&c->db_alive_ms, mono_ms());
-        if (deadline != 0 && mono_ms() >= deadline) {
+        atomic_store(&c->db_alive_ms, msg_clock_mono_ms());
+        if (deadline != 0 && msg_clock_mono_ms() >= deadline) {
             return;
         }
         sleep_ms(20);
@@ -813,10 +798,10 @@ static void maintain_partitions(struct collector *c)
 
     if (pgsink_ensure_partitions(c->sink, err, sizeof(err)) != MSG_OK) {
         log_msg(LOG_WARNING, "collector: %s (retrying in an hour)", err);
-        c->partitions_ms = mono_ms() + 3600 * 1000;
+        c->partitions_ms = msg_clock_mono_ms() + 3600 * 1000;
         return;
     }
-    c->partitions_ms = mono_ms() + 24 * 3600 * 1000;
+    c->partitions_ms = msg_clock_mono_ms() + 24 * 3600 * 1000;
 }
 
 static void *db_main(void *arg)
@@ -825,7 +810,7 @@ static void *db_main(void *arg)
     struct intake_item it;
     char err[MSG_ERRLEN] = "";
     unsigned attempt = 0;
-    unsigned seed = (unsigned)wall_us();
+    unsigned seed = (unsigned)msg_clock_wall_us();
     int64_t first_row_ms = 0;
 
     for (;;) {
@@ -834,10 +819,10 @@ static void *db_main(void *arg)
         bool registry_down = false;
         long long deadline = atomic_load(&c->stop_deadline_ms);
 
-        atomic_store(&c->db_alive_ms, mono_ms());
+        atomic_store(&c->db_alive_ms, msg_clock_mono_ms());
         /* 0. a redrive request, between batches (redrive.h) */
         if (!stopping && pgsink_pending(c->sink) == 0 && atomic_load(&c->db_state) == DB_UP &&
-            registry_loaded(c->reg) && mono_ms() >= c->redrive_ms) {
+            registry_loaded(c->reg) && msg_clock_mono_ms() >= c->redrive_ms) {
             redrive(c);
         }
         /* 1. fill the batch until it is full or its oldest row has waited batch_ms */
@@ -846,7 +831,7 @@ static void *db_main(void *arg)
             int rc;
 
             if (pgsink_pending(c->sink) > 0) {
-                wait = (long)(first_row_ms + c->cfg.batch_ms - mono_ms());
+                wait = (long)(first_row_ms + c->cfg.batch_ms - msg_clock_mono_ms());
                 if (wait <= 0) {
                     break;
                 }
@@ -873,7 +858,7 @@ static void *db_main(void *arg)
                 break;
             }
             if (pgsink_pending(c->sink) == 1) {
-                first_row_ms = mono_ms();
+                first_row_ms = msg_clock_mono_ms();
             }
             intake_pop(c->intake);
         }
@@ -883,13 +868,13 @@ static void *db_main(void *arg)
             refresh_registry(c, false);
         }
         if (!stopping && pgsink_pending(c->sink) == 0 && atomic_load(&c->db_state) == DB_UP &&
-            mono_ms() >= c->partitions_ms) {
+            msg_clock_mono_ms() >= c->partitions_ms) {
             maintain_partitions(c);
         }
         /* 3. flush */
         if (pgsink_pending(c->sink) > 0 &&
             (full || stopping || pgsink_pending(c->sink) >= (size_t)c->cfg.batch_rows ||
-             mono_ms() - first_row_ms >= c->cfg.batch_ms)) {
+             msg_clock_mono_ms() - first_row_ms >= c->cfg.batch_ms)) {
             int rc = pgsink_flush(c->sink, err, sizeof(err));
 
             take_done(c); /* a split batch may have committed in parts */
@@ -897,7 +882,7 @@ static void *db_main(void *arg)
                 atomic_fetch_add(&c->metrics.db_errors, 1);
                 set_db_state(c, DB_DOWN, err);
                 log_msg(LOG_DEBUG, "collector: flush failed (attempt %u): %s", attempt + 1, err);
-                if (stopping && deadline != 0 && mono_ms() >= deadline) {
+                if (stopping && deadline != 0 && msg_clock_mono_ms() >= deadline) {
                     log_msg(LOG_WARNING,
                             "collector: stopping with %zu rows not committed; "
                             "their devices will resend them",
@@ -946,7 +931,7 @@ static void *db_main(void *arg)
                 break;
             }
         }
-        if (stopping && deadline != 0 && mono_ms() >= deadline) {
+        if (stopping && deadline != 0 && msg_clock_mono_ms() >= deadline) {
             log_msg(LOG_WARNING,
                     "collector: stop timeout, %zu rows not committed; their "
                     "devices will resend them",
@@ -1081,7 +1066,7 @@ static int mqtt_setup(struct collector *c, char *err, size_t errlen)
     snprintf(h.collector, sizeof(h.collector), "%s", c->cfg.collector_id);
     h.online = false;
     h.db = MSG_DB_UNKNOWN;
-    h.ts_ms = wall_us() / 1000; /* for the will: when the collector connected */
+    h.ts_ms = msg_clock_wall_us() / 1000; /* for the will: when the collector connected */
     if (msg_health_encode(&h, will, sizeof(will), &len) != MSG_OK) {
         snprintf(err, errlen, "mqtt: cannot encode the will");
         return MSG_ERR_INVAL;
@@ -1197,17 +1182,17 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             watchdog_ms = (int64_t)(usec / 2000);
         }
     }
-    atomic_store(&c->db_alive_ms, mono_ms());
+    atomic_store(&c->db_alive_ms, msg_clock_mono_ms());
     mqtt_started = connect_broker(c, stop);
     if (!mqtt_started && !*stop) {
         snprintf(err, errlen, "mqtt: cannot run the network thread");
         failed = true; /* shut down in order below, then fail */
     }
-    next_ack = mono_ms() + c->cfg.ack_interval_ms;
-    next_health = mono_ms() + c->cfg.health_interval_ms;
-    next_summary = mono_ms() + c->cfg.summary_interval_ms;
+    next_ack = msg_clock_mono_ms() + c->cfg.ack_interval_ms;
+    next_health = msg_clock_mono_ms() + c->cfg.health_interval_ms;
+    next_summary = msg_clock_mono_ms() + c->cfg.summary_interval_ms;
     while (!*stop && !failed) {
-        int64_t now = mono_ms();
+        int64_t now = msg_clock_mono_ms();
         int db = atomic_load(&c->db_state);
 
         if (now >= next_ack) {
@@ -1244,7 +1229,7 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
     /* Stop in order: take nothing new, commit what we hold, acknowledge it, say offline. */
     sd_notify(0, "STOPPING=1");
     log_msg(LOG_NOTICE, "collector: stopping: committing the batch in hand");
-    atomic_store(&c->stop_deadline_ms, mono_ms() + c->cfg.stop_timeout_ms);
+    atomic_store(&c->stop_deadline_ms, msg_clock_mono_ms() + c->cfg.stop_timeout_ms);
     atomic_store(&c->stopping, 1);
     intake_close(c->intake);
     pthread_join(c->db_thread, NULL);

@@ -26,6 +26,9 @@ FORMATTED=(
     edge-agent/agent_window.c
     msg/msg_hex.c
     msg/msg_hex.h
+    msg/msg_clock.c
+    msg/msg_clock.h
+    tests/unit/test_msg_clock.c
     tests/unit/test_msg_hex.c
     broker-plugins/devacl.h
     broker-plugins/payval.h
