@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "msg_err.h"
+#include "msg_hash.h"
 #include "msg_topic.h"
 #include "plugin_module.h"
 #include "secret.h"
@@ -105,22 +106,11 @@ static const struct conf_key devauth_options[] = {
 
 /* ---- the user table ---- */
 
-static size_t name_hash(const char *s)
-{
-    uint64_t h = 14695981039346656037ull;
-
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return (size_t)h;
-}
-
 /* The entry of username, made if absent (NULL when the table is full even after a reset). */
 static struct user_entry *user_get(struct devauth *da, const char *username, bool make)
 {
     size_t mask = da->n_slots - 1;
-    size_t i = name_hash(username) & mask;
+    size_t i = (size_t)msg_hash_of(username) & mask;
     struct user_entry *e;
 
     for (;;) {

@@ -43,6 +43,7 @@
 
 #include "msg_clock.h"
 #include "msg_err.h"
+#include "msg_hash.h"
 
 #define FILE_MAGIC "pantau-regcache 1\n"
 #define FILE_MAX (64 * 1024 * 1024)          /* a snapshot file larger than this is refused */
@@ -634,17 +635,6 @@ out:
 
 /* ---- loading from PostgreSQL (background thread) ---- */
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    h ^= 0xff;                       /* field separator */
-    h *= 1099511628211ull;
-    return h;
-}
-
 static const char SQL_ACCOUNTS[] =
     "SELECT a.username, a.role, a.secret_kind, a.secret_hash,"
     " (a.enabled AND coalesce(d.enabled, true))::int,"
@@ -705,9 +695,11 @@ static int db_read(PGconn *conn, struct buf *b, size_t *skipped, char *err, size
             (*skipped)++;
             continue;
         }
-        v = 14695981039346656037ull;
+        /* the version: written into the snapshot file, so msg_hash_field's values must
+         * never change (test_msg_hash.c holds them) */
+        v = MSG_HASH_INIT;
         for (f = 0; f < 9; f++) {
-            v = fnv1a(v, PQgetvalue(res, i, f));
+            v = msg_hash_field(v, PQgetvalue(res, i, f));
         }
         snprintf(line, sizeof(line), "A %s %s %s %s %s %s %" PRIu64 " %s\n", user,
                  PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),

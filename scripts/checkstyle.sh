@@ -29,6 +29,9 @@ FORMATTED=(
     msg/msg_clock.c
     msg/msg_clock.h
     tests/unit/test_msg_clock.c
+    msg/msg_hash.c
+    msg/msg_hash.h
+    tests/unit/test_msg_hash.c
     tests/unit/test_msg_hex.c
     broker-plugins/devacl.h
     broker-plugins/payval.h

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "msg_err.h"
 #include "msg_event.h"
+#include "msg_hash.h"
 #include "msg_time.h"
 #include "tinytest.h"
 
@@ -29,17 +30,6 @@ struct collect {
     uint64_t hashes[MAX_KEEP];
     struct msg_event *keep;      /* the first MAX_KEEP events, as emitted */
 };
-
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
 
 static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errlen)
 {
@@ -67,7 +57,7 @@ static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errl
         c->per_stream[ev.stream]++;
     }
     if (msg_event_encode(&ev, buf, sizeof(buf), &len) == MSG_OK && c->n < MAX_KEEP) {
-        c->hashes[c->n] = fnv1a(buf, len);
+        c->hashes[c->n] = msg_hash_bytes(MSG_HASH_INIT, buf, len);
         if (c->keep != NULL) {
             c->keep[c->n] = ev;
         }
