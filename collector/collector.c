@@ -22,11 +22,11 @@
 #include "msg_event.h"
 #include "msg_health.h"
 #include "msg_json.h"
+#include "msg_ratetable.h"
 #include "msg_rejected.h"
 #include "msg_time.h"
 #include "msg_topic.h"
 #include "pgsink.h"
-#include "ratelimit.h"
 #include "redrive.h"
 #include "registry.h"
 
@@ -36,6 +36,9 @@
 #define COLLECTOR_DB_STUCK_MS (180 * 1000)
 /* how often the database thread looks for a redrive request (redrive.h) between batches */
 #define COLLECTOR_REDRIVE_POLL_MS 1000
+/* devices whose budget of dead letters is tracked (the least recently used is forgotten), so
+ * that memory is fixed whatever the number of device ids */
+#define COLLECTOR_REJECTED_DEVICES 4096
 
 /* The database as the devices see it through the health topic (protocol.md 6.2). */
 enum db_state {
@@ -63,7 +66,8 @@ struct collector {
     struct msg_event ev;          /* scratch for ingest(): large, so not on the stack */
     struct msg_rejected rejected; /* scratch for ingest_rejected() */
     struct deadkey_salvage salvage; /* scratch for ingest_dead() */
-    struct ratelimit *rejected_limit; /* broker-refused dead letters, per device */
+    struct msg_ratetable *rejected_limit; /* broker-refused dead letters, per device */
+    struct msg_bucket_rate rejected_rate;  /* ...at this rate each */
     struct redrive *redrive;          /* the redrive request in hand, if any */
     char canon[MSG_CANONICAL_MAX];
     int64_t registry_loaded_ms; /* monotonic; 0 = never */
@@ -458,6 +462,16 @@ static const char *rejected_category(struct collector *c, const struct msg_rejec
     return category_of(rc);
 }
 
+/* One token of device's budget of dead letters (borrowed; "-": a message the broker itself got
+ * wrong), so that a hostile or broken device cannot fill the dead-letter table even if the
+ * broker's own budget were misconfigured. Returns false when the budget is spent. */
+static bool rejected_take(struct collector *c, const char *device)
+{
+    struct msg_ratetable_entry *e = msg_ratetable_get(c->rejected_limit, device);
+
+    return e != NULL && msg_bucket_take(&e->b[0], &c->rejected_rate, msg_clock_mono_ms());
+}
+
 /* pantau/v1/_sys/rejected: the broker refused a message for its content and passed it on
  * (protocol.md 7.2). It becomes a dead letter under the device's own topic and bytes, with
  * the size as the device sent it and, for a payload the broker cut, keyed on the whole
@@ -476,7 +490,7 @@ static int ingest_rejected(struct collector *c, const struct intake_item *it)
         return rc;
     }
     /* within the device's budget (a message the broker itself got wrong: the broker's) */
-    if (!ratelimit_take(c->rejected_limit, rc == MSG_OK ? rj->device : "-", msg_clock_mono_ms())) {
+    if (!rejected_take(c, rc == MSG_OK ? rj->device : "-")) {
         atomic_fetch_add(&c->metrics.rejected_limited, 1);
         log_msg(LOG_DEBUG, "collector: refused message over the rate limit, not stored: "
                            "device=%s",
@@ -976,7 +990,9 @@ struct collector *collector_new(const struct collector_config *cfg, char *err, s
     lim.bytes = (size_t)cfg->batch_bytes;
     c->sink = pgsink_new(cfg->db_conninfo, cfg->db_password, cfg->collector_id, &lim, &c->metrics);
     c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    c->rejected_limit = ratelimit_new(cfg->rejected_per_minute, (double)cfg->rejected_burst);
+    c->rejected_limit = msg_ratetable_new(COLLECTOR_REJECTED_DEVICES);
+    c->rejected_rate.per_s = cfg->rejected_per_minute / 60.0;
+    c->rejected_rate.burst = (double)cfg->rejected_burst;
     c->redrive = redrive_new();
     c->md = EVP_MD_CTX_new();
     if (c->intake == NULL || c->ack_fill == NULL || c->ack_send == NULL || c->ack_buf == NULL ||
@@ -1003,7 +1019,7 @@ void collector_free(struct collector *c)
     metrics_http_close(c->http);
     pgsink_free(c->sink);
     registry_free(c->reg);
-    ratelimit_free(c->rejected_limit);
+    msg_ratetable_free(c->rejected_limit);
     redrive_free(c->redrive);
     intake_free(c->intake);
     ackset_free(c->ack_fill);
