@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "msg_clock.h"
 
@@ -58,14 +57,6 @@ static PGresult *run(PGconn *conn, const char *what, const char *sql, int n,
         return NULL;
     }
     return res;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
 }
 
 /* The groups of result->key: count, label and (refusals) an example, one a line. */
@@ -148,7 +139,7 @@ int admin_redrive_run(PGconn *conn, const struct admin_redrive_req *req)
             return 1;
         }
         PQclear(res);
-        sleep_ms(POLL_MS);
+        msg_clock_sleep_ms(POLL_MS);
     }
     printf("redrive request %s%s, done by %s\n", id,
            req->dry_run ? " (dry run: nothing stored)" : "", PQgetvalue(res, 0, 1));

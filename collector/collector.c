@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mosquitto.h>
 #include <openssl/evp.h>
@@ -93,16 +92,6 @@ struct collector {
     atomic_llong stop_deadline_ms; /* monotonic: the db thread gives up its batch after it */
     atomic_llong db_alive_ms;      /* monotonic: the db thread's last sign of life */
 };
-
-/* ---- time ------------------------------------------------------------------------------- */
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 /* ---- MQTT callbacks (libmosquitto's thread) --------------------------------------------- */
 
@@ -790,7 +779,7 @@ static void back_off(struct collector *c, unsigned *attempt, unsigned *seed)
         if (deadline != 0 && msg_clock_mono_ms() >= deadline) {
             return;
         }
-        sleep_ms(20);
+        msg_clock_sleep_ms(20);
     }
 }
 
@@ -863,7 +852,7 @@ static void *db_main(void *arg)
             }
             if (rc == MSG_ERR_NOMEM) {
                 log_msg(LOG_WARNING, "collector: out of memory parsing a message, retrying");
-                sleep_ms(100);
+                msg_clock_sleep_ms(100);
                 break;
             }
             if (rc == MSG_ERR_DB) {
@@ -1122,7 +1111,7 @@ static bool connect_broker(struct collector *c, volatile sig_atomic_t *stop)
             logged = true;
         }
         for (long waited = 0; waited < delay && !*stop; waited += COLLECTOR_TICK_MS) {
-            sleep_ms(COLLECTOR_TICK_MS);
+            msg_clock_sleep_ms(COLLECTOR_TICK_MS);
         }
         delay = delay * 2 > 30000 ? 30000 : delay * 2;
     }
@@ -1239,7 +1228,7 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             log_summary(c, last);
             next_summary = now + c->cfg.summary_interval_ms;
         }
-        sleep_ms(COLLECTOR_TICK_MS);
+        msg_clock_sleep_ms(COLLECTOR_TICK_MS);
     }
 
     /* Stop in order: take nothing new, commit what we hold, acknowledge it, say offline. */

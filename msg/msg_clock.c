@@ -3,6 +3,7 @@
 
 #include "msg_clock.h"
 
+#include <errno.h>
 #include <time.h>
 
 static int64_t read_us(clockid_t id)
@@ -48,4 +49,12 @@ int64_t msg_clock_mono_us(void)
 int64_t msg_clock_wall_us(void)
 {
     return read_us(CLOCK_REALTIME);
+}
+
+void msg_clock_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }

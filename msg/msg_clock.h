@@ -10,6 +10,8 @@
  *
  * A clock that cannot be read (on Linux these cannot) gives 0. No allocation, no state.
  *
+ * Also msg_clock_sleep_ms: a pause that a signal does not cut short.
+ *
  * Not for: timestamps on the wire (msg_time.h formats and parses them), whether the clock is
  * synchronised (the agent's agent_clock.h), absolute deadlines for pthread_cond_timedwait
  * (they need a struct timespec). */
@@ -23,5 +25,8 @@ int64_t msg_clock_wall_ms(void);
 int64_t msg_clock_boot_ms(void);
 int64_t msg_clock_mono_us(void);
 int64_t msg_clock_wall_us(void);
+
+/* Sleeps ms milliseconds (>= 0), going on after a signal (EINTR) until the time is up. */
+void msg_clock_sleep_ms(long ms);
 
 #endif

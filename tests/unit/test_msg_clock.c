@@ -1,5 +1,5 @@
 /* test_msg_clock.c -- unit tests of msg/msg_clock.c: each function reads the clock it names, in
- * the unit it names. */
+ * the unit it names; the sleep lasts as long as asked. */
 #include <stdint.h>
 #include <time.h>
 
@@ -54,8 +54,20 @@ static void test_mono_ms_is_monotonic(void)
     TEST_CHECK(c > 0 && d >= c);
 }
 
+static void test_sleep_ms_sleeps_that_long(void)
+{
+    int64_t a = msg_clock_mono_ms();
+
+    msg_clock_sleep_ms(30);
+    TEST_CHECK(msg_clock_mono_ms() - a >= 30);
+    a = msg_clock_mono_ms();
+    msg_clock_sleep_ms(0);
+    TEST_CHECK(msg_clock_mono_ms() - a < 1000);
+}
+
 TEST_LIST = {
     {"each_clock_is_the_one_named", test_each_clock_is_the_one_named},
     {"mono_ms_is_monotonic", test_mono_ms_is_monotonic},
+    {"sleep_ms_sleeps_that_long", test_sleep_ms_sleeps_that_long},
     {NULL, NULL},
 };
