@@ -5,7 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "msg_clock.h"
 
 #define POLL_MS 200
 
@@ -56,22 +57,6 @@ static PGresult *run(PGconn *conn, const char *what, const char *sql, int n,
         return NULL;
     }
     return res;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The groups of result->key: count, label and (refusals) an example, one a line. */
@@ -132,7 +117,7 @@ int admin_redrive_run(PGconn *conn, const struct admin_redrive_req *req)
     PQclear(res);
     fprintf(stderr, "pantau-admin: redrive request %s recorded%s, waiting for a collector\n", id,
             req->dry_run ? " (dry run)" : "");
-    deadline = mono_ms() + (int64_t)req->timeout_s * 1000;
+    deadline = msg_clock_mono_ms() + (int64_t)req->timeout_s * 1000;
     p[0] = id;
     for (;;) {
         res = run(conn, "waiting for the request",
@@ -145,7 +130,7 @@ int admin_redrive_run(PGconn *conn, const struct admin_redrive_req *req)
         if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "done") == 0) {
             break;
         }
-        if (mono_ms() >= deadline) {
+        if (msg_clock_mono_ms() >= deadline) {
             fprintf(stderr,
                     "pantau-admin: redrive: request %s is still %s after %ld s: is a collector "
                     "running? It stays recorded and a collector does it when it comes\n",
@@ -154,7 +139,7 @@ int admin_redrive_run(PGconn *conn, const struct admin_redrive_req *req)
             return 1;
         }
         PQclear(res);
-        sleep_ms(POLL_MS);
+        msg_clock_sleep_ms(POLL_MS);
     }
     printf("redrive request %s%s, done by %s\n", id,
            req->dry_run ? " (dry run: nothing stored)" : "", PQgetvalue(res, 0, 1));

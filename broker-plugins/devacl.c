@@ -63,7 +63,7 @@
 #include "msg_topic.h"
 #include "payval.h"
 #include "plugin_module.h"
-#include "ratelimit.h"
+#include "msg_ratetable.h"
 #include "refusal.h"
 #include "stats.h"
 #include "subfilter.h"
@@ -92,11 +92,11 @@ struct devacl {
     mosquitto_plugin_id_t *pid;
     struct regcache *rc; /* borrowed for the plugin's lifetime */
     int64_t stats_interval_ms;
-    int64_t next_stats_ms;               /* monotonic */
-    int64_t next_sweep_ms;               /* monotonic */
-    struct ratelimit_rate rejected_rate; /* refused device messages forwarded per user */
-    struct ratelimit_rate will_rate;     /* wills delivered per device */
-    struct ratelimit_table *users;       /* per user: log and forwarding budgets */
+    int64_t next_stats_ms;                /* monotonic */
+    int64_t next_sweep_ms;                /* monotonic */
+    struct msg_bucket_rate rejected_rate; /* refused device messages forwarded per user */
+    struct msg_bucket_rate will_rate;     /* wills delivered per device */
+    struct msg_ratetable *users;          /* per user: log and forwarding budgets */
     uint64_t allowed;
     uint64_t denied[DEVACL_REASON_COUNT];
     uint64_t forwarded;
@@ -370,7 +370,7 @@ static const char *user_key(const char *username)
     return "?";
 }
 
-static void log_denial(struct devacl *st, struct ratelimit_entry *e,
+static void log_denial(struct devacl *st, struct msg_ratetable_entry *e,
                        const struct devacl_request *req, enum devacl_reason r, const char *err,
                        int64_t now)
 {
@@ -438,7 +438,7 @@ static bool forwardable(const struct devacl_request *req, const struct regcache_
 
 /* Passes a device's refused message on pantau/v1/_sys/rejected with category (-1: none) within
  * its budget (e's forwarding bucket: one per user for every refusal of this module). */
-static void forward_refusal(struct devacl *st, struct ratelimit_entry *e,
+static void forward_refusal(struct devacl *st, struct msg_ratetable_entry *e,
                             const struct devacl_request *req, int category, const char *err,
                             int64_t now)
 {
@@ -484,14 +484,14 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
 {
     struct devacl_pending *p = &st->pending;
     const struct regcache_account *a = regcache_find(st->rc, p->username);
-    struct ratelimit_entry *e = NULL;
+    struct msg_ratetable_entry *e = NULL;
     struct devacl_request will;
     enum devacl_reason r = DEVACL_OK;
     enum payval_reason pr;
     char why[MSG_ERRLEN] = "";
     char err[MSG_ERRLEN] = "";
     char rate[64];
-    int64_t now = plugin_mono_ms();
+    int64_t now = msg_clock_mono_ms();
 
     p->judged = true;
     st->wills_judged++;
@@ -503,15 +503,15 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
     will.payload = req->payload;
     will.payloadlen = req->payloadlen;
     will.qos = 1;
-    e = ratelimit_table_get(st->users, p->username);
+    e = msg_ratetable_get(st->users, p->username);
     if (a == NULL || a->role != REGCACHE_ROLE_DEVICE || !a->enabled) {
         snprintf(err, sizeof(err), "last will: the account is gone or disabled");
         r = DEVACL_DISABLED;
         goto refuse;
     }
     pr = p->status ? PAYVAL_OK
-                   : payval_check(a, p->topic, req->payload, req->payloadlen, plugin_wall_ms(), why,
-                                  sizeof(why));
+                   : payval_check(a, p->topic, req->payload, req->payloadlen, msg_clock_wall_ms(),
+                                  why, sizeof(why));
     if (pr != PAYVAL_OK) {
         snprintf(err, sizeof(err), "last will: %s", why);
         r = DEVACL_PAYLOAD;
@@ -520,8 +520,8 @@ static void judge_will(struct devacl *st, const struct devacl_request *req)
         }
         goto refuse;
     }
-    if (e == NULL || !ratelimit_take(&e->b[DEVACL_WILL_BUCKET], &st->will_rate, now)) {
-        ratelimit_rate_format(&st->will_rate, rate, sizeof(rate));
+    if (e == NULL || !msg_bucket_take(&e->b[DEVACL_WILL_BUCKET], &st->will_rate, now)) {
+        msg_bucket_rate_format(&st->will_rate, rate, sizeof(rate));
         snprintf(err, sizeof(err), "last will: over %s", rate);
         r = DEVACL_WILL_RATE;
         goto refuse;
@@ -552,7 +552,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     struct mosquitto_evt_acl_check *ed = event_data;
     struct devacl *st = userdata; /* from start; broker thread only */
     const struct regcache_account *a = NULL;
-    struct ratelimit_entry *e = NULL;
+    struct msg_ratetable_entry *e = NULL;
     struct devacl_request req;
     enum devacl_reason r;
     char err[MSG_ERRLEN] = "";
@@ -586,8 +586,8 @@ static int on_acl_check(int event, void *event_data, void *userdata)
         st->pending.active = false;
     }
     st->denied[r]++;
-    now = plugin_mono_ms();
-    e = ratelimit_table_get(st->users, user_key(req.username));
+    now = msg_clock_mono_ms();
+    e = msg_ratetable_get(st->users, user_key(req.username));
     log_denial(st, e, &req, r, err, now);
     if (forwardable(&req, a, r)) {
         forward_refusal(st, e, &req, r == DEVACL_PAYLOAD ? -1 : refusal_category(r), err, now);
@@ -616,13 +616,13 @@ struct sweep_ctx {
     int64_t now;
 };
 
-static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
+static bool sweep_drop(void *ctx, const struct msg_ratetable_entry *e)
 {
     struct sweep_ctx *c = ctx;
 
-    if (!(ratelimit_full(&e->b[DEVACL_LOG_BUCKET], &plugin_log_rate, c->now) &&
-          ratelimit_full(&e->b[DEVACL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
-          ratelimit_full(&e->b[DEVACL_WILL_BUCKET], &c->st->will_rate, c->now))) {
+    if (!(msg_bucket_full(&e->b[DEVACL_LOG_BUCKET], &plugin_log_rate, c->now) &&
+          msg_bucket_full(&e->b[DEVACL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
+          msg_bucket_full(&e->b[DEVACL_WILL_BUCKET], &c->st->will_rate, c->now))) {
         return false;
     }
     plugin_log_forget(e, "devacl", "user", "denials");
@@ -657,9 +657,9 @@ static int on_tick(int event, void *event_data, void *userdata)
     /* a will is judged before context__send_will returns: nothing is pending across ticks */
     st->pending.active = false;
     c.st = st;
-    c.now = plugin_mono_ms();
+    c.now = msg_clock_mono_ms();
     if (stats_due(&st->next_sweep_ms, PLUGIN_SWEEP_EVERY_MS, c.now)) {
-        ratelimit_table_sweep(st->users, PLUGIN_SWEEP_SLOTS, sweep_drop, &c);
+        msg_ratetable_sweep(st->users, PLUGIN_SWEEP_SLOTS, sweep_drop, &c);
     }
     if (stats_due(&st->next_stats_ms, st->stats_interval_ms, c.now)) {
         publish_stats(st);
@@ -731,13 +731,13 @@ static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
     if (mrc != MOSQ_ERR_SUCCESS) {
         goto fail;
     }
-    st->users = ratelimit_table_new(DEVACL_USERS_MAX);
+    st->users = msg_ratetable_new(DEVACL_USERS_MAX);
     if (st->users == NULL) {
         snprintf(err, errlen, "devacl: out of memory");
         mrc = MOSQ_ERR_NOMEM;
         goto fail;
     }
-    st->next_stats_ms = plugin_mono_ms(); /* publish the counters on the first tick */
+    st->next_stats_ms = msg_clock_mono_ms(); /* publish the counters on the first tick */
     mrc = plugin_callbacks_register(pid, "devacl", devacl_callbacks, st, err, errlen);
     if (mrc != MOSQ_ERR_SUCCESS) {
         goto fail;
@@ -748,7 +748,7 @@ static int devacl_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
     return MOSQ_ERR_SUCCESS;
 fail:
     if (st != NULL) {
-        ratelimit_table_free(st->users);
+        msg_ratetable_free(st->users);
         mosquitto_free(st);
     }
     return mrc;
@@ -762,7 +762,7 @@ static void devacl_stop(void *state, mosquitto_plugin_id_t *pid)
         return;
     }
     plugin_callbacks_unregister(pid, devacl_callbacks);
-    ratelimit_table_free(st->users);
+    msg_ratetable_free(st->users);
     mosquitto_free(st);
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "msg_err.h"
+#include "msg_hash.h"
 #include "msg_topic.h"
 #include "plugin_module.h"
 #include "secret.h"
@@ -105,22 +106,11 @@ static const struct conf_key devauth_options[] = {
 
 /* ---- the user table ---- */
 
-static size_t name_hash(const char *s)
-{
-    uint64_t h = 14695981039346656037ull;
-
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return (size_t)h;
-}
-
 /* The entry of username, made if absent (NULL when the table is full even after a reset). */
 static struct user_entry *user_get(struct devauth *da, const char *username, bool make)
 {
     size_t mask = da->n_slots - 1;
-    size_t i = name_hash(username) & mask;
+    size_t i = (size_t)msg_hash_of(username) & mask;
     struct user_entry *e;
 
     for (;;) {
@@ -157,7 +147,7 @@ static struct user_entry *user_get(struct devauth *da, const char *username, boo
 static int refuse(struct devauth *da, enum devauth_reason r, const char *username,
                   const char *client_id, struct user_entry *e)
 {
-    int64_t now = plugin_mono_ms();
+    int64_t now = msg_clock_mono_ms();
     bool log_it = false;
 
     da->c.refused[r]++;
@@ -188,7 +178,7 @@ static int refuse(struct devauth *da, enum devauth_reason r, const char *usernam
 
 static bool take_token(struct devauth *da)
 {
-    int64_t now = plugin_mono_ms();
+    int64_t now = msg_clock_mono_ms();
 
     da->tokens += (double)(now - da->tokens_ms) * da->slow_per_sec / 1000.0;
     da->tokens_ms = now;
@@ -207,7 +197,7 @@ static int check_password(struct devauth *da, const struct regcache_account *a,
 {
     unsigned char digest[SECRET_DIGEST_BYTES];
     struct user_entry *e;
-    int64_t now = plugin_mono_ms();
+    int64_t now = msg_clock_mono_ms();
     size_t len = strlen(password);
     int v;
     int rc;
@@ -240,7 +230,7 @@ static int check_password(struct devauth *da, const struct regcache_account *a,
         if (e != NULL) {
             e->has_ok = true;
             e->ok_version = a->version;
-            e->ok_expires_ms = plugin_mono_ms() + da->cache_ttl_ms;
+            e->ok_expires_ms = msg_clock_mono_ms() + da->cache_ttl_ms;
             memcpy(e->ok_digest, digest, sizeof(digest));
             e->fails = 0;
         }
@@ -372,7 +362,7 @@ static int on_tick(int event, void *event_data, void *userdata)
     (void)event;
     (void)event_data;                   /* 2.0.11 leaves its fields zero: we read the clock */
     regcache_refresh(da->rc, NULL, NULL);
-    if (stats_due(&da->next_stats_ms, da->stats_interval_ms, plugin_mono_ms())) {
+    if (stats_due(&da->next_stats_ms, da->stats_interval_ms, msg_clock_mono_ms())) {
         da->unknown_logs = 0;
         regcache_info(da->rc, &info);
         publish_stats(da, &info);
@@ -461,7 +451,7 @@ static int devauth_start(void **state, mosquitto_plugin_id_t *pid, struct regcac
         goto fail;
     }
     da->tokens = da->slow_burst;
-    da->tokens_ms = plugin_mono_ms();
+    da->tokens_ms = msg_clock_mono_ms();
     da->next_stats_ms = 0;              /* publish on the first tick */
     r = plugin_callbacks_register(pid, "devauth", devauth_callbacks, da, err, errlen);
     if (r != MOSQ_ERR_SUCCESS) {

@@ -24,7 +24,7 @@
 #include "msg_rejected.h"
 #include "msg_topic.h"
 #include "plugin_module.h"
-#include "ratelimit.h"
+#include "msg_ratetable.h"
 #include "refusal.h"
 #include "stats.h"
 
@@ -36,13 +36,13 @@
 struct payval {
     mosquitto_plugin_id_t *pid;
     struct regcache *rc;                        /* borrowed for the plugin's lifetime */
-    struct ratelimit_rate rate[MSG_KIND_COUNT]; /* messages per device, by kind */
-    struct ratelimit_rate rejected_rate;        /* refused messages forwarded per device */
+    struct msg_bucket_rate rate[MSG_KIND_COUNT]; /* messages per device, by kind */
+    struct msg_bucket_rate rejected_rate;        /* refused messages forwarded per device */
     int64_t stats_interval_ms;
     int64_t next_stats_ms; /* monotonic */
     int64_t next_sweep_ms; /* monotonic */
     size_t devices_max;
-    struct ratelimit_table *devices;
+    struct msg_ratetable *devices;
     uint64_t accepted; /* device messages let through */
     uint64_t other;    /* other roles' messages, untouched */
     uint64_t refused[PAYVAL_REASON_COUNT];
@@ -97,7 +97,7 @@ enum payval_reason payval_check(const struct regcache_account *a, const char *to
 
 /* ---- the plugin module --------------------------------------------------------------- */
 
-static const struct ratelimit_rate *kind_rate(const struct payval *st, enum msg_device_kind kind)
+static const struct msg_bucket_rate *kind_rate(const struct payval *st, enum msg_device_kind kind)
 {
     if ((int)kind < 0 || (int)kind >= MSG_KIND_COUNT) {
         return &st->rate[MSG_KIND_FLOOD_GATEWAY];
@@ -105,7 +105,7 @@ static const struct ratelimit_rate *kind_rate(const struct payval *st, enum msg_
     return &st->rate[kind];
 }
 
-static void log_refusal(struct payval *st, struct ratelimit_entry *e, const char *device,
+static void log_refusal(struct payval *st, struct msg_ratetable_entry *e, const char *device,
                         const char *topic, enum payval_reason r, const char *err, int64_t now)
 {
     char t[MSG_CP_BYTES(160)];
@@ -141,7 +141,7 @@ static int on_message(int event, void *event_data, void *userdata)
     struct payval *st = userdata; /* from start; broker thread only */
     const char *username = mosquitto_client_username(ed->client);
     const struct regcache_account *a = NULL;
-    struct ratelimit_entry *e = NULL;
+    struct msg_ratetable_entry *e = NULL;
     enum payval_reason r;
     char err[MSG_ERRLEN] = "";
     char rate[64];
@@ -157,18 +157,19 @@ static int on_message(int event, void *event_data, void *userdata)
         st->other++;
         return MOSQ_ERR_SUCCESS;
     }
-    now = plugin_mono_ms();
-    e = ratelimit_table_get(st->devices, username);
+    now = msg_clock_mono_ms();
+    e = msg_ratetable_get(st->devices, username);
     if (e == NULL) {
         return MOSQ_ERR_ACL_DENIED; /* not reachable: username is an id */
     }
-    if (!ratelimit_take(&e->b[PAYVAL_MSG_BUCKET], kind_rate(st, a->kind), now)) {
+    if (!msg_bucket_take(&e->b[PAYVAL_MSG_BUCKET], kind_rate(st, a->kind), now)) {
         r = PAYVAL_RATE;
-        ratelimit_rate_format(kind_rate(st, a->kind), rate, sizeof(rate));
+        msg_bucket_rate_format(kind_rate(st, a->kind), rate, sizeof(rate));
         snprintf(err, sizeof(err), "over %s", rate);
         goto refuse;
     }
-    r = payval_check(a, ed->topic, ed->payload, ed->payloadlen, plugin_wall_ms(), err, sizeof(err));
+    r = payval_check(a, ed->topic, ed->payload, ed->payloadlen, msg_clock_wall_ms(), err,
+                     sizeof(err));
     if (r == PAYVAL_OK) {
         st->accepted++;
         return MOSQ_ERR_SUCCESS;
@@ -195,15 +196,15 @@ struct sweep_ctx {
 
 /* An entry whose buckets have refilled holds nothing worth keeping; one whose account is gone
  * or disabled is forgotten with it. */
-static bool sweep_drop(void *ctx, const struct ratelimit_entry *e)
+static bool sweep_drop(void *ctx, const struct msg_ratetable_entry *e)
 {
     struct sweep_ctx *c = ctx;
     const struct regcache_account *a = regcache_find(c->st->rc, e->key);
 
     if (a != NULL && a->enabled && a->role == REGCACHE_ROLE_DEVICE &&
-        !(ratelimit_full(&e->b[PAYVAL_MSG_BUCKET], kind_rate(c->st, a->kind), c->now) &&
-          ratelimit_full(&e->b[PAYVAL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
-          ratelimit_full(&e->b[PAYVAL_LOG_BUCKET], &plugin_log_rate, c->now))) {
+        !(msg_bucket_full(&e->b[PAYVAL_MSG_BUCKET], kind_rate(c->st, a->kind), c->now) &&
+          msg_bucket_full(&e->b[PAYVAL_FWD_BUCKET], &c->st->rejected_rate, c->now) &&
+          msg_bucket_full(&e->b[PAYVAL_LOG_BUCKET], &plugin_log_rate, c->now))) {
         return false;
     }
     plugin_log_forget(e, "payval", "device", "refusals");
@@ -223,8 +224,8 @@ static void publish_stats(const struct payval *st)
         STATS_U64_MEMBER("forwarded", st->forwarded),
         STATS_U64_MEMBER("not_forwarded", st->not_forwarded),
         STATS_U64_MEMBER("log_suppressed", st->log_suppressed),
-        STATS_U64_MEMBER("devices", ratelimit_table_count(st->devices)),
-        STATS_U64_MEMBER("devices_evicted", ratelimit_table_evicted(st->devices)),
+        STATS_U64_MEMBER("devices", msg_ratetable_count(st->devices)),
+        STATS_U64_MEMBER("devices_evicted", msg_ratetable_evicted(st->devices)),
     };
 
     stats_publish("payval", &reasons, members, sizeof(members) / sizeof(members[0]));
@@ -238,9 +239,9 @@ static int on_tick(int event, void *event_data, void *userdata)
     (void)event;
     (void)event_data; /* 2.0.11 leaves its times zero: use our clock */
     c.st = st;
-    c.now = plugin_mono_ms();
+    c.now = msg_clock_mono_ms();
     if (stats_due(&st->next_sweep_ms, PLUGIN_SWEEP_EVERY_MS, c.now)) {
-        ratelimit_table_sweep(st->devices, PLUGIN_SWEEP_SLOTS, sweep_drop, &c);
+        msg_ratetable_sweep(st->devices, PLUGIN_SWEEP_SLOTS, sweep_drop, &c);
     }
     if (stats_due(&st->next_stats_ms, st->stats_interval_ms, c.now)) {
         publish_stats(st);
@@ -331,19 +332,19 @@ static int payval_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
     if (mrc != MOSQ_ERR_SUCCESS) {
         goto fail;
     }
-    st->devices = ratelimit_table_new(st->devices_max);
+    st->devices = msg_ratetable_new(st->devices_max);
     if (st->devices == NULL) {
         snprintf(err, errlen, "payval: out of memory for %zu devices", st->devices_max);
         mrc = MOSQ_ERR_NOMEM;
         goto fail;
     }
-    st->next_stats_ms = plugin_mono_ms(); /* publish the counters on the first tick */
+    st->next_stats_ms = msg_clock_mono_ms(); /* publish the counters on the first tick */
     mrc = plugin_callbacks_register(pid, "payval", payval_callbacks, st, err, errlen);
     if (mrc != MOSQ_ERR_SUCCESS) {
         goto fail;
     }
     for (int k = 0; k < MSG_KIND_COUNT; k++) {
-        ratelimit_rate_format(&st->rate[k], rates[k], sizeof(rates[k]));
+        msg_bucket_rate_format(&st->rate[k], rates[k], sizeof(rates[k]));
     }
     mosquitto_log_printf(MOSQ_LOG_NOTICE,
                          "payval: started (flood_gateway %s, traffic_gateway %s, handheld %s; "
@@ -354,7 +355,7 @@ static int payval_start(void **state, mosquitto_plugin_id_t *pid, struct regcach
     return MOSQ_ERR_SUCCESS;
 fail:
     if (st != NULL) {
-        ratelimit_table_free(st->devices);
+        msg_ratetable_free(st->devices);
         mosquitto_free(st);
     }
     return mrc;
@@ -368,7 +369,7 @@ static void payval_stop(void *state, mosquitto_plugin_id_t *pid)
         return;
     }
     plugin_callbacks_unregister(pid, payval_callbacks);
-    ratelimit_table_free(st->devices);
+    msg_ratetable_free(st->devices);
     mosquitto_free(st);
 }
 

@@ -131,12 +131,12 @@ int plugin_opts_read(const struct conf_key *table, void *obj, const struct mosqu
     return MOSQ_ERR_SUCCESS;
 }
 
-int plugin_opts_rate(const char *key, const char *text, struct ratelimit_rate *out, char *err,
+int plugin_opts_rate(const char *key, const char *text, struct msg_bucket_rate *out, char *err,
                      size_t errlen)
 {
     char why[MSG_ERRLEN] = "";
 
-    if (ratelimit_rate_parse(text, out, why, sizeof(why)) != MSG_OK) {
+    if (msg_bucket_rate_parse(text, out, why, sizeof(why)) != MSG_OK) {
         snprintf(err, errlen, "plugin_opt_%s: %s", key, why);
         return MOSQ_ERR_INVAL;
     }
@@ -176,16 +176,16 @@ void plugin_callbacks_unregister(mosquitto_plugin_id_t *pid, const struct plugin
     }
 }
 
-const struct ratelimit_rate plugin_log_rate = {1.0 / 60.0, 5.0};
+const struct msg_bucket_rate plugin_log_rate = {1.0 / 60.0, 5.0};
 
-bool plugin_log_take(struct ratelimit_entry *e, int bucket, int64_t now_ms, uint64_t *suppressed,
-                     const char *what, char *more, size_t morelen)
+bool plugin_log_take(struct msg_ratetable_entry *e, int bucket, int64_t now_ms,
+                     uint64_t *suppressed, const char *what, char *more, size_t morelen)
 {
     more[0] = '\0';
     if (e == NULL) {
         return true;
     }
-    if (!ratelimit_take(&e->b[bucket], &plugin_log_rate, now_ms)) {
+    if (!msg_bucket_take(&e->b[bucket], &plugin_log_rate, now_ms)) {
         e->suppressed++;
         (*suppressed)++;
         return false;
@@ -197,7 +197,7 @@ bool plugin_log_take(struct ratelimit_entry *e, int bucket, int64_t now_ms, uint
     return true;
 }
 
-void plugin_log_forget(const struct ratelimit_entry *e, const char *module, const char *who,
+void plugin_log_forget(const struct msg_ratetable_entry *e, const char *module, const char *who,
                        const char *what)
 {
     if (e->suppressed > 0) {
@@ -206,32 +206,16 @@ void plugin_log_forget(const struct ratelimit_entry *e, const char *module, cons
     }
 }
 
-bool plugin_refusal_pass(struct refusal_scratch *s, struct ratelimit_bucket *b,
-                         const struct ratelimit_rate *rate, int64_t now_ms, int category,
+bool plugin_refusal_pass(struct refusal_scratch *s, struct msg_bucket *b,
+                         const struct msg_bucket_rate *rate, int64_t now_ms, int category,
                          const char *device, const char *topic, const char *reason,
                          const void *payload, size_t len)
 {
-    if (b == NULL || !ratelimit_take(b, rate, now_ms)) {
+    if (b == NULL || !msg_bucket_take(b, rate, now_ms)) {
         return false;
     }
-    return refusal_forward_as(s, category, device, topic, reason, payload, len, plugin_wall_ms()) ==
-           MOSQ_ERR_SUCCESS;
-}
-
-int64_t plugin_mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t plugin_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return refusal_forward_as(s, category, device, topic, reason, payload, len,
+                              msg_clock_wall_ms()) == MOSQ_ERR_SUCCESS;
 }
 
 /* regcache's hook: an account went from enabled to disabled or removed, or got a new secret.

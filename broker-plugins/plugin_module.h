@@ -23,7 +23,7 @@
  * Shared by the modules as well (defined in plugin.c): the registration of their callbacks
  * (plugin_callbacks_*), the log budget of one identity's refusals (plugin_log_*), passing a
  * device's refused message on within its budget (plugin_refusal_pass), the clocks
- * (plugin_mono_ms, plugin_wall_ms), and how often a tick sweeps a module's ratelimit table
+ * (msg_clock.h, included here), and how often a tick sweeps a module's msg_ratetable
  * (PLUGIN_SWEEP_*); in stats.h, the counters on $SYS/pantau/<module> and the tick's interval
  * gate.
  *
@@ -38,7 +38,8 @@
 #include <mosquitto_plugin.h>
 
 #include "conf.h"
-#include "ratelimit.h"
+#include "msg_clock.h"
+#include "msg_ratetable.h"
 #include "refusal.h"
 #include "regcache.h"
 
@@ -92,37 +93,32 @@ int plugin_opts_read(const struct conf_key *table, void *obj, const struct mosqu
 
 /* Reads text (borrowed), the value of option key, as a rate "RATE/UNIT burst N" into *out.
  * Returns MOSQ_ERR_SUCCESS, or MOSQ_ERR_INVAL with err reading "plugin_opt_<key>: why". */
-int plugin_opts_rate(const char *key, const char *text, struct ratelimit_rate *out, char *err,
+int plugin_opts_rate(const char *key, const char *text, struct msg_bucket_rate *out, char *err,
                      size_t errlen);
 
 /* Refusals of one identity a module logs: 5 at once, then one a minute (the rest are counted). */
-extern const struct ratelimit_rate plugin_log_rate;
+extern const struct msg_bucket_rate plugin_log_rate;
 
 /* Whether a refusal by e's identity (borrowed; NULL: none known, always logged) may be logged at
  * now_ms, from e->b[bucket] under plugin_log_rate. If not, it is counted in e->suppressed and in
  * *suppressed (the module's log_suppressed). If so, more (morelen bytes) gets " (N more <what>
  * not logged)" for those counted since e's last line, or "", and that count starts again. */
-bool plugin_log_take(struct ratelimit_entry *e, int bucket, int64_t now_ms, uint64_t *suppressed,
-                     const char *what, char *more, size_t morelen);
+bool plugin_log_take(struct msg_ratetable_entry *e, int bucket, int64_t now_ms,
+                     uint64_t *suppressed, const char *what, char *more, size_t morelen);
 
 /* For a sweep that forgets e (borrowed): logs "<module>: <who>=<key>: N more <what> not logged"
  * if refusals of it were counted since its last line. */
-void plugin_log_forget(const struct ratelimit_entry *e, const char *module, const char *who,
+void plugin_log_forget(const struct msg_ratetable_entry *e, const char *module, const char *who,
                        const char *what);
 
 /* Passes a device's refused message on pantau/v1/_sys/rejected (refusal_forward_as with s,
  * category, device, topic, reason, payload, len; all borrowed, at the wall clock's now) if its
  * budget allows: a token of b (NULL: no budget) under rate at now_ms. Returns whether it was
  * passed on (false: over the budget, or the publish failed). */
-bool plugin_refusal_pass(struct refusal_scratch *s, struct ratelimit_bucket *b,
-                         const struct ratelimit_rate *rate, int64_t now_ms, int category,
+bool plugin_refusal_pass(struct refusal_scratch *s, struct msg_bucket *b,
+                         const struct msg_bucket_rate *rate, int64_t now_ms, int category,
                          const char *device, const char *topic, const char *reason,
                          const void *payload, size_t len);
-
-/* Milliseconds of the monotonic clock (for intervals and buckets) and of the wall clock (since
- * the Unix epoch: for timestamps on the wire). */
-int64_t plugin_mono_ms(void);
-int64_t plugin_wall_ms(void);
 
 extern const struct plugin_module plugin_module_devauth;
 extern const struct plugin_module plugin_module_devacl;

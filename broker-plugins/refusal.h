@@ -8,7 +8,7 @@
  * mosquitto_broker_publish takes no lock, so call this on the broker's thread only (from a
  * plugin callback). Whether a device's budget allows it is the caller's decision.
  *
- * Not for: deciding what to refuse (devacl.c, payval.c), budgets (ratelimit.h). */
+ * Not for: deciding what to refuse (devacl.c, payval.c), budgets (msg_ratetable.h). */
 #ifndef REFUSAL_H
 #define REFUSAL_H
 

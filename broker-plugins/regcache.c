@@ -41,7 +41,9 @@
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 
+#include "msg_clock.h"
 #include "msg_err.h"
+#include "msg_hash.h"
 
 #define FILE_MAGIC "pantau-regcache 1\n"
 #define FILE_MAX (64 * 1024 * 1024)          /* a snapshot file larger than this is refused */
@@ -92,22 +94,6 @@ struct regcache {
     pthread_t thread;
     bool thread_started;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Any thread: queues a log line for the broker thread. */
 static void qlog(struct regcache *rc, int level, const char *fmt, ...)
@@ -649,17 +635,6 @@ out:
 
 /* ---- loading from PostgreSQL (background thread) ---- */
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    h ^= 0xff;                       /* field separator */
-    h *= 1099511628211ull;
-    return h;
-}
-
 static const char SQL_ACCOUNTS[] =
     "SELECT a.username, a.role, a.secret_kind, a.secret_hash,"
     " (a.enabled AND coalesce(d.enabled, true))::int,"
@@ -720,9 +695,11 @@ static int db_read(PGconn *conn, struct buf *b, size_t *skipped, char *err, size
             (*skipped)++;
             continue;
         }
-        v = 14695981039346656037ull;
+        /* the version: written into the snapshot file, so msg_hash_field's values must
+         * never change (test_msg_hash.c holds them) */
+        v = MSG_HASH_INIT;
         for (f = 0; f < 9; f++) {
-            v = fnv1a(v, PQgetvalue(res, i, f));
+            v = msg_hash_field(v, PQgetvalue(res, i, f));
         }
         snprintf(line, sizeof(line), "A %s %s %s %s %s %s %" PRIu64 " %s\n", user,
                  PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
@@ -828,7 +805,7 @@ static int load_once(struct regcache *rc)
         r = MSG_ERR_DB;
         goto out;
     }
-    s->loaded_ms = now_ms();
+    s->loaded_ms = msg_clock_wall_ms();
     if (skipped > 0) {
         qlog(rc, MOSQ_LOG_WARNING,
              "regcache: %zu accounts left out (malformed id or hash): they cannot log in",
@@ -950,7 +927,7 @@ static void *thread_main(void *arg)
             }
             next_load = 0;
         }
-        if (mono_ms() >= next_load) {
+        if (msg_clock_mono_ms() >= next_load) {
             if (load_once(rc) != MSG_OK || PQstatus(rc->conn) != CONNECTION_OK) {
                 PQfinish(rc->conn);
                 rc->conn = NULL;
@@ -962,7 +939,7 @@ static void *thread_main(void *arg)
                 continue;
             }
             backoff = BACKOFF_MIN_MS;
-            next_load = mono_ms() + rc->cfg.reload_ms;
+            next_load = msg_clock_mono_ms() + rc->cfg.reload_ms;
             first_done(rc);
         }
         /* a NOTIFY that came during the load's own queries is already in libpq's list, and
@@ -971,7 +948,7 @@ static void *thread_main(void *arg)
             next_load = 0;
             continue;
         }
-        w = wait_for(rc, PQsocket(rc->conn), next_load - mono_ms());
+        w = wait_for(rc, PQsocket(rc->conn), next_load - msg_clock_mono_ms());
         if (w < 0) {
             break;
         }
@@ -1036,7 +1013,7 @@ struct regcache *regcache_new(const struct regcache_config *cfg, char *err, size
     s = file_load(cfg->snapshot_path, &absent, ferr, sizeof(ferr));
     if (s != NULL) {
         s->from_file = true;
-        s->loaded_ms = now_ms();
+        s->loaded_ms = msg_clock_wall_ms();
         rc->installed = s;
         rc->generation = 1;
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "regcache: %zu accounts from the snapshot file %s",
@@ -1051,7 +1028,7 @@ struct regcache *regcache_new(const struct regcache_config *cfg, char *err, size
     rc->thread_started = true;
     /* Give PostgreSQL a moment, so that a fresh broker knows its accounts at once; the broker
      * is not serving yet. After that, it never waits. */
-    deadline = now_ms() + FIRST_LOAD_WAIT_MS;
+    deadline = msg_clock_wall_ms() + FIRST_LOAD_WAIT_MS;
     until.tv_sec = (time_t)(deadline / 1000);
     until.tv_nsec = (long)(deadline % 1000) * 1000000;
     pthread_mutex_lock(&rc->mu);

@@ -103,7 +103,7 @@ void stats_publish(const char *module, const struct stats_reasons *reasons,
     char topic[64];
     size_t len;
 
-    len = stats_json(module, plugin_wall_ms(), reasons, members, n_members, buf, sizeof(buf));
+    len = stats_json(module, msg_clock_wall_ms(), reasons, members, n_members, buf, sizeof(buf));
     if (len == 0) {
         mosquitto_log_printf(MOSQ_LOG_WARNING, "%s: counters do not fit %zu bytes", module,
                              sizeof(buf));

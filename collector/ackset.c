@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "msg_event.h"
+#include "msg_hash.h"
 
 #define NONE ((size_t)-1)
 #define SLOTS_INITIAL 64
@@ -39,17 +40,6 @@ struct ackset {
     size_t nstores;
     size_t cap_stores;
 };
-
-static uint64_t hash_id(const char *s)
-{
-    uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
-
-    while (*s != '\0') {
-        h ^= (unsigned char)*s++;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
 
 struct ackset *ackset_new(void)
 {
@@ -86,7 +76,7 @@ void ackset_free(struct ackset *a)
 static struct device_slot *probe(struct device_slot *slots, size_t nslots, uint32_t gen,
                                  const char *device_id)
 {
-    size_t i = (size_t)hash_id(device_id) & (nslots - 1);
+    size_t i = (size_t)msg_hash_of(device_id) & (nslots - 1);
 
     for (;;) {
         struct device_slot *s = &slots[i];

@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mosquitto.h>
 #include <openssl/evp.h>
@@ -18,14 +17,15 @@
 #include "log.h"
 #include "metrics.h"
 #include "msg_ack.h"
+#include "msg_clock.h"
 #include "msg_event.h"
 #include "msg_health.h"
 #include "msg_json.h"
+#include "msg_ratetable.h"
 #include "msg_rejected.h"
 #include "msg_time.h"
 #include "msg_topic.h"
 #include "pgsink.h"
-#include "ratelimit.h"
 #include "redrive.h"
 #include "registry.h"
 
@@ -35,6 +35,9 @@
 #define COLLECTOR_DB_STUCK_MS (180 * 1000)
 /* how often the database thread looks for a redrive request (redrive.h) between batches */
 #define COLLECTOR_REDRIVE_POLL_MS 1000
+/* devices whose budget of dead letters is tracked (the least recently used is forgotten), so
+ * that memory is fixed whatever the number of device ids */
+#define COLLECTOR_REJECTED_DEVICES 4096
 
 /* The database as the devices see it through the health topic (protocol.md 6.2). */
 enum db_state {
@@ -67,7 +70,8 @@ struct collector {
     struct msg_event ev;          /* scratch for ingest(): large, so not on the stack */
     struct msg_rejected rejected; /* scratch for ingest_rejected() */
     struct deadkey_salvage salvage; /* scratch for ingest_dead() */
-    struct ratelimit *rejected_limit; /* broker-refused dead letters, per device */
+    struct msg_ratetable *rejected_limit; /* broker-refused dead letters, per device */
+    struct msg_bucket_rate rejected_rate;  /* ...at this rate each */
     struct redrive *redrive;          /* the redrive request in hand, if any */
     char canon[MSG_CANONICAL_MAX];
     int64_t registry_loaded_ms; /* monotonic; 0 = never */
@@ -93,32 +97,6 @@ struct collector {
     atomic_llong stop_deadline_ms; /* monotonic: the db thread gives up its batch after it */
     atomic_llong db_alive_ms;      /* monotonic: the db thread's last sign of life */
 };
-
-/* ---- time ------------------------------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 /* ---- MQTT callbacks (libmosquitto's thread) --------------------------------------------- */
 
@@ -199,7 +177,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         return;
     }
     rc = intake_put(c->intake, m->topic, strlen(m->topic), m->payload,
-                    m->payloadlen > 0 ? (size_t)m->payloadlen : 0, wall_us(),
+                    m->payloadlen > 0 ? (size_t)m->payloadlen : 0, msg_clock_wall_us(),
                     (long)c->cfg.intake_wait_ms);
     if (rc != MSG_OK) {
         atomic_fetch_add(&c->metrics.intake_dropped, 1);
@@ -235,7 +213,7 @@ static void publish_health(struct collector *c, bool online)
     snprintf(h.collector, sizeof(h.collector), "%s", c->cfg.collector_id);
     h.online = online;
     h.db = state == DB_UP ? MSG_DB_UP : state == DB_DOWN ? MSG_DB_DOWN : MSG_DB_UNKNOWN;
-    h.ts_ms = wall_us() / 1000;
+    h.ts_ms = msg_clock_wall_us() / 1000;
     if (msg_health_encode(&h, payload, sizeof(payload), &len) != MSG_OK) {
         log_msg(LOG_ERR, "collector: cannot encode health for %s", c->cfg.collector_id);
         return;
@@ -332,7 +310,7 @@ static int emit_ack(void *ctx, const char *device_id, const struct ackset_item *
 
 static void flush_acks(struct collector *c)
 {
-    struct ack_ctx x = {c, wall_us() / 1000};
+    struct ack_ctx x = {c, msg_clock_wall_us() / 1000};
     struct ackset *t;
 
     pthread_mutex_lock(&c->ack_lock);
@@ -453,6 +431,16 @@ static const char *rejected_category(struct collector *c, const struct msg_rejec
     return category_of(rc);
 }
 
+/* One token of device's budget of dead letters (borrowed; "-": a message the broker itself got
+ * wrong), so that a hostile or broken device cannot fill the dead-letter table even if the
+ * broker's own budget were misconfigured. Returns false when the budget is spent. */
+static bool rejected_take(struct collector *c, const char *device)
+{
+    struct msg_ratetable_entry *e = msg_ratetable_get(c->rejected_limit, device);
+
+    return e != NULL && msg_bucket_take(&e->b[0], &c->rejected_rate, msg_clock_mono_ms());
+}
+
 /* pantau/v1/_sys/rejected: the broker refused a message for its content and passed it on
  * (protocol.md 7.2). It becomes a dead letter under the device's own topic and bytes, with
  * the size as the device sent it and, for a payload the broker cut, keyed on the whole
@@ -471,7 +459,7 @@ static int ingest_rejected(struct collector *c, const struct intake_item *it)
         return rc;
     }
     /* within the device's budget (a message the broker itself got wrong: the broker's) */
-    if (!ratelimit_take(c->rejected_limit, rc == MSG_OK ? rj->device : "-", mono_ms())) {
+    if (!rejected_take(c, rc == MSG_OK ? rj->device : "-")) {
         atomic_fetch_add(&c->metrics.rejected_limited, 1);
         log_msg(LOG_DEBUG, "collector: refused message over the rate limit, not stored: "
                            "device=%s",
@@ -516,7 +504,7 @@ static void set_db_state(struct collector *c, enum db_state s, const char *why);
 static int refresh_registry(struct collector *c, bool miss)
 {
     char err[MSG_ERRLEN] = "";
-    int64_t now = mono_ms();
+    int64_t now = msg_clock_mono_ms();
     PGconn *conn;
 
     if (miss) {
@@ -680,7 +668,7 @@ static void redrive(struct collector *c)
     }
     c->redrive_ms = rc == MSG_OK && redrive_active(c->redrive)
                         ? 0
-                        : mono_ms() + COLLECTOR_REDRIVE_POLL_MS;
+                        : msg_clock_mono_ms() + COLLECTOR_REDRIVE_POLL_MS;
 }
 
 /* pgsink_done_fn: counters, and the seqs a device may forget. ack_lock held. */
@@ -762,15 +750,15 @@ static void back_off(struct collector *c, unsigned *attempt, unsigned *seed)
     }
     delay = delay / 2 + (long long)(rand_r(seed) % (unsigned)(delay / 2 + 1));
     (*attempt)++;
-    until = mono_ms() + delay;
-    while (mono_ms() < until) {
+    until = msg_clock_mono_ms() + delay;
+    while (msg_clock_mono_ms() < until) {
         long long deadline = atomic_load(&c->stop_deadline_ms);
 
-        atomic_store(&c->db_alive_ms, mono_ms());
-        if (deadline != 0 && mono_ms() >= deadline) {
+        atomic_store(&c->db_alive_ms, msg_clock_mono_ms());
+        if (deadline != 0 && msg_clock_mono_ms() >= deadline) {
             return;
         }
-        sleep_ms(20);
+        msg_clock_sleep_ms(20);
     }
 }
 
@@ -792,10 +780,10 @@ static void maintain_partitions(struct collector *c)
 
     if (pgsink_ensure_partitions(c->sink, err, sizeof(err)) != MSG_OK) {
         log_msg(LOG_WARNING, "collector: %s (retrying in an hour)", err);
-        c->partitions_ms = mono_ms() + 3600 * 1000;
+        c->partitions_ms = msg_clock_mono_ms() + 3600 * 1000;
         return;
     }
-    c->partitions_ms = mono_ms() + 24 * 3600 * 1000;
+    c->partitions_ms = msg_clock_mono_ms() + 24 * 3600 * 1000;
 }
 
 static void *db_main(void *arg)
@@ -804,7 +792,7 @@ static void *db_main(void *arg)
     struct intake_item it;
     char err[MSG_ERRLEN] = "";
     unsigned attempt = 0;
-    unsigned seed = (unsigned)wall_us();
+    unsigned seed = (unsigned)msg_clock_wall_us();
     int64_t first_row_ms = 0;
 
     for (;;) {
@@ -813,10 +801,10 @@ static void *db_main(void *arg)
         bool registry_down = false;
         long long deadline = atomic_load(&c->stop_deadline_ms);
 
-        atomic_store(&c->db_alive_ms, mono_ms());
+        atomic_store(&c->db_alive_ms, msg_clock_mono_ms());
         /* 0. a redrive request, between batches (redrive.h) */
         if (!stopping && pgsink_pending(c->sink) == 0 && atomic_load(&c->db_state) == DB_UP &&
-            registry_loaded(c->reg) && mono_ms() >= c->redrive_ms) {
+            registry_loaded(c->reg) && msg_clock_mono_ms() >= c->redrive_ms) {
             redrive(c);
         }
         /* 1. fill the batch until it is full or its oldest row has waited batch_ms */
@@ -825,7 +813,7 @@ static void *db_main(void *arg)
             int rc;
 
             if (pgsink_pending(c->sink) > 0) {
-                wait = (long)(first_row_ms + c->cfg.batch_ms - mono_ms());
+                wait = (long)(first_row_ms + c->cfg.batch_ms - msg_clock_mono_ms());
                 if (wait <= 0) {
                     break;
                 }
@@ -843,7 +831,7 @@ static void *db_main(void *arg)
             }
             if (rc == MSG_ERR_NOMEM) {
                 log_msg(LOG_WARNING, "collector: out of memory parsing a message, retrying");
-                sleep_ms(100);
+                msg_clock_sleep_ms(100);
                 break;
             }
             if (rc == MSG_ERR_DB) {
@@ -852,7 +840,7 @@ static void *db_main(void *arg)
                 break;
             }
             if (pgsink_pending(c->sink) == 1) {
-                first_row_ms = mono_ms();
+                first_row_ms = msg_clock_mono_ms();
             }
             intake_pop(c->intake);
         }
@@ -862,13 +850,13 @@ static void *db_main(void *arg)
             refresh_registry(c, false);
         }
         if (!stopping && pgsink_pending(c->sink) == 0 && atomic_load(&c->db_state) == DB_UP &&
-            mono_ms() >= c->partitions_ms) {
+            msg_clock_mono_ms() >= c->partitions_ms) {
             maintain_partitions(c);
         }
         /* 3. flush */
         if (pgsink_pending(c->sink) > 0 &&
             (full || stopping || pgsink_pending(c->sink) >= (size_t)c->cfg.batch_rows ||
-             mono_ms() - first_row_ms >= c->cfg.batch_ms)) {
+             msg_clock_mono_ms() - first_row_ms >= c->cfg.batch_ms)) {
             int rc = pgsink_flush(c->sink, err, sizeof(err));
 
             take_done(c); /* a split batch may have committed in parts */
@@ -876,7 +864,7 @@ static void *db_main(void *arg)
                 atomic_fetch_add(&c->metrics.db_errors, 1);
                 set_db_state(c, DB_DOWN, err);
                 log_msg(LOG_DEBUG, "collector: flush failed (attempt %u): %s", attempt + 1, err);
-                if (stopping && deadline != 0 && mono_ms() >= deadline) {
+                if (stopping && deadline != 0 && msg_clock_mono_ms() >= deadline) {
                     log_msg(LOG_WARNING,
                             "collector: stopping with %zu rows not committed; "
                             "their devices will resend them",
@@ -925,7 +913,7 @@ static void *db_main(void *arg)
                 break;
             }
         }
-        if (stopping && deadline != 0 && mono_ms() >= deadline) {
+        if (stopping && deadline != 0 && msg_clock_mono_ms() >= deadline) {
             log_msg(LOG_WARNING,
                     "collector: stop timeout, %zu rows not committed; their "
                     "devices will resend them",
@@ -970,7 +958,9 @@ struct collector *collector_new(const struct collector_config *cfg, char *err, s
     lim.bytes = (size_t)cfg->batch_bytes;
     c->sink = pgsink_new(cfg->db_conninfo, cfg->db_password, cfg->collector_id, &lim, &c->metrics);
     c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    c->rejected_limit = ratelimit_new(cfg->rejected_per_minute, (double)cfg->rejected_burst);
+    c->rejected_limit = msg_ratetable_new(COLLECTOR_REJECTED_DEVICES);
+    c->rejected_rate.per_s = cfg->rejected_per_minute / 60.0;
+    c->rejected_rate.burst = (double)cfg->rejected_burst;
     c->redrive = redrive_new();
     c->md = EVP_MD_CTX_new();
     if (c->intake == NULL || c->ack_fill == NULL || c->ack_send == NULL || c->ack_buf == NULL ||
@@ -997,7 +987,7 @@ void collector_free(struct collector *c)
     metrics_http_close(c->http);
     pgsink_free(c->sink);
     registry_free(c->reg);
-    ratelimit_free(c->rejected_limit);
+    msg_ratetable_free(c->rejected_limit);
     redrive_free(c->redrive);
     intake_free(c->intake);
     ackset_free(c->ack_fill);
@@ -1060,7 +1050,7 @@ static int mqtt_setup(struct collector *c, char *err, size_t errlen)
     snprintf(h.collector, sizeof(h.collector), "%s", c->cfg.collector_id);
     h.online = false;
     h.db = MSG_DB_UNKNOWN;
-    h.ts_ms = wall_us() / 1000; /* for the will: when the collector connected */
+    h.ts_ms = msg_clock_wall_us() / 1000; /* for the will: when the collector connected */
     if (msg_health_encode(&h, will, sizeof(will), &len) != MSG_OK) {
         snprintf(err, errlen, "mqtt: cannot encode the will");
         return MSG_ERR_INVAL;
@@ -1100,7 +1090,7 @@ static bool connect_broker(struct collector *c, volatile sig_atomic_t *stop)
             logged = true;
         }
         for (long waited = 0; waited < delay && !*stop; waited += COLLECTOR_TICK_MS) {
-            sleep_ms(COLLECTOR_TICK_MS);
+            msg_clock_sleep_ms(COLLECTOR_TICK_MS);
         }
         delay = delay * 2 > 30000 ? 30000 : delay * 2;
     }
@@ -1176,17 +1166,17 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             watchdog_ms = (int64_t)(usec / 2000);
         }
     }
-    atomic_store(&c->db_alive_ms, mono_ms());
+    atomic_store(&c->db_alive_ms, msg_clock_mono_ms());
     mqtt_started = connect_broker(c, stop);
     if (!mqtt_started && !*stop) {
         snprintf(err, errlen, "mqtt: cannot run the network thread");
         failed = true; /* shut down in order below, then fail */
     }
-    next_ack = mono_ms() + c->cfg.ack_interval_ms;
-    next_health = mono_ms() + c->cfg.health_interval_ms;
-    next_summary = mono_ms() + c->cfg.summary_interval_ms;
+    next_ack = msg_clock_mono_ms() + c->cfg.ack_interval_ms;
+    next_health = msg_clock_mono_ms() + c->cfg.health_interval_ms;
+    next_summary = msg_clock_mono_ms() + c->cfg.summary_interval_ms;
     while (!*stop && !failed) {
-        int64_t now = mono_ms();
+        int64_t now = msg_clock_mono_ms();
         int db = atomic_load(&c->db_state);
 
         if (now >= next_ack) {
@@ -1217,13 +1207,13 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             log_summary(c, last);
             next_summary = now + c->cfg.summary_interval_ms;
         }
-        sleep_ms(COLLECTOR_TICK_MS);
+        msg_clock_sleep_ms(COLLECTOR_TICK_MS);
     }
 
     /* Stop in order: take nothing new, commit what we hold, acknowledge it, say offline. */
     sd_notify(0, "STOPPING=1");
     log_msg(LOG_NOTICE, "collector: stopping: committing the batch in hand");
-    atomic_store(&c->stop_deadline_ms, mono_ms() + c->cfg.stop_timeout_ms);
+    atomic_store(&c->stop_deadline_ms, msg_clock_mono_ms() + c->cfg.stop_timeout_ms);
     atomic_store(&c->stopping, 1);
     intake_close(c->intake);
     pthread_join(c->db_thread, NULL);

@@ -24,6 +24,7 @@
 
 #include "deadkey.h"
 #include "log.h"
+#include "msg_clock.h"
 #include "msg_time.h"
 #include "msg_topic.h"
 #include "sink_sql.h"
@@ -970,10 +971,8 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
     enum fail_kind fail = FAIL_NONE;
     int copies = 0;
     PGresult *res = NULL;
-    struct timespec t0;
-    struct timespec t1;
+    int64_t t0_us = msg_clock_mono_us();
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     settle_twins(s, idx, n);
     for (size_t i = 0; i < n; i++) {
         const struct row *r = &s->rows[idx[i]];
@@ -1105,10 +1104,8 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
         r->state = ROW_DONE;
         s->npending--;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     atomic_fetch_add(&s->m->batches, 1);
-    metrics_batch_observe(s->m, (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
-                                    (t1.tv_nsec - t0.tv_nsec) / 1000);
+    metrics_batch_observe(s->m, msg_clock_mono_us() - t0_us);
     return FAIL_NONE;
 }
 

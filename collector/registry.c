@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "msg_binding.h"
+#include "msg_hash.h"
 #include "msg_topic.h"
 
 /* One row per (device, binding); devices without bindings come once with NULL station. Times
@@ -50,17 +51,6 @@ struct registry {
     struct reg_copy cur;
     bool loaded;
 };
-
-static uint64_t hash_id(const char *s)
-{
-    uint64_t h = UINT64_C(1469598103934665603);
-
-    while (*s != '\0') {
-        h ^= (unsigned char)*s++;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
 
 static void copy_free(struct reg_copy *c)
 {
@@ -101,7 +91,7 @@ static const struct reg_device *find(const struct reg_copy *c, const char *id)
     if (c->nindex == 0) {
         return NULL;
     }
-    i = (size_t)hash_id(id) & (c->nindex - 1);
+    i = (size_t)msg_hash_of(id) & (c->nindex - 1);
     while (c->index[i] != 0) {
         const struct reg_device *d = &c->devices[c->index[i] - 1];
 
@@ -157,7 +147,7 @@ int registry_load(struct registry *r, PGconn *conn, char *err, size_t errlen)
             continue; /* cannot be a device id of the protocol */
         }
         if (d == NULL || strcmp(d->id, id) != 0) {
-            size_t slot = (size_t)hash_id(id) & (n.nindex - 1);
+            size_t slot = (size_t)msg_hash_of(id) & (n.nindex - 1);
 
             d = &n.devices[n.ndevices++];
             memcpy(d->id, id, strlen(id) + 1);

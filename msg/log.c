@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "msg_clock.h"
 #include "msg_err.h"
 #include "msg_time.h"
 
@@ -86,12 +86,7 @@ void log_vmsg(int level, const char *fmt, va_list ap)
         w = snprintf(line, sizeof(line), "<%d>", level);
         n = (size_t)w;
     } else if (dest == LOG_TO_STDERR) {
-        struct timespec now;
-        int64_t ms;
-
-        clock_gettime(CLOCK_REALTIME, &now);
-        ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-        msg_time_format(ms, line);
+        msg_time_format(msg_clock_wall_ms(), line);
         n = MSG_TIME_LEN;
         w = snprintf(line + n, sizeof(line) - n, " %s: ", level_names[level]);
         n += (size_t)w;

@@ -26,12 +26,22 @@ FORMATTED=(
     edge-agent/engine/agent_window.c
     msg/msg_hex.c
     msg/msg_hex.h
+    msg/msg_clock.c
+    msg/msg_clock.h
+    tests/unit/test_msg_clock.c
+    msg/msg_hash.c
+    msg/msg_hash.h
+    tests/unit/test_msg_hash.c
+    msg/msg_bucket.c
+    msg/msg_bucket.h
+    msg/msg_ratetable.c
+    msg/msg_ratetable.h
+    tests/unit/test_msg_bucket.c
+    tests/unit/test_msg_ratetable.c
     tests/unit/test_msg_hex.c
     broker-plugins/devacl.h
     broker-plugins/payval.h
     broker-plugins/plugin_module.h
-    broker-plugins/ratelimit.c
-    broker-plugins/ratelimit.h
     broker-plugins/refusal.c
     broker-plugins/refusal.h
     broker-plugins/subfilter.c
@@ -46,8 +56,6 @@ FORMATTED=(
     collector/main.c
     collector/metrics.c
     collector/metrics.h
-    collector/ratelimit.c
-    collector/ratelimit.h
     collector/redrive_tally.h
     collector/registry.c
     collector/registry.h
@@ -74,13 +82,11 @@ FORMATTED=(
     tests/unit/test_collector_ackset.c
     tests/unit/test_collector_config.c
     tests/unit/test_collector_intake.c
-    tests/unit/test_collector_ratelimit.c
     tests/unit/test_collector_redrive_tally.c
     tests/unit/test_devacl.c
     tests/unit/test_devacl_refusal.c
     tests/unit/test_devacl_subfilter.c
     tests/unit/test_devacl_will.c
-    tests/unit/test_ratelimit.c
     tests/unit/tinytest.h
     msg/conf.c
     msg/conf.h

@@ -30,6 +30,7 @@
 #include "agent_clock.h"
 #include "agent_int.h"
 #include "log.h"
+#include "msg_clock.h"
 #include "msg_topic.h"
 
 #define DISCONNECT_WAIT_MS 3000
@@ -76,12 +77,12 @@ static void shut_down(struct agent *a)
         dopts.context = a;
         if (MQTTAsync_disconnect(a->client, &dopts) == MQTTASYNC_SUCCESS) {
             a->conn_state = AGENT_CONN_CLOSING;
-            deadline = agent_clock_mono_ms() + DISCONNECT_WAIT_MS + 500;
-            while (a->conn_state == AGENT_CONN_CLOSING && agent_clock_mono_ms() < deadline) {
+            deadline = msg_clock_mono_ms() + DISCONNECT_WAIT_MS + 500;
+            while (a->conn_state == AGENT_CONN_CLOSING && msg_clock_mono_ms() < deadline) {
                 struct pollfd p = {.fd = a->wake_fd, .events = POLLIN};
 
                 if (poll(&p, 1, 100) >= 0) {
-                    drain_events(a, agent_clock_mono_ms());
+                    drain_events(a, msg_clock_mono_ms());
                 }
             }
         }
@@ -105,10 +106,10 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
         }
         a->src_started = true;
     }
-    a->next_connect_ms = agent_clock_mono_ms();
-    a->next_summary_ms = agent_clock_mono_ms() + a->cfg->summary_interval_ms;
+    a->next_connect_ms = msg_clock_mono_ms();
+    a->next_summary_ms = msg_clock_mono_ms() + a->cfg->summary_interval_ms;
     while (!*stop) {
-        int64_t now = agent_clock_mono_ms();
+        int64_t now = msg_clock_mono_ms();
         int64_t next;
         struct timespec ts;
         struct pollfd p = {.fd = a->wake_fd, .events = POLLIN};
@@ -124,7 +125,7 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
             break;
         }
         next = agent_send_next_deadline(a, now);
-        now = agent_clock_mono_ms();
+        now = msg_clock_mono_ms();
         if (next < now) {
             next = now;
         }
@@ -141,7 +142,7 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
     }
     shut_down(a);
     if (rc == MSG_OK) {
-        agent_send_refresh_stats(a, agent_clock_mono_ms(), true);
+        agent_send_refresh_stats(a, msg_clock_mono_ms(), true);
         agent_send_summary(a);
         log_msg(LOG_NOTICE, "agent: stopped: held=%" PRIu64 " last_seq=%" PRIu64, a->stats.held,
                 a->stats.last_seq);
@@ -169,7 +170,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
     pthread_mutex_init(&a->store_lock, NULL);
     pthread_mutex_init(&a->ring.lock, NULL);
     if (getrandom(&a->rng, sizeof(a->rng), 0) != (ssize_t)sizeof(a->rng)) {
-        a->rng = (uint64_t)agent_clock_mono_ms() ^ (uint64_t)getpid() << 32;
+        a->rng = (uint64_t)msg_clock_mono_ms() ^ (uint64_t)getpid() << 32;
     }
     a->src_rng = agent_rand_next(&a->rng);
     a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -223,13 +224,13 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
                            ? AGENT_BACKOFF_DECORRELATED
                            : AGENT_BACKOFF_FULL);
     agent_config_pacing(cfg, &a->pacing);
-    agent_bucket_init(&a->publish_bucket, a->pacing.rate, a->pacing.burst, agent_clock_mono_ms());
+    agent_bucket_init(&a->publish_bucket, a->pacing.rate, a->pacing.burst, msg_clock_mono_ms());
     a->publish_reserve = floor(a->pacing.burst / 4.0);
     a->again_ms = INT64_MAX;
     agent_bucket_init(&a->replay_bucket, (double)cfg->replay_rate,
-                      (double)cfg->replay_rate / 10.0 + 1.0, agent_clock_mono_ms());
+                      (double)cfg->replay_rate / 10.0 + 1.0, msg_clock_mono_ms());
     agent_bucket_init(&a->resend_bucket, (double)cfg->resend_rate,
-                      (double)cfg->resend_rate / 10.0 + 1.0, agent_clock_mono_ms());
+                      (double)cfg->resend_rate / 10.0 + 1.0, msg_clock_mono_ms());
     for (int s = 0; s < MSG_STREAM_COUNT; s++) {
         if (msg_stream_is_reading((enum msg_stream)s) || s == MSG_STREAM_STATUS) {
             if (msg_topic_format(a->topics[s], sizeof(a->topics[s]), (enum msg_stream)s,

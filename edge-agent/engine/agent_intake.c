@@ -22,6 +22,7 @@
 #include "agent_clock.h"
 #include "agent_int.h"
 #include "log.h"
+#include "msg_clock.h"
 #include "msg_binding.h"
 #include "msg_event.h"
 
@@ -249,7 +250,7 @@ void *agent_intake_main(void *arg)
         a->runs[i].next_open_ms = 0;
     }
     while (!atomic_load(&a->src_stop)) {
-        int64_t now = agent_clock_mono_ms();
+        int64_t now = msg_clock_mono_ms();
         int64_t next = now + 60000;
         nfds_t nfds = 0;
         int timeout;
@@ -286,13 +287,13 @@ void *agent_intake_main(void *arg)
         fds[nfds].revents = 0;
         idx[nfds] = SIZE_MAX;
         nfds++;
-        now = agent_clock_mono_ms();
+        now = msg_clock_mono_ms();
         timeout = next <= now ? 0 : (next - now > 60000 ? 60000 : (int)(next - now));
         if (poll(fds, nfds, timeout) < 0 && errno != EINTR) {
             log_msg(LOG_ERR, "agent: source thread: poll: %s", strerror(errno));
             break;
         }
-        now = agent_clock_mono_ms();
+        now = msg_clock_mono_ms();
         for (nfds_t k = 0; k < nfds; k++) {
             struct agent_source_run *r;
 

@@ -123,74 +123,39 @@ void agent_backoff_reset(struct agent_backoff *b)
 
 void agent_bucket_init(struct agent_bucket *b, double rate, double burst, int64_t now_ms)
 {
-    b->rate = rate > 0 ? rate : 1;
-    b->burst = burst < 1 ? 1 : burst;
-    b->tokens = 1;
-    b->last_ms = now_ms;
-}
-
-static void refill(struct agent_bucket *b, int64_t now_ms)
-{
-    if (now_ms > b->last_ms) {
-        b->tokens += (double)(now_ms - b->last_ms) * b->rate / 1000.0;
-        if (b->tokens > b->burst) {
-            b->tokens = b->burst;
-        }
-        b->last_ms = now_ms;
-    }
+    b->rate.per_s = rate > 0 ? rate : 1;
+    b->rate.burst = burst < 1 ? 1 : burst;
+    msg_bucket_start(&b->b, 1.0, now_ms);
 }
 
 bool agent_bucket_take(struct agent_bucket *b, int64_t now_ms)
 {
-    return agent_bucket_take_above(b, now_ms, 0.0);
-}
-
-/* A floor the bucket can reach: at most burst - 1 (else the token would never come). */
-static double clamp_floor(const struct agent_bucket *b, double floor)
-{
-    if (floor > b->burst - 1.0) {
-        floor = b->burst - 1.0;
-    }
-    return floor < 0.0 ? 0.0 : floor;
+    return msg_bucket_take(&b->b, &b->rate, now_ms);
 }
 
 bool agent_bucket_take_above(struct agent_bucket *b, int64_t now_ms, double floor)
 {
-    floor = clamp_floor(b, floor);
-    refill(b, now_ms);
-    if (b->tokens >= 1.0 + floor) {
-        b->tokens -= 1.0;
-        return true;
-    }
-    return false;
+    return msg_bucket_take_above(&b->b, &b->rate, now_ms, floor);
 }
 
 void agent_bucket_spend(struct agent_bucket *b, int64_t now_ms)
 {
-    refill(b, now_ms);
-    b->tokens -= 1.0;
+    msg_bucket_spend(&b->b, &b->rate, now_ms);
 }
 
 void agent_bucket_drain(struct agent_bucket *b, int64_t now_ms)
 {
-    b->tokens = 0;
-    b->last_ms = now_ms;
+    msg_bucket_drain(&b->b, now_ms);
 }
 
 int64_t agent_bucket_wait_ms(struct agent_bucket *b, int64_t now_ms)
 {
-    return agent_bucket_wait_above_ms(b, now_ms, 0.0);
+    return msg_bucket_wait_ms(&b->b, &b->rate, now_ms);
 }
 
 int64_t agent_bucket_wait_above_ms(struct agent_bucket *b, int64_t now_ms, double floor)
 {
-    double need = 1.0 + clamp_floor(b, floor);
-
-    refill(b, now_ms);
-    if (b->tokens >= need) {
-        return 0;
-    }
-    return (int64_t)ceil((need - b->tokens) * 1000.0 / b->rate);
+    return msg_bucket_wait_above_ms(&b->b, &b->rate, now_ms, floor);
 }
 
 /* ---- readings in flight --------------------------------------------------------------- */

@@ -7,8 +7,9 @@
  * - agent_backoff: jittered exponential backoff for reconnects and for reopening sources, with
  *   full jitter or decorrelated jitter (the AWS architecture blog's "Exponential Backoff And
  *   Jitter"), so that a city of gateways does not reconnect in step after an outage;
- * - agent_bucket: a token bucket: the pacing of every publish under the broker's message limit
- *   (protocol.md 8), and the replay and resend rates within it;
+ * - agent_bucket: a token bucket (msg_bucket.h, with its rate) that starts with one token: the
+ *   pacing of every publish under the broker's message limit (protocol.md 8), and the replay
+ *   and resend rates within it;
  * - agent_rand: a small seeded generator (xorshift64*) for the jitter;
  * - agent_window: a bounded table of readings the engine published and the collector has not
  *   acknowledged, and of readings the broker refused and that wait for their next try.
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msg_bucket.h"
 #include "msg_range.h"
 #include "msg_topic.h"
 
@@ -83,10 +85,8 @@ void agent_backoff_reset(struct agent_backoff *b);
 /* ---- token bucket --------------------------------------------------------------------- */
 
 struct agent_bucket {
-    double rate;       /* tokens per second */
-    double burst;      /* at most this many saved up */
-    double tokens;
-    int64_t last_ms;
+    struct msg_bucket_rate rate; /* tokens per second; at most burst saved up */
+    struct msg_bucket b;
 };
 
 /* A bucket that starts with one token (never a burst at once after a pause). */

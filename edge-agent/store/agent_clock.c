@@ -1,25 +1,16 @@
-/* agent_clock.c -- wall time, its synchronisation state and time since boot: see agent_clock.h. */
+/* agent_clock.c -- wall time, its synchronisation state and time since boot: see agent_clock.h.
+ * The clocks themselves are read through msg_clock.h. */
 #include "agent_clock.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/timex.h>
-#include <time.h>
 
+#include "msg_clock.h"
 #include "msg_err.h"
 
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
-
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-
-    if (clock_gettime(id, &ts) != 0) {
-        return 0;
-    }
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool agent_clock_kernel_synced(void)
 {
@@ -38,8 +29,8 @@ void agent_clock_read(enum agent_clock_sync mode, struct agent_clock_now *out)
 {
     int64_t boot_ms;
 
-    out->wall_ms = clock_ms(CLOCK_REALTIME);
-    boot_ms = clock_ms(CLOCK_BOOTTIME);
+    out->wall_ms = msg_clock_wall_ms();
+    boot_ms = msg_clock_boot_ms();
     out->mono_ms = boot_ms > 0 ? (uint64_t)boot_ms : 0;
     switch (mode) {
     case AGENT_CLOCK_SYNCED:
@@ -57,11 +48,6 @@ void agent_clock_read(enum agent_clock_sync mode, struct agent_clock_now *out)
         out->wall_ms = 0;
         out->synced = false;
     }
-}
-
-int64_t agent_clock_mono_ms(void)
-{
-    return clock_ms(CLOCK_MONOTONIC);
 }
 
 static bool is_uuid_char(char c)

@@ -14,7 +14,10 @@
  * Shared by the agent's engine, its store (the `dropped` readings it makes itself) and
  * `pantau-agent report`. Pure apart from the clocks and /proc: no allocation, no global state.
  *
- * Not for: timers and deadlines inside the agent (use agent_clock_mono_ms, CLOCK_MONOTONIC),
+ * The clocks are read through msg_clock.h (shared by every program); this module adds what is
+ * the agent's own: the synchronisation state and the kernel's boot id.
+ *
+ * Not for: timers and deadlines inside the agent (use msg_clock_mono_ms, CLOCK_MONOTONIC),
  * timestamps on the wire (msg_time.h), setting the clock. */
 #ifndef AGENT_CLOCK_H
 #define AGENT_CLOCK_H
@@ -22,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
 
 #define AGENT_CLOCK_BOOT_ID_LEN 36   /* the kernel's boot id: a UUID, without NUL */
 
@@ -44,9 +48,6 @@ void agent_clock_read(enum agent_clock_sync mode, struct agent_clock_now *out);
 
 /* Whether the kernel says the clock is synchronised (adjtimex(2), read only). */
 bool agent_clock_kernel_synced(void);
-
-/* CLOCK_MONOTONIC in ms: for timers, deadlines and struct agent_source_wait's next_ms. */
-int64_t agent_clock_mono_ms(void);
 
 /* Reads the kernel's boot id (/proc/sys/kernel/random/boot_id, a new random UUID at each
  * boot) into out, NUL-terminated. Returns MSG_OK, or MSG_ERR_IO with err naming the file. */

@@ -29,6 +29,7 @@
 #include "agent_store.h"
 #include "conf.h"
 #include "log.h"
+#include "msg_clock.h"
 #include "msg_event.h"
 #include "msg_topic.h"
 
@@ -72,22 +73,6 @@ struct driver {
     struct agent_emit emit;
 };
 
-static int64_t now_mono(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_wall(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int emit_fn(void *ctx, const struct msg_event *ev, char *err, size_t errlen)
 {
     struct driver *d = ctx;
@@ -109,7 +94,7 @@ static int emit_fn(void *ctx, const struct msg_event *ev, char *err, size_t errl
     }
     e.env.seq = d->seq + 1;
     if (e.env.ts_ms == 0) {
-        e.env.ts_ms = now_wall();
+        e.env.ts_ms = msg_clock_wall_ms();
     }
     e.env.clock_synced = true;
     e.env.replay = false;
@@ -196,10 +181,10 @@ static int run(struct driver *d)
     struct pollfd pfd[DRIVER_SOURCES_MAX];
 
     for (size_t i = 0; i < d->n; i++) {
-        try_open(d, &d->slots[i], now_mono());
+        try_open(d, &d->slots[i], msg_clock_mono_ms());
     }
     while (!stop_flag) {
-        int64_t now = now_mono();
+        int64_t now = msg_clock_mono_ms();
         int64_t next = now + 1000;
         nfds_t nfds = 0;
         int timeout;

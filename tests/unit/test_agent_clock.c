@@ -1,5 +1,5 @@
 /* test_agent_clock.c -- agent_clock: wall time, the synchronisation override, time since boot,
- * the kernel's boot id and the mode names. */
+ * the kernel's boot id and the mode names (the clocks themselves: test_msg_clock.c). */
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -34,14 +34,6 @@ static void test_override_forces_synced_state(void)
     agent_clock_read(AGENT_CLOCK_UNSYNCED, &n);
     TEST_CHECK(!n.synced);
     TEST_CHECK(n.wall_ms > 0);
-}
-
-static void test_mono_ms_is_monotonic(void)
-{
-    int64_t a = agent_clock_mono_ms();
-    int64_t b = agent_clock_mono_ms();
-
-    TEST_CHECK(a > 0 && b >= a);
 }
 
 static void test_boot_id_is_a_uuid_and_stable(void)
@@ -89,7 +81,6 @@ static void test_sync_names_round_trip(void)
 TEST_LIST = {
     {"read_fills_all_three", test_read_fills_all_three},
     {"override_forces_synced_state", test_override_forces_synced_state},
-    {"mono_ms_is_monotonic", test_mono_ms_is_monotonic},
     {"boot_id_is_a_uuid_and_stable", test_boot_id_is_a_uuid_and_stable},
     {"sync_names_round_trip", test_sync_names_round_trip},
     {NULL, NULL},

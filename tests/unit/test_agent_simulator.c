@@ -10,8 +10,10 @@
 
 #include "agent_source.h"
 #include "conf.h"
+#include "msg_clock.h"
 #include "msg_err.h"
 #include "msg_event.h"
+#include "msg_hash.h"
 #include "msg_time.h"
 #include "tinytest.h"
 
@@ -29,17 +31,6 @@ struct collect {
     uint64_t hashes[MAX_KEEP];
     struct msg_event *keep;      /* the first MAX_KEEP events, as emitted */
 };
-
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
 
 static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errlen)
 {
@@ -67,7 +58,7 @@ static int on_emit(void *ctx, const struct msg_event *in, char *err, size_t errl
         c->per_stream[ev.stream]++;
     }
     if (msg_event_encode(&ev, buf, sizeof(buf), &len) == MSG_OK && c->n < MAX_KEEP) {
-        c->hashes[c->n] = fnv1a(buf, len);
+        c->hashes[c->n] = msg_hash_bytes(MSG_HASH_INIT, buf, len);
         if (c->keep != NULL) {
             c->keep[c->n] = ev;
         }
@@ -228,7 +219,6 @@ static void test_ts_follows_the_real_clock_without_start(void)
     char err[MSG_ERRLEN] = "";
     struct agent_emit emit = {on_emit, c, "gw-sim-01"};
     struct agent_source_wait w;
-    struct timespec now;
     void *state = NULL;
     int64_t wall;
     int rc;
@@ -237,8 +227,7 @@ static void test_ts_follows_the_real_clock_without_start(void)
     c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
     TEST_CHECK(rc == MSG_OK);
     TEST_CHECK(agent_source_simulator.open(&state, conf, &emit, err, sizeof(err)) == MSG_OK);
-    clock_gettime(CLOCK_REALTIME, &now);
-    wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    wall = msg_clock_wall_ms();
     TEST_CHECK(agent_source_simulator.poll(state, 5000, &w, err, sizeof(err)) == MSG_OK);
     /* a poll 10 minutes later (on the monotonic clock) is 10 samples late: the gauge was not
      * running, so it makes one reading, stamped now, and the next on its old phase */
@@ -266,7 +255,6 @@ static void test_rate_behind_stamps_readings_now(void)
     char err[MSG_ERRLEN] = "";
     struct agent_emit emit = {on_emit, c, "gw-sim-01"};
     struct agent_source_wait w;
-    struct timespec now;
     void *state = NULL;
     int64_t wall;
     int64_t lo = INT64_MAX;
@@ -278,8 +266,7 @@ static void test_rate_behind_stamps_readings_now(void)
     c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
     TEST_CHECK(rc == MSG_OK);
     TEST_CHECK(agent_source_simulator.open(&state, conf, &emit, err, sizeof(err)) == MSG_OK);
-    clock_gettime(CLOCK_REALTIME, &now);
-    wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    wall = msg_clock_wall_ms();
     TEST_CHECK(agent_source_simulator.poll(state, 0, &w, err, sizeof(err)) == MSG_OK);
     /* the next poll comes 20 s late: 20,000 readings are due, a batch of them is made now */
     TEST_CHECK(agent_source_simulator.poll(state, 20000, &w, err, sizeof(err)) == MSG_OK);

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "agent_store.h"
+#include "msg_clock.h"
 #include "msg_err.h"
 #include "msg_event.h"
 #include "msg_range.h"
@@ -90,14 +91,6 @@ static struct agent_store *open_or_die(const char *path, const struct agent_stor
     TEST_CHECK(rc == MSG_OK && s != NULL);
     TEST_MSG("open %s: %s", path, err);
     return s;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static struct msg_event flood(double level, int64_t ts_ms)
@@ -267,7 +260,7 @@ static void test_append_scan_ack_mark(void)
         return;
     }
     for (int i = 0; i < 10; i++) {
-        evs[i] = flood(300 + i, wall_ms());
+        evs[i] = flood(300 + i, msg_clock_wall_ms());
     }
     TEST_CHECK(agent_store_append(s, evs, 10, err, sizeof(err)) == MSG_OK);
     for (int i = 0; i < 10; i++) {
@@ -325,7 +318,7 @@ static void test_scan_stops_when_fn_says(void)
     if (s == NULL) {
         return;
     }
-    append_n(s, 5, wall_ms());
+    append_n(s, 5, msg_clock_wall_ms());
     TEST_CHECK(agent_store_scan(s, 0, 100, stop_after_two, &n, err, sizeof(err)) == MSG_OK);
     TEST_CHECK(n == 2);
     agent_store_close(s);
@@ -348,7 +341,7 @@ static void test_shrink_releases_cache_and_keeps_working(void)
         return;
     }
     for (int i = 0; i < 20; i++) {
-        append_n(s, 100, wall_ms());   /* at most 100 at a time */
+        append_n(s, 100, msg_clock_wall_ms());   /* at most 100 at a time */
     }
     scan_all(s, h);
     before = sqlite3_memory_used();
@@ -356,7 +349,7 @@ static void test_shrink_releases_cache_and_keeps_working(void)
     after = sqlite3_memory_used();
     TEST_CHECK(after < before - 64 * 1024);
     TEST_MSG("SQLite heap %lld before, %lld after", (long long)before, (long long)after);
-    append_n(s, 3, wall_ms());
+    append_n(s, 3, msg_clock_wall_ms());
     scan_all(s, h);
     TEST_CHECK(h->n == 2003 && stats(s).held == 2003);
     TEST_MSG("held %zu", h->n);
@@ -370,12 +363,12 @@ static void test_seq_never_reused_across_reopen(void)
     struct agent_store_options o = opts(1000, 1000000);
     struct agent_store *s = open_or_die(new_path(p, sizeof(p)), &o);
     struct msg_range all = {1, 1000};
-    struct msg_event ev = flood(1, wall_ms());
+    struct msg_event ev = flood(1, msg_clock_wall_ms());
 
     if (s == NULL) {
         return;
     }
-    append_n(s, 7, wall_ms());
+    append_n(s, 7, msg_clock_wall_ms());
     TEST_CHECK(agent_store_ack(s, &all, 1, NULL, err, sizeof(err)) == MSG_OK);
     TEST_CHECK(stats(s).held == 0 && stats(s).last_seq == 7);
     agent_store_close(s);
@@ -476,10 +469,10 @@ static void test_max_readings_drops_oldest_and_reports(void)
         return;
     }
     for (int i = 0; i < 10; i++) {
-        append_n(s, 1, wall_ms());
+        append_n(s, 1, msg_clock_wall_ms());
     }
     TEST_CHECK(stats(s).dropped == 0 && stats(s).held == 10);
-    append_n(s, 3, wall_ms());   /* 13 readings and a report in 10: the 4 oldest go */
+    append_n(s, 3, msg_clock_wall_ms());   /* 13 readings and a report in 10: the 4 oldest go */
     st = stats(s);
     TEST_CHECK(st.held == 10);
     TEST_CHECK(st.dropped == 4);
@@ -496,7 +489,7 @@ static void test_max_readings_drops_oldest_and_reports(void)
     /* More appends. The report that the scan handed out is kept (in preference to ordinary
      * readings); the later ones, never handed out, replace each other: one more report. */
     for (int i = 0; i < 20; i++) {
-        append_n(s, 1, wall_ms());
+        append_n(s, 1, msg_clock_wall_ms());
     }
     scan_all(s, h);
     st = stats(s);
@@ -529,7 +522,7 @@ static void test_reports_handed_out_and_unsent_are_merged_later(void)
     for (int i = 0; i < 60; i++) {
         struct timespec pause = {0, 2000000};
 
-        append_n(s, 1, wall_ms());
+        append_n(s, 1, msg_clock_wall_ms());
         scan_all(s, h);             /* the agent looks at everything... */
         nanosleep(&pause, NULL);    /* ...and sends nothing */
     }
@@ -563,10 +556,10 @@ static void test_report_process_leaves_young_reports_alone(void)
         return;
     }
     for (int i = 0; i < 11; i++) {
-        append_n(agent, 1, wall_ms());   /* full: one report, which the agent may send */
+        append_n(agent, 1, msg_clock_wall_ms());   /* full: one report, which the agent may send */
     }
-    append_n(report, 1, wall_ms());      /* `report` cannot know whether it was sent */
-    append_n(agent, 1, wall_ms());       /* the agent knows its report is not sent yet */
+    append_n(report, 1, msg_clock_wall_ms());      /* `report` cannot know whether it was sent */
+    append_n(agent, 1, msg_clock_wall_ms());       /* the agent knows its report is not sent yet */
     scan_all(agent, h);
     TEST_CHECK(h->n_drop == 2);
     TEST_MSG("%zu reports", h->n_drop);
@@ -588,7 +581,7 @@ static void test_max_bytes_and_oversized(void)
         return;
     }
     for (int i = 0; i < 60; i++) {
-        append_n(s, 1, wall_ms());
+        append_n(s, 1, msg_clock_wall_ms());
     }
     st = stats(s);
     TEST_CHECK(st.held_bytes <= 4000);
@@ -601,7 +594,7 @@ static void test_max_bytes_and_oversized(void)
     if (s == NULL) {
         return;
     }
-    big = flood(1, wall_ms());
+    big = flood(1, msg_clock_wall_ms());
     big.u.flood.has_battery = big.u.flood.has_rain = big.u.flood.has_rise = true;
     big.u.flood.has_distance = true;
     big.u.flood.distance_cm = 1234.5678;
@@ -619,7 +612,7 @@ static void test_max_age_expires_synced_readings_only(void)
     struct agent_store *s;
     struct held *h = calloc(1, sizeof(*h));
     struct msg_event unsynced = flood(1, 1000);   /* 1970: a clock never set */
-    int64_t now = wall_ms();
+    int64_t now = msg_clock_wall_ms();
 
     o.limits.max_age_ms = 3600000;
     s = open_or_die(new_path(p, sizeof(p)), &o);
@@ -663,7 +656,7 @@ static void test_reject_and_rejected_overflow(void)
         free(h);
         return;
     }
-    append_n(s, 6, wall_ms());
+    append_n(s, 6, msg_clock_wall_ms());
     TEST_CHECK(agent_store_reject(s, 2, "PUBACK 0x87, 5 tries", err, sizeof(err)) == MSG_OK);
     TEST_CHECK(agent_store_reject(s, 2, "again", err, sizeof(err)) == MSG_ERR_INVAL);
     TEST_CHECK(strstr(err, "not held") != NULL);
@@ -721,7 +714,7 @@ static void test_damaged_file_moved_aside_new_store(void)
     close(fd);
     s = open_or_die(p, &o);
     TEST_CHECK(s != NULL && any_corrupt_copy(p));
-    TEST_CHECK(s != NULL && append_n(s, 1, wall_ms()) == MSG_OK && stats(s).last_seq == 1);
+    TEST_CHECK(s != NULL && append_n(s, 1, msg_clock_wall_ms()) == MSG_OK && stats(s).last_seq == 1);
     agent_store_close(s);
 
     /* a real store whose pages are damaged after it was closed */
@@ -730,7 +723,7 @@ static void test_damaged_file_moved_aside_new_store(void)
         return;
     }
     for (int i = 0; i < 30; i++) {
-        append_n(s, 100, wall_ms());
+        append_n(s, 100, msg_clock_wall_ms());
     }
     snprintf(id, sizeof(id), "%s", agent_store_id(s));
     agent_store_close(s);   /* the last connection checkpoints: all in the main file */
@@ -746,7 +739,7 @@ static void test_damaged_file_moved_aside_new_store(void)
     TEST_CHECK(s != NULL && strcmp(agent_store_id(s), id) != 0);   /* a new store */
     TEST_CHECK(any_corrupt_copy(p));
     TEST_CHECK(s != NULL && stats(s).held == 0);
-    TEST_CHECK(s != NULL && append_n(s, 2, wall_ms()) == MSG_OK);
+    TEST_CHECK(s != NULL && append_n(s, 2, msg_clock_wall_ms()) == MSG_OK);
     agent_store_close(s);
 }
 
@@ -866,7 +859,7 @@ static void test_replay_by_boot_time_survives_a_wall_clock_step(void)
     if (s == NULL) {
         return;
     }
-    append_n(s, 2, wall_ms());
+    append_n(s, 2, msg_clock_wall_ms());
     f = scan_seq(s, 1);
     TEST_CHECK(f.row.held.boot == MSG_HISTORY_BOOT_SAME && f.row.held.stored_synced);
     TEST_CHECK(!msg_history_replay_held(&f.row.held));   /* just stored: news */
@@ -875,7 +868,7 @@ static void test_replay_by_boot_time_survives_a_wall_clock_step(void)
     sql_on(p, "UPDATE reading SET stored_ms = 40000 WHERE seq = 1");
     /* ... or back by a day (a saved time restored at boot, ahead of the true one) */
     snprintf(sql, sizeof(sql), "UPDATE reading SET stored_ms = %" PRId64 " WHERE seq = 2",
-             wall_ms() + INT64_C(86400000));
+             msg_clock_wall_ms() + INT64_C(86400000));
     sql_on(p, sql);
     for (uint64_t seq = 1; seq <= 2; seq++) {
         f = scan_seq(s, seq);
@@ -885,7 +878,7 @@ static void test_replay_by_boot_time_survives_a_wall_clock_step(void)
     }
     /* Held 10 minutes by the boot-time clock: history, whatever the wall clock says. */
     snprintf(sql, sizeof(sql), "UPDATE reading SET stored_boot_ms = stored_boot_ms - %" PRId64
-             ", stored_ms = %" PRId64 " WHERE seq = 2", INT64_C(600000), wall_ms());
+             ", stored_ms = %" PRId64 " WHERE seq = 2", INT64_C(600000), msg_clock_wall_ms());
     sql_on(p, sql);
     TEST_CHECK(replay_of(s, 2));
     agent_store_close(s);
@@ -902,14 +895,14 @@ static void test_replay_across_a_reboot(void)
     if (s == NULL) {
         return;
     }
-    append_n(s, 1, wall_ms());   /* seq 1: synchronised clock */
+    append_n(s, 1, msg_clock_wall_ms());   /* seq 1: synchronised clock */
     agent_store_close(s);
     o.clock_sync = AGENT_CLOCK_UNSYNCED;
     s = open_or_die(p, &o);
     if (s == NULL) {
         return;
     }
-    append_n(s, 1, wall_ms());   /* seq 2: stored before NTP answered */
+    append_n(s, 1, msg_clock_wall_ms());   /* seq 2: stored before NTP answered */
     agent_store_close(s);
     /* a reboot: a new kernel boot id; the clock is synchronised again */
     o.clock_sync = AGENT_CLOCK_SYNCED;
@@ -939,7 +932,7 @@ static void test_replay_across_a_reboot(void)
     sql_on(p, "UPDATE reading SET stored_ms = stored_ms + 301000 WHERE seq = 1");
     TEST_CHECK(replay_of(s, 1));
     /* A reading stored in this boot with the clock unsynchronised: by the boot-time clock. */
-    append_n(s, 1, wall_ms());
+    append_n(s, 1, msg_clock_wall_ms());
     f = scan_seq(s, 3);
     TEST_CHECK(f.row.held.boot == MSG_HISTORY_BOOT_SAME && !f.row.held.stored_synced);
     TEST_CHECK(!msg_history_replay_held(&f.row.held));
@@ -1006,7 +999,7 @@ static void test_upgrade_from_version_1_keeps_readings(void)
     struct agent_store *s;
     struct first_row f;
     struct agent_store_stats st;
-    int64_t now = wall_ms();
+    int64_t now = msg_clock_wall_ms();
 
     new_path(p, sizeof(p));
     sql_on(p, "PRAGMA page_size = 1024; PRAGMA auto_vacuum = INCREMENTAL;"
@@ -1087,7 +1080,7 @@ static void *write_loop(void *arg)
         struct msg_event evs[5];
 
         for (int k = 0; k < 5; k++) {
-            evs[k] = flood(k, wall_ms());
+            evs[k] = flood(k, msg_clock_wall_ms());
         }
         w->rc = agent_store_append(s, evs, 5, err, sizeof(err));
         for (int k = 0; w->rc == MSG_OK && k < 5; k++) {
@@ -1154,11 +1147,11 @@ static void test_file_stays_bounded_when_full_and_churning(void)
         return;
     }
     for (int i = 0; i < 40; i++) {
-        append_n(s, 100, wall_ms());
+        append_n(s, 100, msg_clock_wall_ms());
     }
     after_fill = stats(s).file_bytes;
     for (int i = 0; i < 200; i++) {
-        append_n(s, 100, wall_ms());
+        append_n(s, 100, msg_clock_wall_ms());
     }
     after_churn = stats(s).file_bytes;
     TEST_CHECK(stats(s).held <= 2000);
@@ -1170,7 +1163,7 @@ static void test_file_stays_bounded_when_full_and_churning(void)
     after_ack = stats(s).file_bytes;
     TEST_CHECK(after_ack < after_fill / 2);
     TEST_MSG("file %" PRIu64 " right after the ack (was %" PRIu64 ")", after_ack, after_fill);
-    append_n(s, 1, wall_ms());
+    append_n(s, 1, msg_clock_wall_ms());
     agent_store_close(s);
     s = open_or_die(p, &o);
     after_ack = stats(s).file_bytes;
@@ -1189,8 +1182,8 @@ static void test_append_rejects_non_readings(void)
     if (s == NULL) {
         return;
     }
-    evs[0] = flood(1, wall_ms());
-    evs[1] = flood(2, wall_ms());
+    evs[0] = flood(1, msg_clock_wall_ms());
+    evs[1] = flood(2, msg_clock_wall_ms());
     evs[1].stream = MSG_STREAM_STATUS;
     TEST_CHECK(agent_store_append(s, evs, 2, err, sizeof(err)) == MSG_ERR_INVAL);
     TEST_CHECK(strstr(err, "reading 2 of 2") != NULL);

@@ -43,6 +43,7 @@
 #include "emitq.h"
 #include "linebuf.h"
 #include "log.h"
+#include "msg_clock.h"
 #include "msg_topic.h"
 #include "sensor_line.h"
 
@@ -173,14 +174,6 @@ static int flood_check(const void *confp, char *err, size_t errlen)
     return MSG_OK;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int open_device(struct flood *f, char *err, size_t errlen)
 {
     struct termios tio;
@@ -266,13 +259,13 @@ static int flood_open(void **state, const void *confp, const struct agent_emit *
     if (f->conf.command[0] != '\0') {
         (void)cmdline_split(f->conf.command, f->argbuf, sizeof(f->argbuf), f->argv, &argc, err,
                             errlen);
-        f->next_sample_ms = mono_ms();   /* the first run at once */
+        f->next_sample_ms = msg_clock_mono_ms();   /* the first run at once */
     } else {
         rc = open_device(f, err, errlen);
         if (rc != MSG_OK) {
             goto fail;
         }
-        f->next_sample_ms = mono_ms() + f->conf.interval_ms;
+        f->next_sample_ms = msg_clock_mono_ms() + f->conf.interval_ms;
     }
     log_msg(LOG_NOTICE, "flood: station=%s: reading %s %s every %lld ms", f->conf.station,
             f->conf.command[0] != '\0' ? "command" : "device",

@@ -34,6 +34,7 @@
 #include "emitq.h"
 #include "linebuf.h"
 #include "log.h"
+#include "msg_clock.h"
 #include "msg_topic.h"
 #include "sockserver.h"
 #include "traffic_agg.h"
@@ -135,14 +136,6 @@ static int camera_check(const void *confp, char *err, size_t errlen)
         return MSG_ERR_CONFIG;
     }
     return MSG_OK;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int open_fifo(struct camera *c, char *err, size_t errlen)
@@ -260,7 +253,7 @@ static void handle_line(struct camera *c, const char *line, size_t len, bool unt
     struct msg_event ev;
     char why[MSG_ERRLEN] = "";
     size_t cut = 0;
-    int64_t now = wall_ms();
+    int64_t now = msg_clock_wall_ms();
     int rc;
 
     if (len == 0) {
@@ -455,7 +448,7 @@ static int camera_poll(void *state, int64_t now_mono, struct agent_source_wait *
     } else {
         rc = poll_file(c, err, errlen);
     }
-    wall = wall_ms();
+    wall = msg_clock_wall_ms();
     close_intervals(c, wall);
     next = badlog_tick(&c->bad, now_mono);
     next_close = traffic_agg_next_close(&c->agg);

@@ -34,6 +34,7 @@
 #include "emitq.h"
 #include "frigate_event.h"
 #include "log.h"
+#include "msg_clock.h"
 #include "msg_topic.h"
 #include "traffic_agg.h"
 
@@ -141,22 +142,6 @@ static int frigate_check(const void *confp, char *err, size_t errlen)
     return rc;
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Hands a reading to the agent or keeps it (emitq.h); the caller holds f->lock. */
 static void offer(struct frigate *f, struct msg_event *ev, const char *what)
 {
@@ -164,7 +149,7 @@ static void offer(struct frigate *f, struct msg_event *ev, const char *what)
 
     snprintf(ev->device_id, sizeof(ev->device_id), "%s",
              f->emit->device_id != NULL ? f->emit->device_id : "");
-    if (emitq_offer(&f->queue, f->emit, ev, mono_ms(), "frigate", why, sizeof(why)) != MSG_OK) {
+    if (emitq_offer(&f->queue, f->emit, ev, msg_clock_mono_ms(), "frigate", why, sizeof(why)) != MSG_OK) {
         badlog_add(&f->bad, what, why);
     }
 }
@@ -239,7 +224,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     pthread_mutex_lock(&f->lock);
     f->events++;
     if (act.count) {
-        int64_t now = wall_ms();
+        int64_t now = msg_clock_wall_ms();
 
         rc = traffic_agg_add(&f->agg, act.station, f->conf.lane, act.vclass, 1, false, 0,
                              act.count_ts_ms, now, why, sizeof(why));
@@ -358,7 +343,7 @@ static int frigate_poll(void *state, int64_t now_mono, struct agent_source_wait 
                         char *err, size_t errlen)
 {
     struct frigate *f = state;
-    int64_t wall = wall_ms();
+    int64_t wall = msg_clock_wall_ms();
     int64_t next;
     int64_t next_close;
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agent_store.h"
+#include "msg_clock.h"
 #include "msg_err.h"
 #include "msg_event.h"
 #include "msg_range.h"
@@ -74,12 +75,10 @@ static double now_s(void)
 static struct msg_event reading(uint64_t i)
 {
     struct msg_event ev;
-    struct timespec ts;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
     memset(&ev, 0, sizeof(ev));
     ev.stream = MSG_STREAM_FLOOD;
-    ev.env.ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    ev.env.ts_ms = msg_clock_wall_ms();
     ev.env.clock_synced = true;
     ev.env.has_boot = true;
     ev.env.boot = 12;
