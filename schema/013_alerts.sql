@@ -739,11 +739,15 @@ DECLARE
     items integer;
     i integer;
 BEGIN
-    WITH claimed AS (
-        DELETE FROM pantau_alert.pending p
-        WHERE p.pending_id IN (SELECT q.pending_id FROM pantau_alert.pending q
-                               ORDER BY q.pending_id LIMIT max_items
-                               FOR UPDATE SKIP LOCKED)
+    -- the items to claim are picked once (MATERIALIZED): a LIMIT ... SKIP LOCKED subquery
+    -- run again inside the DELETE would skip the rows this DELETE just removed and take more
+    WITH pick AS MATERIALIZED (
+        SELECT q.pending_id FROM pantau_alert.pending q
+        ORDER BY q.pending_id LIMIT max_items
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        DELETE FROM pantau_alert.pending p USING pick
+        WHERE p.pending_id = pick.pending_id
         RETURNING p.station_id, p.since
     ), per_station AS (
         SELECT c.station_id, min(c.since) AS since, count(*) AS n
@@ -756,9 +760,13 @@ BEGIN
     FROM per_station ps;
     -- gauges in one order: two evaluators wait for each other, never deadlock
     FOR i IN 1 .. coalesce(array_length(stations, 1), 0) LOOP
-        INSERT INTO pantau_alert.gauge_state (station_id) VALUES (stations[i])
-        ON CONFLICT DO NOTHING;
         PERFORM 1 FROM pantau_alert.gauge_state s WHERE s.station_id = stations[i] FOR UPDATE;
+        IF NOT FOUND THEN
+            INSERT INTO pantau_alert.gauge_state (station_id) VALUES (stations[i])
+            ON CONFLICT DO NOTHING;
+            PERFORM 1 FROM pantau_alert.gauge_state s WHERE s.station_id = stations[i]
+            FOR UPDATE;
+        END IF;
         PERFORM pantau_alert.evaluate_level(stations[i], sinces[i]);
         PERFORM pantau_alert.evaluate_rise(stations[i], sinces[i]);
     END LOOP;

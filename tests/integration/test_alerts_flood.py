@@ -326,27 +326,51 @@ def test_the_same_reading_twice_and_evaluating_twice_give_one_alert():
 
 def test_two_evaluators_at_once_wait_for_each_other():
     gauge("al-two")
-    reading("al-two", at(0), 210)
+    reading("al-two", at(0), 150)
+    evaluate()                              # the gauge's state row exists from here on
+    reading("al-two", at(1), 210)           # queued by the trigger ...
     sql("INSERT INTO pantau_alert.pending (station_id, since) VALUES ('al-two', '-infinity')")
     a = psycopg2.connect(DSN)
     b = psycopg2.connect(DSN)
     try:
         ca = a.cursor()
-        ca.execute("SELECT pantau_alert.evaluate(1)")          # claims one item, holds the gauge
-        assert ca.fetchone() == (1,)
+        ca.execute("SELECT pantau_alert.evaluate(1)")   # claims the first, holds the gauge
+        got = ca.fetchone()
+        assert got == (1,), (got, sql("SELECT * FROM pantau_alert.pending"))
         done = []
         t = threading.Thread(target=lambda: (b.cursor().execute(
             "SELECT pantau_alert.evaluate(10)"), b.commit(), done.append(1)))
         t.start()
         t.join(1.0)
         assert done == [], "the second evaluator did not wait for the gauge's lock"
+        # it waits for the row of gauge_state (a row lock's waiter holds its tuple lock)
+        assert sql("SELECT relation::regclass::text FROM pg_locks WHERE pid = %s"
+                   " AND locktype = 'tuple'", b.get_backend_pid()) == [
+                       ("pantau_alert.gauge_state",)], sql(
+            "SELECT locktype, relation::regclass::text, mode, granted FROM pg_locks WHERE pid = %s",
+            b.get_backend_pid())
         a.commit()
         t.join(10)
         assert done == [1]
     finally:
         a.close()
         b.close()
-    assert [(a_[0], a_[2]) for a_ in alerts("al-two")] == [(1, at(0))]
+    assert [(a_[0], a_[2]) for a_ in alerts("al-two")] == [(3, at(0)), (1, at(1))]
+
+
+def test_late_data_moving_a_change_earlier_is_the_same_change():
+    gauge("al-late")
+    reading("al-late", at(0), 60, device="gw-late-a")
+    reading("al-late", at(2), 90, device="gw-late-a")
+    evaluate()
+    assert [(a[0], a[2]) for a in alerts("al-late")] == [(3, at(2))]
+    # the other gateway's reading of minute 1 arrives late: Siaga 3 began at minute 1
+    reading("al-late", at(1), 85, device="gw-late-b", replay=True, received=at(30))
+    evaluate()
+    assert levels("al-late") == [(4, at(0), at(1)), (3, at(1), None)]
+    assert [(a[0], a[2]) for a in alerts("al-late")] == [(3, at(2))]
+    assert sql("SELECT count(*) FROM pantau_alert.gauge_level WHERE station_id = 'al-late'"
+               " AND alert_id IS NOT NULL") == [(1,)]
 
 
 def test_two_collectors_and_two_evaluators_racing_give_each_change_once():
