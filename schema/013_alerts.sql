@@ -216,7 +216,8 @@ SELECT f.station_id,
        t.siaga2_from,
        t.siaga1_from,
        pantau.reading_is_history(l.replay, l.ts, l.clock_synced, l.ts_corrected,
-                                 l.received_at, 0) AS history
+                                 l.received_at, 0) AS history,
+       f.ts
 FROM pantau.flood_reading f
 JOIN pantau.reading_ledger l USING (device_id, store_id, seq)
 CROSS JOIN LATERAL (SELECT pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected,
@@ -233,7 +234,38 @@ LEFT JOIN LATERAL (
     ORDER BY t.quantity = 'level_cm' DESC
     LIMIT 1
 ) t ON true;
-COMMENT ON VIEW pantau_alert.flood_value IS 'Flood readings as the rules see them: best time, level (cm, as in pantau_report.flood_level), the value and thresholds valid at the best time (NULL without thresholds), and whether the reading is history (pantau.reading_is_history)';
+COMMENT ON VIEW pantau_alert.flood_value IS 'Flood readings as the rules see them: best time, level (cm, as in pantau_report.flood_level), the value and thresholds valid at the best time (NULL without thresholds), whether the reading is history (pantau.reading_is_history), and ts as reported (the partition key)';
+
+-- The readings of one gauge from a best time on, without reading all its past: the best time
+-- is ts (flood_reading's index and partitions) unless ts_corrected is set or the clock was not
+-- synchronised; those few are found through two partial indexes of the ledger.
+CREATE INDEX reading_ledger_ts_corrected ON pantau.reading_ledger (ts_corrected)
+    WHERE ts_corrected IS NOT NULL;
+CREATE INDEX reading_ledger_unsynced ON pantau.reading_ledger (received_at)
+    WHERE ts_corrected IS NULL AND NOT clock_synced;
+CREATE FUNCTION pantau_alert.flood_values_since(station text, since timestamptz)
+RETURNS SETOF pantau_alert.flood_value LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    WITH k AS (
+        SELECT f.device_id, f.store_id, f.seq, f.ts
+        FROM pantau.flood_reading f
+        WHERE f.station_id = station AND f.ts >= since
+        UNION
+        SELECT f.device_id, f.store_id, f.seq, f.ts
+        FROM pantau.reading_ledger l
+        JOIN pantau.flood_reading f
+          ON f.device_id = l.device_id AND f.store_id = l.store_id AND f.seq = l.seq
+        WHERE f.station_id = station
+          AND (l.ts_corrected >= since
+               OR (l.ts_corrected IS NULL AND NOT l.clock_synced AND l.received_at >= since))
+    )
+    SELECT v.*
+    FROM k
+    JOIN pantau_alert.flood_value v
+      ON v.device_id = k.device_id AND v.store_id = k.store_id AND v.seq = k.seq
+     AND v.ts = k.ts AND v.station_id = station
+    WHERE v.ts_best >= since
+$$;
+COMMENT ON FUNCTION pantau_alert.flood_values_since(text, timestamptz) IS 'pantau_alert.flood_value of one gauge with ts_best >= since, found by ts (index, partitions) and, for corrected or unsynchronised readings, by the ledger''s partial indexes: an evaluation reads what changed, not the gauge''s whole past';
 
 -- ---- state, level history, alerts --------------------------------------------------------------
 
@@ -427,9 +459,9 @@ BEGIN
     FOR r IN
         SELECT v AS reading, v.ts_best, v.device_id, v.store_id, v.seq, v.value, v.siaga3_from,
                v.siaga2_from, v.siaga1_from, s.fall_margin, s.fall_dwell
-        FROM pantau_alert.flood_value v
+        FROM pantau_alert.flood_values_since(station, k_ts) v
         CROSS JOIN LATERAL pantau_alert.flood_setting_at(v.station_id, v.ts_best) s
-        WHERE v.station_id = station AND v.value IS NOT NULL
+        WHERE v.value IS NOT NULL
           AND (v.ts_best, v.device_id, v.store_id, v.seq) > (k_ts, k_dev, k_store, k_seq)
         ORDER BY v.ts_best, v.device_id, v.store_id, v.seq
     LOOP
@@ -509,9 +541,9 @@ BEGIN
         ELSIF g.level = 4 THEN
             is_news := NOT (g.evidence -> 'readings' -> -1 ->> 'history')::boolean;
         ELSE
-            is_news := EXISTS (SELECT 1 FROM pantau_alert.flood_value v
-                               WHERE v.station_id = station AND v.ts_best >= g.from_ts
-                                 AND v.value IS NOT NULL AND NOT v.history);
+            is_news := EXISTS (SELECT 1
+                               FROM pantau_alert.flood_values_since(station, g.from_ts) v
+                               WHERE v.value IS NOT NULL AND NOT v.history);
         END IF;
         SELECT a.alert_id INTO a_id FROM pantau_alert.alert a
         WHERE a.station_id = station AND a.kind = 'flood_level' AND a.level = g.level
@@ -550,9 +582,8 @@ BEGIN
     IF FOUND AND cur.alert_id IS NOT NULL AND cur.level < 4 THEN
         -- the current level of a gauge known from history: paged when a news reading shows it
         PERFORM pantau_alert.page_if_news(cur.alert_id, EXISTS (
-            SELECT 1 FROM pantau_alert.flood_value v
-            WHERE v.station_id = station AND v.ts_best >= cur.from_ts
-              AND v.value IS NOT NULL AND NOT v.history));
+            SELECT 1 FROM pantau_alert.flood_values_since(station, cur.from_ts) v
+            WHERE v.value IS NOT NULL AND NOT v.history));
     END IF;
     -- every other level alert of the gauge is over: the level changed since (Siaga 4, back to
     -- normal, is over as soon as it is recorded)
@@ -660,9 +691,9 @@ BEGIN
            array_agg(ARRAY[s.rise_short_cm, s.rise_long_cm]
                      ORDER BY v.ts_best, v.device_id, v.store_id, v.seq)
     INTO ts, lv, hist, ev, lvls, wins, mins
-    FROM pantau_alert.flood_value v
+    FROM pantau_alert.flood_values_since(station, since - 2 * maxw) v
     CROSS JOIN LATERAL pantau_alert.flood_setting_at(v.station_id, v.ts_best) s
-    WHERE v.station_id = station AND v.level_cm IS NOT NULL AND v.ts_best >= since - 2 * maxw;
+    WHERE v.level_cm IS NOT NULL;
     n := coalesce(array_length(ts, 1), 0);
     IF n > 0 THEN
         latest := ts[n];
@@ -715,8 +746,7 @@ BEGIN
         END IF;
     END LOOP;
     -- an episode is over once a window has passed without a reading meeting the rule
-    latest := (SELECT max(v.ts_best) FROM pantau_alert.flood_value v
-               WHERE v.station_id = station);
+    -- (latest: the gauge's latest reading, loaded above unless none is that recent)
     FOR a_id IN
         UPDATE pantau_alert.alert a
         SET state = 'resolved', resolved_by = 'pantau', resolved_at = now(),

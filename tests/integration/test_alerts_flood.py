@@ -16,7 +16,9 @@ one transaction; the queue triggers fire in that transaction.
 - rate of rise: 30 cm in 15 minutes raises, 29 does not; 50 in an hour raises, 49 does not; a
   steady rise is one alert per window, not one per reading;
 - ts_corrected set later re-queues the gauge; the collector's role fires every trigger and sees
-  nothing of pantau_alert.
+  nothing of pantau_alert;
+- the real collector (pantau-collector through mosquitto) queues its readings unchanged: a news
+  alert and its NOTIFY.
 """
 import datetime
 import os
@@ -25,9 +27,12 @@ import sys
 import threading
 import uuid
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import pantau_harness as h  # noqa: E402
 import psycopg2  # noqa: E402
+from collector_support import env_for, wait_for  # noqa: E402
+from testdevice import ts_now  # noqa: E402
 
 PG, DSN = h.fresh_database("alerts")
 UTC = datetime.timezone.utc
@@ -555,6 +560,36 @@ def test_acknowledge_and_resolve_by_a_person_are_logged():
                " ORDER BY event_id", aid) == [("raised", "pantau"),
                                               ("acknowledged", "budi (BPBD)"),
                                               ("resolved", "sari")]
+
+
+def test_the_real_collector_queues_its_readings_and_a_news_alert_is_notified():
+    with env_for("alerts-collector") as env:
+        env.collector()
+        dev = env.device("gw-al-col", "flood", "st-al-col")
+        env.sql("INSERT INTO pantau.gauge_threshold (station_id, quantity, valid, siaga3_from,"
+                " siaga2_from, siaga1_from) VALUES ('st-al-col', 'level_cm',"
+                " '[2020-01-01,)', 81, 151, 201)")
+        conn = psycopg2.connect(env.dsn)
+        conn.autocommit = True
+        conn.cursor().execute("LISTEN pantau_alert")
+        dev.send_doc(dev.reading(1, ts=ts_now(-120), level_cm=80.0))
+        dev.send_doc(dev.reading(2, ts=ts_now(-60), level_cm=151.0))
+        assert dev.wait_all_acked(30)
+        wait_for(lambda: env.scalar("SELECT count(*) FROM pantau_alert.pending"
+                                    " WHERE station_id = 'st-al-col'") >= 1, 10, "queued")
+        while env.scalar("SELECT pantau_alert.evaluate(100)") > 0:
+            pass
+        got = env.sql("SELECT alert_id, level, previous_level, news FROM pantau_alert.alert"
+                      " WHERE station_id = 'st-al-col' AND kind = 'flood_level'")
+        assert [g[1:] for g in got] == [(2, 4, True)], got
+        # and the rise (71 cm in a minute), one per window: every news alert once on NOTIFY
+        news = [i for (i,) in env.sql("SELECT alert_id FROM pantau_alert.alert"
+                                      " WHERE station_id = 'st-al-col' AND news"
+                                      " ORDER BY alert_id")]
+        assert len(news) == 3 and got[0][0] in news, news
+        assert sorted(notified(conn, 5.0)) == news
+        conn.close()
+        dev.stop()
 
 
 def test_every_table_and_column_of_pantau_alert_has_a_comment():
