@@ -275,7 +275,11 @@ CREATE TABLE pantau_alert.gauge_state (
     level_since timestamptz,
     fall_level smallint CHECK (fall_level BETWEEN 1 AND 4),
     fall_since timestamptz,
+    fall_evidence jsonb,
     evaluated_to timestamptz,
+    evaluated_device_id text,
+    evaluated_store_id uuid,
+    evaluated_seq bigint,
     evaluated_at timestamptz
 );
 COMMENT ON TABLE pantau_alert.gauge_state IS 'Per gauge: its current Siaga level after hysteresis, and the row every evaluator locks (FOR UPDATE) before it evaluates the gauge: one evaluator per gauge at a time';
@@ -284,7 +288,11 @@ COMMENT ON COLUMN pantau_alert.gauge_state.level IS 'Current Siaga level (4 norm
 COMMENT ON COLUMN pantau_alert.gauge_state.level_since IS 'Best time of the reading that made the current level';
 COMMENT ON COLUMN pantau_alert.gauge_state.fall_level IS 'Falling candidate: the level the gauge falls to if the readings stay below (threshold - margin) for the dwell time; NULL: none';
 COMMENT ON COLUMN pantau_alert.gauge_state.fall_since IS 'Best time of the first reading of the falling candidate';
-COMMENT ON COLUMN pantau_alert.gauge_state.evaluated_to IS 'Best time of the latest reading evaluated';
+COMMENT ON COLUMN pantau_alert.gauge_state.fall_evidence IS 'The first reading of the falling candidate (evidence of the fall)';
+COMMENT ON COLUMN pantau_alert.gauge_state.evaluated_to IS 'Best time of the latest reading evaluated: work from a later time resumes from this state instead of the last change';
+COMMENT ON COLUMN pantau_alert.gauge_state.evaluated_device_id IS 'Key of the latest reading evaluated (with evaluated_store_id, evaluated_seq)';
+COMMENT ON COLUMN pantau_alert.gauge_state.evaluated_store_id IS 'Store id of that reading';
+COMMENT ON COLUMN pantau_alert.gauge_state.evaluated_seq IS 'Sequence number of that reading';
 COMMENT ON COLUMN pantau_alert.gauge_state.evaluated_at IS 'When it was last evaluated';
 
 CREATE TABLE pantau_alert.alert (
@@ -437,9 +445,27 @@ DECLARE
     k_dev text := '';
     k_store uuid := '00000000-0000-0000-0000-000000000000';
     k_seq bigint := 0;
+    st pantau_alert.gauge_state;
+    seg_from timestamptz := '-infinity';
 BEGIN
-    -- the state right after the last change before `since` is (its level, no candidate):
-    -- every change clears the falling candidate
+    SELECT * INTO st FROM pantau_alert.gauge_state s WHERE s.station_id = station;
+    SELECT * INTO cur FROM pantau_alert.gauge_level l
+    WHERE l.station_id = station AND l.to_ts IS NULL;
+    IF st.evaluated_to IS NOT NULL AND since > st.evaluated_to AND cur.from_ts IS NOT NULL THEN
+        -- only readings after everything evaluated (the live case): go on from the state
+        -- saved by the last evaluation
+        lvl := st.level;
+        v_fall_level := st.fall_level;
+        v_fall_since := st.fall_since;
+        v_fall_first := st.fall_evidence;
+        k_ts := st.evaluated_to;
+        k_dev := st.evaluated_device_id;
+        k_store := st.evaluated_store_id;
+        k_seq := st.evaluated_seq;
+        seg_from := cur.from_ts;
+    ELSE
+    -- else the state right after the last change before `since` is (its level, no
+    -- candidate): every change clears the falling candidate
     SELECT * INTO restart FROM pantau_alert.gauge_level l
     WHERE l.station_id = station AND l.from_ts < since ORDER BY l.from_ts DESC LIMIT 1;
     IF FOUND THEN
@@ -452,8 +478,10 @@ BEGIN
         k_dev := restart.from_device_id;
         k_store := restart.from_store_id;
         k_seq := restart.from_seq;
+        seg_from := restart.from_ts;
     ELSE
         DELETE FROM pantau_alert.gauge_level l WHERE l.station_id = station;
+    END IF;
     END IF;
 
     FOR r IN
@@ -521,6 +549,10 @@ BEGIN
             v_fall_level := NULL;
         END IF;
         last_ts := r.ts_best;
+        k_ts := r.ts_best;
+        k_dev := r.device_id;
+        k_store := r.store_id;
+        k_seq := r.seq;
     END LOOP;
 
     -- one flood_level alert per segment made again: an alert already recorded for the same
@@ -529,7 +561,7 @@ BEGIN
     FOR g IN
         SELECT l.*, lag(l.level) OVER w AS prev_level, lag(l.from_ts) OVER w AS prev_from
         FROM pantau_alert.gauge_level l
-        WHERE l.station_id = station
+        WHERE l.station_id = station AND l.from_ts >= seg_from
         WINDOW w AS (ORDER BY l.from_ts)
         ORDER BY l.from_ts
     LOOP
@@ -579,7 +611,8 @@ BEGIN
 
     SELECT * INTO cur FROM pantau_alert.gauge_level l
     WHERE l.station_id = station AND l.to_ts IS NULL;
-    IF FOUND AND cur.alert_id IS NOT NULL AND cur.level < 4 THEN
+    IF FOUND AND cur.alert_id IS NOT NULL AND cur.level < 4
+       AND NOT (SELECT a.news FROM pantau_alert.alert a WHERE a.alert_id = cur.alert_id) THEN
         -- the current level of a gauge known from history: paged when a news reading shows it
         PERFORM pantau_alert.page_if_news(cur.alert_id, EXISTS (
             SELECT 1 FROM pantau_alert.flood_values_since(station, cur.from_ts) v
@@ -600,8 +633,10 @@ BEGIN
 
     UPDATE pantau_alert.gauge_state s
     SET level = cur.level, level_since = cur.from_ts,
-        fall_level = v_fall_level, fall_since = v_fall_since,
-        evaluated_to = greatest(s.evaluated_to, last_ts), evaluated_at = now()
+        fall_level = v_fall_level, fall_since = v_fall_since, fall_evidence = v_fall_first,
+        evaluated_to = CASE WHEN k_ts > '-infinity' THEN k_ts END,
+        evaluated_device_id = k_dev, evaluated_store_id = k_store, evaluated_seq = k_seq,
+        evaluated_at = now()
     WHERE s.station_id = station;
 END
 $$;
