@@ -374,6 +374,7 @@ CREATE TABLE pantau_alert.gauge_level (
     CHECK (to_ts > from_ts)
 );
 CREATE UNIQUE INDEX gauge_level_current ON pantau_alert.gauge_level (station_id) WHERE to_ts IS NULL;
+CREATE UNIQUE INDEX gauge_level_alert ON pantau_alert.gauge_level (alert_id);
 COMMENT ON TABLE pantau_alert.gauge_level IS 'The Siaga history of each gauge after hysteresis: one segment per level held, [from_ts, to_ts), by best time; made again from the earliest affected time when data arrives late, so complete whatever the order of arrival';
 COMMENT ON COLUMN pantau_alert.gauge_level.station_id IS 'The gauge';
 COMMENT ON COLUMN pantau_alert.gauge_level.level IS 'Siaga level held (4 normal .. 1 highest)';
@@ -640,7 +641,7 @@ BEGIN
     WHERE s.station_id = station;
 END
 $$;
-COMMENT ON FUNCTION pantau_alert.evaluate_level(text, timestamptz) IS 'Makes the Siaga history of a gauge again from the last change before `since` on, records one flood_level alert per change (matching the changes already recorded), pages and resolves. Called by evaluate() with the gauge_state row locked';
+COMMENT ON FUNCTION pantau_alert.evaluate_level(text, timestamptz) IS 'Goes on from the state saved in gauge_state when `since` is after everything evaluated (the live case), else makes the Siaga history of a gauge again from the last change before `since` on; records one flood_level alert per change (matching the changes already recorded), pages and resolves. Called by evaluate() with the gauge_state row locked';
 
 CREATE FUNCTION pantau_alert.record_rise(station text, win interval, rise_min double precision,
                                          first_ts timestamptz, last_ts timestamptz,
