@@ -171,6 +171,47 @@ INSERT INTO pantau_alert.flood_setting (station_id, valid, fall_margin, fall_dwe
 VALUES (NULL, '(,)', 10, interval '30 minutes', 30, interval '15 minutes', 50, interval '1 hour',
         'defaults: rise per DOMAIN.md (estimate); margin and dwell ours');
 
+-- A settings change applies from its valid-from like a threshold change: the gauge (the
+-- defaults: every gauge evaluated so far) is evaluated again from there.
+CREATE FUNCTION pantau_alert.queue_setting_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    since timestamptz;
+    o pantau_alert.flood_setting;
+    n pantau_alert.flood_setting;
+BEGIN
+    o := CASE WHEN TG_OP = 'INSERT' THEN NEW ELSE OLD END;
+    n := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    IF TG_OP = 'UPDATE' AND lower(o.valid) IS NOT DISTINCT FROM lower(n.valid)
+       AND (o.station_id, o.fall_margin, o.fall_dwell, o.rise_short_cm, o.rise_short_window,
+            o.rise_long_cm, o.rise_long_window)
+           IS NOT DISTINCT FROM
+           (n.station_id, n.fall_margin, n.fall_dwell, n.rise_short_cm, n.rise_short_window,
+            n.rise_long_cm, n.rise_long_window)
+    THEN
+        since := least(coalesce(upper(o.valid), 'infinity'),
+                       coalesce(upper(n.valid), 'infinity'));
+    ELSE
+        since := least(coalesce(lower(o.valid), '-infinity'),
+                       coalesce(lower(n.valid), '-infinity'));
+    END IF;
+    IF since < 'infinity' THEN
+        INSERT INTO pantau_alert.pending (station_id, since)
+        SELECT DISTINCT g.station_id, since
+        FROM pantau_alert.gauge_state g
+        WHERE o.station_id IS NULL OR n.station_id IS NULL
+           OR g.station_id IN (o.station_id, n.station_id);
+        IF FOUND THEN
+            PERFORM pg_notify('pantau_alert_pending', '');
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pantau_alert.queue_setting_change() IS 'Trigger (row, on pantau_alert.flood_setting): queues the gauge (for the defaults: every gauge evaluated so far) from the earliest time whose settings changed';
+CREATE TRIGGER alert_queue AFTER INSERT OR UPDATE OR DELETE ON pantau_alert.flood_setting
+    FOR EACH ROW EXECUTE FUNCTION pantau_alert.queue_setting_change();
+
 CREATE FUNCTION pantau_alert.flood_setting_at(station text, at timestamptz,
                                               OUT fall_margin double precision,
                                               OUT fall_dwell interval,
@@ -373,7 +414,8 @@ CREATE TABLE pantau_alert.gauge_level (
     PRIMARY KEY (station_id, from_ts),
     CHECK (to_ts > from_ts)
 );
-CREATE UNIQUE INDEX gauge_level_current ON pantau_alert.gauge_level (station_id) WHERE to_ts IS NULL;
+CREATE UNIQUE INDEX gauge_level_current ON pantau_alert.gauge_level (station_id)
+    WHERE to_ts IS NULL;
 CREATE UNIQUE INDEX gauge_level_alert ON pantau_alert.gauge_level (alert_id);
 COMMENT ON TABLE pantau_alert.gauge_level IS 'The Siaga history of each gauge after hysteresis: one segment per level held, [from_ts, to_ts), by best time; made again from the earliest affected time when data arrives late, so complete whatever the order of arrival';
 COMMENT ON COLUMN pantau_alert.gauge_level.station_id IS 'The gauge';

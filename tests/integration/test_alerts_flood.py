@@ -363,6 +363,31 @@ def test_two_evaluators_at_once_wait_for_each_other():
     assert [(a_[0], a_[2]) for a_ in alerts("al-two")] == [(3, at(0)), (1, at(1))]
 
 
+def test_an_evaluator_killed_mid_transaction_leaves_no_trace_and_the_work_is_done_once():
+    gauge("al-kill")
+    listen = listener()
+    reading("al-kill", at(0), 205)
+    victim = psycopg2.connect(DSN)
+    cur = victim.cursor()
+    cur.execute("SELECT pantau_alert.evaluate(1000)")      # evaluated, not committed
+    assert cur.fetchone()[0] >= 1
+    pid = victim.get_backend_pid()
+    assert sql("SELECT pg_terminate_backend(%s)", pid) == [(True,)]   # the session dies
+    h.wait_until(lambda: sql("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", pid)
+                 == [(0,)], 10, "the killed evaluator gone")
+    victim.close()
+    # nothing of it remains, no NOTIFY went out, and the work is still queued
+    assert alerts("al-kill") == [] and levels("al-kill") == []
+    assert notified(listen, 0.2) == []
+    assert sql("SELECT count(*) FROM pantau_alert.pending WHERE station_id = 'al-kill'")[0][0] >= 1
+    evaluate()
+    got = sql("SELECT alert_id, level, news FROM pantau_alert.alert WHERE station_id = 'al-kill'"
+              " AND kind = 'flood_level'")
+    assert [g[1:] for g in got] == [(1, True)], got
+    assert notified(listen) == [got[0][0]]
+    listen.close()
+
+
 def test_late_data_moving_a_change_earlier_is_the_same_change():
     gauge("al-late")
     reading("al-late", at(0), 60, device="gw-late-a")
@@ -492,6 +517,14 @@ def test_per_gauge_settings_override_the_defaults_from_their_valid_from():
     evaluate()
     # 25 cm in 15 min at minute 15: no (30 then); 20 cm in 15 min at minute 45: yes (20 now)
     assert [(r[0], r[2]) for r in rises("al-set")] == [(15, at(45))]
+    # a settings change applies from its valid-from like a threshold change: 25 cm from the
+    # start makes minute 15 a rise (a new episode); what was recorded stays
+    sql("UPDATE pantau_alert.flood_setting SET valid = tstzrange(%s, NULL), rise_short_cm = 25"
+        " WHERE station_id = 'al-set'", at(0))
+    assert sql("SELECT since FROM pantau_alert.pending WHERE station_id = 'al-set'") == [
+        (at(0),)]
+    evaluate()
+    assert [(r[0], r[2]) for r in rises("al-set")] == [(15, at(15)), (15, at(45))]
 
 
 def test_ts_corrected_set_later_queues_the_gauge_from_its_earlier_time():
