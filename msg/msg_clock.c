@@ -1,5 +1,7 @@
 /* msg_clock.c -- the clocks in ms and us: see msg_clock.h. */
-#define _GNU_SOURCE /* CLOCK_BOOTTIME */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* CLOCK_BOOTTIME; some targets (tests/fuzz) define it for every file */
+#endif
 
 #include "msg_clock.h"
 
