@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "msg_ack.h"
+#include "msg_backoff.h"
 #include "msg_clock.h"
 #include "msg_event.h"
 #include "msg_health.h"
@@ -734,22 +735,14 @@ static void set_db_state(struct collector *c, enum db_state s, const char *why)
     publish_health(c, true);
 }
 
-/* Back-off after a failure: exponential from backoff_min_ms to backoff_max_ms, with jitter
- * (half the delay at random) so that collectors do not retry in step. Sleeps in short steps
- * and returns early when the stop deadline has passed. */
-static void back_off(struct collector *c, unsigned *attempt, unsigned *seed)
+/* Back-off after a failure: exponential from backoff_min_ms to backoff_max_ms, with equal jitter
+ * (half the delay at random, msg_backoff) so that collectors do not retry in step. Sleeps in short
+ * steps and returns early when the stop deadline has passed. */
+static void back_off(struct collector *c, struct msg_backoff *bo, unsigned *seed)
 {
-    long long delay = c->cfg.backoff_min_ms;
+    int64_t delay = msg_backoff_next(bo, (uint64_t)rand_r(seed));
     int64_t until;
 
-    for (unsigned i = 0; i < *attempt && delay < c->cfg.backoff_max_ms; i++) {
-        delay *= 2;
-    }
-    if (delay > c->cfg.backoff_max_ms) {
-        delay = c->cfg.backoff_max_ms;
-    }
-    delay = delay / 2 + (long long)(rand_r(seed) % (unsigned)(delay / 2 + 1));
-    (*attempt)++;
     until = msg_clock_mono_ms() + delay;
     while (msg_clock_mono_ms() < until) {
         long long deadline = atomic_load(&c->stop_deadline_ms);
@@ -791,10 +784,11 @@ static void *db_main(void *arg)
     struct collector *c = arg;
     struct intake_item it;
     char err[MSG_ERRLEN] = "";
-    unsigned attempt = 0;
+    struct msg_backoff bo;
     unsigned seed = (unsigned)msg_clock_wall_us();
     int64_t first_row_ms = 0;
 
+    msg_backoff_init(&bo, c->cfg.backoff_min_ms, c->cfg.backoff_max_ms, MSG_BACKOFF_EQUAL);
     for (;;) {
         bool stopping = atomic_load(&c->stopping) != 0;
         bool full = false;
@@ -863,7 +857,8 @@ static void *db_main(void *arg)
             if (rc != MSG_OK) {
                 atomic_fetch_add(&c->metrics.db_errors, 1);
                 set_db_state(c, DB_DOWN, err);
-                log_msg(LOG_DEBUG, "collector: flush failed (attempt %u): %s", attempt + 1, err);
+                log_msg(LOG_DEBUG, "collector: flush failed (attempt %u): %s", bo.attempt + 1,
+                        err);
                 if (stopping && deadline != 0 && msg_clock_mono_ms() >= deadline) {
                     log_msg(LOG_WARNING,
                             "collector: stopping with %zu rows not committed; "
@@ -871,10 +866,10 @@ static void *db_main(void *arg)
                             pgsink_pending(c->sink));
                     break;
                 }
-                back_off(c, &attempt, &seed);
+                back_off(c, &bo, &seed);
                 continue;
             }
-            attempt = 0;
+            msg_backoff_reset(&bo);
             set_db_state(c, DB_UP, "");
         } else if (registry_down && pgsink_pending(c->sink) == 0) {
             /* a message waits for the registry, which cannot be read: the database is away */
@@ -885,7 +880,7 @@ static void *db_main(void *arg)
             }
             atomic_fetch_add(&c->metrics.db_errors, 1);
             set_db_state(c, DB_DOWN, "cannot read the registry");
-            back_off(c, &attempt, &seed);
+            back_off(c, &bo, &seed);
             continue;
         } else if (atomic_load(&c->db_state) == DB_UNKNOWN && !stopping) {
             /* idle at start: find out whether the database is there, for the health topic */
@@ -898,10 +893,10 @@ static void *db_main(void *arg)
                    pgsink_pending(c->sink) == 0) {
             /* down and idle: probe with back-off so that health turns up without traffic */
             if (pgsink_ping(c->sink, err, sizeof(err)) == MSG_OK) {
-                attempt = 0;
+                msg_backoff_reset(&bo);
                 set_db_state(c, DB_UP, "");
             } else {
-                back_off(c, &attempt, &seed);
+                back_off(c, &bo, &seed);
             }
         }
         if (stopping && pgsink_pending(c->sink) == 0) {

@@ -15,20 +15,13 @@
 #include "msg_hash.h"
 #include "msg_topic.h"
 
-/* One row per (device, binding); devices without bindings come once with NULL station. Times
- * as ms since the epoch, rounded up (a ts in whole ms lies in [from, to) exactly when it lies in
- * [ceil(from), ceil(to)); regcache.c reads them the same way); an open end is NULL. */
+/* One row per (device, binding); devices without bindings come once with NULL station. The
+ * bindings as the broker reads them (MSG_BINDING_SQL: bounds in whole ms, rounded up; an open end
+ * NULL; empty ranges left out). */
 static const char registry_sql[] =
-    "SELECT d.device_id, d.kind, d.enabled, b.station_id,"
-    " CASE WHEN isfinite(lower(b.valid)) THEN"
-    "  ceil(extract(epoch FROM lower(b.valid)) * 1000)::bigint END,"
-    " CASE WHEN isfinite(upper(b.valid)) THEN"
-    "  ceil(extract(epoch FROM upper(b.valid)) * 1000)::bigint END,"
-    " s.kind"
-    " FROM pantau.device d LEFT JOIN pantau.device_station b ON b.device_id = d.device_id"
-    "  AND NOT isempty(b.valid)" /* as the broker: an empty range binds nothing */
-    " LEFT JOIN pantau.station s ON s.station_id = b.station_id"
-    " ORDER BY d.device_id, lower(b.valid)";
+    "SELECT d.device_id, d.kind, d.enabled, b.station_id, b.from_ms, b.to_ms, b.station_kind"
+    " FROM pantau.device d LEFT JOIN (" MSG_BINDING_SQL ") b ON b.device_id = d.device_id"
+    " ORDER BY d.device_id, b.from_ms NULLS FIRST";
 
 struct reg_device {
     char id[MSG_ID_MAX + 1];

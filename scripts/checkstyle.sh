@@ -95,6 +95,9 @@ FORMATTED=(
     tests/unit/test_conf.c
     tests/unit/test_msg_topic.c
     edge-agent/sources/traffic/camera_line.c
+    msg/msg_backoff.c
+    msg/msg_backoff.h
+    tests/unit/test_msg_backoff.c
 )
 
 mapfile -t SOURCES < <(find msg collector edge-agent broker-plugins tests -type f \

@@ -1,7 +1,7 @@
 /* test_agent_window.c -- unit tests of edge-agent/agent_window.c: the adaptive resend timeout
- * (RFC 6298 arithmetic, floor, ceiling, backoff), jittered backoff (full and decorrelated stay
- * within their bounds and grow), the token bucket (no burst after a pause), and the window
- * table (bounded, refused readings outside the in-flight count). */
+ * (RFC 6298 arithmetic, floor, ceiling, backoff), the token bucket (no burst after a pause),
+ * and the window table (bounded, refused readings outside the in-flight count). The jittered
+ * backoff of reconnects and source reopens is msg_backoff's (test_msg_backoff.c). */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -51,64 +51,6 @@ static void test_rto_floor_and_ceiling(void)
     TEST_CHECK(agent_rto_timeout(&r, 1) == 60000);
     agent_rto_sample(&r, -5);         /* a clock step cannot make it negative */
     TEST_CHECK(agent_rto_timeout(&r, 1) >= 2000);
-}
-
-static void test_backoff_full_jitter_bounds_and_growth(void)
-{
-    struct agent_backoff b;
-    uint64_t rng = 42;
-    int64_t cap = 1000;
-
-    agent_backoff_init(&b, 1000, 60000, AGENT_BACKOFF_FULL);
-    for (int i = 0; i < 12; i++) {
-        int64_t w = agent_backoff_next(&b, &rng);
-
-        TEST_CHECK(w >= 1 && w <= cap);
-        TEST_MSG("attempt %d: %lld not in 1..%lld", i, (long long)w, (long long)cap);
-        cap = cap * 2 > 60000 ? 60000 : cap * 2;
-    }
-    agent_backoff_reset(&b);
-    TEST_CHECK(agent_backoff_next(&b, &rng) <= 1000);
-}
-
-static void test_backoff_full_jitter_spreads_a_city(void)
-{
-    /* 1000 gateways after the same outage: their fifth waits spread over the range, not in
-     * step (no two thirds in one tenth of it) */
-    int bins[10] = {0};
-    uint64_t rng = 7;
-
-    for (int g = 0; g < 1000; g++) {
-        struct agent_backoff b;
-        int64_t w = 0;
-
-        agent_backoff_init(&b, 1000, 16000, AGENT_BACKOFF_FULL);
-        for (int i = 0; i < 5; i++) {
-            w = agent_backoff_next(&b, &rng);
-        }
-        bins[(w - 1) * 10 / 16000]++;
-    }
-    for (int i = 0; i < 10; i++) {
-        TEST_CHECK(bins[i] > 50 && bins[i] < 200);
-        TEST_MSG("bin %d has %d of 1000", i, bins[i]);
-    }
-}
-
-static void test_backoff_decorrelated_bounds(void)
-{
-    struct agent_backoff b;
-    uint64_t rng = 99;
-    int64_t prev = 500;
-
-    agent_backoff_init(&b, 500, 30000, AGENT_BACKOFF_DECORRELATED);
-    for (int i = 0; i < 40; i++) {
-        int64_t w = agent_backoff_next(&b, &rng);
-        int64_t hi = prev * 3 > 30000 ? 30000 : prev * 3;
-
-        TEST_CHECK(w >= 500 && w <= hi);
-        TEST_MSG("attempt %d: %lld not in 500..%lld", i, (long long)w, (long long)hi);
-        prev = w;
-    }
 }
 
 static void test_bucket_rate_and_no_burst_after_pause(void)
@@ -231,9 +173,6 @@ TEST_LIST = {
     {"rto_initial_before_any_sample", test_rto_initial_before_any_sample},
     {"rto_follows_rfc6298", test_rto_follows_rfc6298},
     {"rto_floor_and_ceiling", test_rto_floor_and_ceiling},
-    {"backoff_full_jitter_bounds_and_growth", test_backoff_full_jitter_bounds_and_growth},
-    {"backoff_full_jitter_spreads_a_city", test_backoff_full_jitter_spreads_a_city},
-    {"backoff_decorrelated_bounds", test_backoff_decorrelated_bounds},
     {"bucket_rate_and_no_burst_after_pause", test_bucket_rate_and_no_burst_after_pause},
     {"bucket_reserve_and_debt_9_3", test_bucket_reserve_and_debt_9_3},
     {"window_bounded_and_refused_apart", test_window_bounded_and_refused_apart},
