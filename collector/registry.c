@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "msg_binding.h"
+#include "msg_deadcat.h"
 #include "msg_hash.h"
 #include "msg_topic.h"
 
@@ -186,7 +187,7 @@ int registry_check(const struct registry *r, const struct msg_event *ev, int64_t
     if (category == NULL) {
         category = &unused;
     }
-    *category = "identity";
+    *category = msg_deadcat_name(MSG_DEADCAT_IDENTITY);
 
     if (d == NULL) {
         snprintf(err, errlen, "device '%s' is not in the registry", ev->device_id);
@@ -197,7 +198,7 @@ int registry_check(const struct registry *r, const struct msg_event *ev, int64_t
         return REGISTRY_DENY;
     }
     if (!msg_kind_may_publish(d->kind, ev->stream)) {
-        *category = "topic";
+        *category = msg_deadcat_name(MSG_DEADCAT_TOPIC);
         snprintf(err, errlen, "device '%s' of kind %s may not publish %s", ev->device_id,
                  msg_device_kind_name(d->kind), msg_stream_name(ev->stream));
         return REGISTRY_DENY;
@@ -207,7 +208,7 @@ int registry_check(const struct registry *r, const struct msg_event *ev, int64_t
      * time. */
     v = msg_binding_check(d->n > 0 ? &r->cur.bindings[d->first] : NULL, d->n, ev,
                           MSG_BINDING_NO_TIME, received_ms, err, errlen);
-    *category = "station";
+    *category = msg_deadcat_name(MSG_DEADCAT_STATION);
     switch (v) {
     case MSG_BINDING_OK:
         return REGISTRY_OK;

@@ -19,17 +19,6 @@ uint64_t agent_rand_next(uint64_t *state)
     return x * UINT64_C(0x2545f4914f6cdd1d);
 }
 
-int64_t agent_rand_range(uint64_t *state, int64_t lo, int64_t hi)
-{
-    uint64_t span;
-
-    if (hi <= lo) {
-        return lo;
-    }
-    span = (uint64_t)(hi - lo) + 1;
-    return lo + (int64_t)(agent_rand_next(state) % span);
-}
-
 /* ---- adaptive resend timeout ---------------------------------------------------------- */
 
 void agent_rto_init(struct agent_rto *r, int64_t initial_ms, int64_t min_ms, int64_t max_ms)

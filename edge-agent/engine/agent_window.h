@@ -33,9 +33,6 @@
 /* The next value of *state (xorshift64*; a zero state is replaced by a constant). */
 uint64_t agent_rand_next(uint64_t *state);
 
-/* A value in [lo, hi] (hi >= lo). */
-int64_t agent_rand_range(uint64_t *state, int64_t lo, int64_t hi);
-
 /* ---- adaptive resend timeout ---------------------------------------------------------- */
 
 struct agent_rto {

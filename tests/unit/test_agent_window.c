@@ -16,7 +16,7 @@ static void test_rto_initial_before_any_sample(void)
     TEST_CHECK(agent_rto_timeout(&r, 1) == 10000);
     TEST_CHECK(agent_rto_timeout(&r, 2) == 20000);
     TEST_CHECK(agent_rto_timeout(&r, 3) == 40000);
-    TEST_CHECK(agent_rto_timeout(&r, 10) == 120000);   /* the ceiling */
+    TEST_CHECK(agent_rto_timeout(&r, 10) == 120000); /* the ceiling */
 }
 
 static void test_rto_follows_rfc6298(void)
@@ -24,10 +24,10 @@ static void test_rto_follows_rfc6298(void)
     struct agent_rto r;
 
     agent_rto_init(&r, 10000, 1, 120000);
-    agent_rto_sample(&r, 400);        /* srtt 400, rttvar 200: rto 400 + 800 */
+    agent_rto_sample(&r, 400); /* srtt 400, rttvar 200: rto 400 + 800 */
     TEST_CHECK(agent_rto_timeout(&r, 1) == 1200);
     TEST_MSG("rto %lld", (long long)agent_rto_timeout(&r, 1));
-    agent_rto_sample(&r, 400);        /* rttvar 150, srtt 400: 1000 */
+    agent_rto_sample(&r, 400); /* rttvar 150, srtt 400: 1000 */
     TEST_CHECK(agent_rto_timeout(&r, 1) == 1000);
     TEST_MSG("rto %lld", (long long)agent_rto_timeout(&r, 1));
     for (int i = 0; i < 200; i++) {
@@ -43,13 +43,13 @@ static void test_rto_floor_and_ceiling(void)
 
     agent_rto_init(&r, 5000, 2000, 60000);
     for (int i = 0; i < 50; i++) {
-        agent_rto_sample(&r, 10);     /* a fast LAN: still at least the floor */
+        agent_rto_sample(&r, 10); /* a fast LAN: still at least the floor */
     }
     TEST_CHECK(agent_rto_timeout(&r, 1) == 2000);
     agent_rto_init(&r, 5000, 2000, 60000);
-    agent_rto_sample(&r, 600000);     /* a slow database: at most the ceiling */
+    agent_rto_sample(&r, 600000); /* a slow database: at most the ceiling */
     TEST_CHECK(agent_rto_timeout(&r, 1) == 60000);
-    agent_rto_sample(&r, -5);         /* a clock step cannot make it negative */
+    agent_rto_sample(&r, -5); /* a clock step cannot make it negative */
     TEST_CHECK(agent_rto_timeout(&r, 1) >= 2000);
 }
 
@@ -87,19 +87,19 @@ static void test_bucket_reserve_and_debt_9_3(void)
     int n = 0;
 
     agent_bucket_init(&b, 4.0, 20.0, 0);
-    TEST_CHECK(agent_bucket_wait_above_ms(&b, 10000, 5.0) == 0);   /* full: 20 tokens */
+    TEST_CHECK(agent_bucket_wait_above_ms(&b, 10000, 5.0) == 0); /* full: 20 tokens */
     while (agent_bucket_take_above(&b, 10000, 5.0)) {
         n++;
     }
-    TEST_CHECK(n == 15);                                   /* 5 left for the priority */
+    TEST_CHECK(n == 15); /* 5 left for the priority */
     TEST_CHECK(agent_bucket_wait_above_ms(&b, 10000, 5.0) == 250);
     TEST_CHECK(agent_bucket_wait_ms(&b, 10000) == 0);
     for (n = 0; agent_bucket_take(&b, 10000); n++) {
     }
     TEST_CHECK(n == 5);
-    agent_bucket_spend(&b, 10000);                         /* the birth: debt of one */
+    agent_bucket_spend(&b, 10000); /* the birth: debt of one */
     TEST_CHECK(!agent_bucket_take(&b, 10000));
-    TEST_CHECK(agent_bucket_wait_ms(&b, 10000) == 500);    /* two tokens' time */
+    TEST_CHECK(agent_bucket_wait_ms(&b, 10000) == 500); /* two tokens' time */
     TEST_CHECK(!agent_bucket_take(&b, 10499));
     TEST_CHECK(agent_bucket_take(&b, 10500));
     /* a floor at or above the burst cannot be waited for: it counts as burst - 1 */
@@ -123,7 +123,7 @@ static void test_window_bounded_and_refused_apart(void)
         TEST_CHECK(s[i] != NULL);
         s[i]->token = 100 + i;
     }
-    TEST_CHECK(agent_window_add(w, 13, MSG_STREAM_FLOOD) == NULL);   /* full */
+    TEST_CHECK(agent_window_add(w, 13, MSG_STREAM_FLOOD) == NULL); /* full */
     TEST_CHECK(agent_window_room(w) == 0);
     TEST_CHECK(agent_window_find(w, 11) == s[1]);
     TEST_CHECK(agent_window_find_token(w, 102) == s[2]);
@@ -136,7 +136,7 @@ static void test_window_bounded_and_refused_apart(void)
     s[3] = agent_window_add(w, 13, MSG_STREAM_LARVA);
     TEST_CHECK(s[3] != NULL);
     TEST_CHECK(agent_window_refuse(w, s[1], 6000));
-    TEST_CHECK(!agent_window_refuse(w, s[2], 7000));   /* refused list full */
+    TEST_CHECK(!agent_window_refuse(w, s[2], 7000)); /* refused list full */
     /* a lost connection forgets what was in flight, not the refusals */
     agent_window_clear_sent(w);
     TEST_CHECK(w->n_sent == 0 && w->n_refused == 2);
@@ -152,21 +152,22 @@ static void test_window_bounded_and_refused_apart(void)
     TEST_CHECK(agent_window_new(0, 4) == NULL);
 }
 
-static void test_rand_range_inclusive(void)
+static void test_rand_zero_seed_and_spread(void)
 {
-    uint64_t rng = 0;   /* a zero seed still works */
-    bool lo = false;
-    bool hi = false;
+    uint64_t rng = 0; /* a zero seed still works */
+    uint64_t prev = 0;
+    bool low = false;
+    bool high = false;
 
     for (int i = 0; i < 1000; i++) {
-        int64_t v = agent_rand_range(&rng, 3, 5);
+        uint64_t v = agent_rand_next(&rng);
 
-        TEST_CHECK(v >= 3 && v <= 5);
-        lo = lo || v == 3;
-        hi = hi || v == 5;
+        TEST_CHECK(v != prev && rng != 0);
+        low = low || v < UINT64_MAX / 4;
+        high = high || v > UINT64_MAX / 4 * 3;
+        prev = v;
     }
-    TEST_CHECK(lo && hi);
-    TEST_CHECK(agent_rand_range(&rng, 9, 9) == 9);
+    TEST_CHECK(low && high);
 }
 
 TEST_LIST = {
@@ -176,6 +177,6 @@ TEST_LIST = {
     {"bucket_rate_and_no_burst_after_pause", test_bucket_rate_and_no_burst_after_pause},
     {"bucket_reserve_and_debt_9_3", test_bucket_reserve_and_debt_9_3},
     {"window_bounded_and_refused_apart", test_window_bounded_and_refused_apart},
-    {"rand_range_inclusive", test_rand_range_inclusive},
+    {"rand_zero_seed_and_spread", test_rand_zero_seed_and_spread},
     {NULL, NULL},
 };

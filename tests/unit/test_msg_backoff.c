@@ -8,16 +8,16 @@
 #include "msg_backoff.h"
 #include "tinytest.h"
 
-/* xorshift64*, as the agent's agent_rand_next: the tests' source of random values */
+/* splitmix64: the tests' source of random values (the programs bring their own) */
 static uint64_t rnd(uint64_t *state)
 {
-    uint64_t x = *state;
+    uint64_t z = 0;
 
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * UINT64_C(0x2545f4914f6cdd1d);
+    *state += UINT64_C(0x9e3779b97f4a7c15);
+    z = *state;
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
 }
 
 static void test_cap_doubles_and_stops(void)
