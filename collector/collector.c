@@ -1067,10 +1067,12 @@ static int mqtt_setup(struct collector *c, char *err, size_t errlen)
  * not retry a first connect_async that failed, hence this loop). Returns whether it connected. */
 static bool connect_broker(struct collector *c, volatile sig_atomic_t *stop)
 {
-    long delay = 500;
+    struct msg_backoff bo;
     bool logged = false;
 
+    msg_backoff_init(&bo, 500, 30000, MSG_BACKOFF_NONE); /* 0.5 s doubling to 30 s */
     while (!*stop) {
+        int64_t delay = 0;
         int rc = mosquitto_connect_bind(c->mosq, c->cfg.mqtt_host, (int)c->cfg.mqtt_port,
                                         (int)(c->cfg.mqtt_keepalive_ms / 1000), NULL);
 
@@ -1088,10 +1090,10 @@ static bool connect_broker(struct collector *c, volatile sig_atomic_t *stop)
                     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
             logged = true;
         }
-        for (long waited = 0; waited < delay && !*stop; waited += COLLECTOR_TICK_MS) {
+        delay = msg_backoff_next(&bo, 0);
+        for (int64_t waited = 0; waited < delay && !*stop; waited += COLLECTOR_TICK_MS) {
             msg_clock_sleep_ms(COLLECTOR_TICK_MS);
         }
-        delay = delay * 2 > 30000 ? 30000 : delay * 2;
     }
     return false;
 }

@@ -1,15 +1,16 @@
 /* msg_backoff.h -- the exponential backoff of every program: the collector's retries after a
- * database failure (equal jitter), the broker plugin's registry cache reconnecting to PostgreSQL
- * (no jitter), and the edge agent's reconnects and source reopens (full or decorrelated jitter).
+ * database failure (equal jitter) and its first broker connection (none), the broker plugin's
+ * registry cache reconnecting to PostgreSQL (none), the edge agent's reconnects and source
+ * reopens (full or decorrelated jitter) and its tries after a refusal (msg_backoff_cap).
  *
  * The wait after the n-th failure since the last success (n counted from 0) grows from base_ms
  * by doubling and stops at max_ms: cap = min(max_ms, base_ms * 2^n). The jitter then picks the
  * wait from the cap (see enum msg_backoff_jitter). Randomness is passed in (a random 64-bit value
- * per wait; the caller's generator), and so is nothing else: no clock, no I/O, no allocation, no
- * locks. The caller sleeps.
+ * per wait, from the caller's generator); no clock, no I/O, no allocation, no locks. The caller
+ * sleeps.
  *
- * Not for: the agent's adaptive resend timeout (agent_window.h; RFC 6298, measured), which uses
- * only the doubling of msg_backoff_cap. */
+ * Not for: the agent's adaptive resend timeout (agent_window.h: RFC 6298, measured, in
+ * fractional milliseconds). */
 #ifndef MSG_BACKOFF_H
 #define MSG_BACKOFF_H
 
