@@ -31,6 +31,7 @@
 #include "admin_common.h"
 #include "admin_redrive.h"
 #include "admin_registry.h"
+#include "msg_deadcat.h"
 #include "msg_err.h"
 #include "msg_hex.h"
 #include "msg_time.h"
@@ -655,48 +656,20 @@ static int list(struct admin *ad)
 
 /* ---- dead letters ---- */
 
-static const char *const dead_categories[] = {"json",     "schema", "topic", "station",
-                                              "identity", "clash",  "db",    NULL};
-
-/* Whether cp is shown escaped: a control character, a noncharacter, or an invisible one
- * (msg_utf8_is_invisible: the protocol's rule, section 2), so that an id with a zero-width
- * space, or a note with U+202E, cannot pass for something else. */
-static bool hidden_cp(uint32_t cp)
-{
-    return msg_utf8_is_control(cp) || msg_utf8_is_nonchar(cp) || msg_utf8_is_invisible(cp);
-}
-
 /* Prints s (len bytes, any content) to f as text that shows what it is (see the top of this
- * file), at most max_cols characters of output if max_cols > 0 ("..." after a cut). */
+ * file: msg_utf8_display's escapes, and the C ones), at most max_cols characters of output if
+ * max_cols > 0 ("..." after a cut; an escape counts as its length). */
 static void print_escaped(FILE *f, const unsigned char *s, size_t len, size_t max_cols)
 {
     size_t cols = 0;
 
     for (size_t i = 0; i < len;) {
-        char out[16];
-        uint32_t cp = 0;
-        size_t n = msg_utf8_decode(s + i, len - i, &cp, NULL);
-        size_t w;
+        char out[MSG_UTF8_DISPLAY_CP_MAX + 1];
+        bool escaped = false;
+        size_t n = msg_utf8_display_cp((const char *)s + i, len - i, MSG_UTF8_DISPLAY_C, out,
+                                       &escaped);
+        size_t w = escaped ? strlen(out) : 1;
 
-        if (n == 0) {
-            snprintf(out, sizeof(out), "\\x%02X", s[i]);
-            n = 1;
-        } else if (cp == '\\') {
-            snprintf(out, sizeof(out), "\\\\");
-        } else if (cp == '\n') {
-            snprintf(out, sizeof(out), "\\n");
-        } else if (cp == '\t') {
-            snprintf(out, sizeof(out), "\\t");
-        } else if (cp == '\r') {
-            snprintf(out, sizeof(out), "\\r");
-        } else if (hidden_cp(cp)) {
-            /* the escapes of msg_utf8_display: \u202E, \u{E0001} above U+FFFF */
-            snprintf(out, sizeof(out), cp > 0xFFFF ? "\\u{%X}" : "\\u%04X", (unsigned)cp);
-        } else {
-            memcpy(out, s + i, n);
-            out[n] = '\0';
-        }
-        w = (n > 1 || (unsigned char)out[0] < 0x80) && out[0] != '\\' ? 1 : strlen(out);
         if (max_cols > 0 && cols + w > max_cols - 3) {
             fputs("...", f);
             return;
@@ -736,7 +709,6 @@ static bool dead_time(const char *s, char out[MSG_TIME_LEN + 1])
 static int dead_list_check(struct admin *ad, char since[MSG_TIME_LEN + 1],
                            char until[MSG_TIME_LEN + 1], char limit[24])
 {
-    bool known = false;
     char *end = NULL;
     unsigned long n = DEAD_LIMIT_DEFAULT;
     size_t i;
@@ -744,10 +716,7 @@ static int dead_list_check(struct admin *ad, char since[MSG_TIME_LEN + 1],
     if (ad->dl_device != NULL && !id_ok(ad->dl_device)) {
         return admin_usage_fail("--device: '%s' is not a device id", ad->dl_device);
     }
-    for (i = 0; ad->dl_category != NULL && dead_categories[i] != NULL; i++) {
-        known = known || strcmp(ad->dl_category, dead_categories[i]) == 0;
-    }
-    if (ad->dl_category != NULL && !known) {
+    if (ad->dl_category != NULL && msg_deadcat_find(ad->dl_category) < 0) {
         return admin_usage_fail("--category: '%s' is not a category: json, schema, topic, station, "
                           "identity, clash or db",
                           ad->dl_category);

@@ -41,6 +41,7 @@
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 
+#include "msg_backoff.h"
 #include "msg_clock.h"
 #include "msg_err.h"
 #include "msg_hash.h"
@@ -642,17 +643,9 @@ static const char SQL_ACCOUNTS[] =
     " a.updated_at::text, coalesce(d.updated_at::text, '')"
     " FROM pantau_ops.account a LEFT JOIN pantau.device d ON d.device_id = a.device_id";
 
-/* Times rounded up to whole ms, as collector/registry.c: a ts in whole ms lies in [from, to)
- * exactly when it lies in [ceil(from), ceil(to)); an open or infinite end is NULL ('-'). */
-static const char SQL_BINDINGS[] =
-    "SELECT b.device_id, b.station_id,"
-    " CASE WHEN lower_inf(b.valid) OR NOT isfinite(lower(b.valid)) THEN NULL"
-    "  ELSE ceil(extract(epoch FROM lower(b.valid)) * 1000)::bigint END,"
-    " CASE WHEN upper_inf(b.valid) OR NOT isfinite(upper(b.valid)) THEN NULL"
-    "  ELSE ceil(extract(epoch FROM upper(b.valid)) * 1000)::bigint END,"
-    " s.kind"
-    " FROM pantau.device_station b JOIN pantau.station s ON s.station_id = b.station_id"
-    " WHERE NOT isempty(b.valid)";
+/* The bindings as the collector reads them (MSG_BINDING_SQL: bounds in whole ms, rounded up;
+ * an open or infinite end NULL, written '-'; empty ranges left out). */
+static const char SQL_BINDINGS[] = MSG_BINDING_SQL;
 
 static bool field_ok(const char *s)
 {
@@ -911,18 +904,18 @@ static bool drain_notifies(PGconn *conn)
 static void *thread_main(void *arg)
 {
     struct regcache *rc = arg;
-    int64_t backoff = BACKOFF_MIN_MS;
+    struct msg_backoff backoff;
     int64_t next_load = 0;
     int w;
 
+    msg_backoff_init(&backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, MSG_BACKOFF_NONE);
     for (;;) {
         if (rc->conn == NULL) {
             if (!connect_db(rc)) {
                 first_done(rc);
-                if (wait_for(rc, -1, backoff) < 0) {
+                if (wait_for(rc, -1, msg_backoff_next(&backoff, 0)) < 0) {
                     break;
                 }
-                backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
                 continue;
             }
             next_load = 0;
@@ -932,13 +925,12 @@ static void *thread_main(void *arg)
                 PQfinish(rc->conn);
                 rc->conn = NULL;
                 first_done(rc);
-                if (wait_for(rc, -1, backoff) < 0) {
+                if (wait_for(rc, -1, msg_backoff_next(&backoff, 0)) < 0) {
                     break;
                 }
-                backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
                 continue;
             }
-            backoff = BACKOFF_MIN_MS;
+            msg_backoff_reset(&backoff);
             next_load = msg_clock_mono_ms() + rc->cfg.reload_ms;
             first_done(rc);
         }

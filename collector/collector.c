@@ -9,7 +9,6 @@
 
 #include <mosquitto.h>
 #include <openssl/evp.h>
-#include <systemd/sd-daemon.h>
 
 #include "ackset.h"
 #include "deadkey.h"
@@ -17,9 +16,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "msg_ack.h"
+#include "msg_backoff.h"
 #include "msg_clock.h"
+#include "msg_deadcat.h"
 #include "msg_event.h"
 #include "msg_health.h"
+#include "msg_notify.h"
 #include "msg_json.h"
 #include "msg_ratetable.h"
 #include "msg_rejected.h"
@@ -330,11 +332,11 @@ static const char *category_of(int rc)
 {
     switch (rc) {
     case MSG_ERR_TOPIC:
-        return "topic";
+        return msg_deadcat_name(MSG_DEADCAT_TOPIC);
     case MSG_ERR_JSON:
-        return "json";
+        return msg_deadcat_name(MSG_DEADCAT_JSON);
     default:
-        return "schema";
+        return msg_deadcat_name(MSG_DEADCAT_SCHEMA);
     }
 }
 
@@ -421,12 +423,13 @@ static const char *rejected_category(struct collector *c, const struct msg_rejec
         return msg_rejected_category_name(rj->category);
     }
     if (rj->has_size && rj->size > rj->payload_len) {
-        return "json"; /* too large */
+        return msg_deadcat_name(MSG_DEADCAT_JSON); /* too large */
     }
     rc = msg_event_parse(rj->topic, strlen(rj->topic), (const char *)rj->payload,
                          rj->payload_len, &c->ev, err, sizeof(err));
     if (rc == MSG_OK) {
-        return strncmp(rj->reason, "station", 7) == 0 ? "station" : "schema";
+        return msg_deadcat_name(strncmp(rj->reason, "station", 7) == 0 ? MSG_DEADCAT_STATION
+                                                                        : MSG_DEADCAT_SCHEMA);
     }
     return category_of(rc);
 }
@@ -562,7 +565,8 @@ static int ingest(struct collector *c, const struct intake_item *it)
     if (it->topic_len != it->topic_len_orig) {
         snprintf(err, sizeof(err), "topic of %zu bytes exceeds %d", it->topic_len_orig,
                  MSG_TOPIC_MAX);
-        return ingest_dead(c, it, NULL, "topic", "topic", err, false, NULL, NULL, NULL);
+        return ingest_dead(c, it, NULL, "topic", msg_deadcat_name(MSG_DEADCAT_TOPIC), err, false,
+                           NULL, NULL, NULL);
     }
     if (msg_topic_is_stream(it->topic, it->topic_len, MSG_STREAM_REJECTED)) {
         return ingest_rejected(c, it);
@@ -570,7 +574,8 @@ static int ingest(struct collector *c, const struct intake_item *it)
     if (it->payload_len != it->payload_len_orig) {
         snprintf(err, sizeof(err), "payload of %zu bytes exceeds %d", it->payload_len_orig,
                  MSG_PAYLOAD_MAX);
-        return ingest_dead(c, it, NULL, "json", "json", err, false, NULL, NULL, NULL);
+        return ingest_dead(c, it, NULL, "json", msg_deadcat_name(MSG_DEADCAT_JSON), err, false,
+                           NULL, NULL, NULL);
     }
     rc = msg_event_parse(it->topic, it->topic_len, it->payload, it->payload_len, ev, err,
                          sizeof(err));
@@ -599,8 +604,8 @@ static int ingest(struct collector *c, const struct intake_item *it)
         memset(digest, 0, sizeof(digest));
     } else if (msg_event_canonical(ev, c->canon, sizeof(c->canon), &clen) != MSG_OK ||
                sha256(c, c->canon, clen, digest) != MSG_OK) {
-        return ingest_dead(c, it, NULL, "schema", "schema", "no canonical form", false, NULL,
-                           NULL, NULL);
+        return ingest_dead(c, it, NULL, "schema", msg_deadcat_name(MSG_DEADCAT_SCHEMA),
+                           "no canonical form", false, NULL, NULL, NULL);
     }
     if (rc != REGISTRY_OK) {
         /* a valid reading: its envelope and canonical content go to the ledger (dead_letter) */
@@ -635,7 +640,7 @@ static int redrive_check(void *ctx, const char *topic, size_t topic_len, const c
         return rc;
     }
     if (ev->stream == MSG_STREAM_STATUS) {
-        *category = "topic";
+        *category = msg_deadcat_name(MSG_DEADCAT_TOPIC);
         snprintf(err, errlen, "a status message, not a reading");
         return MSG_ERR_SCHEMA;
     }
@@ -645,7 +650,7 @@ static int redrive_check(void *ctx, const char *topic, size_t topic_len, const c
     }
     if (msg_event_canonical(ev, c->canon, sizeof(c->canon), &clen) != MSG_OK ||
         sha256(c, c->canon, clen, sha) != MSG_OK) {
-        *category = "schema";
+        *category = msg_deadcat_name(MSG_DEADCAT_SCHEMA);
         snprintf(err, errlen, "no canonical form");
         return MSG_ERR_SCHEMA;
     }
@@ -734,22 +739,14 @@ static void set_db_state(struct collector *c, enum db_state s, const char *why)
     publish_health(c, true);
 }
 
-/* Back-off after a failure: exponential from backoff_min_ms to backoff_max_ms, with jitter
- * (half the delay at random) so that collectors do not retry in step. Sleeps in short steps
- * and returns early when the stop deadline has passed. */
-static void back_off(struct collector *c, unsigned *attempt, unsigned *seed)
+/* Back-off after a failure: exponential from backoff_min_ms to backoff_max_ms, with equal jitter
+ * (half the delay at random, msg_backoff) so that collectors do not retry in step. Sleeps in short
+ * steps and returns early when the stop deadline has passed. */
+static void back_off(struct collector *c, struct msg_backoff *bo, unsigned *seed)
 {
-    long long delay = c->cfg.backoff_min_ms;
+    int64_t delay = msg_backoff_next(bo, (uint64_t)rand_r(seed));
     int64_t until;
 
-    for (unsigned i = 0; i < *attempt && delay < c->cfg.backoff_max_ms; i++) {
-        delay *= 2;
-    }
-    if (delay > c->cfg.backoff_max_ms) {
-        delay = c->cfg.backoff_max_ms;
-    }
-    delay = delay / 2 + (long long)(rand_r(seed) % (unsigned)(delay / 2 + 1));
-    (*attempt)++;
     until = msg_clock_mono_ms() + delay;
     while (msg_clock_mono_ms() < until) {
         long long deadline = atomic_load(&c->stop_deadline_ms);
@@ -791,10 +788,11 @@ static void *db_main(void *arg)
     struct collector *c = arg;
     struct intake_item it;
     char err[MSG_ERRLEN] = "";
-    unsigned attempt = 0;
+    struct msg_backoff bo;
     unsigned seed = (unsigned)msg_clock_wall_us();
     int64_t first_row_ms = 0;
 
+    msg_backoff_init(&bo, c->cfg.backoff_min_ms, c->cfg.backoff_max_ms, MSG_BACKOFF_EQUAL);
     for (;;) {
         bool stopping = atomic_load(&c->stopping) != 0;
         bool full = false;
@@ -863,7 +861,8 @@ static void *db_main(void *arg)
             if (rc != MSG_OK) {
                 atomic_fetch_add(&c->metrics.db_errors, 1);
                 set_db_state(c, DB_DOWN, err);
-                log_msg(LOG_DEBUG, "collector: flush failed (attempt %u): %s", attempt + 1, err);
+                log_msg(LOG_DEBUG, "collector: flush failed (attempt %u): %s", bo.attempt + 1,
+                        err);
                 if (stopping && deadline != 0 && msg_clock_mono_ms() >= deadline) {
                     log_msg(LOG_WARNING,
                             "collector: stopping with %zu rows not committed; "
@@ -871,10 +870,10 @@ static void *db_main(void *arg)
                             pgsink_pending(c->sink));
                     break;
                 }
-                back_off(c, &attempt, &seed);
+                back_off(c, &bo, &seed);
                 continue;
             }
-            attempt = 0;
+            msg_backoff_reset(&bo);
             set_db_state(c, DB_UP, "");
         } else if (registry_down && pgsink_pending(c->sink) == 0) {
             /* a message waits for the registry, which cannot be read: the database is away */
@@ -885,7 +884,7 @@ static void *db_main(void *arg)
             }
             atomic_fetch_add(&c->metrics.db_errors, 1);
             set_db_state(c, DB_DOWN, "cannot read the registry");
-            back_off(c, &attempt, &seed);
+            back_off(c, &bo, &seed);
             continue;
         } else if (atomic_load(&c->db_state) == DB_UNKNOWN && !stopping) {
             /* idle at start: find out whether the database is there, for the health topic */
@@ -898,10 +897,10 @@ static void *db_main(void *arg)
                    pgsink_pending(c->sink) == 0) {
             /* down and idle: probe with back-off so that health turns up without traffic */
             if (pgsink_ping(c->sink, err, sizeof(err)) == MSG_OK) {
-                attempt = 0;
+                msg_backoff_reset(&bo);
                 set_db_state(c, DB_UP, "");
             } else {
-                back_off(c, &attempt, &seed);
+                back_off(c, &bo, &seed);
             }
         }
         if (stopping && pgsink_pending(c->sink) == 0) {
@@ -1068,10 +1067,12 @@ static int mqtt_setup(struct collector *c, char *err, size_t errlen)
  * not retry a first connect_async that failed, hence this loop). Returns whether it connected. */
 static bool connect_broker(struct collector *c, volatile sig_atomic_t *stop)
 {
-    long delay = 500;
+    struct msg_backoff bo;
     bool logged = false;
 
+    msg_backoff_init(&bo, 500, 30000, MSG_BACKOFF_NONE); /* 0.5 s doubling to 30 s */
     while (!*stop) {
+        int64_t delay = 0;
         int rc = mosquitto_connect_bind(c->mosq, c->cfg.mqtt_host, (int)c->cfg.mqtt_port,
                                         (int)(c->cfg.mqtt_keepalive_ms / 1000), NULL);
 
@@ -1089,10 +1090,10 @@ static bool connect_broker(struct collector *c, volatile sig_atomic_t *stop)
                     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
             logged = true;
         }
-        for (long waited = 0; waited < delay && !*stop; waited += COLLECTOR_TICK_MS) {
+        delay = msg_backoff_next(&bo, 0);
+        for (int64_t waited = 0; waited < delay && !*stop; waited += COLLECTOR_TICK_MS) {
             msg_clock_sleep_ms(COLLECTOR_TICK_MS);
         }
-        delay = delay * 2 > 30000 ? 30000 : delay * 2;
     }
     return false;
 }
@@ -1121,6 +1122,17 @@ static void log_summary(struct collector *c, uint64_t last[8])
                             : "unknown",
             atomic_load(&c->metrics.mqtt_connected) ? "connected" : "disconnected");
     memcpy(last, now, sizeof(now));
+}
+
+/* Tells systemd (Type=notify, WatchdogSec) about the collector's state (msg_notify: the
+ * sd_notify datagram). Best effort, as sd_notify's result was: a failure is logged at debug. */
+static void notify(const char *state)
+{
+    char err[MSG_ERRLEN];
+
+    if (msg_notify(state, err, sizeof(err)) != MSG_OK) {
+        log_msg(LOG_DEBUG, "collector: %s", err);
+    }
 }
 
 int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, size_t errlen)
@@ -1158,11 +1170,11 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
             c->cfg.collector_id, c->cfg.mqtt_host, c->cfg.mqtt_port, c->cfg.share_group,
             c->cfg.batch_rows, c->cfg.batch_ms, c->cfg.ack_interval_ms);
     /* ready: from here on the collector retries the broker and the database by itself */
-    sd_notify(0, "READY=1\nSTATUS=running, database unknown");
+    notify("READY=1\nSTATUS=running, database unknown");
     {
         uint64_t usec = 0;
 
-        if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+        if (msg_notify_watchdog(&usec) == MSG_OK && usec >= 2000) {
             watchdog_ms = (int64_t)(usec / 2000);
         }
     }
@@ -1188,10 +1200,13 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
                 publish_health(c, true); /* a change was published by set_db_state */
             }
             if (db != last_db) {
-                sd_notifyf(0, "STATUS=running, database %s",
-                           db == DB_UP     ? "up"
-                           : db == DB_DOWN ? "down (holding the batch, not acknowledging)"
-                                           : "unknown");
+                char status[96];
+
+                snprintf(status, sizeof(status), "STATUS=running, database %s",
+                         db == DB_UP     ? "up"
+                         : db == DB_DOWN ? "down (holding the batch, not acknowledging)"
+                                         : "unknown");
+                notify(status);
             }
             last_db = db;
             next_health = now + c->cfg.health_interval_ms;
@@ -1200,7 +1215,7 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
          * a statement (statement_timeout 120 s) or a connection, never longer */
         if (watchdog_ms > 0 && now >= next_watchdog &&
             now - atomic_load(&c->db_alive_ms) < COLLECTOR_DB_STUCK_MS) {
-            sd_notify(0, "WATCHDOG=1");
+            notify("WATCHDOG=1");
             next_watchdog = now + watchdog_ms;
         }
         if (now >= next_summary) {
@@ -1211,7 +1226,7 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
     }
 
     /* Stop in order: take nothing new, commit what we hold, acknowledge it, say offline. */
-    sd_notify(0, "STOPPING=1");
+    notify("STOPPING=1");
     log_msg(LOG_NOTICE, "collector: stopping: committing the batch in hand");
     atomic_store(&c->stop_deadline_ms, msg_clock_mono_ms() + c->cfg.stop_timeout_ms);
     atomic_store(&c->stopping, 1);

@@ -88,46 +88,6 @@ int collector_config_log_level(const struct collector_config *cfg)
     return level;
 }
 
-/* The line of path that sets key, or 0 (a default): for errors that conf_load cannot see,
- * which concern a value's meaning rather than its syntax. */
-static unsigned key_line(const char *path, const char *key)
-{
-    FILE *f = fopen(path, "r");
-    char line[1100];
-    size_t klen = strlen(key);
-    unsigned lineno = 0;
-    unsigned found = 0;
-
-    if (f == NULL) {
-        return 0;
-    }
-    while (found == 0 && fgets(line, sizeof(line), f) != NULL) {
-        const char *p = line;
-
-        lineno++;
-        while (*p == ' ' || *p == '\t') {
-            p++;
-        }
-        if (strncmp(p, key, klen) == 0 && (p[klen] == ' ' || p[klen] == '\t')) {
-            found = lineno;
-        }
-    }
-    fclose(f);
-    return found;
-}
-
-/* err = "FILE:LINE: KEY: why" (or "FILE: KEY: why" for a key left at its default). */
-static void key_error(char *err, size_t errlen, const char *path, const char *key, const char *why)
-{
-    unsigned line = key_line(path, key);
-
-    if (line > 0) {
-        snprintf(err, errlen, "%s:%u: %s: %s", path, line, key, why);
-    } else {
-        snprintf(err, errlen, "%s: %s: %s", path, key, why);
-    }
-}
-
 int collector_config_load(const char *path, struct collector_config *cfg, char *err, size_t errlen)
 {
     int level = 0;
@@ -140,27 +100,27 @@ int collector_config_load(const char *path, struct collector_config *cfg, char *
     }
     rc = MSG_ERR_CONFIG;
     if (!msg_id_valid(cfg->collector_id, strlen(cfg->collector_id))) {
-        key_error(err, errlen, path, "collector_id", "not an id (1-64 of a-z 0-9 . _ -)");
+        conf_key_error(err, errlen, path, "collector_id", "not an id (1-64 of a-z 0-9 . _ -)");
         goto out;
     }
     /* pantau's broker plugin takes the username as the identity, wants the client id (the
      * collector id) to equal it, and lets a collector publish health only under its own id. */
     if (cfg->mqtt_username[0] != '\0' && strcmp(cfg->mqtt_username, cfg->collector_id) != 0) {
-        key_error(err, errlen, path, "mqtt_username",
-                  "must equal collector_id (the broker binds the client id and the health "
-                  "topic to the username)");
+        conf_key_error(err, errlen, path, "mqtt_username",
+                       "must equal collector_id (the broker binds the client id and the health "
+                       "topic to the username)");
         goto out;
     }
     if ((cfg->mqtt_tls_certfile[0] != '\0') != (cfg->mqtt_tls_keyfile[0] != '\0')) {
-        key_error(err, errlen, path,
-                  cfg->mqtt_tls_certfile[0] != '\0' ? "mqtt_tls_certfile" : "mqtt_tls_keyfile",
-                  "mqtt_tls_certfile and mqtt_tls_keyfile go together");
+        conf_key_error(err, errlen, path,
+                       cfg->mqtt_tls_certfile[0] != '\0' ? "mqtt_tls_certfile" : "mqtt_tls_keyfile",
+                       "mqtt_tls_certfile and mqtt_tls_keyfile go together");
         goto out;
     }
     if (!cfg->mqtt_tls && (cfg->mqtt_tls_cafile[0] != '\0' || cfg->mqtt_tls_certfile[0] != '\0')) {
-        key_error(err, errlen, path,
-                  cfg->mqtt_tls_cafile[0] != '\0' ? "mqtt_tls_cafile" : "mqtt_tls_certfile",
-                  "set without mqtt_tls true");
+        conf_key_error(err, errlen, path,
+                       cfg->mqtt_tls_cafile[0] != '\0' ? "mqtt_tls_cafile" : "mqtt_tls_certfile",
+                       "set without mqtt_tls true");
         goto out;
     }
     {
@@ -173,30 +133,32 @@ int collector_config_load(const char *path, struct collector_config *cfg, char *
                 char why[COLLECTOR_PATH_MAX + 64];
 
                 snprintf(why, sizeof(why), "cannot read '%s': %s", paths[i], strerror(errno));
-                key_error(err, errlen, path, keys[i], why);
+                conf_key_error(err, errlen, path, keys[i], "%s", why);
                 goto out;
             }
         }
     }
     if (!msg_id_valid(cfg->share_group, strlen(cfg->share_group))) {
-        key_error(err, errlen, path, "share_group", "not an id (1-64 of a-z 0-9 . _ -)");
+        conf_key_error(err, errlen, path, "share_group", "not an id (1-64 of a-z 0-9 . _ -)");
         goto out;
     }
     if (cfg->backoff_max_ms < cfg->backoff_min_ms) {
-        key_error(err, errlen, path, "backoff_max_ms", "must not be below backoff_min_ms");
+        conf_key_error(err, errlen, path, "backoff_max_ms", "must not be below backoff_min_ms");
         goto out;
     }
     if (cfg->intake_bytes < cfg->batch_bytes / 4) {
-        key_error(err, errlen, path, "intake_bytes", "must be at least a quarter of batch_bytes");
+        conf_key_error(err, errlen, path, "intake_bytes",
+                       "must be at least a quarter of batch_bytes");
         goto out;
     }
     if (strstr(cfg->db_conninfo, "password") != NULL) {
-        key_error(err, errlen, path, "db_conninfo",
-                  "must not hold the password (use db_password_file)");
+        conf_key_error(err, errlen, path, "db_conninfo",
+                       "must not hold the password (use db_password_file)");
         goto out;
     }
     if (log_level_from_name(cfg->log_level, &level) != MSG_OK) {
-        key_error(err, errlen, path, "log_level", "not one of err, warning, notice, info, debug");
+        conf_key_error(err, errlen, path, "log_level",
+                       "not one of err, warning, notice, info, debug");
         goto out;
     }
     rc = MSG_OK;

@@ -25,6 +25,7 @@
 #include "deadkey.h"
 #include "log.h"
 #include "msg_clock.h"
+#include "msg_deadcat.h"
 #include "msg_time.h"
 #include "msg_topic.h"
 #include "sink_sql.h"
@@ -1020,7 +1021,7 @@ static enum fail_kind write_once(struct pgsink *s, const uint32_t *idx, size_t n
                     bool keyed = deadkey_keyed(r->device_id, r->env.store_id, r->env.seq, r->sha,
                                                key) == MSG_OK;
 
-                    copy_dead(s, r, "clash", "clash",
+                    copy_dead(s, r, "clash", msg_deadcat_name(MSG_DEADCAT_CLASH),
                               "same (device, store, seq) as another copy in the "
                               "same batch, with other content",
                               keyed ? key : NULL, false);
@@ -1155,7 +1156,7 @@ static enum fail_kind write_rows(struct pgsink *s, uint32_t *idx, size_t n)
         }
         r->kind = ROW_DEAD;
         snprintf(r->reason, sizeof(r->reason), "db");
-        snprintf(r->category, sizeof(r->category), "db");
+        snprintf(r->category, sizeof(r->category), "%s", msg_deadcat_name(MSG_DEADCAT_DB));
         snprintf(r->detail, sizeof(r->detail), "%s", s->errbuf);
         f = write_once(s, idx, 1);
         if (f != FAIL_DATA) {

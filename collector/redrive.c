@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "msg_deadcat.h"
 #include "msg_hex.h"
 #include "msg_topic.h"
 #include "redrive_tally.h"
@@ -120,12 +121,13 @@ static void on_done(void *ctx, const struct pgsink_done *d)
     case PGSINK_CLASH:
     case PGSINK_CLASH_DEAD:
         /* other content is stored under its key: never a second reading for it */
-        redrive_tally_refused(t, "clash", "other content is stored under its (device, store, "
-                                          "seq)");
+        redrive_tally_refused(t, msg_deadcat_name(MSG_DEADCAT_CLASH),
+                              "other content is stored under its (device, store, seq)");
         break;
     case PGSINK_DEAD:
     case PGSINK_STATUS:
-        redrive_tally_refused(t, "db", "refused by the database (see the db dead letter)");
+        redrive_tally_refused(t, msg_deadcat_name(MSG_DEADCAT_DB),
+                              "refused by the database (see the db dead letter)");
         break;
     }
 }
@@ -198,11 +200,13 @@ static int one(struct run *r, const char *topic, const char *hex, const char *re
 
     rd->t.examined++;
     if (n > MSG_PAYLOAD_MAX) {
-        redrive_tally_refused(&rd->t, "json", "payload larger than 8192 bytes");
+        redrive_tally_refused(&rd->t, msg_deadcat_name(MSG_DEADCAT_JSON),
+                              "payload larger than 8192 bytes");
         return MSG_OK;
     }
     if (msg_hex_decode(hex, 2 * n, (unsigned char *)rd->payload, n, NULL) != MSG_OK) {
-        redrive_tally_refused(&rd->t, "db", "payload from the database is not hex");
+        redrive_tally_refused(&rd->t, msg_deadcat_name(MSG_DEADCAT_DB),
+                              "payload from the database is not hex");
         return MSG_OK;
     }
     rd->payload[n] = '\0';

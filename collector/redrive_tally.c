@@ -7,12 +7,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "msg_deadcat.h"
+
 void redrive_tally_refused(struct redrive_tally *t, const char *category, const char *detail)
 {
     struct redrive_tally_group *g = NULL;
 
     if (category == NULL || category[0] == '\0') {
-        category = "schema";
+        category = msg_deadcat_name(MSG_DEADCAT_SCHEMA);
     }
     t->refused++;
     for (size_t i = 0; i < t->n_groups; i++) {

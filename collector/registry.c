@@ -12,23 +12,17 @@
 #include <string.h>
 
 #include "msg_binding.h"
+#include "msg_deadcat.h"
 #include "msg_hash.h"
 #include "msg_topic.h"
 
-/* One row per (device, binding); devices without bindings come once with NULL station. Times
- * as ms since the epoch, rounded up (a ts in whole ms lies in [from, to) exactly when it lies in
- * [ceil(from), ceil(to)); regcache.c reads them the same way); an open end is NULL. */
+/* One row per (device, binding); devices without bindings come once with NULL station. The
+ * bindings as the broker reads them (MSG_BINDING_SQL: bounds in whole ms, rounded up; an open end
+ * NULL; empty ranges left out). */
 static const char registry_sql[] =
-    "SELECT d.device_id, d.kind, d.enabled, b.station_id,"
-    " CASE WHEN isfinite(lower(b.valid)) THEN"
-    "  ceil(extract(epoch FROM lower(b.valid)) * 1000)::bigint END,"
-    " CASE WHEN isfinite(upper(b.valid)) THEN"
-    "  ceil(extract(epoch FROM upper(b.valid)) * 1000)::bigint END,"
-    " s.kind"
-    " FROM pantau.device d LEFT JOIN pantau.device_station b ON b.device_id = d.device_id"
-    "  AND NOT isempty(b.valid)" /* as the broker: an empty range binds nothing */
-    " LEFT JOIN pantau.station s ON s.station_id = b.station_id"
-    " ORDER BY d.device_id, lower(b.valid)";
+    "SELECT d.device_id, d.kind, d.enabled, b.station_id, b.from_ms, b.to_ms, b.station_kind"
+    " FROM pantau.device d LEFT JOIN (" MSG_BINDING_SQL ") b ON b.device_id = d.device_id"
+    " ORDER BY d.device_id, b.from_ms NULLS FIRST";
 
 struct reg_device {
     char id[MSG_ID_MAX + 1];
@@ -193,7 +187,7 @@ int registry_check(const struct registry *r, const struct msg_event *ev, int64_t
     if (category == NULL) {
         category = &unused;
     }
-    *category = "identity";
+    *category = msg_deadcat_name(MSG_DEADCAT_IDENTITY);
 
     if (d == NULL) {
         snprintf(err, errlen, "device '%s' is not in the registry", ev->device_id);
@@ -204,7 +198,7 @@ int registry_check(const struct registry *r, const struct msg_event *ev, int64_t
         return REGISTRY_DENY;
     }
     if (!msg_kind_may_publish(d->kind, ev->stream)) {
-        *category = "topic";
+        *category = msg_deadcat_name(MSG_DEADCAT_TOPIC);
         snprintf(err, errlen, "device '%s' of kind %s may not publish %s", ev->device_id,
                  msg_device_kind_name(d->kind), msg_stream_name(ev->stream));
         return REGISTRY_DENY;
@@ -214,7 +208,7 @@ int registry_check(const struct registry *r, const struct msg_event *ev, int64_t
      * time. */
     v = msg_binding_check(d->n > 0 ? &r->cur.bindings[d->first] : NULL, d->n, ev,
                           MSG_BINDING_NO_TIME, received_ms, err, errlen);
-    *category = "station";
+    *category = msg_deadcat_name(MSG_DEADCAT_STATION);
     switch (v) {
     case MSG_BINDING_OK:
         return REGISTRY_OK;

@@ -1,6 +1,6 @@
 # agent.cmake -- pantau-agent itself: the engine (engine/: agent.c and the agent_*.c files
 # behind its private agent_int.h: ring, intake, send, conn), its config (agent_config.c), the
-# window/backoff arithmetic (agent_window.c), sd_notify (agent_notify.c); the program's two
+# window arithmetic (agent_window.c; backoff and sd_notify come from msg/); the program's two
 # commands, main.c and `pantau-agent report` (agent_report.c); and the footprint benchmark
 # helper. Their unit tests are registered in tests/unit/CMakeLists.txt.
 #
@@ -39,7 +39,6 @@ add_executable(pantau-agent
     ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_intake.c
     ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_ring.c
     ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_send.c
-    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_notify.c
 )
 target_link_libraries(pantau-agent PRIVATE
     agent_report
@@ -52,7 +51,7 @@ target_link_libraries(pantau-agent PRIVATE
     PkgConfig::libcrypto
     Threads::Threads
 )
-# No libsystemd: agent_notify.c speaks sd_notify's datagram itself (libsystemd would map
+# No libsystemd: msg/msg_notify.c speaks sd_notify's datagram itself (libsystemd would map
 # libgcrypt, liblzma, libzstd, liblz4 and libcap into the agent for one sendto).
 if(DEFINED PANTAU_VERSION)
     target_compile_definitions(pantau-agent PRIVATE PANTAU_VERSION="${PANTAU_VERSION}")

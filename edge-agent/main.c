@@ -17,7 +17,7 @@
 
 #include "agent.h"
 #include "agent_config.h"
-#include "agent_notify.h"
+#include "msg_notify.h"
 #include "log.h"
 #include "msg_err.h"
 
@@ -144,11 +144,11 @@ int main(int argc, char **argv)
         goto out;
     }
     /* ready once the store is open: readings taken from now on are kept (Type=notify) */
-    if (agent_notify("READY=1", err, sizeof(err)) != MSG_OK) {
+    if (msg_notify("READY=1", err, sizeof(err)) != MSG_OK) {
         log_msg(LOG_WARNING, "%s", err);
     }
     rc = agent_run(agent, &stop_flag, err, sizeof(err));
-    if (agent_notify("STOPPING=1", nerr, sizeof(nerr)) != MSG_OK) {
+    if (msg_notify("STOPPING=1", nerr, sizeof(nerr)) != MSG_OK) {
         log_msg(LOG_WARNING, "%s", nerr);
     }
     if (rc != MSG_OK) {

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -402,6 +403,52 @@ int conf_load(const char *path, const struct conf_key *table, void *obj, conf_se
 out:
     fclose(f);
     return rc;
+}
+
+unsigned conf_key_line(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    char line[CONF_LINE_MAX + 2];
+    size_t klen = strlen(key);
+    unsigned lineno = 0;
+    unsigned found = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    while (found == 0 && fgets(line, sizeof(line), f) != NULL) {
+        const char *p = line;
+
+        lineno++;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '[') {
+            break; /* a section's keys are not the file's */
+        }
+        if (strncmp(p, key, klen) == 0 && (p[klen] == ' ' || p[klen] == '\t')) {
+            found = lineno;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+void conf_key_error(char *err, size_t errlen, const char *path, const char *key, const char *fmt,
+                    ...)
+{
+    unsigned line = conf_key_line(path, key);
+    char why[MSG_ERRLEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (line > 0) {
+        snprintf(err, errlen, "%s:%u: %s: %s", path, line, key, why);
+    } else {
+        snprintf(err, errlen, "%s: %s: %s", path, key, why);
+    }
 }
 
 void conf_print(FILE *f, const struct conf_key *table)

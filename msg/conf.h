@@ -72,6 +72,17 @@ int conf_set(const struct conf_key *table, void *obj, const char *key, const cha
 int conf_load(const char *path, const struct conf_key *table, void *obj, conf_section_fn section,
               void *ctx, char *err, size_t errlen);
 
+/* The line of path (borrowed) that sets key (borrowed), counting from 1, or 0 when no line
+ * before the first section sets it (a default) or the file cannot be read. For errors that
+ * conf_load cannot see, which concern a value's meaning (or two keys together) rather than its
+ * syntax: the daemons re-read the file to name the line, as conf_load's errors do. */
+unsigned conf_key_line(const char *path, const char *key);
+
+/* err = "FILE:LINE: KEY: why" (why a printf format), or "FILE: KEY: why" when no line sets key
+ * (conf_key_line). path, key and fmt are borrowed. */
+void conf_key_error(char *err, size_t errlen, const char *path, const char *key, const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
+
 /* Writes "key value  # help" lines with the defaults to f, for `--help` and sample configs. */
 void conf_print(FILE *f, const struct conf_key *table);
 

@@ -40,6 +40,21 @@ struct msg_binding {
     int64_t to_ms;                     /* INT64_MAX: open (exclusive end) */
 };
 
+/* The SQL both caches read bindings with (schema/003_registry.sql's pantau.device_station):
+ * columns device_id, station_id, from_ms, to_ms, station_kind, one row per binding. Times are
+ * ms since the epoch rounded up (a ts in whole ms lies in [from, to) exactly when it lies in
+ * [ceil(from), ceil(to))); an open or infinite end is NULL; an empty range binds nothing and is
+ * left out. A string literal, so a caller can wrap it (the collector joins its devices to it). */
+#define MSG_BINDING_SQL                                                                      \
+    "SELECT b.device_id, b.station_id,"                                                      \
+    " CASE WHEN lower_inf(b.valid) OR NOT isfinite(lower(b.valid)) THEN NULL"                \
+    "  ELSE ceil(extract(epoch FROM lower(b.valid)) * 1000)::bigint END AS from_ms,"         \
+    " CASE WHEN upper_inf(b.valid) OR NOT isfinite(upper(b.valid)) THEN NULL"                \
+    "  ELSE ceil(extract(epoch FROM upper(b.valid)) * 1000)::bigint END AS to_ms,"           \
+    " s.kind AS station_kind"                                                                \
+    " FROM pantau.device_station b JOIN pantau.station s ON s.station_id = b.station_id"     \
+    " WHERE NOT isempty(b.valid)"
+
 /* msg_binding_check() verdicts. */
 enum msg_binding_verdict {
     MSG_BINDING_OK,                    /* no station named, or bound at the judging time */

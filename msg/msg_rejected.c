@@ -236,25 +236,24 @@ static int emit_payload(const struct msg_member *m, const void *base, struct msg
     return MSG_OK;
 }
 
-static const char *const category_names[] = {"json", "schema", "topic", "station", "identity",
-                                             NULL};
+/* the names the `category` member may take: the wire's dead-letter categories */
+#define CATEGORY_NAME(id, name) name,
+static const char *const category_names[] = {MSG_DEADCAT_WIRE_LIST(CATEGORY_NAME) NULL};
+#undef CATEGORY_NAME
 
 const char *msg_rejected_category_name(int c)
 {
     if (c < 0 || c >= MSG_REJECTED_CATEGORY_COUNT) {
         return NULL;
     }
-    return category_names[c];
+    return msg_deadcat_name(c);
 }
 
 int msg_rejected_category_find(const char *name)
 {
-    for (int i = 0; i < MSG_REJECTED_CATEGORY_COUNT; i++) {
-        if (strcmp(category_names[i], name) == 0) {
-            return i;
-        }
-    }
-    return -1;
+    int c = msg_deadcat_find(name);
+
+    return c < MSG_REJECTED_CATEGORY_COUNT ? c : -1;
 }
 
 /* sha256: 64 lower-case hex digits, into the struct's bytes. */

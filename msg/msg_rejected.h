@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msg_deadcat.h"
 #include "msg_err.h"
 #include "msg_event.h"
 #include "msg_topic.h"
@@ -25,14 +26,15 @@
 #define MSG_REJECTED_SIZE_MAX 268435455   /* `size`: the largest MQTT payload there can be */
 #define MSG_REJECTED_SHA256_LEN 32
 
-/* `category`: why, as a closed set (protocol.md 7.2); the order is the wire's names' order. */
+/* `category`: why, as a closed set (protocol.md 7.2): the first MSG_DEADCAT_WIRE_COUNT
+ * dead-letter categories of msg_deadcat.h, with their values; the order is the wire's names'. */
 enum msg_rejected_category {
-    MSG_REJECTED_JSON,     /* not I-JSON, too large or too deep */
-    MSG_REJECTED_SCHEMA,   /* JSON that breaks the contract (sections 4, 5) */
-    MSG_REJECTED_TOPIC,    /* a topic outside section 3, or a stream the device may not use */
-    MSG_REJECTED_STATION,  /* a station not bound to the device at the reading's time */
-    MSG_REJECTED_IDENTITY, /* a topic of another device, or an account that may not publish */
-    MSG_REJECTED_CATEGORY_COUNT
+    MSG_REJECTED_JSON = MSG_DEADCAT_JSON,
+    MSG_REJECTED_SCHEMA = MSG_DEADCAT_SCHEMA,
+    MSG_REJECTED_TOPIC = MSG_DEADCAT_TOPIC,
+    MSG_REJECTED_STATION = MSG_DEADCAT_STATION,
+    MSG_REJECTED_IDENTITY = MSG_DEADCAT_IDENTITY,
+    MSG_REJECTED_CATEGORY_COUNT = MSG_DEADCAT_WIRE_COUNT
 };
 
 struct msg_rejected {
@@ -50,10 +52,12 @@ struct msg_rejected {
     unsigned char payload[MSG_REJECTED_PAYLOAD_MAX];
 };
 
-/* The wire name of a category ("json", ...), or NULL if c is not one. */
+/* The wire name of a category ("json", ...: msg_deadcat_name), or NULL if c is not one the
+ * broker may name. */
 const char *msg_rejected_category_name(int c);
 
-/* The category named name (NUL-terminated, borrowed), or -1 if it is none. */
+/* The category named name (NUL-terminated, borrowed), or -1 if it is none the broker may
+ * name. */
 int msg_rejected_category_find(const char *name);
 
 /* Copies src (srclen bytes, borrowed, any content) into dst (dstsize bytes) as text that the

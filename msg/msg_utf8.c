@@ -196,37 +196,66 @@ static void put(char *out, size_t outlen, size_t *used, bool *full, size_t *tota
     *total += n;
 }
 
-size_t msg_utf8_display(const char *s, size_t len, char *out, size_t outlen)
+size_t msg_utf8_display_cp(const char *s, size_t len, unsigned flags,
+                           char out[MSG_UTF8_DISPLAY_CP_MAX + 1], bool *escaped)
 {
     const unsigned char *p = (const unsigned char *)s;
-    char esc[16];
+    uint32_t cp = 0;
+    size_t n = msg_utf8_decode(p, len, &cp, NULL);
+    const char *c_esc = NULL;
+
+    *escaped = true;
+    if (n == 0) {
+        snprintf(out, MSG_UTF8_DISPLAY_CP_MAX + 1, "\\x%02X", (unsigned)p[0]);
+        return 1;
+    }
+    if ((flags & MSG_UTF8_DISPLAY_C) != 0) {
+        switch (cp) {
+        case '\\':
+            c_esc = "\\\\";
+            break;
+        case '\n':
+            c_esc = "\\n";
+            break;
+        case '\t':
+            c_esc = "\\t";
+            break;
+        case '\r':
+            c_esc = "\\r";
+            break;
+        default:
+            break;
+        }
+    }
+    if (c_esc != NULL) {
+        snprintf(out, MSG_UTF8_DISPLAY_CP_MAX + 1, "%s", c_esc);
+    } else if (msg_utf8_is_control(cp) || msg_utf8_is_invisible(cp) || msg_utf8_is_nonchar(cp)) {
+        if (cp > 0xFFFF) {
+            snprintf(out, MSG_UTF8_DISPLAY_CP_MAX + 1, "\\u{%X}", (unsigned)cp);
+        } else {
+            snprintf(out, MSG_UTF8_DISPLAY_CP_MAX + 1, "\\u%04X", (unsigned)cp);
+        }
+    } else {
+        memcpy(out, s, n);
+        out[n] = '\0';
+        *escaped = false;
+    }
+    return n;
+}
+
+size_t msg_utf8_display(const char *s, size_t len, char *out, size_t outlen)
+{
+    char piece[MSG_UTF8_DISPLAY_CP_MAX + 1];
     size_t used = 0;
     size_t total = 0;
     size_t i = 0;
     bool full = false;
 
     while (i < len) {
-        uint32_t cp = 0;
-        size_t n = msg_utf8_decode(p + i, len - i, &cp, NULL);
-        int k;
+        bool escaped = false;
 
-        if (n == 0) {
-            k = snprintf(esc, sizeof(esc), "\\x%02X", (unsigned)p[i]);
-            put(out, outlen, &used, &full, &total, esc, (size_t)k);
-            i++;
-            continue;
-        }
-        if (msg_utf8_is_control(cp) || msg_utf8_is_invisible(cp) || msg_utf8_is_nonchar(cp)) {
-            if (cp > 0xFFFF) {
-                k = snprintf(esc, sizeof(esc), "\\u{%X}", (unsigned)cp);
-            } else {
-                k = snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)cp);
-            }
-            put(out, outlen, &used, &full, &total, esc, (size_t)k);
-        } else {
-            put(out, outlen, &used, &full, &total, s + i, n);
-        }
-        i += n;
+        i += msg_utf8_display_cp(s + i, len - i, 0, piece, &escaped);
+        put(out, outlen, &used, &full, &total, piece, strlen(piece));
     }
     if (outlen > 0) {
         out[used] = '\0';

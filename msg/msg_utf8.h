@@ -60,6 +60,21 @@ bool msg_utf8_id_text(const char *s, size_t len, size_t *ncp, size_t *bad_off, c
  * NUL (as snprintf does: a result >= outlen means out holds a truncated copy). */
 size_t msg_utf8_display(const char *s, size_t len, char *out, size_t outlen);
 
+/* Room for the display form of one code point or byte (msg_utf8_display_cp), NUL not counted:
+ * the longest is "\u{10FFFF}" (10), with room for any 32-bit value's "\u{%X}". */
+#define MSG_UTF8_DISPLAY_CP_MAX 15
+
+/* msg_utf8_display_cp flags. */
+#define MSG_UTF8_DISPLAY_C 1u /* also a backslash as `\\`, LF, TAB, CR as `\n`, `\t`, `\r` */
+
+/* The display form of the first code point of s (len > 0 bytes, borrowed; any bytes), as
+ * msg_utf8_display writes it, into out with a NUL; with MSG_UTF8_DISPLAY_C, the C escapes too,
+ * so that the form reads back unambiguously (pantau-admin's). Returns how many bytes of s it
+ * took (1 for a byte that is not well-formed UTF-8). *escaped says whether out is an escape
+ * (it then starts with a backslash) rather than the code point as is. */
+size_t msg_utf8_display_cp(const char *s, size_t len, unsigned flags,
+                           char out[MSG_UTF8_DISPLAY_CP_MAX + 1], bool *escaped);
+
 /* Number of code points in s (len bytes of well-formed UTF-8; for other input, the number of
  * bytes that are not continuation bytes). */
 size_t msg_utf8_count(const char *s, size_t len);

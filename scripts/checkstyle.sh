@@ -66,8 +66,8 @@ FORMATTED=(
     edge-agent/engine/agent_intake.c
     edge-agent/engine/agent_ring.c
     edge-agent/engine/agent_send.c
-    edge-agent/engine/agent_notify.c
-    edge-agent/engine/agent_notify.h
+    msg/msg_notify.c
+    msg/msg_notify.h
     edge-agent/sources/common/cmdline.c
     edge-agent/sources/larva/larva_input.h
     msg/msg_err.c
@@ -78,7 +78,7 @@ FORMATTED=(
     tests/bench/collector/bench_sub_paho.c
     tests/unit/mosquitto_stubs.c
     tests/unit/policy_fixture.h
-    tests/unit/test_agent_notify.c
+    tests/unit/test_msg_notify.c
     tests/unit/test_collector_ackset.c
     tests/unit/test_collector_config.c
     tests/unit/test_collector_intake.c
@@ -95,6 +95,13 @@ FORMATTED=(
     tests/unit/test_conf.c
     tests/unit/test_msg_topic.c
     edge-agent/sources/traffic/camera_line.c
+    msg/msg_backoff.c
+    msg/msg_backoff.h
+    tests/unit/test_msg_backoff.c
+    msg/msg_deadcat.c
+    msg/msg_deadcat.h
+    tests/unit/test_msg_deadcat.c
+    tests/unit/test_agent_window.c
 )
 
 mapfile -t SOURCES < <(find msg collector edge-agent broker-plugins tests -type f \

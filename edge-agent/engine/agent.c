@@ -219,10 +219,9 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
     }
     agent_rto_init(&a->rto, cfg->ack_timeout_initial_ms, cfg->ack_timeout_min_ms,
                    cfg->ack_timeout_max_ms);
-    agent_backoff_init(&a->reconnect, cfg->reconnect_min_ms, cfg->reconnect_max_ms,
-                       cfg->reconnect_jitter == AGENT_JITTER_DECORRELATED
-                           ? AGENT_BACKOFF_DECORRELATED
-                           : AGENT_BACKOFF_FULL);
+    msg_backoff_init(&a->reconnect, cfg->reconnect_min_ms, cfg->reconnect_max_ms,
+                     cfg->reconnect_jitter == AGENT_JITTER_DECORRELATED ? MSG_BACKOFF_DECORRELATED
+                                                                        : MSG_BACKOFF_FULL);
     agent_config_pacing(cfg, &a->pacing);
     agent_bucket_init(&a->publish_bucket, a->pacing.rate, a->pacing.burst, msg_clock_mono_ms());
     a->publish_reserve = floor(a->pacing.burst / 4.0);
@@ -287,8 +286,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
         r->cs = &cfg->sources[i];
         r->wait.fd = -1;
         r->wait.next_ms = INT64_MAX;
-        agent_backoff_init(&r->backoff, cfg->source_backoff_min_ms, cfg->source_backoff_max_ms,
-                           AGENT_BACKOFF_FULL);
+        msg_backoff_init(&r->backoff, cfg->source_backoff_min_ms, cfg->source_backoff_max_ms,
+                         MSG_BACKOFF_FULL);
     }
     log_msg(LOG_NOTICE,
             "agent: %s for device %s, store %s (%s): held=%" PRIu64 " last_seq=%" PRIu64

@@ -126,52 +126,20 @@ static const struct conf_key *on_section(void *ctx, const char *name, const char
     return src->keys;
 }
 
-/* "FILE:LINE" of the line that sets key (before any section), or "FILE" if the key is not in
- * the file (a default): rule errors name the line like conf_load's do. */
-static void key_where(const struct agent_config *cfg, const char *key, char *buf, size_t n)
-{
-    FILE *f = fopen(cfg->path, "r");
-    char line[1100];
-    unsigned lineno = 0;
-    size_t klen = strlen(key);
-
-    snprintf(buf, n, "%s", cfg->path);
-    if (f == NULL) {
-        return;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        const char *p = line;
-
-        lineno++;
-        while (*p == ' ' || *p == '\t') {
-            p++;
-        }
-        if (*p == '[') {
-            break;
-        }
-        if (strncmp(p, key, klen) == 0 && (p[klen] == ' ' || p[klen] == '\t')) {
-            snprintf(buf, n, "%s:%u", cfg->path, lineno);
-            break;
-        }
-    }
-    fclose(f);
-}
-
-/* Fails with "FILE:LINE: KEY: why" (why is a printf format). */
+/* Fails with "FILE:LINE: KEY: why" (why is a printf format; LINE where a line before any
+ * section sets key). */
 static int bad(const struct agent_config *cfg, const char *key, char *err, size_t errlen,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static int bad(const struct agent_config *cfg, const char *key, char *err, size_t errlen,
                const char *fmt, ...)
 {
-    char where[AGENT_PATH_MAX + 16];
     char why[MSG_ERRLEN];
     va_list ap;
 
-    key_where(cfg, key, where, sizeof(where));
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    snprintf(err, errlen, "%s: %s: %s", where, key, why);
+    conf_key_error(err, errlen, cfg->path, key, "%s", why); /* names the line, as conf_load */
     return MSG_ERR_CONFIG;
 }
 

@@ -26,7 +26,7 @@
 
 static void schedule_reconnect(struct agent *a, int64_t now, const char *why)
 {
-    int64_t wait = agent_backoff_next(&a->reconnect, &a->rng);
+    int64_t wait = msg_backoff_next(&a->reconnect, agent_rand_next(&a->rng));
 
     a->conn_state = AGENT_CONN_IDLE;
     a->next_connect_ms = now + wait;
@@ -117,7 +117,7 @@ static void on_up(struct agent *a, int64_t now)
     a->handed = 0;
     a->pubacks_base = atomic_load(&a->pubacks);
     a->cnt.connects++;
-    agent_backoff_reset(&a->reconnect);
+    msg_backoff_reset(&a->reconnect);
     log_msg(LOG_NOTICE, "agent: connected to broker %s conn=%" PRIu64 " device=%s", a->uri, a->conn,
             a->cfg->device_id);
     filters[0] = a->ack_topic;
@@ -286,7 +286,7 @@ static void handle_refusal(struct agent *a, struct agent_slot *s, int reason, in
 {
     char why[128];
     char err[MSG_ERRLEN];
-    int64_t wait = a->cfg->refuse_backoff_ms;
+    int64_t wait;
     int64_t refused_for;
     int rc;
 
@@ -296,12 +296,8 @@ static void handle_refusal(struct agent *a, struct agent_slot *s, int reason, in
         s->first_refused_ms = now;
     }
     refused_for = now - s->first_refused_ms;
-    for (unsigned i = 1; i < s->refusals && wait < a->cfg->refuse_backoff_max_ms; i++) {
-        wait *= 2;
-    }
-    if (wait > a->cfg->refuse_backoff_max_ms) {
-        wait = a->cfg->refuse_backoff_max_ms;
-    }
+    wait =
+        msg_backoff_cap(a->cfg->refuse_backoff_ms, a->cfg->refuse_backoff_max_ms, s->refusals - 1);
     if (s->refusals < (unsigned)a->cfg->refuse_tries || refused_for < a->cfg->refuse_give_up_ms) {
         if (agent_window_refuse(a->win, s, now + wait)) {
             log_msg(LOG_INFO,

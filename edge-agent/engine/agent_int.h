@@ -46,6 +46,7 @@
 #include "agent_store.h"
 #include "agent_window.h"
 #include "msg_ack.h"
+#include "msg_backoff.h"
 #include "msg_event.h"
 #include "msg_health.h"
 #include "msg_topic.h"
@@ -111,7 +112,7 @@ struct agent_source_run {
     bool open;
     bool dead; /* MSG_ERR_CONFIG from open: never again */
     int64_t next_open_ms;
-    struct agent_backoff backoff;
+    struct msg_backoff backoff;
     struct agent_source_wait wait;
 };
 
@@ -181,7 +182,7 @@ struct agent {
     uint64_t conn;
     int64_t next_connect_ms;
     int64_t connected_ms;
-    struct agent_backoff reconnect;
+    struct msg_backoff reconnect;
     uint64_t rng;
     uint64_t handed;       /* QoS 1 publishes handed to paho on this connection */
     uint64_t pubacks_base; /* a->pubacks when this connection came up */

@@ -199,7 +199,7 @@ static void source_try_open(struct agent *a, struct agent_source_run *r, int64_t
         r->open = true;
         r->wait.fd = -1;
         r->wait.next_ms = now;
-        agent_backoff_reset(&r->backoff);
+        msg_backoff_reset(&r->backoff);
         log_msg(LOG_NOTICE, "agent: source %s opened", r->cs->source->name);
         return;
     }
@@ -209,7 +209,7 @@ static void source_try_open(struct agent *a, struct agent_source_run *r, int64_t
         log_msg(LOG_ERR, "agent: source %s cannot run: %s", r->cs->source->name, err);
         return;
     }
-    r->next_open_ms = now + agent_backoff_next(&r->backoff, rng);
+    r->next_open_ms = now + msg_backoff_next(&r->backoff, agent_rand_next(rng));
     log_msg(LOG_WARNING, "agent: source %s did not open: %s; retry in %" PRId64 " ms",
             r->cs->source->name, err, r->next_open_ms - now);
 }
@@ -233,7 +233,7 @@ static void source_poll(struct agent_source_run *r, int64_t now, uint64_t *rng)
     r->wait.next_ms = INT64_MAX;
     if (r->cs->source->poll(r->state, now, &r->wait, err, sizeof(err)) != MSG_OK) {
         source_close(r);
-        r->next_open_ms = now + agent_backoff_next(&r->backoff, rng);
+        r->next_open_ms = now + msg_backoff_next(&r->backoff, agent_rand_next(rng));
         log_msg(LOG_WARNING, "agent: source %s failed: %s; reopening in %" PRId64 " ms",
                 r->cs->source->name, err, r->next_open_ms - now);
     }

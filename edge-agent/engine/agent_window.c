@@ -19,17 +19,6 @@ uint64_t agent_rand_next(uint64_t *state)
     return x * UINT64_C(0x2545f4914f6cdd1d);
 }
 
-int64_t agent_rand_range(uint64_t *state, int64_t lo, int64_t hi)
-{
-    uint64_t span;
-
-    if (hi <= lo) {
-        return lo;
-    }
-    span = (uint64_t)(hi - lo) + 1;
-    return lo + (int64_t)(agent_rand_next(state) % span);
-}
-
 /* ---- adaptive resend timeout ---------------------------------------------------------- */
 
 void agent_rto_init(struct agent_rto *r, int64_t initial_ms, int64_t min_ms, int64_t max_ms)
@@ -70,53 +59,6 @@ int64_t agent_rto_timeout(const struct agent_rto *r, unsigned sends)
         t = (double)r->max_ms;
     }
     return (int64_t)t;
-}
-
-/* ---- jittered exponential backoff ----------------------------------------------------- */
-
-void agent_backoff_init(struct agent_backoff *b, int64_t base_ms, int64_t max_ms,
-                        enum agent_backoff_jitter jitter)
-{
-    b->base_ms = base_ms < 1 ? 1 : base_ms;
-    b->max_ms = max_ms < b->base_ms ? b->base_ms : max_ms;
-    b->jitter = jitter;
-    b->attempt = 0;
-    b->prev_ms = b->base_ms;
-}
-
-int64_t agent_backoff_next(struct agent_backoff *b, uint64_t *rng)
-{
-    int64_t wait;
-
-    if (b->jitter == AGENT_BACKOFF_DECORRELATED) {
-        int64_t hi = b->prev_ms > b->max_ms / 3 ? b->max_ms : b->prev_ms * 3;
-
-        wait = agent_rand_range(rng, b->base_ms, hi);
-    } else {
-        int64_t cap = b->base_ms;
-
-        for (unsigned i = 0; i < b->attempt && cap < b->max_ms; i++) {
-            cap *= 2;
-        }
-        if (cap > b->max_ms) {
-            cap = b->max_ms;
-        }
-        wait = agent_rand_range(rng, 1, cap);
-    }
-    if (wait > b->max_ms) {
-        wait = b->max_ms;
-    }
-    b->prev_ms = wait;
-    if (b->attempt < 64) {
-        b->attempt++;
-    }
-    return wait;
-}
-
-void agent_backoff_reset(struct agent_backoff *b)
-{
-    b->attempt = 0;
-    b->prev_ms = b->base_ms;
 }
 
 /* ---- token bucket --------------------------------------------------------------------- */

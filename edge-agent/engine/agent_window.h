@@ -4,13 +4,12 @@
  * - agent_rto: the adaptive resend timeout, TCP's estimator (RFC 6298): a smoothed round trip
  *   (publish to the collector's acknowledgement) and its variance, with a floor and a ceiling,
  *   and exponential backoff for a reading sent again (Karn: only first sends are measured);
- * - agent_backoff: jittered exponential backoff for reconnects and for reopening sources, with
- *   full jitter or decorrelated jitter (the AWS architecture blog's "Exponential Backoff And
- *   Jitter"), so that a city of gateways does not reconnect in step after an outage;
  * - agent_bucket: a token bucket (msg_bucket.h, with its rate) that starts with one token: the
  *   pacing of every publish under the broker's message limit (protocol.md 8), and the replay
  *   and resend rates within it;
- * - agent_rand: a small seeded generator (xorshift64*) for the jitter;
+ * - agent_rand: a small seeded generator (xorshift64*) for the jitter of the reconnects'
+ *   and source reopens' backoff (msg_backoff.h: full or decorrelated jitter, so that a city of
+ *   gateways does not reconnect in step after an outage);
  * - agent_window: a bounded table of readings the engine published and the collector has not
  *   acknowledged, and of readings the broker refused and that wait for their next try.
  *
@@ -34,9 +33,6 @@
 /* The next value of *state (xorshift64*; a zero state is replaced by a constant). */
 uint64_t agent_rand_next(uint64_t *state);
 
-/* A value in [lo, hi] (hi >= lo). */
-int64_t agent_rand_range(uint64_t *state, int64_t lo, int64_t hi);
-
 /* ---- adaptive resend timeout ---------------------------------------------------------- */
 
 struct agent_rto {
@@ -57,30 +53,6 @@ void agent_rto_sample(struct agent_rto *r, int64_t rtt_ms);
 /* The timeout of a reading sent `sends` times (1: first send): srtt + 4 rttvar (initial_ms
  * before any sample), doubled for each send after the first, within [min_ms, max_ms]. */
 int64_t agent_rto_timeout(const struct agent_rto *r, unsigned sends);
-
-/* ---- jittered exponential backoff ----------------------------------------------------- */
-
-enum agent_backoff_jitter {
-    AGENT_BACKOFF_FULL,          /* random(0, min(max, base * 2^attempt)), at least 1 ms */
-    AGENT_BACKOFF_DECORRELATED,  /* min(max, random(base, previous * 3)) */
-};
-
-struct agent_backoff {
-    int64_t base_ms;
-    int64_t max_ms;
-    enum agent_backoff_jitter jitter;
-    unsigned attempt;      /* failures since the last reset */
-    int64_t prev_ms;       /* the previous wait (decorrelated jitter) */
-};
-
-void agent_backoff_init(struct agent_backoff *b, int64_t base_ms, int64_t max_ms,
-                        enum agent_backoff_jitter jitter);
-
-/* The wait before the next attempt, after one more failure. */
-int64_t agent_backoff_next(struct agent_backoff *b, uint64_t *rng);
-
-/* After a success: the next failure waits about base_ms again. */
-void agent_backoff_reset(struct agent_backoff *b);
 
 /* ---- token bucket --------------------------------------------------------------------- */
 

@@ -365,6 +365,30 @@ static void test_set_values(void)
     TEST_CHECK(c.port == 1884); /* a second set replaces: repeats are the caller's to refuse */
 }
 
+static void test_key_line_and_error(void)
+{
+    char path[64];
+    char err[MSG_ERRLEN] = "";
+
+    write_file(path, sizeof(path),
+               "# port 1\nhost a\n\n  port   8883\nports 2\n[source x]\nwait 5s\n");
+    TEST_CHECK(conf_key_line(path, "host") == 2);
+    TEST_CHECK(conf_key_line(path, "port") == 4); /* not the comment, not "ports" */
+    TEST_MSG("port at line %u", conf_key_line(path, "port"));
+    TEST_CHECK(conf_key_line(path, "ports") == 5);
+    TEST_CHECK(conf_key_line(path, "wait") == 0); /* only in a section */
+    TEST_CHECK(conf_key_line(path, "tls") == 0);  /* a default */
+    conf_key_error(err, sizeof(err), path, "port", "above %d", 1024);
+    TEST_CHECK(strstr(err, ":4: port: above 1024") != NULL);
+    TEST_MSG("err: %s", err);
+    conf_key_error(err, sizeof(err), path, "tls", "set without certs");
+    TEST_CHECK(strncmp(err, path, strlen(path)) == 0 &&
+               strcmp(err + strlen(path), ": tls: set without certs") == 0);
+    TEST_MSG("err: %s", err);
+    unlink(path);
+    TEST_CHECK(conf_key_line(path, "host") == 0); /* unreadable */
+}
+
 TEST_LIST = {
     {"values_and_defaults", test_values_and_defaults},
     {"durations", test_durations},
@@ -375,5 +399,6 @@ TEST_LIST = {
     {"sections", test_sections},
     {"set_one_key", test_set_one_key},
     {"set_values", test_set_values},
+    {"key_line_and_error", test_key_line_and_error},
     {NULL, NULL},
 };

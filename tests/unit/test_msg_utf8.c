@@ -183,11 +183,49 @@ static void test_display_truncates_whole_pieces(void)
     TEST_CHECK(n == 3 && out[0] == '\0');
 }
 
+/* One code point's display form; with MSG_UTF8_DISPLAY_C (pantau-admin's) a backslash, LF,
+ * TAB and CR get C escapes, the rest as msg_utf8_display. */
+static void test_display_cp_and_c_escapes(void)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        unsigned flags;
+        const char *want;
+        size_t took;
+        bool escaped;
+    } rows[] = {
+        {"\\x", 2, 0, "\\", 1, false},
+        {"\\x", 2, MSG_UTF8_DISPLAY_C, "\\\\", 1, true},
+        {"\n", 1, 0, "\\u000A", 1, true},
+        {"\n", 1, MSG_UTF8_DISPLAY_C, "\\n", 1, true},
+        {"\t", 1, MSG_UTF8_DISPLAY_C, "\\t", 1, true},
+        {"\r", 1, MSG_UTF8_DISPLAY_C, "\\r", 1, true},
+        {"\x01", 1, MSG_UTF8_DISPLAY_C, "\\u0001", 1, true},
+        {"\xe2\x80\xae!", 4, MSG_UTF8_DISPLAY_C, "\\u202E", 3, true},
+        {"\xf3\xa0\x80\x81", 4, 0, "\\u{E0001}", 4, true},
+        {"\xc3\xa9", 2, MSG_UTF8_DISPLAY_C, "\xc3\xa9", 2, false},
+        {"\xff\xfe", 2, MSG_UTF8_DISPLAY_C, "\\xFF", 1, true},
+    };
+    char out[MSG_UTF8_DISPLAY_CP_MAX + 1];
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        bool escaped = !rows[i].escaped;
+        size_t took = msg_utf8_display_cp(rows[i].in, rows[i].len, rows[i].flags, out, &escaped);
+
+        TEST_CHECK(strcmp(out, rows[i].want) == 0 && took == rows[i].took &&
+                   escaped == rows[i].escaped);
+        TEST_MSG("row %zu: got '%s' (took %zu, escaped %d), want '%s'", i, out, took, escaped,
+                 rows[i].want);
+    }
+}
+
 TEST_LIST = {
     {"text", test_text},
     {"decode", test_decode},
     {"issue9_invisible", test_invisible},
     {"issue9_display", test_display},
     {"display_truncates_whole_pieces", test_display_truncates_whole_pieces},
+    {"display_cp_and_c_escapes", test_display_cp_and_c_escapes},
     {NULL, NULL},
 };

@@ -1,8 +1,12 @@
-/* agent_notify.c -- sd_notify(3)'s datagram to $NOTIFY_SOCKET (agent_notify.h). */
-#include "agent_notify.h"
+/* msg_notify.c -- sd_notify(3)'s datagram to $NOTIFY_SOCKET, and the watchdog interval of
+ * sd_watchdog_enabled(3) (msg_notify.h). */
+#include "msg_notify.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +16,7 @@
 
 #include "msg_err.h"
 
-int agent_notify_to(const char *socket_name, const char *state, char *err, size_t errlen)
+int msg_notify_to(const char *socket_name, const char *state, char *err, size_t errlen)
 {
     struct sockaddr_un addr;
     size_t name_len = 0;
@@ -64,7 +68,56 @@ out:
     return rc;
 }
 
-int agent_notify(const char *state, char *err, size_t errlen)
+int msg_notify(const char *state, char *err, size_t errlen)
 {
-    return agent_notify_to(getenv("NOTIFY_SOCKET"), state, err, errlen);
+    return msg_notify_to(getenv("NOTIFY_SOCKET"), state, err, errlen);
+}
+
+/* A whole decimal number without sign or white space into *out; false for anything else. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    uintmax_t v = 0;
+
+    if (s[0] < '0' || s[0] > '9') {
+        return false;
+    }
+    errno = 0;
+    v = strtoumax(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > UINT64_MAX) {
+        return false;
+    }
+    *out = (uint64_t)v;
+    return true;
+}
+
+int msg_notify_watchdog_from(const char *usec_var, const char *pid_var, pid_t self, uint64_t *usec)
+{
+    uint64_t u = 0;
+    uint64_t pid = 0;
+
+    *usec = 0;
+    if (usec_var == NULL) {
+        return MSG_OK; /* no watchdog */
+    }
+    /* sd_watchdog_enabled: 0 and USEC_INFINITY (2^64 - 1) are not intervals */
+    if (!parse_u64(usec_var, &u) || u == 0 || u == UINT64_MAX) {
+        return MSG_ERR_INVAL;
+    }
+    if (pid_var != NULL) {
+        if (!parse_u64(pid_var, &pid) || pid == 0 || pid > (uint64_t)INT32_MAX) {
+            return MSG_ERR_INVAL;
+        }
+        if ((pid_t)pid != self) {
+            return MSG_OK; /* the watchdog is another process's */
+        }
+    }
+    *usec = u;
+    return MSG_OK;
+}
+
+int msg_notify_watchdog(uint64_t *usec)
+{
+    return msg_notify_watchdog_from(getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), getpid(),
+                                    usec);
 }
