@@ -604,8 +604,11 @@ BEGIN
         a.alert_id := pantau_alert.raise(a, format('%s at %s', inc.type, station));
     ELSIF a.evidence IS DISTINCT FROM ev THEN
         UPDATE pantau_alert.alert x SET evidence = ev WHERE x.alert_id = a.alert_id;
-        INSERT INTO pantau_alert.alert_event (alert_id, event, note)
-        VALUES (a.alert_id, 'updated', format('%s, %s', inc.type, inc.state));
+        IF inc.state <> 'end' THEN
+            -- (the end is logged as the alert's resolution below)
+            INSERT INTO pantau_alert.alert_event (alert_id, event, note)
+            VALUES (a.alert_id, 'updated', format('%s, %s', inc.type, inc.state));
+        END IF;
         PERFORM pantau_alert.page_if_news(a.alert_id, is_news);
     END IF;
     IF a.alert_id IS NOT NULL AND inc.state = 'end' THEN
@@ -803,9 +806,10 @@ BEGIN
                c.rule, c.station_id, c.ref, min(c.since) AS since, count(*) AS n
         FROM claimed c
         LEFT JOIN pantau_pii.larva_inspection i
-               ON c.rule = 'larva' AND i.device_id = split_part(c.ref, '/', 1)
-              AND i.store_id = split_part(c.ref, '/', 2)::uuid
-              AND i.seq = split_part(c.ref, '/', 3)::bigint
+               ON i.device_id = CASE WHEN c.rule = 'larva' THEN split_part(c.ref, '/', 1) END
+              AND i.store_id = CASE WHEN c.rule = 'larva'
+                                    THEN split_part(c.ref, '/', 2)::uuid END
+              AND i.seq = CASE WHEN c.rule = 'larva' THEN split_part(c.ref, '/', 3)::bigint END
         GROUP BY 1, 2, 3, 4
         ORDER BY 1, 2, 3, 4
     LOOP
@@ -852,9 +856,9 @@ BEGIN
         SELECT s.station_id FROM pantau_alert.gauge_state s
         WHERE s.evaluated_to IS NOT NULL
           AND (s.evaluated_to < at - interval '5 minutes'
-               OR EXISTS (SELECT 1 FROM pantau_alert.alert a
-                          WHERE a.subject = 'station:' || s.station_id
-                            AND a.kind = 'flood_silent' AND a.state <> 'resolved'))
+               OR EXISTS (SELECT 1 FROM pantau_alert.alert x
+                          WHERE x.subject = 'station:' || s.station_id
+                            AND x.kind = 'flood_silent' AND x.state <> 'resolved'))
         ORDER BY s.station_id
     LOOP
         subj := 'station:' || g.station_id;
@@ -921,9 +925,9 @@ BEGIN
         JOIN pantau.device_status s USING (device_id)
         WHERE d.kind IN ('flood_gateway', 'traffic_gateway')
           AND (s.state = 'offline'
-               OR EXISTS (SELECT 1 FROM pantau_alert.alert a
-                          WHERE a.subject = 'device:' || d.device_id
-                            AND a.kind = 'system_gateway_offline' AND a.state <> 'resolved'))
+               OR EXISTS (SELECT 1 FROM pantau_alert.alert x
+                          WHERE x.subject = 'device:' || d.device_id
+                            AND x.kind = 'system_gateway_offline' AND x.state <> 'resolved'))
         ORDER BY d.device_id
     LOOP
         subj := 'device:' || g.device_id;
