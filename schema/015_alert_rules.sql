@@ -26,9 +26,9 @@
 -- now pantau.traffic_pcu / traffic_flow / traffic_ds / traffic_los, used by that view (made
 -- again here, same columns) and by the congestion rule.
 --
--- Performance: flood_values_since and evaluate_level are made again (same behaviour, 013's
--- tests unchanged) so that the live path costs a few ms per queue item, not tens (figures in
--- docs/alerts.md).
+-- Performance: flood_values_since and evaluate_rise of 013 are made again (same results, 013's
+-- tests unchanged): the live path of a gauge with 43k readings went from about 130 ms per queue
+-- item to about 10 (figures in docs/alerts.md).
 
 -- ---- settings: versioned data with defaults ------------------------------------------------------
 
