@@ -111,10 +111,10 @@ CREATE TABLE pantau_alert.subject_state (
 COMMENT ON TABLE pantau_alert.subject_state IS 'One row per subject and rule of 015 (a kelurahan''s larva, a camera''s incidents or congestion, a gauge''s silence, a device''s status or backlog, the pipe''s dead letters): the row every evaluator locks (FOR UPDATE) before it evaluates that subject, and what a time-driven rule remembers between two calls';
 COMMENT ON COLUMN pantau_alert.subject_state.subject IS 'As pantau_alert.alert.subject without #ref: station:<id>, device:<id>, area:<code>, pantau';
 COMMENT ON COLUMN pantau_alert.subject_state.rule IS 'larva, incident, congestion, silent, offline, backlog, dead_letters';
-COMMENT ON COLUMN pantau_alert.subject_state.since IS 'backlog: since when the backlog has not fallen';
+COMMENT ON COLUMN pantau_alert.subject_state.since IS 'backlog: since when the backlog has not fallen; dead_letters: since when the rate has been above the limit (NULL: not above)';
 COMMENT ON COLUMN pantau_alert.subject_state.value IS 'backlog: the backlog last seen';
 COMMENT ON COLUMN pantau_alert.subject_state.data IS 'backlog: {"base": the backlog at since}';
-COMMENT ON COLUMN pantau_alert.subject_state.evaluated_at IS 'When it was last evaluated';
+COMMENT ON COLUMN pantau_alert.subject_state.evaluated_at IS 'backlog, dead_letters: when since or the value last changed';
 
 CREATE FUNCTION pantau_alert.lock_subject(subj text, rule_name text)
 RETURNS pantau_alert.subject_state LANGUAGE plpgsql SET search_path = pg_catalog AS $$
@@ -248,6 +248,9 @@ CREATE TRIGGER alert_queue_rules AFTER UPDATE ON pantau.reading_ledger
     FOR EACH STATEMENT EXECUTE FUNCTION pantau_alert.queue_rule_ledger_update();
 
 CREATE INDEX incident_update_event ON pantau.incident_update (station_id, event_id);
+-- a count by its key (the ledger trigger above and traffic_intervals' corrected counts), as
+-- flood_reading_key and larva_container_key: without it a join from the ledger scans the table
+CREATE INDEX traffic_count_key ON pantau.traffic_count (device_id, store_id, seq);
 
 -- ---- level of service, written once ------------------------------------------------------------
 -- Extracted from pantau_report.traffic_los_hour (006, 009), where it was inline; the view below
@@ -968,20 +971,28 @@ DECLARE
     win interval := pantau_alert.setting_interval('dead_letter_window', 'pantau', at);
     most double precision := pantau_alert.setting_num('dead_letter_max', 'pantau', at);
     cnt bigint;
+    st pantau_alert.subject_state;
     reasons jsonb;
     a pantau_alert.alert;
     n integer := 0;
 BEGIN
-    PERFORM pantau_alert.lock_subject('pantau', 'dead_letters');
+    st := pantau_alert.lock_subject('pantau', 'dead_letters');
     SELECT count(*) INTO cnt FROM pantau_ops.dead_letter d
     WHERE d.received_at > at - win AND d.received_at <= at;
     a := pantau_alert.open_alert('pantau', 'system_dead_letters');
+    -- the episode (above the rate since `since`) is the alert's key: a person who resolves it
+    -- while the rate is still high is not paged again for the same episode
+    IF (cnt > most) <> (st.since IS NOT NULL) THEN
+        st.since := CASE WHEN cnt > most THEN at END;
+        UPDATE pantau_alert.subject_state s SET since = st.since, evaluated_at = at
+        WHERE s.subject = 'pantau' AND s.rule = 'dead_letters';
+    END IF;
     IF cnt > most AND a.alert_id IS NULL THEN
         SELECT jsonb_object_agg(x.reason, x.n) INTO reasons
         FROM (SELECT d.reason, count(*) AS n FROM pantau_ops.dead_letter d
               WHERE d.received_at > at - win AND d.received_at <= at GROUP BY d.reason) x;
         a.kind := 'system_dead_letters';
-        a.condition_time := at;
+        a.condition_time := st.since;
         a.evidence := jsonb_build_object('count', cnt, 'window', win, 'max', most,
                                          'by_reason', reasons, 'at', at);
         a.news := true;
@@ -1037,7 +1048,7 @@ BEGIN
             CONTINUE;
         END IF;
         UPDATE pantau_alert.subject_state s SET value = g.backlog, evaluated_at = at
-        WHERE s.subject = subj AND s.rule = 'backlog';
+        WHERE s.subject = subj AND s.rule = 'backlog' AND s.value IS DISTINCT FROM g.backlog;
         CONTINUE WHEN a.alert_id IS NOT NULL;
         win := pantau_alert.setting_interval('backlog_window', subj, at);
         growth := pantau_alert.setting_num('backlog_min_growth', subj, at);

@@ -542,8 +542,22 @@ def test_dead_letters_faster_than_the_rate():
     got = alerts("system_dead_letters")
     assert [(g[0], g[2]) for g in got] == [("pantau", "open")], got
     assert got[0][4]["count"] == 51 and got[0][4]["by_reason"] == {"schema": 50, "json": 1}
+    # a person resolves it while the rate is still high: not raised again for this episode
+    assert sql("SELECT pantau_alert.resolve(%s, 'ops', 'known: a bad firmware')",
+               sql("SELECT alert_id FROM pantau_alert.alert WHERE kind = 'system_dead_letters'"
+                   )[0][0]) == [(True,)]
+    evaluate_time(d0 + 9 * MIN + datetime.timedelta(seconds=30))
+    assert len(alerts("system_dead_letters")) == 1
     evaluate_time(end + 30 * MIN)
     assert [g[2] for g in alerts("system_dead_letters")] == ["resolved"]
+    # a new episode later is a new alert
+    for i in range(51):
+        sql("INSERT INTO pantau_ops.dead_letter (received_at, topic, payload, reason)"
+            " VALUES (%s, 'pantau/v1/x', 'x', 'schema')", end + 60 * MIN)
+    evaluate_time(end + 61 * MIN)
+    assert [g[2] for g in alerts("system_dead_letters")] == ["resolved", "open"]
+    evaluate_time(end + 90 * MIN)
+    assert [g[2] for g in alerts("system_dead_letters")] == ["resolved", "resolved"]
 
 
 def test_a_backlog_that_keeps_growing():
