@@ -392,28 +392,38 @@ COMMENT ON FUNCTION pantau_alert.open_alert(text, text) IS 'The open (or acknowl
 CREATE FUNCTION pantau_alert.larva_houses(kel text, rw_no integer, ws timestamptz,
                                           we timestamptz, OUT houses bigint,
                                           OUT positive bigint)
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    WITH k AS (
-        SELECT i.device_id, i.store_id, i.seq
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    -- PL/pgSQL for a plan cached per session whose inspections meet the ledger by key (as a
+    -- SQL function its generic plan hashed the whole ledger: 150 ms)
+    WITH k AS MATERIALIZED (
+        SELECT i.device_id, i.store_id, i.seq, i.rw, i.building, i.larvae_found
         FROM pantau_pii.larva_inspection i
         WHERE i.kelurahan = kel AND i.ts >= ws AND i.ts < we
         UNION
-        SELECT l.device_id, l.store_id, l.seq
-        FROM pantau.reading_ledger l
-        WHERE l.stream = 'larva'
-          AND ((l.ts_corrected >= ws AND l.ts_corrected < we)
-               OR (l.ts_corrected IS NULL AND NOT l.clock_synced AND l.received_at >= ws
-                   AND l.received_at < we))
+        SELECT i.device_id, i.store_id, i.seq, i.rw, i.building, i.larvae_found
+        FROM (SELECT l.device_id, l.store_id, l.seq
+              FROM pantau.reading_ledger l
+              WHERE (l.ts_corrected >= ws AND l.ts_corrected < we)
+                 OR (l.ts_corrected IS NULL AND NOT l.clock_synced AND l.received_at >= ws
+                     AND l.received_at < we)
+              OFFSET 0) l
+        JOIN pantau_pii.larva_inspection i
+          ON i.device_id = l.device_id AND i.store_id = l.store_id AND i.seq = l.seq
+        WHERE i.kelurahan = kel
     )
-    SELECT count(*), count(*) FILTER (WHERE i.larvae_found)
+    SELECT count(*), count(*) FILTER (WHERE k.larvae_found)
+    INTO houses, positive
     FROM k
-    JOIN pantau_pii.larva_inspection i
-      ON i.device_id = k.device_id AND i.store_id = k.store_id AND i.seq = k.seq
-    JOIN pantau.reading_ledger l
-      ON l.device_id = k.device_id AND l.store_id = k.store_id AND l.seq = k.seq
-    WHERE i.kelurahan = kel AND (rw_no IS NULL OR i.rw = rw_no) AND i.building = 'house'
-      AND pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected, l.received_at) >= ws
-      AND pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected, l.received_at) < we
+    CROSS JOIN LATERAL (
+        SELECT pantau.reading_best_time(x.ts, x.clock_synced, x.ts_corrected,
+                                        x.received_at) AS best
+        FROM pantau.reading_ledger x
+        WHERE x.device_id = k.device_id AND x.store_id = k.store_id AND x.seq = k.seq
+        OFFSET 0) l
+    WHERE (rw_no IS NULL OR k.rw = rw_no) AND k.building = 'house'
+      AND l.best >= ws AND l.best < we;
+END
 $$;
 COMMENT ON FUNCTION pantau_alert.larva_houses(text, integer, timestamptz, timestamptz) IS 'Houses inspected and houses with larvae in a kelurahan (an RW of it when rw_no is given) with best time in [ws, we): the counts of pantau_report.larva_index_week for one area-week';
 
@@ -623,33 +633,43 @@ COMMENT ON FUNCTION pantau_alert.evaluate_incident(text, text) IS 'A camera inci
 
 -- The counts of one camera with best time from `since` on, one row per interval start (lanes
 -- summed as in pantau_report.traffic_los_hour), with the level of service of pantau.traffic_los.
+-- (PL/pgSQL, not SQL: a SQL function is planned at each call with its arguments unknown, and
+-- that plan hashed the camera's whole history, 200 ms; here the plan is cached per session and
+-- each count meets its ledger row by key.)
 CREATE FUNCTION pantau_alert.traffic_intervals(station text, since timestamptz)
 RETURNS TABLE (ts_best timestamptz, ts_end timestamptz, ds double precision,
                speed_kmh double precision, los text, news boolean, counts bigint)
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    WITH k AS (
-        SELECT t.device_id, t.store_id, t.seq, t.ts
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    RETURN QUERY
+    WITH k AS MATERIALIZED (
+        SELECT t.device_id, t.store_id, t.seq, t.ts, t.interval_s, t.lane, t.motorcycle, t.car,
+               t.bus, t.truck, t.speed_kmh
         FROM pantau.traffic_count t
         WHERE t.station_id = station AND t.ts >= since
-        UNION
-        SELECT t.device_id, t.store_id, t.seq, t.ts
-        FROM pantau.reading_ledger l
+        UNION ALL
+        -- taken before `since` with a later best time: ts_corrected, or an unsynchronised clock
+        SELECT t.device_id, t.store_id, t.seq, t.ts, t.interval_s, t.lane, t.motorcycle, t.car,
+               t.bus, t.truck, t.speed_kmh
+        FROM (SELECT l.device_id, l.store_id, l.seq
+              FROM pantau.reading_ledger l
+              WHERE l.ts_corrected >= since
+                 OR (l.ts_corrected IS NULL AND NOT l.clock_synced AND l.received_at >= since)
+              OFFSET 0) l
         JOIN pantau.traffic_count t
           ON t.device_id = l.device_id AND t.store_id = l.store_id AND t.seq = l.seq
-        WHERE t.station_id = station
-          AND (l.ts_corrected >= since
-               OR (l.ts_corrected IS NULL AND NOT l.clock_synced AND l.received_at >= since))
+        WHERE t.station_id = station AND t.ts < since
     ), c AS (
-        SELECT t.*, pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected,
-                                             l.received_at) AS best,
-               pantau.reading_is_history(l.replay, l.ts, l.clock_synced, l.ts_corrected,
-                                         l.received_at, t.interval_s) AS history
+        SELECT k.*, l.best, l.history
         FROM k
-        JOIN pantau.traffic_count t
-          ON t.device_id = k.device_id AND t.store_id = k.store_id AND t.seq = k.seq
-         AND t.ts = k.ts
-        JOIN pantau.reading_ledger l
-          ON l.device_id = k.device_id AND l.store_id = k.store_id AND l.seq = k.seq
+        CROSS JOIN LATERAL (
+            SELECT pantau.reading_best_time(x.ts, x.clock_synced, x.ts_corrected,
+                                            x.received_at) AS best,
+                   pantau.reading_is_history(x.replay, x.ts, x.clock_synced, x.ts_corrected,
+                                             x.received_at, k.interval_s) AS history
+            FROM pantau.reading_ledger x
+            WHERE x.device_id = k.device_id AND x.store_id = k.store_id AND x.seq = k.seq
+            OFFSET 0) l
     ), per AS (
         SELECT c.best,
                max(c.interval_s) AS interval_s,
@@ -674,7 +694,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
            p.news, p.counts
     FROM per p
     JOIN pantau.station s ON s.station_id = station
-    ORDER BY p.best
+    ORDER BY p.best;
+END
 $$;
 COMMENT ON FUNCTION pantau_alert.traffic_intervals(text, timestamptz) IS 'A camera''s counts with best time >= since, one row per interval start: lanes summed as in pantau_report.traffic_los_hour, DS and level of service by pantau.traffic_ds / traffic_los, news when any of its counts is (pantau.reading_is_history with the interval)';
 
