@@ -626,6 +626,66 @@ def test_two_evaluators_at_once_give_one_alert_per_change():
     assert len(alerts("system_gateway_offline", "device:gw-two")) == 1
 
 
+def test_two_collectors_and_two_evaluators_racing_give_each_alert_once():
+    kel = "32.75.02.1002"
+    week = at(14 * 24 * 60)                # 2026-W47, a week of its own
+    # 40 houses of one RW from two handhelds, every 5th with larvae: 8 positive, ABJ 80 %,
+    # HI 20 %; committed one by one by two collector threads while two evaluators loop
+    rows = {"hp-race-a": [], "hp-race-b": []}
+    for i in range(40):
+        rows["hp-race-a" if i % 2 == 0 else "hp-race-b"].append((i % 5 == 0, week + i * MIN))
+    stop = threading.Event()
+    errors = []
+    listen = listener()
+
+    def collect(dev):
+        conn = psycopg2.connect(DSN)
+        try:
+            for larvae, ts in rows[dev]:
+                inspect(kel, 8, larvae, ts, device=dev, conn=conn)
+        except Exception as e:      # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+        finally:
+            conn.close()
+
+    def evaluator():
+        conn = psycopg2.connect(DSN)
+        try:
+            while not stop.is_set():
+                with conn, conn.cursor() as cur:
+                    cur.execute("SELECT pantau_alert.evaluate(2)")
+        except Exception as e:      # noqa: BLE001
+            errors.append(e)
+        finally:
+            conn.close()
+
+    collectors = [threading.Thread(target=collect, args=(d,)) for d in rows]
+    evaluators = [threading.Thread(target=evaluator) for _ in range(2)]
+    for t in collectors + evaluators:
+        t.start()
+    for t in collectors:
+        t.join(120)
+    stop.set()
+    for t in evaluators:
+        t.join(60)
+    evaluate()
+    assert errors == [], errors
+    got = sql("SELECT kind, count(*), count(*) FILTER (WHERE news) FROM pantau_alert.alert"
+              " WHERE area_code = %s GROUP BY kind ORDER BY kind", kel)
+    assert got == [("larva_abj", 1, 1), ("larva_house_index", 1, 1),
+                   ("larva_positive", 8, 8)], got
+    ev = sql("SELECT evidence FROM pantau_alert.alert WHERE area_code = %s"
+             " AND kind = 'larva_abj'", kel)[0][0]
+    assert (ev["houses_inspected"], ev["houses_positive"], ev["abj_pct"]) == (40, 8, 80.0), ev
+    ids = [i for (i,) in sql("SELECT alert_id FROM pantau_alert.alert WHERE area_code = %s"
+                             " ORDER BY alert_id", kel)]
+    assert sorted(notified(listen, 2.0)) == ids
+    assert sql("SELECT count(*) FROM pantau_alert.alert_event e JOIN pantau_alert.alert a"
+               " USING (alert_id) WHERE a.area_code = %s AND e.event IN ('raised', 'paged')",
+               kel) == [(10,)]
+    listen.close()
+
+
 def test_the_collectors_role_fires_every_queue_and_sees_nothing_of_pantau_alert():
     for q in ("SELECT * FROM pantau_alert.pending_rule", "SELECT * FROM pantau_alert.subject_state",
               "SELECT pantau_alert.evaluate_time(now())"):
