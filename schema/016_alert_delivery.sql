@@ -213,7 +213,8 @@ RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
             'readings', coalesce((
                 SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                            'device_id', r -> 'device_id', 'store_id', r -> 'store_id',
-                           'seq', r -> 'seq', 'ts_best', r -> 'ts_best',
+                           'seq', r -> 'seq',
+                           'ts_best', pantau_alert.json_time((r ->> 'ts_best')::timestamptz),
                            'value', r -> 'value')))
                 FROM jsonb_array_elements(CASE jsonb_typeof(a.evidence -> 'readings')
                                               WHEN 'array' THEN a.evidence -> 'readings'
