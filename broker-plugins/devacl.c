@@ -273,6 +273,15 @@ static enum devacl_reason decide_collector(const struct devacl_request *req, cha
     if (req->access != MOSQ_ACL_WRITE) {
         return check_reading(req, &collector_scope, true, "collector", err, errlen);
     }
+    /* pantau-alertd logs in with a collector account: it publishes the alert tree (protocol.md
+     * 12), retained, at QoS 1 */
+    if (msg_topic_is_alert(req->topic, strlen(req->topic))) {
+        if (req->qos != 1) {
+            snprintf(err, errlen, "alerts are published at QoS 1 only, not QoS %d", req->qos);
+            return DEVACL_QOS;
+        }
+        return DEVACL_OK;
+    }
     if (msg_topic_parse(req->topic, strlen(req->topic), &t, why, sizeof(why)) != MSG_OK) {
         snprintf(err, errlen, "%s", why);
         return DEVACL_TOPIC;

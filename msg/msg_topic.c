@@ -461,3 +461,46 @@ int msg_topic_alert_filter(char *buf, size_t buflen, const char *unit)
     }
     return MSG_OK;
 }
+
+bool msg_topic_is_alert(const char *topic, size_t len)
+{
+    size_t plen = strlen(MSG_TOPIC_ALERT_PREFIX);
+    const char *p = topic + plen;
+    const char *end = topic + len;
+    const char *slash;
+    char kind[MSG_ALERT_KIND_MAX + 1];
+    size_t n;
+
+    if (len <= plen || len > MSG_TOPIC_MAX || memcmp(topic, MSG_TOPIC_ALERT_PREFIX, plen) != 0) {
+        return false;
+    }
+    slash = memchr(p, '/', (size_t)(end - p));
+    if (slash == NULL || !msg_unit_valid(p, (size_t)(slash - p))) {
+        return false;
+    }
+    p = slash + 1;
+    slash = memchr(p, '/', (size_t)(end - p));
+    n = slash != NULL ? (size_t)(slash - p) : 0;
+    if (slash == NULL || n == 0 || n > MSG_ALERT_KIND_MAX) {
+        return false;
+    }
+    memcpy(kind, p, n);
+    kind[n] = '\0';
+    if (!alert_kind_valid(kind)) {
+        return false;
+    }
+    p = slash + 1;
+    n = (size_t)(end - p);
+    if (n == 0 || n > MSG_ALERT_SUBJECT_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -127,6 +127,11 @@ int msg_topic_alert_subject(const char *subject, char out[MSG_ALERT_SUBJECT_MAX 
 int msg_topic_alert_format(char *buf, size_t buflen, const char *unit, const char *kind,
                            const char *subject);
 
+/* Whether topic (len bytes, borrowed, NUL not required) is an alert topic as
+ * msg_topic_alert_format writes them: a unit, a kind and a subject level of a-z 0-9 . _ -
+ * (1 to MSG_ALERT_SUBJECT_MAX bytes). For the broker, which lets pantau-alertd publish there. */
+bool msg_topic_is_alert(const char *topic, size_t len);
+
 /* The subscription filter of one unit's alerts, "pantau/v1/_sys/alert/<unit>/#", or of all
  * alerts ("pantau/v1/_sys/alert/#") when unit is NULL. Returns MSG_OK, MSG_ERR_INVAL or
  * MSG_ERR_FULL, as msg_topic_alert_format. */

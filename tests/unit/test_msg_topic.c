@@ -404,6 +404,35 @@ static void test_alert_topic(void)
     TEST_CHECK(msg_topic_alert_filter(buf, sizeof(buf), NULL) == MSG_OK);
     TEST_CHECK(strcmp(buf, "pantau/v1/_sys/alert/#") == 0);
     TEST_CHECK(msg_topic_alert_filter(buf, sizeof(buf), "+") == MSG_ERR_INVAL);
+    /* what the broker lets alertd publish */
+    TEST_CHECK(msg_topic_is_alert(buf, 0) == false);
+    {
+        static const struct {
+            const char *topic;
+            bool ok;
+        } cases[] = {
+            {"pantau/v1/_sys/alert/bpbd/flood_level/station-katulampa", true},
+            {"pantau/v1/_sys/alert/poc/system_backlog/pantau", true},
+            {"pantau/v1/_sys/alert/bpbd/flood_level", false},
+            {"pantau/v1/_sys/alert/bpbd/flood_level/", false},
+            {"pantau/v1/_sys/alert/bpbd/flood_level/a/b", false},
+            {"pantau/v1/_sys/alert/bpbd/flood_level/+", false},
+            {"pantau/v1/_sys/alert/bpbd/+/x", false},
+            {"pantau/v1/_sys/alert/+/flood_level/x", false},
+            {"pantau/v1/_sys/alert/bpbd/flood_level/#", false},
+            {"pantau/v1/_sys/alert/BPBD/flood_level/x", false},
+            {"pantau/v1/_sys/alert/bpbd/flood-level/x", false},
+            {"pantau/v1/_sys/alert//flood_level/x", false},
+            {"pantau/v1/_sys/alerts/bpbd/flood_level/x", false},
+            {"pantau/v1/gw-1/flood", false},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            TEST_CHECK(msg_topic_is_alert(cases[i].topic, strlen(cases[i].topic)) == cases[i].ok);
+            TEST_MSG("topic '%s'", cases[i].topic);
+        }
+    }
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "bpbd", "flood_level", big) == MSG_OK);
+    TEST_CHECK(msg_topic_is_alert(buf, strlen(buf)));
     /* an alert topic is not a device stream's */
     TEST_CHECK(!msg_topic_is_stream("pantau/v1/_sys/alert/bpbd/flood_level/x",
                                     strlen("pantau/v1/_sys/alert/bpbd/flood_level/x"),
