@@ -13,7 +13,7 @@ the schema applied, a real mosquitto and a webhook receiver in this process
 - a receiver down for a while gets every delivery afterwards;
 - an unacknowledged alert escalates to the next unit after its set time; an acknowledged one
   does not;
-- SIGTERM finishes the delivery in hand and exits 0.
+- SIGTERM finishes the delivery in hand (marks it) and exits 0.
 """
 import json
 import os
@@ -167,6 +167,21 @@ def test_an_unacknowledged_alert_escalates_after_its_set_time():
     waited = w.sql("SELECT e.at - a.paged_at FROM pantau_alert.alert_event e JOIN"
                    " pantau_alert.alert a USING (alert_id) WHERE e.event = 'escalated'")[0][0]
     assert waited.total_seconds() >= 2.0, waited
+
+
+def test_sigterm_finishes_the_delivery_in_hand():
+    w = AlertWorld("sigterm", default=("slow", 1.5, 200))
+    w.route("bpbd", "webhook")
+    alertd = w.alertd(webhook_timeout="5s")
+    w.flood(["term-1", "term-2", "term-3"])
+    wait_for(lambda: len(w.receiver.keys()) >= 1, 20, "the first POST")
+    assert alertd.stop() == 0
+    # what the receiver got is marked delivered; nothing was sent and left unmarked
+    delivered = {d[0] for d in w.deliveries() if d[1] == "delivered"}
+    assert set(w.receiver.keys()) == delivered and len(delivered) >= 1, (
+        w.receiver.keys(), w.deliveries())
+    assert len(delivered) < 3, "all sent: the stop came too late to show anything"
+    assert "stopped" in alertd.output()
 
 
 if __name__ == "__main__":
