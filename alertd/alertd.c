@@ -20,7 +20,9 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "alertd_metrics.h"
 #include "log.h"
 #include "msg_clock.h"
 #include "msg_topic.h"
@@ -46,6 +48,7 @@ struct alertd {
     struct mosquitto *mosq;
     bool mqtt_started; /* loop thread running */
     struct webhook *hook;
+    int metrics_fd; /* -1: no responder */
     bool ready_sent;
     /* written by libmosquitto's thread, read by ours: under lock */
     pthread_mutex_t lock;
@@ -138,6 +141,7 @@ struct alertd *alertd_new(const struct alertd_config *cfg, char *err, size_t err
         return NULL;
     }
     a->cfg = *cfg;
+    a->metrics_fd = -1;
     pthread_mutex_init(&a->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -145,6 +149,12 @@ struct alertd *alertd_new(const struct alertd_config *cfg, char *err, size_t err
     pthread_condattr_destroy(&ca);
     a->db_backoff_ms = cfg->backoff_min_ms;
     a->mqtt_backoff_ms = 500;
+    if (cfg->metrics_port > 0) {
+        a->metrics_fd = alertd_metrics_open(cfg->metrics_address, cfg->metrics_port, err, errlen);
+        if (a->metrics_fd < 0) {
+            goto fail;
+        }
+    }
     if (cfg->webhook_url[0] != '\0') {
         a->hook = webhook_new(cfg->webhook_url, cfg->webhook_secret, cfg->webhook_timeout_ms,
                               cfg->webhook_connect_timeout_ms, err, errlen);
@@ -192,6 +202,9 @@ void alertd_free(struct alertd *a)
         mosquitto_destroy(a->mosq);
     }
     webhook_free(a->hook);
+    if (a->metrics_fd >= 0) {
+        close(a->metrics_fd);
+    }
     if (a->db != NULL) {
         PQfinish(a->db);
     }
@@ -663,28 +676,77 @@ static void mqtt_ensure(struct alertd *a)
     a->mqtt_backoff_ms = a->mqtt_backoff_ms * 2 > 30000 ? 30000 : a->mqtt_backoff_ms * 2;
 }
 
-/* Waits for a NOTIFY, at most ms (in ticks, watching the stop flag). */
+static bool mqtt_connected(struct alertd *a);
+
+/* The Prometheus text of the counters (STYLE 11: pantau_alertd_<what>_<unit>). */
+static void metrics_text(struct alertd *a, char *buf, size_t len)
+{
+    static const char *const ch[] = {"mqtt", "webhook"};
+    size_t n = 0;
+    int w;
+
+    w = snprintf(buf, len,
+                 "# TYPE pantau_alertd_evaluated_items_total counter\n"
+                 "pantau_alertd_evaluated_items_total %llu\n"
+                 "# TYPE pantau_alertd_escalations_total counter\n"
+                 "pantau_alertd_escalations_total %llu\n"
+                 "# TYPE pantau_alertd_db_up gauge\npantau_alertd_db_up %d\n"
+                 "# TYPE pantau_alertd_mqtt_connected gauge\npantau_alertd_mqtt_connected %d\n"
+                 "# TYPE pantau_alertd_deliveries_total counter\n"
+                 "# TYPE pantau_alertd_delivery_failures_total counter\n"
+                 "# TYPE pantau_alertd_deliveries_given_up_total counter\n",
+                 a->evaluated, a->escalated, a->db != NULL && PQstatus(a->db) == CONNECTION_OK,
+                 a->mosq != NULL && mqtt_connected(a));
+    for (int i = 0; i < 2 && w > 0 && (size_t)w < len - n; i++) {
+        n += (size_t)w;
+        w = snprintf(buf + n, len - n,
+                     "pantau_alertd_deliveries_total{channel=\"%s\"} %llu\n"
+                     "pantau_alertd_delivery_failures_total{channel=\"%s\"} %llu\n"
+                     "pantau_alertd_deliveries_given_up_total{channel=\"%s\"} %llu\n",
+                     ch[i], a->delivered[i], ch[i], a->failed[i], ch[i], a->given_up[i]);
+    }
+}
+
+/* Answers a waiting /metrics client, if any. */
+static void metrics_serve(struct alertd *a)
+{
+    char body[2048];
+
+    metrics_text(a, body, sizeof(body));
+    alertd_metrics_serve(a->metrics_fd, body);
+}
+
+/* Waits for a NOTIFY, at most ms (in ticks, watching the stop flag); answers /metrics. */
 static void wait_notify(struct alertd *a, long long ms, volatile sig_atomic_t *stop)
 {
     int64_t until = msg_clock_mono_ms() + ms;
 
     while (!*stop) {
         int64_t left = until - msg_clock_mono_ms();
-        struct pollfd p;
+        struct pollfd p[2];
         PGnotify *note = NULL;
         bool woken = false;
 
         if (left <= 0) {
             return;
         }
+        p[0].fd = a->db != NULL ? PQsocket(a->db) : -1; /* poll ignores a negative fd */
+        p[0].events = POLLIN;
+        p[0].revents = 0;
+        p[1].fd = a->metrics_fd;
+        p[1].events = POLLIN;
+        p[1].revents = 0;
+        if (poll(p, 2, left < ALERTD_TICK_MS ? (int)left : ALERTD_TICK_MS) <= 0) {
+            p[0].revents = 0;
+            p[1].revents = 0;
+        }
+        if (p[1].revents != 0) {
+            metrics_serve(a);
+        }
         if (a->db == NULL || PQsocket(a->db) < 0) {
-            msg_clock_sleep_ms(left < ALERTD_TICK_MS ? (long)left : ALERTD_TICK_MS);
             continue;
         }
-        p.fd = PQsocket(a->db);
-        p.events = POLLIN;
-        p.revents = 0;
-        if (poll(&p, 1, left < ALERTD_TICK_MS ? (int)left : ALERTD_TICK_MS) > 0) {
+        if (p[0].revents != 0) {
             if (PQconsumeInput(a->db) == 0) {
                 log_msg(LOG_WARNING, "alertd: lost the database: %s", PQerrorMessage(a->db));
                 db_drop(a);
@@ -782,7 +844,15 @@ int alertd_run(struct alertd *a, volatile sig_atomic_t *stop, char *err, size_t 
             long long wait = a->cfg.poll_interval_ms;
             int64_t esc = a->next_escalate_ms - now;
 
-            if (esc < wait) {
+            if (more < 0 && a->db != NULL) {
+                /* an SQL error on a good connection: do not spin on it */
+                wait = a->cfg.backoff_max_ms;
+            } else if (a->db == NULL) {
+                /* database down: until the next reconnect (the escalation waits for it) */
+                int64_t retry = a->db_retry_at_ms - now;
+
+                wait = retry < wait ? (retry < 10 ? 10 : retry) : wait;
+            } else if (esc < wait) {
                 wait = esc < 0 ? 0 : esc;
             }
             if (a->hook != NULL && a->webhook_pause_until_ms > now &&

@@ -62,6 +62,10 @@ static const struct conf_key alertd_keys[] = {
         "longest reconnect delay after database failures"),
     KEY("summary_interval", CONF_MS, "60s", summary_interval_ms, 1000, 3600000,
         "interval of the INFO summary line"),
+    KEY("metrics_address", CONF_STR, "127.0.0.1", metrics_address, 0, 0,
+        "address of the Prometheus /metrics responder"),
+    KEY("metrics_port", CONF_INT, "0", metrics_port, 0, 65535,
+        "port of the Prometheus /metrics responder (0: off)"),
     KEY("log_level", CONF_STR, "notice", log_level, 0, 0, "err, warning, notice, info or debug"),
     CONF_END,
 };

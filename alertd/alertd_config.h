@@ -49,6 +49,9 @@ struct alertd_config {
     long long backoff_min_ms;
     long long backoff_max_ms;
     long long summary_interval_ms;
+    /* observability */
+    char metrics_address[ALERTD_HOST_MAX + 1];
+    long long metrics_port; /* 0 = no HTTP responder */
     char log_level[16];
 };
 

@@ -99,6 +99,8 @@ FORMATTED=(
     alertd/alertd.h
     alertd/alertd_config.c
     alertd/alertd_config.h
+    alertd/alertd_metrics.c
+    alertd/alertd_metrics.h
     alertd/main.c
     alertd/webhook.c
     alertd/webhook.h

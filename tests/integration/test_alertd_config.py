@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import pantau_harness as H  # noqa: E402
@@ -96,11 +97,17 @@ def test_usage_print_config_help_and_version():
 
 def test_no_database_is_waited_out_and_sigterm_exits_0():
     root = H.workdir("alertd-nodb")
-    conf = write(root, "a.conf", base(root) + "mqtt false\nbackoff_min 50ms\nbackoff_max 200ms\n")
+    port = H.free_port()
+    conf = write(root, "a.conf", base(root) + "mqtt false\nbackoff_min 50ms\nbackoff_max 200ms\n"
+                 "metrics_port %d\n" % port)
     prog = H.Program("alertd-nodb", [binary(), "-c", conf], root).start()
     H.wait_until(lambda: prog.output().count("database not reachable") >= 3, 20,
                  "retries logged")
     assert prog.running()
+    # the Prometheus responder says so
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+    assert "pantau_alertd_db_up 0\n" in text, text
+    assert 'pantau_alertd_deliveries_total{channel="webhook"} 0\n' in text, text
     time.sleep(0.2)
     assert prog.stop() == 0
     assert "hmac-s3cret" not in prog.output()
