@@ -10,6 +10,7 @@ the schema applied, a real mosquitto and a webhook receiver in this process
   delivery arrives, with the same idempotency key on every attempt;
 - alertd killed (kill -9) in the middle of deliveries and restarted: nothing lost, repeats only
   with the same idempotency key (distinct keys == expected);
+- two alertd at once deliver each alert exactly once (they share the outbox);
 - a receiver down for a while gets every delivery afterwards;
 - an unacknowledged alert escalates to the next unit after its set time; an acknowledged one
   does not;
@@ -121,6 +122,28 @@ def test_alertd_killed_mid_delivery_loses_nothing_and_repeats_only_with_the_same
     assert set(w.receiver.keys()) == expected_hook, sorted(w.receiver.keys())
     wait_for(lambda: set(w.subscriber.keys()) == expected_mqtt, 10, "every MQTT delivery")
     assert all(d[1] == "delivered" for d in w.deliveries())
+
+
+def test_two_alertd_at_once_deliver_each_alert_exactly_once():
+    n = 16
+    w = AlertWorld("two", default=("slow", 0.05, 200))
+    w.route("bpbd", "mqtt")
+    w.route("bpbd", "webhook")
+    w.alertd(name="alertd-a", delivery_batch=3)
+    w.alertd(name="alertd-b", delivery_batch=3)
+    w.flood(["two-%02d" % i for i in range(n)])
+    wait_for(lambda: len(w.deliveries()) == 2 * n and w.pending() == 0, 60,
+             "every delivery")
+    time.sleep(0.5)
+    hook = w.receiver.keys()
+    assert len(hook) == n and len(set(hook)) == n, sorted(hook)
+    wait_for(lambda: len(w.subscriber.keys()) >= n, 10, "every MQTT delivery")
+    time.sleep(0.5)
+    mq = w.subscriber.keys()
+    assert len(mq) == n and len(set(mq)) == n, sorted(mq)
+    # both took part (SKIP LOCKED shares the outbox)
+    logs = [p.output() for p in w.procs]
+    assert all("delivered" in log for log in logs), "one instance delivered nothing"
 
 
 def test_a_receiver_down_for_a_while_gets_every_delivery_afterwards():
