@@ -14,7 +14,8 @@ the schema applied, a real mosquitto and a webhook receiver in this process
 - a receiver down for a while gets every delivery afterwards;
 - an unacknowledged alert escalates to the next unit after its set time; an acknowledged one
   does not;
-- SIGTERM finishes the delivery in hand (marks it) and exits 0.
+- SIGTERM finishes the delivery in hand (marks it) and exits 0;
+- the role pantau_alertd may evaluate, escalate, claim and mark deliveries, and nothing else.
 """
 import json
 import os
@@ -24,6 +25,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import jsonschema  # noqa: E402
+import psycopg2  # noqa: E402
+import psycopg2.errors  # noqa: E402
 
 import pantau_harness as H  # noqa: E402
 from alertd_support import ALERT_SCHEMA, AlertWorld, Subscriber, signature_ok, wait_for  # noqa
@@ -205,6 +208,33 @@ def test_sigterm_finishes_the_delivery_in_hand():
         w.receiver.keys(), w.deliveries())
     assert len(delivered) < 3, "all sent: the stop came too late to show anything"
     assert "stopped" in alertd.output()
+
+
+def test_the_alertd_role_may_evaluate_escalate_and_deliver_and_nothing_else():
+    w = AlertWorld("role", webhook=False)
+    conn = psycopg2.connect(w.alertd_dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pantau_alert.evaluate(10), pantau_alert.escalate(now())")
+            cur.execute("SELECT count(*) FROM pantau_alert.delivery_claim('mqtt', 5)")
+            cur.execute("SELECT pantau_alert.delivery_done(1), pantau_alert.delivery_retry("
+                        "1, 'x', '1 second', '1 hour')")
+        for query in ("SELECT * FROM pantau_alert.alert",
+                      "SELECT * FROM pantau_alert.delivery",
+                      "UPDATE pantau_alert.delivery SET status = 'delivered'",
+                      "INSERT INTO pantau_alert.route (kind_pattern, unit_id, channel)"
+                      " VALUES ('%', 'poc', 'mqtt')",
+                      "SELECT pantau_alert.acknowledge(1, 'x', 'y')",
+                      "SELECT * FROM pantau.flood_reading"):
+            with conn.cursor() as cur:
+                try:
+                    cur.execute(query)
+                except psycopg2.errors.InsufficientPrivilege:
+                    continue
+                raise AssertionError("pantau_alertd may: %s" % query)
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":
