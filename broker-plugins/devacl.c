@@ -123,12 +123,14 @@ const char *devacl_reason_name(enum devacl_reason r)
 
 /* ---- the rules (pure) ---------------------------------------------------------------- */
 
-/* What a role may read and subscribe to: the filters of its streams (msg_topic_filter), and one
- * filter more (a $SYS subtree, a device's own acknowledgements), or NULL. */
+/* What a role may read and subscribe to: the filters of its streams (msg_topic_filter), and up
+ * to two filters more (a $SYS subtree, a device's own acknowledgements, the alert tree), or
+ * NULL. */
 struct reading_scope {
     const enum msg_stream *streams;
     size_t n;
     const char *extra;
+    const char *extra2;
 };
 
 static const enum msg_stream collector_streams[] = {
@@ -140,10 +142,13 @@ static const enum msg_stream device_streams[] = {MSG_STREAM_HEALTH}; /* and its 
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 static const struct reading_scope collector_scope = {collector_streams, N_OF(collector_streams),
-                                                     NULL};
-static const struct reading_scope dashboard_scope = {watcher_streams, N_OF(watcher_streams),
-                                                     STATS_TOPIC_PREFIX "#"};
-static const struct reading_scope admin_scope = {watcher_streams, N_OF(watcher_streams), "$SYS/#"};
+                                                     NULL, NULL};
+/* a dashboard (a unit's console) reads the alerts too (protocol.md 12); a role that reads only
+ * its own unit's subtree comes later */
+static const struct reading_scope dashboard_scope = {
+    watcher_streams, N_OF(watcher_streams), STATS_TOPIC_PREFIX "#", MSG_TOPIC_ALERT_PREFIX "#"};
+static const struct reading_scope admin_scope = {watcher_streams, N_OF(watcher_streams), "$SYS/#",
+                                                 NULL};
 
 static const char *access_name(int access)
 {
@@ -168,7 +173,8 @@ static bool within_any(const char *filter, const struct reading_scope *scope)
             return true;
         }
     }
-    return scope->extra != NULL && subfilter_within(filter, scope->extra);
+    return (scope->extra != NULL && subfilter_within(filter, scope->extra)) ||
+           (scope->extra2 != NULL && subfilter_within(filter, scope->extra2));
 }
 
 /* SUBSCRIBE and READ against a role's scope: the filter (or topic) must lie within one of its
@@ -206,7 +212,7 @@ static enum devacl_reason decide_device(const struct devacl_request *req,
                                         const struct regcache_account *a, char *err, size_t errlen)
 {
     char own_ack[MSG_TOPIC_MAX + 1];
-    struct reading_scope scope = {device_streams, N_OF(device_streams), own_ack};
+    struct reading_scope scope = {device_streams, N_OF(device_streams), own_ack, NULL};
     struct msg_topic t;
     struct msg_event ev;
     char why[MSG_ERRLEN] = "";
@@ -272,6 +278,15 @@ static enum devacl_reason decide_collector(const struct devacl_request *req, cha
 
     if (req->access != MOSQ_ACL_WRITE) {
         return check_reading(req, &collector_scope, true, "collector", err, errlen);
+    }
+    /* pantau-alertd logs in with a collector account: it publishes the alert tree (protocol.md
+     * 12), retained, at QoS 1 */
+    if (msg_topic_is_alert(req->topic, strlen(req->topic))) {
+        if (req->qos != 1) {
+            snprintf(err, errlen, "alerts are published at QoS 1 only, not QoS %d", req->qos);
+            return DEVACL_QOS;
+        }
+        return DEVACL_OK;
     }
     if (msg_topic_parse(req->topic, strlen(req->topic), &t, why, sizeof(why)) != MSG_OK) {
         snprintf(err, errlen, "%s", why);

@@ -354,3 +354,153 @@ const char *msg_topic_last_level(const char *topic)
 
     return slash != NULL ? slash + 1 : "";
 }
+
+/* ---- alerts ------------------------------------------------------------------------------- */
+
+bool msg_unit_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > MSG_UNIT_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool alert_kind_valid(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || len > MSG_ALERT_KIND_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int msg_topic_alert_subject(const char *subject, char out[MSG_ALERT_SUBJECT_MAX + 1])
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (subject == NULL || subject[0] == '\0') {
+        return MSG_ERR_INVAL;
+    }
+    for (size_t i = 0; subject[i] != '\0' && n < MSG_ALERT_SUBJECT_MAX; i++) {
+        char c = subject[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-')) {
+            c = '-';
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return MSG_OK;
+}
+
+int msg_topic_alert_format(char *buf, size_t buflen, const char *unit, const char *kind,
+                           const char *subject)
+{
+    char level[MSG_ALERT_SUBJECT_MAX + 1];
+    int w;
+
+    if (buflen > 0) {
+        buf[0] = '\0';
+    }
+    if (unit == NULL || !msg_unit_valid(unit, strlen(unit)) || kind == NULL ||
+        !alert_kind_valid(kind) || msg_topic_alert_subject(subject, level) != MSG_OK) {
+        return MSG_ERR_INVAL;
+    }
+    w = snprintf(buf, buflen, MSG_TOPIC_ALERT_PREFIX "%s/%s/%s", unit, kind, level);
+    if (w < 0 || (size_t)w >= buflen) {
+        if (buflen > 0) {
+            buf[0] = '\0';
+        }
+        return MSG_ERR_FULL;
+    }
+    return MSG_OK;
+}
+
+int msg_topic_alert_filter(char *buf, size_t buflen, const char *unit)
+{
+    int w;
+
+    if (buflen > 0) {
+        buf[0] = '\0';
+    }
+    if (unit != NULL && !msg_unit_valid(unit, strlen(unit))) {
+        return MSG_ERR_INVAL;
+    }
+    if (unit == NULL) {
+        w = snprintf(buf, buflen, MSG_TOPIC_ALERT_PREFIX "#");
+    } else {
+        w = snprintf(buf, buflen, MSG_TOPIC_ALERT_PREFIX "%s/#", unit);
+    }
+    if (w < 0 || (size_t)w >= buflen) {
+        if (buflen > 0) {
+            buf[0] = '\0';
+        }
+        return MSG_ERR_FULL;
+    }
+    return MSG_OK;
+}
+
+bool msg_topic_is_alert(const char *topic, size_t len)
+{
+    size_t plen = strlen(MSG_TOPIC_ALERT_PREFIX);
+    const char *p = topic + plen;
+    const char *end = topic + len;
+    const char *slash;
+    char kind[MSG_ALERT_KIND_MAX + 1];
+    size_t n;
+
+    if (len <= plen || len > MSG_TOPIC_MAX || memcmp(topic, MSG_TOPIC_ALERT_PREFIX, plen) != 0) {
+        return false;
+    }
+    slash = memchr(p, '/', (size_t)(end - p));
+    if (slash == NULL || !msg_unit_valid(p, (size_t)(slash - p))) {
+        return false;
+    }
+    p = slash + 1;
+    slash = memchr(p, '/', (size_t)(end - p));
+    n = slash != NULL ? (size_t)(slash - p) : 0;
+    if (slash == NULL || n == 0 || n > MSG_ALERT_KIND_MAX) {
+        return false;
+    }
+    memcpy(kind, p, n);
+    kind[n] = '\0';
+    if (!alert_kind_valid(kind)) {
+        return false;
+    }
+    p = slash + 1;
+    n = (size_t)(end - p);
+    if (n == 0 || n > MSG_ALERT_SUBJECT_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -3,6 +3,7 @@
  *   pantau/v1/<device>/<stream>       stream: flood traffic incident larva dropped status ack
  *   pantau/v1/_sys/health/<collector>
  *   pantau/v1/_sys/rejected
+ *   pantau/v1/_sys/alert/<unit>/<kind>/<subject>   (pantau-alertd; msg_topic_alert_*)
  *
  * Shared by the broker plugins (who may publish where) and the collector (what a topic means),
  * so both read topics with the same code. Also says which device kind may publish which stream,
@@ -99,5 +100,41 @@ const char *msg_device_kind_name(enum msg_device_kind k);
 
 /* The table of section 3: whether a device of kind k may publish on stream s. */
 bool msg_kind_may_publish(enum msg_device_kind k, enum msg_stream s);
+
+/* Alerts (protocol.md, "Alerts"): pantau/v1/_sys/alert/<unit>/<kind>/<subject>, published by
+ * pantau-alertd (QoS 1, the current state of each subject and kind retained). Not a device
+ * stream: no device publishes there, and msg_topic_parse does not read these topics.
+ *   unit     a unit id: 1-32 of a-z 0-9 _ -, starting with a-z or 0-9 (pantau_alert.unit)
+ *   kind     an alert kind: 1-32 of a-z 0-9 _ (flood_level, larva_positive, ...)
+ *   subject  the alert's subject made one topic level (msg_topic_alert_subject) */
+#define MSG_UNIT_MAX 32          /* unit id bytes, without NUL */
+#define MSG_ALERT_KIND_MAX 32    /* alert kind bytes, without NUL */
+#define MSG_ALERT_SUBJECT_MAX 96 /* subject level bytes, without NUL */
+#define MSG_TOPIC_ALERT_PREFIX MSG_TOPIC_PREFIX "_sys/alert/"
+
+/* Whether s (len bytes, borrowed) is a unit id. */
+bool msg_unit_valid(const char *s, size_t len);
+
+/* Writes the topic level of an alert's subject (borrowed, e.g. "station:katulampa",
+ * "area:32.75.01.1001/rw5#2026-W49") into out: lower case, every character outside
+ * a-z 0-9 . _ - becomes '-', cut at MSG_ALERT_SUBJECT_MAX bytes ("station-katulampa").
+ * Returns MSG_OK, or MSG_ERR_INVAL for an empty subject. The exact subject is in the body. */
+int msg_topic_alert_subject(const char *subject, char out[MSG_ALERT_SUBJECT_MAX + 1]);
+
+/* Writes the topic of an alert for unit (borrowed) into buf (buflen bytes, NUL included).
+ * Returns MSG_OK, MSG_ERR_INVAL (bad unit, kind or empty subject) or MSG_ERR_FULL (buf too
+ * small; MSG_TOPIC_MAX + 1 always suffices). */
+int msg_topic_alert_format(char *buf, size_t buflen, const char *unit, const char *kind,
+                           const char *subject);
+
+/* Whether topic (len bytes, borrowed, NUL not required) is an alert topic as
+ * msg_topic_alert_format writes them: a unit, a kind and a subject level of a-z 0-9 . _ -
+ * (1 to MSG_ALERT_SUBJECT_MAX bytes). For the broker, which lets pantau-alertd publish there. */
+bool msg_topic_is_alert(const char *topic, size_t len);
+
+/* The subscription filter of one unit's alerts, "pantau/v1/_sys/alert/<unit>/#", or of all
+ * alerts ("pantau/v1/_sys/alert/#") when unit is NULL. Returns MSG_OK, MSG_ERR_INVAL or
+ * MSG_ERR_FULL, as msg_topic_alert_format. */
+int msg_topic_alert_filter(char *buf, size_t buflen, const char *unit);
 
 #endif

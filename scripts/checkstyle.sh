@@ -9,7 +9,7 @@
 #   3. `clang-format --dry-run --Werror` (.clang-format) on the files listed in FORMATTED.
 #
 # 1 and 2 cover every .c and .h file of the programs and of their tests (msg/, collector/,
-# edge-agent/, broker-plugins/, tests/); comments and string literals are left out of both.
+# edge-agent/, broker-plugins/, alertd/, tests/); comments and string literals are left out of both.
 # Each finding is printed as FILE:LINE: what; the exit status is 1 if there was one, else 0.
 #
 #   scripts/checkstyle.sh
@@ -102,9 +102,18 @@ FORMATTED=(
     msg/msg_deadcat.h
     tests/unit/test_msg_deadcat.c
     tests/unit/test_agent_window.c
+    alertd/alertd.c
+    alertd/alertd.h
+    alertd/alertd_config.c
+    alertd/alertd_config.h
+    alertd/alertd_metrics.c
+    alertd/alertd_metrics.h
+    alertd/main.c
+    alertd/webhook.c
+    alertd/webhook.h
 )
 
-mapfile -t SOURCES < <(find msg collector edge-agent broker-plugins tests -type f \
+mapfile -t SOURCES < <(find msg collector edge-agent broker-plugins alertd tests -type f \
                             \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort)
 if [ ${#SOURCES[@]} -eq 0 ]; then
     echo "checkstyle: no C files found under $(pwd)" >&2

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
     mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev libpaho-mqtt-dev
-    libpq-dev libcjson-dev libsqlite3-dev libssl-dev
+    libpq-dev libcjson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
     postgresql-15 postgresql-client-15
     python3 python3-psycopg2 python3-paho-mqtt python3-jsonschema
     sqlite3 valgrind procps iproute2

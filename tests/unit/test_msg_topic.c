@@ -348,6 +348,97 @@ static void test_kind_may_publish(void)
     TEST_CHECK(strcmp(msg_device_kind_name((enum msg_device_kind)7), "?") == 0);
 }
 
+/* issue 11: the alert tree, pantau/v1/_sys/alert/<unit>/<kind>/<subject> */
+static void test_alert_topic(void)
+{
+    char buf[MSG_TOPIC_MAX + 1];
+    char level[MSG_ALERT_SUBJECT_MAX + 1];
+    char big[200];
+
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "bpbd", "flood_level",
+                                      "station:katulampa") == MSG_OK);
+    TEST_CHECK(strcmp(buf, "pantau/v1/_sys/alert/bpbd/flood_level/station-katulampa") == 0);
+    TEST_MSG("got '%s'", buf);
+    /* '/', '#', '+' and upper case never reach a topic level */
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "dinkes", "larva_abj",
+                                      "area:32.75.01.1001/rw5#2026-W49+x") == MSG_OK);
+    TEST_CHECK(
+        strcmp(buf, "pantau/v1/_sys/alert/dinkes/larva_abj/area-32.75.01.1001-rw5-2026-w49-x") ==
+        0);
+    TEST_MSG("got '%s'", buf);
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "poc", "system_backlog", "pantau") ==
+               MSG_OK);
+    TEST_CHECK(strcmp(buf, "pantau/v1/_sys/alert/poc/system_backlog/pantau") == 0);
+    /* bad unit, kind, subject */
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "", "flood_level", "pantau") ==
+               MSG_ERR_INVAL);
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "BPBD", "flood_level", "pantau") ==
+               MSG_ERR_INVAL);
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "bp/bd", "flood_level", "pantau") ==
+               MSG_ERR_INVAL);
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "-bpbd", "flood_level", "pantau") ==
+               MSG_ERR_INVAL);
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                      "flood_level", "pantau") == MSG_ERR_INVAL); /* 33 */
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                      "flood_level", "pantau") == MSG_OK); /* 32 */
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "bpbd", "flood/level", "pantau") ==
+               MSG_ERR_INVAL);
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "bpbd", "#", "pantau") == MSG_ERR_INVAL);
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "bpbd", "flood_level", "") ==
+               MSG_ERR_INVAL);
+    TEST_CHECK(buf[0] == '\0');
+    /* a long subject is cut to one level of MSG_ALERT_SUBJECT_MAX bytes */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    TEST_CHECK(msg_topic_alert_subject(big, level) == MSG_OK);
+    TEST_CHECK(strlen(level) == MSG_ALERT_SUBJECT_MAX);
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "bpbd", "flood_level", big) == MSG_OK);
+    TEST_CHECK(strlen(buf) <= MSG_TOPIC_MAX);
+    /* too small a buffer */
+    TEST_CHECK(msg_topic_alert_format(buf, 20, "bpbd", "flood_level", "pantau") == MSG_ERR_FULL);
+    TEST_CHECK(buf[0] == '\0');
+    /* filters */
+    TEST_CHECK(msg_topic_alert_filter(buf, sizeof(buf), "bpbd") == MSG_OK);
+    TEST_CHECK(strcmp(buf, "pantau/v1/_sys/alert/bpbd/#") == 0);
+    TEST_CHECK(msg_topic_alert_filter(buf, sizeof(buf), NULL) == MSG_OK);
+    TEST_CHECK(strcmp(buf, "pantau/v1/_sys/alert/#") == 0);
+    TEST_CHECK(msg_topic_alert_filter(buf, sizeof(buf), "+") == MSG_ERR_INVAL);
+    /* what the broker lets alertd publish */
+    TEST_CHECK(msg_topic_is_alert(buf, 0) == false);
+    {
+        static const struct {
+            const char *topic;
+            bool ok;
+        } cases[] = {
+            {"pantau/v1/_sys/alert/bpbd/flood_level/station-katulampa", true},
+            {"pantau/v1/_sys/alert/poc/system_backlog/pantau", true},
+            {"pantau/v1/_sys/alert/bpbd/flood_level", false},
+            {"pantau/v1/_sys/alert/bpbd/flood_level/", false},
+            {"pantau/v1/_sys/alert/bpbd/flood_level/a/b", false},
+            {"pantau/v1/_sys/alert/bpbd/flood_level/+", false},
+            {"pantau/v1/_sys/alert/bpbd/+/x", false},
+            {"pantau/v1/_sys/alert/+/flood_level/x", false},
+            {"pantau/v1/_sys/alert/bpbd/flood_level/#", false},
+            {"pantau/v1/_sys/alert/BPBD/flood_level/x", false},
+            {"pantau/v1/_sys/alert/bpbd/flood-level/x", false},
+            {"pantau/v1/_sys/alert//flood_level/x", false},
+            {"pantau/v1/_sys/alerts/bpbd/flood_level/x", false},
+            {"pantau/v1/gw-1/flood", false},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            TEST_CHECK(msg_topic_is_alert(cases[i].topic, strlen(cases[i].topic)) == cases[i].ok);
+            TEST_MSG("topic '%s'", cases[i].topic);
+        }
+    }
+    TEST_CHECK(msg_topic_alert_format(buf, sizeof(buf), "bpbd", "flood_level", big) == MSG_OK);
+    TEST_CHECK(msg_topic_is_alert(buf, strlen(buf)));
+    /* an alert topic is not a device stream's */
+    TEST_CHECK(!msg_topic_is_stream("pantau/v1/_sys/alert/bpbd/flood_level/x",
+                                    strlen("pantau/v1/_sys/alert/bpbd/flood_level/x"),
+                                    MSG_STREAM_FLOOD));
+}
+
 TEST_LIST = {
     {"parse", test_parse},
     {"parse_limits", test_parse_limits},
@@ -358,5 +449,6 @@ TEST_LIST = {
     {"id_valid", test_id_valid},
     {"stream_names", test_stream_names},
     {"kind_may_publish", test_kind_may_publish},
+    {"alert_topic", test_alert_topic},
     {NULL, NULL},
 };
