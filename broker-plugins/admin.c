@@ -28,8 +28,8 @@
 
 #include <libpq-fe.h>
 
-#include "admin_common.h"
 #include "admin_alert.h"
+#include "admin_common.h"
 #include "admin_redrive.h"
 #include "admin_registry.h"
 #include "msg_deadcat.h"
