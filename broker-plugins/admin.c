@@ -28,6 +28,7 @@
 
 #include <libpq-fe.h>
 
+#include "admin_alert.h"
 #include "admin_common.h"
 #include "admin_redrive.h"
 #include "admin_registry.h"
@@ -73,6 +74,7 @@ struct admin {
     int n_stations;
     unsigned iterations;
     struct admin_registry_opts reg;   /* --from, --at, --name, ... (admin_registry.h) */
+    struct admin_alert_opts alert;    /* --by, --note, --all (admin_alert.h) */
     const char *dl_device; /* dead-list filters (NULL: any) */
     const char *dl_category;
     const char *dl_reason;
@@ -107,6 +109,7 @@ static void usage(FILE *f)
             "                               device row stays, disabled, if bindings or readings\n"
             "                               refer to it (history is never deleted)\n"
             ADMIN_REGISTRY_USAGE_COMMANDS
+            ADMIN_ALERT_USAGE_COMMANDS
             "  user-add NAME --role ROLE    add a person or program: collector, dashboard,\n"
             "                               admin or officer; the password is asked for\n"
             "  user-password NAME           set a new password\n"
@@ -134,6 +137,7 @@ static void usage(FILE *f)
             "      --password-file FILE     read the password from FILE's first line ('-': stdin)\n"
             "      --iterations N           PBKDF2-SHA512 iterations (default %d, at least %d)\n"
             ADMIN_REGISTRY_USAGE_OPTIONS
+            ADMIN_ALERT_USAGE_OPTIONS
             "      --device ID              dead-list: of this device\n"
             "      --category CAT           dead-list: json, schema, topic, station, identity,\n"
             "                               clash or db\n"
@@ -956,6 +960,12 @@ static int dispatch(struct admin *ad, int argc, char **argv)
                           : ad->rd_timeout != NULL ? "--timeout"
                                                    : "--dry-run");
     }
+    if (admin_alert_command_is(cmd)) {
+        return admin_alert_run(&ad->alert, ad->kind, ad->conninfo, argc, argv);
+    }
+    if (admin_alert_option_given(&ad->alert) != NULL) {
+        return admin_usage_fail("%s: %s does not apply", cmd, admin_alert_option_given(&ad->alert));
+    }
     if (strcmp(cmd, "redrive") == 0) {
         if (argc != 1) {
             return admin_usage_fail("redrive: takes no arguments, only options (got '%s')", a);
@@ -1061,6 +1071,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         ADMIN_REGISTRY_LONGOPTS,
+        ADMIN_ALERT_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct admin ad;
@@ -1144,6 +1155,10 @@ int main(int argc, char **argv)
             printf("pantau-admin %s\n", PANTAU_VERSION);
             return 0;
         default:
+            if (admin_alert_option_is(c)) {
+                admin_alert_option_set(&ad.alert, c, optarg);
+                break;
+            }
             if (admin_registry_option_is(c)) {
                 if (admin_registry_option_set(&ad.reg, c, optarg) != 0) {
                     return 2;

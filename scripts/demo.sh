@@ -7,9 +7,14 @@
 # .pantau/demo/secrets/, mode 0600), and runs mosquitto with pantau's broker plugin (only
 # enrolled clients connect, each only on its own topics, payloads validated at the door), the
 # collector, and one pantau-agent per demo device (flood gauges, traffic cameras, Jumantik
-# handhelds; the simulator source). It prints what flows: the messages on the broker and,
-# every 10 s, what the database holds. Ctrl-C stops everything it started. Safe to run twice,
-# and after a killed run.
+# handhelds; the simulator source), and pantau-alertd (issue 11: the alert rules in PostgreSQL,
+# delivered on MQTT to the units: flood to BPBD, larva to Dinkes, traffic to Dishub, all to the
+# operation center). The simulated devices raise real alerts: gauge sim-gauge-01 runs a flood
+# wave through Siaga 3, 2, 1 and back every 8 minutes, the handhelds report larva-positive
+# houses, camera sim-cam-01 reports an accident after a minute. It prints what flows: the
+# messages on the broker, the alerts as they are raised, acknowledged and resolved (the demo
+# acknowledges the first Siaga 1 alert with pantau-admin alert-ack) and, every 10 s, what the
+# database holds. Ctrl-C stops everything it started. Safe to run twice, and after a killed run.
 #
 #   scripts/demo.sh              until Ctrl-C
 #   scripts/demo.sh --seconds 60 stop by itself after 60 s
@@ -134,6 +139,8 @@ for d in $devices; do
 done
 enrol_user demo-collector collector
 enrol_user demo-watch collector
+enrol_user demo-alertd collector   # pantau-alertd publishes the alert tree (alertd/README.md)
+enrol_user demo-console dashboard  # the console reads the alerts (docs/protocol.md 12)
 say "accounts enrolled (pantau-admin; secrets in $secrets)"
 
 start() {   # start NAME ARGV...: runs in the background, stderr to $root/NAME.log
@@ -176,6 +183,27 @@ log_level          info
 EOF
 start collector build/collector/pantau-collector -c "$root/collector.conf"
 
+# pantau-alertd: evaluates the alert rules (in PostgreSQL), delivers the alerts on MQTT, escalates.
+# Its database login is in the group role pantau_alertd (what it may do, nothing more).
+psql -X -q "$dsn" -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles
+    WHERE rolname = 'pantau_alertd_demo') THEN CREATE ROLE pantau_alertd_demo LOGIN; END IF;
+    END \$\$; GRANT pantau_alertd TO pantau_alertd_demo" >/dev/null || exit 1
+cat >"$root/alertd.conf" <<EOF
+alertd_id           demo-alertd
+db_conninfo         host=127.0.0.1 port=$PGPORT dbname=$db user=pantau_alertd_demo
+mqtt_host           127.0.0.1
+mqtt_port           $MQTT_PORT
+mqtt_username       demo-alertd
+mqtt_password_file  $secrets/demo-alertd.password
+poll_interval       1s
+time_rules_interval 30s
+metrics_port        0
+log_level           info
+EOF
+build/alertd/pantau-alertd -c "$root/alertd.conf" --check >/dev/null \
+    || { build/alertd/pantau-alertd -c "$root/alertd.conf" --check; exit 1; }
+start alertd build/alertd/pantau-alertd -c "$root/alertd.conf"
+
 # The demo registry's devices (schema/seed/demo.sql), each a real pantau-agent with its own
 # store under $root/<device>/, its device secret, and the simulator source (deterministic per
 # seed), at a pace that makes the demo lively: a reading every few seconds per device.
@@ -193,14 +221,16 @@ agent_conf() {   # agent_conf DEVICE KIND SIMULATOR-LINE...: writes $root/DEVICE
         printf '%s\n' "$@"
     } >"$root/$dev/agent.conf"
 }
+# sim-gauge-01: the demo's flood wave, 60 -> 240 cm and back every 8 minutes (its thresholds:
+# Siaga 3 from 81, 2 from 151, 1 from 201 cm; schema/seed/demo.sql)
 agent_conf gw-sim-flood-01 flood_gateway "seed 1" "flood_stations sim-gauge-01" "flood_offset_cm 800" \
-    "flood_baseline_cm 60" "rate 0.2"
+    "flood_baseline_cm 60" "rate 0.2" "flood_wave_period 8m" "flood_wave_peak_cm 240"
 agent_conf gw-sim-flood-02 flood_gateway "seed 2" "flood_stations sim-gauge-02" "flood_offset_cm 800" \
     "flood_baseline_cm 60" "rate 0.2"
 agent_conf gw-sim-flood-03 flood_gateway "seed 3" "flood_stations sim-gauge-03" "flood_offset_cm 900" \
     "flood_baseline_cm 60" "rate 0.2"
 agent_conf gw-sim-traffic-01 traffic_gateway "seed 4" "traffic_stations sim-cam-01 sim-cam-02" \
-    "traffic_interval_s 60" "rate 0.5"
+    "traffic_interval_s 60" "rate 0.5" "traffic_crash_after 1m"
 agent_conf gw-sim-traffic-02 traffic_gateway "seed 5" "traffic_stations sim-cam-03 sim-cam-04" \
     "traffic_interval_s 60" "rate 0.5"
 agent_conf hh-sim-01 handheld "seed 6" "larva_kelurahan 32.75.01.1002 32.75.01.1003" "rate 0.1"
@@ -213,9 +243,11 @@ for d in $devices; do
 done
 
 # What flows: every message on the broker, one line each (cut to 200 characters), as seen by
-# an account of its own (scripts/demo_watch.py).
+# an account of its own, and every alert delivered on MQTT, as a unit's console (a dashboard
+# account) sees it (scripts/demo_watch.py).
 setsid /usr/bin/python3 scripts/demo_watch.py --port "$MQTT_PORT" --user demo-watch \
-    --password-file "$secrets/demo-watch.password" &
+    --password-file "$secrets/demo-watch.password" --alert-user demo-console \
+    --alert-password-file "$secrets/demo-console.password" &
 echo $! >>"$pids_file"
 
 summary() {
@@ -225,8 +257,28 @@ summary() {
             || (SELECT count(*) FROM pantau.traffic_count) || ' traffic counts, '
             || (SELECT count(*) FROM pantau.incident) || ' incidents, '
             || (SELECT count(*) FROM pantau_pii.larva_inspection) || ' larva reports, '
-            || (SELECT count(*) FROM pantau_ops.dead_letter) || ' dead letters'" 2>/dev/null \
+            || (SELECT count(*) FROM pantau_ops.dead_letter) || ' dead letters, '
+            || (SELECT count(*) FROM pantau_alert.alert WHERE news) || ' alerts ('
+            || (SELECT count(*) FROM pantau_alert.alert WHERE news AND state <> 'resolved')
+            || ' open), '
+            || (SELECT count(*) FROM pantau_alert.delivery WHERE status = 'delivered')
+            || ' deliveries'" 2>/dev/null \
         || echo "database: (schema not ready)"
+}
+
+# A person's step, as an operator takes it: the first Siaga 1 alert is acknowledged with
+# pantau-admin alert-ack (through PostgreSQL; alertd tells the units it reached).
+acked=
+acknowledge_one() {
+    local id
+    [ -z "$acked" ] || return 0
+    id=$(psql -X -t -A "$dsn" -c "SELECT alert_id FROM pantau_alert.alert
+        WHERE kind = 'flood_level' AND level = 1 AND state = 'open' AND news
+        ORDER BY alert_id LIMIT 1" 2>/dev/null)
+    [ -n "$id" ] || return 0
+    say "\$ pantau-admin alert-ack $id --by 'Demo Operator (BPBD)' --note 'pompa dinyalakan'"
+    admin alert-ack "$id" --by "Demo Operator (BPBD)" --note "pompa dinyalakan" \
+        && acked=$id
 }
 
 say "running; Ctrl-C stops (PostgreSQL on $PGPORT: psql \"$dsn\"; MQTT on $MQTT_PORT)"
@@ -235,6 +287,7 @@ while :; do
     sleep 10 &
     wait $! || true   # (wait, unlike a foreground sleep, lets a trap run at once)
     summary
+    acknowledge_one
     if [ "$seconds" -gt 0 ] && [ $(( $(date +%s) - start_time )) -ge "$seconds" ]; then
         break
     fi

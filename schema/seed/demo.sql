@@ -62,3 +62,12 @@ FROM (VALUES ('p2c-kali-bekasi', 'level_cm', 450.0, 550.0, 630.0, 'demo values (
              ('sim-gauge-02', 'level_cm', 81.0, 151.0, 201.0, 'Katulampa table, demo'),
              ('sim-gauge-03', 'level_cm', 81.0, 151.0, 201.0, 'Katulampa table, demo')) AS t (s, q, a, b, c, src)
 WHERE NOT EXISTS (SELECT 1 FROM pantau.gauge_threshold x WHERE x.station_id = t.s);
+
+-- Alerts (issue 11): the demo drives sim-gauge-01 through Siaga 3, 2, 1 and back every 8
+-- minutes (scripts/demo.sh, the simulator's flood_wave_period). Falling waits 20 s below
+-- (threshold - 10 cm) there instead of the default 30 minutes, so that the fall is seen in
+-- the demo; every other setting is the default.
+INSERT INTO pantau_alert.flood_setting (station_id, valid, fall_dwell, note)
+SELECT 'sim-gauge-01', tstzrange('2020-01-01', NULL), interval '20 seconds',
+       'demo: a short dwell so that the demo wave falls back within minutes'
+WHERE NOT EXISTS (SELECT 1 FROM pantau_alert.flood_setting x WHERE x.station_id = 'sim-gauge-01');

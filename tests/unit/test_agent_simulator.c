@@ -328,6 +328,87 @@ static void test_flood_waves_rise_fast_fall_slowly(void)
     free(c);
 }
 
+/* flood_wave_period: the fixed wave, period 8 min, baseline 60, peak 240 (the demo's gauges:
+ * Siaga 3 from 81, 2 from 151, 1 from 201). Hand-computed levels every 30 s: the rise's
+ * quarter (0 to 2 min) is 60 + 180 x (t / 2 min), the peak holds from 2 to 4 min, the fall's
+ * quarter 240 - 180 x ((t - 4 min) / 2 min), then 60 until 8 min, and again. The noise is at
+ * most 0.6 x 2 x sqrt(3) = 2.08 cm. */
+static void test_flood_fixed_wave_siaga_3_2_1_and_back(void)
+{
+    static const double want[] = {
+        60, 105, 150, 195, 240, 240, 240, 240, 240, 195, 150, 105, 60, 60, 60, 60, /* 0-7.5 */
+        60, 105, 150, 195, 240,                                                     /* 8-10 */
+    };
+    const size_t n = sizeof(want) / sizeof(want[0]);
+    struct collect *c = calloc(1, sizeof(*c));
+    size_t rain = 0;
+
+    c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
+    run("seed 9\nstart 2026-03-02T00:00:00.000Z\nflood_stations sim-gauge-01\n"
+        "flood_interval 30s\nflood_baseline_cm 60\nflood_offset_cm 800\n"
+        "flood_wave_period 8m\nflood_wave_peak_cm 240\ncount 21\n",
+        c, 30000, 20LL * 30000, NULL);
+    TEST_CHECK(c->n == n && c->invalid == 0);
+    TEST_MSG("%zu readings, %s", c->n, c->first_err);
+    for (size_t i = 0; i < c->n && i < n; i++) {
+        const struct msg_flood *f = &c->keep[i].u.flood;
+
+        TEST_CHECK(c->keep[i].env.ts_ms == 1772409600000LL + (int64_t)i * 30000);
+        TEST_CHECK(f->level_cm > want[i] - 2.2 && f->level_cm < want[i] + 2.2);
+        TEST_MSG("reading %zu (%.1f min): %.1f cm, want %.0f", i, (double)i / 2, f->level_cm,
+                 want[i]);
+        rain += f->has_rain;
+    }
+    TEST_CHECK(rain == 3 + 4);   /* while rising, after the first reading: 0.5-1.5, 8-9.5 */
+    TEST_MSG("%zu with rain", rain);
+    free(c->keep);
+    free(c);
+}
+
+/* traffic_crash_after: the first camera's first lane reports an accident at its first count
+ * 10 minutes after the start (17:10, counts end each minute), ended at the first count 5
+ * minutes later (17:15), with incidents otherwise off: no other incident. */
+static void test_traffic_crash_after(void)
+{
+    struct collect *c = calloc(1, sizeof(*c));
+    size_t incidents = 0, news = 0, ends = 0;
+    char id[MSG_EVENT_ID_MAX + 1] = "";
+
+    c->keep = calloc(MAX_KEEP, sizeof(*c->keep));
+    run("seed 3\nstart 2026-03-01T17:00:00.000Z\ntraffic_stations cam-1 cam-2\n"
+        "traffic_interval_s 60\ntraffic_incidents false\ntraffic_crash_after 10m\n",
+        c, 60000, 30LL * 60000, NULL);
+    TEST_CHECK(c->invalid == 0);
+    TEST_MSG("%s", c->first_err);
+    for (size_t i = 0; i < c->n && i < MAX_KEEP; i++) {
+        const struct msg_event *ev = &c->keep[i];
+        const struct msg_incident *in = &ev->u.incident;
+
+        if (ev->stream != MSG_STREAM_INCIDENT) {
+            continue;
+        }
+        incidents++;
+        TEST_CHECK(strcmp(in->station, "cam-1") == 0 && strcmp(in->lane, "inbound") == 0);
+        TEST_CHECK(in->type == MSG_INCIDENT_ACCIDENT);
+        TEST_CHECK(in->start_ms == 1772384400000LL + 10 * 60000);   /* 17:10 */
+        if (id[0] == '\0') {
+            snprintf(id, sizeof(id), "%s", in->event);
+        }
+        TEST_CHECK(strcmp(id, in->event) == 0);
+        if (in->state == MSG_INCIDENT_NEW) {
+            news++;
+            TEST_CHECK(ev->env.ts_ms == in->start_ms);
+        } else if (in->state == MSG_INCIDENT_END) {
+            ends++;
+            TEST_CHECK(in->has_end && in->end_ms == 1772384400000LL + 15 * 60000);  /* 17:15 */
+        }
+    }
+    TEST_CHECK(news == 1 && ends == 1 && incidents >= 2 && incidents <= 7);
+    TEST_MSG("%zu incident readings, %zu new, %zu end", incidents, news, ends);
+    free(c->keep);
+    free(c);
+}
+
 static void test_traffic_rush_hours_and_class_mix(void)
 {
     struct collect *c = calloc(1, sizeof(*c));
@@ -455,6 +536,10 @@ static void test_config_errors_name_the_key(void)
         {"flood_stations a\nflood_offset_cm 500\n", "flood_offset_cm"},
         {"flood_stations a\nrate -1\n", "rate"},
         {"flood_stations a\nlevl 1\n", "levl"},
+        {"flood_stations a\nflood_baseline_cm 60\nflood_offset_cm 800\nflood_wave_period 8m\n"
+         "flood_wave_peak_cm 50\n",
+         "flood_wave_peak_cm"},
+        {"flood_stations a\nflood_wave_period 8x\n", "flood_wave_period"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -476,6 +561,8 @@ TEST_LIST = {
     {"ts_follows_the_real_clock_without_start", test_ts_follows_the_real_clock_without_start},
     {"rate_behind_stamps_readings_now", test_rate_behind_stamps_readings_now},
     {"flood_waves_rise_fast_fall_slowly", test_flood_waves_rise_fast_fall_slowly},
+    {"flood_fixed_wave_siaga_3_2_1_and_back", test_flood_fixed_wave_siaga_3_2_1_and_back},
+    {"traffic_crash_after", test_traffic_crash_after},
     {"traffic_rush_hours_and_class_mix", test_traffic_rush_hours_and_class_mix},
     {"incidents_new_update_end_same_event", test_incidents_new_update_end_same_event},
     {"larva_share_positive_and_rules", test_larva_share_positive_and_rules},

@@ -8,6 +8,9 @@
  *   larva_kelurahan 32.75.01.1002 32.75.07.1007   # weekly Jumantik inspections ("all": 56)
  *   rate 500                                      # load test: 500 readings/s in total
  *   count 100000                                  # then stop
+ *   flood_wave_period 8m                          # demo: one fixed wave every 8 min ...
+ *   flood_wave_peak_cm 240                        # ... up to 240 cm (Siaga 3, 2, 1 and back)
+ *   traffic_crash_after 2m                        # demo: an accident on the first camera
  *
  * Models (DOMAIN.md):
  * - flood: a baseline near 350 cm (Kali Bekasi at P2C) with small noise; now and then a flood
@@ -22,6 +25,14 @@
  * - larva: houses (and some public places and institutions) in the given kelurahan, each
  *   inspected once a week; containers typical of Bekasi homes; 5 to 15 % of houses positive
  *   (per kelurahan); PSN actions; the contract's rules hold by construction.
+ *
+ * - demo (flood_wave_period, traffic_crash_after): instead of random waves, every gauge runs the
+ *   same wave from its first reading on, period P: a quarter rising linearly from the baseline
+ *   (flood_baseline_cm, exact) to flood_wave_peak_cm, a quarter at the peak, a quarter falling
+ *   linearly, a quarter at the baseline; so that a demo sees a gauge cross Siaga 3, 2, 1 and
+ *   back within minutes. The first lane of the first camera reports an accident (new, updates,
+ *   end 5 minutes later) at its first count traffic_crash_after from the start, whether
+ *   traffic_incidents is on or not.
  *
  * Time: readings are due at their interval (or, with `rate`, at 1/rate s apart, taking the
  * stations in turn) on the poll's CLOCK_MONOTONIC ms. A reading's ts is when it was made: the
@@ -62,6 +73,7 @@
 #define SIM_BATCH_MAX 1000       /* readings per poll at most (catching up after a stall) */
 #define SIM_WEEK_MS INT64_C(604800000)
 #define SIM_WIB_MS INT64_C(25200000)   /* UTC+7 */
+#define SIM_CRASH_MS INT64_C(300000)   /* traffic_crash_after: how long the accident lasts */
 
 struct sim_config {
     long long seed;
@@ -73,10 +85,13 @@ struct sim_config {
     double flood_offset_cm;
     double flood_baseline_cm;
     long long flood_wave_every_ms;
+    long long flood_wave_period_ms;
+    double flood_wave_peak_cm;
     char traffic_stations[SIM_LIST_MAX];
     char traffic_lanes[SIM_LIST_MAX];
     long long traffic_interval_s;
     bool traffic_incidents;
+    long long traffic_crash_after_ms;
     char larva_kelurahan[SIM_LIST_MAX];
     long long larva_houses;
     long long larva_rw;
@@ -108,6 +123,10 @@ static const struct conf_key sim_keys[] = {
         "normal water level, cm (Kali Bekasi at P2C: about 350)"),
     KEY("flood_wave_every", CONF_MS, "6h", flood_wave_every_ms, 1000, 31536000000.0,
         "mean time between two flood waves at a gauge"),
+    KEY("flood_wave_period", CONF_MS, "0", flood_wave_period_ms, 0, 31536000000.0,
+        "demo: a fixed wave of this period on every gauge instead of random ones (0: off)"),
+    KEY("flood_wave_peak_cm", CONF_DOUBLE, "240", flood_wave_peak_cm, 0, 5000,
+        "demo: the level at the top of the fixed wave, cm"),
     KEY("traffic_stations", CONF_STR, "", traffic_stations, 0, 0,
         "cameras to simulate, station ids separated by spaces or commas"),
     KEY("traffic_lanes", CONF_STR, "inbound outbound", traffic_lanes, 0, 0,
@@ -116,6 +135,8 @@ static const struct conf_key sim_keys[] = {
         "length of a counting interval, s (typically 60, 300 or 900)"),
     KEY("traffic_incidents", CONF_BOOL, "true", traffic_incidents, 0, 0,
         "whether cameras report incidents now and then"),
+    KEY("traffic_crash_after", CONF_MS, "0", traffic_crash_after_ms, 0, 31536000000.0,
+        "demo: the first camera reports an accident this long after the start (0: never)"),
     KEY("larva_kelurahan", CONF_STR, "", larva_kelurahan, 0, 0,
         "kelurahan codes whose houses are inspected, separated by spaces or commas; all: 56"),
     KEY("larva_houses", CONF_INT, "100", larva_houses, 1, 1000000,
@@ -148,6 +169,7 @@ struct sim_flood {
     bool has_prev;
     int64_t prev_ms;
     double prev_level_cm;        /* without noise */
+    int64_t wave_t0_ms;          /* flood_wave_period: the first reading's time */
 };
 
 struct sim_traffic {
@@ -162,6 +184,7 @@ struct sim_traffic {
     double incident_confidence;
     bool incident_pending;       /* an incident reading is due after this tick's counts */
     enum msg_incident_state incident_state;
+    bool crash_planned;          /* traffic_crash_after: this lane's accident is still to come */
 };
 
 struct sim_larva {
@@ -408,6 +431,14 @@ static int sim_check(const void *confp, char *err, size_t errlen)
                  c->flood_offset_cm, c->flood_baseline_cm);
         return MSG_ERR_CONFIG;
     }
+    if (c->flood_wave_period_ms > 0 &&
+        (c->flood_wave_peak_cm <= c->flood_baseline_cm ||
+         c->flood_wave_peak_cm > c->flood_offset_cm - 20)) {
+        snprintf(err, errlen, "simulator: flood_wave_peak_cm: %g must lie above the baseline %g "
+                              "and at least 20 cm under flood_offset_cm %g",
+                 c->flood_wave_peak_cm, c->flood_baseline_cm, c->flood_offset_cm);
+        return MSG_ERR_CONFIG;
+    }
     return MSG_OK;
 }
 
@@ -423,6 +454,9 @@ static void flood_init(struct sim_state *st, struct sim_unit *u)
     struct sim_flood *f = &u->u.flood;
 
     f->baseline_cm = st->conf.flood_baseline_cm + rng_range(&st->rng, -20, 20);
+    if (st->conf.flood_wave_period_ms > 0) {
+        f->baseline_cm = st->conf.flood_baseline_cm;   /* the fixed wave's levels are exact */
+    }
     f->offset_cm = st->conf.flood_offset_cm;
     f->in_wave = false;
     f->next_wave_ms = -1;        /* set at the first sample: relative to the simulated clock */
@@ -451,6 +485,7 @@ static int add_unit(void *ctx, const char *item, char *err, size_t errlen)
             u->kind = SIM_TRAFFIC;
             snprintf(u->station, sizeof(u->station), "%s", item);
             u->u.traffic.lane = (int)lane;
+            u->u.traffic.crash_planned = st->conf.traffic_crash_after_ms > 0 && st->n_units == 1;
             u->u.traffic.capacity_vph = rng_range(&st->rng, 1400, 2200);
             u->u.traffic.free_speed_kmh = rng_range(&st->rng, 45, 65);
             u->interval_us = st->conf.traffic_interval_s * 1000000;
@@ -566,6 +601,26 @@ static double flood_wave_cm(const struct sim_flood *f, int64_t t_ms)
     return f->wave_amp_cm * (1 - x) * (1 - x);
 }
 
+/* flood_wave_period: the fixed wave's level (without noise) t_ms after its start. */
+static double flood_fixed_wave_cm(const struct sim_state *st, const struct sim_flood *f,
+                                  int64_t t_ms)
+{
+    int64_t period = st->conf.flood_wave_period_ms;
+    double x = (double)(t_ms % period) / (double)period;
+    double span = st->conf.flood_wave_peak_cm - f->baseline_cm;
+
+    if (x < 0.25) {
+        return f->baseline_cm + span * x * 4;
+    }
+    if (x < 0.5) {
+        return st->conf.flood_wave_peak_cm;
+    }
+    if (x < 0.75) {
+        return st->conf.flood_wave_peak_cm - span * (x - 0.5) * 4;
+    }
+    return f->baseline_cm;
+}
+
 static void flood_advance(struct sim_state *st, struct sim_flood *f, int64_t t_ms)
 {
     double mean_ms = (double)st->conf.flood_wave_every_ms;
@@ -597,9 +652,22 @@ static void make_flood(struct sim_state *st, struct sim_unit *u, int64_t t_ms,
     double level;
     double noisy;
     double day;
+    bool raining;
 
-    flood_advance(st, f, t_ms);
-    level = f->baseline_cm + flood_wave_cm(f, t_ms);
+    if (st->conf.flood_wave_period_ms > 0) {
+        if (!f->has_prev) {
+            f->wave_t0_ms = t_ms;
+        }
+        level = flood_fixed_wave_cm(st, f, t_ms - f->wave_t0_ms);
+        /* rain while the water rises */
+        raining = (t_ms - f->wave_t0_ms) % st->conf.flood_wave_period_ms <
+                  st->conf.flood_wave_period_ms / 4;
+        f->rain_mm_h = 40;
+    } else {
+        flood_advance(st, f, t_ms);
+        level = f->baseline_cm + flood_wave_cm(f, t_ms);
+        raining = f->in_wave && t_ms < f->wave_start_ms + f->wave_rise_ms * 3 / 2;
+    }
     noisy = clamp(level + 0.6 * rng_normal(&st->rng), 0, f->offset_cm - 20);
     ev->stream = MSG_STREAM_FLOOD;
     snprintf(fl->station, sizeof(fl->station), "%s", u->station);
@@ -618,7 +686,7 @@ static void make_flood(struct sim_state *st, struct sim_unit *u, int64_t t_ms,
             fl->rise_cm_h = 0;   /* never -0 */
         }
     }
-    if (f->in_wave && f->has_prev && t_ms < f->wave_start_ms + f->wave_rise_ms * 3 / 2) {
+    if (raining && f->has_prev) {
         double hours = (double)(t_ms - f->prev_ms) / 3600000.0;
 
         fl->has_rain = true;
@@ -653,6 +721,22 @@ static const double vclass_share[MSG_VCLASS_COUNT] = {
     [MSG_VCLASS_TRUCK] = 0.045,
     [MSG_VCLASS_NONMOTOR] = 0.02,
 };
+
+/* traffic_crash_after: the planned accident begins at t_ms on this lane. */
+static void crash_begin(struct sim_state *st, struct sim_traffic *tr, int64_t t_ms)
+{
+    tr->crash_planned = false;
+    tr->incident_active = true;
+    tr->incident_pending = true;
+    tr->incident_state = MSG_INCIDENT_NEW;
+    tr->incident_type = MSG_INCIDENT_ACCIDENT;
+    tr->incident_start_ms = t_ms;
+    tr->incident_end_ms = t_ms + SIM_CRASH_MS;
+    tr->incident_confidence = 0.9;
+    st->incident_counter++;
+    snprintf(tr->incident_id, sizeof(tr->incident_id), "%lld.000000-crash%llu",
+             (long long)(t_ms / 1000), (unsigned long long)st->incident_counter % 10);
+}
 
 static void make_traffic(struct sim_state *st, struct sim_unit *u, int64_t t_ms,
                          struct msg_event *ev)
@@ -697,8 +781,13 @@ static void make_traffic(struct sim_state *st, struct sim_unit *u, int64_t t_ms,
 
     /* Incidents: rare, likelier in heavy traffic; updates while they last, then the end. */
     tr->incident_pending = false;
-    if (!st->conf.traffic_incidents) {
+    if (tr->crash_planned && !tr->incident_active &&
+        t_ms >= st->t0_wall_ms + st->conf.traffic_crash_after_ms) {
+        crash_begin(st, tr, t_ms);
         return;
+    }
+    if (!st->conf.traffic_incidents && !tr->incident_active) {
+        return;   /* (an accident of traffic_crash_after still runs its course) */
     }
     if (tr->incident_active) {
         tr->incident_pending = true;
