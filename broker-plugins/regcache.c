@@ -69,6 +69,7 @@ struct snapshot {
     unsigned char sum[SHA256_DIGEST_LENGTH]; /* of its text */
     int64_t loaded_ms;
     bool from_file;
+    int version;                             /* of the text it was parsed from: 1 or 2 */
 };
 
 struct logline {
@@ -486,6 +487,7 @@ static struct snapshot *snapshot_parse(char *text, size_t len, char *err, size_t
         goto nomem;
     }
     memcpy(s->sum, sum, sizeof(sum));
+    s->version = version;
     line = text + strlen(FILE_MAGIC); /* both versions' first lines are as long */
     for (; line < sumline; line = nl + 1) {
         nl = strchr(line, '\n');
@@ -1047,8 +1049,12 @@ struct regcache *regcache_new(const struct regcache_config *cfg, char *err, size
         s->loaded_ms = msg_clock_wall_ms();
         rc->installed = s;
         rc->generation = 1;
-        mosquitto_log_printf(MOSQ_LOG_NOTICE, "regcache: %zu accounts from the snapshot file %s",
-                             s->n_accounts, cfg->snapshot_path);
+        mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                             "regcache: %zu accounts from the snapshot file %s (version %d%s)",
+                             s->n_accounts, cfg->snapshot_path, s->version,
+                             s->version == 1 ? ", no unit accounts: rewritten as version 2 at "
+                                               "the first load from PostgreSQL"
+                                             : "");
     } else if (!absent) {
         mosquitto_log_printf(MOSQ_LOG_WARNING, "regcache: snapshot file ignored: %s", ferr);
     }

@@ -249,6 +249,7 @@ static void test_issue11_v2_file_loads_unit_accounts(void)
     }
     regcache_info(rc, &info);
     TEST_CHECK(info.accounts == 3 && info.from_file);
+    TEST_CHECK(stub_logged("(version 2)"));
     a = regcache_find(rc, "console-bpbd");
     TEST_CHECK(a != NULL && a->role == REGCACHE_ROLE_UNIT && strcmp(a->unit_id, "bpbd") == 0);
     TEST_CHECK(a != NULL && a->device_id[0] == '\0' && a->version == 15);
@@ -263,6 +264,7 @@ static void test_issue11_v2_file_loads_unit_accounts(void)
     rc = open_cache();
     a = rc != NULL ? regcache_find(rc, "collector-1") : NULL;
     TEST_CHECK(a != NULL && a->unit_id[0] == '\0');
+    TEST_CHECK(stub_logged("(version 1, no unit accounts"));
     regcache_free(rc);
 }
 
@@ -279,7 +281,8 @@ static void test_issue11_bad_unit_lines_are_refused(void)
         {"pantau-regcache 2\n", "A gw-1 device device_key 1 gw-1 flood_gateway 1 h\n"},
         {"pantau-regcache 2\n", "A gw-1 unit password 1 - - 1 h -\n"},
         {"pantau-regcache 2\n", "A gw-1 unit password 1 - - 1 h BPBD\n"},
-        {"pantau-regcache 2\n", "A gw-1 unit password 1 - - 1 h a23456789012345678901234567890123\n"},
+        {"pantau-regcache 2\n",
+         "A gw-1 unit password 1 - - 1 h a23456789012345678901234567890123\n"}, /* 33 bytes */
         {"pantau-regcache 2\n", "A gw-1 device device_key 1 gw-1 flood_gateway 1 h bpbd\n"},
         {"pantau-regcache 2\n", "A gw-1 unit password 1 - - 1 h bpbd x\n"},
         /* a version this broker does not know */
