@@ -27,6 +27,7 @@
 #include "msg_clock.h"
 #include "msg_notify.h"
 #include "msg_topic.h"
+#include "service_watch.h"
 #include "webhook.h"
 
 #define ALERTD_INFLIGHT_MAX 1024 /* PUBACKs remembered per batch (delivery_batch <= this) */
@@ -49,7 +50,8 @@ struct alertd {
     struct mosquitto *mosq;
     bool mqtt_started; /* loop thread running */
     struct webhook *hook;
-    int metrics_fd; /* -1: no responder */
+    struct service_watch *services; /* the collectors' health (mqtt only); its own lock */
+    int metrics_fd;                 /* -1: no responder */
     bool ready_sent;
     /* written by libmosquitto's thread, read by ours: under lock */
     pthread_mutex_t lock;
@@ -86,6 +88,40 @@ static void notify_systemd(const char *state)
 
 /* ---- libmosquitto's thread ------------------------------------------------------------------ */
 
+/* system_service_down (docs/alerts.md): every collector's retained health, on each connect
+ * (a clean session: the retained messages come again, so nothing missed while away counts). */
+static void services_subscribe(struct alertd *a, struct mosquitto *mosq)
+{
+    int rc;
+
+    if (a->services == NULL) {
+        return;
+    }
+    rc = mosquitto_subscribe_v5(mosq, NULL, MSG_TOPIC_PREFIX "_sys/health/+", 1, 0, NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        log_msg(LOG_WARNING, "alertd: cannot subscribe to the collectors' health: %s",
+                mosquitto_strerror(rc));
+    }
+}
+
+/* A collector's health: recorded for the run loop (service_watch has its own lock). */
+static void on_health_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m,
+                              const mosquitto_property *props)
+{
+    struct alertd *a = obj;
+    char err[MSG_ERRLEN] = "";
+
+    (void)mosq;
+    (void)props;
+    if (a->services == NULL || m->topic == NULL || m->payloadlen < 0) {
+        return;
+    }
+    if (service_watch_health(a->services, m->topic, m->payload, (size_t)m->payloadlen,
+                             msg_clock_wall_ms(), err, sizeof(err)) != MSG_OK) {
+        log_msg(LOG_DEBUG, "alertd: ignored a message on %s: %s", m->topic, err);
+    }
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
                        const mosquitto_property *props)
 {
@@ -100,6 +136,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
     if (rc == 0) {
         log_msg(LOG_NOTICE, "alertd: connected to the broker %s:%lld", a->cfg.mqtt_host,
                 a->cfg.mqtt_port);
+        services_subscribe(a, mosq);
     } else {
         log_msg(LOG_WARNING, "alertd: broker refused the connection: %s",
                 mosquitto_reason_string(rc));
@@ -185,6 +222,12 @@ struct alertd *alertd_new(const struct alertd_config *cfg, char *err, size_t err
         mosquitto_connect_v5_callback_set(a->mosq, on_connect);
         mosquitto_disconnect_v5_callback_set(a->mosq, on_disconnect);
         mosquitto_publish_v5_callback_set(a->mosq, on_publish);
+        mosquitto_message_v5_callback_set(a->mosq, on_health_message);
+        a->services = service_watch_new(cfg->time_rules_interval_ms);
+        if (a->services == NULL) {
+            snprintf(err, errlen, "alertd: out of memory");
+            goto fail;
+        }
         mosquitto_reconnect_delay_set(a->mosq, 1, 30, true);
         if (cfg->mqtt_username[0] != '\0') {
             rc = mosquitto_username_pw_set(a->mosq, cfg->mqtt_username,
@@ -215,6 +258,7 @@ void alertd_free(struct alertd *a)
         mosquitto_destroy(a->mosq);
     }
     webhook_free(a->hook);
+    service_watch_free(a->services);
     if (a->metrics_fd >= 0) {
         close(a->metrics_fd);
     }
@@ -394,6 +438,46 @@ static int evaluate_time(struct alertd *a, char *err, size_t errlen)
     if (n > 0) {
         a->time_changes += (unsigned long long)n;
         log_msg(LOG_INFO, "alertd: time-driven rules raised or resolved %lld alert(s)", n);
+    }
+    return MSG_OK;
+}
+
+/* system_service_down: each collector's change of state, and while it is down its state again
+ * every time_rules_interval, to pantau_alert.service_state (schema/018), which decides. A
+ * report PostgreSQL did not take stays due (a database outage is waited out). */
+static int report_services(struct alertd *a, char *err, size_t errlen)
+{
+    struct service_report r[16];
+    size_t n;
+    size_t i;
+
+    if (a->services == NULL) {
+        return MSG_OK;
+    }
+    n = service_watch_due(a->services, msg_clock_mono_ms(), r, sizeof(r) / sizeof(r[0]));
+    for (i = 0; i < n; i++) {
+        char seen[32];
+        const char *params[4] = {r[i].collector, r[i].up ? "true" : "false", seen, r[i].why};
+        long long changed;
+
+        snprintf(seen, sizeof(seen), "%lld.%03lld", (long long)(r[i].seen_wall_ms / 1000),
+                 (long long)(r[i].seen_wall_ms % 1000));
+        changed = db_scalar(a,
+                            "SELECT pantau_alert.service_state($1, $2::boolean,"
+                            " to_timestamp($3::double precision), $4)",
+                            4, params, err, errlen);
+        if (changed < 0) {
+            return MSG_ERR_DB;
+        }
+        service_watch_done(a->services, &r[i], msg_clock_mono_ms());
+        if (changed > 0) {
+            a->time_changes += (unsigned long long)changed;
+            log_msg(LOG_NOTICE, "alertd: system_service_down %s for collector=%s%s%s",
+                    r[i].up ? "resolved" : "raised", r[i].collector, r[i].up ? "" : ": ", r[i].why);
+        } else {
+            log_msg(LOG_DEBUG, "alertd: collector=%s reported %s", r[i].collector,
+                    r[i].up ? "up" : "down");
+        }
     }
     return MSG_OK;
 }
@@ -827,6 +911,9 @@ static int round_once(struct alertd *a, volatile sig_atomic_t *stop)
             goto fail;
         }
         a->next_time_rules_ms = now + a->cfg.time_rules_interval_ms;
+    }
+    if (report_services(a, err, sizeof(err)) != MSG_OK) {
+        goto fail;
     }
     if (a->mosq != NULL && mqtt_connected(a)) {
         n = deliver_batch(a, CHANNEL_MQTT, stop, err, sizeof(err));

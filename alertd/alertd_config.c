@@ -52,7 +52,8 @@ static const struct conf_key alertd_keys[] = {
         "how often pantau_alert.escalate(now()) runs"),
     KEY("time_rules_interval", CONF_MS, "30s", time_rules_interval_ms, 10, 3600000,
         "how often pantau_alert.evaluate_time(now()) runs: silent gauges, offline gateways, "
-        "the dead-letter rate, growing backlogs"),
+        "the dead-letter rate, growing backlogs; and how often a collector that is down is "
+        "reported again to pantau_alert.service_state"),
     KEY("retry_min", CONF_MS, "5s", retry_min_ms, 10, 86400000,
         "first retry delay of a failed delivery"),
     KEY("retry_max", CONF_MS, "10m", retry_max_ms, 10, 86400000,

@@ -59,6 +59,7 @@ enum {
     OPT_UNTIL,
     OPT_LIMIT,
     OPT_ID,
+    OPT_UNIT,
     OPT_DRY_RUN,
     OPT_TIMEOUT,
 };
@@ -69,6 +70,7 @@ struct admin {
     const char *password_file;
     const char *kind;
     const char *role;
+    const char *unit; /* --unit: the unit of a unit account (schema/018) */
     const char *description;
     const char *stations[MAX_STATIONS];
     int n_stations;
@@ -110,10 +112,14 @@ static void usage(FILE *f)
             "                               refer to it (history is never deleted)\n"
             ADMIN_REGISTRY_USAGE_COMMANDS
             ADMIN_ALERT_USAGE_COMMANDS
-            "  user-add NAME --role ROLE    add a person or program: collector, dashboard,\n"
-            "                               admin or officer; the password is asked for\n"
+            "  user-add NAME --role ROLE [--unit UNIT]\n"
+            "                               add a person or program: collector, dashboard,\n"
+            "                               admin, officer or unit (a unit's console, which\n"
+            "                               reads only that unit's alerts: --unit UNIT);\n"
+            "                               the password is asked for\n"
             "  user-password NAME           set a new password\n"
-            "  user-role NAME ROLE          set the role\n"
+            "  user-role NAME ROLE [--unit UNIT]\n"
+            "                               set the role\n"
             "  user-disable NAME, user-enable NAME, user-remove NAME\n"
             "  list                         accounts, without secrets or hashes\n"
             "  dead-list [--device ID] [--category CAT] [--reason CODE] [--since TIME]\n"
@@ -134,6 +140,7 @@ static void usage(FILE *f)
             "      --station STATION        a station the new device reports for (repeatable)\n"
             "      --description TEXT       free text for operators\n"
             "      --role ROLE              the role of a new user\n"
+            "      --unit UNIT              the unit of a unit account (pantau_alert.unit)\n"
             "      --password-file FILE     read the password from FILE's first line ('-': stdin)\n"
             "      --iterations N           PBKDF2-SHA512 iterations (default %d, at least %d)\n"
             ADMIN_REGISTRY_USAGE_OPTIONS
@@ -564,7 +571,7 @@ out:
 
 static bool person_role(const char *role)
 {
-    static const char *const roles[] = {"collector", "dashboard", "admin", "officer"};
+    static const char *const roles[] = {"collector", "dashboard", "admin", "officer", "unit"};
     size_t i;
 
     for (i = 0; role != NULL && i < sizeof(roles) / sizeof(roles[0]); i++) {
@@ -575,17 +582,46 @@ static bool person_role(const char *role)
     return false;
 }
 
+/* --unit goes with role unit and with no other (schema/018: a unit account names its unit);
+ * the unit id rule is msg_unit_valid's (the topic level it reads). Returns 0 or 2 (usage). */
+static int user_unit_check(const struct admin *ad, const char *cmd, const char *role)
+{
+    bool is_unit = strcmp(role, "unit") == 0;
+
+    if (is_unit && ad->unit == NULL) {
+        fprintf(stderr, "pantau-admin: %s: --role unit needs --unit UNIT\n", cmd);
+        return 2;
+    }
+    if (!is_unit && ad->unit != NULL) {
+        fprintf(stderr, "pantau-admin: %s: --unit is only for role unit, not %s\n", cmd, role);
+        return 2;
+    }
+    if (is_unit && !msg_unit_valid(ad->unit, strlen(ad->unit))) {
+        fprintf(stderr,
+                "pantau-admin: %s: --unit '%s' is not a unit id (1-32 of a-z 0-9 _ -, starting "
+                "with a letter or digit)\n",
+                cmd, ad->unit);
+        return 2;
+    }
+    return 0;
+}
+
 static int user_add(struct admin *ad, const char *name)
 {
     char hash[SECRET_HASH_MAX + 1];
-    const char *p[3];
+    const char *p[4];
     int rc;
 
     if (!id_ok(name)) {
         return admin_usage_fail("'%s' is not a username (protocol.md section 2 id form)", name);
     }
     if (!person_role(ad->role)) {
-        return admin_usage_fail("user-add needs --role collector, dashboard, admin or officer%s", "");
+        return admin_usage_fail(
+            "user-add needs --role collector, dashboard, admin, officer or unit%s", "");
+    }
+    rc = user_unit_check(ad, "user-add", ad->role);
+    if (rc != 0) {
+        return rc;
     }
     rc = get_password_hash(ad, hash, sizeof(hash));
     if (rc != 0) {
@@ -598,16 +634,50 @@ static int user_add(struct admin *ad, const char *name)
     p[0] = name;
     p[1] = ad->role;
     p[2] = hash;
+    p[3] = ad->unit; /* NULL: no unit */
     rc = exec_ok(ad, "adding the user",
-                 "INSERT INTO pantau_ops.account (username, role, secret_kind, secret_hash) "
-                 "VALUES ($1, $2, 'password', $3)",
-                 3, p, NULL);
+                 "INSERT INTO pantau_ops.account (username, role, secret_kind, secret_hash, "
+                 "unit_id) VALUES ($1, $2, 'password', $3, $4)",
+                 4, p, NULL);
     if (rc == 0) {
-        fprintf(stderr, "pantau-admin: user %s added (%s)\n", name, ad->role);
+        fprintf(stderr, "pantau-admin: user %s added (%s%s%s)\n", name, ad->role,
+                ad->unit != NULL ? " of unit " : "", ad->unit != NULL ? ad->unit : "");
     }
 out:
     secret_wipe(hash, sizeof(hash));
     return rc;
+}
+
+/* user-role NAME ROLE [--unit UNIT]: the unit is set with role unit and cleared otherwise. */
+static int user_role(struct admin *ad, const char *name, const char *role)
+{
+    const char *p[3] = {name, role, ad->unit};
+    long rows = 0;
+    int rc;
+
+    if (!person_role(role)) {
+        return admin_usage_fail(
+            "'%s' is not a role: collector, dashboard, admin, officer or unit", role);
+    }
+    rc = user_unit_check(ad, "user-role", role);
+    if (rc != 0) {
+        return rc;
+    }
+    if (db_open(ad) != 0) {
+        return 1;
+    }
+    if (exec_ok(ad, "user-role",
+                "UPDATE pantau_ops.account SET role = $2, unit_id = $3 WHERE username = $1 "
+                "AND role <> 'device'",
+                3, p, &rows) != 0) {
+        return 1;
+    }
+    if (rows < 1) {
+        fprintf(stderr, "pantau-admin: user-role: no such account or binding: %s\n", name);
+        return 1;
+    }
+    fprintf(stderr, "pantau-admin: %s has a new role\n", name);
+    return 0;
 }
 
 static int user_password(struct admin *ad, const char *name)
@@ -1021,13 +1091,7 @@ static int dispatch(struct admin *ad, int argc, char **argv)
         return user_password(ad, a);
     }
     if (strcmp(cmd, "user-role") == 0) {
-        if (!person_role(b)) {
-            return admin_usage_fail("'%s' is not a role: collector, dashboard, admin or officer", b);
-        }
-        return simple_update(ad, cmd,
-                             "UPDATE pantau_ops.account SET role = $2 WHERE username = $1 "
-                             "AND role <> 'device'",
-                             a, b, "has a new role");
+        return user_role(ad, a, b);
     }
     if (strcmp(cmd, "user-disable") == 0 || strcmp(cmd, "user-enable") == 0) {
         return simple_update(ad, cmd,
@@ -1057,6 +1121,7 @@ int main(int argc, char **argv)
         {"station", required_argument, NULL, 'S'},
         {"description", required_argument, NULL, 'D'},
         {"role", required_argument, NULL, 'R'},
+        {"unit", required_argument, NULL, OPT_UNIT},
         {"password-file", required_argument, NULL, 'P'},
         {"iterations", required_argument, NULL, 'I'},
         {"device", required_argument, NULL, OPT_DEVICE},
@@ -1108,6 +1173,9 @@ int main(int argc, char **argv)
             break;
         case 'R':
             ad.role = optarg;
+            break;
+        case OPT_UNIT:
+            ad.unit = optarg;
             break;
         case 'P':
             ad.password_file = optarg;

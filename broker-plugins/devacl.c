@@ -143,8 +143,8 @@ static const enum msg_stream device_streams[] = {MSG_STREAM_HEALTH}; /* and its 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 static const struct reading_scope collector_scope = {collector_streams, N_OF(collector_streams),
                                                      NULL, NULL};
-/* a dashboard (a unit's console) reads the alerts too (protocol.md 12); a role that reads only
- * its own unit's subtree comes later */
+/* a dashboard (the operation center's console) reads every unit's alerts (protocol.md 12); a
+ * unit account only its own unit's subtree (decide_unit) */
 static const struct reading_scope dashboard_scope = {
     watcher_streams, N_OF(watcher_streams), STATS_TOPIC_PREFIX "#", MSG_TOPIC_ALERT_PREFIX "#"};
 static const struct reading_scope admin_scope = {watcher_streams, N_OF(watcher_streams), "$SYS/#",
@@ -315,6 +315,26 @@ static enum devacl_reason decide_collector(const struct devacl_request *req, cha
     return DEVACL_OK;
 }
 
+/* A unit's console (role unit, schema/018): it reads pantau/v1/_sys/alert/<its unit>/# and
+ * nothing else, not another unit's alerts, not device data; it publishes nothing. A persistent
+ * session is what it should use (protocol.md 12.1); no shared subscriptions. */
+static enum devacl_reason decide_unit(const struct devacl_request *req,
+                                      const struct regcache_account *a, char *err, size_t errlen)
+{
+    char own_alerts[MSG_TOPIC_MAX + 1];
+    struct reading_scope scope = {NULL, 0, own_alerts, NULL};
+
+    if (req->access == MOSQ_ACL_WRITE) {
+        snprintf(err, errlen, "a unit only reads");
+        return DEVACL_ROLE;
+    }
+    if (msg_topic_alert_filter(own_alerts, sizeof(own_alerts), a->unit_id) != MSG_OK) {
+        snprintf(err, errlen, "the account's unit is not a unit id");
+        return DEVACL_ROLE;
+    }
+    return check_reading(req, &scope, false, "unit", err, errlen);
+}
+
 enum devacl_reason devacl_decide(const struct devacl_request *req, const struct regcache_account *a,
                                  char *err, size_t errlen)
 {
@@ -367,6 +387,8 @@ enum devacl_reason devacl_decide(const struct devacl_request *req, const struct 
             return check_reading(req, &admin_scope, false, "admin", err, errlen);
         }
         return check_reading(req, &dashboard_scope, false, "dashboard", err, errlen);
+    case REGCACHE_ROLE_UNIT:
+        return decide_unit(req, a, err, errlen);
     case REGCACHE_ROLE_OFFICER:
     default:
         snprintf(err, errlen, "this role has no MQTT access");

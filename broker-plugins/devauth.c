@@ -263,6 +263,7 @@ static bool role_has_mqtt(enum regcache_role role)
     case REGCACHE_ROLE_COLLECTOR:
     case REGCACHE_ROLE_DASHBOARD:
     case REGCACHE_ROLE_ADMIN:
+    case REGCACHE_ROLE_UNIT:
         return true;
     case REGCACHE_ROLE_OFFICER:
         return false;

@@ -6,10 +6,16 @@
  * PostgreSQL a moment ago or from the file at start. So the file cannot say anything that a
  * load could not, and both paths are checked the same way.
  *
- *   pantau-regcache 1
+ *   pantau-regcache 2
  *   A <username> <role> <secret_kind> <enabled 0|1> <device_id|-> <kind|-> <version> <hash>
+ *     <unit_id|->
  *   B <device_id> <station_id> <from_ms|-> <to_ms|-> <station kind>
  *   sum <SHA-256 of every byte before this line, hex>
+ *
+ * (The A line is one line; its last field, the unit of a `unit` account (schema/018), came with
+ * version 2. A version 1 file, as a broker before 018 wrote it, is still read: its A lines have
+ * 9 fields and no account of role unit, which version 1 could not hold. It is rewritten as
+ * version 2 at the first load from PostgreSQL.)
  *
  * (A B line without its station kind, as an older broker wrote them, is read with the kind
  * unknown: such a binding fits no stream, so readings for it are refused until the first load
@@ -46,7 +52,8 @@
 #include "msg_err.h"
 #include "msg_hash.h"
 
-#define FILE_MAGIC "pantau-regcache 1\n"
+#define FILE_MAGIC "pantau-regcache 2\n"
+#define FILE_MAGIC_V1 "pantau-regcache 1\n" /* still read: no unit field */
 #define FILE_MAX (64 * 1024 * 1024)          /* a snapshot file larger than this is refused */
 #define LOGQ_LINES 16
 #define LOGQ_LEN 300
@@ -62,6 +69,7 @@ struct snapshot {
     unsigned char sum[SHA256_DIGEST_LENGTH]; /* of its text */
     int64_t loaded_ms;
     bool from_file;
+    int version;                             /* of the text it was parsed from: 1 or 2 */
 };
 
 struct logline {
@@ -188,7 +196,8 @@ static void buf_seal(struct buf *b, unsigned char sum[SHA256_DIGEST_LENGTH])
 
 /* ---- parsing a snapshot text ---- */
 
-static const char *const role_names[] = {"device", "collector", "dashboard", "admin", "officer"};
+static const char *const role_names[] = {"device", "collector", "dashboard", "admin", "officer",
+                                          "unit"};
 
 static int role_from_name(const char *s, enum regcache_role *out)
 {
@@ -317,12 +326,15 @@ static bool hash_ok(const char *s)
     return true;
 }
 
-static int parse_account(char **f, size_t nf, struct regcache_account *a, char *err,
-                         size_t errlen)
+/* An A line of a file of the given version (1: 9 fields, no unit; 2: 10 fields). */
+static int parse_account(char **f, size_t nf, int version, struct regcache_account *a,
+                         char *err, size_t errlen)
 {
+    size_t want = version == 1 ? 9 : 10;
+
     memset(a, 0, sizeof(*a));
-    if (nf != 9) {
-        snprintf(err, errlen, "account line has %zu fields, not 9", nf);
+    if (nf != want) {
+        snprintf(err, errlen, "account line has %zu fields, not %zu", nf, want);
         return -1;
     }
     if (!id_ok(f[1])) {
@@ -366,6 +378,23 @@ static int parse_account(char **f, size_t nf, struct regcache_account *a, char *
         return -1;
     }
     memcpy(a->secret_hash, f[8], strlen(f[8]) + 1);
+    if (version == 1) {
+        if (a->role == REGCACHE_ROLE_UNIT) {
+            snprintf(err, errlen, "account %s: a unit account in a version 1 file", a->username);
+            return -1;
+        }
+        return 0;
+    }
+    if (a->role == REGCACHE_ROLE_UNIT) {
+        if (!msg_unit_valid(f[9], strlen(f[9]))) {
+            snprintf(err, errlen, "account %s: bad unit", a->username);
+            return -1;
+        }
+        memcpy(a->unit_id, f[9], strlen(f[9]) + 1);
+    } else if (strcmp(f[9], "-") != 0) {
+        snprintf(err, errlen, "account %s: a unit for a role that has none", a->username);
+        return -1;
+    }
     return 0;
 }
 
@@ -397,7 +426,7 @@ static struct snapshot *snapshot_parse(char *text, size_t len, char *err, size_t
     struct tmp_binding *tmp = NULL;
     unsigned char sum[SHA256_DIGEST_LENGTH];
     char hex[65];
-    char *fields[10];
+    char *fields[11];
     char *line;
     char *nl;
     char *sumline;
@@ -407,9 +436,15 @@ static struct snapshot *snapshot_parse(char *text, size_t len, char *err, size_t
     size_t i;
     size_t j;
     size_t nf;
+    int version = 0;
 
-    if (len < strlen(FILE_MAGIC) || memcmp(text, FILE_MAGIC, strlen(FILE_MAGIC)) != 0) {
-        snprintf(err, errlen, "not a pantau-regcache 1 file");
+    if (len >= strlen(FILE_MAGIC) && memcmp(text, FILE_MAGIC, strlen(FILE_MAGIC)) == 0) {
+        version = 2;
+    } else if (len >= strlen(FILE_MAGIC_V1) &&
+               memcmp(text, FILE_MAGIC_V1, strlen(FILE_MAGIC_V1)) == 0) {
+        version = 1;
+    } else {
+        snprintf(err, errlen, "not a pantau-regcache 1 or 2 file");
         goto fail;
     }
     if (text[len - 1] != '\n' || memchr(text, '\0', len) != NULL) {
@@ -452,13 +487,14 @@ static struct snapshot *snapshot_parse(char *text, size_t len, char *err, size_t
         goto nomem;
     }
     memcpy(s->sum, sum, sizeof(sum));
-    line = text + strlen(FILE_MAGIC);
+    s->version = version;
+    line = text + strlen(FILE_MAGIC); /* both versions' first lines are as long */
     for (; line < sumline; line = nl + 1) {
         nl = strchr(line, '\n');
         *nl = '\0';
-        nf = split(line, fields, 10);
+        nf = split(line, fields, 11);
         if (strcmp(fields[0], "A") == 0) {
-            if (parse_account(fields, nf, &s->accounts[s->n_accounts], err, errlen) != 0) {
+            if (parse_account(fields, nf, version, &s->accounts[s->n_accounts], err, errlen) != 0) {
                 goto fail;
             }
             s->n_accounts++;
@@ -640,7 +676,7 @@ static const char SQL_ACCOUNTS[] =
     "SELECT a.username, a.role, a.secret_kind, a.secret_hash,"
     " (a.enabled AND coalesce(d.enabled, true))::int,"
     " coalesce(a.device_id, '-'), coalesce(d.kind, '-'),"
-    " a.updated_at::text, coalesce(d.updated_at::text, '')"
+    " a.updated_at::text, coalesce(d.updated_at::text, ''), coalesce(a.unit_id, '-')"
     " FROM pantau_ops.account a LEFT JOIN pantau.device d ON d.device_id = a.device_id";
 
 /* The bindings as the collector reads them (MSG_BINDING_SQL: bounds in whole ms, rounded up;
@@ -672,7 +708,7 @@ static int db_read(PGconn *conn, struct buf *b, size_t *skipped, char *err, size
     }
     PQclear(res);
     res = PQexec(conn, SQL_ACCOUNTS);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 9) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 10) {
         snprintf(err, errlen, "reading pantau_ops.account: %s", PQerrorMessage(conn));
         goto out;
     }
@@ -684,7 +720,8 @@ static int db_read(PGconn *conn, struct buf *b, size_t *skipped, char *err, size
         int f;
 
         if (!field_ok(user) || !field_ok(hash) || strlen(hash) > REGCACHE_HASH_MAX ||
-            !field_ok(PQgetvalue(res, i, 5)) || !field_ok(PQgetvalue(res, i, 6))) {
+            !field_ok(PQgetvalue(res, i, 5)) || !field_ok(PQgetvalue(res, i, 6)) ||
+            !field_ok(PQgetvalue(res, i, 9))) {
             (*skipped)++;
             continue;
         }
@@ -694,9 +731,13 @@ static int db_read(PGconn *conn, struct buf *b, size_t *skipped, char *err, size
         for (f = 0; f < 9; f++) {
             v = msg_hash_field(v, PQgetvalue(res, i, f));
         }
-        snprintf(line, sizeof(line), "A %s %s %s %s %s %s %" PRIu64 " %s\n", user,
+        /* the unit (018) only where there is one: other accounts keep their version */
+        if (strcmp(PQgetvalue(res, i, 9), "-") != 0) {
+            v = msg_hash_field(v, PQgetvalue(res, i, 9));
+        }
+        snprintf(line, sizeof(line), "A %s %s %s %s %s %s %" PRIu64 " %s %s\n", user,
                  PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
-                 PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), v, hash);
+                 PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), v, hash, PQgetvalue(res, i, 9));
         buf_str(b, line);
     }
     PQclear(res);
@@ -1008,8 +1049,12 @@ struct regcache *regcache_new(const struct regcache_config *cfg, char *err, size
         s->loaded_ms = msg_clock_wall_ms();
         rc->installed = s;
         rc->generation = 1;
-        mosquitto_log_printf(MOSQ_LOG_NOTICE, "regcache: %zu accounts from the snapshot file %s",
-                             s->n_accounts, cfg->snapshot_path);
+        mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                             "regcache: %zu accounts from the snapshot file %s (version %d%s)",
+                             s->n_accounts, cfg->snapshot_path, s->version,
+                             s->version == 1 ? ", no unit accounts: rewritten as version 2 at "
+                                               "the first load from PostgreSQL"
+                                             : "");
     } else if (!absent) {
         mosquitto_log_printf(MOSQ_LOG_WARNING, "regcache: snapshot file ignored: %s", ferr);
     }

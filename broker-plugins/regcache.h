@@ -36,6 +36,7 @@ enum regcache_role {
     REGCACHE_ROLE_DASHBOARD,
     REGCACHE_ROLE_ADMIN,
     REGCACHE_ROLE_OFFICER,
+    REGCACHE_ROLE_UNIT,                /* a unit's console: reads its own unit's alerts only */
 };
 
 enum regcache_secret {
@@ -54,6 +55,8 @@ struct regcache_account {
     enum msg_device_kind kind;
     size_t n_bindings;
     const struct msg_binding *bindings; /* owned by the snapshot; judged by msg_binding_check */
+    /* unit accounts only: */
+    char unit_id[MSG_UNIT_MAX + 1];    /* its unit (msg_unit_valid), "" for other roles */
     uint64_t version;                  /* changes whenever this account's row changes (so that
                                         * devauth can drop a cached verification) */
 };

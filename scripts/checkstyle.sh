@@ -113,6 +113,9 @@ FORMATTED=(
     alertd/main.c
     alertd/webhook.c
     alertd/webhook.h
+    alertd/service_watch.c
+    alertd/service_watch.h
+    tests/unit/test_alertd_service_watch.c
 )
 
 mapfile -t SOURCES < <(find msg collector edge-agent broker-plugins alertd tests -type f \

@@ -66,7 +66,7 @@ def test_postgres_down_then_restart_then_torn_file_then_recovery():
     e.wait_connack("gw-new-02", "gw-new-02", new, B.RC_SUCCESS, timeout=10)
     # the file is whole again, and private
     text = open(e.snapshot, "rb").read()
-    assert text.startswith(b"pantau-regcache 1\n") and b"\nsum " in text
+    assert text.startswith(b"pantau-regcache 2\n") and b"\nsum " in text   # 018: version 2
     assert b"gw-new-02" in text
     assert os.stat(e.snapshot).st_mode & 0o077 == 0
     for s in e.secrets.values():

@@ -36,6 +36,8 @@ enum who {
     OFF,
     GW_OFF,
     GW_ODD,
+    UNIT_BPBD,
+    UNIT_BAD,
     NOBODY
 };
 
@@ -49,6 +51,7 @@ static void make_accounts(void)
         bool enabled;
         const char *device;
         enum msg_device_kind kind;
+        const char *unit;
     } rows[NOBODY] = {
         [GW] = {"gw-1", REGCACHE_ROLE_DEVICE, true, "gw-1", MSG_KIND_FLOOD_GATEWAY},
         [CAM] = {"cam-1", REGCACHE_ROLE_DEVICE, true, "cam-1", MSG_KIND_TRAFFIC_GATEWAY},
@@ -59,6 +62,10 @@ static void make_accounts(void)
         [OFF] = {"officer-1", REGCACHE_ROLE_OFFICER, true, "", MSG_KIND_FLOOD_GATEWAY},
         [GW_OFF] = {"gw-off", REGCACHE_ROLE_DEVICE, false, "gw-off", MSG_KIND_FLOOD_GATEWAY},
         [GW_ODD] = {"gw-odd", REGCACHE_ROLE_DEVICE, true, "gw-other", MSG_KIND_FLOOD_GATEWAY},
+        [UNIT_BPBD] = {"console-bpbd", REGCACHE_ROLE_UNIT, true, "", MSG_KIND_FLOOD_GATEWAY,
+                       "bpbd"},
+        /* regcache never makes one (it checks the unit): devacl refuses it all the same */
+        [UNIT_BAD] = {"console-bad", REGCACHE_ROLE_UNIT, true, "", MSG_KIND_FLOOD_GATEWAY, "+"},
     };
 
     for (int i = 0; i < NOBODY; i++) {
@@ -68,6 +75,8 @@ static void make_accounts(void)
         accounts[i].enabled = rows[i].enabled;
         snprintf(accounts[i].device_id, sizeof(accounts[i].device_id), "%s", rows[i].device);
         accounts[i].kind = rows[i].kind;
+        snprintf(accounts[i].unit_id, sizeof(accounts[i].unit_id), "%s",
+                 rows[i].unit != NULL ? rows[i].unit : "");
     }
 }
 
@@ -208,6 +217,43 @@ static const struct row rows[] = {
     {"admin all of $SYS", ADM, NULL, S, "$SYS/#", NULL, false, DEVACL_OK, NULL},
     {"admin publishes", ADM, NULL, W, "$SYS/x", "1", false, DEVACL_ROLE, ""},
     {"officer", OFF, NULL, S, "pantau/v1/+/status", NULL, false, DEVACL_ROLE, "no MQTT"},
+    /* a unit's console (issue 11): its own unit's alerts, nothing else */
+    {"unit subscribes to its alerts", UNIT_BPBD, NULL, S, "pantau/v1/_sys/alert/bpbd/#", NULL,
+     false, DEVACL_OK, NULL},
+    {"unit subscribes to one kind of its alerts", UNIT_BPBD, NULL, S,
+     "pantau/v1/_sys/alert/bpbd/flood_level/+", NULL, false, DEVACL_OK, NULL},
+    {"unit reads its alert", UNIT_BPBD, NULL, R,
+     "pantau/v1/_sys/alert/bpbd/flood_level/station-katulampa", NULL, false, DEVACL_OK, NULL},
+    {"unit subscribes to another unit's alerts", UNIT_BPBD, NULL, S,
+     "pantau/v1/_sys/alert/dinkes/#", NULL, false, DEVACL_FILTER, "beyond what a unit may read"},
+    {"unit reads another unit's alert", UNIT_BPBD, NULL, R,
+     "pantau/v1/_sys/alert/dinkes/larva_positive/area-32.75.01", NULL, false, DEVACL_TOPIC,
+     "a unit may not read"},
+    {"unit subscribes to every unit's alerts", UNIT_BPBD, NULL, S, "pantau/v1/_sys/alert/#", NULL,
+     false, DEVACL_FILTER, ""},
+    {"unit subscribes across units", UNIT_BPBD, NULL, S, "pantau/v1/_sys/alert/+/flood_level/#",
+     NULL, false, DEVACL_FILTER, ""},
+    {"unit whose id is a prefix of another's", UNIT_BPBD, NULL, S, "pantau/v1/_sys/alert/bpbd2/#",
+     NULL, false, DEVACL_FILTER, ""},
+    {"unit subscribes to flood readings", UNIT_BPBD, NULL, S, "pantau/v1/+/flood", NULL, false,
+     DEVACL_FILTER, ""},
+    {"unit reads a flood reading", UNIT_BPBD, NULL, R, "pantau/v1/gw-1/flood", NULL, false,
+     DEVACL_TOPIC, ""},
+    {"unit subscribes to status", UNIT_BPBD, NULL, S, "pantau/v1/+/status", NULL, false,
+     DEVACL_FILTER, ""},
+    {"unit subscribes to health", UNIT_BPBD, NULL, S, "pantau/v1/_sys/health/+", NULL, false,
+     DEVACL_FILTER, ""},
+    {"unit subscribes to everything", UNIT_BPBD, NULL, S, "#", NULL, false, DEVACL_FILTER, ""},
+    {"unit subscribes to $SYS", UNIT_BPBD, NULL, S, "$SYS/#", NULL, false, DEVACL_FILTER, ""},
+    {"unit in a shared group", UNIT_BPBD, NULL, S, "$share/g/pantau/v1/_sys/alert/bpbd/#", NULL,
+     false, DEVACL_SHARE, "a unit may not join a shared subscription"},
+    {"unit with a bad filter", UNIT_BPBD, NULL, S, "pantau/v1/_sys/alert/bpbd/#/x", NULL, false,
+     DEVACL_FILTER, "bad subscription filter"},
+    {"unit publishes on its alert topic", UNIT_BPBD, NULL, W,
+     "pantau/v1/_sys/alert/bpbd/flood_level/station-katulampa", "{}", true, DEVACL_ROLE,
+     "only reads"},
+    {"unit account with a bad unit", UNIT_BAD, NULL, S, "pantau/v1/_sys/alert/+/#", NULL, false,
+     DEVACL_ROLE, "not a unit id"},
     /* identity */
     {"no username", NOBODY, "", R, "pantau/v1/gw-1/ack", NULL, false, DEVACL_NO_USERNAME,
      "no username"},

@@ -39,9 +39,9 @@ static const struct msg_binding *binding(const struct regcache_account *a, const
     return NULL;
 }
 
-/* Writes "pantau-regcache 1\n" body and its sum line to path; cut > 0 drops that many bytes
- * from the end (a torn write). */
-static void write_snapshot(const char *body, size_t cut)
+/* Writes magic, body and its sum line to path; cut > 0 drops that many bytes from the end (a
+ * torn write). */
+static void write_snapshot_as(const char *magic, const char *body, size_t cut)
 {
     unsigned char sum[SHA256_DIGEST_LENGTH];
     char text[8192];
@@ -56,7 +56,7 @@ static void write_snapshot(const char *body, size_t cut)
         }
         snprintf(path, sizeof(path), "%s/registry.snapshot", dir);
     }
-    len = (size_t)snprintf(text, sizeof(text), "pantau-regcache 1\n%s", body);
+    len = (size_t)snprintf(text, sizeof(text), "%s%s", magic, body);
     SHA256((const unsigned char *)text, len, sum);
     len += (size_t)snprintf(text + len, sizeof(text) - len, "sum ");
     for (i = 0; i < sizeof(sum); i++) {
@@ -69,6 +69,13 @@ static void write_snapshot(const char *body, size_t cut)
     }
     fwrite(text, 1, len - cut, f);
     fclose(f);
+}
+
+/* A version 1 file, as a broker before schema/018 wrote it: most tests use one, so that an
+ * old snapshot is shown to load. */
+static void write_snapshot(const char *body, size_t cut)
+{
+    write_snapshot_as("pantau-regcache 1\n", body, cut);
 }
 
 static struct regcache *open_cache(void)
@@ -221,6 +228,83 @@ static void test_bad_lines_are_refused(void)
     }
 }
 
+/* Version 2 (schema/018): every A line ends with the unit of a unit account, '-' otherwise. */
+static const char BODY_V2[] =
+    "A gw-1 device device_key 1 gw-1 flood_gateway 11 hmac-sha256$k=00000000$aa -\n"
+    "A console-bpbd unit password 1 - - 15 pbkdf2-sha512$i=100000$cc$dd bpbd\n"
+    "A rina dashboard password 1 - - 16 pbkdf2-sha512$i=100000$ee$ff -\n"
+    "B gw-1 st-b 1000 2000 flood_gauge\n";
+
+static void test_issue11_v2_file_loads_unit_accounts(void)
+{
+    const struct regcache_account *a;
+    struct regcache_info info;
+    struct regcache *rc;
+
+    stub_reset();
+    write_snapshot_as("pantau-regcache 2\n", BODY_V2, 0);
+    rc = open_cache();
+    if (rc == NULL) {
+        return;
+    }
+    regcache_info(rc, &info);
+    TEST_CHECK(info.accounts == 3 && info.from_file);
+    TEST_CHECK(stub_logged("(version 2)"));
+    a = regcache_find(rc, "console-bpbd");
+    TEST_CHECK(a != NULL && a->role == REGCACHE_ROLE_UNIT && strcmp(a->unit_id, "bpbd") == 0);
+    TEST_CHECK(a != NULL && a->device_id[0] == '\0' && a->version == 15);
+    a = regcache_find(rc, "rina");
+    TEST_CHECK(a != NULL && a->role == REGCACHE_ROLE_DASHBOARD && a->unit_id[0] == '\0');
+    a = regcache_find(rc, "gw-1");
+    TEST_CHECK(a != NULL && a->unit_id[0] == '\0' && a->n_bindings == 1);
+    /* a version 1 file gives every account no unit */
+    regcache_free(rc);
+    stub_reset();
+    write_snapshot(BODY, 0);
+    rc = open_cache();
+    a = rc != NULL ? regcache_find(rc, "collector-1") : NULL;
+    TEST_CHECK(a != NULL && a->unit_id[0] == '\0');
+    TEST_CHECK(stub_logged("(version 1, no unit accounts"));
+    regcache_free(rc);
+}
+
+static void test_issue11_bad_unit_lines_are_refused(void)
+{
+    static const struct {
+        const char *magic;
+        const char *body;
+    } cases[] = {
+        /* a unit account in a version 1 file: version 1 could not hold one */
+        {"pantau-regcache 1\n", "A gw-1 unit password 1 - - 1 h\n"},
+        /* version 2: a 9-field line, a unit without its unit, a bad unit id, a unit on a
+         * device, an eleventh field */
+        {"pantau-regcache 2\n", "A gw-1 device device_key 1 gw-1 flood_gateway 1 h\n"},
+        {"pantau-regcache 2\n", "A gw-1 unit password 1 - - 1 h -\n"},
+        {"pantau-regcache 2\n", "A gw-1 unit password 1 - - 1 h BPBD\n"},
+        {"pantau-regcache 2\n",
+         "A gw-1 unit password 1 - - 1 h a23456789012345678901234567890123\n"}, /* 33 bytes */
+        {"pantau-regcache 2\n", "A gw-1 device device_key 1 gw-1 flood_gateway 1 h bpbd\n"},
+        {"pantau-regcache 2\n", "A gw-1 unit password 1 - - 1 h bpbd x\n"},
+        /* a version this broker does not know */
+        {"pantau-regcache 3\n", "A gw-1 device device_key 1 gw-1 flood_gateway 1 h -\n"},
+    };
+    struct regcache *rc;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        stub_reset();
+        write_snapshot_as(cases[i].magic, cases[i].body, 0);
+        rc = open_cache();
+        if (rc == NULL) {
+            continue;
+        }
+        TEST_CHECK(regcache_find(rc, "gw-1") == NULL);
+        TEST_MSG("case %zu accepted", i);
+        TEST_CHECK(stub_logged("snapshot file ignored"));
+        regcache_free(rc);
+    }
+}
+
 static void test_no_file_is_empty(void)
 {
     struct regcache_info info;
@@ -273,6 +357,8 @@ TEST_LIST = {
     {"torn_file_is_ignored", test_torn_file_is_ignored},
     {"altered_file_is_ignored", test_altered_file_is_ignored},
     {"bad_lines_are_refused", test_bad_lines_are_refused},
+    {"issue11_v2_file_loads_unit_accounts", test_issue11_v2_file_loads_unit_accounts},
+    {"issue11_bad_unit_lines_are_refused", test_issue11_bad_unit_lines_are_refused},
     {"no_file_is_empty", test_no_file_is_empty},
     {"db_failure_logged_from_broker_thread", test_db_failure_logged_from_broker_thread},
     {"bad_config", test_bad_config},
