@@ -112,13 +112,17 @@ class Receiver:
 
 
 class Subscriber:
-    """An MQTT 5 client subscribed to the alert tree (or a unit's subtree) at QoS 1."""
+    """An MQTT 5 client subscribed to the alert tree (or a unit's subtree) at QoS 1; with a
+    username (a dashboard account through pantau's plugin, client id = username)."""
 
-    def __init__(self, port, topic_filter="pantau/v1/_sys/alert/#", client_id=None):
+    def __init__(self, port, topic_filter="pantau/v1/_sys/alert/#", client_id=None,
+                 username=None, password=None):
         self.messages = []
         self.lock = threading.Lock()
-        self.client = mqtt.Client(client_id=client_id or "sub-" + uuid.uuid4().hex[:8],
-                                  protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(client_id=client_id or username or
+                                  "sub-" + uuid.uuid4().hex[:8], protocol=mqtt.MQTTv5)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
         self.client.subscribe(topic_filter, qos=1)
