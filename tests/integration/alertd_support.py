@@ -55,6 +55,7 @@ class Receiver:
 
     def __init__(self, default=200):
         self.requests = []
+        self.arrivals = []           # time.monotonic() of each request, same order
         self.script = []
         self.default = default
         self.lock = threading.Lock()
@@ -70,6 +71,7 @@ class Receiver:
                 with receiver.lock:
                     receiver.requests.append((self.headers.get("Idempotency-Key"), body,
                                               self.headers.get("X-Pantau-Signature")))
+                    receiver.arrivals.append(time.monotonic())
                     answer = receiver.script.pop(0) if receiver.script else receiver.default
                 if answer == "drop":
                     self.close_connection = True
@@ -118,6 +120,7 @@ class Subscriber:
     def __init__(self, port, topic_filter="pantau/v1/_sys/alert/#", client_id=None,
                  username=None, password=None):
         self.messages = []
+        self.arrivals = []           # time.monotonic() of each message, same order
         self.lock = threading.Lock()
         self.client = mqtt.Client(client_id=client_id or username or
                                   "sub-" + uuid.uuid4().hex[:8], protocol=mqtt.MQTTv5)
@@ -132,6 +135,7 @@ class Subscriber:
     def _on_message(self, client, userdata, msg):
         with self.lock:
             self.messages.append((msg.topic, json.loads(msg.payload), msg.retain))
+            self.arrivals.append(time.monotonic())
 
     def keys(self):
         with self.lock:
