@@ -17,15 +17,21 @@ not log in, so pantau's plugin is not on this path (its cost: docs/benchmarks.md
    fall dwell 0), alternating 50 and 100 cm, so that each reading raises a flood_level alert;
    time from just before its PUBLISH to the `raised` delivery of that alert (matched by the
    reading's seq in the body's evidence) at the MQTT subscriber and at the webhook receiver.
-2. throughput, alternated rounds: the load generator's `ack` mode (bench_collector.py's
-   "collector" round: every reading held until acknowledged after COMMIT) with alerting off
-   (the queue triggers of 013/015 on the facts tables disabled with ALTER TABLE ... DISABLE
-   TRIGGER, alertd stopped) and on (triggers enabled, alertd evaluating what they queue). The
-   load's gauges have thresholds above its levels and no rate-of-rise alert: the engine does
-   its whole evaluation and raises nothing.
+2. throughput, alternated rounds (order rotated): the load generator's `ack` mode
+   (bench_collector.py's "collector" round: every reading held until acknowledged after
+   COMMIT) with alerting `off` (the queue triggers of 013/015 on the facts tables disabled with
+   ALTER TABLE ... DISABLE TRIGGER, alertd stopped), `on` (triggers enabled, alertd evaluating
+   what they queue, as deployed) and `queue` (the triggers only: alertd stopped during the
+   round; the collector's own cost). After an on or queue round alertd works on the backlog
+   for --drain-s (after a queue round: its evaluation rate, queue items per second), then the
+   queue is emptied (TRUNCATE) so that each round starts alike. The load's gauges have
+   thresholds above its levels and no rate-of-rise alert: the engine does its whole
+   evaluation and raises nothing.
 3. loaded: the probes again while the load generator sends at half the median rate of the
    "on" rounds.
-Prints each round, then p50/p99/max and the ratio of the medians, and the load average.
+Prints each round, then p50/p99/max, where the time went (from the rows' own clocks), the ratio
+of the medians, and the load average. Figures: docs/benchmarks.md, "Alerts: latency and the
+collector's cost".
 """
 import argparse
 import os
@@ -107,6 +113,9 @@ class AlertBench(BC.Bench):
         self.probe = TestDevice("gw-probe", "127.0.0.1", self.port, stream="flood",
                                 station="st-probe").start()
         self.probe_level = 100
+        self.seg = {}                # phase -> segment -> [seconds]
+        self.depth = {}              # phase -> [pantau_alert.pending rows after each probe]
+        self.phase = "warm-up"
 
     # ---- alerting on and off ------------------------------------------------------------
 
@@ -128,6 +137,8 @@ class AlertBench(BC.Bench):
                          "mqtt_port": self.port,
                          "webhook_url": "http://127.0.0.1:%d/hook" % self.receiver.port})
         settings.pop("db_password_file", None)
+        if self.args.evaluate_batch:
+            settings["evaluate_batch"] = str(self.args.evaluate_batch)
         with open(conf, "w") as f:
             for k, v in settings.items():
                 f.write("%s %s\n" % (k, v))
@@ -146,6 +157,7 @@ class AlertBench(BC.Bench):
         delivery of the alert it raised (None: not within timeout)."""
         self.probe_level = 50 if self.probe_level == 100 else 100
         nm, nw = len(self.subscriber.arrivals), len(self.receiver.arrivals)
+        t0w = time.time()
         t0 = time.monotonic()
         seq = self.probe.send(1, level_cm=float(self.probe_level))[0]
         got = {}
@@ -162,20 +174,74 @@ class AlertBench(BC.Bench):
                 if "webhook" not in got and is_alert_of(BC_json(raw), seq):
                     got["webhook"] = at - t0
             time.sleep(0.002)
+        self.segments(seq, t0w, got)
         return got.get("mqtt"), got.get("webhook")
 
-    def probes(self, n, gap=0.3):
+    def segments(self, seq, t0w, got):
+        """Where the time went, from the rows' clocks (one machine, one clock): PUBLISH to
+        received_at (broker, collector intake), to stored_at (the collector's batch wait: its
+        transaction's now()), to raised_at (its transaction, COMMIT, NOTIFY, alertd's wake and
+        evaluate: now() of the evaluating transaction), to delivered_at (now() of the delivery
+        transaction: the wait for the deliverer), to the receiver."""
+        with self.db.cursor() as cur:
+            cur.execute("SELECT extract(epoch FROM l.received_at), extract(epoch FROM"
+                        " l.stored_at), extract(epoch FROM a.raised_at), d.channel,"
+                        " extract(epoch FROM d.delivered_at)"
+                        " FROM pantau.reading_ledger l, pantau_alert.delivery d"
+                        " JOIN pantau_alert.alert a USING (alert_id)"
+                        " WHERE l.device_id = 'gw-probe' AND l.store_id = %s AND l.seq = %s"
+                        " AND d.body ->> 'station_id' = 'st-probe'"
+                        " AND d.body ->> 'event' = 'raised' AND jsonb_path_exists(d.body,"
+                        " '$.evidence.readings[*] ? (@.seq == $s)', jsonb_build_object('s', %s))",
+                        (self.probe.store, seq, seq))
+            rows = cur.fetchall()
+        for rec, stored, raised, channel, delivered in rows:
+            if delivered is None or channel not in got:
+                continue
+            seg = self.seg.setdefault(self.phase, {})
+            for name, value in (("publish>received", float(rec) - t0w),
+                                ("received>stored", float(stored) - float(rec)),
+                                ("stored>raised", float(raised) - float(stored)),
+                                ("raised>delivery txn " + channel,
+                                 float(delivered) - float(raised)),
+                                ("delivery txn>receiver " + channel,
+                                 t0w + got[channel] - float(delivered))):
+                seg.setdefault(name, []).append(value)
+
+    def probes(self, n, gap=0.3, until=None, timeout=20.0):
+        """n probes, one after the other; none started after monotonic `until`."""
         mq, wh, lost = [], [], 0
         for _ in range(n):
-            m, w = self.probe_once()
+            if until is not None and time.monotonic() >= until:
+                break
+            m, w = self.probe_once(timeout)
             if m is None or w is None:
                 lost += 1
             if m is not None:
                 mq.append(m)
             if w is not None:
                 wh.append(w)
+            self.depth.setdefault(self.phase, []).append(self.pending())
             time.sleep(gap)
         return mq, wh, lost
+
+    def pending(self):
+        with self.db.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pantau_alert.pending")
+            return cur.fetchone()[0]
+
+    def drain(self, seconds):
+        """Lets alertd (running) work on the flood queue for at most `seconds`; returns (queue
+        items it took, seconds), then empties the queue (TRUNCATE) so that every round starts
+        alike: a backlog left by a full-speed round would take minutes to evaluate here."""
+        before = self.pending()
+        t0 = time.monotonic()
+        while self.pending() > 0 and time.monotonic() - t0 < seconds:
+            time.sleep(0.1)
+        took, secs = before - self.pending(), time.monotonic() - t0
+        with self.db.cursor() as cur:
+            cur.execute("TRUNCATE pantau_alert.pending")
+        return took, secs
 
     def close(self):
         self.probe.stop(offline=False)
@@ -216,6 +282,17 @@ def show(label, mq, wh, lost):
         flush=True)
 
 
+def show_segments(b, phase):
+    for name, values in sorted(b.seg.get(phase, {}).items(), key=lambda kv: SEG_ORDER.index(
+            kv[0].split(" ")[0] if " " not in kv[0] else kv[0].rsplit(" ", 1)[0])):
+        print("  %-34s p50 %6.0f ms  p99 %6.0f ms" % (name, 1000 * pct(values, 50),
+                                                      1000 * pct(values, 99)))
+
+
+SEG_ORDER = ["publish>received", "received>stored", "stored>raised", "raised>delivery txn",
+             "delivery txn>receiver"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--probes", type=int, default=40)
@@ -225,6 +302,10 @@ def main():
     ap.add_argument("--per-device", type=int, default=100)
     ap.add_argument("--window", type=int, default=32)
     ap.add_argument("--load-s", type=int, default=30, help="the loaded probes' load duration")
+    ap.add_argument("--evaluate-batch", type=int, default=0,
+                    help="alertd's evaluate_batch (0: deploy/alertd.conf's)")
+    ap.add_argument("--drain-s", type=float, default=10,
+                    help="after a round with the triggers on: alertd's time on its backlog")
     args = ap.parse_args()
     args.pg_setting, args.pg_statements, args.tuned = [], False, []
     b = AlertBench(args)
@@ -235,34 +316,53 @@ def main():
         proc, _ = b.start_collector()
         b.start_alertd()
         b.probes(3)   # warm-up: first connections, first plans
+        b.phase = "idle"
         idle = b.probes(args.probes)
         show("idle", *idle)
+        show_segments(b, "idle")
         b.stop_collector(proc)
         # 2. throughput, alternated
-        rows = {"off": [], "on": []}
+        # off: no queue triggers, no alertd; on: both (as deployed); queue: the triggers
+        # only (alertd stopped during the round, then started and timed emptying the queue:
+        # the collector's own cost, and the evaluation's rate)
+        rows = {"off": [], "on": [], "queue": []}
+        sides = [("off", "on", "queue"), ("queue", "on", "off"), ("on", "off", "queue")]
         for r in range(args.rounds):
-            for side in (("off", "on") if r % 2 == 0 else ("on", "off")):
-                if side == "off":
-                    b.stop_alertd()
-                    b.triggers(False)
-                else:
-                    b.triggers(True)
+            for side in sides[r % 3]:
+                b.stop_alertd()
+                b.triggers(side != "off")
+                if side == "on":
                     b.start_alertd()
                 res = b.collector()
+                extra = ""
+                res["eval_rate"] = None
+                if side != "off":
+                    queued = b.pending()
+                    if b.alertd is None:
+                        b.start_alertd()
+                    took, secs = b.drain(args.drain_s)
+                    extra = "  queue at end %d items" % queued
+                    if side == "queue" and secs > 0:
+                        # items of this round: readings / items is how many each covers
+                        res["eval_rate"] = took / secs
+                        extra += "; alertd then took %d in %.1f s: %.0f items/s" % (
+                            took, secs, took / secs)
                 rows[side].append(res)
-                print("round %d %-3s %7.0f readings/s  collector %.2f CPU  pg %.2f CPU"
-                      "  load %.2f" % (r + 1, side, res["rate"], res["collector_cpu"],
-                                       res["pg_cpu"], os.getloadavg()[0]), flush=True)
+                print("round %d %-5s %7.0f readings/s  collector %.2f CPU  pg %.2f CPU"
+                      "  load %.2f%s" % (r + 1, side, res["rate"], res["collector_cpu"],
+                                         res["pg_cpu"], os.getloadavg()[0], extra), flush=True)
         b.triggers(True)
         if b.alertd is None:
             b.start_alertd()
-        with b.db.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pantau_alert.pending")
-            left = cur.fetchone()[0]
+        b.drain(0)
         on = statistics.median(x["rate"] for x in rows["on"])
         off = statistics.median(x["rate"] for x in rows["off"])
-        print("throughput median: on %.0f, off %.0f readings/s, on/off %.3f"
-              " (queue left after the on rounds: %d)" % (on, off, on / off, left), flush=True)
+        qu = statistics.median(x["rate"] for x in rows["queue"])
+        ev = [x["eval_rate"] for x in rows["queue"] if x.get("eval_rate")]
+        print("throughput median: off %.0f, on %.0f (on/off %.3f), queue only %.0f"
+              " (queue/off %.3f) readings/s; evaluation median %.0f queue items/s" % (
+                  off, on, on / off, qu, qu / off, statistics.median(ev) if ev else 0),
+              flush=True)
         # 3. loaded: half the median peak with alerting on
         rate = on / 2
         proc, _ = b.start_collector()
@@ -270,13 +370,18 @@ def main():
                         first_seq=args.per_device * (2 * args.rounds + 1) + 1)
         time.sleep(2)
         la = os.getloadavg()[0]
-        loaded = b.probes(max(10, min(args.probes, int(args.load_s / 0.6) - 4)))
+        b.phase = "loaded"
+        loaded = b.probes(args.probes, until=time.monotonic() + args.load_s - 2, timeout=10.0)
         gen.wait(900)
         g = BC.keyvals(gen.out)
         b.stop_collector(proc)
         print("load: %.0f readings/s asked, %.0f sent (loadgen), load average %.2f" % (
             rate, g.get("rate", float("nan")), la))
         show("loaded", *loaded)
+        d = b.depth.get("loaded", [0])
+        print("  alert queue (pantau_alert.pending) after each probe: median %d, max %d" % (
+            statistics.median(d), max(d)))
+        show_segments(b, "loaded")
         print("run %.0f s; load average at end: %.2f %.2f %.2f" % (
             (time.monotonic() - t_start,) + os.getloadavg()), flush=True)
     finally:
