@@ -275,9 +275,10 @@ def pct(values, p):
 
 
 def show(label, mq, wh, lost):
+    """late: probes whose alert did not reach both receivers within the probe's timeout."""
     print("%-8s mqtt    n=%3d p50 %6.0f ms  p99 %6.0f ms  max %6.0f ms" % (
         label, len(mq), 1000 * pct(mq, 50), 1000 * pct(mq, 99), 1000 * max(mq or [0])))
-    print("%-8s webhook n=%3d p50 %6.0f ms  p99 %6.0f ms  max %6.0f ms   lost %d" % (
+    print("%-8s webhook n=%3d p50 %6.0f ms  p99 %6.0f ms  max %6.0f ms   late: %d" % (
         label, len(wh), 1000 * pct(wh, 50), 1000 * pct(wh, 99), 1000 * max(wh or [0]), lost),
         flush=True)
 
