@@ -55,6 +55,7 @@ class Receiver:
 
     def __init__(self, default=200):
         self.requests = []
+        self.arrivals = []           # time.monotonic() of each request, same order
         self.script = []
         self.default = default
         self.lock = threading.Lock()
@@ -70,6 +71,7 @@ class Receiver:
                 with receiver.lock:
                     receiver.requests.append((self.headers.get("Idempotency-Key"), body,
                                               self.headers.get("X-Pantau-Signature")))
+                    receiver.arrivals.append(time.monotonic())
                     answer = receiver.script.pop(0) if receiver.script else receiver.default
                 if answer == "drop":
                     self.close_connection = True
@@ -112,13 +114,18 @@ class Receiver:
 
 
 class Subscriber:
-    """An MQTT 5 client subscribed to the alert tree (or a unit's subtree) at QoS 1."""
+    """An MQTT 5 client subscribed to the alert tree (or a unit's subtree) at QoS 1; with a
+    username (a dashboard account through pantau's plugin, client id = username)."""
 
-    def __init__(self, port, topic_filter="pantau/v1/_sys/alert/#", client_id=None):
+    def __init__(self, port, topic_filter="pantau/v1/_sys/alert/#", client_id=None,
+                 username=None, password=None):
         self.messages = []
+        self.arrivals = []           # time.monotonic() of each message, same order
         self.lock = threading.Lock()
-        self.client = mqtt.Client(client_id=client_id or "sub-" + uuid.uuid4().hex[:8],
-                                  protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(client_id=client_id or username or
+                                  "sub-" + uuid.uuid4().hex[:8], protocol=mqtt.MQTTv5)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
         self.client.subscribe(topic_filter, qos=1)
@@ -128,6 +135,7 @@ class Subscriber:
     def _on_message(self, client, userdata, msg):
         with self.lock:
             self.messages.append((msg.topic, json.loads(msg.payload), msg.retain))
+            self.arrivals.append(time.monotonic())
 
     def keys(self):
         with self.lock:
