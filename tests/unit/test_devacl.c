@@ -53,15 +53,15 @@ static void make_accounts(void)
         enum msg_device_kind kind;
         const char *unit;
     } rows[NOBODY] = {
-        [GW] = {"gw-1", REGCACHE_ROLE_DEVICE, true, "gw-1", MSG_KIND_FLOOD_GATEWAY},
-        [CAM] = {"cam-1", REGCACHE_ROLE_DEVICE, true, "cam-1", MSG_KIND_TRAFFIC_GATEWAY},
-        [HH] = {"hh-1", REGCACHE_ROLE_DEVICE, true, "hh-1", MSG_KIND_HANDHELD},
-        [COL] = {"collector-1", REGCACHE_ROLE_COLLECTOR, true, "", MSG_KIND_FLOOD_GATEWAY},
-        [DASH] = {"dash-1", REGCACHE_ROLE_DASHBOARD, true, "", MSG_KIND_FLOOD_GATEWAY},
-        [ADM] = {"admin-1", REGCACHE_ROLE_ADMIN, true, "", MSG_KIND_FLOOD_GATEWAY},
-        [OFF] = {"officer-1", REGCACHE_ROLE_OFFICER, true, "", MSG_KIND_FLOOD_GATEWAY},
-        [GW_OFF] = {"gw-off", REGCACHE_ROLE_DEVICE, false, "gw-off", MSG_KIND_FLOOD_GATEWAY},
-        [GW_ODD] = {"gw-odd", REGCACHE_ROLE_DEVICE, true, "gw-other", MSG_KIND_FLOOD_GATEWAY},
+        [GW] = {"gw-1", REGCACHE_ROLE_DEVICE, true, "gw-1", MSG_KIND_FLOOD_GATEWAY, NULL},
+        [CAM] = {"cam-1", REGCACHE_ROLE_DEVICE, true, "cam-1", MSG_KIND_TRAFFIC_GATEWAY, NULL},
+        [HH] = {"hh-1", REGCACHE_ROLE_DEVICE, true, "hh-1", MSG_KIND_HANDHELD, NULL},
+        [COL] = {"collector-1", REGCACHE_ROLE_COLLECTOR, true, "", MSG_KIND_FLOOD_GATEWAY, NULL},
+        [DASH] = {"dash-1", REGCACHE_ROLE_DASHBOARD, true, "", MSG_KIND_FLOOD_GATEWAY, NULL},
+        [ADM] = {"admin-1", REGCACHE_ROLE_ADMIN, true, "", MSG_KIND_FLOOD_GATEWAY, NULL},
+        [OFF] = {"officer-1", REGCACHE_ROLE_OFFICER, true, "", MSG_KIND_FLOOD_GATEWAY, NULL},
+        [GW_OFF] = {"gw-off", REGCACHE_ROLE_DEVICE, false, "gw-off", MSG_KIND_FLOOD_GATEWAY, NULL},
+        [GW_ODD] = {"gw-odd", REGCACHE_ROLE_DEVICE, true, "gw-other", MSG_KIND_FLOOD_GATEWAY, NULL},
         [UNIT_BPBD] = {"console-bpbd", REGCACHE_ROLE_UNIT, true, "", MSG_KIND_FLOOD_GATEWAY,
                        "bpbd"},
         /* regcache never makes one (it checks the unit): devacl refuses it all the same */
