@@ -108,16 +108,25 @@ def enrol(device_id, station, since):
 
 
 def broker_knows(device_id, station, since):
-    """Waits until the broker's registry snapshot binds device_id to station from `since`."""
+    """Waits until the broker's registry binds device_id to station from `since`: the snapshot
+    file has the line, and then the broker has installed that load (the background thread writes
+    the file before the broker's tick installs what it read: $SYS/pantau/devauth's
+    registry_loaded_ms, taken after the write, says when)."""
     line = "B %s %s %d " % (device_id, station, int(since.timestamp() * 1000))
+    written = []
 
     def known():
         try:
             with open(world().snapshot) as f:
-                return line in f.read()
+                if line not in f.read():
+                    return False
+            written.append(os.stat(world().snapshot).st_mtime_ns // 1000000)
+            return True
         except OSError:
             return False
     H.wait_until(known, 20, "the broker to load %r" % line)
+    H.wait_until(lambda: world().stats("devauth")["registry_loaded_ms"] >= written[-1], 20,
+                 "the broker to install the load that wrote %r" % line)
 
 
 def stored(device_id, seq):
