@@ -23,10 +23,11 @@ gateway with 20 cameras, 2 directions and 15-minute counts (one traffic message 
 one direction, one interval: protocol.md 4.3) holds 20 x 2 x 96 = 3,840, about 3.6 minutes at
 18/s; a handheld with 300 inspections, about 2.8 minutes at 1.8/s. The broker's own limit
 makes any agent take at least (N - burst) / rate: 4.6, 3.0 and 1.7 minutes. The test runs the
-three devices at once (the limits are per device) with the handheld's whole day and a quarter
-of a day of the two gateways (360 and 960 readings, several times the broker's burst, so the
-steady rate and not the burst decides), about 3 minutes (the rate-refusal case adds 45 s: one
-40 s backoff); the whole day is the computation of the first test.
+three devices at once (the limits are per device) with 200 readings of the flood gateway, 960
+of the camera gateway and 150 of the handheld (three to eight times the agent's own burst, half
+the broker's, so the steady rate and not the burst decides), about one minute (the
+rate-refusal case adds 45 s: one 40 s backoff); the whole day is the computation of the first
+test.
 """
 
 import calendar
@@ -50,7 +51,7 @@ KINDS = ("flood_gateway", "traffic_gateway", "handheld")
 PLACES = {"device_id", "mqtt_host", "mqtt_port", "store_path", "tls", "tls_cafile",
           "tls_certfile", "tls_keyfile", "mqtt_username", "mqtt_password_file", "stations"}
 DAY = {"flood_gateway": 1440, "traffic_gateway": 20 * 2 * 96, "handheld": 300}
-SLICE = {"flood_gateway": 360, "traffic_gateway": 960, "handheld": 300}
+SLICE = {"flood_gateway": 200, "traffic_gateway": 960, "handheld": 150}
 
 _state = {}
 
