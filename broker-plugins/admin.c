@@ -29,6 +29,7 @@
 #include <libpq-fe.h>
 
 #include "admin_alert.h"
+#include "admin_maintain.h"
 #include "admin_common.h"
 #include "admin_redrive.h"
 #include "admin_registry.h"
@@ -131,6 +132,9 @@ static void usage(FILE *f)
             "                               have a collector validate the matching dead letters\n"
             "                               again and store those whose cause is gone (e.g. a\n"
             "                               binding added with --from); prints what it did\n"
+            "  maintain [--at TIME]         the daily maintenance: partitions ahead, retention,\n"
+            "                               personal data past its keep; on the data's clock\n"
+            "                               TIME (default now); prints what it did\n"
             "\n"
             "Options:\n"
             "  -d, --db CONNINFO            libpq connection string (default: PG* environment)\n"
@@ -1016,6 +1020,13 @@ static int dispatch(struct admin *ad, int argc, char **argv)
             return 2;
         }
         return admin_registry_run(&ad->reg, ad->conninfo, argc, argv);
+    }
+    if (admin_maintain_command_is(cmd)) {
+        if (ad->rd_id != NULL || ad->rd_timeout != NULL || ad->rd_dry_run ||
+            admin_alert_option_given(&ad->alert) != NULL) {
+            return admin_usage_fail("maintain: takes only --at TIME");
+        }
+        return admin_maintain_run(&ad->reg, ad->conninfo, argc, argv);
     }
     extra = admin_registry_option_given(&ad->reg, strcmp(cmd, "device-add") == 0
                                                       ? ADMIN_REGISTRY_OPT_FROM
