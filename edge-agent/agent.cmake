@@ -18,6 +18,7 @@ find_library(PANTAU_PAHO_MQTT3AS NAMES paho-mqtt3as REQUIRED)
 
 add_library(agent_core STATIC
     ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_config.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_metrics.c
     ${CMAKE_CURRENT_SOURCE_DIR}/engine/agent_window.c
 )
 target_include_directories(agent_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/engine)

@@ -32,6 +32,7 @@ FORMATTED=(
     msg/msg_hex.h
     msg/msg_clock.c
     msg/msg_clock.h
+    tests/unit/test_agent_metrics.c
     tests/unit/test_msg_clock.c
     msg/msg_hash.c
     msg/msg_hash.h
@@ -67,6 +68,8 @@ FORMATTED=(
     edge-agent/engine/agent.c
     edge-agent/engine/agent_conn.c
     edge-agent/engine/agent_int.h
+    edge-agent/engine/agent_metrics.c
+    edge-agent/engine/agent_metrics.h
     edge-agent/engine/agent_intake.c
     edge-agent/engine/agent_ring.c
     edge-agent/engine/agent_send.c

@@ -108,6 +108,8 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
     }
     a->next_connect_ms = msg_clock_mono_ms();
     a->next_summary_ms = msg_clock_mono_ms() + a->cfg->summary_interval_ms;
+    a->next_metrics_ms = msg_clock_mono_ms();
+    a->start_wall_s = (double)msg_clock_wall_ms() / 1000.0;
     while (!*stop) {
         int64_t now = msg_clock_mono_ms();
         int64_t next;
@@ -144,6 +146,9 @@ int agent_run(struct agent *a, const volatile sig_atomic_t *stop, char *err, siz
     if (rc == MSG_OK) {
         agent_send_refresh_stats(a, msg_clock_mono_ms(), true);
         agent_send_summary(a);
+        if (a->cfg->metrics_textfile[0] != '\0') {
+            agent_send_metrics(a); /* disconnected, the store as it stays */
+        }
         log_msg(LOG_NOTICE, "agent: stopped: held=%" PRIu64 " last_seq=%" PRIu64, a->stats.held,
                 a->stats.last_seq);
     }

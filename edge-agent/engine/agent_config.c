@@ -88,6 +88,9 @@ static const struct conf_key agent_keys[] = {
     MS(station_silence_ms, "0", 0, 86400000, "a station without a reading this long is "
        "offline in the status; 0: three times its longest recent gap, at least 10 s"),
     MS(summary_interval_ms, "60s", 1000, 86400000, "one line of counters this often"),
+    STR(metrics_textfile, "", "Prometheus metrics for node_exporter's textfile collector "
+        "(a path ending in .prom, in a folder the agent may write); empty: none"),
+    MS(metrics_interval_ms, "15s", 1000, 3600000, "rewrite metrics_textfile this often"),
     MS(source_backoff_min_ms, "1s", 10, 3600000, "first wait before reopening a failed source"),
     MS(source_backoff_max_ms, "60s", 10, 86400000, "longest wait before reopening a source"),
     CONF_END,
@@ -262,6 +265,28 @@ static int check_all(struct agent_config *cfg, char *err, size_t errlen)
     }
     if (!cfg->tls && cfg->tls_certfile[0] != '\0') {
         return bad(cfg, "tls_certfile", err, errlen, "set without tls true");
+    }
+    if (cfg->metrics_textfile[0] != '\0') {
+        size_t n = strlen(cfg->metrics_textfile);
+        char dir[AGENT_PATH_MAX];
+        const char *slash = strrchr(cfg->metrics_textfile, '/');
+
+        if (n < 6 || strcmp(cfg->metrics_textfile + n - 5, ".prom") != 0) {
+            return bad(cfg, "metrics_textfile", err, errlen,
+                       "'%s' does not end in .prom (node_exporter reads only those)",
+                       cfg->metrics_textfile);
+        }
+        if (slash == NULL) {
+            snprintf(dir, sizeof(dir), ".");
+        } else {
+            int dlen = slash == cfg->metrics_textfile ? 1 : (int)(slash - cfg->metrics_textfile);
+
+            snprintf(dir, sizeof(dir), "%.*s", dlen, cfg->metrics_textfile);
+        }
+        if (access(dir, W_OK) != 0) {
+            return bad(cfg, "metrics_textfile", err, errlen, "cannot write in '%s': %s", dir,
+                       strerror(errno));
+        }
     }
     /* The TLS files are read only when connecting: a missing one would otherwise pass
      * --check and then fail at every connection attempt. */

@@ -106,6 +106,8 @@ struct agent_config {
     long long station_silence_ms;        /* a station this long without a reading is offline;
                                           * 0: derived from its gaps (agent.h) */
     long long summary_interval_ms;       /* one INFO line of counters */
+    char metrics_textfile[AGENT_PATH_MAX]; /* node_exporter textfile (.prom); "": none */
+    long long metrics_interval_ms;       /* rewritten this often */
     long long source_backoff_min_ms;     /* reopening a source that failed */
     long long source_backoff_max_ms;
 

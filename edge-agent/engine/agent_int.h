@@ -42,6 +42,7 @@
 
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_metrics.h"
 #include "agent_source.h"
 #include "agent_store.h"
 #include "agent_window.h"
@@ -233,6 +234,9 @@ struct agent {
     uint64_t status_dropped;
     uint64_t logged_dropped;
     int64_t next_summary_ms;
+    int64_t next_metrics_ms; /* when metrics_textfile is written next */
+    bool metrics_failing;    /* the last write failed (logged once until one succeeds) */
+    double start_wall_s;     /* when agent_run started, Unix seconds (the metrics) */
     int64_t next_expire_ms;
     struct agent_counters cnt;
     uint64_t wakeups; /* rounds of the engine's loop (the summary's `wakeups`) */
@@ -284,6 +288,9 @@ int agent_send_refresh_stats(struct agent *a, int64_t now, bool force);
 int agent_send_status(struct agent *a, bool online, int64_t now);
 /* The summary line of counters (INFO). */
 void agent_send_summary(struct agent *a);
+/* Writes metrics_textfile (agent_metrics.h) from the counters and the store's statistics as
+ * they are; a failure is logged (once until a write succeeds), never fatal. */
+void agent_send_metrics(struct agent *a);
 /* Everything due at now but the connection (agent_conn_start, just before): send, status,
  * flush, expiry, summary. Returns MSG_OK or
  * MSG_ERR_DB (the store failed: the agent stops). */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <MQTTAsync.h>
 
@@ -555,6 +556,64 @@ void agent_send_summary(struct agent *a)
     malloc_trim(0);
 }
 
+/* The bytes of the store's files: the database and its write-ahead log. */
+static uint64_t store_file_bytes(const char *path)
+{
+    char wal[AGENT_PATH_MAX + 8];
+    struct stat st;
+    uint64_t n = 0;
+
+    if (stat(path, &st) == 0) {
+        n += (uint64_t)st.st_size;
+    }
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    if (stat(wal, &st) == 0) {
+        n += (uint64_t)st.st_size;
+    }
+    return n;
+}
+
+void agent_send_metrics(struct agent *a)
+{
+    struct agent_metrics m;
+    struct agent_clock_now clk;
+    char text[8192];
+    char err[MSG_ERRLEN];
+    size_t len;
+
+    agent_clock_read(a->cfg->clock_sync, &clk);
+    memset(&m, 0, sizeof(m));
+    m.device_id = a->cfg->device_id;
+    m.version = AGENT_NAME;
+    m.connected = a->conn_state == AGENT_CONN_UP;
+    m.clock_synced = clk.synced;
+    m.held = a->stats.held;
+    m.held_bytes = a->stats.held_bytes;
+    m.limit_readings = (uint64_t)a->cfg->store_max_readings;
+    m.limit_bytes = (uint64_t)a->cfg->store_max_bytes;
+    m.file_bytes = store_file_bytes(a->cfg->store_path);
+    m.acked = a->stats.acked;
+    m.rejected = a->stats.rejected;
+    m.dropped = a->stats.dropped;
+    m.published = a->cnt.published;
+    m.replayed = a->cnt.replayed;
+    m.resent = a->cnt.resent;
+    m.refusals = a->cnt.refusals;
+    m.connects = a->cnt.connects;
+    m.start_time_s = a->start_wall_s;
+    len = agent_metrics_render(&m, text, sizeof(text));
+    if (len == 0) {
+        snprintf(err, sizeof(err), "the metrics do not fit %zu bytes", sizeof(text));
+    } else if (agent_metrics_write(a->cfg->metrics_textfile, text, len, err, sizeof(err)) == 0) {
+        a->metrics_failing = false;
+        return;
+    }
+    if (!a->metrics_failing) {
+        log_msg(LOG_WARNING, "agent: metrics_textfile: %s", err);
+    }
+    a->metrics_failing = true;
+}
+
 int agent_send_tick(struct agent *a, int64_t now)
 {
     struct agent_clock_now clk;
@@ -607,6 +666,10 @@ int agent_send_tick(struct agent *a, int64_t now)
         a->next_summary_ms = now + a->cfg->summary_interval_ms;
         agent_send_summary(a);
     }
+    if (a->cfg->metrics_textfile[0] != '\0' && now >= a->next_metrics_ms) {
+        a->next_metrics_ms = now + a->cfg->metrics_interval_ms;
+        agent_send_metrics(a);
+    }
     return MSG_OK;
 }
 
@@ -623,6 +686,9 @@ int64_t agent_send_next_deadline(struct agent *a, int64_t now)
     } while (0)
 
     EARLIER(a->next_expire_ms);
+    if (a->cfg->metrics_textfile[0] != '\0') {
+        EARLIER(a->next_metrics_ms);
+    }
     if (a->n_mark >= AGENT_MARK_MAX / 2) {
         EARLIER(now);
     } else if (a->n_mark > 0) {
