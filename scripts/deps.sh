@@ -11,6 +11,7 @@ packages=(
     postgresql-15 postgresql-client-15
     python3 python3-psycopg2 python3-paho-mqtt python3-jsonschema
     sqlite3 valgrind procps iproute2
+    prometheus prometheus-node-exporter
 )
 
 missing=()
@@ -70,4 +71,11 @@ if pgrep -x -u mosquitto mosquitto >/dev/null 2>&1; then
     stop_service mosquitto
     $sudo pkill -x -u mosquitto mosquitto || true
 fi
+# Prometheus and node_exporter: the tests start their own, on free ports
+for svc in prometheus prometheus-node-exporter; do
+    if pgrep -x -u prometheus "${svc#prometheus-}" >/dev/null 2>&1 || pgrep -x -u prometheus "$svc" >/dev/null 2>&1; then
+        echo "deps: stopping the $svc system service the install started"
+        stop_service "$svc"
+    fi
+done
 echo "deps: installed ${#missing[@]} packages"
