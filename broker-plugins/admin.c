@@ -29,6 +29,7 @@
 #include <libpq-fe.h>
 
 #include "admin_alert.h"
+#include "admin_cert.h"
 #include "admin_maintain.h"
 #include "admin_common.h"
 #include "admin_redrive.h"
@@ -78,6 +79,7 @@ struct admin {
     unsigned iterations;
     struct admin_registry_opts reg;   /* --from, --at, --name, ... (admin_registry.h) */
     struct admin_alert_opts alert;    /* --by, --note, --all (admin_alert.h) */
+    struct admin_cert_opts cert;      /* --ca, --out, --days, --server, --crl (admin_cert.h) */
     const char *dl_device; /* dead-list filters (NULL: any) */
     const char *dl_category;
     const char *dl_reason;
@@ -113,6 +115,7 @@ static void usage(FILE *f)
             "                               refer to it (history is never deleted)\n"
             ADMIN_REGISTRY_USAGE_COMMANDS
             ADMIN_ALERT_USAGE_COMMANDS
+            ADMIN_CERT_USAGE_COMMANDS
             "  user-add NAME --role ROLE [--unit UNIT]\n"
             "                               add a person or program: collector, dashboard,\n"
             "                               admin, officer or unit (a unit's console, which\n"
@@ -149,6 +152,7 @@ static void usage(FILE *f)
             "      --iterations N           PBKDF2-SHA512 iterations (default %d, at least %d)\n"
             ADMIN_REGISTRY_USAGE_OPTIONS
             ADMIN_ALERT_USAGE_OPTIONS
+            ADMIN_CERT_USAGE_OPTIONS
             "      --device ID              dead-list: of this device\n"
             "      --category CAT           dead-list: json, schema, topic, station, identity,\n"
             "                               clash or db\n"
@@ -1021,6 +1025,18 @@ static int dispatch(struct admin *ad, int argc, char **argv)
         }
         return admin_registry_run(&ad->reg, ad->conninfo, argc, argv);
     }
+    if (admin_cert_command_is(cmd)) {
+        if (ad->alert.by != NULL || ad->alert.all || ad->rd_id != NULL ||
+            ad->rd_timeout != NULL || ad->rd_dry_run ||
+            admin_registry_option_given(&ad->reg, ADMIN_REGISTRY_OPT_END) != NULL) {
+            return admin_usage_fail("%s: an option given does not apply (--help)", cmd);
+        }
+        return admin_cert_run(&ad->cert, ad->dl_device, ad->alert.note, ad->conninfo, argc,
+                              argv);
+    }
+    if (admin_cert_option_given(&ad->cert) != NULL) {
+        return admin_usage_fail("%s: %s does not apply", cmd, admin_cert_option_given(&ad->cert));
+    }
     if (admin_maintain_command_is(cmd)) {
         if (ad->rd_id != NULL || ad->rd_timeout != NULL || ad->rd_dry_run ||
             admin_alert_option_given(&ad->alert) != NULL) {
@@ -1148,6 +1164,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         ADMIN_REGISTRY_LONGOPTS,
         ADMIN_ALERT_LONGOPTS,
+        ADMIN_CERT_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct admin ad;
@@ -1236,6 +1253,10 @@ int main(int argc, char **argv)
         default:
             if (admin_alert_option_is(c)) {
                 admin_alert_option_set(&ad.alert, c, optarg);
+                break;
+            }
+            if (admin_cert_option_is(c)) {
+                admin_cert_option_set(&ad.cert, c, optarg);
                 break;
             }
             if (admin_registry_option_is(c)) {

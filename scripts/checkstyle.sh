@@ -22,6 +22,8 @@ cd "$(dirname "$0")/.."
 FORMATTED=(
     broker-plugins/admin_alert.c
     broker-plugins/admin_alert.h
+    broker-plugins/admin_cert.c
+    broker-plugins/admin_cert.h
     broker-plugins/admin_maintain.c
     broker-plugins/admin_maintain.h
     broker-plugins/admin_common.c
