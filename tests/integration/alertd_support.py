@@ -147,9 +147,10 @@ class Subscriber:
 
 
 class AlertWorld:
-    def __init__(self, name, webhook=True, **receiver_args):
+    def __init__(self, name, webhook=True, pg=None, **receiver_args):
+        """pg: a cluster of the test's own (H.PgCluster) to stop and start; else the shared."""
         self.root = H.workdir("alertd-" + name)
-        self.pg, self.dsn = H.fresh_database("alertd_" + name.replace("-", "_"))
+        self.pg, self.dsn = H.fresh_database("alertd_" + name.replace("-", "_"), pg=pg)
         self.conn = None
         self.seq = {}
         self.procs = []
