@@ -57,7 +57,8 @@ struct alertd {
     struct alertd_config cfg;
     PGconn *db;
     struct mosquitto *mosq;
-    bool mqtt_started;                            /* loop thread running */
+    bool mqtt_started; /* our MQTT thread runs (mqtt_main) */
+    pthread_t mqtt_thread;
     struct hook_dest dests[ALERTD_UNITS_MAX + 1]; /* the units' own, then the global one */
     size_t ndests;
     struct service_watch *services; /* the collectors' health (mqtt only); its own lock */
@@ -67,6 +68,7 @@ struct alertd {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool mqtt_connected;
+    bool mqtt_stopping; /* mqtt_main ends */
     struct puback acks[ALERTD_INFLIGHT_MAX];
     size_t nacks;
     /* our thread only */
@@ -168,6 +170,19 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     }
 }
 
+/* libmosquitto's own log: its errors are what says why a connection its thread retries keeps
+ * failing (a TLS handshake the broker's certificate fails, "OpenSSL Error[0]: ..."). */
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+    (void)mosq;
+    (void)obj;
+    if ((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) != 0) {
+        log_msg(LOG_WARNING, "alertd: broker connection: %s", str);
+    } else if ((level & MOSQ_LOG_NOTICE) != 0) {
+        log_msg(LOG_DEBUG, "alertd: libmosquitto: %s", str);
+    }
+}
+
 /* libmosquitto 2.0 calls this on the PUBACK of a QoS 1 message. Only records it: the caller's
  * thread never calls libmosquitto while it holds the lock, so this cannot deadlock. */
 static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
@@ -185,6 +200,67 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
     }
     pthread_cond_broadcast(&a->cond);
     pthread_mutex_unlock(&a->lock);
+}
+
+/* Sleeps ms unless told to stop meanwhile; returns false when told. */
+static bool mqtt_sleep(struct alertd *a, long long ms)
+{
+    struct timespec ts;
+    bool stopping;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&a->lock);
+    while (!a->mqtt_stopping && pthread_cond_timedwait(&a->cond, &a->lock, &ts) != ETIMEDOUT) {
+    }
+    stopping = a->mqtt_stopping;
+    pthread_mutex_unlock(&a->lock);
+    return !stopping;
+}
+
+/* libmosquitto's network loop, in a thread of ours rather than mosquitto_loop_start()'s: that
+ * one ends for good on a TLS handshake that fails (2.0.11's mosquitto_loop_forever returns
+ * MOSQ_ERR_TLS), so a broker whose certificate was refused once would never be tried again,
+ * and silently. Here every failure (refused, lost, TLS) is logged and retried, 1 s doubling to
+ * 30 s; libmosquitto's own error line (on_log) says what TLS disliked. */
+static void *mqtt_main(void *arg)
+{
+    struct alertd *a = arg;
+    long long backoff = 1000;
+
+    for (;;) {
+        bool stopping;
+        bool connected;
+        int rc;
+
+        pthread_mutex_lock(&a->lock);
+        stopping = a->mqtt_stopping;
+        connected = a->mqtt_connected;
+        pthread_mutex_unlock(&a->lock);
+        if (stopping) {
+            break;
+        }
+        if (connected) {
+            backoff = 1000;
+        }
+        rc = mosquitto_loop(a->mosq, ALERTD_TICK_MS, 1);
+        while (rc != MOSQ_ERR_SUCCESS) {
+            log_msg(LOG_WARNING, "alertd: broker %s:%lld: %s, reconnecting in %lld ms",
+                    a->cfg.mqtt_host, a->cfg.mqtt_port,
+                    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), backoff);
+            if (!mqtt_sleep(a, backoff)) {
+                return NULL;
+            }
+            backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+            rc = mosquitto_reconnect(a->mosq);
+        }
+    }
+    return NULL;
 }
 
 /* ---- set-up --------------------------------------------------------------------------------- */
@@ -238,22 +314,33 @@ struct alertd *alertd_new(const struct alertd_config *cfg, char *err, size_t err
             goto fail;
         }
         mosquitto_int_option(a->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+        mosquitto_threaded_set(a->mosq, true); /* our thread runs its loop (mqtt_main) */
         mosquitto_connect_v5_callback_set(a->mosq, on_connect);
         mosquitto_disconnect_v5_callback_set(a->mosq, on_disconnect);
         mosquitto_publish_v5_callback_set(a->mosq, on_publish);
         mosquitto_message_v5_callback_set(a->mosq, on_health_message);
+        mosquitto_log_callback_set(a->mosq, on_log);
         a->services = service_watch_new(cfg->time_rules_interval_ms);
         if (a->services == NULL) {
             snprintf(err, errlen, "alertd: out of memory");
             goto fail;
         }
-        mosquitto_reconnect_delay_set(a->mosq, 1, 30, true);
         if (cfg->mqtt_username[0] != '\0') {
             rc = mosquitto_username_pw_set(a->mosq, cfg->mqtt_username,
                                            cfg->mqtt_password[0] != '\0' ? cfg->mqtt_password
                                                                          : NULL);
             if (rc != MOSQ_ERR_SUCCESS) {
                 snprintf(err, errlen, "alertd: mqtt_username: %s", mosquitto_strerror(rc));
+                goto fail;
+            }
+        }
+        if (cfg->mqtt_tls) {
+            rc = mosquitto_tls_set(a->mosq, cfg->mqtt_tls_cafile[0] ? cfg->mqtt_tls_cafile : NULL,
+                                   cfg->mqtt_tls_cafile[0] ? NULL : "/etc/ssl/certs",
+                                   cfg->mqtt_tls_certfile[0] ? cfg->mqtt_tls_certfile : NULL,
+                                   cfg->mqtt_tls_keyfile[0] ? cfg->mqtt_tls_keyfile : NULL, NULL);
+            if (rc != MOSQ_ERR_SUCCESS) {
+                snprintf(err, errlen, "alertd: mqtt_tls: %s", mosquitto_strerror(rc));
                 goto fail;
             }
         }
@@ -271,8 +358,12 @@ void alertd_free(struct alertd *a)
     }
     if (a->mosq != NULL) {
         if (a->mqtt_started) {
+            pthread_mutex_lock(&a->lock);
+            a->mqtt_stopping = true;
+            pthread_cond_broadcast(&a->cond);
+            pthread_mutex_unlock(&a->lock);
             mosquitto_disconnect_v5(a->mosq, 0, NULL);
-            mosquitto_loop_stop(a->mosq, false);
+            pthread_join(a->mqtt_thread, NULL);
         }
         mosquitto_destroy(a->mosq);
     }
@@ -859,16 +950,15 @@ static void mqtt_ensure(struct alertd *a)
     if (a->mosq == NULL || a->mqtt_started || now < a->mqtt_retry_at_ms) {
         return;
     }
-    /* libmosquitto 2.0.11's thread does not retry a first connect that failed: we do, then
-     * its thread reconnects by itself */
+    /* the first connect here (its failure logged and retried), then mqtt_main reconnects */
     rc = mosquitto_connect_bind_v5(a->mosq, a->cfg.mqtt_host, (int)a->cfg.mqtt_port,
                                    (int)(a->cfg.mqtt_keepalive_ms / 1000), NULL, NULL);
     if (rc == MOSQ_ERR_SUCCESS) {
-        rc = mosquitto_loop_start(a->mosq);
-        if (rc == MOSQ_ERR_SUCCESS) {
+        if (pthread_create(&a->mqtt_thread, NULL, mqtt_main, a) == 0) {
             a->mqtt_started = true;
             return;
         }
+        rc = MOSQ_ERR_NOMEM;
     }
     log_msg(LOG_WARNING, "alertd: broker %s:%lld not reachable (%s), retrying in %lld ms",
             a->cfg.mqtt_host, a->cfg.mqtt_port,

@@ -1,10 +1,12 @@
 /* alertd_config.c -- pantau-alertd's config keys and their checks: see alertd_config.h. */
 #include "alertd_config.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
@@ -32,6 +34,14 @@ static const struct conf_key alertd_keys[] = {
     KEY("mqtt_username", CONF_STR, "", mqtt_username, 0, 0, "MQTT user name (empty: none)"),
     KEY("mqtt_password_file", CONF_SECRET_FILE, "", mqtt_password, 0, 0,
         "file whose first line is the MQTT password (none: no password)"),
+    KEY("mqtt_tls", CONF_BOOL, "false", mqtt_tls, 0, 0,
+        "TLS to the broker (the server's certificate is verified)"),
+    KEY("mqtt_tls_cafile", CONF_STR, "", mqtt_tls_cafile, 0, 0,
+        "CA certificates (PEM) that verify the broker; empty: the system's"),
+    KEY("mqtt_tls_certfile", CONF_STR, "", mqtt_tls_certfile, 0, 0,
+        "client certificate (PEM), with mqtt_tls_keyfile; empty: none"),
+    KEY("mqtt_tls_keyfile", CONF_STR, "", mqtt_tls_keyfile, 0, 0,
+        "the client certificate's private key (PEM)"),
     KEY("puback_timeout", CONF_MS, "10s", puback_timeout_ms, 100, 600000,
         "a published alert without PUBACK by then is tried again later"),
     KEY("webhook_url", CONF_STR, "", webhook_url, 0, 0,
@@ -260,6 +270,33 @@ int alertd_config_load(const char *path, struct alertd_config *cfg, char *err, s
     if (!cfg->mqtt && cfg->webhook_url[0] == '\0' && cfg->nunits == 0) {
         key_error(err, errlen, path, "mqtt", "false and no webhook_url: nothing to deliver");
         goto out;
+    }
+    if ((cfg->mqtt_tls_certfile[0] != '\0') != (cfg->mqtt_tls_keyfile[0] != '\0')) {
+        key_error(err, errlen, path,
+                  cfg->mqtt_tls_certfile[0] != '\0' ? "mqtt_tls_certfile" : "mqtt_tls_keyfile",
+                  "mqtt_tls_certfile and mqtt_tls_keyfile go together");
+        goto out;
+    }
+    if (!cfg->mqtt_tls && (cfg->mqtt_tls_cafile[0] != '\0' || cfg->mqtt_tls_certfile[0] != '\0')) {
+        key_error(err, errlen, path,
+                  cfg->mqtt_tls_cafile[0] != '\0' ? "mqtt_tls_cafile" : "mqtt_tls_certfile",
+                  "set without mqtt_tls true");
+        goto out;
+    }
+    {
+        const char *const keys[] = {"mqtt_tls_cafile", "mqtt_tls_certfile", "mqtt_tls_keyfile"};
+        const char *const paths[] = {cfg->mqtt_tls_cafile, cfg->mqtt_tls_certfile,
+                                     cfg->mqtt_tls_keyfile};
+
+        for (size_t i = 0; i < 3; i++) {
+            if (paths[i][0] != '\0' && access(paths[i], R_OK) != 0) {
+                char why[ALERTD_PATH_MAX + 64];
+
+                snprintf(why, sizeof(why), "cannot read '%s': %s", paths[i], strerror(errno));
+                key_error(err, errlen, path, keys[i], why);
+                goto out;
+            }
+        }
     }
     if (cfg->retry_max_ms < cfg->retry_min_ms) {
         key_error(err, errlen, path, "retry_max", "must not be below retry_min");

@@ -21,6 +21,7 @@
 #define ALERTD_URL_MAX 2048
 #define ALERTD_CONNINFO_MAX 1024
 #define ALERTD_SECRET_MAX 256
+#define ALERTD_PATH_MAX 1024
 #define ALERTD_UNITS_MAX 32 /* [unit <id>] sections */
 
 /* A unit's own webhook: a `[unit <id>]` section (alertd/README.md says why in the config). */
@@ -43,6 +44,10 @@ struct alertd_config {
     char mqtt_username[ALERTD_ID_MAX + 1]; /* "" = none */
     char mqtt_password[ALERTD_SECRET_MAX]; /* first line of mqtt_password_file; secret */
     long long puback_timeout_ms;
+    bool mqtt_tls;                           /* TLS to the broker, its certificate verified */
+    char mqtt_tls_cafile[ALERTD_PATH_MAX];   /* "" = the system's CAs */
+    char mqtt_tls_certfile[ALERTD_PATH_MAX]; /* client certificate; "" = none */
+    char mqtt_tls_keyfile[ALERTD_PATH_MAX];
     /* webhook */
     char webhook_url[ALERTD_URL_MAX];       /* "" = the webhook channel is not delivered */
     char webhook_secret[ALERTD_SECRET_MAX]; /* HMAC-SHA256 key; "" = unsigned; secret */

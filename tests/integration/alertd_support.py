@@ -147,8 +147,9 @@ class Subscriber:
 
 
 class AlertWorld:
-    def __init__(self, name, webhook=True, pg=None, **receiver_args):
-        """pg: a cluster of the test's own (H.PgCluster) to stop and start; else the shared."""
+    def __init__(self, name, webhook=True, pg=None, broker_extra="", **receiver_args):
+        """pg: a cluster of the test's own (H.PgCluster) to stop and start; else the shared.
+        broker_extra: lines appended to the broker's config (a TLS listener)."""
         self.root = H.workdir("alertd-" + name)
         self.pg, self.dsn = H.fresh_database("alertd_" + name.replace("-", "_"), pg=pg)
         self.conn = None
@@ -162,7 +163,8 @@ class AlertWorld:
         # the test's own routes: the shipped defaults would send to every unit
         self.sql("DELETE FROM pantau_alert.route")
         self.sql("DELETE FROM pantau_alert.escalation")
-        self.mosq = H.Mosquitto(os.path.join(self.root, "mosquitto")).start()
+        self.mosq = H.Mosquitto(os.path.join(self.root, "mosquitto"),
+                                extra=broker_extra).start()
         self.receiver = Receiver(**receiver_args) if webhook else None
         self.subscriber = Subscriber(self.mosq.port)
         with open(os.path.join(self.root, "secret"), "w") as f:
