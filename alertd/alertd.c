@@ -44,12 +44,23 @@ struct puback {
     int reason;
 };
 
+/* Where a webhook delivery goes: a unit's own URL ([unit <id>]) or the global webhook_url.
+ * Each pauses on its own after a failure (its receiver is likely down), so that one unit's
+ * receiver down holds back no other unit's. */
+struct hook_dest {
+    const char *unit; /* borrows a->cfg's; NULL: the global webhook_url */
+    struct webhook *hook;
+    int64_t pause_until_ms;
+};
+
 struct alertd {
     struct alertd_config cfg;
     PGconn *db;
     struct mosquitto *mosq;
-    bool mqtt_started; /* loop thread running */
-    struct webhook *hook;
+    bool mqtt_started; /* our MQTT thread runs (mqtt_main) */
+    pthread_t mqtt_thread;
+    struct hook_dest dests[ALERTD_UNITS_MAX + 1]; /* the units' own, then the global one */
+    size_t ndests;
     struct service_watch *services; /* the collectors' health (mqtt only); its own lock */
     int metrics_fd;                 /* -1: no responder */
     bool ready_sent;
@@ -57,6 +68,7 @@ struct alertd {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool mqtt_connected;
+    bool mqtt_stopping; /* mqtt_main ends */
     struct puback acks[ALERTD_INFLIGHT_MAX];
     size_t nacks;
     /* our thread only */
@@ -66,7 +78,6 @@ struct alertd {
     long long mqtt_backoff_ms;
     int64_t next_escalate_ms;
     int64_t next_time_rules_ms; /* when pantau_alert.evaluate_time(now()) runs next */
-    int64_t webhook_pause_until_ms;
     int64_t next_summary_ms;
     unsigned long long evaluated;
     unsigned long long escalated;
@@ -159,6 +170,19 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     }
 }
 
+/* libmosquitto's own log: its errors are what says why a connection its thread retries keeps
+ * failing (a TLS handshake the broker's certificate fails, "OpenSSL Error[0]: ..."). */
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+    (void)mosq;
+    (void)obj;
+    if ((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) != 0) {
+        log_msg(LOG_WARNING, "alertd: broker connection: %s", str);
+    } else if ((level & MOSQ_LOG_NOTICE) != 0) {
+        log_msg(LOG_DEBUG, "alertd: libmosquitto: %s", str);
+    }
+}
+
 /* libmosquitto 2.0 calls this on the PUBACK of a QoS 1 message. Only records it: the caller's
  * thread never calls libmosquitto while it holds the lock, so this cannot deadlock. */
 static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
@@ -176,6 +200,67 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
     }
     pthread_cond_broadcast(&a->cond);
     pthread_mutex_unlock(&a->lock);
+}
+
+/* Sleeps ms unless told to stop meanwhile; returns false when told. */
+static bool mqtt_sleep(struct alertd *a, long long ms)
+{
+    struct timespec ts;
+    bool stopping;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&a->lock);
+    while (!a->mqtt_stopping && pthread_cond_timedwait(&a->cond, &a->lock, &ts) != ETIMEDOUT) {
+    }
+    stopping = a->mqtt_stopping;
+    pthread_mutex_unlock(&a->lock);
+    return !stopping;
+}
+
+/* libmosquitto's network loop, in a thread of ours rather than mosquitto_loop_start()'s: that
+ * one ends for good on a TLS handshake that fails (2.0.11's mosquitto_loop_forever returns
+ * MOSQ_ERR_TLS), so a broker whose certificate was refused once would never be tried again,
+ * and silently. Here every failure (refused, lost, TLS) is logged and retried, 1 s doubling to
+ * 30 s; libmosquitto's own error line (on_log) says what TLS disliked. */
+static void *mqtt_main(void *arg)
+{
+    struct alertd *a = arg;
+    long long backoff = 1000;
+
+    for (;;) {
+        bool stopping;
+        bool connected;
+        int rc;
+
+        pthread_mutex_lock(&a->lock);
+        stopping = a->mqtt_stopping;
+        connected = a->mqtt_connected;
+        pthread_mutex_unlock(&a->lock);
+        if (stopping) {
+            break;
+        }
+        if (connected) {
+            backoff = 1000;
+        }
+        rc = mosquitto_loop(a->mosq, ALERTD_TICK_MS, 1);
+        while (rc != MOSQ_ERR_SUCCESS) {
+            log_msg(LOG_WARNING, "alertd: broker %s:%lld: %s, reconnecting in %lld ms",
+                    a->cfg.mqtt_host, a->cfg.mqtt_port,
+                    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), backoff);
+            if (!mqtt_sleep(a, backoff)) {
+                return NULL;
+            }
+            backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+            rc = mosquitto_reconnect(a->mosq);
+        }
+    }
+    return NULL;
 }
 
 /* ---- set-up --------------------------------------------------------------------------------- */
@@ -205,12 +290,22 @@ struct alertd *alertd_new(const struct alertd_config *cfg, char *err, size_t err
             goto fail;
         }
     }
-    if (cfg->webhook_url[0] != '\0') {
-        a->hook = webhook_new(cfg->webhook_url, cfg->webhook_secret, cfg->webhook_timeout_ms,
-                              cfg->webhook_connect_timeout_ms, err, errlen);
-        if (a->hook == NULL) {
+    for (size_t i = 0; i <= a->cfg.nunits; i++) {
+        bool global = i == a->cfg.nunits;
+        struct hook_dest *d = &a->dests[a->ndests];
+
+        if (global && a->cfg.webhook_url[0] == '\0') {
+            break;
+        }
+        d->unit = global ? NULL : a->cfg.units[i].unit;
+        d->hook =
+            webhook_new(global ? a->cfg.webhook_url : a->cfg.units[i].url,
+                        global ? a->cfg.webhook_secret : a->cfg.units[i].secret,
+                        cfg->webhook_timeout_ms, cfg->webhook_connect_timeout_ms, err, errlen);
+        if (d->hook == NULL) {
             goto fail;
         }
+        a->ndests++;
     }
     if (cfg->mqtt) {
         a->mosq = mosquitto_new(cfg->alertd_id, true, a);
@@ -219,22 +314,33 @@ struct alertd *alertd_new(const struct alertd_config *cfg, char *err, size_t err
             goto fail;
         }
         mosquitto_int_option(a->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+        mosquitto_threaded_set(a->mosq, true); /* our thread runs its loop (mqtt_main) */
         mosquitto_connect_v5_callback_set(a->mosq, on_connect);
         mosquitto_disconnect_v5_callback_set(a->mosq, on_disconnect);
         mosquitto_publish_v5_callback_set(a->mosq, on_publish);
         mosquitto_message_v5_callback_set(a->mosq, on_health_message);
+        mosquitto_log_callback_set(a->mosq, on_log);
         a->services = service_watch_new(cfg->time_rules_interval_ms);
         if (a->services == NULL) {
             snprintf(err, errlen, "alertd: out of memory");
             goto fail;
         }
-        mosquitto_reconnect_delay_set(a->mosq, 1, 30, true);
         if (cfg->mqtt_username[0] != '\0') {
             rc = mosquitto_username_pw_set(a->mosq, cfg->mqtt_username,
                                            cfg->mqtt_password[0] != '\0' ? cfg->mqtt_password
                                                                          : NULL);
             if (rc != MOSQ_ERR_SUCCESS) {
                 snprintf(err, errlen, "alertd: mqtt_username: %s", mosquitto_strerror(rc));
+                goto fail;
+            }
+        }
+        if (cfg->mqtt_tls) {
+            rc = mosquitto_tls_set(a->mosq, cfg->mqtt_tls_cafile[0] ? cfg->mqtt_tls_cafile : NULL,
+                                   cfg->mqtt_tls_cafile[0] ? NULL : "/etc/ssl/certs",
+                                   cfg->mqtt_tls_certfile[0] ? cfg->mqtt_tls_certfile : NULL,
+                                   cfg->mqtt_tls_keyfile[0] ? cfg->mqtt_tls_keyfile : NULL, NULL);
+            if (rc != MOSQ_ERR_SUCCESS) {
+                snprintf(err, errlen, "alertd: mqtt_tls: %s", mosquitto_strerror(rc));
                 goto fail;
             }
         }
@@ -252,12 +358,18 @@ void alertd_free(struct alertd *a)
     }
     if (a->mosq != NULL) {
         if (a->mqtt_started) {
+            pthread_mutex_lock(&a->lock);
+            a->mqtt_stopping = true;
+            pthread_cond_broadcast(&a->cond);
+            pthread_mutex_unlock(&a->lock);
             mosquitto_disconnect_v5(a->mosq, 0, NULL);
-            mosquitto_loop_stop(a->mosq, false);
+            pthread_join(a->mqtt_thread, NULL);
         }
         mosquitto_destroy(a->mosq);
     }
-    webhook_free(a->hook);
+    for (size_t i = 0; i < a->ndests; i++) {
+        webhook_free(a->dests[i].hook);
+    }
     service_watch_free(a->services);
     if (a->metrics_fd >= 0) {
         close(a->metrics_fd);
@@ -534,16 +646,22 @@ static int mark_done(struct alertd *a, const char *id, char *err, size_t errlen)
     return MSG_OK;
 }
 
-/* Records a failed attempt; *delay_ms is the retry delay used. */
+/* Records a failed attempt; *delay_ms is the retry delay used (when it is > 0 on entry, that
+ * one: a row deferred because its receiver is paused, which counts in the outbox's attempts
+ * but not as a failure in the metrics). */
 static int mark_retry(struct alertd *a, enum channel ch, const char *id, long long attempts,
                       const char *why, long long *delay_ms, char *err, size_t errlen)
 {
+    bool deferred = *delay_ms > 0;
+
     char after[48];
     char give_up[48];
     const char *params[4] = {id, why, after, give_up};
     PGresult *res = NULL;
 
-    *delay_ms = retry_delay_ms(a, attempts);
+    if (!deferred) {
+        *delay_ms = retry_delay_ms(a, attempts);
+    }
     snprintf(after, sizeof(after), "%lld milliseconds", *delay_ms);
     snprintf(give_up, sizeof(give_up), "%lld milliseconds", a->cfg.give_up_after_ms);
     res = db_query(a,
@@ -553,7 +671,9 @@ static int mark_retry(struct alertd *a, enum channel ch, const char *id, long lo
     if (res == NULL) {
         return MSG_ERR_DB;
     }
-    a->failed[ch]++;
+    if (!deferred) {
+        a->failed[ch]++;
+    }
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "failed") == 0) {
         a->given_up[ch]++;
         log_msg(LOG_ERR, "alertd: gave up delivery %s on %s after %lld attempts: %s", id,
@@ -693,9 +813,36 @@ static int deliver_mqtt(struct alertd *a, PGresult *rows, char *err, size_t errl
     return rc;
 }
 
-/* POSTs the claimed rows one by one, marking each; after a failure the rest wait (the
- * receiver is likely down): the webhook channel pauses for the failed row's retry delay. On a
- * stop request, the POST in hand is finished and marked, the rest left pending. */
+/* The destination of a unit's webhook deliveries: its own, else the global one, else NULL. */
+static struct hook_dest *dest_for(struct alertd *a, const char *unit)
+{
+    for (size_t i = 0; i < a->ndests; i++) {
+        if (a->dests[i].unit == NULL || strcmp(a->dests[i].unit, unit) == 0) {
+            return &a->dests[i];
+        }
+    }
+    return NULL;
+}
+
+/* When the first destination is out of its pause (now or earlier: one is ready). */
+static int64_t webhook_ready_at(const struct alertd *a)
+{
+    int64_t at = INT64_MAX;
+
+    for (size_t i = 0; i < a->ndests; i++) {
+        if (a->dests[i].pause_until_ms < at) {
+            at = a->dests[i].pause_until_ms;
+        }
+    }
+    return at;
+}
+
+/* POSTs the claimed rows one by one, each to its unit's destination, marking each. After a
+ * failure that destination pauses for the failed row's retry delay (its receiver is likely
+ * down): its further rows are deferred to the pause's end (next_attempt_at) while other units'
+ * rows go on; when every destination is paused the rest wait untouched. A row whose unit has
+ * no destination is retried (and given up in the end) with that as its error. On a stop
+ * request, the POST in hand is finished and marked, the rest left pending. */
 static int deliver_webhook(struct alertd *a, PGresult *rows, volatile sig_atomic_t *stop, char *err,
                            size_t errlen)
 {
@@ -705,15 +852,36 @@ static int deliver_webhook(struct alertd *a, PGresult *rows, volatile sig_atomic
     for (int i = 0; i < n && rc == MSG_OK; i++) {
         const char *id = PQgetvalue(rows, i, COL_ID);
         const char *key = PQgetvalue(rows, i, COL_KEY);
+        const char *unit = PQgetvalue(rows, i, COL_UNIT);
         const char *body = PQgetvalue(rows, i, COL_BODY);
         long long attempts = strtoll(PQgetvalue(rows, i, COL_ATTEMPTS), NULL, 10);
         long long delay = 0;
+        int64_t now = msg_clock_mono_ms();
+        struct hook_dest *d = dest_for(a, unit);
         char why[MSG_ERRLEN];
 
         if (i > 0 && *stop) {
             break;
         }
-        if (webhook_post(a->hook, key, body, strlen(body), why, sizeof(why)) == MSG_OK) {
+        if (d == NULL) {
+            snprintf(why, sizeof(why), "no webhook_url for unit '%s'", unit);
+            if (attempts == 0) {
+                log_msg(LOG_WARNING, "alertd: delivery %s: %s", key, why);
+            }
+            rc = mark_retry(a, CHANNEL_WEBHOOK, id, attempts, why, &delay, err, errlen);
+            continue;
+        }
+        if (now < d->pause_until_ms) {
+            if (webhook_ready_at(a) > now) {
+                break;
+            }
+            snprintf(why, sizeof(why), "not tried: the receiver of unit '%s' failed just before",
+                     unit);
+            delay = d->pause_until_ms - now;
+            rc = mark_retry(a, CHANNEL_WEBHOOK, id, attempts, why, &delay, err, errlen);
+            continue;
+        }
+        if (webhook_post(d->hook, key, body, strlen(body), why, sizeof(why)) == MSG_OK) {
             rc = mark_done(a, id, err, errlen);
             if (rc == MSG_OK) {
                 a->delivered[CHANNEL_WEBHOOK]++;
@@ -723,11 +891,11 @@ static int deliver_webhook(struct alertd *a, PGresult *rows, volatile sig_atomic
         }
         rc = mark_retry(a, CHANNEL_WEBHOOK, id, attempts, why, &delay, err, errlen);
         if (attempts == 0 || a->failed[CHANNEL_WEBHOOK] % 100 == 1) {
-            log_msg(LOG_WARNING, "alertd: %s (attempt %lld); webhook paused %lld ms", why,
-                    attempts + 1, delay);
+            log_msg(LOG_WARNING, "alertd: %s (attempt %lld); webhook%s%s paused %lld ms", why,
+                    attempts + 1, d->unit != NULL ? " of unit " : "",
+                    d->unit != NULL ? d->unit : "", delay);
         }
-        a->webhook_pause_until_ms = msg_clock_mono_ms() + delay;
-        break;
+        d->pause_until_ms = msg_clock_mono_ms() + delay;
     }
     return rc;
 }
@@ -782,16 +950,15 @@ static void mqtt_ensure(struct alertd *a)
     if (a->mosq == NULL || a->mqtt_started || now < a->mqtt_retry_at_ms) {
         return;
     }
-    /* libmosquitto 2.0.11's thread does not retry a first connect that failed: we do, then
-     * its thread reconnects by itself */
+    /* the first connect here (its failure logged and retried), then mqtt_main reconnects */
     rc = mosquitto_connect_bind_v5(a->mosq, a->cfg.mqtt_host, (int)a->cfg.mqtt_port,
                                    (int)(a->cfg.mqtt_keepalive_ms / 1000), NULL, NULL);
     if (rc == MOSQ_ERR_SUCCESS) {
-        rc = mosquitto_loop_start(a->mosq);
-        if (rc == MOSQ_ERR_SUCCESS) {
+        if (pthread_create(&a->mqtt_thread, NULL, mqtt_main, a) == 0) {
             a->mqtt_started = true;
             return;
         }
+        rc = MOSQ_ERR_NOMEM;
     }
     log_msg(LOG_WARNING, "alertd: broker %s:%lld not reachable (%s), retrying in %lld ms",
             a->cfg.mqtt_host, a->cfg.mqtt_port,
@@ -938,12 +1105,12 @@ static int round_once(struct alertd *a, volatile sig_atomic_t *stop)
         }
         more |= n >= a->cfg.delivery_batch;
     }
-    if (a->hook != NULL && !*stop && msg_clock_mono_ms() >= a->webhook_pause_until_ms) {
+    if (a->ndests > 0 && !*stop && msg_clock_mono_ms() >= webhook_ready_at(a)) {
         n = deliver_batch(a, CHANNEL_WEBHOOK, stop, err, sizeof(err));
         if (n < 0) {
             goto fail;
         }
-        more |= n >= a->cfg.delivery_batch && msg_clock_mono_ms() >= a->webhook_pause_until_ms;
+        more |= n >= a->cfg.delivery_batch && msg_clock_mono_ms() >= webhook_ready_at(a);
     }
     return more;
 fail:
@@ -958,8 +1125,9 @@ int alertd_run(struct alertd *a, volatile sig_atomic_t *stop, char *err, size_t 
 {
     (void)err;
     (void)errlen;
-    log_msg(LOG_NOTICE, "alertd: %s starting (mqtt %s, webhook %s)", a->cfg.alertd_id,
-            a->mosq != NULL ? "on" : "off", a->hook != NULL ? "on" : "off");
+    log_msg(LOG_NOTICE, "alertd: %s starting (mqtt %s, webhook %s, %zu unit webhook(s))",
+            a->cfg.alertd_id, a->mosq != NULL ? "on" : "off",
+            a->cfg.webhook_url[0] != '\0' ? "on" : "off", a->cfg.nunits);
     a->next_summary_ms = msg_clock_mono_ms() + a->cfg.summary_interval_ms;
     while (!*stop) {
         int more = 0;
@@ -994,9 +1162,8 @@ int alertd_run(struct alertd *a, volatile sig_atomic_t *stop, char *err, size_t 
                 wait = esc < timed ? esc : timed;
                 wait = wait < 0 ? 0 : wait;
             }
-            if (a->hook != NULL && a->webhook_pause_until_ms > now &&
-                a->webhook_pause_until_ms - now < wait) {
-                wait = a->webhook_pause_until_ms - now;
+            if (a->ndests > 0 && webhook_ready_at(a) > now && webhook_ready_at(a) - now < wait) {
+                wait = webhook_ready_at(a) - now;
             }
             if (a->mosq != NULL && !mqtt_connected(a) && wait > 250) {
                 wait = 250; /* deliver soon after the broker is back */

@@ -1,8 +1,12 @@
 /* alertd_config.c -- pantau-alertd's config keys and their checks: see alertd_config.h. */
 #include "alertd_config.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
@@ -30,6 +34,14 @@ static const struct conf_key alertd_keys[] = {
     KEY("mqtt_username", CONF_STR, "", mqtt_username, 0, 0, "MQTT user name (empty: none)"),
     KEY("mqtt_password_file", CONF_SECRET_FILE, "", mqtt_password, 0, 0,
         "file whose first line is the MQTT password (none: no password)"),
+    KEY("mqtt_tls", CONF_BOOL, "false", mqtt_tls, 0, 0,
+        "TLS to the broker (the server's certificate is verified)"),
+    KEY("mqtt_tls_cafile", CONF_STR, "", mqtt_tls_cafile, 0, 0,
+        "CA certificates (PEM) that verify the broker; empty: the system's"),
+    KEY("mqtt_tls_certfile", CONF_STR, "", mqtt_tls_certfile, 0, 0,
+        "client certificate (PEM), with mqtt_tls_keyfile; empty: none"),
+    KEY("mqtt_tls_keyfile", CONF_STR, "", mqtt_tls_keyfile, 0, 0,
+        "the client certificate's private key (PEM)"),
     KEY("puback_timeout", CONF_MS, "10s", puback_timeout_ms, 100, 600000,
         "a published alert without PUBACK by then is tried again later"),
     KEY("webhook_url", CONF_STR, "", webhook_url, 0, 0,
@@ -74,6 +86,85 @@ static const struct conf_key alertd_keys[] = {
     CONF_END,
 };
 
+#define UKEY(name, type, def, field, help)                               \
+    {                                                                    \
+        name, type, def, offsetof(struct alertd_unit_webhook, field),    \
+            sizeof(((struct alertd_unit_webhook *)0)->field), 0, 0, help \
+    }
+
+/* The keys of a `[unit <id>]` section. */
+static const struct conf_key unit_keys[] = {
+    UKEY("webhook_url", CONF_STR, NULL, url,
+         "http(s) URL this unit's webhook deliveries are POSTed to, instead of the global one"),
+    UKEY("webhook_secret_file", CONF_SECRET_FILE, "", secret,
+         "file whose first line is the HMAC-SHA256 key for this unit's URL (none: unsigned)"),
+    CONF_END,
+};
+
+/* The `[unit <id>]` callback of conf_load: a new unit webhook. */
+static const struct conf_key *on_section(void *ctx, const char *name, const char *arg, void **obj,
+                                         char *err, size_t errlen)
+{
+    struct alertd_config *cfg = ctx;
+    struct alertd_unit_webhook *u = NULL;
+
+    if (strcmp(name, "unit") != 0) {
+        snprintf(err, errlen, "unknown section '%s' (only [unit <id>])", name);
+        return NULL;
+    }
+    if (!msg_id_valid(arg, strlen(arg)) || strlen(arg) > ALERTD_ID_MAX) {
+        snprintf(err, errlen, "not a unit id (1-64 of a-z 0-9 . _ -)");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->nunits; i++) {
+        if (strcmp(cfg->units[i].unit, arg) == 0) {
+            snprintf(err, errlen, "unit given twice");
+            return NULL;
+        }
+    }
+    if (cfg->nunits >= ALERTD_UNITS_MAX) {
+        snprintf(err, errlen, "more than %d units", ALERTD_UNITS_MAX);
+        return NULL;
+    }
+    u = &cfg->units[cfg->nunits++];
+    memset(u, 0, sizeof(*u));
+    snprintf(u->unit, sizeof(u->unit), "%s", arg);
+    *obj = u;
+    return unit_keys;
+}
+
+/* The line of the key of section [unit <unit>] in path, or 0. */
+static unsigned unit_key_line(const char *path, const char *unit, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    char line[ALERTD_URL_MAX + 100];
+    char head[ALERTD_ID_MAX + 16];
+    size_t klen = strlen(key);
+    unsigned lineno = 0;
+    unsigned found = 0;
+    bool inside = false;
+
+    if (f == NULL) {
+        return 0;
+    }
+    snprintf(head, sizeof(head), "[unit %s]", unit);
+    while (found == 0 && fgets(line, sizeof(line), f) != NULL) {
+        const char *p = line;
+
+        lineno++;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '[') {
+            inside = strncmp(p, head, strlen(head)) == 0;
+        } else if (inside && strncmp(p, key, klen) == 0 && (p[klen] == ' ' || p[klen] == '\t')) {
+            found = lineno;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
 int alertd_config_log_level(const struct alertd_config *cfg)
 {
     int level = LOG_NOTICE;
@@ -104,6 +195,9 @@ static unsigned key_line(const char *path, const char *key)
         while (*p == ' ' || *p == '\t') {
             p++;
         }
+        if (*p == '[') {
+            break; /* a section's keys are not the file's */
+        }
         if (strncmp(p, key, klen) == 0 && (p[klen] == ' ' || p[klen] == '\t')) {
             found = lineno;
         }
@@ -129,6 +223,9 @@ void alertd_config_wipe(struct alertd_config *cfg)
     memset(cfg->db_password, 0, sizeof(cfg->db_password));
     memset(cfg->mqtt_password, 0, sizeof(cfg->mqtt_password));
     memset(cfg->webhook_secret, 0, sizeof(cfg->webhook_secret));
+    for (size_t i = 0; i < ALERTD_UNITS_MAX; i++) {
+        memset(cfg->units[i].secret, 0, sizeof(cfg->units[i].secret));
+    }
 }
 
 int alertd_config_load(const char *path, struct alertd_config *cfg, char *err, size_t errlen)
@@ -137,7 +234,7 @@ int alertd_config_load(const char *path, struct alertd_config *cfg, char *err, s
     int rc;
 
     memset(cfg, 0, sizeof(*cfg));
-    rc = conf_load(path, alertd_keys, cfg, NULL, NULL, err, errlen);
+    rc = conf_load(path, alertd_keys, cfg, on_section, cfg, err, errlen);
     if (rc != MSG_OK) {
         goto out;
     }
@@ -160,9 +257,46 @@ int alertd_config_load(const char *path, struct alertd_config *cfg, char *err, s
         key_error(err, errlen, path, "webhook_secret_file", "set without webhook_url");
         goto out;
     }
-    if (!cfg->mqtt && cfg->webhook_url[0] == '\0') {
+    for (size_t i = 0; i < cfg->nunits; i++) {
+        const char *url = cfg->units[i].url;
+
+        if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+            snprintf(err, errlen, "%s:%u: webhook_url: not an http:// or https:// URL in [unit %s]",
+                     path, unit_key_line(path, cfg->units[i].unit, "webhook_url"),
+                     cfg->units[i].unit);
+            goto out;
+        }
+    }
+    if (!cfg->mqtt && cfg->webhook_url[0] == '\0' && cfg->nunits == 0) {
         key_error(err, errlen, path, "mqtt", "false and no webhook_url: nothing to deliver");
         goto out;
+    }
+    if ((cfg->mqtt_tls_certfile[0] != '\0') != (cfg->mqtt_tls_keyfile[0] != '\0')) {
+        key_error(err, errlen, path,
+                  cfg->mqtt_tls_certfile[0] != '\0' ? "mqtt_tls_certfile" : "mqtt_tls_keyfile",
+                  "mqtt_tls_certfile and mqtt_tls_keyfile go together");
+        goto out;
+    }
+    if (!cfg->mqtt_tls && (cfg->mqtt_tls_cafile[0] != '\0' || cfg->mqtt_tls_certfile[0] != '\0')) {
+        key_error(err, errlen, path,
+                  cfg->mqtt_tls_cafile[0] != '\0' ? "mqtt_tls_cafile" : "mqtt_tls_certfile",
+                  "set without mqtt_tls true");
+        goto out;
+    }
+    {
+        const char *const keys[] = {"mqtt_tls_cafile", "mqtt_tls_certfile", "mqtt_tls_keyfile"};
+        const char *const paths[] = {cfg->mqtt_tls_cafile, cfg->mqtt_tls_certfile,
+                                     cfg->mqtt_tls_keyfile};
+
+        for (size_t i = 0; i < 3; i++) {
+            if (paths[i][0] != '\0' && access(paths[i], R_OK) != 0) {
+                char why[ALERTD_PATH_MAX + 64];
+
+                snprintf(why, sizeof(why), "cannot read '%s': %s", paths[i], strerror(errno));
+                key_error(err, errlen, path, keys[i], why);
+                goto out;
+            }
+        }
     }
     if (cfg->retry_max_ms < cfg->retry_min_ms) {
         key_error(err, errlen, path, "retry_max", "must not be below retry_min");
@@ -187,4 +321,10 @@ out:
 void alertd_config_print(FILE *f)
 {
     conf_print(f, alertd_keys);
+    fprintf(f, "\n# A unit's own webhook: any number of sections, after the keys above.\n"
+               "#[unit <unit id>]\n");
+    for (size_t i = 0; unit_keys[i].key != NULL; i++) {
+        fprintf(f, "#%-24s %-16s # %s\n", unit_keys[i].key,
+                unit_keys[i].def == NULL ? "(required)" : unit_keys[i].def, unit_keys[i].help);
+    }
 }

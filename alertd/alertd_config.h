@@ -4,6 +4,8 @@
  * alertd_config. Everything is checked here, before anything connects, so that `--check` and a
  * real start agree. Secrets (the database password, the MQTT password, the webhook's HMAC key)
  * live in files that the config names; they are read into the struct and never printed.
+ * Sections `[unit <id>]` (after the keys) give a unit its own webhook_url and
+ * webhook_secret_file; the unit's webhook deliveries go there instead of to webhook_url.
  *
  * Not for: run-time state (see alertd.h). */
 #ifndef ALERTD_CONFIG_H
@@ -19,6 +21,15 @@
 #define ALERTD_URL_MAX 2048
 #define ALERTD_CONNINFO_MAX 1024
 #define ALERTD_SECRET_MAX 256
+#define ALERTD_PATH_MAX 1024
+#define ALERTD_UNITS_MAX 32 /* [unit <id>] sections */
+
+/* A unit's own webhook: a `[unit <id>]` section (alertd/README.md says why in the config). */
+struct alertd_unit_webhook {
+    char unit[ALERTD_ID_MAX + 1];
+    char url[ALERTD_URL_MAX];
+    char secret[ALERTD_SECRET_MAX]; /* "" = unsigned; secret */
+};
 
 struct alertd_config {
     char alertd_id[ALERTD_ID_MAX + 1];
@@ -33,11 +44,17 @@ struct alertd_config {
     char mqtt_username[ALERTD_ID_MAX + 1]; /* "" = none */
     char mqtt_password[ALERTD_SECRET_MAX]; /* first line of mqtt_password_file; secret */
     long long puback_timeout_ms;
+    bool mqtt_tls;                           /* TLS to the broker, its certificate verified */
+    char mqtt_tls_cafile[ALERTD_PATH_MAX];   /* "" = the system's CAs */
+    char mqtt_tls_certfile[ALERTD_PATH_MAX]; /* client certificate; "" = none */
+    char mqtt_tls_keyfile[ALERTD_PATH_MAX];
     /* webhook */
     char webhook_url[ALERTD_URL_MAX];       /* "" = the webhook channel is not delivered */
     char webhook_secret[ALERTD_SECRET_MAX]; /* HMAC-SHA256 key; "" = unsigned; secret */
     long long webhook_timeout_ms;
     long long webhook_connect_timeout_ms;
+    struct alertd_unit_webhook units[ALERTD_UNITS_MAX]; /* its own URL for a unit */
+    size_t nunits;
     /* the loop */
     long long evaluate_batch;
     long long delivery_batch;

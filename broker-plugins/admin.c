@@ -713,7 +713,8 @@ static int list(struct admin *ad)
         return 1;
     }
     res = run(ad, "listing accounts",
-              "SELECT a.username, a.role, coalesce(a.device_id, '-'), coalesce(d.kind, '-'),"
+              "SELECT a.username, a.role, coalesce(a.unit_id, '-'), coalesce(a.device_id, '-'),"
+              " coalesce(d.kind, '-'),"
               " CASE WHEN a.enabled AND coalesce(d.enabled, true) THEN 'yes' ELSE 'no' END,"
               " a.secret_kind,"
               " coalesce((SELECT string_agg(station_id, ',' ORDER BY station_id)"
@@ -725,12 +726,14 @@ static int list(struct admin *ad)
     if (res == NULL) {
         return 1;
     }
-    printf("%-24s %-10s %-24s %-16s %-7s %-10s %s\n", "USERNAME", "ROLE", "DEVICE", "KIND",
-           "ENABLED", "SECRET", "STATIONS");
+    /* UNIT: the unit whose alerts a `unit` account reads (schema/018) */
+    printf("%-24s %-10s %-10s %-24s %-16s %-7s %-10s %s\n", "USERNAME", "ROLE", "UNIT", "DEVICE",
+           "KIND", "ENABLED", "SECRET", "STATIONS");
     for (i = 0; i < PQntuples(res); i++) {
-        printf("%-24s %-10s %-24s %-16s %-7s %-10s %s\n", PQgetvalue(res, i, 0),
+        printf("%-24s %-10s %-10s %-24s %-16s %-7s %-10s %s\n", PQgetvalue(res, i, 0),
                PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-               PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
+               PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6),
+               PQgetvalue(res, i, 7));
     }
     PQclear(res);
     return 0;

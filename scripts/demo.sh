@@ -18,6 +18,11 @@
 #
 #   scripts/demo.sh              until Ctrl-C
 #   scripts/demo.sh --seconds 60 stop by itself after 60 s
+#
+# For tests (tests/integration/test_demo_alerts.py): PANTAU_DEMO_ROOT=DIR runs under DIR instead
+# of .pantau/demo; PANTAU_DEMO_NO_BUILD=1 runs build/ as it is (no deps.sh, no build);
+# PANTAU_DEMO_FAST=1 makes the flood wave one minute (a reading of sim-gauge-01 every 0.5 s)
+# and the accident come after 10 s.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -26,7 +31,7 @@ if [ "${1:-}" = "--seconds" ]; then
     seconds=${2:?--seconds needs a number}
 fi
 
-root=$top/.pantau/demo
+root=${PANTAU_DEMO_ROOT:-$top/.pantau/demo}
 pids_file=$root/pids
 mkdir -p "$root"
 
@@ -50,11 +55,13 @@ stop_all() {
 # A killed run leaves its children behind: end them before starting new ones.
 stop_all
 
+if [ "${PANTAU_DEMO_NO_BUILD:-0}" != 1 ]; then
 bash scripts/deps.sh || exit 1
 say "building build/"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$root/configure.log" 2>&1 \
     || { cat "$root/configure.log"; exit 1; }
 cmake --build build -j 2 >"$root/build.log" 2>&1 || { tail -50 "$root/build.log"; exit 1; }
+fi
 
 cleanup() {
     trap - INT TERM EXIT
@@ -223,14 +230,18 @@ agent_conf() {   # agent_conf DEVICE KIND SIMULATOR-LINE...: writes $root/DEVICE
 }
 # sim-gauge-01: the demo's flood wave, 60 -> 240 cm and back every 8 minutes (its thresholds:
 # Siaga 3 from 81, 2 from 151, 1 from 201 cm; schema/seed/demo.sql)
+wave_rate="rate 0.2" wave_period=8m crash_after=1m
+if [ "${PANTAU_DEMO_FAST:-0}" = 1 ]; then
+    wave_rate="rate 2" wave_period=1m crash_after=10s
+fi
 agent_conf gw-sim-flood-01 flood_gateway "seed 1" "flood_stations sim-gauge-01" "flood_offset_cm 800" \
-    "flood_baseline_cm 60" "rate 0.2" "flood_wave_period 8m" "flood_wave_peak_cm 240"
+    "flood_baseline_cm 60" "$wave_rate" "flood_wave_period $wave_period" "flood_wave_peak_cm 240"
 agent_conf gw-sim-flood-02 flood_gateway "seed 2" "flood_stations sim-gauge-02" "flood_offset_cm 800" \
     "flood_baseline_cm 60" "rate 0.2"
 agent_conf gw-sim-flood-03 flood_gateway "seed 3" "flood_stations sim-gauge-03" "flood_offset_cm 900" \
     "flood_baseline_cm 60" "rate 0.2"
 agent_conf gw-sim-traffic-01 traffic_gateway "seed 4" "traffic_stations sim-cam-01 sim-cam-02" \
-    "traffic_interval_s 60" "rate 0.5" "traffic_crash_after 1m"
+    "traffic_interval_s 60" "rate 0.5" "traffic_crash_after $crash_after"
 agent_conf gw-sim-traffic-02 traffic_gateway "seed 5" "traffic_stations sim-cam-03 sim-cam-04" \
     "traffic_interval_s 60" "rate 0.5"
 agent_conf hh-sim-01 handheld "seed 6" "larva_kelurahan 32.75.01.1002 32.75.01.1003" "rate 0.1"

@@ -22,7 +22,6 @@ one transaction; the queue triggers fire in that transaction.
 """
 import datetime
 import os
-import select
 import sys
 import threading
 import uuid
@@ -33,24 +32,12 @@ import pantau_harness as h  # noqa: E402
 import psycopg2  # noqa: E402
 from collector_support import env_for, wait_for  # noqa: E402
 from testdevice import ts_now  # noqa: E402
+from alerts_support import BASE, MIN, UTC, AlertsDb, at, notified  # noqa: E402, F401
 
-PG, DSN = h.fresh_database("alerts")
-UTC = datetime.timezone.utc
-BASE = datetime.datetime(2026, 11, 2, 0, 0, tzinfo=UTC)    # a fixed past: news is judged by
-MIN = datetime.timedelta(minutes=1)                         # received_at - best time
+DB = AlertsDb("alerts")
+PG, DSN = DB.pg, DB.dsn
+sql, evaluate, listener = DB.sql, DB.evaluate, DB.listener
 STORE = str(uuid.UUID(int=11))
-
-
-def sql(query, *args, role=None):
-    conn = psycopg2.connect(DSN)
-    try:
-        with conn, conn.cursor() as cur:
-            if role:
-                cur.execute("SET ROLE " + role)
-            cur.execute(query, args or None)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
 
 
 def gauge(station, s3=81, s2=151, s1=201, since="2020-01-01"):
@@ -109,15 +96,6 @@ def reading(station, ts, level, device=None, replay=False, received=None, seq=No
     return store([(station, device or "gw-" + station, ts, level, replay, received, seq)])
 
 
-def evaluate(max_items=1000):
-    total = 0
-    while True:
-        n = sql("SELECT pantau_alert.evaluate(%s)", max_items)[0][0]
-        if n == 0:
-            return total
-        total += n
-
-
 def alerts(station, kind="flood_level"):
     return sql("SELECT level, previous_level, condition_time, news, state"
                " FROM pantau_alert.alert WHERE station_id = %s AND kind = %s"
@@ -133,10 +111,6 @@ def rises(station):
     return sql("SELECT extract(epoch FROM rise_window)::int / 60, rise_cm, condition_time, news"
                " FROM pantau_alert.alert WHERE station_id = %s AND kind = 'flood_rise'"
                " ORDER BY rise_window, condition_time", station)
-
-
-def at(minutes):
-    return BASE + minutes * MIN
 
 
 def test_levels_at_their_boundaries_rise_at_once_fall_after_margin_and_dwell():
@@ -209,23 +183,6 @@ def test_a_level_oscillating_around_a_threshold_for_an_hour_is_one_alert():
     assert sql("SELECT count(*) FROM pantau_alert.alert_event e JOIN pantau_alert.alert a"
                " USING (alert_id) WHERE a.station_id = 'al-osc' AND e.event = 'raised'"
                " AND a.kind = 'flood_level'") == [(3,)]
-
-
-def listener():
-    conn = psycopg2.connect(DSN)
-    conn.autocommit = True
-    conn.cursor().execute("LISTEN pantau_alert")
-    return conn
-
-
-def notified(conn, wait=1.0):
-    ids = []
-    if select.select([conn], [], [], wait) != ([], [], []):
-        pass
-    conn.poll()
-    while conn.notifies:
-        ids.append(int(conn.notifies.pop(0).payload))
-    return ids
 
 
 def test_a_six_hour_backlog_pages_only_for_the_flood_still_on():

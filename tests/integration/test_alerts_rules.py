@@ -19,7 +19,6 @@ queue triggers fire in that transaction.
 import datetime
 import decimal
 import os
-import select
 import sys
 import threading
 import uuid
@@ -28,32 +27,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import pantau_harness as h  # noqa: E402
 import psycopg2  # noqa: E402
+from alerts_support import BASE, MIN, UTC, AlertsDb, at, notified  # noqa: E402, F401
 
-PG, DSN = h.fresh_database("alrules")
-UTC = datetime.timezone.utc
-# a fixed past Monday (07:00 WIB): news is judged by received_at - best time, not by now
-BASE = datetime.datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
-MIN = datetime.timedelta(minutes=1)
+DB = AlertsDb("alrules")
+PG, DSN = DB.pg, DB.dsn
+sql, evaluate, listener = DB.sql, DB.evaluate, DB.listener
 STORE = str(uuid.UUID(int=15))
 KEL = ["32.75.01.1001", "32.75.01.1002", "32.75.01.1003", "32.75.01.1004", "32.75.02.1001"]
 ADDRESS = "Jl. Rahasia Pribadi 7"
 LAT, LON = -6.2468531, 106.9914137
-
-
-def sql(query, *args, role=None):
-    conn = psycopg2.connect(DSN)
-    try:
-        with conn, conn.cursor() as cur:
-            if role:
-                cur.execute("SET ROLE " + role)
-            cur.execute(query, args or None)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
-
-
-def at(minutes):
-    return BASE + minutes * MIN
 
 
 SEQ = {}
@@ -100,34 +82,9 @@ def inspect(kel, rw, larvae, ts, rt=1, building="house", containers=None, replay
     return "%s/%s/%s" % (device, STORE, seq)
 
 
-def evaluate(max_items=1000):
-    total = 0
-    while True:
-        n = sql("SELECT pantau_alert.evaluate(%s)", max_items)[0][0]
-        if n == 0:
-            return total
-        total += n
-
-
 def alerts(kind, subject_like="%"):
     return sql("SELECT subject, news, state, condition_time, evidence FROM pantau_alert.alert"
                " WHERE kind = %s AND subject LIKE %s ORDER BY alert_id", kind, subject_like)
-
-
-def listener():
-    conn = psycopg2.connect(DSN)
-    conn.autocommit = True
-    conn.cursor().execute("LISTEN pantau_alert")
-    return conn
-
-
-def notified(conn, wait=1.0):
-    ids = []
-    select.select([conn], [], [], wait)
-    conn.poll()
-    while conn.notifies:
-        ids.append(int(conn.notifies.pop(0).payload))
-    return ids
 
 
 # ---- larva ---------------------------------------------------------------------------------------

@@ -78,6 +78,12 @@ def test_unit_account_reads_only_its_own_alerts_and_an_old_snapshot_loads():
         dinkes_pw = add_unit_user(e, "console-dinkes", "dinkes")
         assert e.sql("SELECT role, unit_id FROM pantau_ops.account"
                      " WHERE username = 'console-bpbd'") == [("unit", "bpbd")]
+        # pantau-admin list names a unit account's unit (UNIT column), '-' for the others
+        rows = {line.split()[0]: line.split()[1:3] for line in
+                e.admin("list").stdout.splitlines()[1:]}
+        assert rows["console-bpbd"] == ["unit", "bpbd"], rows
+        assert rows["console-dinkes"] == ["unit", "dinkes"], rows
+        assert rows["alertd-1"] == ["collector", "-"], rows
         e.wait_connack("console-bpbd", "console-bpbd", bpbd_pw, B.RC_SUCCESS)
         e.wait_connack("alertd-1", "alertd-1", alertd_pw, B.RC_SUCCESS)
 
