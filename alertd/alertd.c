@@ -23,6 +23,7 @@
 
 #include "alertd_metrics.h"
 #include "log.h"
+#include "mosq_loop.h"
 #include "msg_backoff.h"
 #include "msg_clock.h"
 #include "msg_notify.h"
@@ -32,6 +33,7 @@
 
 #define ALERTD_INFLIGHT_MAX 1024 /* PUBACKs remembered per batch (delivery_batch <= this) */
 #define ALERTD_TICK_MS 100       /* longest sleep between looks at the stop flag */
+#define ALERTD_DRAIN_MS 1000     /* at a stop: what is queued, then the DISCONNECT */
 
 enum channel {
     CHANNEL_MQTT,
@@ -57,8 +59,7 @@ struct alertd {
     struct alertd_config cfg;
     PGconn *db;
     struct mosquitto *mosq;
-    bool mqtt_started; /* our MQTT thread runs (mqtt_main) */
-    pthread_t mqtt_thread;
+    struct mosq_loop loop; /* libmosquitto's network thread, ours (mosq_loop.h) */
     struct hook_dest dests[ALERTD_UNITS_MAX + 1]; /* the units' own, then the global one */
     size_t ndests;
     struct service_watch *services; /* the collectors' health (mqtt only); its own lock */
@@ -68,7 +69,6 @@ struct alertd {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool mqtt_connected;
-    bool mqtt_stopping; /* mqtt_main ends */
     struct puback acks[ALERTD_INFLIGHT_MAX];
     size_t nacks;
     /* our thread only */
@@ -202,67 +202,6 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
     pthread_mutex_unlock(&a->lock);
 }
 
-/* Sleeps ms unless told to stop meanwhile; returns false when told. */
-static bool mqtt_sleep(struct alertd *a, long long ms)
-{
-    struct timespec ts;
-    bool stopping;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&a->lock);
-    while (!a->mqtt_stopping && pthread_cond_timedwait(&a->cond, &a->lock, &ts) != ETIMEDOUT) {
-    }
-    stopping = a->mqtt_stopping;
-    pthread_mutex_unlock(&a->lock);
-    return !stopping;
-}
-
-/* libmosquitto's network loop, in a thread of ours rather than mosquitto_loop_start()'s: that
- * one ends for good on a TLS handshake that fails (2.0.11's mosquitto_loop_forever returns
- * MOSQ_ERR_TLS), so a broker whose certificate was refused once would never be tried again,
- * and silently. Here every failure (refused, lost, TLS) is logged and retried, 1 s doubling to
- * 30 s; libmosquitto's own error line (on_log) says what TLS disliked. */
-static void *mqtt_main(void *arg)
-{
-    struct alertd *a = arg;
-    long long backoff = 1000;
-
-    for (;;) {
-        bool stopping;
-        bool connected;
-        int rc;
-
-        pthread_mutex_lock(&a->lock);
-        stopping = a->mqtt_stopping;
-        connected = a->mqtt_connected;
-        pthread_mutex_unlock(&a->lock);
-        if (stopping) {
-            break;
-        }
-        if (connected) {
-            backoff = 1000;
-        }
-        rc = mosquitto_loop(a->mosq, ALERTD_TICK_MS, 1);
-        while (rc != MOSQ_ERR_SUCCESS) {
-            log_msg(LOG_WARNING, "alertd: broker %s:%lld: %s, reconnecting in %lld ms",
-                    a->cfg.mqtt_host, a->cfg.mqtt_port,
-                    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), backoff);
-            if (!mqtt_sleep(a, backoff)) {
-                return NULL;
-            }
-            backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
-            rc = mosquitto_reconnect(a->mosq);
-        }
-    }
-    return NULL;
-}
-
 /* ---- set-up --------------------------------------------------------------------------------- */
 
 struct alertd *alertd_new(const struct alertd_config *cfg, char *err, size_t errlen)
@@ -314,7 +253,6 @@ struct alertd *alertd_new(const struct alertd_config *cfg, char *err, size_t err
             goto fail;
         }
         mosquitto_int_option(a->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-        mosquitto_threaded_set(a->mosq, true); /* our thread runs its loop (mqtt_main) */
         mosquitto_connect_v5_callback_set(a->mosq, on_connect);
         mosquitto_disconnect_v5_callback_set(a->mosq, on_disconnect);
         mosquitto_publish_v5_callback_set(a->mosq, on_publish);
@@ -357,14 +295,7 @@ void alertd_free(struct alertd *a)
         return;
     }
     if (a->mosq != NULL) {
-        if (a->mqtt_started) {
-            pthread_mutex_lock(&a->lock);
-            a->mqtt_stopping = true;
-            pthread_cond_broadcast(&a->cond);
-            pthread_mutex_unlock(&a->lock);
-            mosquitto_disconnect_v5(a->mosq, 0, NULL);
-            pthread_join(a->mqtt_thread, NULL);
-        }
+        mosq_loop_stop(&a->loop, ALERTD_DRAIN_MS);
         mosquitto_destroy(a->mosq);
     }
     for (size_t i = 0; i < a->ndests; i++) {
@@ -947,18 +878,18 @@ static void mqtt_ensure(struct alertd *a)
     int64_t now = msg_clock_mono_ms();
     int rc;
 
-    if (a->mosq == NULL || a->mqtt_started || now < a->mqtt_retry_at_ms) {
+    if (a->mosq == NULL || a->loop.started || now < a->mqtt_retry_at_ms) {
         return;
     }
-    /* the first connect here (its failure logged and retried), then mqtt_main reconnects */
+    /* the first connect here (its failure logged and retried), then the network thread
+     * (mosq_loop.h) reconnects after any failure, a TLS handshake's too */
     rc = mosquitto_connect_bind_v5(a->mosq, a->cfg.mqtt_host, (int)a->cfg.mqtt_port,
                                    (int)(a->cfg.mqtt_keepalive_ms / 1000), NULL, NULL);
     if (rc == MOSQ_ERR_SUCCESS) {
-        if (pthread_create(&a->mqtt_thread, NULL, mqtt_main, a) == 0) {
-            a->mqtt_started = true;
+        rc = mosq_loop_start(&a->loop, a->mosq, "alertd", a->cfg.mqtt_host, a->cfg.mqtt_port);
+        if (rc == MOSQ_ERR_SUCCESS) {
             return;
         }
-        rc = MOSQ_ERR_NOMEM;
     }
     log_msg(LOG_WARNING, "alertd: broker %s:%lld not reachable (%s), retrying in %lld ms",
             a->cfg.mqtt_host, a->cfg.mqtt_port,

@@ -15,6 +15,7 @@
 #include "intake.h"
 #include "log.h"
 #include "metrics.h"
+#include "mosq_loop.h"
 #include "msg_ack.h"
 #include "msg_backoff.h"
 #include "msg_clock.h"
@@ -32,6 +33,7 @@
 #include "registry.h"
 
 #define COLLECTOR_TICK_MS 20 /* the caller's thread wakes this often */
+#define COLLECTOR_DRAIN_MS 2000 /* at a stop: the last acks, health and DISCONNECT */
 /* the database thread is taken for stuck (and systemd's watchdog no longer fed) after this:
  * longer than its statement_timeout (120 s), connect_timeout and back-off (30 s at most) */
 #define COLLECTOR_DB_STUCK_MS (180 * 1000)
@@ -60,6 +62,7 @@ struct collector {
     struct collector_config cfg; /* read-only after collector_new */
     struct metrics metrics;      /* atomics: any thread */
     struct mosquitto *mosq;
+    struct mosq_loop loop; /* libmosquitto's network thread, ours (mosq_loop.h) */
     struct intake *intake; /* producer: libmosquitto thread; consumer: db thread */
     struct metrics_http *http;
     char health_topic[MSG_TOPIC_MAX + 1];
@@ -1023,7 +1026,6 @@ static int mqtt_setup(struct collector *c, char *err, size_t errlen)
     mosquitto_connect_v5_callback_set(c->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(c->mosq, on_disconnect);
     mosquitto_message_v5_callback_set(c->mosq, on_message);
-    mosquitto_reconnect_delay_set(c->mosq, 1, 30, true);
     if (c->cfg.mqtt_username[0] != '\0') {
         rc = mosquitto_username_pw_set(c->mosq, c->cfg.mqtt_username,
                                        c->cfg.mqtt_password[0] != '\0' ? c->cfg.mqtt_password
@@ -1063,8 +1065,9 @@ static int mqtt_setup(struct collector *c, char *err, size_t errlen)
 }
 
 /* The first connection, retried with back-off until it works or a stop is requested; then
- * libmosquitto's thread takes over, reconnecting by itself (libmosquitto 2.0.11's thread does
- * not retry a first connect_async that failed, hence this loop). Returns whether it connected. */
+ * the network thread (mosq_loop.h) takes over and reconnects after any failure, a TLS
+ * handshake's too (mosquitto_loop_start's thread would end on that for good). Returns whether
+ * it connected. */
 static bool connect_broker(struct collector *c, volatile sig_atomic_t *stop)
 {
     struct msg_backoff bo;
@@ -1077,7 +1080,8 @@ static bool connect_broker(struct collector *c, volatile sig_atomic_t *stop)
                                         (int)(c->cfg.mqtt_keepalive_ms / 1000), NULL);
 
         if (rc == MOSQ_ERR_SUCCESS) {
-            rc = mosquitto_loop_start(c->mosq);
+            rc = mosq_loop_start(&c->loop, c->mosq, "collector", c->cfg.mqtt_host,
+                                 c->cfg.mqtt_port);
             if (rc == MOSQ_ERR_SUCCESS) {
                 return true;
             }
@@ -1236,8 +1240,7 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
     flush_acks(c);
     if (mqtt_started) {
         publish_health(c, false);
-        mosquitto_disconnect_v5(c->mosq, 0, NULL);
-        mosquitto_loop_stop(c->mosq, false);
+        mosq_loop_stop(&c->loop, COLLECTOR_DRAIN_MS);
     }
     log_summary(c, last);
     log_msg(LOG_NOTICE, "collector: %s stopped", c->cfg.collector_id);

@@ -75,6 +75,8 @@ FORMATTED=(
     edge-agent/engine/agent_intake.c
     edge-agent/engine/agent_ring.c
     edge-agent/engine/agent_send.c
+    msg/mosq_loop.c
+    msg/mosq_loop.h
     msg/msg_notify.c
     msg/msg_notify.h
     edge-agent/sources/common/cmdline.c

@@ -76,6 +76,44 @@ def test_collector_that_does_not_trust_the_broker_never_connects():
         c.stop()
 
 
+def test_collector_reconnects_after_a_failed_tls_handshake():
+    """A reconnect whose TLS handshake fails (the broker back for a while with a certificate the
+    collector does not trust) and the broker right again: the collector connects by itself and
+    stores what came meanwhile. libmosquitto's own thread (mosquitto_loop_start) ends for good
+    on MOSQ_ERR_TLS; the collector's loop (msg/mosq_loop.c) retries every failure."""
+    d = H.workdir("collector-tls-again")
+    make_pki(d)
+    other = os.path.join(d, "other")
+    os.makedirs(other)
+    make_pki(other)
+    extra, tls_port = broker_with_tls(d)
+    pw = os.path.join(d, "collector.pass")
+    with open(pw, "w") as f:
+        f.write("tls-pw-c1\n")
+    with env_for("collector-tls-again", broker_extra=extra) as env:
+        c = env.collector(mqtt_port=tls_port, mqtt_tls="true", mqtt_tls_cafile=d + "/ca.pem",
+                          mqtt_username="collector-1", mqtt_password_file=pw)
+        wait_for(lambda: "connected to broker" in c.log(), 30, "the collector to connect")
+        # the broker comes back with another CA's certificate: the handshake fails
+        env.mosq.stop()
+        good = env.mosq.extra
+        env.mosq.extra = good.replace(d + "/server.", other + "/server.")
+        assert env.mosq.extra != good
+        env.mosq.start()
+        wait_for(lambda: "OpenSSL Error" in H.tail(env.mosq.log, 200), 60,
+                 "a failed TLS handshake at the broker")
+        # the broker right again: the collector must come back by itself
+        env.mosq.stop()
+        env.mosq.extra = good
+        env.mosq.start()
+        dev = env.device("gw-tls-again", "flood", "st-tls-again")
+        dev.send(20)
+        assert dev.wait_all_acked(90), "unacked after the broker was right again: %s\n%s" % (
+            dev.unacked()[:10], c.log()[-2000:])
+        assert c.running()
+        c.stop()
+
+
 def test_tls_files_it_cannot_read_are_a_config_error():
     d = H.workdir("collector-tls-conf")
     conf = os.path.join(d, "c.conf")
