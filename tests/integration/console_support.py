@@ -267,6 +267,11 @@ class ConsoleWorld:
         log = os.path.join(self.root, "chromedriver-%d.log" % len(self.browsers))
         drv = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=log), options=opts)
         drv.set_page_load_timeout(30)
+        # headless Chromium keeps windows at least 500 px wide: a phone's width is emulated
+        # (the viewport, touch and the mobile flag, as DevTools' device mode does)
+        drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1,
+            "mobile": width < 800})
         self.browsers.append(drv)
         H.on_exit(lambda: quit_quietly(drv))
         return drv
