@@ -12,13 +12,15 @@ pantau_console, and headless Chromium drives the page:
 - a viewer sees the alerts but no button, its POST is refused 403 by the server, and the
   database refuses the same call as well;
 - a unit account sees only the alerts routed to its unit and cannot act on the others;
-- the live stream's ids increase and Last-Event-ID replays what a browser missed;
+- the live stream's ids increase, Last-Event-ID replays what a browser missed, `data`
+  events are coalesced (one per 500 ms at most), and SIGTERM with streams open exits 0;
 - the layout works at 1920x1080 and at a phone's 390x844: no horizontal scroll, every
   navigation link visible and usable.
 """
 import http.client
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -182,7 +184,61 @@ def test_the_live_stream_has_increasing_ids_and_resumes_after_last_event_id():
     assert status == 401, (status, body)
 
 
+def test_data_events_are_coalesced():
+    s = W.session("rina", PW["rina"])
+    W.gauge("coalesce-g")
+    conn, resp = open_stream(s)
+    events = []
+
+    def reader():                               # (a thread: readline blocks between events)
+        cur = {}
+        try:
+            for raw in resp.fp:
+                line = raw.decode()
+                if line in ("\n", "\r\n"):
+                    if cur.get("event") == "data":
+                        events.append(time.monotonic())
+                    cur = {}
+                elif ":" in line and not line.startswith(":"):
+                    k, v = line.rstrip("\n").split(":", 1)
+                    cur[k] = v.strip()
+        except (OSError, ValueError):
+            pass
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    time.sleep(0.3)                             # the stream's first chunk
+    start = time.monotonic()
+    for i in range(12):                         # 12 commits, each a NOTIFY pantau_alert_pending
+        W.readings([("coalesce-g", 40 + i)])
+    took = time.monotonic() - start
+    time.sleep(1.5)
+    conn.close()
+    # at most one per 500 ms (sse_coalesce) over the commits and the time read after them
+    got = list(events)
+    assert 1 <= len(got) <= int((took + 1.5) / 0.5) + 1 < 12, (len(got), took)
+    gaps = [b - a for a, b in zip(got, got[1:])]
+    assert all(g > 0.35 for g in gaps), gaps
+
+
+def test_sigterm_with_live_streams_open_exits_0_and_pages_say_so():
+    b = W.browser()
+    W.login(b, "rina", PW["rina"])
+    H.wait_until(lambda: b.find_element(By.ID, "live").get_attribute("data-state") == "on", 15,
+                 "the live stream")
+    s = W.session("budi", PW["budi"])
+    conn, resp = open_stream(s)
+    start = time.monotonic()
+    assert W.stop() == 0
+    assert time.monotonic() - start < 10
+    conn.close()
+    H.wait_until(lambda: b.find_element(By.ID, "live").get_attribute("data-state") == "off", 10,
+                 "the page to say the stream is down")
+    assert "Terputus" in b.find_element(By.ID, "live").text
+
+
 def layout_ok(width, height):
+    if not W.proc.running():
+        W.start()
     b = W.browser(width, height)
     W.login(b, "budi", PW["budi"])
     for route, title in (("peringatan", "Peringatan"), ("sistem", None), ("peta", None)):

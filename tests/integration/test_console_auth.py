@@ -12,10 +12,12 @@ pantau_console, accounts made by pantau-admin, and headless Chromium:
 - the session cookie is HttpOnly and SameSite=Strict, and 256 random bits;
 - a POST without the CSRF token (or with another session's) is refused 403 and changes nothing;
 - a device or officer account cannot log in; a disabled account cannot;
-- logout ends the session (the API answers 401 afterwards).
+- logout ends the session (the API answers 401 afterwards); so does a session unused for
+  session_idle_timeout, and a restart of the console.
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import console_support as C  # noqa: E402
@@ -134,6 +136,23 @@ def test_logout_ends_the_session():
     assert W.api("GET", "/api/me", session=s)[0] == 200
     status, hdrs, _ = W.api("POST", "/api/logout", {}, session=s)
     assert status == 200 and "Max-Age=0" in hdrs["set-cookie"], hdrs
+    status, _, body = W.api("GET", "/api/me", session=s)
+    assert (status, body["error"]) == (401, "not_logged_in"), (status, body)
+
+
+def test_an_idle_session_ends_and_a_restart_logs_everybody_out():
+    pw = W.add_user("indra", "dashboard")
+    s = W.session("indra", pw)
+    # sessions live in memory: a restart ends them (the page shows the login again)
+    assert W.stop() == 0
+    W.start(login_attempts_per_min=3, login_address_attempts_per_min=1000,
+            session_idle_timeout="1s")
+    assert W.api("GET", "/api/me", session=s)[0] == 401
+    s = W.session("indra", pw)
+    for _ in range(3):                         # used within the timeout: kept
+        time.sleep(0.5)
+        assert W.api("GET", "/api/me", session=s)[0] == 200
+    time.sleep(1.3)
     status, _, body = W.api("GET", "/api/me", session=s)
     assert (status, body["error"]) == (401, "not_logged_in"), (status, body)
 
