@@ -24,7 +24,8 @@ import console_support as C  # noqa: E402
 import pantau_harness as H  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
-W = C.ConsoleWorld("auth", login_attempts_per_min=3, login_address_attempts_per_min=1000)
+LIMITS = {"login_attempts_per_min": 3, "login_address_attempts_per_min": 1000}
+W = C.ConsoleWorld("auth", **LIMITS)
 PASSWORDS = {}
 
 
@@ -65,18 +66,23 @@ def test_wrong_password_is_refused_and_repeated_ones_are_slowed():
 
 
 def test_one_address_guessing_many_names_is_slowed():
-    w2 = C.ConsoleWorld("auth-addr", login_address_attempts_per_min=4)
-    pw = w2.add_user("joko", "dashboard")
-    statuses = [w2.api("POST", "/api/login", {"username": "guess%d" % i, "password": "x"})[0]
-                for i in range(4)]
-    assert statuses == [401] * 4, statuses
-    status, hdrs, body = w2.api("POST", "/api/login", {"username": "joko", "password": pw})
-    assert status == 429 and body["error"] == "too_many_attempts", (status, body)
-    assert int(hdrs["retry-after"]) >= 1, hdrs
+    pw = W.add_user("joko", "dashboard")
+    W.stop()
+    W.start(login_attempts_per_min=3, login_address_attempts_per_min=4)
+    try:
+        statuses = [W.api("POST", "/api/login", {"username": "guess%d" % i, "password": "x"})[0]
+                    for i in range(4)]
+        assert statuses == [401] * 4, statuses
+        status, hdrs, body = W.api("POST", "/api/login", {"username": "joko", "password": pw})
+        assert status == 429 and body["error"] == "too_many_attempts", (status, body)
+        assert int(hdrs["retry-after"]) >= 1, hdrs
+    finally:
+        W.stop()
+        W.start(**LIMITS)
 
 
 def test_session_cookie_is_httponly_samesite_and_random():
-    w2 = C.ConsoleWorld("auth-cookie")
+    w2 = W
     pw = w2.add_user("dewi", "admin")
     status, hdrs, body = w2.api("POST", "/api/login", {"username": "dewi", "password": pw})
     assert status == 200, body
@@ -145,8 +151,7 @@ def test_an_idle_session_ends_and_a_restart_logs_everybody_out():
     s = W.session("indra", pw)
     # sessions live in memory: a restart ends them (the page shows the login again)
     assert W.stop() == 0
-    W.start(login_attempts_per_min=3, login_address_attempts_per_min=1000,
-            session_idle_timeout="1s")
+    W.start(session_idle_timeout="1s", **LIMITS)
     assert W.api("GET", "/api/me", session=s)[0] == 401
     s = W.session("indra", pw)
     for _ in range(3):                         # used within the timeout: kept
