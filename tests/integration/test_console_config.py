@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """test_console_config.py -- pantau-console's command line: a bad config exits 2 naming
 file:line and the key (before anything listens or connects), --check validates and exits 0 or
-2, the sample config (deploy/console.conf.example) passes, --print-config, --help and
+2, the sample config (deploy/console.conf.example) passes, TLS serves HTTPS, --print-config, --help and
 --version exit 0; with no database the console still serves its page and answers the API with
 503 and a JSON error (never a blank page), /metrics counts it, and SIGTERM exits 0. Needs no
 servers.
 """
+import http.client
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -138,6 +140,31 @@ def test_no_database_serves_the_page_and_answers_503_then_sigterm_exits_0():
     time.sleep(0.2)
     assert prog.stop() == 0
     assert "s3cret-db-pw" not in prog.output()
+
+
+def test_tls_serves_https_with_the_configured_certificate():
+    root = H.workdir("console-tls")
+    cert, key = os.path.join(root, "c.crt"), os.path.join(root, "c.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    port = H.free_port()
+    conf = write(root, "c.conf", base(root) + "listen_port %d\ntls_cert %s\ntls_key %s\n"
+                 % (port, cert, key))
+    prog = H.Program("console-tls", [binary(), "-c", conf], root).start()
+    H.wait_until(lambda: H.port_open(port), 20, "the console listening")
+    ctx = ssl.create_default_context(cafile=cert)
+    ctx.check_hostname = False
+    with urllib.request.urlopen("https://127.0.0.1:%d/login.html" % port, context=ctx,
+                                timeout=10) as r:
+        assert r.status == 200 and "login-form" in r.read().decode()
+    # plain HTTP on the TLS port gets no page
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%d/login.html" % port, timeout=5).read()
+        raise AssertionError("plain HTTP answered on the TLS port")
+    except (urllib.error.URLError, ConnectionError, http.client.HTTPException, OSError):
+        pass
+    assert prog.stop() == 0
 
 
 if __name__ == "__main__":
