@@ -9,6 +9,8 @@ pantau_console, and headless Chromium drives the page:
   browser, open on the alerts view, shows it acknowledged by that person without a reload
   (server-sent events from the console's one LISTEN connection);
 - a new Siaga 1 flashes a banner naming the gauge on a page already open;
+- with the database unreachable the page stays and says so (the API answers 503 with a JSON
+  error), and when it is back the page fetches again by itself;
 - a viewer sees the alerts but no button, its POST is refused 403 by the server, and the
   database refuses the same call as well;
 - a unit account sees only the alerts routed to its unit and cannot act on the others;
@@ -218,6 +220,34 @@ def test_data_events_are_coalesced():
     assert 1 <= len(got) <= int((took + 1.5) / 0.5) + 1 < 12, (len(got), took)
     gaps = [b - a for a, b in zip(got, got[1:])]
     assert all(g > 0.35 for g in gaps), gaps
+
+
+def test_database_down_the_page_says_so_and_recovers_by_itself():
+    b = W.browser()
+    W.login(b, "budi", PW["budi"])
+    b.get(W.url("/#/peringatan"))
+    C.wait_text(b, "Yang terbuka", 15, css="#view")
+    H.wait_until(lambda: b.find_element(By.ID, "live").get_attribute("data-state") == "on", 15,
+                 "the live stream")
+    banner = b.find_element(By.ID, "banner")
+    assert not banner.is_displayed()
+    s = W.session("rina", PW["rina"])
+    # the console's database login stops working (as when PostgreSQL is down or refuses it)
+    W.sql("ALTER ROLE " + C.CONSOLE_ROLE + " NOLOGIN")
+    try:
+        W.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+              C.CONSOLE_ROLE)
+        b.find_element(By.XPATH, "//button[text()='Semua']").click()
+        H.wait_until(lambda: banner.is_displayed(), 15, "the banner")
+        assert "Basis data tidak dapat dihubungi" in banner.text, banner.text
+        assert "Yang terbuka" in C.visible_text(b)              # the page stays, never blank
+        status, _, body = W.api("GET", "/api/alerts", session=s)
+        assert (status, body["error"]) == (503, "database_unavailable"), (status, body)
+    finally:
+        W.sql("ALTER ROLE " + C.CONSOLE_ROLE + " LOGIN")
+    # back: the LISTEN connection comes back, every page fetches again, the banner goes
+    H.wait_until(lambda: not banner.is_displayed(), 40, "the banner to go by itself")
+    W.screenshot(b, "database-down")
 
 
 def test_sigterm_with_live_streams_open_exits_0_and_pages_say_so():

@@ -108,7 +108,7 @@ export async function render(root, params, ctx) {
     filter = f;
     openBtn.setAttribute('aria-pressed', String(f === 'open'));
     allBtn.setAttribute('aria-pressed', String(f === 'all'));
-    reload().catch(ctx.showError);
+    reload().then(ctx.clearError, ctx.showError);
   };
   openBtn.addEventListener('click', () => setFilter('open'));
   allBtn.addEventListener('click', () => setFilter('all'));
