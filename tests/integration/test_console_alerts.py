@@ -85,6 +85,7 @@ def test_a_new_siaga_1_flashes_on_an_open_page():
     H.wait_until(lambda: b.find_element(By.ID, "flash").is_displayed(), 10, "the flash")
     text = b.find_element(By.ID, "flash").text
     assert "SIAGA 1" in text and "Cileungsi Jembatan" in text, text
+    assert text.count("Cileungsi Jembatan") == 1, text      # its level and rise alerts: once
     W.screenshot(b, "siaga1-flash")
 
 
@@ -288,6 +289,7 @@ def layout_ok(width, height):
     # the language switch: English, then back
     b.find_element(By.CSS_SELECTOR, "#lang option[value=en]").click()
     C.wait_text(b, "Alerts", 10, css="nav")
+    C.wait_text(b, "Data as of", 10, css="#view")
     assert C.no_horizontal_scroll(b)
     W.screenshot(b, "alerts-%dx%d" % (width, height))
     b.find_element(By.CSS_SELECTOR, "#lang option[value=id]").click()

@@ -159,7 +159,8 @@ export function watchSiaga1({ api, t, onLive }) {
         document.body.classList.remove('flashing');
       });
       flash.replaceChildren(el('a', { href: '#/peringatan',
-        text: t('alerts.new_siaga1', { place: fresh.map(place).join(', ') }) }), ' ', btn);
+        text: t('alerts.new_siaga1', { place: [...new Set(fresh.map(place))].join(', ') }) }),
+      ' ', btn);
       flash.hidden = false;
       document.body.classList.add('flashing');
       beep();
