@@ -830,6 +830,22 @@ static bool rel_path_ok(const char *rel)
     return true;
 }
 
+/* The folders of js_lib_dir the page uses (Debian's libjs-leaflet with its markercluster, and
+ * libjs-chart.js); the rest of /usr/share/javascript is not served. */
+static const char *const lib_folders[] = {"leaflet/", "chart.js/"};
+
+static bool lib_allowed(const char *rel)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(lib_folders) / sizeof(lib_folders[0]); i++) {
+        if (strncmp(rel, lib_folders[i], strlen(lib_folders[i])) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static enum MHD_Result do_file(struct http *h, struct MHD_Connection *conn, const char *url)
 {
     char path[PATH_MAX];
@@ -846,6 +862,9 @@ static enum MHD_Result do_file(struct http *h, struct MHD_Connection *conn, cons
     } else if (strncmp(url, "/lib/", 5) == 0) {
         base = h->lib_dir;
         rel = url + 5;
+        if (!lib_allowed(rel)) {
+            return answer_error(h, conn, 404, "not_found", "no such library");
+        }
     }
     if (!rel_path_ok(rel)) {
         return answer_error(h, conn, 404, "not_found", "no such file");
