@@ -127,7 +127,10 @@ def test_no_database_serves_the_page_and_answers_503_then_sigterm_exits_0():
     assert "default-src 'self'" in hdrs["Content-Security-Policy"]
     status, hdrs, body = get(url + "/lib/leaflet/leaflet.js")
     assert status == 200 and hdrs["Content-Type"].startswith("text/javascript"), status
-    for bad in ("/../etc/passwd", "/lib/../../etc/passwd", "/.git/config", "/js/%2e%2e/x"):
+    status, hdrs, body = get(url + "/lib/chart.js/chart.esm.js")
+    assert status == 200, status
+    for bad in ("/../etc/passwd", "/lib/../../etc/passwd", "/.git/config", "/js/%2e%2e/x",
+                "/lib/jquery/jquery.js", "/lib/leaflet/../jquery/jquery.js"):
         assert get(url + bad)[0] == 404, bad
     status, _, body = get(url + "/api/login", json.dumps({"username": "a", "password": "b"})
                           .encode(), {"Content-Type": "application/json"})
