@@ -286,8 +286,8 @@ class ConsoleWorld:
         drv.find_element(By.ID, "password").send_keys(password)
         drv.find_element(By.ID, "login-submit").click()
         if expect_ok:
-            H.wait_until(lambda: username in drv.find_element(By.ID, "user").text, 15,
-                         "the console's header to name %s" % username)
+            H.wait_until(lambda: username.strip().lower() in drv.find_element(By.ID, "user").text,
+                         15, "the console's header to name %s" % username)
 
     def screenshot(self, drv, name):
         """docs/console/<name>.png when PANTAU_SCREENSHOTS=1."""

@@ -32,7 +32,7 @@ PASSWORDS = {}
 def test_login_page_logs_in_and_the_header_names_the_person():
     pw = PASSWORDS["rina"] = W.add_user("rina", "dashboard")
     b = W.browser()
-    W.login(b, "rina", pw)
+    W.login(b, "Rina ", pw)                     # typed as people do: the page lower-cases
     header = b.find_element(By.ID, "user").text
     assert "rina" in header and "operator" in header, header
     # the page is in Bahasa Indonesia by default
@@ -131,9 +131,13 @@ def test_device_officer_and_disabled_accounts_cannot_log_in():
           " WHERE username = 'rina'")
     pw = W.add_user("gita", "dashboard")
     W.sql("UPDATE pantau_ops.account SET enabled = false WHERE username = 'gita'")
-    for user, password in (("gita", pw), ("nobody", "x"), ("fajar-officer", PASSWORDS["rina"])):
+    for user, password in (("gita", pw), ("nobody", "x"), ("fajar-officer", PASSWORDS["rina"]),
+                           ("RINA", PASSWORDS["rina"]), ("x" * 65, "x")):
         status, _, body = W.api("POST", "/api/login", {"username": user, "password": password})
         assert (status, body["error"]) == (401, "login_refused"), (user, status, body)
+    # a name with a line break (a forged log line) is refused before it is looked at
+    status, _, body = W.api("POST", "/api/login", {"username": "rina\nforged", "password": "x"})
+    assert status in (400, 401), (status, body)
 
 
 def test_logout_ends_the_session():
