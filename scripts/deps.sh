@@ -12,6 +12,8 @@ packages=(
     python3 python3-psycopg2 python3-paho-mqtt python3-jsonschema
     sqlite3 valgrind procps iproute2
     prometheus prometheus-node-exporter
+    libmicrohttpd-dev libjs-leaflet libjs-leaflet.markercluster libjs-chart.js
+    chromium chromium-driver python3-selenium
 )
 
 missing=()
