@@ -15,7 +15,9 @@
 --      read) looked like late data (its `since` before evaluated_to). Now each evaluation
 --      records the snapshot it read with and its `since` (gauge_state.eval_snapshot,
 --      eval_since); an item whose transaction that snapshot saw and whose `since` is not
---      before eval_since was read by it: it is claimed and dropped. Exact (by the
+--      before eval_since was read by it: it is claimed and dropped, and so are, right after
+--      the evaluation, the gauge's other items it has read (a backlog of a gauge is one
+--      evaluation; a new reading does not wait behind the rest of it). Exact (by the
 --      transaction's id, pending.queued_xid), not a guess by time.
 --   3. evaluate_rise loaded the whole two windows (2 x 60 min) of readings through the view at
 --      every call: thousands for a dense stream (a replayed backlog). Now it keeps what the
@@ -31,6 +33,8 @@
 ALTER TABLE pantau_alert.pending
     ADD COLUMN queued_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
 COMMENT ON COLUMN pantau_alert.pending.queued_xid IS 'The transaction that queued it (019): an evaluation whose snapshot saw it and that read from its since on has read its readings';
+-- a gauge's items (evaluate() drops those its evaluation has read)
+CREATE INDEX pending_station ON pantau_alert.pending (station_id, since);
 -- a hot queue: vacuumed by count, not by a share of a table that is mostly empty
 ALTER TABLE pantau_alert.pending SET (autovacuum_vacuum_scale_factor = 0,
                                       autovacuum_vacuum_threshold = 5000,
@@ -697,6 +701,7 @@ DECLARE
     snap pg_snapshot;
     since timestamptz;
     a_id bigint;
+    read_from timestamptz;
     vs pantau_alert.flood_value[];
     rows pantau_alert.live_reading[];
     n integer;
@@ -792,6 +797,19 @@ BEGIN
         END LOOP;
         UPDATE pantau_alert.gauge_state s SET eval_snapshot = snap, eval_since = since
         WHERE s.station_id = w.station_id;
+        read_from := since;
+        -- and what else of this gauge waits and was read now (a backlog of a gauge becomes
+        -- one evaluation): claimed and dropped, so that a new reading does not wait behind it
+        WITH done AS (
+            DELETE FROM pantau_alert.pending p
+            WHERE p.pending_id IN (
+                SELECT q.pending_id FROM pantau_alert.pending q
+                WHERE q.station_id = w.station_id AND q.since >= read_from
+                  AND pg_visible_in_snapshot(q.queued_xid, snap)
+                FOR UPDATE SKIP LOCKED)
+            RETURNING 1
+        )
+        SELECT items + count(*) INTO items FROM done;
     END LOOP;
     -- then the rules of 015 (their own queue, their own subjects: no lock order between the two)
     RETURN items + pantau_alert.evaluate_rules(max_items);
