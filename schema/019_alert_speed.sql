@@ -388,7 +388,7 @@ $$;
 
 CREATE FUNCTION pantau_alert.evaluate_rise_rows(station text, since timestamptz,
                                                 rows pantau_alert.live_reading[])
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
     maxw interval;
     ts timestamptz[];
@@ -657,14 +657,29 @@ BEGIN
     st := NULL;
     IF n > 0 AND uni[1] AND uni[2] AND wins[n][1] IS NOT NULL AND wins[n][2] IS NOT NULL
        AND (live OR ts[n] >= since - maxw) THEN
-        SELECT array_agg(DISTINCT x ORDER BY x) INTO keep
-        FROM unnest(dq1[h1:t1] || dq2[h2:t2]) AS x;
+        -- both deques, in reading order, each reading once (plain PL/pgSQL: array elements
+        -- by offset, no query over the arrays)
+        e := '[]';
+        i := h1;
+        j := h2;
+        WHILE i <= t1 OR j <= t2 LOOP
+            IF j > t2 OR (i <= t1 AND dq1[i] <= dq2[j]) THEN
+                k := dq1[i];
+                i := i + 1;
+                IF j <= t2 AND dq2[j] = k THEN
+                    j := j + 1;
+                END IF;
+            ELSE
+                k := dq2[j];
+                j := j + 1;
+            END IF;
+            e := e || jsonb_build_array(jsonb_build_array(ts[k], lv[k], ev[k]));
+        END LOOP;
         st := jsonb_build_object(
             'k', jsonb_build_array(ts[n], ev[n] ->> 'device_id', ev[n] ->> 'store_id',
                                    (ev[n] ->> 'seq')::bigint),
             'w', jsonb_build_array(wins[n][1], wins[n][2]),
-            'c', (SELECT jsonb_agg(jsonb_build_array(ts[x], lv[x], ev[x]) ORDER BY x)
-                  FROM unnest(keep) AS x),
+            'c', e,
             'ep', jsonb_build_array(
                 CASE WHEN ep_open[1] THEN jsonb_build_object(
                     'win', ep_win[1], 'min', ep_min[1], 'first', ep_first[1],
@@ -675,16 +690,18 @@ BEGIN
                     'last', ep_last[2], 'rise', ep_rise[2], 'news', ep_news[2],
                     'level', ep_level[2], 'ev', ep_ev[2]) END));
     END IF;
-    UPDATE pantau_alert.gauge_state g SET rise_state = st
-    WHERE g.station_id = station AND g.rise_state IS DISTINCT FROM st;
+    -- the caller writes it to gauge_state.rise_state
+    RETURN st;
 END
 $$;
-COMMENT ON FUNCTION pantau_alert.evaluate_rise_rows(text, timestamptz, pantau_alert.live_reading[]) IS 'Rate of rise of a gauge for its readings from `since` on: one flood_rise alert per episode and window; resolves the episodes that are over. Called by evaluate() with the gauge_state row locked. (015: the lowest level of a window by a sliding-window minimum; 019: when every reading to judge comes after the last one judged, goes on from gauge_state.rise_state and judges only the new readings: `rows` when given, else it reads them; same result)';
+COMMENT ON FUNCTION pantau_alert.evaluate_rise_rows(text, timestamptz, pantau_alert.live_reading[]) IS 'Rate of rise of a gauge for its readings from `since` on: one flood_rise alert per episode and window; resolves the episodes that are over. Called by evaluate() with the gauge_state row locked. (015: the lowest level of a window by a sliding-window minimum; 019: when every reading to judge comes after the last one judged, goes on from gauge_state.rise_state and judges only the new readings: `rows` when given, else it reads them; same result). Returns the new rise_state, which the caller writes';
 
 CREATE OR REPLACE FUNCTION pantau_alert.evaluate_rise(station text, since timestamptz)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
-    PERFORM pantau_alert.evaluate_rise_rows(station, since, NULL);
+    UPDATE pantau_alert.gauge_state g
+    SET rise_state = pantau_alert.evaluate_rise_rows(station, since, NULL)
+    WHERE g.station_id = station;
 END
 $$;
 COMMENT ON FUNCTION pantau_alert.evaluate_rise(text, timestamptz) IS 'Rate of rise of a gauge for its readings from `since` on (pantau_alert.evaluate_rise_rows reading for itself, 019)';
@@ -702,6 +719,7 @@ DECLARE
     since timestamptz;
     a_id bigint;
     read_from timestamptz;
+    rs jsonb;
     vs pantau_alert.flood_value[];
     rows pantau_alert.live_reading[];
     n integer;
@@ -785,7 +803,7 @@ BEGIN
             END IF;
         END IF;
         PERFORM pantau_alert.evaluate_level_rows(w.station_id, since, rows);
-        PERFORM pantau_alert.evaluate_rise_rows(w.station_id, since, rows);
+        rs := pantau_alert.evaluate_rise_rows(w.station_id, since, rows);
         -- a silent gauge speaks again
         FOR a_id IN
             SELECT a.alert_id FROM pantau_alert.alert a
@@ -795,7 +813,8 @@ BEGIN
         LOOP
             PERFORM pantau_alert.resolve_by_engine(a_id, 'readings resumed');
         END LOOP;
-        UPDATE pantau_alert.gauge_state s SET eval_snapshot = snap, eval_since = since
+        UPDATE pantau_alert.gauge_state s
+        SET eval_snapshot = snap, eval_since = since, rise_state = rs
         WHERE s.station_id = w.station_id;
         read_from := since;
         -- and what else of this gauge waits and was read now (a backlog of a gauge becomes
