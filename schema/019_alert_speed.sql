@@ -436,6 +436,10 @@ DECLARE
     judge_from timestamptz;
     keep integer[];
     e jsonb;
+    quiet boolean;
+    hi double precision;
+    low double precision;
+    cmin double precision;
     nts timestamptz[];
     nlv double precision[];
     nhist boolean[];
@@ -558,8 +562,53 @@ BEGIN
     IF n > 0 THEN
         latest := ts[n];
     END IF;
+    -- live: can any new reading meet the rule at all? Its rise is at most its level minus the
+    -- lowest level loaded (every window's lowest is among them); when even the highest new
+    -- level is not the smallest rise required above that, the rule is not met, nothing is
+    -- judged and only the lowest candidates are kept (a backward pass: a reading stays while
+    -- it is lower than every later one, the readings the deques of the forward pass keep)
+    quiet := false;
+    IF live THEN
+        hi := NULL;
+        low := NULL;
+        cmin := NULL;
+        FOR i IN 1 .. n LOOP
+            low := least(low, lv[i]);
+            IF i > n0 THEN
+                hi := greatest(hi, lv[i]);
+                cmin := least(cmin, mins[i][1], mins[i][2]);
+            END IF;
+        END LOOP;
+        quiet := hi IS NULL OR cmin IS NULL OR hi - low < cmin;
+    END IF;
+    IF quiet THEN
+        low := NULL;
+        t1 := 0;
+        t2 := 0;
+        FOR i IN REVERSE n .. 1 LOOP
+            EXIT WHEN ts[i] < ts[n] - greatest(sw[1], sw[2]);
+            IF low IS NULL OR lv[i] < low THEN
+                low := lv[i];
+                IF ts[i] >= ts[n] - sw[1] THEN
+                    t1 := t1 + 1;
+                    dq1[t1] := i;
+                END IF;
+                IF ts[i] >= ts[n] - sw[2] THEN
+                    t2 := t2 + 1;
+                    dq2[t2] := i;
+                END IF;
+            END IF;
+        END LOOP;
+        -- in reading order, as the forward pass leaves them
+        dq1 := ARRAY(SELECT dq1[x] FROM generate_series(t1, 1, -1) AS x);
+        dq2 := ARRAY(SELECT dq2[x] FROM generate_series(t2, 1, -1) AS x);
+        h1 := 1;
+        h2 := 1;
+        n0 := n;    -- judge nothing below
+    END IF;
     -- (015) a window the same for every reading: its lowest level by a sliding-window minimum
     FOR i IN 1 .. n LOOP
+        EXIT WHEN quiet;
         FOR k IN 1 .. 2 LOOP
             IF wins[i][k] IS NULL OR wins[i][k] <> wins[1][k] THEN
                 uni[k] := false;
@@ -567,6 +616,7 @@ BEGIN
         END LOOP;
     END LOOP;
     FOR i IN 1 .. n LOOP
+        EXIT WHEN quiet;
         IF uni[1] THEN
             WHILE t1 >= h1 AND lv[dq1[t1]] >= lv[i] LOOP
                 t1 := t1 - 1;
