@@ -73,8 +73,13 @@ class AlertBench(BC.Bench):
         BC.build_tools(self.bin)
         self.collector_bin = H.binary("collector", "pantau-collector")
         self.pg = H.PgCluster(os.path.join(self.root, "pg")).start()
+        self.pg_settings()
         self.dsn = self.pg.create_database("bench")
         H.apply_schema(self.dsn)
+        if args.pg_statements:
+            self.pg.query("bench", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            self.pg.query("postgres", "ALTER SYSTEM SET pg_stat_statements.track = 'all'")
+            self.pg.query("postgres", "SELECT pg_reload_conf()")
         self.mq = H.Mosquitto(os.path.join(self.root, "mq"),
                               extra="max_queued_messages 1000000\nmax_inflight_messages 0\n"
                                     "max_keepalive 600\n").start()
@@ -290,6 +295,19 @@ def show_segments(b, phase):
                                                       1000 * pct(values, 99)))
 
 
+def show_statements(b, top=25):
+    """pg_stat_statements: the statements by total execution time (nested ones included)."""
+    with b.db.cursor() as cur:
+        cur.execute("SELECT calls, total_exec_time, mean_exec_time, rows,"
+                    " regexp_replace(query, '\\s+', ' ', 'g')"
+                    " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT %s", (top,))
+        print("pg_stat_statements, top %d by total time:" % top)
+        print("  %9s %10s %9s %9s  query" % ("calls", "total ms", "mean ms", "rows"))
+        for calls, total, mean, rows, query in cur.fetchall():
+            print("  %9d %10.0f %9.3f %9d  %s" % (calls, total, mean, rows, query[:150]))
+    sys.stdout.flush()
+
+
 SEG_ORDER = ["publish>received", "received>stored", "stored>raised", "raised>delivery txn",
              "delivery txn>receiver"]
 
@@ -307,8 +325,14 @@ def main():
                     help="alertd's evaluate_batch (0: deploy/alertd.conf's)")
     ap.add_argument("--drain-s", type=float, default=10,
                     help="after a round with the triggers on: alertd's time on its backlog")
+    ap.add_argument("--pg-statements", action="store_true",
+                    help="pg_stat_statements (track all: the statements inside evaluate() and"
+                         " the queue triggers too); the top statements by total time are"
+                         " printed at the end")
+    ap.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE",
+                    help="ALTER SYSTEM before the run (repeatable)")
     args = ap.parse_args()
-    args.pg_setting, args.pg_statements, args.tuned = [], False, []
+    args.tuned = []
     b = AlertBench(args)
     t_start = time.monotonic()
     try:
@@ -334,7 +358,12 @@ def main():
                 b.triggers(side != "off")
                 if side == "on":
                     b.start_alertd()
+                if args.pg_statements:
+                    b.db.cursor().execute("SELECT pg_stat_statements_reset()")
                 res = b.collector()
+                if args.pg_statements:
+                    print("round %d %s:" % (r + 1, side))
+                    show_statements(b, top=8)
                 extra = ""
                 res["eval_rate"] = None
                 if side != "off":
@@ -385,6 +414,8 @@ def main():
         show_segments(b, "loaded")
         print("run %.0f s; load average at end: %.2f %.2f %.2f" % (
             (time.monotonic() - t_start,) + os.getloadavg()), flush=True)
+        if args.pg_statements:
+            show_statements(b)
     finally:
         b.close()
 
