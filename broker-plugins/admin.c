@@ -118,8 +118,9 @@ static void usage(FILE *f)
             ADMIN_CERT_USAGE_COMMANDS
             "  user-add NAME --role ROLE [--unit UNIT]\n"
             "                               add a person or program: collector, dashboard,\n"
-            "                               admin, officer or unit (a unit's console, which\n"
-            "                               reads only that unit's alerts: --unit UNIT);\n"
+            "                               admin, officer, unit (a unit's console, which\n"
+            "                               reads only that unit's alerts: --unit UNIT) or\n"
+            "                               viewer (the operation center's console, read only)\n"
             "                               the password is asked for\n"
             "  user-password NAME           set a new password\n"
             "  user-role NAME ROLE [--unit UNIT]\n"
@@ -579,7 +580,8 @@ out:
 
 static bool person_role(const char *role)
 {
-    static const char *const roles[] = {"collector", "dashboard", "admin", "officer", "unit"};
+    static const char *const roles[] = {"collector", "dashboard", "admin", "officer", "unit",
+                                        "viewer"};
     size_t i;
 
     for (i = 0; role != NULL && i < sizeof(roles) / sizeof(roles[0]); i++) {
@@ -625,7 +627,7 @@ static int user_add(struct admin *ad, const char *name)
     }
     if (!person_role(ad->role)) {
         return admin_usage_fail(
-            "user-add needs --role collector, dashboard, admin, officer or unit%s", "");
+            "user-add needs --role collector, dashboard, admin, officer, unit or viewer%s", "");
     }
     rc = user_unit_check(ad, "user-add", ad->role);
     if (rc != 0) {
@@ -665,7 +667,7 @@ static int user_role(struct admin *ad, const char *name, const char *role)
 
     if (!person_role(role)) {
         return admin_usage_fail(
-            "'%s' is not a role: collector, dashboard, admin, officer or unit", role);
+            "'%s' is not a role: collector, dashboard, admin, officer, unit or viewer", role);
     }
     rc = user_unit_check(ad, "user-role", role);
     if (rc != 0) {

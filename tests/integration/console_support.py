@@ -107,17 +107,15 @@ class ConsoleWorld:
 
     def add_user(self, name, role, unit=None, password=None):
         """A console account with a password, made by pantau-admin user-add (password on
-        stdin, the minimum iterations so that tests stay fast). role viewer: made as a
-        dashboard, then set to viewer in SQL (pantau-admin does not offer it). Returns the
-        password."""
+        stdin, the minimum iterations so that tests stay fast). Returns the password."""
         password = password or "pw-" + uuid.uuid4().hex[:12]
-        args = ["user-add", name, "--role", "dashboard" if role == "viewer" else role,
-                "--password-file", "-", "--iterations", "100000"]
+        args = ["user-add", name, "--role", role, "--password-file", "-", "--iterations",
+                "100000"]
         if unit:
             args += ["--unit", unit]
         self.admin(*args, input=password + "\n")
-        if role == "viewer":
-            self.sql("UPDATE pantau_ops.account SET role = 'viewer' WHERE username = %s", name)
+        got = self.sql("SELECT role FROM pantau_ops.account WHERE username = %s", name)
+        assert got == [(role,)], (name, role, got)
         return password
 
     def gauge(self, station, name=None, s3=81, s2=151, s1=201, kelurahan="32.75.01.1001"):
