@@ -260,18 +260,22 @@ class Browser:
             self.tap(self.q("label[for=a-%s]" % a))
 
     def save(self):
-        """Taps "save"; returns the confirmation text or the form's error text."""
-        before = self.text("#f-saved")
+        """Taps "save"; returns the confirmation text or the form's error text (both are
+        emptied first, so that the answer read is this tap's)."""
+        self.js("document.querySelector('#f-saved').textContent = '';"
+                "document.querySelector('#f-message').textContent = '';")
         self.tap(self.q("#f-save"))
-        H.wait_until(lambda: self.text("#f-saved") != before or self.text("#f-message"), 10,
+        H.wait_until(lambda: self.text("#f-saved") or self.text("#f-message"), 10,
                      "the save to answer")
         return self.text("#f-message") or self.text("#f-saved")
 
     def outbox(self):
-        """[(seq, state text)] of the outbox list as shown, newest first."""
-        rows = self.driver.find_elements(By.CSS_SELECTOR, "#outbox-list li")
-        return [(int(r.get_attribute("data-seq")), r.find_element(By.CSS_SELECTOR, ".state").text)
-                for r in rows]
+        """[(seq, state text)] of the outbox list as shown, newest first (read at once: the
+        list is redrawn as states change)."""
+        rows = self.js("return Array.from(document.querySelectorAll('#outbox-list li'))"
+                       ".map(function (li) { return [li.dataset.seq,"
+                       " li.querySelector('.state').innerText]; });")
+        return [(int(seq), state) for seq, state in rows]
 
     def held(self):
         """What the phone's IndexedDB holds: {seq: record} (read through the page)."""

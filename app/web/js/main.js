@@ -164,12 +164,13 @@ async function onSave(ev) {
     // a second tap while this one saves, or just after, is the same report: the button is off
     // meanwhile, and the outbox keeps one report per form instance whatever happens
     button.disabled = true;
+    let saved = false;
     try {
-        await saveForm();
+        saved = await saveForm();
     } finally {
         setTimeout(() => {
             button.disabled = false;
-        }, 800);
+        }, saved ? 800 : 0);
     }
 }
 
@@ -183,7 +184,7 @@ async function saveForm() {
     // judged with the store's next seq; the seq itself cannot make a report invalid
     const errs = app.validate(build(app.store.store_id, 1));
     if (form.showErrors(errs) > 0) {
-        return;
+        return false;
     }
     const record = await outbox.save(app.db, formId, (store, seq) => {
         const body = build(store, seq);
@@ -198,6 +199,7 @@ async function saveForm() {
     $('#f-saved').textContent = t('saved_msg', { seq: record.seq });
     scheduleRender();
     app.sender.tick();
+    return true;
 }
 
 async function boot() {
