@@ -11,6 +11,7 @@ packages=(
     postgresql-15 postgresql-client-15
     python3 python3-psycopg2 python3-paho-mqtt python3-jsonschema
     sqlite3 valgrind procps iproute2
+    nodejs npm chromium chromium-driver python3-selenium   # app/ (issue 13): build, browser tests
 )
 
 missing=()
