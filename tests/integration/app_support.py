@@ -112,9 +112,10 @@ class StaticSite:
 class AppWorld:
     """Database, broker with the plugin and a WebSocket listener, the collector, the app."""
 
-    def __init__(self, name):
+    def __init__(self, name, own_cluster=False):
         self.ws_port = H.free_port()
-        self.env = B.BrokerEnv("app-%s" % name, extra=ws_listener_lines(self.ws_port))
+        self.env = B.BrokerEnv("app-%s" % name, own_cluster=own_cluster,
+                               extra=ws_listener_lines(self.ws_port))
         H.on_exit(self.env.close)
         self.collector = start_collector(self.env, "collector-1")
         self.site = StaticSite(build_app()).start()
@@ -153,6 +154,10 @@ class AppWorld:
                 " WHERE device_id = %s AND seq = %s ORDER BY type, location", device_id, r[0])
             out[r[0]] = tuple(r[1:]) + (sorted(cont),)
         return out
+
+    def stored_count(self, device_id):
+        return self.env.scalar("SELECT count(*) FROM pantau_pii.larva_inspection"
+                               " WHERE device_id = %s", device_id)
 
     def dead_letters(self, device_id):
         return self.env.scalar("SELECT count(*) FROM pantau_ops.dead_letter WHERE device_id = %s",

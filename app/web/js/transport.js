@@ -133,11 +133,19 @@ export class Transport {
             }
         });
         c.on('error', (err) => {
-            // a refused CONNECT (0x87: unknown, disabled or revoked phone) or a failed socket
-            if (this.client === c) {
-                this.state(err.code ? 'refused' : 'error',
-                    { code: err.code, message: String(err.message || err) });
+            if (this.client !== c) {
+                return;
             }
+            if (typeof err.code === 'number' && !this.connected) {
+                // a refused CONNECT (0x87: unknown, disabled or revoked phone): mqtt.js ends
+                // the client without always saying 'close', so this connection ends here
+                this.client = null;
+                c.end(true);
+                this.state('refused', { code: err.code, message: String(err.message) });
+                this.later();
+                return;
+            }
+            this.state('error', { code: err.code, message: String(err.message || err) });
         });
         c.on('close', () => {
             if (this.client === c) {
