@@ -11,8 +11,10 @@ packages=(
     postgresql-15 postgresql-client-15
     python3 python3-psycopg2 python3-paho-mqtt python3-jsonschema
     sqlite3 valgrind procps iproute2
-    nodejs npm chromium chromium-driver python3-selenium   # app/ (issue 13): build, browser tests
+    nodejs chromium chromium-driver python3-selenium   # app/ (issue 13): build, browser tests
 )
+# app/build.sh's npm: Debian's package, unless the installed nodejs brings its own (NodeSource)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

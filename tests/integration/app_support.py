@@ -24,11 +24,9 @@ start it again with the same IndexedDB, service worker and cache.
 import functools
 import http.server
 import os
-import shutil
 import subprocess
 import sys
 import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -112,12 +110,12 @@ class StaticSite:
 class AppWorld:
     """Database, broker with the plugin and a WebSocket listener, the collector, the app."""
 
-    def __init__(self, name, own_cluster=False):
+    def __init__(self, name, own_cluster=False, **collector_conf):
         self.ws_port = H.free_port()
         self.env = B.BrokerEnv("app-%s" % name, own_cluster=own_cluster,
                                extra=ws_listener_lines(self.ws_port))
         H.on_exit(self.env.close)
-        self.collector = start_collector(self.env, "collector-1")
+        self.collector = start_collector(self.env, "collector-1", **collector_conf)
         self.site = StaticSite(build_app()).start()
         self.ws_url = "ws://127.0.0.1:%d/" % self.ws_port
 
@@ -179,6 +177,7 @@ class Browser:
                     "--window-size=420,900", "--no-first-run",
                     "--disable-background-networking"):
             opts.add_argument(arg)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
         self.driver.set_page_load_timeout(30)
         H.on_exit(self.quit)
@@ -204,6 +203,21 @@ class Browser:
                      == "true" or self.boot_error(), timeout, "the app to start")
         err = self.boot_error()
         assert not err, "the app failed to start: %s" % err
+
+    def screenshot(self, name, css):
+        """With PANTAU_APP_SCREENSHOTS set (a folder), saves the element css as <name>.png
+        there (docs/app-*.png are made so); otherwise does nothing."""
+        folder = os.environ.get("PANTAU_APP_SCREENSHOTS")
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            self.q(css).screenshot(os.path.join(folder, name + ".png"))
+
+    def console(self):
+        """The page's console messages since the last call (for a failure's message)."""
+        try:
+            return [e.get("message") for e in self.driver.get_log("browser")]
+        except Exception:  # noqa: BLE001 - a browser already gone
+            return []
 
     def boot_error(self):
         return self.js("var p = document.querySelector('#boot-error');"

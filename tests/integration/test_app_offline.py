@@ -94,6 +94,8 @@ def test_twenty_reports_filed_offline_survive_a_restart_and_are_stored_once():
     reports = [report(i) for i in range(20)]
     for r in reports:
         b.fill(**r)
+        if r is reports[-1]:
+            b.screenshot("app-form", "#report")
         assert "disimpan di ponsel" in b.save()
     wait_states(b, 20, STATE_SAVED, 10)
     time.sleep(2)   # had anything leaked out, the collector would have stored it by now
@@ -106,8 +108,10 @@ def test_twenty_reports_filed_offline_survive_a_restart_and_are_stored_once():
     b.open(w.site.url)
     wait_states(b, 20, STATE_SAVED, 10)
     assert w.inspections("hh-app-02") == {}
+    b.screenshot("app-outbox-offline", "#outbox")
     b.offline(False)
     wait_states(b, 20, STATE_STORED, 60)
+    b.screenshot("app-outbox-stored", "#outbox")
     got = w.inspections("hh-app-02")
     assert sorted(got) == list(range(1, 21)), sorted(got)
     for seq, r in zip(range(1, 21), reports):

@@ -3,14 +3,12 @@
 // missing from the language is shown as the key itself, so that a gap is visible.
 // Not for: formatting numbers or dates (the page shows times in WIB with the zone named).
 
+import { fetchOk } from './net.js';
+
 const state = { words: {}, lang: 'id' };
 
 export async function load(lang = 'id') {
-    const res = await fetch('i18n/' + lang + '.json');
-    if (!res.ok) {
-        throw new Error('i18n/' + lang + '.json: HTTP ' + res.status);
-    }
-    state.words = await res.json();
+    state.words = await (await fetchOk('i18n/' + lang + '.json')).json();
     state.lang = lang;
     document.documentElement.lang = lang;
 }

@@ -7,6 +7,7 @@ import * as enrol from './enrol.js';
 import * as i18n from './i18n.js';
 import * as outbox from './outbox.js';
 import { Form, parseWilayah } from './form.js';
+import { fetchOk } from './net.js';
 import { loadLarvaValidator } from './validate.js';
 import { Sender } from './sender.js';
 import { Transport } from './transport.js';
@@ -14,7 +15,8 @@ import { Transport } from './transport.js';
 const t = i18n.t;
 const AGENT = 'pantau-app 0.1.0';
 const app = { db: null, form: null, validate: null, transport: null, sender: null,
-    device: null, store: null, officer: null, net: { state: 'offline' }, renderTimer: null };
+    device: null, store: null, officer: null, net: { state: 'offline' }, refused: null,
+    kelurahanName: new Map(), renderTimer: null, renderGeneration: 0 };
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -23,7 +25,13 @@ function show(id, visible) {
 }
 
 function renderNet() {
-    const s = app.net;
+    // a refused phone keeps saying so while it tries again, until a connection is accepted
+    if (app.net.state === 'refused') {
+        app.refused = app.net;
+    } else if (app.net.state === 'connected') {
+        app.refused = null;
+    }
+    const s = app.refused || app.net;
     const key = { connected: 'net_online', connecting: 'net_connecting', offline: 'net_offline',
         refused: 'net_refused', error: 'net_error' }[s.state] || 'net_disconnected';
     const code = typeof s.code === 'number' ? '0x' + s.code.toString(16) : '?';
@@ -53,7 +61,13 @@ function stateText(r) {
 }
 
 async function renderOutbox() {
+    // renders overlap (each awaits the database): only the latest one draws, so that an
+    // older read can never overwrite a newer state
+    const generation = ++app.renderGeneration;
     const records = (await outbox.all(app.db)).sort((a, b) => b.seq - a.seq);
+    if (generation !== app.renderGeneration) {
+        return;
+    }
     const list = $('#outbox-list');
     const counts = { saved: 0, sent: 0, stored: 0, refused: 0 };
     list.replaceChildren();
@@ -64,9 +78,10 @@ async function renderOutbox() {
         li.dataset.seq = String(r.seq);
         li.dataset.state = r.state;
         const head = document.createElement('div');
-        head.textContent = t('row_summary', { seq: r.seq, kelurahan: b.kelurahan, rw: b.rw,
-            rt: b.rt, building: t('b_' + b.building),
-            larvae: b.larvae_found ? t('f_positive') : '-' }) + ' · ' + i18n.wib(r.saved_ms);
+        head.textContent = t('row_summary', { seq: r.seq,
+            kelurahan: app.kelurahanName.get(b.kelurahan) || b.kelurahan, rw: b.rw, rt: b.rt,
+            building: t('b_' + b.building), larvae: t(b.larvae_found ? 'larvae_yes' : 'larvae_no'),
+        }) + ' · ' + i18n.wib(r.saved_ms);
         const st = document.createElement('span');
         st.className = 'state ' + r.state;
         st.textContent = stateText(r);
@@ -210,8 +225,10 @@ async function boot() {
     await i18n.load('id');
     i18n.apply();
     app.validate = await loadLarvaValidator('schema/');
-    const csv = await (await fetch('data/bekasi_wilayah.csv')).text();
-    app.form = new Form($('#larva-form'), parseWilayah(csv));
+    const csv = await (await fetchOk('data/bekasi_wilayah.csv')).text();
+    const kelurahan = parseWilayah(csv);
+    app.kelurahanName = new Map(kelurahan.map((k) => [k.code, k.name]));
+    app.form = new Form($('#larva-form'), kelurahan);
     const last = (await db.getMeta(app.db, 'form')) || {};
     app.form.reset(last);
     await outbox.prune(app.db);

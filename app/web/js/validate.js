@@ -10,6 +10,8 @@
 // Not for: the I-JSON rules of 9.1 (the app makes its JSON with JSON.stringify from numbers,
 // strings and booleans it built itself), or the station binding (no station in a larva report).
 
+import { fetchOk } from './net.js';
+
 const KNOWN = new Set([
     '$schema', '$id', '$defs', '$ref', 'title', 'description', 'examples', 'type', 'enum',
     'minimum', 'maximum', 'minLength', 'maxLength', 'pattern', 'not', 'anyOf', 'properties',
@@ -247,21 +249,11 @@ export function makeLarvaValidator(docs) {
 }
 
 // Loads larva.json and defs.json from the app's schema/ folder (the build copies them from
-// schema/json/), within timeoutMs. Returns the validator.
-export async function loadLarvaValidator(base = 'schema/', timeoutMs = 10000) {
+// schema/json/). Returns the validator.
+export async function loadLarvaValidator(base = 'schema/') {
     const docs = {};
     for (const name of ['larva.json', 'defs.json']) {
-        const ctl = new AbortController();
-        const timer = setTimeout(() => ctl.abort(), timeoutMs);
-        try {
-            const res = await fetch(base + name, { signal: ctl.signal });
-            if (!res.ok) {
-                throw new Error(base + name + ': HTTP ' + res.status);
-            }
-            docs[name] = await res.json();
-        } finally {
-            clearTimeout(timer);
-        }
+        docs[name] = await (await fetchOk(base + name)).json();
     }
     return makeLarvaValidator(docs);
 }
