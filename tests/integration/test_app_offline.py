@@ -14,7 +14,9 @@ states in the outbox list ("tersimpan di POC"), the messages beside the fields.
   with every container and action, and every one shows "tersimpan di POC";
 - a double tap on "save" files one report;
 - an invalid entry (more positive than inspected containers, RT 0) is refused on the phone
-  with a message beside each field at fault, and nothing is saved or sent.
+  with a message beside each field at fault, and nothing is saved or sent;
+- `pantau-admin enrol-phone` makes a handheld device with a device key and prints its code
+  once; it refuses an enrolled id, a URL that is not ws:// or wss://, another kind, stations.
 """
 
 import os
@@ -163,6 +165,32 @@ def test_an_invalid_entry_is_refused_on_the_phone_and_never_sent():
     assert [v[4] for v in got.values()] == [7], got
     assert w.dead_letters("hh-app-04") == 0
     b.quit()
+
+
+def test_enrol_phone_makes_a_handheld_and_refuses_what_it_cannot_do():
+    w = world()
+    env = w.env
+    code = w.enrol_phone("hh-app-05")
+    assert env.sql("SELECT kind FROM pantau.device WHERE device_id = 'hh-app-05'") == [
+        ("handheld",)]
+    assert env.sql("SELECT role, secret_kind FROM pantau_ops.account"
+                   " WHERE username = 'hh-app-05'") == [("device", "device_key")]
+    key = code.split(";")[2]
+    assert len(key) == 64 and code == "pantau1;hh-app-05;%s;%s" % (key, w.ws_url)
+    again = env.admin("enrol-phone", "hh-app-05", "--key-file", env.key_file, "--url",
+                      w.ws_url, check=False)
+    assert again.returncode == 1 and "has an account already" in again.stderr, again.stderr
+    for args, says in ((["--url", "http://x/"], "not a ws:// or wss:// URL"),
+                       ([], "needs --url"),
+                       (["--url", "ws://a;b/"], "';'"),
+                       (["--url", w.ws_url, "--kind", "flood_gateway"], "is a handheld"),
+                       (["--url", w.ws_url, "--station", "st-1"], "no station")):
+        r = env.admin("enrol-phone", "hh-app-06", "--key-file", env.key_file, *args,
+                      check=False)
+        assert r.returncode == 2 and says in r.stderr, (args, r.returncode, r.stderr)
+    assert env.sql("SELECT 1 FROM pantau.device WHERE device_id = 'hh-app-06'") == []
+    # the key was printed once, inside the code, and is in no log
+    env.check_no_secrets()
 
 
 if __name__ == "__main__":
