@@ -167,6 +167,26 @@ def test_an_invalid_entry_is_refused_on_the_phone_and_never_sent():
     b.quit()
 
 
+def test_a_second_tab_leaves_the_sending_to_the_first_and_shows_the_same_states():
+    w = world()
+    b = phone(w, "hh-app-07", "p7")
+    H.wait_until(lambda: "Terhubung" in b.text("#net"), 30, "the app to connect")
+    first = b.driver.current_window_handle
+    b.driver.switch_to.new_window("tab")
+    b.open(w.site.url)
+    H.wait_until(lambda: "tab lain" in b.text("#net"), 10, "the second tab to say so")
+    b.fill(**report(3))
+    assert "disimpan di ponsel" in b.save()
+    wait_states(b, 1, STATE_STORED, 30)      # sent by the first tab, drawn in this one
+    b.driver.close()
+    b.driver.switch_to.window(first)
+    wait_states(b, 1, STATE_STORED, 10)
+    assert sorted(w.inspections("hh-app-07")) == [1]
+    # one connection all along: the broker saw no client id taken over
+    assert "Client hh-app-07 already connected" not in w.env.broker_log()
+    b.quit()
+
+
 def test_enrol_phone_makes_a_handheld_and_refuses_what_it_cannot_do():
     w = world()
     env = w.env

@@ -16,7 +16,8 @@ const t = i18n.t;
 const AGENT = 'pantau-app 0.1.0';
 const app = { db: null, form: null, validate: null, transport: null, sender: null,
     device: null, store: null, officer: null, net: { state: 'offline' }, refused: null,
-    kelurahanName: new Map(), renderTimer: null, renderGeneration: 0 };
+    kelurahanName: new Map(), renderTimer: null, renderGeneration: 0,
+    waitingForLock: false, channel: null };
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -33,7 +34,8 @@ function renderNet() {
     }
     const s = app.refused || app.net;
     const key = { connected: 'net_online', connecting: 'net_connecting', offline: 'net_offline',
-        refused: 'net_refused', error: 'net_error' }[s.state] || 'net_disconnected';
+        refused: 'net_refused', error: 'net_error', other_tab: 'net_other_tab' }[s.state] ||
+        'net_disconnected';
     const code = typeof s.code === 'number' ? '0x' + s.code.toString(16) : '?';
     $('#net').textContent = t(key, { code });
     $('#net').dataset.state = s.state;
@@ -101,10 +103,35 @@ function scheduleRender() {
     }
 }
 
+// One tab sends: two would log in with the same client id and take the connection from each
+// other in turn. The first tab holds the lock for as long as it lives; another one waits for
+// it (and says so), and takes over when the first is closed.
 function startSending() {
-    if (app.transport !== null || !app.device) {
+    if (app.transport !== null || app.waitingForLock || !app.device) {
         return;
     }
+    if (!navigator.locks) {
+        startTransport();
+        return;
+    }
+    app.waitingForLock = true;
+    navigator.locks.request('pantau-app-sender', { ifAvailable: true }, (lock) => {
+        if (lock === null) {
+            app.net = { state: 'other_tab' };
+            renderNet();
+            return navigator.locks.request('pantau-app-sender', () => {
+                app.waitingForLock = false;
+                startTransport();
+                return new Promise(() => {}); // held until this tab goes
+            });
+        }
+        app.waitingForLock = false;
+        startTransport();
+        return new Promise(() => {});
+    });
+}
+
+function startTransport() {
     app.transport = new Transport({
         url: app.device.url, deviceId: app.device.device_id, key: app.device.device_key,
         storeId: app.store.store_id, agent: AGENT, nextConn: () => enrol.nextConn(app.db),
@@ -116,7 +143,10 @@ function startSending() {
         },
     });
     app.sender = new Sender({ db: app.db, transport: app.transport,
-        storeId: app.store.store_id, onChange: scheduleRender });
+        storeId: app.store.store_id, onChange: () => {
+            scheduleRender();
+            app.channel.postMessage('outbox'); // the other tabs draw it too
+        } });
     app.sender.start();
     app.transport.start();
 }
@@ -222,6 +252,8 @@ async function boot() {
         navigator.serviceWorker.register('sw.js').catch((e) => console.error('sw', e));
     }
     app.db = await db.open();
+    app.channel = new BroadcastChannel('pantau-app');
+    app.channel.onmessage = () => scheduleRender();
     await i18n.load('id');
     i18n.apply();
     app.validate = await loadLarvaValidator('schema/');
