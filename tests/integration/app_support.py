@@ -281,6 +281,8 @@ class Browser:
     def save(self):
         """Taps "save"; returns the confirmation text or the form's error text (both are
         emptied first, so that the answer read is this tap's)."""
+        # the button rests for 0.8 s after a save (one report per tap): a thumb waits for it
+        H.wait_until(lambda: self.q("#f-save").is_enabled(), 5, "the save button")
         self.js("document.querySelector('#f-saved').textContent = '';"
                 "document.querySelector('#f-message').textContent = '';")
         self.tap(self.q("#f-save"))

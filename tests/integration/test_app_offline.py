@@ -131,6 +131,7 @@ def test_a_double_tap_on_save_files_one_report():
     b.js("var s = document.querySelector('#f-save'); s.click(); s.click();")
     H.wait_until(lambda: len(b.outbox()) >= 1, 10, "the report in the outbox")
     b.fill(**report(2))
+    H.wait_until(lambda: b.q("#f-save").is_enabled(), 5, "the save button")
     from selenium.webdriver.common.action_chains import ActionChains
     ActionChains(b.driver).double_click(b.q("#f-save")).perform()
     H.wait_until(lambda: len(b.outbox()) >= 2, 10, "the second report in the outbox")
