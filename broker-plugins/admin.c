@@ -32,6 +32,7 @@
 #include "admin_cert.h"
 #include "admin_maintain.h"
 #include "admin_common.h"
+#include "admin_enrol.h"
 #include "admin_redrive.h"
 #include "admin_registry.h"
 #include "msg_deadcat.h"
@@ -64,6 +65,7 @@ enum {
     OPT_UNIT,
     OPT_DRY_RUN,
     OPT_TIMEOUT,
+    OPT_URL,
 };
 
 struct admin {
@@ -89,6 +91,7 @@ struct admin {
     const char *rd_id; /* redrive: --id, --timeout (NULL: not given), --dry-run */
     const char *rd_timeout;
     bool rd_dry_run;
+    const char *enrol_url; /* enrol-phone --url (admin_enrol.h); NULL otherwise */
     PGconn *conn;
 };
 
@@ -113,6 +116,7 @@ static void usage(FILE *f)
             "  device-remove ID             remove its account and end its bindings now; the\n"
             "                               device row stays, disabled, if bindings or readings\n"
             "                               refer to it (history is never deleted)\n"
+            ADMIN_ENROL_USAGE_COMMANDS
             ADMIN_REGISTRY_USAGE_COMMANDS
             ADMIN_ALERT_USAGE_COMMANDS
             ADMIN_CERT_USAGE_COMMANDS
@@ -151,6 +155,7 @@ static void usage(FILE *f)
             "      --unit UNIT              the unit of a unit account (pantau_alert.unit)\n"
             "      --password-file FILE     read the password from FILE's first line ('-': stdin)\n"
             "      --iterations N           PBKDF2-SHA512 iterations (default %d, at least %d)\n"
+            ADMIN_ENROL_USAGE_OPTIONS
             ADMIN_REGISTRY_USAGE_OPTIONS
             ADMIN_ALERT_USAGE_OPTIONS
             ADMIN_CERT_USAGE_OPTIONS
@@ -447,6 +452,15 @@ static int device_add(struct admin *ad, const char *id)
         }
     }
     if (tx(ad, "COMMIT") != 0) {
+        goto out;
+    }
+    if (ad->enrol_url != NULL) {
+        fprintf(stderr, "pantau-admin: phone %s enrolled (handheld). Its enrolment code "
+                        "follows on stdout, once: it holds its key and cannot be shown again.\n",
+                id);
+        admin_enrol_print(stdout, id, secret, ad->enrol_url);
+        fflush(stdout);
+        rc = 0;
         goto out;
     }
     fprintf(stderr,
@@ -1014,6 +1028,29 @@ static int redrive(struct admin *ad)
     return admin_redrive_run(ad->conn, &req);
 }
 
+/* enrol-phone ID --url URL: device-add of a handheld that prints an enrolment code
+ * (admin_enrol.h) instead of the bare secret. */
+static int enrol_phone(struct admin *ad, int argc, const char *id)
+{
+    int rc;
+
+    if (argc != 2) {
+        return admin_usage_fail("enrol-phone: wrong number of arguments");
+    }
+    if (ad->kind != NULL && strcmp(ad->kind, "handheld") != 0) {
+        return admin_usage_fail("enrol-phone: a phone is a handheld, not %s", ad->kind);
+    }
+    if (ad->n_stations > 0) {
+        return admin_usage_fail("enrol-phone: a phone reports for no station (--station)");
+    }
+    rc = admin_enrol_url_check(ad->enrol_url);
+    if (rc != 0) {
+        return rc;
+    }
+    ad->kind = "handheld";
+    return device_add(ad, id);
+}
+
 static int dispatch(struct admin *ad, int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -1061,6 +1098,12 @@ static int dispatch(struct admin *ad, int argc, char **argv)
                           ad->rd_id != NULL        ? "--id"
                           : ad->rd_timeout != NULL ? "--timeout"
                                                    : "--dry-run");
+    }
+    if (strcmp(cmd, "enrol-phone") == 0) {
+        return enrol_phone(ad, argc, a);
+    }
+    if (ad->enrol_url != NULL) {
+        return admin_usage_fail("%s: --url does not apply", cmd);
     }
     if (admin_alert_command_is(cmd)) {
         return admin_alert_run(&ad->alert, ad->kind, ad->conninfo, argc, argv);
@@ -1165,6 +1208,7 @@ int main(int argc, char **argv)
         {"id", required_argument, NULL, OPT_ID},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"url", required_argument, NULL, OPT_URL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         ADMIN_REGISTRY_LONGOPTS,
@@ -1248,6 +1292,9 @@ int main(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             ad.rd_timeout = optarg;
+            break;
+        case OPT_URL:
+            ad.enrol_url = optarg;
             break;
         case 'h':
             usage(stdout);

@@ -28,6 +28,8 @@ FORMATTED=(
     broker-plugins/admin_maintain.h
     broker-plugins/admin_common.c
     broker-plugins/admin_common.h
+    broker-plugins/admin_enrol.c
+    broker-plugins/admin_enrol.h
     broker-plugins/devacl.c
     edge-agent/engine/agent_window.c
     msg/msg_hex.c

@@ -13,8 +13,10 @@ packages=(
     sqlite3 valgrind procps iproute2
     prometheus prometheus-node-exporter
     libmicrohttpd-dev libjs-leaflet libjs-leaflet.markercluster libjs-chart.js
-    chromium chromium-driver python3-selenium
+    nodejs chromium chromium-driver python3-selenium   # app/ (issue 13): build, browser tests
 )
+# app/build.sh's npm: Debian's package, unless the installed nodejs brings its own (NodeSource)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,311 @@
+"""app_support.py -- what the officers' app tests share (not a test itself).
+
+An AppWorld is the real pipeline for the app (app/README.md): a BrokerEnv (a real mosquitto
+with pantau_broker.so and deploy/mosquitto.conf's settings, a fresh database) with one more
+listener, deploy's WebSocket listener (8885) on a free port, its settings as shipped but
+without TLS (the page is served from http://127.0.0.1, a secure context, so the app runs
+unchanged; TLS on that listener is the shipped config's, not tested here); the real
+pantau-collector logged in with its own account; phones enrolled with `pantau-admin
+enrol-phone`. The app is assembled by app/build.sh into the build tree and served by
+StaticSite, a small static HTTP server in a thread: it stands in for pantau-console's static
+files, not for any pantau part. Browser is a headless Debian chromium driven by
+python3-selenium with its own profile folder (--user-data-dir), so that a test can close it and
+start it again with the same IndexedDB, service worker and cache.
+
+    w = AppWorld("offline")
+    code = w.enrol_phone("hh-test-01")
+    b = Browser(w.profile("p1")).start()
+    b.open(w.site.url)
+    b.enrol(code); b.sign_in("jmt-0412")
+    b.fill(kelurahan="32.75.01.1002", rw=3, rt=5, containers=[("bath_tub", "indoor", 1, 0)])
+    b.save()
+"""
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import broker_support as B  # noqa: E402
+import pantau_harness as H  # noqa: E402
+from broker_policy_support import start_collector  # noqa: E402
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WS_PORT_SHIPPED = 8885
+TLS_KEYS = ("cafile", "capath", "certfile", "keyfile", "tls_version", "ciphers",
+            "ciphers_tls1.3", "crlfile")
+STATE_STORED = "tersimpan di POC"     # i18n/id.json st_stored, what the officer reads
+STATE_SAVED = "tersimpan di ponsel"   # st_saved
+
+
+def build_app():
+    """Assembles the app into $PANTAU_BUILD_DIR/app/web (app/build.sh); returns the folder."""
+    out = os.path.join(B.BUILD, "app", "web")
+    r = subprocess.run(["bash", os.path.join(B.SOURCE, "app", "build.sh"), out],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    if r.returncode != 0:
+        raise AssertionError("app/build.sh failed:\n%s" % r.stdout)
+    return out
+
+
+def ws_listener_lines(port):
+    """deploy/mosquitto.conf's WebSocket listener as config lines on 127.0.0.1:port, its
+    settings as shipped without the TLS files."""
+    settings = B.deploy_conf()[1][WS_PORT_SHIPPED]
+    assert ("protocol", "websockets") in settings, "deploy's 8885 is not a websockets listener"
+    lines = ["listener %d 127.0.0.1" % port]
+    lines += ["%s %s" % kv for kv in settings if kv[0] not in TLS_KEYS]
+    return "\n".join(lines)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, fmt, *args):
+        pass
+
+    def end_headers(self):
+        # as a static file server would: the service worker script is always revalidated
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+
+class StaticSite:
+    """The app's files over HTTP on 127.0.0.1:port (fixed for the test: the origin owns the
+    IndexedDB and the service worker). stop() and start() again to cut or give back the app
+    shell's network."""
+
+    def __init__(self, root, port=None):
+        self.root = root
+        self.port = port or H.free_port()
+        self.url = "http://127.0.0.1:%d/" % self.port
+        self.server = None
+        self.thread = None
+        H.on_exit(self.stop)
+
+    def start(self):
+        handler = functools.partial(_QuietHandler, directory=self.root)
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+class AppWorld:
+    """Database, broker with the plugin and a WebSocket listener, the collector, the app."""
+
+    def __init__(self, name, own_cluster=False, **collector_conf):
+        self.ws_port = H.free_port()
+        self.env = B.BrokerEnv("app-%s" % name, own_cluster=own_cluster,
+                               extra=ws_listener_lines(self.ws_port))
+        H.on_exit(self.env.close)
+        self.collector = start_collector(self.env, "collector-1", **collector_conf)
+        self.site = StaticSite(build_app()).start()
+        self.ws_url = "ws://127.0.0.1:%d/" % self.ws_port
+
+    def profile(self, name):
+        path = os.path.join(self.env.root, "chromium-%s" % name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def enrol_phone(self, device_id):
+        """pantau-admin enrol-phone: a handheld device and its account; returns the one-time
+        code it printed."""
+        r = self.env.admin("enrol-phone", device_id, "--key-file", self.env.key_file,
+                           "--url", self.ws_url)
+        code = r.stdout.strip()
+        assert code.startswith("pantau1;%s;" % device_id), "no code printed: %r" % r.stdout
+        self.env.secrets[device_id] = code.split(";")[2]
+        self.env.wait_connack(device_id, device_id, code.split(";")[2], 0)
+        return code
+
+    def inspections(self, device_id):
+        """{seq: (inspector, building, kelurahan, rw, rt, address, lat, lon, larvae_found,
+        actions, [(type, location, inspected, positive)])} stored for device_id; fails if a
+        seq is stored twice."""
+        rows = self.env.sql(
+            "SELECT seq, inspector, building, kelurahan, rw, rt, address, lat, lon,"
+            " larvae_found, actions FROM pantau_pii.larva_inspection WHERE device_id = %s"
+            " ORDER BY seq", device_id)
+        seqs = [r[0] for r in rows]
+        assert len(seqs) == len(set(seqs)), "a report stored twice: %s" % seqs
+        out = {}
+        for r in rows:
+            cont = self.env.sql(
+                "SELECT type, location, inspected, positive FROM pantau.larva_container"
+                " WHERE device_id = %s AND seq = %s ORDER BY type, location", device_id, r[0])
+            out[r[0]] = tuple(r[1:]) + (sorted(cont),)
+        return out
+
+    def stored_count(self, device_id):
+        return self.env.scalar("SELECT count(*) FROM pantau_pii.larva_inspection"
+                               " WHERE device_id = %s", device_id)
+
+    def dead_letters(self, device_id):
+        return self.env.scalar("SELECT count(*) FROM pantau_ops.dead_letter WHERE device_id = %s",
+                               device_id)
+
+
+class Browser:
+    """A headless chromium on a profile folder, driven by selenium."""
+
+    def __init__(self, profile):
+        self.profile = profile
+        self.driver = None
+
+    def start(self):
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                    "--disable-gpu", "--user-data-dir=%s" % self.profile,
+                    "--window-size=420,900", "--no-first-run",
+                    "--disable-background-networking"):
+            opts.add_argument(arg)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        self.driver.set_page_load_timeout(30)
+        H.on_exit(self.quit)
+        return self
+
+    def quit(self):
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except Exception:  # noqa: BLE001 - a browser already gone
+                pass
+            self.driver = None
+
+    def offline(self, off):
+        """DevTools network emulation for this tab (navigator.onLine and the 'offline' event
+        follow it)."""
+        self.driver.set_network_conditions(offline=off, latency=0, download_throughput=-1,
+                                           upload_throughput=-1)
+
+    def open(self, url, timeout=30):
+        self.driver.get(url)
+        H.wait_until(lambda: self.js("return document.body && document.body.dataset.ready")
+                     == "true" or self.boot_error(), timeout, "the app to start")
+        err = self.boot_error()
+        assert not err, "the app failed to start: %s" % err
+
+    def screenshot(self, name, css):
+        """With PANTAU_APP_SCREENSHOTS set (a folder), saves the element css as <name>.png
+        there (docs/app-*.png are made so); otherwise does nothing."""
+        folder = os.environ.get("PANTAU_APP_SCREENSHOTS")
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            self.q(css).screenshot(os.path.join(folder, name + ".png"))
+
+    def console(self):
+        """The page's console messages since the last call (for a failure's message)."""
+        try:
+            return [e.get("message") for e in self.driver.get_log("browser")]
+        except Exception:  # noqa: BLE001 - a browser already gone
+            return []
+
+    def boot_error(self):
+        return self.js("var p = document.querySelector('#boot-error');"
+                       " return p && !p.hidden ? p.textContent : '';")
+
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+    def q(self, css):
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def tap(self, element):
+        """Scrolls element to the middle of the screen, as a thumb does, and taps it (the
+        sticky "save" button covers the bottom of the screen)."""
+        self.js("arguments[0].scrollIntoView({block: 'center'});", element)
+        element.click()
+
+    def text(self, css):
+        return self.q(css).text
+
+    def visible(self, css):
+        return self.q(css).is_displayed()
+
+    def enrol(self, code):
+        box = self.q("#enrol-code")
+        box.clear()
+        box.send_keys(code)
+        self.tap(self.q("#enrol-form button[type=submit]"))
+
+    def sign_in(self, officer):
+        H.wait_until(lambda: self.visible("#signin-officer"), 10, "the sign-in form")
+        box = self.q("#signin-officer")
+        box.clear()
+        box.send_keys(officer)
+        self.tap(self.q("#signin-form button[type=submit]"))
+        H.wait_until(lambda: self.visible("#larva-form"), 10, "the form")
+
+    def fill(self, kelurahan=None, rw=None, rt=None, address=None, building="house",
+             containers=(), actions=()):
+        """Fills the form as a person does (select, type, tap)."""
+        if kelurahan is not None:
+            Select(self.q("#f-kelurahan")).select_by_value(kelurahan)
+        for css, value in (("#f-rw", rw), ("#f-rt", rt), ("#f-address", address)):
+            if value is not None:
+                box = self.q(css)
+                box.clear()
+                box.send_keys(str(value))
+        self.tap(self.q("label[for=b-%s]" % building))
+        for i, (ctype, location, inspected, positive) in enumerate(containers):
+            self.tap(self.q("#f-add-container"))
+            row = self.driver.find_elements(By.CSS_SELECTOR, ".container-row")[i]
+            Select(row.find_element(By.CSS_SELECTOR, ".c-type")).select_by_value(ctype)
+            Select(row.find_element(By.CSS_SELECTOR, ".c-location")).select_by_value(location)
+            for cls, value in ((".c-inspected", inspected), (".c-positive", positive)):
+                box = row.find_element(By.CSS_SELECTOR, cls)
+                box.clear()
+                box.send_keys(str(value))
+        for a in actions:
+            self.tap(self.q("label[for=a-%s]" % a))
+
+    def save(self):
+        """Taps "save"; returns the confirmation text or the form's error text (both are
+        emptied first, so that the answer read is this tap's)."""
+        # the button rests for 0.8 s after a save (one report per tap): a thumb waits for it
+        H.wait_until(lambda: self.q("#f-save").is_enabled(), 5, "the save button")
+        self.js("document.querySelector('#f-saved').textContent = '';"
+                "document.querySelector('#f-message').textContent = '';")
+        self.tap(self.q("#f-save"))
+        H.wait_until(lambda: self.text("#f-saved") or self.text("#f-message"), 10,
+                     "the save to answer")
+        return self.text("#f-message") or self.text("#f-saved")
+
+    def outbox(self):
+        """[(seq, state text)] of the outbox list as shown, newest first (read at once: the
+        list is redrawn as states change)."""
+        rows = self.js("return Array.from(document.querySelectorAll('#outbox-list li'))"
+                       ".map(function (li) { return [li.dataset.seq,"
+                       " li.querySelector('.state').innerText]; });")
+        return [(int(seq), state) for seq, state in rows]
+
+    def held(self):
+        """What the phone's IndexedDB holds: {seq: record} (read through the page)."""
+        recs = self.driver.execute_async_script(
+            "var done = arguments[0];"
+            "var r = indexedDB.open('pantau-app');"
+            "r.onsuccess = function () {"
+            "  var g = r.result.transaction('outbox').objectStore('outbox').getAll();"
+            "  g.onsuccess = function () { done(g.result); };"
+            "  g.onerror = function () { done(null); }; };"
+            "r.onerror = function () { done(null); };")
+        return {rec["seq"]: rec for rec in recs or []}
