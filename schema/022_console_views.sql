@@ -5,11 +5,11 @@
 --   traffic(who, hours)        per camera and hour: counts, speed, DS, LOS; incidents; worst now
 --   jumantik(who, week)        ABJ/HI/CI/BI per kelurahan and week, positives today, fogging RW
 --   system(who)                the pipe's health: devices, gaps with times, dead letters, ...
--- `who` is the console account (pantau_ops.account, secret_kind password) the server passes
--- for the person logged in; the function decides what that account may see: personal data
--- (addresses, GPS, inspectors of larva inspections) only for admin, or an account whose unit
--- is a health unit (pantau_alert.unit.health, 021). A unit account sees the alert history of
--- its own unit's alerts only (alert_unit), as in pantau_console.alerts (021).
+-- `who` is the console account the server passes for the person logged in, checked by 021's
+-- pantau_console.viewer_of (one rule for every console function); the function decides what
+-- that account may see: personal data (addresses, GPS, inspectors of larva inspections) only
+-- when viewer_of says health (admin, or a unit marked health). A unit account sees the alert
+-- history of the alerts it may see (021's may_see_alert: those routed to its unit).
 --
 -- Rules kept here:
 --   * every time is the protocol's UTC text (pantau_alert.json_time), and every item says how
@@ -23,26 +23,6 @@
 --     (pantau_alert.siaga_of, pantau.traffic_*, the counts of pantau_report.larva_index_week);
 --   * SECURITY DEFINER with search_path pg_catalog: the console's login role (group
 --     pantau_console, 021) may only EXECUTE these, and reads nothing directly.
-
--- ---- who may see what --------------------------------------------------------------------------
-
-CREATE FUNCTION pantau_console.view_access(who text, OUT role text, OUT unit_id text,
-                                           OUT personal boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-BEGIN
-    SELECT a.role, a.unit_id, a.role = 'admin' OR coalesce(u.health, false)
-    INTO role, unit_id, personal
-    FROM pantau_ops.account a
-    LEFT JOIN pantau_alert.unit u ON u.unit_id = a.unit_id
-    WHERE a.username = who AND a.enabled AND a.secret_kind = 'password'
-      AND a.role IN ('admin', 'dashboard', 'unit', 'viewer');
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'console: % is not an enabled console account', coalesce(who, 'NULL')
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION pantau_console.view_access(text) IS 'What a console account may see: its role, its unit, and personal (addresses, GPS, inspectors: admin, or a unit with health = true). Refuses (insufficient_privilege) anything but an enabled password account of role admin, dashboard, unit or viewer';
 
 -- ---- readings, the way the rules find them -------------------------------------------------------
 
@@ -214,12 +194,12 @@ COMMENT ON FUNCTION pantau_console.kecamatan_label(text) IS 'Approximate positio
 CREATE FUNCTION pantau_console.map(who text)
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
-    acc record;
+    acc pantau_console.viewer;
     at timestamptz := now();
     ws timestamptz := pantau_console.week_start(now());
     result json;
 BEGIN
-    acc := pantau_console.view_access(who);
+    acc := pantau_console.viewer_of(who);
     WITH st AS (
         SELECT s.*, kl.name AS kelurahan_name, kc.code AS kecamatan_code,
                kc.name AS kecamatan_name
@@ -299,14 +279,14 @@ COMMENT ON FUNCTION pantau_console.map(text) IS 'The map (GET /api/map): every s
 CREATE FUNCTION pantau_console.gauge(who text, station text, hours integer)
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
-    acc record;
+    acc pantau_console.viewer;
     at timestamptz := now();
     since timestamptz;
     s record;
     bucket interval;
     result json;
 BEGIN
-    acc := pantau_console.view_access(who);
+    acc := pantau_console.viewer_of(who);
     IF hours IS NULL OR hours < 1 OR hours > 24 * 31 THEN
         RAISE EXCEPTION 'console: hours must be 1 .. 744, not %', coalesce(hours::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
@@ -377,10 +357,7 @@ BEGIN
                          WHERE x.station_id = gauge.station
                            AND (x.state <> 'resolved' OR x.condition_time >= since
                                 OR x.resolved_at >= since)
-                           AND (acc.role <> 'unit'
-                                OR EXISTS (SELECT 1 FROM pantau_alert.alert_unit u
-                                           WHERE u.alert_id = x.alert_id
-                                             AND u.unit_id = acc.unit_id))
+                           AND pantau_console.may_see_alert(acc, x.alert_id)
                          ORDER BY x.condition_time DESC, x.alert_id DESC
                          LIMIT 100) a), '[]'::json))
     INTO result;
@@ -394,12 +371,12 @@ COMMENT ON FUNCTION pantau_console.gauge(text, text, integer) IS 'A gauge''s pag
 CREATE FUNCTION pantau_console.traffic(who text, hours integer)
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
-    acc record;
+    acc pantau_console.viewer;
     at timestamptz := now();
     since timestamptz;
     result json;
 BEGIN
-    acc := pantau_console.view_access(who);
+    acc := pantau_console.viewer_of(who);
     IF hours IS NULL OR hours < 1 OR hours > 24 * 7 THEN
         RAISE EXCEPTION 'console: hours must be 1 .. 168, not %', coalesce(hours::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
@@ -558,7 +535,7 @@ COMMENT ON FUNCTION pantau_console.larva_between(timestamptz, timestamptz) IS 'L
 CREATE FUNCTION pantau_console.jumantik(who text, week date)
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
-    acc record;
+    acc pantau_console.viewer;
     at timestamptz := now();
     ws timestamptz;
     today timestamptz := date_trunc('day', now() AT TIME ZONE 'Asia/Jakarta')
@@ -568,7 +545,7 @@ DECLARE
     abj_below double precision;
     result json;
 BEGIN
-    acc := pantau_console.view_access(who);
+    acc := pantau_console.viewer_of(who);
     ws := CASE WHEN week IS NULL THEN pantau_console.week_start(at)
                ELSE date_trunc('week', week::timestamp) AT TIME ZONE 'Asia/Jakarta' END;
     min_houses := pantau_alert.setting_num('larva_min_houses', NULL, ws);
@@ -634,10 +611,10 @@ BEGIN
                    'kelurahan_code', t.kelurahan, 'kelurahan_name', kl.name, 'rw', t.rw,
                    'rt', t.rt, 'building', t.building,
                    't', pantau_alert.json_time(t.best),
-                   'address', CASE WHEN acc.personal THEN t.address END,
-                   'lat', CASE WHEN acc.personal THEN t.lat END,
-                   'lon', CASE WHEN acc.personal THEN t.lon END,
-                   'inspector', CASE WHEN acc.personal THEN t.inspector END)
+                   'address', CASE WHEN acc.health THEN t.address END,
+                   'lat', CASE WHEN acc.health THEN t.lat END,
+                   'lon', CASE WHEN acc.health THEN t.lon END,
+                   'inspector', CASE WHEN acc.health THEN t.inspector END)
                    ORDER BY t.best DESC) AS j,
                count(*) AS n
         FROM pantau_console.larva_between(today, today + interval '1 day') t
@@ -650,7 +627,7 @@ BEGIN
         'week_from', pantau_alert.json_time(ws),
         'week_to', pantau_alert.json_time(ws + interval '7 days'),
         'target_abj_pct', abj_below, 'hi_fogging_pct', hi_above, 'min_houses', min_houses,
-        'personal', acc.personal,
+        'personal', acc.health,
         'kelurahan', coalesce((SELECT j FROM kel), '[]'::json),
         'fogging_rw', coalesce((SELECT j FROM fog), '[]'::json),
         'positives_today', json_build_object(
@@ -669,11 +646,11 @@ COMMENT ON FUNCTION pantau_console.jumantik(text, date) IS 'Jumantik (GET /api/j
 CREATE FUNCTION pantau_console.system(who text)
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
-    acc record;
+    acc pantau_console.viewer;
     at timestamptz := now();
     result json;
 BEGIN
-    acc := pantau_console.view_access(who);
+    acc := pantau_console.viewer_of(who);
     WITH dev AS MATERIALIZED (
         SELECT d.device_id, d.kind, d.enabled, d.description, s.state, s.conn, s.store_id,
                s.ts, s.clock_synced, s.agent, s.backlog, s.rejected, s.dropped, s.stations,
@@ -801,8 +778,7 @@ COMMENT ON FUNCTION pantau_console.system(text) IS 'The pipe''s health (GET /api
 
 -- ---- privileges --------------------------------------------------------------------------------
 
-REVOKE ALL ON FUNCTION pantau_console.view_access(text),
-    pantau_console.flood_series(text, timestamptz), pantau_console.flood_last(text),
+REVOKE ALL ON FUNCTION pantau_console.flood_series(text, timestamptz), pantau_console.flood_last(text),
     pantau_console.gauge_now(text, timestamptz), pantau_console.camera_now(text, timestamptz),
     pantau_console.devices_of(text, timestamptz), pantau_console.week_start(timestamptz),
     pantau_console.kecamatan_label(text),
