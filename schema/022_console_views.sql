@@ -659,13 +659,17 @@ BEGIN
         FROM pantau.device d
         LEFT JOIN pantau.device_status s ON s.device_id = d.device_id
         LEFT JOIN LATERAL (
-            -- the latest reading of its current store (primary key, backwards)
-            SELECT l.seq, l.received_at,
-                   pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected,
-                                            l.received_at) AS best
-            FROM pantau.reading_ledger l
-            WHERE l.device_id = d.device_id AND l.store_id = s.store_id
-            ORDER BY l.seq DESC LIMIT 1) lr ON true
+            -- its latest readings: the 100 highest sequence numbers of its current store
+            -- (primary key, backwards; of any store when it never sent a status), of which
+            -- the one that arrived last and the latest best time
+            SELECT max(x.seq) AS seq, max(x.received_at) AS received_at, max(x.best) AS best
+            FROM (SELECT l.seq, l.received_at,
+                         pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected,
+                                                  l.received_at) AS best
+                  FROM pantau.reading_ledger l
+                  WHERE l.device_id = d.device_id
+                    AND (s.store_id IS NULL OR l.store_id = s.store_id)
+                  ORDER BY l.seq DESC LIMIT 100) x) lr ON true
     ), gaps AS (
         -- runs of sequence numbers never stored among the last 5000 of each device's current
         -- store, with the best times of the readings on both sides ("lost at 02:00?")
@@ -774,7 +778,7 @@ BEGIN
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION pantau_console.system(text) IS 'The pipe''s health (GET /api/system): every device with its status (online, connected_at, clock, backlog, rejected, dropped, its stations'' health), last_seen (its latest reading''s arrival or status), its latest reading''s best time; sequence gaps among the last 5000 numbers of each current store with the best times on both sides (after, before) and whether the device dropped them itself; dead letters of the last 24 hours by category and reason; the collectors'' state as pantau-alertd last reported it (018); the database''s state and the alert queue and outbox. Every item has as_of';
+COMMENT ON FUNCTION pantau_console.system(text) IS 'The pipe''s health (GET /api/system): every device with its status (online, connected_at, clock, backlog, rejected, dropped, its stations'' health), last_seen (the latest arrival among its 100 highest sequence numbers, or its status), last_reading (the latest best time among them); sequence gaps among the last 5000 numbers of each current store with the best times on both sides (after, before) and whether the device dropped them itself; dead letters of the last 24 hours by category and reason; the collectors'' state as pantau-alertd last reported it (018); the database''s state and the alert queue and outbox. Every item has as_of';
 
 -- ---- privileges --------------------------------------------------------------------------------
 

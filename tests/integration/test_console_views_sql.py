@@ -279,7 +279,11 @@ def test_system_devices_gaps_with_times_dead_letters_collectors():
     s = call("system", "look")
     g1 = next(d for d in s["devices"] if d["device_id"] == "gw-g1")
     assert (g1["state"], g1["last_seq"], g1["gaps"], g1["missing"]) == ("online", 7, 1, 2), g1
-    same_ms(g1["last_reading"], ago(minutes=35))            # seq 7, the corrected one
+    same_ms(g1["last_reading"], ago(minutes=5))             # seq 6 (seq 7 is older)
+    same_ms(g1["last_seen"], ago(minutes=5))                # seq 5 and 6 arrived then
+    hh = next(d for d in s["devices"] if d["device_id"] == "hh-1")
+    assert hh["state"] == "unknown" and hh["last_seq"] == 34, hh      # no status: any store
+    same_ms(hh["last_seen"], ago(seconds=20) + datetime.timedelta(seconds=30))
     gaps = [x for x in s["gaps"] if x["device_id"] == "gw-g1"]
     assert [(x["first_seq"], x["last_seq"], x["missing"]) for x in gaps] == [(3, 4, 2)], gaps
     # lost between the reading of 50 minutes ago (seq 2) and that of 20 minutes ago (seq 5)

@@ -55,6 +55,28 @@ const bandsPlugin = {
     },
 };
 
+/* A gap in the readings is drawn as a gap ("no data" shown as such): a break where two
+ * readings are more than three times the usual interval apart, and at least 30 minutes. */
+function withBreaks(points) {
+    if (points.length < 3) {
+        return points;
+    }
+    const gaps = [];
+    for (let i = 1; i < points.length; i++) {
+        gaps.push(points[i].x - points[i - 1].x);
+    }
+    const usual = gaps.slice().sort((a, b) => a - b)[Math.floor(gaps.length / 2)];
+    const limit = Math.max(3 * usual, 30 * 60 * 1000);
+    const out = [points[0]];
+    for (let i = 1; i < points.length; i++) {
+        if (points[i].x - points[i - 1].x > limit) {
+            out.push({ x: (points[i].x + points[i - 1].x) / 2, y: null, p: null });
+        }
+        out.push(points[i]);
+    }
+    return out;
+}
+
 export function render(root, params, ctx) {
     const k = kit(ctx);
     const station = (params && (params.station || params.id || params[0])) || '';
@@ -132,7 +154,9 @@ export function render(root, params, ctx) {
 
     function drawChart(data) {
         const pts = data.points || [];
-        const unit = pts.some((p) => p.level_cm !== null) ? 'cm' : 'm³/s';
+        const discharge = pts.length ? pts.every((p) => p.level_cm === null)
+            : (data.thresholds || []).some((b) => b.quantity === 'discharge_m3s');
+        const unit = discharge ? 'm³/s' : 'cm';
         const xs = (p) => new Date(p.t).getTime();
         const from = new Date(data.from).getTime();
         const to = new Date(data.to).getTime();
@@ -142,13 +166,22 @@ export function render(root, params, ctx) {
         const line = cssColour('--v-line', '#0d47a1');
         const dataset = {
             label: k.t('gauge.level') + ' (' + unit + ')',
-            data: pts.map((p) => ({ x: xs(p), y: valueOf(p), p })),
+            data: withBreaks(pts.map((p) => ({ x: xs(p), y: valueOf(p), p }))),
             borderColor: line,
             backgroundColor: line,
             borderWidth: 2,
-            pointRadius: pts.map((p) => (p.late || p.corrected || p.unsynced ? 5 : (pts.length > 200 ? 0 : 2))),
-            pointStyle: pts.map((p) => (p.corrected || p.unsynced ? 'rectRot' : p.late ? 'triangle' : 'circle')),
-            pointBackgroundColor: pts.map((p) => (p.late || p.corrected || p.unsynced ? '#ffffff' : line)),
+            pointRadius: (c) => {
+                const p = c.raw && c.raw.p;
+                return !p ? 0 : p.late || p.corrected || p.unsynced ? 5 : pts.length > 200 ? 0 : 2;
+            },
+            pointStyle: (c) => {
+                const p = (c.raw && c.raw.p) || {};
+                return p.corrected || p.unsynced ? 'rectRot' : p.late ? 'triangle' : 'circle';
+            },
+            pointBackgroundColor: (c) => {
+                const p = (c.raw && c.raw.p) || {};
+                return p.late || p.corrected || p.unsynced ? '#ffffff' : line;
+            },
             spanGaps: false,
             parsing: false,
         };
@@ -177,8 +210,8 @@ export function render(root, params, ctx) {
                     legend: { display: false },
                     pantauBands: { bands },
                     tooltip: { callbacks: {
-                        title: (items) => k.wib(items[0].raw.p.t),
-                        label: (item) => `${item.raw.y} ${unit}` +
+                        title: (items) => (items[0].raw.p ? k.wib(items[0].raw.p.t) : ''),
+                        label: (item) => !item.raw.p ? '' : `${item.raw.y} ${unit}` +
                             (item.raw.p.siaga ? ' · Siaga ' + item.raw.p.siaga : '') +
                             (flags(item.raw.p) ? ' · ' + flags(item.raw.p) : ''),
                     } },

@@ -64,7 +64,7 @@ export function render(root, params, ctx) {
             a.code.localeCompare(b.code));
         root.querySelector('.v-kel tbody').innerHTML = rows.map((r) =>
             `<tr data-kelurahan="${esc(r.code)}"><th scope="row">${esc(r.name)}<span class="v-fresh"> ${esc(r.kecamatan_name)}</span></th>` +
-            `<td>${esc(r.houses_inspected)}${r.enough_houses ? '' : ' <span class="v-note">' + esc(k.t('jumantik.few')) + '</span>'}</td>` +
+            `<td>${esc(r.houses_inspected)}${r.enough_houses || !r.houses_inspected ? '' : ' <span class="v-note">' + esc(k.t('jumantik.few')) + '</span>'}</td>` +
             `<td><span class="v-badge ${abjClass({ abj_pct: r.abj_pct, target_pct: data.target_abj_pct })}">${esc(pct(r.abj_pct))}</span></td>` +
             `<td>${esc(pct(r.hi_pct))}</td><td>${esc(pct(r.ci_pct))}</td><td>${esc(r.bi === null ? '-' : k.num(r.bi))}</td>` +
             `<td>${r.as_of ? k.fresh(r.as_of) : '-'}</td></tr>`).join('');
