@@ -65,26 +65,38 @@ COMMENT ON FUNCTION pantau_console.flood_last(text) IS 'Best time of a gauge''s 
 CREATE FUNCTION pantau_console.gauge_now(station text, at timestamptz)
 RETURNS json LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
 -- The state of a gauge at `at`: its latest reading within 2 hours (else the time of its last
--- reading ever), the rise over the hour before it, and whether it is silent by the alert rule's
+-- reading ever), the rise over the hour before it (within those 2 hours), and whether it is silent by the alert rule's
 -- cadence (flood_cadence_siaga<level> x flood_silent_multiple, 015).
 DECLARE
     r record;
     first record;
+    x record;
     last_best timestamptz;
     rise double precision;
     cadence interval;
     mult double precision;
     subj text := 'station:' || station;
 BEGIN
-    SELECT * INTO r FROM pantau_console.flood_series(station, at - interval '2 hours') s
-    ORDER BY s.ts_best DESC, s.seq DESC LIMIT 1;
+    -- one read of the last 2 hours, newest first: the latest reading, then back to the first
+    -- of the hour before it (for the rise); r and first start as all-NULL rows of the series
+    SELECT * INTO r FROM pantau_console.flood_series(NULL, NULL) LIMIT 0;
+    first := r;
+    FOR x IN SELECT * FROM pantau_console.flood_series(station, at - interval '2 hours') s
+             WHERE s.ts_best <= at ORDER BY s.ts_best DESC, s.seq DESC LOOP
+        IF r.ts_best IS NULL THEN
+            r := x;
+        ELSIF x.ts_best >= r.ts_best - interval '1 hour' THEN
+            IF x.level_cm IS NOT NULL THEN
+                first := x;
+            END IF;
+        ELSE
+            EXIT;
+        END IF;
+    END LOOP;
     IF r.ts_best IS NULL THEN
         last_best := pantau_console.flood_last(station);
     ELSE
         last_best := r.ts_best;
-        SELECT * INTO first FROM pantau_console.flood_series(station, r.ts_best - interval '1 hour') s
-        WHERE s.level_cm IS NOT NULL
-        ORDER BY s.ts_best, s.seq LIMIT 1;
         IF first.ts_best IS NOT NULL AND first.ts_best < r.ts_best THEN
             rise := (r.level_cm - first.level_cm)
                     / (extract(epoch FROM r.ts_best - first.ts_best) / 3600.0);
@@ -111,44 +123,102 @@ END
 $$;
 COMMENT ON FUNCTION pantau_console.gauge_now(text, timestamptz) IS 'A gauge at a time, as json: latest reading (2 hours back) with level, Siaga, rise over the hour before it (cm/h from the readings, else the device''s), trend (rising/falling >= 5 cm/h), flags, silent (no reading for flood_silent_multiple x the cadence of its level), last_reading and as_of (its best time)';
 
-CREATE FUNCTION pantau_console.camera_now(station text, at timestamptz)
-RETURNS json LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    -- level of service of the hour before `at`: the mean DS of its intervals (equal intervals:
-    -- the hour's flow over C) and the mean speed, by pantau.traffic_los
-    WITH i AS (
-        SELECT * FROM pantau_alert.traffic_intervals(station, at - interval '1 hour') x
-        WHERE x.ts_best <= at
-    ), agg AS (
-        SELECT avg(i.ds) AS ds, avg(i.speed_kmh) AS speed, max(i.ts_end) AS last_end,
-               count(*) AS intervals
-        FROM i
+CREATE FUNCTION pantau_console.cameras_now(at timestamptz)
+RETURNS TABLE (station_id text, now jsonb) LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    -- Every camera's hour before `at`, in one statement (500 cameras: one plan, one index range
+    -- per camera): counts with best time in (at - 1 hour, at], found by ts and, for corrected
+    -- or unsynchronised ones, through the ledger's partial indexes (as traffic_intervals);
+    -- the hour's flow, DS and weighted speed as pantau_report.traffic_los_hour computes an
+    -- hour, the level of service by pantau.traffic_los.
+    WITH cam AS (
+        SELECT s.station_id, s.capacity_pcu_h FROM pantau.station s
+        WHERE s.kind = 'traffic_camera'
+    ), late AS MATERIALIZED (
+        SELECT t.station_id, t.device_id, t.store_id, t.seq, t.ts, t.interval_s, t.lane,
+               t.motorcycle, t.car, t.bus, t.truck, t.speed_kmh
+        FROM (SELECT l.device_id, l.store_id, l.seq
+              FROM pantau.reading_ledger l
+              WHERE l.ts_corrected >= at - interval '1 hour'
+                 OR (l.ts_corrected IS NULL AND NOT l.clock_synced
+                     AND l.received_at >= at - interval '1 hour')
+              OFFSET 0) l
+        JOIN pantau.traffic_count t
+          ON t.device_id = l.device_id AND t.store_id = l.store_id AND t.seq = l.seq
+        WHERE t.ts < at - interval '1 hour'
+    ), k AS (
+        SELECT t.station_id, t.device_id, t.store_id, t.seq, t.ts, t.interval_s, t.lane,
+               t.motorcycle, t.car, t.bus, t.truck, t.speed_kmh
+        FROM cam
+        CROSS JOIN LATERAL (
+            SELECT x.* FROM pantau.traffic_count x
+            WHERE x.station_id = cam.station_id AND x.ts >= at - interval '1 hour'
+              AND x.ts <= at) t
+        UNION ALL
+        SELECT * FROM late
+    ), c AS (
+        SELECT k.*, b.best
+        FROM k
+        CROSS JOIN LATERAL (
+            SELECT pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected,
+                                            l.received_at) AS best
+            FROM pantau.reading_ledger l
+            WHERE l.device_id = k.device_id AND l.store_id = k.store_id AND l.seq = k.seq) b
+        WHERE b.best > at - interval '1 hour' AND b.best <= at
+    ), h AS (
+        SELECT c.station_id,
+               sum(pantau.traffic_pcu(c.motorcycle, c.car, c.bus, c.truck)) AS pcu,
+               sum(c.interval_s)::double precision / count(DISTINCT c.lane) AS observed_s,
+               sum(c.speed_kmh * (coalesce(c.motorcycle, 0) + coalesce(c.car, 0)
+                                  + coalesce(c.bus, 0) + coalesce(c.truck, 0)))
+                   / nullif(sum(CASE WHEN c.speed_kmh IS NOT NULL
+                                     THEN coalesce(c.motorcycle, 0) + coalesce(c.car, 0)
+                                          + coalesce(c.bus, 0) + coalesce(c.truck, 0) END), 0)
+                   AS speed,
+               count(DISTINCT c.best) AS intervals,
+               max(c.best + make_interval(secs => c.interval_s)) AS last_end
+        FROM c
+        GROUP BY c.station_id
+    ), d AS (
+        SELECT cam.station_id, h.speed, h.intervals, h.last_end,
+               pantau.traffic_ds(h.pcu, h.observed_s, cam.capacity_pcu_h) AS ds
+        FROM cam LEFT JOIN h ON h.station_id = cam.station_id
     ), last_any AS (
-        SELECT pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected, l.received_at)
-                   + make_interval(secs => t.interval_s) AS t
-        FROM pantau.traffic_count t
-        JOIN pantau.reading_ledger l
-          ON l.device_id = t.device_id AND l.store_id = t.store_id AND l.seq = t.seq
-        WHERE t.station_id = station
-        ORDER BY t.ts DESC
-        LIMIT 1
+        -- a camera without counts in that hour: the end of its latest interval ever
+        SELECT d.station_id, x.t
+        FROM d
+        CROSS JOIN LATERAL (
+            SELECT pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected, l.received_at)
+                       + make_interval(secs => t.interval_s) AS t
+            FROM pantau.traffic_count t
+            JOIN pantau.reading_ledger l
+              ON l.device_id = t.device_id AND l.store_id = t.store_id AND l.seq = t.seq
+            WHERE t.station_id = d.station_id
+            ORDER BY t.ts DESC
+            LIMIT 1) x
+        WHERE d.last_end IS NULL
+    ), inc AS (
+        SELECT n.station_id,
+               jsonb_agg(jsonb_build_object(
+                   'event_id', n.event_id, 'type', n.type, 'state', n.state,
+                   'start_at', pantau_alert.json_time(n.start_at),
+                   'confidence', n.confidence, 'lane', n.lane,
+                   'as_of', pantau_alert.json_time(n.ts)) ORDER BY n.start_at DESC) AS j
+        FROM pantau.incident n
+        WHERE n.state <> 'end'
+        GROUP BY n.station_id
     )
-    SELECT json_build_object(
-        'ds', round(agg.ds::numeric, 3), 'speed_kmh', round(agg.speed::numeric, 1),
-        'los', pantau.traffic_los(agg.ds, agg.speed), 'intervals', agg.intervals,
-        'silent', agg.intervals = 0,
-        'incidents', (SELECT coalesce(json_agg(json_build_object(
-                                'event_id', n.event_id, 'type', n.type, 'state', n.state,
-                                'start_at', pantau_alert.json_time(n.start_at),
-                                'confidence', n.confidence, 'lane', n.lane,
-                                'as_of', pantau_alert.json_time(n.ts))
-                                ORDER BY n.start_at DESC), '[]'::json)
-                      FROM pantau.incident n
-                      WHERE n.station_id = station AND n.state <> 'end'),
-        'last_reading', pantau_alert.json_time(coalesce(agg.last_end, (SELECT t FROM last_any))),
-        'as_of', pantau_alert.json_time(coalesce(agg.last_end, (SELECT t FROM last_any))))
-    FROM agg
+    SELECT d.station_id, jsonb_build_object(
+        'ds', round(d.ds::numeric, 3), 'speed_kmh', round(d.speed::numeric, 1),
+        'los', pantau.traffic_los(d.ds, d.speed), 'intervals', coalesce(d.intervals, 0),
+        'silent', d.last_end IS NULL,
+        'incidents', coalesce(inc.j, '[]'::jsonb),
+        'last_reading', pantau_alert.json_time(coalesce(d.last_end, la.t)),
+        'as_of', pantau_alert.json_time(coalesce(d.last_end, la.t)))
+    FROM d
+    LEFT JOIN last_any la ON la.station_id = d.station_id
+    LEFT JOIN inc ON inc.station_id = d.station_id
 $$;
-COMMENT ON FUNCTION pantau_console.camera_now(text, timestamptz) IS 'A camera at a time, as json: DS, speed and level of service of the hour before (pantau_alert.traffic_intervals, pantau.traffic_los), its open incidents, silent (no count in that hour), and as_of (end of its latest interval)';
+COMMENT ON FUNCTION pantau_console.cameras_now(timestamptz) IS 'Every camera at a time, as json: the flow, DS, weighted speed and level of service of the hour before (by best time; pantau.traffic_ds, traffic_los), its intervals, its open incidents, silent (no count in that hour), and as_of (end of its latest interval)';
 
 CREATE FUNCTION pantau_console.devices_of(station text, at timestamptz)
 RETURNS json LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
@@ -213,11 +283,11 @@ BEGIN
                    'kelurahan_name', st.kelurahan_name, 'kecamatan_name', st.kecamatan_name,
                    'gauge', CASE WHEN st.kind = 'flood_gauge'
                                  THEN pantau_console.gauge_now(st.station_id, at) END,
-                   'camera', CASE WHEN st.kind = 'traffic_camera'
-                                  THEN pantau_console.camera_now(st.station_id, at) END,
+                   'camera', cn.now,
                    'devices', pantau_console.devices_of(st.station_id, at))
                    ORDER BY st.kind, st.station_id) AS j
         FROM st
+        LEFT JOIN pantau_console.cameras_now(at) cn ON cn.station_id = st.station_id
     ), kel AS (
         SELECT kl.code, kl.name, kc.code AS kecamatan_code, kc.name AS kecamatan_name,
                (SELECT avg(s.lat) FROM pantau.station s WHERE s.kelurahan_code = kl.code) AS lat,
@@ -388,26 +458,27 @@ BEGIN
         LEFT JOIN pantau.kelurahan kl ON kl.code = s.kelurahan_code
         WHERE s.kind = 'traffic_camera'
     ), nowc AS MATERIALIZED (
-        SELECT cam.station_id, cam.name, pantau_console.camera_now(cam.station_id, at)::jsonb AS o
-        FROM cam
+        SELECT cam.station_id, cam.name, cn.now AS o
+        FROM cam JOIN pantau_console.cameras_now(at) cn ON cn.station_id = cam.station_id
     ), c AS MATERIALIZED (
         -- every count of the range at its best time, found as traffic_intervals finds them
         SELECT t.station_id, t.lane, t.interval_s, t.motorcycle, t.car, t.bus, t.truck,
                t.nonmotor, t.speed_kmh, b.best
-        FROM cam
-        CROSS JOIN LATERAL (
-            SELECT x.* FROM pantau.traffic_count x
-            WHERE x.station_id = cam.station_id AND x.ts >= since
-            UNION ALL
-            SELECT x.* FROM (SELECT l.device_id, l.store_id, l.seq
-                             FROM pantau.reading_ledger l
-                             WHERE l.ts_corrected >= since
-                                OR (l.ts_corrected IS NULL AND NOT l.clock_synced
-                                    AND l.received_at >= since)
-                             OFFSET 0) l
-            JOIN pantau.traffic_count x
-              ON x.device_id = l.device_id AND x.store_id = l.store_id AND x.seq = l.seq
-            WHERE x.station_id = cam.station_id AND x.ts < since) t
+        FROM (SELECT x.*
+              FROM cam
+              CROSS JOIN LATERAL (SELECT y.* FROM pantau.traffic_count y
+                                  WHERE y.station_id = cam.station_id AND y.ts >= since) x
+              UNION ALL
+              SELECT x.*
+              FROM (SELECT l.device_id, l.store_id, l.seq
+                    FROM pantau.reading_ledger l
+                    WHERE l.ts_corrected >= since
+                       OR (l.ts_corrected IS NULL AND NOT l.clock_synced
+                           AND l.received_at >= since)
+                    OFFSET 0) l
+              JOIN pantau.traffic_count x
+                ON x.device_id = l.device_id AND x.store_id = l.store_id AND x.seq = l.seq
+              WHERE x.ts < since AND x.station_id IN (SELECT station_id FROM cam)) t
         CROSS JOIN LATERAL (
             SELECT pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected,
                                             l.received_at) AS best
@@ -434,24 +505,28 @@ BEGIN
     ), hd AS (
         SELECT h.*, pantau.traffic_ds(h.pcu, h.observed_s, cam.capacity_pcu_h) AS ds
         FROM h JOIN cam USING (station_id)
+    ), hj AS (
+        SELECT hd.station_id,
+               json_agg(json_build_object(
+                   'hour', pantau_alert.json_time(hd.hour_wib AT TIME ZONE 'Asia/Jakarta'),
+                   'motorcycle', hd.motorcycle, 'car', hd.car, 'bus', hd.bus,
+                   'truck', hd.truck, 'nonmotor', hd.nonmotor,
+                   'q_pcu_h', round(pantau.traffic_flow(hd.pcu, hd.observed_s)::numeric, 1),
+                   'ds', round(hd.ds::numeric, 3),
+                   'speed_kmh', round(hd.speed_kmh::numeric, 1),
+                   'los', pantau.traffic_los(hd.ds, hd.speed_kmh),
+                   'as_of', pantau_alert.json_time(hd.last_end)) ORDER BY hd.hour_wib) AS j
+        FROM hd
+        GROUP BY hd.station_id
     ), cams AS (
         SELECT json_agg(json_build_object(
                    'station_id', cam.station_id, 'name', cam.name,
                    'capacity_pcu_h', cam.capacity_pcu_h, 'kelurahan_name', cam.kelurahan_name,
-                   'now', (SELECT n.o FROM nowc n WHERE n.station_id = cam.station_id),
-                   'hours', coalesce((SELECT json_agg(json_build_object(
-                                'hour', pantau_alert.json_time(hd.hour_wib AT TIME ZONE 'Asia/Jakarta'),
-                                'motorcycle', hd.motorcycle, 'car', hd.car, 'bus', hd.bus,
-                                'truck', hd.truck, 'nonmotor', hd.nonmotor,
-                                'q_pcu_h', round(pantau.traffic_flow(hd.pcu, hd.observed_s)::numeric, 1),
-                                'ds', round(hd.ds::numeric, 3),
-                                'speed_kmh', round(hd.speed_kmh::numeric, 1),
-                                'los', pantau.traffic_los(hd.ds, hd.speed_kmh),
-                                'as_of', pantau_alert.json_time(hd.last_end))
-                                ORDER BY hd.hour_wib)
-                            FROM hd WHERE hd.station_id = cam.station_id), '[]'::json))
+                   'now', n.o, 'hours', coalesce(hj.j, '[]'::json))
                    ORDER BY cam.station_id) AS j
         FROM cam
+        LEFT JOIN nowc n ON n.station_id = cam.station_id
+        LEFT JOIN hj ON hj.station_id = cam.station_id
     ), inc AS (
         SELECT json_agg(json_build_object(
                    'station_id', n.station_id, 'event_id', n.event_id, 'type', n.type,
@@ -488,7 +563,7 @@ BEGIN
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION pantau_console.traffic(text, integer) IS 'Traffic (GET /api/traffic): per camera and hour (WIB) of the last `hours` (the current hour included), by best time: counts by class, flow, DS, weighted speed and level of service (pantau.traffic_*); its state now (the last hour, open incidents); incidents open or updated in the range with every update; the worst ten cameras by DS now';
+COMMENT ON FUNCTION pantau_console.traffic(text, integer) IS 'Traffic (GET /api/traffic): per camera and hour (WIB) of the last `hours` (the current hour included), by best time: counts by class, flow, DS, weighted speed and level of service (pantau.traffic_*); its state now (pantau_console.cameras_now: the last hour, open incidents); incidents open or updated in the range with every update; the worst ten cameras by DS now';
 
 -- ---- Jumantik --------------------------------------------------------------------------------------
 
@@ -670,6 +745,17 @@ BEGIN
                   WHERE l.device_id = d.device_id
                     AND (s.store_id IS NULL OR l.store_id = s.store_id)
                   ORDER BY l.seq DESC LIMIT 100) x) lr ON true
+    ), holes AS (
+        -- the devices with a hole among the last 5000 numbers of their current store: fewer
+        -- rows than the span of numbers (an index-only count); only these are read in full
+        SELECT dev.device_id, dev.store_id, dev.last_seq
+        FROM dev
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS n, min(l.seq) AS lo
+            FROM pantau.reading_ledger l
+            WHERE l.device_id = dev.device_id AND l.store_id = dev.store_id
+              AND l.seq > dev.last_seq - 5000) w
+        WHERE dev.last_seq IS NOT NULL AND w.n < dev.last_seq - w.lo + 1
     ), gaps AS (
         -- runs of sequence numbers never stored among the last 5000 of each device's current
         -- store, with the best times of the readings on both sides ("lost at 02:00?")
@@ -690,10 +776,10 @@ BEGIN
                 FROM (SELECT l.device_id, l.store_id, l.seq, l.received_at,
                              pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected,
                                                       l.received_at) AS best
-                      FROM dev
+                      FROM holes
                       JOIN pantau.reading_ledger l
-                        ON l.device_id = dev.device_id AND l.store_id = dev.store_id
-                       AND l.seq > dev.last_seq - 5000) x
+                        ON l.device_id = holes.device_id AND l.store_id = holes.store_id
+                       AND l.seq > holes.last_seq - 5000) x
                 WINDOW o AS (PARTITION BY x.device_id ORDER BY x.seq)) w
             WHERE w.prev IS NOT NULL AND w.seq > w.prev + 1) g
     ), devices AS (
@@ -783,7 +869,7 @@ COMMENT ON FUNCTION pantau_console.system(text) IS 'The pipe''s health (GET /api
 -- ---- privileges --------------------------------------------------------------------------------
 
 REVOKE ALL ON FUNCTION pantau_console.flood_series(text, timestamptz), pantau_console.flood_last(text),
-    pantau_console.gauge_now(text, timestamptz), pantau_console.camera_now(text, timestamptz),
+    pantau_console.gauge_now(text, timestamptz), pantau_console.cameras_now(timestamptz),
     pantau_console.devices_of(text, timestamptz), pantau_console.week_start(timestamptz),
     pantau_console.kecamatan_label(text),
     pantau_console.larva_between(timestamptz, timestamptz),
