@@ -1,5 +1,6 @@
 /* secret.c -- device keys (HMAC-SHA256 with a server key) and passwords (PBKDF2-SHA512), with
- * OpenSSL libcrypto. See secret.h for the text forms. */
+ * OpenSSL libcrypto. See secret.h for the text forms. Passwords are msg/msg_secret.c's: the
+ * console checks them with the same function. */
 #include "secret.h"
 
 #include <errno.h>
@@ -17,12 +18,10 @@
 #include <openssl/sha.h>
 
 #include "msg_err.h"
+#include "msg_secret.h"
 
 #define HMAC_PREFIX "hmac-sha256$k="
-#define PBKDF2_PREFIX "pbkdf2-sha512$i="
-#define SALT_BYTES 16
-#define PBKDF2_BYTES 64
-#define PBKDF2_MAX_ITER 10000000u
+#define PBKDF2_PREFIX MSG_SECRET_PBKDF2_PREFIX
 
 static const char hexdigits[] = "0123456789abcdef";
 
@@ -71,12 +70,12 @@ static int hex_decode(const char *in, unsigned char *out, size_t n)
 
 bool secret_equal(const void *a, const void *b, size_t n)
 {
-    return CRYPTO_memcmp(a, b, n) == 0;
+    return msg_secret_equal(a, b, n);
 }
 
 void secret_wipe(void *p, size_t n)
 {
-    OPENSSL_cleanse(p, n);
+    msg_secret_wipe(p, n);
 }
 
 static void key_id(struct secret_key *k)
@@ -209,42 +208,11 @@ int secret_hash_device_key(const struct secret_key *key, const char *secret, siz
     return n > 0 && (size_t)n < outlen ? MSG_OK : MSG_ERR_INVAL;
 }
 
-static int pbkdf2(const char *secret, size_t len, const unsigned char *salt, unsigned iterations,
-                  unsigned char out[PBKDF2_BYTES])
-{
-    return PKCS5_PBKDF2_HMAC(secret, (int)len, salt, SALT_BYTES, (int)iterations, EVP_sha512(),
-                             PBKDF2_BYTES, out) == 1 ? MSG_OK : MSG_ERR_IO;
-}
-
+/* Passwords: one rule for every program, msg/msg_secret.c. */
 int secret_hash_password(const char *secret, size_t len, unsigned iterations, char *out,
                          size_t outlen)
 {
-    unsigned char salt[SALT_BYTES];
-    unsigned char dk[PBKDF2_BYTES];
-    char salthex[2 * SALT_BYTES + 1];
-    char dkhex[2 * PBKDF2_BYTES + 1];
-    int rc = MSG_ERR_INVAL;
-    int n;
-
-    if (iterations < SECRET_PBKDF2_MIN_ITER || iterations > PBKDF2_MAX_ITER ||
-        outlen < SECRET_HASH_MAX + 1 || len > SECRET_PASSWORD_MAX) {
-        goto out;
-    }
-    rc = MSG_ERR_IO;
-    if (RAND_bytes(salt, sizeof(salt)) != 1) {
-        goto out;
-    }
-    rc = pbkdf2(secret, len, salt, iterations, dk);
-    if (rc != MSG_OK) {
-        goto out;
-    }
-    hex_encode(salt, sizeof(salt), salthex);
-    hex_encode(dk, sizeof(dk), dkhex);
-    n = snprintf(out, outlen, PBKDF2_PREFIX "%u$%s$%s", iterations, salthex, dkhex);
-    rc = n > 0 && (size_t)n < outlen ? MSG_OK : MSG_ERR_INVAL;
-out:
-    secret_wipe(dk, sizeof(dk));
-    return rc;
+    return msg_secret_password_hash(secret, len, iterations, out, outlen);
 }
 
 enum secret_kind secret_hash_kind(const char *hash)
@@ -278,40 +246,6 @@ out:
     return rc;
 }
 
-static int verify_pbkdf2(const char *hash, const char *secret, size_t len)
-{
-    unsigned char salt[SALT_BYTES];
-    unsigned char want[PBKDF2_BYTES];
-    unsigned char got[PBKDF2_BYTES];
-    const char *p = hash + strlen(PBKDF2_PREFIX);
-    char *end = NULL;
-    unsigned long iter;
-    int rc = SECRET_BAD_HASH;
-
-    memset(got, 0, sizeof(got));
-    if (*p < '1' || *p > '9') {
-        goto out;
-    }
-    errno = 0;
-    iter = strtoul(p, &end, 10);
-    if (errno != 0 || iter < SECRET_PBKDF2_MIN_ITER || iter > PBKDF2_MAX_ITER || *end != '$') {
-        goto out;
-    }
-    p = end + 1;
-    if (strlen(p) != 2 * SALT_BYTES + 1 + 2 * PBKDF2_BYTES || p[2 * SALT_BYTES] != '$' ||
-        hex_decode(p, salt, sizeof(salt)) != 0 ||
-        hex_decode(p + 2 * SALT_BYTES + 1, want, sizeof(want)) != 0) {
-        goto out;
-    }
-    if (pbkdf2(secret, len, salt, (unsigned)iter, got) != MSG_OK) {
-        goto out;
-    }
-    rc = secret_equal(want, got, sizeof(want)) ? SECRET_MATCH : SECRET_MISMATCH;
-out:
-    secret_wipe(got, sizeof(got));
-    return rc;
-}
-
 int secret_verify(const struct secret_key *key, const char *hash, const char *secret,
                   size_t len)
 {
@@ -322,7 +256,14 @@ int secret_verify(const struct secret_key *key, const char *hash, const char *se
     case SECRET_KIND_HMAC:
         return verify_hmac(key, hash, secret, len);
     case SECRET_KIND_PBKDF2:
-        return verify_pbkdf2(hash, secret, len);
+        switch (msg_secret_password_verify(hash, secret, len)) {
+        case MSG_SECRET_MATCH:
+            return SECRET_MATCH;
+        case MSG_SECRET_MISMATCH:
+            return SECRET_MISMATCH;
+        default:
+            return SECRET_BAD_HASH;
+        }
     case SECRET_KIND_NONE:
         break;
     }

@@ -16,7 +16,9 @@
  * with at least SECRET_PBKDF2_MIN_ITER iterations. Comparisons are constant-time
  * (CRYPTO_memcmp). The text forms contain no white space and fit REGCACHE_HASH_MAX.
  *
- * Shared by the broker plugin (devauth.c verifies) and pantau-admin (admin.c makes).
+ * Shared by the broker plugin (devauth.c verifies) and pantau-admin (admin.c makes). Passwords
+ * are made and checked by msg/msg_secret.h (the console checks them too): the constants below
+ * equal its MSG_SECRET_* ones.
  * Not for: storing or logging secrets: no function here logs, and buffers that held a secret
  * are cleansed (OPENSSL_cleanse) before they are released. */
 #ifndef SECRET_H

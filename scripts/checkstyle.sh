@@ -116,9 +116,22 @@ FORMATTED=(
     alertd/service_watch.c
     alertd/service_watch.h
     tests/unit/test_alertd_service_watch.c
+    msg/msg_secret.c
+    msg/msg_secret.h
+    console/main.c
+    console/auth.c
+    console/auth.h
+    console/console_conf.c
+    console/console_conf.h
+    console/db.c
+    console/db.h
+    console/events.c
+    console/events.h
+    console/http.c
+    console/http.h
 )
 
-mapfile -t SOURCES < <(find msg collector edge-agent broker-plugins alertd tests -type f \
+mapfile -t SOURCES < <(find msg collector edge-agent broker-plugins alertd console tests -type f \
                             \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort)
 if [ ${#SOURCES[@]} -eq 0 ]; then
     echo "checkstyle: no C files found under $(pwd)" >&2
