@@ -2,7 +2,7 @@
  * the bands of the thresholds valid at each time, the rate of rise, the readings that came late
  * or whose clock was corrected, its gateway's health and its alert history; "no data since
  * ..." for a silent gauge. Data: GET /api/gauge?station=X&hours=24|168 (pantau_console.gauge,
- * schema/022). Re-fetched on the live `data` event. */
+ * schema/022). Re-fetched on the live `data` event (refresh()). */
 
 import { kit, liveView, esc, siagaClass } from './map.js';
 
@@ -79,7 +79,7 @@ function withBreaks(points) {
 
 export function render(root, params, ctx) {
     const k = kit(ctx);
-    const station = (params && (params.station || params.id || params[0])) || '';
+    const station = (params && (params.station || (params.args || [])[0])) || '';
     let hours = Number(params && params.hours) === 168 ? 168 : 24;
     root.innerHTML = `
 <section class="v-view v-gauge-page" aria-labelledby="v-gauge-title">
@@ -129,7 +129,7 @@ export function render(root, params, ctx) {
             hours = Number(b.dataset.hours);
             setRange();
             if (view) {
-                view.reload();
+                view.refresh();
             }
         }
     });
@@ -285,26 +285,33 @@ export function render(root, params, ctx) {
         ).join('') || `<tr><td colspan="3">${esc(k.t('gauge.no_alerts'))}</td></tr>`;
     }
 
-    import(CHART).then((mod) => {
+    const ready = import(CHART).then((mod) => {
         if (stopped) {
             return;
         }
         Chart = mod.Chart;
         Chart.register(...mod.registerables);
-        view = liveView(k, root, () => '/api/gauge?station=' + encodeURIComponent(station) +
-                                       '&hours=' + hours, draw);
+        view = liveView(k, root, 'gauge', () => ({ station, hours }), draw);
     }).catch((e) => {
         const st = root.querySelector('.v-status');
         st.className = 'v-status v-error';
         st.textContent = k.t('map.lib_failed', { detail: e.message || String(e) });
     });
-    return () => {
-        stopped = true;
-        if (view) {
-            view.stop();
-        }
-        if (chart) {
-            chart.destroy();
-        }
+    return {
+        async refresh() {
+            await ready;
+            if (view) {
+                await view.refresh();
+            }
+        },
+        destroy() {
+            stopped = true;
+            if (view) {
+                view.destroy();
+            }
+            if (chart) {
+                chart.destroy();
+            }
+        },
     };
 }

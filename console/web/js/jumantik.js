@@ -70,14 +70,14 @@ export function render(root, params, ctx) {
             `<td>${r.as_of ? k.fresh(r.as_of) : '-'}</td></tr>`).join('');
     }
 
-    const view = liveView(k, root, () => '/api/jumantik?week=' + week, draw);
+    const view = liveView(k, root, 'jumantik', () => ({ week }), draw);
     root.querySelector('.v-week').addEventListener('submit', (ev) => {
         ev.preventDefault();
         const v = root.querySelector('#v-week-input').value;
         if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
             week = mondayOf(new Date(v + 'T00:00:00Z'));
-            view.reload();
+            view.refresh();
         }
     });
-    return () => view.stop();
+    return view;
 }

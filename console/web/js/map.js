@@ -1,15 +1,15 @@
 /* map.js -- the map of Kota Bekasi (#/peta): every gauge coloured by its Siaga level with its
  * level and trend, every camera by its level of service, open incidents, kelurahan by their
  * larva-free index (ABJ) of the week, and devices that are offline or silent. Data: GET
- * /api/map (pantau_console.map, schema/022). Re-fetched on the live `data` event.
+ * /api/map (pantau_console.map, schema/022). Re-fetched on the live `data` event (refresh()).
  *
- * Base tiles come from the configured tile URL (ctx.me.tile_url or the map JSON's tile_url);
+ * Base tiles come from the configured tile URL (console.conf tile_url, ctx.tileUrl);
  * with none, or when tiles fail, the map is a plain background with the kecamatan names, never
  * a broken page. Beside the map, the same facts as lists (a person reading a list, or a screen
  * reader, sees what the colours say).
  *
  * Also the views' small shared kit (colours that keep their meaning everywhere, time in WIB,
- * fetch with a timeout and a visible error, the live event): gauge.js, traffic.js, jumantik.js
+ * the load-and-show-errors loop): gauge.js, traffic.js, jumantik.js
  * and system.js import it from here. */
 
 const LEAFLET = '/lib/leaflet/leaflet.esm.js';
@@ -39,80 +39,28 @@ export function esc(s) {
         (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
 
-/* What every view needs from the shell (js/app.js passes ctx): t(key, vars), get(path),
- * onData(fn) -> unsubscribe, time in WIB. Falls back to plain fetch and the DOM event when the
- * shell gives less. */
+/* What every view needs from the shell (js/app.js passes ctx: api.get(name, params), t(key,
+ * vars), time.formatWIB / time.ago, tileUrl, showError). The shell calls the object render()
+ * returns: refresh() on every live event, destroy() when the view is left. */
 export function kit(ctx) {
     const c = ctx || {};
-    const t = (key, vars) => {
-        let s = typeof c.t === 'function' ? c.t(key, vars) : key;
-        if (typeof s !== 'string') {
-            s = key;
-        }
-        for (const [k, v] of Object.entries(vars || {})) {
-            s = s.split('{' + k + '}').join(String(v));
-        }
-        return s;
-    };
-    const lang = () => (typeof c.lang === 'function' ? c.lang() : c.lang) ||
-        document.documentElement.lang || 'id';
-    async function get(path) {
+    const t = (key, vars) => (typeof c.t === 'function' ? c.t(key, vars || {}) : key);
+    const lang = () => document.documentElement.lang || 'id';
+    function get(name, params) {
         if (c.api && typeof c.api.get === 'function') {
-            return c.api.get(path);
+            return c.api.get(name, params || {});
         }
-        if (typeof c.api === 'function') {
-            return c.api(path);
-        }
-        if (typeof c.get === 'function') {
-            return c.get(path);
-        }
-        const ac = new AbortController();
-        const timer = setTimeout(() => ac.abort(), FETCH_TIMEOUT_MS);
-        try {
-            const r = await fetch(path, { credentials: 'same-origin', signal: ac.signal,
-                                          headers: { Accept: 'application/json' } });
-            const body = await r.json().catch(() => null);
-            if (!r.ok) {
-                const e = new Error((body && (body.detail || body.error)) || 'HTTP ' + r.status);
-                e.status = r.status;
-                throw e;
-            }
-            return body;
-        } catch (e) {
-            if (e.name === 'AbortError') {
-                throw new Error(t('map.timeout'));
-            }
-            throw e;
-        } finally {
-            clearTimeout(timer);
-        }
-    }
-    function onData(fn) {
-        const live = c.live;
-        if (live && typeof live.on === 'function') {
-            const off = live.on('data', fn);
-            return typeof off === 'function' ? off : () => live.off && live.off('data', fn);
-        }
-        if (typeof c.onData === 'function') {
-            const off = c.onData(fn);
-            return typeof off === 'function' ? off : () => {};
-        }
-        const h = () => fn();
-        window.addEventListener('pantau:data', h);
-        return () => window.removeEventListener('pantau:data', h);
+        return Promise.reject(new Error('no API in the view context'));
     }
     function wib(ts) {
         if (!ts) {
-            return '-';
+            return '—';
         }
-        if (c.time && typeof c.time.wib === 'function') {
-            return c.time.wib(ts);
+        if (c.time && typeof c.time.formatWIB === 'function') {
+            return c.time.formatWIB(ts);
         }
-        const d = new Date(ts);
-        const f = new Intl.DateTimeFormat(lang() === 'en' ? 'en-GB' : 'id-ID', {
-            timeZone: 'Asia/Jakarta', day: 'numeric', month: 'short', hour: '2-digit',
-            minute: '2-digit', hour12: false });
-        return f.format(d) + ' WIB';
+        return new Intl.DateTimeFormat('id-ID', { timeZone: 'Asia/Jakarta', dateStyle: 'short',
+                                                  timeStyle: 'short' }).format(new Date(ts)) + ' WIB';
     }
     function ago(ts) {
         if (!ts) {
@@ -121,20 +69,13 @@ export function kit(ctx) {
         if (c.time && typeof c.time.ago === 'function') {
             return c.time.ago(ts);
         }
-        const s = Math.max(0, (Date.now() - new Date(ts).getTime()) / 1000);
-        if (s < 90) {
-            return t('map.ago_now');
-        }
-        if (s < 5400) {
-            return t('map.ago_min', { n: Math.round(s / 60) });
-        }
-        if (s < 129600) {
-            return t('map.ago_hour', { n: Math.round(s / 3600) });
-        }
-        return t('map.ago_day', { n: Math.round(s / 86400) });
+        return wib(ts);
     }
     function fresh(ts) {
-        return '<time datetime="' + esc(ts || '') + '" title="' + esc(wib(ts)) + '">' +
+        if (!ts) {
+            return esc(t('map.never'));
+        }
+        return '<time datetime="' + esc(ts) + '" title="' + esc(wib(ts)) + '">' +
             esc(ago(ts)) + '</time>';
     }
     function num(v, digits) {
@@ -144,55 +85,62 @@ export function kit(ctx) {
         return Number(v).toLocaleString(lang() === 'en' ? 'en-GB' : 'id-ID',
                                         { maximumFractionDigits: digits === undefined ? 1 : digits });
     }
-    return { t, get, onData, wib, ago, fresh, num, me: c.me || {} };
+    function errorText(e) {
+        return e && typeof e.text === 'function' ? e.text() : (e && e.message) || String(e);
+    }
+    return { t, get, wib, ago, fresh, num, errorText, tileUrl: c.tileUrl || '' };
 }
 
 /* One loader for a view: fetch, draw, show "updated at" or the error (keeping the last data
- * on screen, saying how old it is); again on every live `data` event, one fetch at a time. */
-export function liveView(k, root, path, draw) {
+ * on screen, saying how old it is). refresh() runs it again (the shell calls it on every live
+ * `data` event); one fetch at a time, a refresh during a fetch runs once after it. */
+export function liveView(k, root, name, params, draw) {
     let stopped = false;
-    let busy = false;
+    let busy = null;
     let again = false;
     let last = null;
     const status = root.querySelector('.v-status');
     async function load() {
         if (busy) {
             again = true;
-            return;
+            return busy;
         }
-        busy = true;
+        busy = (async () => {
+            try {
+                const data = await k.get(name, typeof params === 'function' ? params() : params);
+                if (stopped) {
+                    return;
+                }
+                last = data;
+                draw(data);
+                if (status) {
+                    status.className = 'v-status';
+                    status.textContent = k.t('map.updated', { time: k.wib(data && data.generated_at) });
+                }
+            } catch (e) {
+                if (!stopped && status) {
+                    status.className = 'v-status v-error';
+                    status.textContent = k.t('map.load_failed', { detail: k.errorText(e) }) +
+                        (last ? ' ' + k.t('map.showing_from', { time: k.wib(last.generated_at) }) : '');
+                }
+            }
+        })();
         try {
-            const data = await k.get(typeof path === 'function' ? path() : path);
-            if (stopped) {
-                return;
-            }
-            last = data;
-            draw(data);
-            if (status) {
-                status.className = 'v-status';
-                status.textContent = k.t('map.updated', { time: k.wib(data && data.generated_at) });
-            }
-        } catch (e) {
-            if (!stopped && status) {
-                status.className = 'v-status v-error';
-                status.textContent = k.t('map.load_failed', { detail: e.message || String(e) }) +
-                    (last ? ' ' + k.t('map.showing_from', { time: k.wib(last.generated_at) }) : '');
-            }
+            await busy;
         } finally {
-            busy = false;
-            if (again && !stopped) {
-                again = false;
-                load();
-            }
+            busy = null;
         }
+        if (again && !stopped) {
+            again = false;
+            await load();
+        }
+        return undefined;
     }
-    const off = k.onData(load);
     load();
     return {
-        reload: load,
-        stop() {
+        refresh: load,
+        destroy() {
             stopped = true;
-            off();
         },
     };
 }
@@ -287,7 +235,7 @@ export function render(root, params, ctx) {
     function setup(data) {
         map = L.map(el, { zoomControl: true, attributionControl: true, minZoom: 10,
                           maxZoom: 18 }).setView(BEKASI, 12);
-        const tileUrl = (k.me && k.me.tile_url) || data.tile_url || '';
+        const tileUrl = k.tileUrl || data.tile_url || '';
         layers = {
             kec: L.layerGroup(),
             abj: L.layerGroup().addTo(map),
@@ -519,24 +467,32 @@ export function render(root, params, ctx) {
 
     let view = null;
     ensureCss(LEAFLET_CSS);
-    import(LEAFLET).then((mod) => {
+    const ready = import(LEAFLET).then((mod) => {
         if (stopped) {
             return;
         }
         L = mod;
-        view = liveView(k, root, '/api/map', draw);
+        view = liveView(k, root, 'map', {}, draw);
     }).catch((e) => {
         const st = root.querySelector('.v-status');
         st.className = 'v-status v-error';
         st.textContent = k.t('map.lib_failed', { detail: e.message || String(e) });
     });
-    return () => {
-        stopped = true;
-        if (view) {
-            view.stop();
-        }
-        if (map) {
-            map.remove();
-        }
+    return {
+        async refresh() {
+            await ready;
+            if (view) {
+                await view.refresh();
+            }
+        },
+        destroy() {
+            stopped = true;
+            if (view) {
+                view.destroy();
+            }
+            if (map) {
+                map.remove();
+            }
+        },
     };
 }

@@ -92,6 +92,6 @@ export function render(root, params, ctx) {
             `<dt>${esc(k.t('map.as_of'))}</dt><dd>${k.fresh(db.as_of)}</dd>`;
     }
 
-    const view = liveView(k, root, '/api/system', draw);
-    return () => view.stop();
+    const view = liveView(k, root, 'system', {}, draw);
+    return view;
 }

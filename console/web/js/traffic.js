@@ -2,7 +2,7 @@
  * service of the last hour, and per camera and hour its counts by class, speed, degree of
  * saturation and level of service; incidents with their updates. Data: GET
  * /api/traffic?hours=24 (pantau_console.traffic, schema/022). Re-fetched on the live `data`
- * event. */
+ * event (refresh()). */
 
 import { kit, liveView, esc, losClass } from './map.js';
 
@@ -75,6 +75,6 @@ export function render(root, params, ctx) {
         }).join('');
     }
 
-    const view = liveView(k, root, '/api/traffic?hours=' + hours, draw);
-    return () => view.stop();
+    const view = liveView(k, root, 'traffic', { hours }, draw);
+    return view;
 }
