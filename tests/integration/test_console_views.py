@@ -222,6 +222,21 @@ def test_layout_desktop_and_phone_and_every_view():
           " device_id, store_id, confidence) VALUES ('cam-a', 'ev-1', 'new', 'accident',"
           " now() - interval '3 minutes', now() - interval '3 minutes', 1, 'gw-old', %s, 0.9)",
           C.STORE)
+    # three hours of 15-minute counts: Jl. Ahmad Yani near capacity and slow (DS 0.9 at
+    # 22 km/h: level of service E), Kalimalang light (DS 0.2 at 55 km/h: B)
+    now = datetime.datetime.now(UTC).replace(second=0, microsecond=0)
+    seq = 10
+    for q in range(1, 13):
+        ts = now - datetime.timedelta(minutes=15 * q + 15)
+        for cam, car, speed in (("cam-a", 450, 22.0), ("cam-b", 100, 55.0)):
+            seq += 1
+            w.sql("INSERT INTO pantau.reading_ledger (device_id, store_id, seq, stream, ts,"
+                  " clock_synced, replay, content_sha256, received_at) VALUES ('gw-old', %s,"
+                  " %s, 'traffic', %s, true, false, sha256(%s::bytea), %s)",
+                  C.STORE, seq, ts, str(seq).encode(), ts + datetime.timedelta(seconds=905))
+            w.sql("INSERT INTO pantau.traffic_count (device_id, store_id, seq, station_id, ts,"
+                  " interval_s, lane, car, motorcycle, speed_kmh) VALUES ('gw-old', %s, %s, %s,"
+                  " %s, 900, 'utara', %s, 0, %s)", C.STORE, seq, cam, ts, car, speed)
     pw = w.add_user("ayu", "admin")
     for width, height, tag in ((1920, 1080, "desktop"), (390, 844, "phone")):
         b = w.browser(width, height)
@@ -245,6 +260,8 @@ def test_layout_desktop_and_phone_and_every_view():
                     "return window.innerWidth") + 1, (canvas.rect, canvas.size)
             if route == "#/lalu-lintas":
                 C.wait_text(b, "Kecelakaan", css=".v-incidents")
+                worst = b.find_element(By.CSS_SELECTOR, ".v-worst li").text
+                assert "Jl. Ahmad Yani" in worst and " E" in worst, worst
             if tag == "desktop" or shot == "map":
                 w.screenshot(b, "%s-%s" % (shot, tag) if tag == "phone" else shot)
 

@@ -266,7 +266,9 @@ export function render(root, params, ctx) {
         legend.onAdd = () => {
             const div = L.DomUtil.create('div', 'v-legend');
             const sw = (cls, text) => `<li><span class="v-swatch ${cls}"></span>${esc(text)}</li>`;
-            div.innerHTML = `<h3>${esc(k.t('map.legend'))}</h3><ul>` +
+            /* open on a wall or a desk, folded on a phone (it would cover the map) */
+            const open = window.matchMedia('(min-width: 700px)').matches ? ' open' : '';
+            div.innerHTML = `<details${open}><summary>${esc(k.t('map.legend'))}</summary><ul>` +
                 [1, 2, 3, 4].map((n) => sw('v-siaga-' + n, k.t('map.siaga_' + n))).join('') +
                 sw('v-siaga-none', k.t('map.silent')) +
                 sw('v-down v-siaga-none', k.t('map.device_offline')) +
@@ -274,7 +276,7 @@ export function render(root, params, ctx) {
                 ['A', 'B', 'C', 'D', 'E', 'F'].map((l) => sw('v-los-' + l, l)).join('') +
                 '</ul><h3>' + esc(k.t('map.abj')) + '</h3><ul>' +
                 sw('v-abj-ok', k.t('map.abj_ok')) + sw('v-abj-low', k.t('map.abj_low')) +
-                sw('v-incident', k.t('map.incident')) + '</ul>';
+                sw('v-incident', k.t('map.incident')) + '</ul></details>';
             L.DomEvent.disableClickPropagation(div);
             return div;
         };
@@ -319,7 +321,7 @@ export function render(root, params, ctx) {
         }
         if (c) {
             body += `${esc(k.t('map.los'))}: ${esc(c.los || '-')} · DS ${esc(k.num(c.ds, 2))}` +
-                ` · ${esc(k.num(c.speed_kmh, 0))} km/j<br>` +
+                ` · ${esc(k.num(c.speed_kmh, 0))} ${esc(k.t('traffic.kmh'))}<br>` +
                 (c.incidents || []).map((i) => `⚠ ${esc(k.t('traffic.type_' + i.type))}` +
                                         ` (${k.fresh(i.start_at)})`).join('<br>') +
                 `<br>${esc(k.t('map.as_of'))} ${k.fresh(c.as_of)}`;

@@ -51,7 +51,7 @@ export function render(root, params, ctx) {
         root.querySelector('.v-worst').innerHTML = (data.worst || []).map((w) =>
             `<li data-station="${esc(w.station_id)}"><span class="v-badge ${losClass(w.los)}">` +
             `${esc(k.t('map.los'))} ${esc(w.los || '-')}</span> ${esc(w.name || w.station_id)} ` +
-            `· DS ${esc(k.num(w.ds, 2))} · ${esc(k.num(w.speed_kmh, 0))} km/j ` +
+            `· DS ${esc(k.num(w.ds, 2))} · ${esc(k.num(w.speed_kmh, 0))} ${esc(k.t('traffic.kmh'))} ` +
             `<span class="v-fresh">${k.fresh(w.as_of)}</span></li>`).join('') ||
             `<li>${esc(k.t('traffic.no_counts'))}</li>`;
         root.querySelector('.v-incidents').innerHTML = (data.incidents || []).map((i) =>
