@@ -22,7 +22,10 @@
 --   * Siaga levels, level of service and the larva indices by the formulas already written
 --     (pantau_alert.siaga_of, pantau.traffic_*, the counts of pantau_report.larva_index_week);
 --   * SECURITY DEFINER with search_path pg_catalog: the console's login role (group
---     pantau_console, 021) may only EXECUTE these, and reads nothing directly.
+--     pantau_console, 021) may only EXECUTE these, and reads nothing directly;
+--   * jit off: their plans are estimated dear (a lateral per station) but run in
+--     milliseconds, and JIT compiling them cost seconds per call (bench_console.py: system()
+--     3.6 s of its 4.2 s).
 
 -- ---- readings, the way the rules find them -------------------------------------------------------
 
@@ -262,7 +265,8 @@ COMMENT ON FUNCTION pantau_console.kecamatan_label(text) IS 'Approximate positio
 -- ---- the map ---------------------------------------------------------------------------------------
 
 CREATE FUNCTION pantau_console.map(who text)
-RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog SET jit = off AS $$
 DECLARE
     acc pantau_console.viewer;
     at timestamptz := now();
@@ -347,7 +351,8 @@ COMMENT ON FUNCTION pantau_console.map(text) IS 'The map (GET /api/map): every s
 -- ---- a gauge ---------------------------------------------------------------------------------------
 
 CREATE FUNCTION pantau_console.gauge(who text, station text, hours integer)
-RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog SET jit = off AS $$
 DECLARE
     acc pantau_console.viewer;
     at timestamptz := now();
@@ -439,7 +444,8 @@ COMMENT ON FUNCTION pantau_console.gauge(text, text, integer) IS 'A gauge''s pag
 -- ---- traffic ---------------------------------------------------------------------------------------
 
 CREATE FUNCTION pantau_console.traffic(who text, hours integer)
-RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog SET jit = off AS $$
 DECLARE
     acc pantau_console.viewer;
     at timestamptz := now();
@@ -608,7 +614,8 @@ $$;
 COMMENT ON FUNCTION pantau_console.larva_between(timestamptz, timestamptz) IS 'Larva inspections with best time in [ws, we), personal columns included: for the console''s functions, which drop them for accounts that may not see them';
 
 CREATE FUNCTION pantau_console.jumantik(who text, week date)
-RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog SET jit = off AS $$
 DECLARE
     acc pantau_console.viewer;
     at timestamptz := now();
@@ -719,31 +726,41 @@ COMMENT ON FUNCTION pantau_console.jumantik(text, date) IS 'Jumantik (GET /api/j
 -- ---- the pipe's health -------------------------------------------------------------------------
 
 CREATE FUNCTION pantau_console.system(who text)
-RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog SET jit = off AS $$
 DECLARE
     acc pantau_console.viewer;
     at timestamptz := now();
     result json;
 BEGIN
     acc := pantau_console.viewer_of(who);
-    WITH dev AS MATERIALIZED (
-        SELECT d.device_id, d.kind, d.enabled, d.description, s.state, s.conn, s.store_id,
+    WITH dev0 AS MATERIALIZED (
+        -- the store a device numbers with now: its status's, else (no status ever) the store
+        -- of the reading that arrived last
+        SELECT d.device_id,
+               coalesce(s.store_id,
+                        (SELECT l.store_id FROM pantau.reading_ledger l
+                         WHERE l.device_id = d.device_id
+                         ORDER BY l.received_at DESC LIMIT 1)) AS store
+        FROM pantau.device d
+        LEFT JOIN pantau.device_status s ON s.device_id = d.device_id
+    ), dev AS MATERIALIZED (
+        SELECT d.device_id, d.kind, d.enabled, d.description, s.state, s.conn, d0.store AS store_id,
                s.ts, s.clock_synced, s.agent, s.backlog, s.rejected, s.dropped, s.stations,
                s.updated_at, lr.seq AS last_seq, lr.received_at AS last_received,
                lr.best AS last_best
         FROM pantau.device d
+        JOIN dev0 d0 ON d0.device_id = d.device_id
         LEFT JOIN pantau.device_status s ON s.device_id = d.device_id
         LEFT JOIN LATERAL (
-            -- its latest readings: the 100 highest sequence numbers of its current store
-            -- (primary key, backwards; of any store when it never sent a status), of which
-            -- the one that arrived last and the latest best time
+            -- its latest readings: the 100 highest sequence numbers of that store (primary
+            -- key, backwards), of which the one that arrived last and the latest best time
             SELECT max(x.seq) AS seq, max(x.received_at) AS received_at, max(x.best) AS best
             FROM (SELECT l.seq, l.received_at,
                          pantau.reading_best_time(l.ts, l.clock_synced, l.ts_corrected,
                                                   l.received_at) AS best
                   FROM pantau.reading_ledger l
-                  WHERE l.device_id = d.device_id
-                    AND (s.store_id IS NULL OR l.store_id = s.store_id)
+                  WHERE l.device_id = d.device_id AND l.store_id = d0.store
                   ORDER BY l.seq DESC LIMIT 100) x) lr ON true
     ), holes AS (
         -- the devices with a hole among the last 5000 numbers of their current store: fewer
@@ -864,7 +881,7 @@ BEGIN
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION pantau_console.system(text) IS 'The pipe''s health (GET /api/system): every device with its status (online, connected_at, clock, backlog, rejected, dropped, its stations'' health), last_seen (the latest arrival among its 100 highest sequence numbers, or its status), last_reading (the latest best time among them); sequence gaps among the last 5000 numbers of each current store with the best times on both sides (after, before) and whether the device dropped them itself; dead letters of the last 24 hours by category and reason; the collectors'' state as pantau-alertd last reported it (018); the database''s state and the alert queue and outbox. Every item has as_of';
+COMMENT ON FUNCTION pantau_console.system(text) IS 'The pipe''s health (GET /api/system): every device with its status (online, connected_at, clock, backlog, rejected, dropped, its stations'' health), last_seen (the latest arrival among the 100 highest sequence numbers of its current store, the one of its status or else of its latest arrival; or its status), last_reading (the latest best time among them); sequence gaps among the last 5000 numbers of each current store with the best times on both sides (after, before) and whether the device dropped them itself; dead letters of the last 24 hours by category and reason; the collectors'' state as pantau-alertd last reported it (018); the database''s state and the alert queue and outbox. Every item has as_of';
 
 -- ---- privileges --------------------------------------------------------------------------------
 

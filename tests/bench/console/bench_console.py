@@ -180,13 +180,104 @@ def sql_times(dsn, runs):
     return out
 
 
+FIRST_RENDER_JS = """
+const done = arguments[arguments.length - 1];
+const want = arguments[0];
+function look() {
+    const g = document.querySelectorAll('.v-gauge[data-station]').length;
+    const c = document.querySelectorAll('.v-cam[data-station]').length;
+    if (g + c >= want) {
+        done(performance.now());
+    } else {
+        requestAnimationFrame(look);
+    }
+}
+look();
+"""
+
+WATCH_JS = """
+window.__changes = [];
+window.__last = undefined;
+setInterval(() => {
+    const e = document.querySelector('.v-gauge[data-station="g01"]');
+    const v = e ? e.dataset.siaga : undefined;
+    if (v !== window.__last) {
+        window.__last = v;
+        window.__changes.push([Date.now(), v]);
+    }
+}, 5);
+"""
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def browser_figures(w, args):
+    """Parts 2 and 3 in Chromium against pantau-console."""
+    import console_support as C
+    w.start(db_pool_size=4, threads=4)
+    pw = w.add_user("bench-ops", "dashboard")
+    b = w.browser(1920, 1080)
+    b.set_script_timeout(60)
+    w.login(b, "bench-ops", pw)
+    stations = 520
+    firsts = []
+    for i in range(args.runs):
+        # a new document each time (a query string: a hash alone would not load the page)
+        b.get(w.url("/?run=%d#/peta" % i))
+        firsts.append(b.execute_async_script(FIRST_RENDER_JS, stations))
+    print()
+    print("| first render of the map (%d stations, Chromium 1920x1080) | median ms | max ms |"
+          % stations)
+    print("| --- | ---: | ---: |")
+    print("| navigation to every marker on screen | %.0f | %.0f |" % (
+        statistics.median(firsts), max(firsts)))
+    b.get(w.url("/?run=latency#/peta"))
+    b.execute_async_script(FIRST_RENDER_JS, stations)
+    b.execute_script(WATCH_JS)
+    time.sleep(0.5)
+    lat = []
+    for i in range(args.latency):
+        level = 215.0 if i % 2 == 0 else 60.0
+        want = "1" if level > 200 else "4"
+        seen = len(b.execute_script("return window.__changes"))
+        w.readings([("g01", level)])
+        committed = time.time() * 1000
+        deadline = time.monotonic() + 15
+        while True:
+            ch = b.execute_script("return window.__changes")
+            new = [c for c in ch[seen:] if c[1] == want]
+            if new:
+                lat.append(new[0][0] - committed)
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("g01 did not turn Siaga %s within 15 s" % want)
+            time.sleep(0.02)
+        time.sleep(0.3)
+    print()
+    print("| reading commit to the marker on screen (%d changes) | p50 ms | p99 ms | max ms |"
+          % len(lat))
+    print("| --- | ---: | ---: | ---: |")
+    print("| LISTEN -> SSE `data` -> GET /api/map -> marker | %.0f | %.0f | %.0f |" % (
+        pct(lat, 50), pct(lat, 99), max(lat)))
+    C.quit_quietly(b)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--latency", type=int, default=30)
     ap.add_argument("--sql-only", action="store_true")
     args = ap.parse_args()
-    pg, dsn = h.fresh_database("bench_console")
+    w = None
+    if args.sql_only:
+        _, dsn = h.fresh_database("bench_console")
+    else:
+        import console_support as C
+        w = C.ConsoleWorld("bench", start=False)
+        dsn = w.dsn
     secs = seed(dsn)
     print("seeded in %.1f s: 500 cameras, 20 gauges, 56 kelurahan, a week" % secs,
           file=sys.stderr)
@@ -194,10 +285,8 @@ def main():
     print("| --- | ---: | ---: | ---: |")
     for name, med, mx, size in sql_times(dsn, args.runs):
         print("| %s | %.0f | %.0f | %d |" % (name, med, mx, size))
-    if args.sql_only:
-        return
-    import bench_console_browser  # noqa: E402  (beside this file)
-    bench_console_browser.run(pg, dsn, args)
+    if w is not None:
+        browser_figures(w, args)
 
 
 if __name__ == "__main__":
