@@ -183,13 +183,17 @@ def sql_times(dsn, runs):
 FIRST_RENDER_JS = """
 const done = arguments[arguments.length - 1];
 const want = arguments[0];
+const t0 = Date.now();
 function look() {
     const g = document.querySelectorAll('.v-gauge[data-station]').length;
     const c = document.querySelectorAll('.v-cam[data-station]').length;
     if (g + c >= want) {
         done(performance.now());
+    } else if (Date.now() - t0 > 50000) {
+        done('gave up: ' + g + ' gauges, ' + c + ' cameras at ' + location.href + ': ' +
+             document.body.innerText.slice(0, 300));
     } else {
-        requestAnimationFrame(look);
+        setTimeout(look, 10);
     }
 }
 look();
@@ -227,7 +231,10 @@ def browser_figures(w, args):
     for i in range(args.runs):
         # a new document each time (a query string: a hash alone would not load the page)
         b.get(w.url("/?run=%d#/peta" % i))
-        firsts.append(b.execute_async_script(FIRST_RENDER_JS, stations))
+        got = b.execute_async_script(FIRST_RENDER_JS, stations)
+        if isinstance(got, str):
+            raise AssertionError(got)
+        firsts.append(got)
     print()
     print("| first render of the map (%d stations, Chromium 1920x1080) | median ms | max ms |"
           % stations)
