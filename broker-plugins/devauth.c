@@ -266,6 +266,7 @@ static bool role_has_mqtt(enum regcache_role role)
     case REGCACHE_ROLE_UNIT:
         return true;
     case REGCACHE_ROLE_OFFICER:
+    case REGCACHE_ROLE_VIEWER: /* the web console's read-only account (schema/021) */
         return false;
     }
     return false;

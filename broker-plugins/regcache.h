@@ -37,6 +37,7 @@ enum regcache_role {
     REGCACHE_ROLE_ADMIN,
     REGCACHE_ROLE_OFFICER,
     REGCACHE_ROLE_UNIT,                /* a unit's console: reads its own unit's alerts only */
+    REGCACHE_ROLE_VIEWER,              /* the web console's read-only account (021): no MQTT */
 };
 
 enum regcache_secret {

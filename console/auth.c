@@ -160,6 +160,22 @@ static void store(struct auth *a, const struct auth_session *s)
     a->slots[pick].s = *s;
 }
 
+/* Whether s can be an account's user name (pantau_ops.account: ^[a-z0-9][a-z0-9._-]{0,63}$). */
+static bool username_shape(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        char c = s[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+        if (i >= AUTH_USER_MAX || !(alnum || (i > 0 && (c == '.' || c == '_' || c == '-')))) {
+            return false;
+        }
+    }
+    return i > 0;
+}
+
 enum auth_outcome auth_login(struct auth *a, const char *addr, const char *username,
                              const char *password, size_t len, struct auth_session *out,
                              long long *retry_after_s)
@@ -175,7 +191,7 @@ enum auth_outcome auth_login(struct auth *a, const char *addr, const char *usern
 
     memset(out, 0, sizeof(*out));
     *retry_after_s = 0;
-    if (username[0] == '\0' || strlen(username) > AUTH_USER_MAX) {
+    if (!username_shape(username)) { /* cannot be an account (schema/005): never logged */
         pthread_mutex_lock(&a->mu);
         a->stats.refused++;
         pthread_mutex_unlock(&a->mu);

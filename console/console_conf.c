@@ -45,7 +45,7 @@ static const struct conf_key console_keys[] = {
         "longest one API call may run in PostgreSQL (then 503)"),
     KEY("db_connect_timeout", CONF_MS, "3s", db_connect_timeout_ms, 2000, 60000,
         "longest a connection to PostgreSQL may take (whole seconds)"),
-    KEY("session_idle_timeout", CONF_MS, "30m", session_idle_timeout_ms, 60000, 604800000LL,
+    KEY("session_idle_timeout", CONF_MS, "30m", session_idle_timeout_ms, 1000, 604800000LL,
         "a session unused this long is logged out"),
     KEY("max_sessions", CONF_INT, "1000", max_sessions, 1, 100000,
         "sessions at most (the least recently used goes)"),

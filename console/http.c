@@ -830,6 +830,22 @@ static bool rel_path_ok(const char *rel)
     return true;
 }
 
+/* The folders of js_lib_dir the page uses (Debian's libjs-leaflet with its markercluster, and
+ * libjs-chart.js); the rest of /usr/share/javascript is not served. */
+static const char *const lib_folders[] = {"leaflet/", "chart.js/"};
+
+static bool lib_allowed(const char *rel)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(lib_folders) / sizeof(lib_folders[0]); i++) {
+        if (strncmp(rel, lib_folders[i], strlen(lib_folders[i])) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static enum MHD_Result do_file(struct http *h, struct MHD_Connection *conn, const char *url)
 {
     char path[PATH_MAX];
@@ -846,6 +862,9 @@ static enum MHD_Result do_file(struct http *h, struct MHD_Connection *conn, cons
     } else if (strncmp(url, "/lib/", 5) == 0) {
         base = h->lib_dir;
         rel = url + 5;
+        if (!lib_allowed(rel)) {
+            return answer_error(h, conn, 404, "not_found", "no such library");
+        }
     }
     if (!rel_path_ok(rel)) {
         return answer_error(h, conn, 404, "not_found", "no such file");
@@ -1024,21 +1043,16 @@ struct http *http_new(const struct console_config *cfg, struct db_pool *pool, st
             goto fail;
         }
         flags |= MHD_USE_TLS;
-        h->d = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-            MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
-            MHD_OPTION_END);
-    } else {
-        h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-                                (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-                                (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-                                (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
     }
+    /* the logger first: libmicrohttpd uses its own for whatever an earlier option says */
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        /* without TLS these two are the end of the list */
+        h->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
+        MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_END);
     if (h->d == NULL) {
         snprintf(err, errlen, "http: cannot listen on %s:%lld (taken, or no permission)",
                  cfg->listen_address, cfg->listen_port);

@@ -150,12 +150,13 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- loudest first: open before acknowledged before resolved; Siaga 1 before 2 ...; a flood
-    -- before the rest; the newest change first
+    -- before the rest, the level itself before its rise; the newest change first
     SELECT coalesce(json_agg(pantau_console.alert_json(x, v)
                              ORDER BY CASE x.state WHEN 'open' THEN 0
                                                    WHEN 'acknowledged' THEN 1 ELSE 2 END,
                                       x.level NULLS LAST,
                                       x.kind NOT LIKE 'flood\_%',
+                                      x.kind <> 'flood_level',
                                       x.condition_time DESC, x.alert_id DESC), '[]'::json)
     INTO items
     FROM pantau_alert.alert x

@@ -118,6 +118,7 @@ FORMATTED=(
     tests/unit/test_alertd_service_watch.c
     msg/msg_secret.c
     msg/msg_secret.h
+    tests/unit/test_msg_secret.c
     console/main.c
     console/auth.c
     console/auth.h

@@ -14,7 +14,8 @@
 # houses, camera sim-cam-01 reports an accident after a minute. It prints what flows: the
 # messages on the broker, the alerts as they are raised, acknowledged and resolved (the demo
 # acknowledges the first Siaga 1 alert with pantau-admin alert-ack) and, every 10 s, what the
-# database holds. Ctrl-C stops everything it started. Safe to run twice, and after a killed run.
+# database holds. It also starts pantau-console (issue 12) and prints its address and login.
+# Ctrl-C stops everything it started. Safe to run twice, and after a killed run.
 #
 #   scripts/demo.sh              until Ctrl-C
 #   scripts/demo.sh --seconds 60 stop by itself after 60 s
@@ -203,6 +204,28 @@ EOF
 build/alertd/pantau-alertd -c "$root/alertd.conf" --check >/dev/null \
     || { build/alertd/pantau-alertd -c "$root/alertd.conf" --check; exit 1; }
 start alertd build/alertd/pantau-alertd -c "$root/alertd.conf"
+
+# pantau-console (issue 12): the operation center's console in a browser, on a free loopback
+# port. It logs in to PostgreSQL in the group role pantau_console; people log in with console
+# accounts (demo-operator, a dashboard: its password is in $secrets/demo-operator.password).
+psql -X -q "$dsn" -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles
+    WHERE rolname = 'pantau_console_demo') THEN CREATE ROLE pantau_console_demo LOGIN; END IF;
+    END \$\$; GRANT pantau_console TO pantau_console_demo" >/dev/null || exit 1
+enrol_user demo-operator dashboard
+CONSOLE_PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
+print(s.getsockname()[1])')
+cat >"$root/console.conf" <<EOF
+listen_address      127.0.0.1
+listen_port         $CONSOLE_PORT
+web_dir             $(pwd)/console/web
+js_lib_dir          /usr/share/javascript
+db_conninfo         host=127.0.0.1 port=$PGPORT dbname=$db user=pantau_console_demo
+log_level           info
+EOF
+build/console/pantau-console -c "$root/console.conf" --check >/dev/null \
+    || { build/console/pantau-console -c "$root/console.conf" --check; exit 1; }
+start console build/console/pantau-console -c "$root/console.conf"
+say "console: http://127.0.0.1:$CONSOLE_PORT/ (log in as demo-operator; password in $secrets/demo-operator.password)"
 
 # The demo registry's devices (schema/seed/demo.sql), each a real pantau-agent with its own
 # store under $root/<device>/, its device secret, and the simulator source (deterministic per

@@ -11,6 +11,8 @@ packages=(
     postgresql-15 postgresql-client-15
     python3 python3-psycopg2 python3-paho-mqtt python3-jsonschema
     sqlite3 valgrind procps iproute2
+    libmicrohttpd-dev libjs-leaflet libjs-leaflet.markercluster libjs-chart.js
+    chromium chromium-driver python3-selenium
 )
 
 missing=()

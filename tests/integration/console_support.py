@@ -267,6 +267,11 @@ class ConsoleWorld:
         log = os.path.join(self.root, "chromedriver-%d.log" % len(self.browsers))
         drv = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=log), options=opts)
         drv.set_page_load_timeout(30)
+        # headless Chromium keeps windows at least 500 px wide: a phone's width is emulated
+        # (the viewport, touch and the mobile flag, as DevTools' device mode does)
+        drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1,
+            "mobile": width < 800})
         self.browsers.append(drv)
         H.on_exit(lambda: quit_quietly(drv))
         return drv
@@ -281,8 +286,8 @@ class ConsoleWorld:
         drv.find_element(By.ID, "password").send_keys(password)
         drv.find_element(By.ID, "login-submit").click()
         if expect_ok:
-            H.wait_until(lambda: username in drv.find_element(By.ID, "user").text, 15,
-                         "the console's header to name %s" % username)
+            H.wait_until(lambda: username.strip().lower() in drv.find_element(By.ID, "user").text,
+                         15, "the console's header to name %s" % username)
 
     def screenshot(self, drv, name):
         """docs/console/<name>.png when PANTAU_SCREENSHOTS=1."""

@@ -70,8 +70,10 @@ static void setup_files(void)
                            "A analyst-1 dashboard password 1 - - 4 %s\n"
                            "A analyst-2 dashboard password 1 - - 5 %s\n"
                            "A analyst-3 dashboard password 1 - - 6 %s\n"
-                           "A officer-1 officer password 1 - - 7 %s\n",
-                           dev_hash, dev_hash, pw_hash, pw_hash, pw_hash, pw_hash, pw_hash);
+                           "A officer-1 officer password 1 - - 7 %s\n"
+                           "A viewer-1 viewer password 1 - - 8 %s\n",
+                           dev_hash, dev_hash, pw_hash, pw_hash, pw_hash, pw_hash, pw_hash,
+                           pw_hash);
     SHA256((const unsigned char *)text, len, sum);
     len += (size_t)snprintf(text + len, sizeof(text) - len, "sum ");
     for (i = 0; i < sizeof(sum); i++) {
@@ -331,6 +333,11 @@ static void test_officer_refused_before_any_hash_5(void)
                            "no_mqtt_role"));
     /* the second refusal was counted, not logged */
     TEST_CHECK(counters(&w).log_suppressed == 1);
+    /* issue 12: the console's read-only viewer has no MQTT access either (and a snapshot
+     * holding one loads) */
+    TEST_CHECK(auth(&w, "viewer-1", "viewer-1", PASSWORD) == MOSQ_ERR_AUTH);
+    TEST_CHECK(counters(&w).refused[DEVAUTH_NO_MQTT_ROLE] == 3);
+    TEST_CHECK(counters(&w).slow_checks == 0);
     /* a password role with MQTT access still gets its slow check */
     TEST_CHECK(auth(&w, "analyst-1", "analyst-1", PASSWORD) == MOSQ_ERR_SUCCESS);
     TEST_CHECK(counters(&w).slow_checks == 1);
@@ -384,7 +391,7 @@ static void test_tick_publishes_counters(void)
     TEST_CHECK(strcmp(stub.last_topic, "$SYS/pantau/devauth") == 0 && stub.last_retain);
     TEST_CHECK(strstr(stub.last_payload, "\"accepted\":1,") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"refused_bad_secret\":1,") != NULL);
-    TEST_CHECK(strstr(stub.last_payload, "\"registry_accounts\":7,") != NULL);
+    TEST_CHECK(strstr(stub.last_payload, "\"registry_accounts\":8,") != NULL);
     TEST_CHECK(strstr(stub.last_payload, "\"registry_from_file\":true") != NULL);
     /* the members devacl's and payval's objects have too (protocol.md 7.4) */
     TEST_CHECK(strncmp(stub.last_payload, "{\"module\":\"devauth\",\"ts\":\"20", 27) == 0);
@@ -403,7 +410,7 @@ static void test_tick_publishes_counters(void)
                       "\"refused_client_id_mismatch\":0,\"refused_bad_id\":0,"
                       "\"refused_rate_limited\":0,\"refused_slow_budget\":0,\"refused_bad_hash\":0,"
                       "\"refused_no_mqtt_role\":0,\"cache_hits\":0,\"slow_checks\":0,"
-                      "\"fast_checks\":2,\"registry_accounts\":7,\"registry_db_ok\":false,"
+                      "\"fast_checks\":2,\"registry_accounts\":8,\"registry_db_ok\":false,"
                       "\"registry_from_file\":true,\"registry_loaded_ms\":0}") == 0);
     TEST_MSG("fixed: %s", stub_payload_fixed());
     /* not again before the interval (10 s by default) */

@@ -108,7 +108,7 @@ export async function render(root, params, ctx) {
     filter = f;
     openBtn.setAttribute('aria-pressed', String(f === 'open'));
     allBtn.setAttribute('aria-pressed', String(f === 'all'));
-    reload().catch(ctx.showError);
+    reload().then(ctx.clearError, ctx.showError);
   };
   openBtn.addEventListener('click', () => setFilter('open'));
   allBtn.addEventListener('click', () => setFilter('all'));
@@ -159,7 +159,8 @@ export function watchSiaga1({ api, t, onLive }) {
         document.body.classList.remove('flashing');
       });
       flash.replaceChildren(el('a', { href: '#/peringatan',
-        text: t('alerts.new_siaga1', { place: fresh.map(place).join(', ') }) }), ' ', btn);
+        text: t('alerts.new_siaga1', { place: [...new Set(fresh.map(place))].join(', ') }) }),
+      ' ', btn);
       flash.hidden = false;
       document.body.classList.add('flashing');
       beep();

@@ -121,6 +121,7 @@ function onChange() {
     try {
       if (cur.refresh) {
         await cur.refresh();
+        banner(''); // fetched again: whatever error was shown is over
       } else {
         await route();
       }

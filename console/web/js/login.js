@@ -11,7 +11,7 @@ async function main() {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.hidden = true;
-    const username = form.username.value.trim();
+    const username = form.username.value.trim().toLowerCase(); // account names are lower case
     const password = form.password.value;
     if (!username || !password) {
       error.textContent = t('login.required');
