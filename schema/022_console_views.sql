@@ -372,7 +372,8 @@ BEGIN
     LEFT JOIN pantau.kecamatan kc ON kc.code = kl.kecamatan_code
     WHERE x.station_id = gauge.station AND x.kind = 'flood_gauge';
     IF NOT FOUND THEN
-        RETURN NULL;                                   -- the server answers 404
+        RAISE EXCEPTION 'console: no gauge %', coalesce(station, 'NULL')
+            USING ERRCODE = 'no_data_found';          -- the server answers 404
     END IF;
     since := at - make_interval(hours => hours);
     -- at most about a thousand points: beyond a day, the highest reading of each 10 minutes
@@ -439,7 +440,7 @@ BEGIN
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION pantau_console.gauge(text, text, integer) IS 'A gauge''s page (GET /api/gauge): its hydrograph over the last `hours` by best time (beyond 24 hours the highest reading of each 10 minutes), each point flagged late (history), corrected, unsynced; the thresholds valid over the range as bands (from/to clipped to it); the state now (pantau_console.gauge_now: rise, trend, silent, last_reading); its gateway''s status; its alerts open or of the range (a unit account: its own unit''s). NULL when no such gauge';
+COMMENT ON FUNCTION pantau_console.gauge(text, text, integer) IS 'A gauge''s page (GET /api/gauge): its hydrograph over the last `hours` by best time (beyond 24 hours the highest reading of each 10 minutes), each point flagged late (history), corrected, unsynced; the thresholds valid over the range as bands (from/to clipped to it); the state now (pantau_console.gauge_now: rise, trend, silent, last_reading); its gateway''s status; its alerts open or of the range (a unit account: its own unit''s). no_data_found (404) when no such gauge';
 
 -- ---- traffic ---------------------------------------------------------------------------------------
 

@@ -188,6 +188,9 @@ def test_silent_gauge_says_no_data_since():
                  .get_attribute("aria-pressed") == "true", 5, "the 7-day range")
     C.wait_text(b, "10 menit", css="figcaption")
     w.screenshot(b, "gauge")
+    # no such gauge: said so (the API's 404), not a blank page
+    b.get(w.url("/#/pos/tidak-ada"))
+    C.wait_text(b, "Pos tidak-ada tidak ditemukan", css=".v-status")
 
 
 def test_map_without_tiles_and_with_tiles_that_fail():

@@ -291,7 +291,8 @@ export function render(root, params, ctx) {
     }
     Chart = mod.Chart;
     Chart.register(...mod.registerables);
-    view = liveView(k, root, 'gauge', () => ({ station, hours }), draw);
+    view = liveView(k, root, 'gauge', () => ({ station, hours }), draw,
+                    k.t('gauge.not_found', { station }));
   }).catch((e) => {
     const st = root.querySelector('.v-status');
     st.className = 'v-status v-error';

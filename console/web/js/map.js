@@ -94,7 +94,7 @@ export function kit(ctx) {
 /* One loader for a view: fetch, draw, show "updated at" or the error (keeping the last data
 * on screen, saying how old it is). refresh() runs it again (the shell calls it on every live
 * `data` event); one fetch at a time, a refresh during a fetch runs once after it. */
-export function liveView(k, root, name, params, draw) {
+export function liveView(k, root, name, params, draw, notFound) {
   let stopped = false;
   let busy = null;
   let again = false;
@@ -120,8 +120,9 @@ export function liveView(k, root, name, params, draw) {
       } catch (e) {
         if (!stopped && status) {
           status.className = 'v-status v-error';
-          status.textContent = k.t('map.load_failed', { detail: k.errorText(e) }) +
-            (last ? ' ' + k.t('map.showing_from', { time: k.wib(last.generated_at) }) : '');
+          status.textContent = e && e.status === 404 && notFound ? notFound
+            : k.t('map.load_failed', { detail: k.errorText(e) }) +
+              (last ? ' ' + k.t('map.showing_from', { time: k.wib(last.generated_at) }) : '');
         }
       }
     })();
