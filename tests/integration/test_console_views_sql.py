@@ -241,6 +241,22 @@ def test_gauge_points_flags_threshold_bands_and_silence():
         raise AssertionError("gauge(%s) answered" % station)
 
 
+def test_gauge_alert_history_by_unit():
+    # a Siaga 2 alert of g1 routed to BPBD: the operation center and BPBD see it, the health
+    # unit does not (021's may_see_alert), in the gauge page's history
+    aid = sql("INSERT INTO pantau_alert.alert (kind, station_id, level, previous_level,"
+              " condition_time, evidence, news) VALUES ('flood_level', 'g1', 2, 3, %s, '{}',"
+              " false) RETURNING alert_id", ago(minutes=5))[0][0]
+    sql("INSERT INTO pantau_alert.alert_unit (alert_id, unit_id) VALUES (%s, 'bpbd')", aid)
+    for who, sees in (("ops", True), ("look", True), ("banjir", True), ("kes", False)):
+        alerts = call("gauge", who, "g1", 24)["alerts"]
+        assert ([a["alert_id"] for a in alerts] == [aid]) == sees, (who, alerts)
+    a = call("gauge", "ops", "g1", 24)["alerts"][0]
+    assert (a["kind"], a["level"], a["previous_level"], a["state"]) == \
+        ("flood_level", 2, 3, "open"), a
+    same_ms(a["condition_time"], ago(minutes=5))
+
+
 def test_traffic_hours_incidents_and_worst():
     tr = call("traffic", "ops", 3)
     c1 = next(c for c in tr["cameras"] if c["station_id"] == "c1")
