@@ -190,5 +190,21 @@ def test_an_idle_session_ends_and_a_restart_logs_everybody_out():
     assert (status, body["error"]) == (401, "not_logged_in"), (status, body)
 
 
+def test_reloading_the_page_again_and_again_keeps_it_answering():
+    """A wall screen reloads: each page's live stream must end with the page. Before live.js
+    closed its EventSource on pagehide, Chromium kept the stream of each page left (six
+    connections per host), and the fifth reload waited for ever on its own requests."""
+    pw = W.add_user("reloader", "dashboard")
+    b = W.browser()
+    W.login(b, "reloader", pw)
+    for i in range(8):
+        b.get(W.url("/?reload=%d#/peringatan" % i))
+        got = b.execute_async_script("""const done = arguments[0];
+          fetch('/api/me', {credentials: 'same-origin'}).then((r) => done(r.status))
+            .catch((e) => done('error ' + e));
+          setTimeout(() => done('no answer in 5 s'), 5000);""")
+        assert got == 200, "reload %d: %s" % (i, got)
+
+
 if __name__ == "__main__":
     H.run_tests(globals())

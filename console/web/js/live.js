@@ -38,10 +38,28 @@ function open() {
   });
 }
 
-// Starts the stream (once).
+function close() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  if (source !== null) {
+    source.close();
+    source = null;
+  }
+}
+
+// Starts the stream (once). A page that is left closes its stream at once: else a browser
+// may keep the connection of a page it holds in its back/forward cache, and after a few
+// reloads its six connections per host are all taken by streams of pages no one sees (the
+// page then waits for ever on its own requests). A page shown again opens a new one.
 export function startLive() {
   if (source === null && retryTimer === null) {
     open();
+    window.addEventListener('pagehide', close);
+    window.addEventListener('pageshow', (e) => {
+      if (e.persisted && source === null) {
+        open();
+      }
+    });
   }
 }
 
