@@ -183,6 +183,21 @@ PGresult *db_query(struct db_pool *p, const char *sql, int nparams, const char *
     }
     res = PQexecParams(p->conns[slot], sql, nparams, NULL, values, NULL, NULL, 0);
     failed = res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK;
+    if (failed && PQstatus(p->conns[slot]) != CONNECTION_OK) {
+        /* A pooled connection whose server went away (a restart, pg_terminate_backend) looks
+         * fine until used: the first call on it fails. Once on a new connection, so that the
+         * first request after the database is back does not fail too (nothing ran on the dead
+         * one, or the call is a read or an acknowledgement, which says "done already"). */
+        PQclear(res);
+        res = NULL;
+        give_back(p, slot, true);
+        slot = borrow(p, err, errlen);
+        if (slot < 0) {
+            return NULL;
+        }
+        res = PQexecParams(p->conns[slot], sql, nparams, NULL, values, NULL, NULL, 0);
+        failed = res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK;
+    }
     if (res == NULL) {
         snprintf(err, errlen, "db: %s", PQerrorMessage(p->conns[slot]));
         err[strcspn(err, "\n")] = '\0';

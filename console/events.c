@@ -164,7 +164,8 @@ static void *listen_thread(void *arg)
     int64_t retry_at = 0;
     struct pollfd pfd;
 
-    msg_backoff_init(&bo, 250, 30000, MSG_BACKOFF_NONE);
+    /* one connection: a short cap, so that pages are live again within 5 s of the database */
+    msg_backoff_init(&bo, 250, 5000, MSG_BACKOFF_NONE);
     while (!stopping(ev)) {
         if (c == NULL && msg_clock_mono_ms() >= retry_at) {
             c = db_connect(ev->cfg, err, sizeof(err));
