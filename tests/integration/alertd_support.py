@@ -146,6 +146,32 @@ class Subscriber:
         self.client.disconnect()
 
 
+def commit_readings(dsn, seqs, store, rows):
+    """Flood readings taken now (news) written as the collector writes them: as pantau_ingest,
+    ledger then facts, one transaction. rows: [(station, level_cm)], each from device
+    gw-<station> with the next seq of seqs ({device: last seq}, updated) in store."""
+    conn = psycopg2.connect(dsn)
+    now = datetime.datetime.now(UTC)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SET LOCAL ROLE pantau_ingest")
+            for i, (station, level) in enumerate(rows):
+                device = "gw-" + station
+                seq = seqs[device] = seqs.get(device, 0) + 1
+                ts = now - datetime.timedelta(seconds=2) + datetime.timedelta(milliseconds=i)
+                cur.execute(
+                    "INSERT INTO pantau.reading_ledger (device_id, store_id, seq, stream, ts,"
+                    " clock_synced, replay, content_sha256, received_at) VALUES (%s, %s,"
+                    " %s, 'flood', %s, true, false, sha256(%s::bytea), %s)",
+                    (device, store, seq, ts, str(level).encode(), now))
+                cur.execute(
+                    "INSERT INTO pantau.flood_reading (device_id, store_id, seq,"
+                    " station_id, ts, level_cm) VALUES (%s, %s, %s, %s, %s, %s)",
+                    (device, store, seq, station, ts, level))
+    finally:
+        conn.close()
+
+
 class AlertWorld:
     def __init__(self, name, webhook=True, pg=None, broker_extra="", **receiver_args):
         """pg: a cluster of the test's own (H.PgCluster) to stop and start; else the shared.
@@ -201,26 +227,7 @@ class AlertWorld:
 
     def readings(self, rows):
         """rows: [(station, level)], taken now (news), one transaction as the collector."""
-        conn = psycopg2.connect(self.dsn)
-        now = datetime.datetime.now(UTC)
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute("SET LOCAL ROLE pantau_ingest")
-                for i, (station, level) in enumerate(rows):
-                    device = "gw-" + station
-                    seq = self.seq[device] = self.seq.get(device, 0) + 1
-                    ts = now - datetime.timedelta(seconds=2) + datetime.timedelta(milliseconds=i)
-                    cur.execute(
-                        "INSERT INTO pantau.reading_ledger (device_id, store_id, seq, stream, ts,"
-                        " clock_synced, replay, content_sha256, received_at) VALUES (%s, %s,"
-                        " %s, 'flood', %s, true, false, sha256(%s::bytea), %s)",
-                        (device, STORE, seq, ts, str(level).encode(), now))
-                    cur.execute(
-                        "INSERT INTO pantau.flood_reading (device_id, store_id, seq,"
-                        " station_id, ts, level_cm) VALUES (%s, %s, %s, %s, %s, %s)",
-                        (device, STORE, seq, station, ts, level))
-        finally:
-            conn.close()
+        commit_readings(self.dsn, self.seq, STORE, rows)
 
     def flood(self, stations):
         """Each station: a first reading at Siaga 4, then one at Siaga 3 (one alert each)."""

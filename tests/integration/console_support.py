@@ -36,6 +36,7 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
+import alertd_support as A  # noqa: E402
 import broker_support as B  # noqa: E402
 import pantau_harness as H  # noqa: E402
 
@@ -128,26 +129,7 @@ class ConsoleWorld:
 
     def readings(self, rows):
         """rows: [(station, level_cm)] taken now, one transaction as the collector writes."""
-        conn = psycopg2.connect(self.dsn)
-        now = datetime.datetime.now(UTC)
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute("SET LOCAL ROLE pantau_ingest")
-                for i, (station, level) in enumerate(rows):
-                    device = "gw-" + station
-                    seq = self.seq[device] = self.seq.get(device, 0) + 1
-                    ts = now - datetime.timedelta(seconds=2) + datetime.timedelta(milliseconds=i)
-                    cur.execute(
-                        "INSERT INTO pantau.reading_ledger (device_id, store_id, seq, stream, ts,"
-                        " clock_synced, replay, content_sha256, received_at) VALUES (%s, %s,"
-                        " %s, 'flood', %s, true, false, sha256(%s::bytea), %s)",
-                        (device, STORE, seq, ts, str(level).encode(), now))
-                    cur.execute(
-                        "INSERT INTO pantau.flood_reading (device_id, store_id, seq,"
-                        " station_id, ts, level_cm) VALUES (%s, %s, %s, %s, %s, %s)",
-                        (device, STORE, seq, station, ts, level))
-        finally:
-            conn.close()
+        A.commit_readings(self.dsn, self.seq, STORE, rows)
 
     def evaluate(self):
         """Runs the alert rules as pantau-alertd does, until the queue is empty."""
