@@ -56,6 +56,7 @@
 #define AGENT_STORE_MERGE_MS 60000         /* default of merge_after_ms */
 #define AGENT_STORE_FREE_MIN 256           /* free pages kept before releasing any */
 #define AGENT_STORE_REASON_MAX 200         /* bytes of a rejection reason kept */
+#define AGENT_STORE_HANDED_MAX 1024        /* hand-outs remembered (see struct handed) */
 /* Upper bound of a `dropped` payload with n ranges: the envelope and members (about 190
  * bytes with boot and mono_ms) plus "[first,last]," of two 16-digit numbers per range. */
 #define DROP_PAYLOAD_BOUND(n) (256 + 36 * (int64_t)(n))
@@ -103,7 +104,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT] = "INSERT INTO reading (seq, stream, ts_ms, age_ms, stored_ms, sends, own_drop,"
                   " bytes, payload, stored_boot, stored_boot_ms, stored_synced)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [ST_OLDEST] = "SELECT seq, bytes FROM reading WHERE own_drop = 0 ORDER BY seq LIMIT ?1",
+    [ST_OLDEST] = "SELECT seq, bytes FROM reading WHERE own_drop = 0 AND seq > ?2"
+                  " ORDER BY seq LIMIT ?1",
     [ST_DELETE] = "DELETE FROM reading WHERE seq = ?1",
     [ST_DELETE_RANGE] = "DELETE FROM reading WHERE seq BETWEEN ?1 AND ?2",
     [ST_REJ_DELETE_RANGE] = "DELETE FROM rejected WHERE seq BETWEEN ?1 AND ?2",
@@ -191,6 +193,17 @@ static const char *const upgrade_sql[AGENT_STORE_VERSION - 1] = {
     "ALTER TABLE reading ADD COLUMN stored_synced INTEGER;",
 };
 
+/* The readings a scan of this process handed out lately (a ring, newest overwriting oldest).
+ * A reading handed out within merge_after_ms is in flight: published, or about to be,
+ * and its mark (sends + 1) may still wait in the agent's batch. The store does not drop it to
+ * make room, nor replace it if it is an own `dropped` reading: the collector may be storing it
+ * right now, and reporting it dropped as well would be false. */
+struct handed {
+    uint64_t seq[AGENT_STORE_HANDED_MAX];
+    uint64_t mono_ms[AGENT_STORE_HANDED_MAX];
+    size_t next;
+};
+
 struct agent_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
@@ -203,6 +216,7 @@ struct agent_store {
                               * MSG_SEQ_MAX in other processes) */
     uint64_t boot;
     bool boot_current;
+    struct handed handed;
 };
 
 /* What one transaction knows of the state row, and what it changes. */
@@ -416,6 +430,28 @@ static int insert_row(struct agent_store *s, struct txn *t, const struct msg_eve
     return run(s, ST_INSERT, err, errlen);
 }
 
+/* ---- readings in flight ---- */
+
+static void handed_note(struct handed *h, uint64_t seq, uint64_t mono_ms)
+{
+    h->seq[h->next] = seq;
+    h->mono_ms[h->next] = mono_ms;
+    h->next = (h->next + 1) % AGENT_STORE_HANDED_MAX;
+}
+
+/* Whether a scan of s handed seq out within merge_after_ms before now_mono_ms. */
+static bool in_flight(const struct agent_store *s, uint64_t seq, uint64_t now_mono_ms)
+{
+    const struct handed *h = &s->handed;
+
+    for (size_t i = 0; i < AGENT_STORE_HANDED_MAX; i++) {
+        if (h->seq[i] == seq && h->mono_ms[i] + (uint64_t)s->merge_after_ms > now_mono_ms) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- the store's own `dropped` readings ---- */
 
 static void batch_init(struct drop_batch *b, enum msg_drop_reason reason)
@@ -508,7 +544,7 @@ static int batch_merge(struct agent_store *s, struct txn *t, struct drop_batch *
                 ev.stream == MSG_STREAM_DROPPED;
     }
     sqlite3_reset(q);
-    if (!found) {
+    if (!found || in_flight(s, seq, t->now.mono_ms)) {
         return MSG_OK;
     }
     for (size_t i = 0; i < ev.u.dropped.n_ranges; i++) {
@@ -558,15 +594,31 @@ static int drop_one(struct agent_store *s, struct txn *t, struct drop_batch *b, 
     return delete_seq(s, seq, err, errlen);
 }
 
+/* How many readings scans handed out within merge_after_ms before now_mono_ms (an upper bound
+ * of those in flight: a reading handed out twice, or acknowledged since, counts too). */
+static int64_t flight_count(const struct agent_store *s, uint64_t now_mono_ms)
+{
+    const struct handed *h = &s->handed;
+    int64_t n = 0;
+
+    for (size_t i = 0; i < AGENT_STORE_HANDED_MAX; i++) {
+        if (h->seq[i] != 0 && h->mono_ms[i] + (uint64_t)s->merge_after_ms > now_mono_ms) {
+            n++;
+        }
+    }
+    return n;
+}
+
 /* Whether what is held, plus the `dropped` reading that b would become, fits in the limits
- * less the slack (1 % of each). */
+ * less the slack (1 % of each), plus the room of the readings in flight (flight rows, and a
+ * tenth of the bytes if there are any). */
 static bool within_limits(const struct agent_store *s, const struct txn *t,
-                          const struct drop_batch *b, bool with_slack)
+                          const struct drop_batch *b, int64_t flight, bool with_slack)
 {
     int64_t rows = t->held + (b->rs.n > 0 ? 1 : 0);
     int64_t bytes = t->held_bytes + (b->rs.n > 0 ? DROP_PAYLOAD_BOUND(b->rs.n + 1) : 0);
-    int64_t max_rows = s->lim.max_readings;
-    int64_t max_bytes = s->lim.max_bytes;
+    int64_t max_rows = s->lim.max_readings + flight;
+    int64_t max_bytes = s->lim.max_bytes + (flight > 0 ? s->lim.max_bytes / 10 : 0);
 
     if (with_slack) {
         max_rows -= s->lim.max_readings / 100;
@@ -576,27 +628,39 @@ static bool within_limits(const struct agent_store *s, const struct txn *t,
 }
 
 /* Drops the oldest ordinary readings until the limits hold (with 1 % slack once it has to
- * drop at all), reporting them with reason store_full. */
+ * drop at all), reporting them with reason store_full. Readings in flight are left alone, and
+ * give the store room over its limits while they are out (they are about to be acknowledged:
+ * dropping newer readings to make room for them would lose the newest instead of the oldest);
+ * if only they are left and the store is still over, the oldest go, in flight or not. */
 static int enforce_limits(struct agent_store *s, struct txn *t, char *err, size_t errlen)
 {
     struct drop_batch b;
     uint64_t victims[AGENT_STORE_CHUNK];
+    uint64_t after = 0;
+    int64_t flight = flight_count(s, t->now.mono_ms);
+    bool spare_in_flight = true;
     size_t nv;
     int rc = MSG_OK;
 
     batch_init(&b, MSG_DROP_STORE_FULL);
-    if (within_limits(s, t, &b, false)) {
+    if (within_limits(s, t, &b, flight, false)) {
         return MSG_OK;
     }
-    while (!within_limits(s, t, &b, true)) {
+    while (!within_limits(s, t, &b, flight, true)) {
         sqlite3_stmt *q = stmt(s, ST_OLDEST);
 
         nv = 0;
         sqlite3_bind_int(q, 1, AGENT_STORE_CHUNK);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
         while (nv < AGENT_STORE_CHUNK && sqlite3_step(q) == SQLITE_ROW) {
             victims[nv++] = (uint64_t)sqlite3_column_int64(q, 0);
         }
         sqlite3_reset(q);
+        if (nv == 0 && after > 0 && spare_in_flight) {
+            spare_in_flight = false;   /* every ordinary reading left is in flight */
+            after = 0;
+            continue;
+        }
         if (nv == 0) {
             /* Only the store's own `dropped` readings are left: kept over the limit. */
             log_msg(LOG_WARNING, "agent store: %s: over its limits with only dropped "
@@ -604,7 +668,11 @@ static int enforce_limits(struct agent_store *s, struct txn *t, char *err, size_
                     t->held_bytes);
             break;
         }
-        for (size_t i = 0; i < nv && !within_limits(s, t, &b, true); i++) {
+        after = victims[nv - 1];
+        for (size_t i = 0; i < nv && !within_limits(s, t, &b, flight, true); i++) {
+            if (spare_in_flight && in_flight(s, victims[i], t->now.mono_ms)) {
+                continue;
+            }
             rc = drop_one(s, t, &b, victims[i], err, errlen);
             if (rc == MSG_OK) {
                 rc = reread(s, t, err, errlen);
@@ -625,6 +693,7 @@ static int expire_txn(struct agent_store *s, struct txn *t, int64_t cutoff_ms, c
     uint64_t victims[AGENT_STORE_CHUNK];
     sqlite3_stmt *q;
     size_t nv;
+    size_t n_dropped;
     int64_t min_age = 0;
     bool any = false;
     int rc = MSG_OK;
@@ -648,10 +717,15 @@ static int expire_txn(struct agent_store *s, struct txn *t, int64_t cutoff_ms, c
             victims[nv++] = (uint64_t)sqlite3_column_int64(q, 0);
         }
         sqlite3_reset(q);
+        n_dropped = 0;
         for (size_t i = 0; i < nv && rc == MSG_OK; i++) {
+            if (in_flight(s, victims[i], t->now.mono_ms)) {
+                continue;   /* it expires at a later call, once it is no longer in flight */
+            }
             rc = drop_one(s, t, &b, victims[i], err, errlen);
+            n_dropped++;
         }
-    } while (rc == MSG_OK && nv == AGENT_STORE_CHUNK);
+    } while (rc == MSG_OK && nv == AGENT_STORE_CHUNK && n_dropped > 0);
     if (rc == MSG_OK) {
         rc = batch_flush(s, t, &b, err, errlen);
     }
@@ -1191,6 +1265,7 @@ static int scan(struct agent_store *s, enum stmt_id id, uint64_t after_seq, size
             have_now = true;
         }
         held_fill(s, q, &now, &row);
+        handed_note(&s->handed, row.seq, now.mono_ms);
         if (row.seq > s->handed_max) {
             s->handed_max = row.seq;
         }

@@ -32,7 +32,13 @@
  * scan of the agent (the process that opened with count_boot) has handed out yet, or that was
  * handed out but not marked sent within a minute (the agent is offline), is replaced by the
  * next one, which lists its ranges and its own seq too,
- * so that a full store offline for weeks holds a few `dropped` readings, not thousands. Readings taken with an unsynchronised
+ * so that a full store offline for weeks holds a few `dropped` readings, not thousands.
+ * Readings in flight are not dropped nor replaced: a reading that a scan of this handle handed
+ * out less than merge_after_ms ago may be at the collector already, and must not be reported
+ * dropped too; and they give the store room over its limits while they are out (one reading
+ * each, up to 1,024, and a tenth of its bytes), so that a full store sending its backlog does
+ * not drop its newest readings to keep the ones about to be acknowledged. Past that room the
+ * oldest go, in flight or not. Readings taken with an unsynchronised
  * clock (clock_synced false) are never dropped by age, only by the count and size limits.
  * The file stays bounded as well: free pages are reused, released when they pile up
  * (auto_vacuum=INCREMENTAL), and the WAL is truncated after checkpoints.
@@ -131,7 +137,8 @@ struct agent_store_options {
     const char *boot_id;              /* borrowed for the call; NULL: the kernel's (tests set
                                        * their own) */
     int busy_timeout_ms;              /* waiting for another process's lock; 0: 5000 */
-    int64_t merge_after_ms;           /* an own `dropped` reading handed out by a scan but not
+    int64_t merge_after_ms;           /* a reading handed out by a scan is in flight this
+                                       * long (not dropped); an own `dropped` reading not
                                        * marked sent this long after it was made may be
                                        * replaced; 0: 60000 */
 };
