@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "admin_common.h"
+#include "msg_hex.h"
 #include "msg_topic.h"
 
 #define CERT_PATH_MAX 4096
@@ -194,9 +195,7 @@ static int cert_sha256(X509 *x, char *hex)
     if (X509_digest(x, EVP_sha256(), md, &n) != 1 || n != 32) {
         return -1;
     }
-    for (unsigned int i = 0; i < n; i++) {
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    }
+    msg_hex_encode(md, n, hex);
     return 0;
 }
 

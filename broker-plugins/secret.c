@@ -18,55 +18,11 @@
 #include <openssl/sha.h>
 
 #include "msg_err.h"
+#include "msg_hex.h"
 #include "msg_secret.h"
 
 #define HMAC_PREFIX "hmac-sha256$k="
 #define PBKDF2_PREFIX MSG_SECRET_PBKDF2_PREFIX
-
-static const char hexdigits[] = "0123456789abcdef";
-
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hexdigits[in[i] >> 4];
-        out[2 * i + 1] = hexdigits[in[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Decodes exactly 2n hex digits at in into out. Returns 0, or -1 if they are not hex. */
-static int hex_decode(const char *in, unsigned char *out, size_t n)
-{
-    size_t i;
-    int hi;
-    int lo;
-
-    for (i = 0; i < n; i++) {
-        hi = hex_value(in[2 * i]);
-        lo = hi < 0 ? -1 : hex_value(in[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return -1;
-        }
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
-}
 
 bool secret_equal(const void *a, const void *b, size_t n)
 {
@@ -83,7 +39,7 @@ static void key_id(struct secret_key *k)
     unsigned char d[SHA256_DIGEST_LENGTH];
 
     SHA256(k->key, sizeof(k->key), d);
-    hex_encode(d, 4, k->id);
+    msg_hex_encode(d, 4, k->id);
 }
 
 int secret_key_load(const char *path, struct secret_key *out, char *err, size_t errlen)
@@ -114,7 +70,9 @@ int secret_key_load(const char *path, struct secret_key *out, char *err, size_t 
         goto out;
     }
     len = strcspn(line, "\r\n");
-    if (len != 2 * SECRET_KEY_BYTES || hex_decode(line, out->key, SECRET_KEY_BYTES) != 0) {
+    if (len != 2 * SECRET_KEY_BYTES ||
+        msg_hex_decode_any(line, 2 * SECRET_KEY_BYTES, out->key, SECRET_KEY_BYTES, NULL) !=
+            MSG_OK) {
         snprintf(err, errlen, "key file %s: first line is not %d hex digits", path,
                  2 * SECRET_KEY_BYTES);
         goto out;
@@ -144,7 +102,7 @@ int secret_key_create(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "key file %s: no random bytes from OpenSSL", path);
         goto out;
     }
-    hex_encode(key, sizeof(key), text);
+    msg_hex_encode(key, sizeof(key), text);
     len = strlen(text);
     text[len++] = '\n';
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -177,7 +135,7 @@ int secret_device_key_new(char *buf, size_t buflen)
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
         return MSG_ERR_IO;
     }
-    hex_encode(raw, sizeof(raw), buf);
+    msg_hex_encode(raw, sizeof(raw), buf);
     secret_wipe(raw, sizeof(raw));
     return MSG_OK;
 }
@@ -202,7 +160,7 @@ int secret_hash_device_key(const struct secret_key *key, const char *secret, siz
         return MSG_ERR_INVAL;
     }
     hmac_raw(key, secret, len, mac);
-    hex_encode(mac, sizeof(mac), hex);
+    msg_hex_encode(mac, sizeof(mac), hex);
     n = snprintf(out, outlen, HMAC_PREFIX "%s$%s", key->id, hex);
     secret_wipe(mac, sizeof(mac));
     return n > 0 && (size_t)n < outlen ? MSG_OK : MSG_ERR_INVAL;
@@ -236,7 +194,8 @@ static int verify_hmac(const struct secret_key *key, const char *hash, const cha
 
     /* <8 hex key id>$<64 hex> and nothing after */
     if (key == NULL || strlen(p) != 8 + 1 + 2 * SHA256_DIGEST_LENGTH || p[8] != '$' ||
-        hex_decode(p + 9, want, sizeof(want)) != 0 || memcmp(p, key->id, 8) != 0) {
+        msg_hex_decode_any(p + 9, 2 * sizeof(want), want, sizeof(want), NULL) != MSG_OK ||
+        memcmp(p, key->id, 8) != 0) {
         goto out;
     }
     hmac_raw(key, secret, len, got);

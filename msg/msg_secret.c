@@ -12,54 +12,10 @@
 #include <openssl/rand.h>
 
 #include "msg_err.h"
+#include "msg_hex.h"
 
 #define SALT_BYTES 16
 #define PBKDF2_BYTES 64
-
-static const char hexdigits[] = "0123456789abcdef";
-
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hexdigits[in[i] >> 4];
-        out[2 * i + 1] = hexdigits[in[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Decodes exactly 2n hex digits at in into out. Returns 0, or -1 if they are not hex. */
-static int hex_decode(const char *in, unsigned char *out, size_t n)
-{
-    size_t i;
-    int hi;
-    int lo;
-
-    for (i = 0; i < n; i++) {
-        hi = hex_value(in[2 * i]);
-        lo = hi < 0 ? -1 : hex_value(in[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return -1;
-        }
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
-}
 
 bool msg_secret_equal(const void *a, const void *b, size_t n)
 {
@@ -104,8 +60,8 @@ int msg_secret_password_hash(const char *secret, size_t len, unsigned iterations
     if (rc != MSG_OK) {
         goto out;
     }
-    hex_encode(salt, sizeof(salt), salthex);
-    hex_encode(dk, sizeof(dk), dkhex);
+    msg_hex_encode(salt, sizeof(salt), salthex);
+    msg_hex_encode(dk, sizeof(dk), dkhex);
     n = snprintf(out, outlen, MSG_SECRET_PBKDF2_PREFIX "%u$%s$%s", iterations, salthex, dkhex);
     rc = n > 0 && (size_t)n < outlen ? MSG_OK : MSG_ERR_INVAL;
 out:
@@ -149,8 +105,9 @@ int msg_secret_password_verify(const char *hash, const char *secret, size_t len)
     }
     p = end + 1;
     if (strlen(p) != 2 * SALT_BYTES + 1 + 2 * PBKDF2_BYTES || p[2 * SALT_BYTES] != '$' ||
-        hex_decode(p, salt, sizeof(salt)) != 0 ||
-        hex_decode(p + 2 * SALT_BYTES + 1, want, sizeof(want)) != 0) {
+        msg_hex_decode_any(p, 2 * sizeof(salt), salt, sizeof(salt), NULL) != MSG_OK ||
+        msg_hex_decode_any(p + 2 * SALT_BYTES + 1, 2 * sizeof(want), want, sizeof(want), NULL) !=
+            MSG_OK) {
         goto out;
     }
     if (pbkdf2(secret, len, salt, (unsigned)iter, got) != MSG_OK) {

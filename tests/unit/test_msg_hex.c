@@ -32,8 +32,44 @@ static void test_refuses_what_is_not_lower_case_hex(void)
     TEST_CHECK(msg_hex_decode("0011", 4, out, 1, NULL) == MSG_ERR_INVAL); /* no room */
 }
 
+static void test_encodes_lower_case_and_back(void)
+{
+    unsigned char in[256];
+    unsigned char back[256];
+    char text[2 * sizeof(in) + 1];
+
+    for (size_t i = 0; i < sizeof(in); i++) {
+        in[i] = (unsigned char)i;
+    }
+    memset(text, 'x', sizeof(text));
+    msg_hex_encode(in, sizeof(in), text);
+    TEST_CHECK(strlen(text) == 2 * sizeof(in));
+    TEST_CHECK(memcmp(text, "000102", 6) == 0 && memcmp(text + 2 * 0xab, "abac", 4) == 0);
+    TEST_CHECK(msg_hex_decode(text, strlen(text), back, sizeof(back), NULL) == MSG_OK);
+    TEST_CHECK(memcmp(in, back, sizeof(in)) == 0);
+    msg_hex_encode(in, 0, text);
+    TEST_CHECK(text[0] == '\0');
+}
+
+static void test_decode_any_takes_either_case(void)
+{
+    unsigned char out[4];
+    size_t off = 99;
+
+    TEST_CHECK(msg_hex_decode_any("aBcD0f9E", 8, out, sizeof(out), NULL) == MSG_OK);
+    TEST_CHECK(out[0] == 0xab && out[1] == 0xcd && out[2] == 0x0f && out[3] == 0x9e);
+    TEST_CHECK(msg_hex_decode("aBcD", 4, out, sizeof(out), &off) == MSG_ERR_INVAL);
+    TEST_CHECK(off == 1); /* the lower-case decoder refuses 'B' */
+    TEST_CHECK(msg_hex_decode_any("0G", 2, out, sizeof(out), &off) == MSG_ERR_INVAL);
+    TEST_CHECK(off == 1);
+    TEST_CHECK(msg_hex_decode_any("0", 1, out, sizeof(out), &off) == MSG_ERR_INVAL);
+    TEST_CHECK(off == 1);
+}
+
 TEST_LIST = {
     {"decodes_bytes", test_decodes_bytes},
+    {"encodes_lower_case_and_back", test_encodes_lower_case_and_back},
+    {"decode_any_takes_either_case", test_decode_any_takes_either_case},
     {"refuses_what_is_not_lower_case_hex", test_refuses_what_is_not_lower_case_hex},
     {NULL, NULL},
 };
