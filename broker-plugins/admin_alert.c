@@ -84,20 +84,6 @@ static void field(const char *label, const char *value)
     put_text(value, "\n");
 }
 
-static PGresult *run(PGconn *conn, const char *cmd, const char *sql, int n,
-                     const char *const *params)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        fprintf(stderr, "pantau-admin: %s: %s", cmd, PQerrorMessage(conn));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 /* Checks an alert id (a positive integer that fits a bigint) into out. Returns 0 or 2. */
 static int parse_id(const char *cmd, const char *s, char *out, size_t outlen)
 {
@@ -141,16 +127,16 @@ static int alert_list(PGconn *conn, const struct admin_alert_opts *opts, const c
 {
     const char *p[2] = {opts->all ? "true" : "false", kind};
     PGresult *res =
-        run(conn, "alert-list",
-            "SELECT alert_id::text, kind, subject, coalesce(level::text, '-'), " TIME_SQL(
-                "raised_at") ", state, CASE WHEN news THEN '' ELSE ' (past)' END"
-                             " FROM pantau_alert.alert"
-                             " WHERE ($1::boolean OR state <> 'resolved')"
-                             " AND ($2::text IS NULL OR kind = $2)"
-                             " ORDER BY CASE state WHEN 'open' THEN 0"
-                             " WHEN 'acknowledged' THEN 1 ELSE 2 END,"
-                             " coalesce(level, 5), raised_at DESC, alert_id DESC",
-            2, p);
+        admin_exec(conn, "alert-list",
+                   "SELECT alert_id::text, kind, subject, coalesce(level::text, '-'), " TIME_SQL(
+                       "raised_at") ", state, CASE WHEN news THEN '' ELSE ' (past)' END"
+                                    " FROM pantau_alert.alert"
+                                    " WHERE ($1::boolean OR state <> 'resolved')"
+                                    " AND ($2::text IS NULL OR kind = $2)"
+                                    " ORDER BY CASE state WHEN 'open' THEN 0"
+                                    " WHEN 'acknowledged' THEN 1 ELSE 2 END,"
+                                    " coalesce(level, 5), raised_at DESC, alert_id DESC",
+                   2, p);
 
     if (res == NULL) {
         return 1;
@@ -174,12 +160,12 @@ static int show_events(PGconn *conn, const char *id)
 {
     const char *p[1] = {id};
     PGresult *res =
-        run(conn, "alert-show",
-            "SELECT event_id::text, event, " TIME_SQL("at") ", by, note"
-                                                            " FROM pantau_alert.alert_event"
-                                                            " WHERE alert_id = $1::bigint"
-                                                            " ORDER BY event_id",
-            1, p);
+        admin_exec(conn, "alert-show",
+                   "SELECT event_id::text, event, " TIME_SQL("at") ", by, note"
+                                                                   " FROM pantau_alert.alert_event"
+                                                                   " WHERE alert_id = $1::bigint"
+                                                                   " ORDER BY event_id",
+                   1, p);
 
     if (res == NULL) {
         return 1;
@@ -201,13 +187,13 @@ static int show_deliveries(PGconn *conn, const char *id)
 {
     const char *p[1] = {id};
     PGresult *res =
-        run(conn, "alert-show",
-            "SELECT event_id::text, unit_id, channel, status, attempts::text,"
-            " coalesce(" TIME_SQL(
-                "delivered_at") ", '-'), coalesce(last_error, '')"
-                                " FROM pantau_alert.delivery WHERE alert_id = $1::bigint"
-                                " ORDER BY delivery_id",
-            1, p);
+        admin_exec(conn, "alert-show",
+                   "SELECT event_id::text, unit_id, channel, status, attempts::text,"
+                   " coalesce(" TIME_SQL(
+                       "delivered_at") ", '-'), coalesce(last_error, '')"
+                                       " FROM pantau_alert.delivery WHERE alert_id = $1::bigint"
+                                       " ORDER BY delivery_id",
+                   1, p);
 
     if (res == NULL) {
         return 1;
@@ -254,7 +240,7 @@ static int alert_show(PGconn *conn, const char *id)
         "evidence",
     };
     const char *p[1] = {id};
-    PGresult *res = run(
+    PGresult *res = admin_exec(
         conn, "alert-show",
         "SELECT kind, subject, coalesce(level::text, '-'), coalesce(previous_level::text, '-'),"
         " CASE WHEN rise_window IS NULL THEN '-' ELSE rise_cm::text || ' cm in ' ||"
@@ -300,12 +286,13 @@ static int alert_step(PGconn *conn, const char *cmd, const char *id,
 {
     bool ack = strcmp(cmd, "alert-ack") == 0;
     const char *p[3] = {id, opts->by, opts->note != NULL ? opts->note : ""};
-    PGresult *res = run(conn, cmd,
-                        ack ? "SELECT pantau_alert.acknowledge($1::bigint, $2, $3),"
-                              " (SELECT state FROM pantau_alert.alert WHERE alert_id = $1::bigint)"
-                            : "SELECT pantau_alert.resolve($1::bigint, $2, $3),"
-                              " (SELECT state FROM pantau_alert.alert WHERE alert_id = $1::bigint)",
-                        3, p);
+    PGresult *res =
+        admin_exec(conn, cmd,
+                   ack ? "SELECT pantau_alert.acknowledge($1::bigint, $2, $3),"
+                         " (SELECT state FROM pantau_alert.alert WHERE alert_id = $1::bigint)"
+                       : "SELECT pantau_alert.resolve($1::bigint, $2, $3),"
+                         " (SELECT state FROM pantau_alert.alert WHERE alert_id = $1::bigint)",
+                   3, p);
     int rc = 1;
 
     if (res == NULL) {

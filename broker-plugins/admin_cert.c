@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "admin_common.h"
+#include "msg_file.h"
 #include "msg_hex.h"
 #include "msg_topic.h"
 
@@ -109,81 +110,47 @@ static int join(char *out, size_t len, const char *dir, const char *name, const 
     return n < 0 || (size_t)n >= len ? 2 : 0;
 }
 
-/* Writes a PEM object through write_fn to path, whole: a temporary file beside it (mode), then
- * rename. excl: never over an existing path. Returns 0, or 1 after a message. */
+/* Writes a PEM object through write_fn to path, whole and synced (msg_file_write_atomic),
+ * with mode. excl: never over an existing path. Returns 0, or 1 after a message. */
 static int write_pem(const char *cmd, const char *path, mode_t mode, bool excl,
-                     int (*write_fn)(FILE *f, const void *obj), const void *obj)
+                     int (*write_fn)(BIO *b, const void *obj), const void *obj)
 {
-    char tmp[CERT_PATH_MAX + 8];
-    FILE *f = NULL;
-    int fd = -1;
+    char err[512];
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long len;
     int rc = 1;
 
-    if (excl && access(path, F_OK) == 0) {
-        fprintf(stderr, "pantau-admin: %s: %s exists already; not replaced\n", cmd, path);
-        return 1;
-    }
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-        fprintf(stderr, "pantau-admin: %s: path too long: %s\n", cmd, path);
-        return 1;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0 || fchmod(fd, mode) != 0) {
-        fprintf(stderr, "pantau-admin: %s: cannot write %s: %s\n", cmd, tmp, strerror(errno));
-        goto out;
-    }
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        fprintf(stderr, "pantau-admin: %s: cannot write %s: %s\n", cmd, tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (write_fn(f, obj) != 1) {
+    if (mem == NULL || write_fn(mem, obj) != 1) {
         rc = ssl_fail(cmd, "cannot encode the PEM");
         goto out;
     }
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        fprintf(stderr, "pantau-admin: %s: cannot write %s: %s\n", cmd, tmp, strerror(errno));
-        goto out;
-    }
-    if (fclose(f) != 0) {
-        f = NULL;
-        fprintf(stderr, "pantau-admin: %s: cannot write %s: %s\n", cmd, tmp, strerror(errno));
-        goto out;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        fprintf(stderr, "pantau-admin: %s: cannot rename %s to %s: %s\n", cmd, tmp, path,
-                strerror(errno));
+    len = BIO_get_mem_data(mem, &data);
+    if (len <= 0 || msg_file_write_atomic(path, data, (size_t)len, mode,
+                                          MSG_FILE_SYNC | (excl ? MSG_FILE_EXCL : 0u), err,
+                                          sizeof(err)) != MSG_OK) {
+        fprintf(stderr, "pantau-admin: %s: %s\n", cmd, len <= 0 ? "empty PEM" : err);
         goto out;
     }
     rc = 0;
 out:
-    if (f != NULL) {
-        fclose(f);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (rc != 0) {
-        unlink(tmp);
-    }
+    BIO_free(mem);
     return rc;
 }
 
-static int put_key(FILE *f, const void *obj)
+static int put_key(BIO *b, const void *obj)
 {
-    return PEM_write_PrivateKey(f, (EVP_PKEY *)obj, NULL, NULL, 0, NULL, NULL);
+    return PEM_write_bio_PrivateKey(b, (EVP_PKEY *)obj, NULL, NULL, 0, NULL, NULL);
 }
 
-static int put_cert(FILE *f, const void *obj)
+static int put_cert(BIO *b, const void *obj)
 {
-    return PEM_write_X509(f, (X509 *)obj);
+    return PEM_write_bio_X509(b, (X509 *)obj);
 }
 
-static int put_crl(FILE *f, const void *obj)
+static int put_crl(BIO *b, const void *obj)
 {
-    return PEM_write_X509_CRL(f, (X509_CRL *)obj);
+    return PEM_write_bio_X509_CRL(b, (X509_CRL *)obj);
 }
 
 /* SHA-256 of a certificate's DER, lower-case hex, into hex (SHA_HEX bytes). */
@@ -333,22 +300,6 @@ static PGconn *connect_db(const char *cmd, const char *conninfo)
     return conn;
 }
 
-/* Runs sql with params; returns the result (caller frees with PQclear) or NULL after a
- * message. */
-static PGresult *query(PGconn *conn, const char *cmd, const char *sql, int n,
-                       const char *const *params)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        fprintf(stderr, "pantau-admin: %s: %s", cmd, PQerrorMessage(conn));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 /* ---- the CRL ---- */
 
 /* Writes the CRL of ca (its revoked certificates as recorded) to path, valid days. */
@@ -373,7 +324,7 @@ static int write_crl(const char *cmd, PGconn *conn, X509 *ca, EVP_PKEY *key, con
         goto out;
     }
     if (conn != NULL) {
-        res = query(conn, cmd, sql, 1, params);
+        res = admin_exec(conn, cmd, sql, 1, params);
         if (res == NULL) {
             goto out;
         }
@@ -555,7 +506,8 @@ static int cert_issue(const struct admin_cert_opts *opts, const char *conninfo, 
     if (!opts->server) {
         const char *p[1] = {id};
 
-        res = query(conn, "cert-issue", "SELECT 1 FROM pantau.device WHERE device_id = $1", 1, p);
+        res = admin_exec(conn, "cert-issue", "SELECT 1 FROM pantau.device WHERE device_id = $1", 1,
+                         p);
         if (res == NULL) {
             goto out;
         }
@@ -609,7 +561,7 @@ static int cert_issue(const struct admin_cert_opts *opts, const char *conninfo, 
             serial, ca_fp, opts->server ? "server" : "device", opts->server ? NULL : id, id, fp,
             nb,     na};
 
-        res = query(conn, "cert-issue", sql, 8, p);
+        res = admin_exec(conn, "cert-issue", sql, 8, p);
         if (res == NULL) {
             goto out;
         }
@@ -672,7 +624,7 @@ static int cert_revoke(const struct admin_cert_opts *opts, const char *conninfo,
     {
         const char *p[3] = {ca_fp, serial != NULL ? serial : device, note != NULL ? note : ""};
 
-        res = query(conn, "cert-revoke", serial != NULL ? by_serial : by_device, 3, p);
+        res = admin_exec(conn, "cert-revoke", serial != NULL ? by_serial : by_device, 3, p);
     }
     if (res == NULL) {
         goto out;
@@ -751,7 +703,7 @@ static int cert_list(const char *conninfo, const char *device)
     if (conn == NULL) {
         return 1;
     }
-    res = query(conn, "cert-list", sql, 1, p);
+    res = admin_exec(conn, "cert-list", sql, 1, p);
     if (res == NULL) {
         PQfinish(conn);
         return 1;

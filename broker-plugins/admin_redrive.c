@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_common.h"
 #include "msg_clock.h"
 
 #define POLL_MS 200
@@ -45,26 +46,12 @@ int admin_redrive_args(const char *id, const char *timeout, struct admin_redrive
     return 0;
 }
 
-static PGresult *run(PGconn *conn, const char *what, const char *sql, int n,
-                     const char *const *params)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        fprintf(stderr, "pantau-admin: redrive: %s: %s", what, PQerrorMessage(conn));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 /* The groups of result->key: count, label and (refusals) an example, one a line. */
 static int print_groups(PGconn *conn, const struct admin_redrive_req *req, const char *id,
                         const char *key)
 {
     const char *p[2] = {id, key};
-    PGresult *res = run(conn, "reading the result",
+    PGresult *res = admin_exec(conn, "redrive: reading the result",
                         "SELECT g->>'count', coalesce(g->>'category', g->>'why'),"
                         " coalesce(g->>'example', '')"
                         " FROM pantau_ops.redrive_request r,"
@@ -105,7 +92,7 @@ int admin_redrive_run(PGconn *conn, const struct admin_redrive_req *req)
     p[3] = req->until;
     p[4] = req->id[0] != '\0' ? req->id : NULL;
     p[5] = req->dry_run ? "true" : "false";
-    res = run(conn, "recording the request",
+    res = admin_exec(conn, "redrive: recording the request",
               "INSERT INTO pantau_ops.redrive_request (device_id, category, since, until,"
               " dead_letter_id, dry_run) VALUES ($1, $2, $3::timestamptz, $4::timestamptz,"
               " $5::bigint, $6::boolean) RETURNING id::text",
@@ -120,7 +107,7 @@ int admin_redrive_run(PGconn *conn, const struct admin_redrive_req *req)
     deadline = msg_clock_mono_ms() + (int64_t)req->timeout_s * 1000;
     p[0] = id;
     for (;;) {
-        res = run(conn, "waiting for the request",
+        res = admin_exec(conn, "redrive: waiting for the request",
                   "SELECT state, coalesce(claimed_by, '-'), examined, stored, already_stored,"
                   " still_refused, skipped FROM pantau_ops.redrive_request WHERE id = $1::bigint",
                   1, p);

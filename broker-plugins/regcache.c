@@ -50,6 +50,7 @@
 #include "msg_backoff.h"
 #include "msg_clock.h"
 #include "msg_err.h"
+#include "msg_file.h"
 #include "msg_hash.h"
 
 #define FILE_MAGIC "pantau-regcache 2\n"
@@ -598,77 +599,6 @@ out:
     return s;
 }
 
-/* Writes text atomically: path.tmp (0600), fsync, rename, fsync of the folder. */
-static int file_write(const char *path, const char *text, size_t len, char *err, size_t errlen)
-{
-    char tmp[sizeof(((struct regcache_config *)0)->snapshot_path) + 8];
-    char dir[sizeof(tmp)];
-    char *slash;
-    size_t off = 0;
-    ssize_t w;
-    int fd = -1;
-    int dfd = -1;
-    int rc = MSG_ERR_IO;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (fchmod(fd, 0600) != 0) {
-        snprintf(err, errlen, "%s: chmod: %s", tmp, strerror(errno));
-        goto out;
-    }
-    while (off < len) {
-        w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        snprintf(err, errlen, "%s: close: %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "rename %s to %s: %s", tmp, path, strerror(errno));
-        goto out;
-    }
-    snprintf(dir, sizeof(dir), "%s", path);
-    slash = strrchr(dir, '/');
-    if (slash == NULL) {
-        snprintf(dir, sizeof(dir), ".");
-    } else if (slash == dir) {
-        dir[1] = '\0';
-    } else {
-        *slash = '\0';
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-    }
-    rc = MSG_OK;
-out:
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
-    if (dfd >= 0) {
-        close(dfd);
-    }
-    return rc;
-}
 
 /* ---- loading from PostgreSQL (background thread) ---- */
 
@@ -828,7 +758,8 @@ static int load_once(struct regcache *rc)
     if (rc->have_file_sum && memcmp(sum, rc->file_sum, sizeof(sum)) == 0) {
         goto out;                    /* nothing changed */
     }
-    if (file_write(rc->cfg.snapshot_path, b.p, b.len, ferr, sizeof(ferr)) == MSG_OK) {
+    if (msg_file_write_atomic(rc->cfg.snapshot_path, b.p, b.len, 0600, MSG_FILE_SYNC, ferr,
+                              sizeof(ferr)) == MSG_OK) {
         memcpy(rc->file_sum, sum, sizeof(sum));
         rc->have_file_sum = true;
     } else {

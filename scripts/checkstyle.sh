@@ -32,6 +32,7 @@ FORMATTED=(
     broker-plugins/admin_enrol.h
     broker-plugins/devacl.c
     edge-agent/engine/agent_window.c
+    msg/msg_file.c
     msg/msg_hex.c
     msg/msg_hex.h
     msg/msg_clock.c
@@ -47,6 +48,7 @@ FORMATTED=(
     msg/msg_ratetable.h
     tests/unit/test_msg_bucket.c
     tests/unit/test_msg_ratetable.c
+    tests/unit/test_msg_file.c
     tests/unit/test_msg_hex.c
     broker-plugins/devacl.h
     broker-plugins/payval.h

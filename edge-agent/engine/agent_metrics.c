@@ -1,13 +1,13 @@
 /* agent_metrics.c -- the agent's metrics textfile: see agent_metrics.h. */
 #include "agent_metrics.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "msg_err.h"
+#include "msg_file.h"
 
 /* A bounded writer: the text so far, and whether everything fitted. */
 struct mtext {
@@ -93,51 +93,12 @@ size_t agent_metrics_render(const struct agent_metrics *m, char *buf, size_t len
 
 int agent_metrics_write(const char *path, const char *text, size_t len, char *err, size_t errlen)
 {
-    char tmp[4096 + 8];
     size_t plen = strlen(path);
-    size_t off = 0;
-    int fd = -1;
-    int rc = -1;
 
-    if (plen < 6 || strcmp(path + plen - 5, ".prom") != 0 || plen + 5 > sizeof(tmp)) {
+    if (plen < 6 || strcmp(path + plen - 5, ".prom") != 0) {
         snprintf(err, errlen, "'%s' is not a .prom file name", path);
         return -1;
     }
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (rc != 0) {
-        unlink(tmp);
-    }
-    return rc;
+    /* node_exporter reads *.prom only: the temporary path.tmp is never half-read */
+    return msg_file_write_atomic(path, text, len, 0644, 0, err, errlen) == MSG_OK ? 0 : -1;
 }
