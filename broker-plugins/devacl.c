@@ -89,6 +89,7 @@ struct devacl_pending {
 };
 
 struct devacl {
+    struct promfile *pf; /* the textfile its counters go to as well; NULL: none */
     mosquitto_plugin_id_t *pid;
     struct regcache *rc; /* borrowed for the plugin's lifetime */
     int64_t stats_interval_ms;
@@ -681,7 +682,7 @@ static void publish_stats(const struct devacl *st)
         STATS_U64_MEMBER("wills_judged", st->wills_judged),
     };
 
-    stats_publish("devacl", &reasons, members, sizeof(members) / sizeof(members[0]));
+    stats_publish(st->pf, "devacl", &reasons, members, sizeof(members) / sizeof(members[0]));
 }
 
 static int on_tick(int event, void *event_data, void *userdata)
@@ -803,9 +804,17 @@ static void devacl_stop(void *state, mosquitto_plugin_id_t *pid)
     mosquitto_free(st);
 }
 
+static void devacl_metrics(void *state, struct promfile *pf)
+{
+    struct devacl *st = state;
+
+    st->pf = pf;
+}
+
 const struct plugin_module plugin_module_devacl = {
     .name = "devacl",
     .options = devacl_options,
     .start = devacl_start,
     .stop = devacl_stop,
+    .metrics = devacl_metrics,
 };

@@ -32,6 +32,7 @@ struct user_entry {
 };
 
 struct devauth {
+    struct promfile *pf; /* the textfile its counters go to as well; NULL: none */
     mosquitto_plugin_id_t *pid;
     struct regcache *rc;                /* borrowed from plugin.c */
     struct secret_key key;
@@ -347,13 +348,13 @@ static void publish_stats(const struct devauth *da, const struct regcache_info *
         STATS_U64_MEMBER("cache_hits", da->c.cache_hits),
         STATS_U64_MEMBER("slow_checks", da->c.slow_checks),
         STATS_U64_MEMBER("fast_checks", da->c.fast_checks),
-        STATS_U64_MEMBER("registry_accounts", info->accounts),
+        STATS_GAUGE_MEMBER("registry_accounts", info->accounts),
         STATS_BOOL_MEMBER("registry_db_ok", info->db_ok),
         STATS_BOOL_MEMBER("registry_from_file", info->from_file),
         STATS_I64_MEMBER("registry_loaded_ms", info->loaded_ms),
     };
 
-    stats_publish("devauth", &reasons, members, sizeof(members) / sizeof(members[0]));
+    stats_publish(da->pf, "devauth", &reasons, members, sizeof(members) / sizeof(members[0]));
 }
 
 static int on_tick(int event, void *event_data, void *userdata)
@@ -473,9 +474,17 @@ fail:
     return r == MOSQ_ERR_SUCCESS ? MOSQ_ERR_INVAL : r;
 }
 
+static void devauth_metrics(void *state, struct promfile *pf)
+{
+    struct devauth *da = state;
+
+    da->pf = pf;
+}
+
 const struct plugin_module plugin_module_devauth = {
     .name = "devauth",
     .options = devauth_options,
     .start = devauth_start,
     .stop = devauth_stop,
+    .metrics = devauth_metrics,
 };

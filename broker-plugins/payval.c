@@ -34,6 +34,7 @@
 #define PAYVAL_LOG_BUCKET 2
 
 struct payval {
+    struct promfile *pf; /* the textfile its counters go to as well; NULL: none */
     mosquitto_plugin_id_t *pid;
     struct regcache *rc;                        /* borrowed for the plugin's lifetime */
     struct msg_bucket_rate rate[MSG_KIND_COUNT]; /* messages per device, by kind */
@@ -224,11 +225,11 @@ static void publish_stats(const struct payval *st)
         STATS_U64_MEMBER("forwarded", st->forwarded),
         STATS_U64_MEMBER("not_forwarded", st->not_forwarded),
         STATS_U64_MEMBER("log_suppressed", st->log_suppressed),
-        STATS_U64_MEMBER("devices", msg_ratetable_count(st->devices)),
+        STATS_GAUGE_MEMBER("devices", msg_ratetable_count(st->devices)),
         STATS_U64_MEMBER("devices_evicted", msg_ratetable_evicted(st->devices)),
     };
 
-    stats_publish("payval", &reasons, members, sizeof(members) / sizeof(members[0]));
+    stats_publish(st->pf, "payval", &reasons, members, sizeof(members) / sizeof(members[0]));
 }
 
 static int on_tick(int event, void *event_data, void *userdata)
@@ -373,9 +374,17 @@ static void payval_stop(void *state, mosquitto_plugin_id_t *pid)
     mosquitto_free(st);
 }
 
+static void payval_metrics(void *state, struct promfile *pf)
+{
+    struct payval *st = state;
+
+    st->pf = pf;
+}
+
 const struct plugin_module plugin_module_payval = {
     .name = "payval",
     .options = payval_options,
     .start = payval_start,
     .stop = payval_stop,
+    .metrics = payval_metrics,
 };

@@ -30,22 +30,32 @@ static const struct plugin_module *const modules[] = {
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 
-/* plugin.c's own options, read into a regcache_config. */
+/* plugin.c's own options: the regcache's, and the metrics textfile. */
+struct plugin_config {
+    struct regcache_config cache;
+    char metrics_textfile[512];
+};
+
 static const struct conf_key plugin_options[] = {
-    {"db_conninfo", CONF_STR, NULL, offsetof(struct regcache_config, conninfo),
+    {"db_conninfo", CONF_STR, NULL, offsetof(struct plugin_config, cache.conninfo),
      sizeof(((struct regcache_config *)0)->conninfo), 0, 0,
      "libpq connection string of a pantau_broker role (its password in a passfile)"},
     /* 8 bytes left for the suffix of regcache's temporary file */
-    {"snapshot_file", CONF_STR, NULL, offsetof(struct regcache_config, snapshot_path),
+    {"snapshot_file", CONF_STR, NULL, offsetof(struct plugin_config, cache.snapshot_path),
      sizeof(((struct regcache_config *)0)->snapshot_path) - 8, 0, 0,
      "the regcache's local copy of the registry"},
-    {"reload_ms", CONF_INT, "5000", offsetof(struct regcache_config, reload_ms), sizeof(long long),
-     100, 3600000, "full reload of the registry at least this often, ms"},
+    {"reload_ms", CONF_INT, "5000", offsetof(struct plugin_config, cache.reload_ms),
+     sizeof(long long), 100, 3600000, "full reload of the registry at least this often, ms"},
+    {"metrics_textfile", CONF_STR, "", offsetof(struct plugin_config, metrics_textfile),
+     sizeof(((struct plugin_config *)0)->metrics_textfile) - 8, 0, 0,
+     "the modules' counters as a Prometheus textfile for node_exporter (a .prom file, written "
+     "by a thread of its own at each stats_interval); empty: none"},
     CONF_END,
 };
 
 struct plugin {
     mosquitto_plugin_id_t *pid;
+    struct promfile *pf;
     struct regcache *rc;
     void *state[N_MODULES];
     size_t started;                     /* modules[0..started) are running */
@@ -240,6 +250,7 @@ static void plugin_free(struct plugin *p)
     for (m = p->started; m > 0; m--) {
         modules[m - 1]->stop(p->state[m - 1], p->pid);
     }
+    promfile_free(p->pf);
     regcache_free(p->rc);
     free(p);
 }
@@ -254,7 +265,7 @@ int mosquitto_plugin_version(int supported_version_count, const int *supported_v
 int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
                           struct mosquitto_opt *options, int option_count)
 {
-    struct regcache_config cfg;
+    struct plugin_config cfg;
     struct plugin *p = NULL;
     char err[MSG_ERRLEN] = "";
     int rc;
@@ -276,7 +287,14 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
         goto fail;
     }
     p->pid = identifier;
-    p->rc = regcache_new(&cfg, err, sizeof(err));
+    if (cfg.metrics_textfile[0] != '\0') {
+        p->pf = promfile_new(cfg.metrics_textfile, err, sizeof(err));
+        if (p->pf == NULL) {
+            rc = MOSQ_ERR_INVAL;
+            goto fail;
+        }
+    }
+    p->rc = regcache_new(&cfg.cache, err, sizeof(err));
     if (p->rc == NULL) {
         rc = MOSQ_ERR_UNKNOWN;
         goto fail;
@@ -287,6 +305,9 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
                                         option_count, err, sizeof(err));
         if (rc != MOSQ_ERR_SUCCESS) {
             goto fail;
+        }
+        if (modules[p->started]->metrics != NULL) {
+            modules[p->started]->metrics(p->state[p->started], p->pf);
         }
     }
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "pantau_broker: started with %zu modules", N_MODULES);

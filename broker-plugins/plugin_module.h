@@ -38,6 +38,7 @@
 #include <mosquitto_plugin.h>
 
 #include "conf.h"
+#include "promfile.h"
 #include "msg_clock.h"
 #include "msg_ratetable.h"
 #include "refusal.h"
@@ -58,6 +59,9 @@ struct plugin_module {
                  struct mosquitto_opt *opts, int n, char *err, size_t errlen);
     /* Unregisters its callbacks and frees state; NULL is a no-op. */
     void (*stop)(void *state, mosquitto_plugin_id_t *pid);
+    /* After start: the textfile its counters go to as well (pf borrowed until stop; NULL, the
+     * default, none). */
+    void (*metrics)(void *state, struct promfile *pf);
 };
 
 /* A callback a module registers in start (with its state as userdata) and unregisters in stop.

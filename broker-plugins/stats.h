@@ -10,6 +10,12 @@
  *
  *   {"module":"payval","ts":"2026-02-11T03:15:00.000Z","accepted":5,...}
  *
+ * The same members as Prometheus text (stats_prometheus), for the plugin's textfile (promfile.h):
+ * pantau_broker_<module>_<name>_total for a counter, pantau_broker_<module>_<name> for a gauge
+ * or a boolean (0 or 1), and the refusals as one counter labelled by reason
+ * (pantau_broker_payval_refused_total{reason="schema"}); the sum and the flat members of the
+ * reasons are the JSON's only (Prometheus sums labels itself).
+ *
  * Also the option stats_interval (STATS_INTERVAL_OPTION), which every module reads the same way.
  *
  * Not for: what a module counts, or when it refuses (the modules). No allocation; publishing
@@ -25,9 +31,13 @@
 
 #define STATS_TOPIC_PREFIX "$SYS/pantau/"
 #define STATS_JSON_MAX 2048 /* bytes of one object, NUL included */
+#define STATS_PROM_MAX 8192 /* bytes of one module's Prometheus text, NUL included */
+
+struct promfile;
 
 enum stats_type {
-    STATS_U64,         /* "name":u */
+    STATS_U64,         /* "name":u, a counter */
+    STATS_GAUGE,       /* "name":u, a gauge (how many now) */
     STATS_I64,         /* "name":i */
     STATS_BOOL,        /* "name":true or false (u != 0) */
     STATS_TOTAL,       /* "name": the sum of the reasons' counters */
@@ -45,6 +55,10 @@ struct stats_member {
 #define STATS_U64_MEMBER(name, v)           \
     {                                       \
         (name), STATS_U64, (uint64_t)(v), 0 \
+    }
+#define STATS_GAUGE_MEMBER(name, v)           \
+    {                                         \
+        (name), STATS_GAUGE, (uint64_t)(v), 0 \
     }
 #define STATS_I64_MEMBER(name, v)          \
     {                                      \
@@ -71,10 +85,18 @@ struct stats_reasons {
 size_t stats_json(const char *module, int64_t wall_ms, const struct stats_reasons *reasons,
                   const struct stats_member *members, size_t n_members, char *buf, size_t buflen);
 
+/* Writes module's members (as stats_json's) as Prometheus exposition text into buf (buflen
+ * bytes, NUL included). Returns its length, or 0 if it does not fit. An I64 member is a gauge;
+ * one named "*_ms" is a wall-clock time, given as "*_timestamp_seconds" (Prometheus' unit). */
+size_t stats_prometheus(const char *module, const struct stats_reasons *reasons,
+                        const struct stats_member *members, size_t n_members, char *buf,
+                        size_t buflen);
+
 /* Writes module's object at the wall clock's now and publishes it retained on
  * $SYS/pantau/<module> (QoS 0, mosquitto copies it); one that does not fit STATS_JSON_MAX bytes
- * is logged as a warning and not published. Broker thread only. */
-void stats_publish(const char *module, const struct stats_reasons *reasons,
+ * is logged as a warning and not published. With a textfile (pf, borrowed; NULL: none), puts
+ * the same as Prometheus text there too. Broker thread only. */
+void stats_publish(struct promfile *pf, const char *module, const struct stats_reasons *reasons,
                    const struct stats_member *members, size_t n_members);
 
 /* The interval gate of a tick: true (and *next_ms moved to now_ms + every_ms) once now_ms has

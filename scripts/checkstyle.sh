@@ -32,6 +32,7 @@ FORMATTED=(
     broker-plugins/admin_enrol.h
     broker-plugins/devacl.c
     edge-agent/engine/agent_window.c
+    broker-plugins/promfile.c
     msg/msg_file.c
     msg/msg_hex.c
     msg/msg_hex.h
@@ -49,6 +50,7 @@ FORMATTED=(
     tests/unit/test_msg_bucket.c
     tests/unit/test_msg_ratetable.c
     tests/unit/test_msg_file.c
+    tests/unit/test_stats.c
     tests/unit/test_msg_hex.c
     broker-plugins/devacl.h
     broker-plugins/payval.h

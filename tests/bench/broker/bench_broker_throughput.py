@@ -74,13 +74,9 @@ def run(exe, port, devices, per_device, window, secrets=None, sub=None):
     return float(out["rate"]), int(out["accepted"])
 
 
-def main():
-    args = [int(a) for a in sys.argv[1:]]
-    rounds, devices, per_device, window = (args + [7, 50, 400, 16][len(args):])[:4]
-    exe = build_tool()
-    e = B.BrokerEnv("bench-throughput", extra=EXTRA, plugin_opts={
-        "rate_flood_gateway": "1000000/s burst 1000000", "stats_interval": "10",
-        "reload_ms": "60000"})
+def make_accounts(e, devices):
+    """devices flood gateways with their accounts and stations in e's database, and a collector
+    account; waits until e's broker admits them. Returns (the secrets file, (sub user, pass))."""
     key = server_key(e.key_file)
     secrets_path = os.path.join(e.root, "secrets.txt")
     names = ["%s%d" % (PREFIX, i) for i in range(devices)]
@@ -101,6 +97,17 @@ def main():
     sub = ("collector-bench", e.add_user("collector-bench", "collector"))
     e.wait_connack(names[-1], names[-1], secrets[-1], 0, timeout=60)
     e.wait_connack(sub[0], sub[0], sub[1], 0, timeout=60)
+    return secrets_path, sub
+
+
+def main():
+    args = [int(a) for a in sys.argv[1:]]
+    rounds, devices, per_device, window = (args + [7, 50, 400, 16][len(args):])[:4]
+    exe = build_tool()
+    e = B.BrokerEnv("bench-throughput", extra=EXTRA, plugin_opts={
+        "rate_flood_gateway": "1000000/s burst 1000000", "stats_interval": "10",
+        "reload_ms": "60000"})
+    secrets_path, sub = make_accounts(e, devices)
     plain = H.Mosquitto(os.path.join(e.root, "plain"), allow_anonymous=True, extra=EXTRA).start()
 
     rates = {"plain": [], "plugin": []}
