@@ -80,6 +80,11 @@ def main():
     print("Ratio of the medians (on / off): %.3f; median of the per-round ratios: %.3f "
           "(min %.2f, max %.2f)" % (m_on / m_off, statistics.median(ratios), min(ratios),
                                     max(ratios)))
+    c_off = statistics.median(cpu_us["off"])
+    c_on = statistics.median(cpu_us["on"])
+    print("Broker CPU per reading (median): off %.1f us, on %.1f us; off / on %.3f (the "
+          "throughput a saturated broker core would keep with the textfile on)" % (
+              c_off, c_on, c_off / c_on))
 
 
 if __name__ == "__main__":
