@@ -7,7 +7,10 @@
 #   build-asan/  clang, AddressSanitizer + UndefinedBehaviorSanitizer, libFuzzer targets
 #   build/       gcc, RelWithDebInfo: the programs the demo and the benchmarks run
 # Each ctest run starts its own PostgreSQL (the `servers` fixture) and the tests start their own
-# mosquitto brokers, all on loopback on free ports, with their data under the build tree.
+# mosquitto brokers, all on loopback on free ports, with their data under the build tree. Tests
+# run two at a time (jobs), integration tests too, each in its own databases: copies of one
+# migrated template (tests/harness: PgCluster.schema_database); tests/CMakeLists.txt lists the
+# few that run alone (PANTAU_SERIAL_TESTS).
 # Works when run twice in a row and after a run that was killed. The last line is ctest's
 # summary (of the failing run, if one failed).
 #

@@ -183,7 +183,7 @@ class AlertWorld:
         self.procs = []
         self.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname ="
                  " 'pantau_alertd_test') THEN CREATE ROLE pantau_alertd_test LOGIN;"
-                 " END IF; END $$")
+                 " END IF; EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$")
         self.sql("GRANT pantau_alertd TO pantau_alertd_test")
         self.alertd_dsn = self.dsn.replace("user=postgres", "user=pantau_alertd_test")
         # the test's own routes: the shipped defaults would send to every unit

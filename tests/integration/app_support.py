@@ -49,13 +49,43 @@ STATE_STORED = "tersimpan di POC"     # i18n/id.json st_stored, what the officer
 STATE_SAVED = "tersimpan di ponsel"   # st_saved
 
 
+def app_inputs_digest():
+    """A digest of what app/build.sh assembles: app/ and the contract files it copies."""
+    import hashlib
+    digest = hashlib.sha256()
+    paths = [os.path.join(B.SOURCE, "schema", "json", "larva.json"),
+             os.path.join(B.SOURCE, "schema", "json", "defs.json"),
+             os.path.join(B.SOURCE, "schema", "data", "bekasi_wilayah.csv")]
+    for base, dirs, files in os.walk(os.path.join(B.SOURCE, "app")):
+        dirs[:] = sorted(d for d in dirs if d != "node_modules")
+        paths.extend(os.path.join(base, f) for f in sorted(files))
+    for path in paths:
+        digest.update(path.encode() + b"\0")
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
 def build_app():
-    """Assembles the app into $PANTAU_BUILD_DIR/app/web (app/build.sh); returns the folder."""
+    """Assembles the app into $PANTAU_BUILD_DIR/app/web (app/build.sh) unless it is there
+    from the same sources; returns the folder. Tests run two at a time: a file lock makes the
+    second wait for the first's build instead of replacing the folder under it."""
+    import fcntl
     out = os.path.join(B.BUILD, "app", "web")
-    r = subprocess.run(["bash", os.path.join(B.SOURCE, "app", "build.sh"), out],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
-    if r.returncode != 0:
-        raise AssertionError("app/build.sh failed:\n%s" % r.stdout)
+    stamp = os.path.join(B.BUILD, "app", "web.sources")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(os.path.join(B.BUILD, "app", "build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        want = app_inputs_digest()
+        if os.path.isdir(out) and os.path.exists(stamp) and open(stamp).read() == want:
+            return out
+        r = subprocess.run(["bash", os.path.join(B.SOURCE, "app", "build.sh"), out],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=300)
+        if r.returncode != 0:
+            raise AssertionError("app/build.sh failed:\n%s" % r.stdout)
+        with open(stamp, "w") as f:
+            f.write(want)
     return out
 
 

@@ -126,7 +126,7 @@ class CollectorWorld:
     def __init__(self, env):
         env.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname ="
                 " 'pantau_collector_test') THEN CREATE ROLE pantau_collector_test LOGIN;"
-                " END IF; END $$")
+                " END IF; EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$")
         env.sql("GRANT pantau_ingest TO pantau_collector_test")
         self.root = env.root
         self.mqtt_port = env.port

@@ -462,13 +462,14 @@ class BrokerEnv:
         else:
             self.cluster = H.shared_cluster()
         self.dbname = "broker_%s_%s" % (name.replace("-", "_"), uuid.uuid4().hex[:8])
-        self.dsn = self.cluster.create_database(self.dbname)
+        self.dsn = self.cluster.schema_database(self.dbname)
         if not own_cluster:
             H.on_exit(lambda: self.cluster.drop_database(self.dbname))
-        H.apply_schema(self.dsn)
         # the plugin logs in as a member of pantau_broker, as in production
         self.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s')"
-                 " THEN CREATE ROLE %s LOGIN; END IF; END $$" % (BROKER_ROLE, BROKER_ROLE))
+                 " THEN CREATE ROLE %s LOGIN; END IF;"
+                 " EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$"
+                 % (BROKER_ROLE, BROKER_ROLE))
         self.sql("GRANT pantau_broker TO %s" % BROKER_ROLE)
         self.broker_dsn = self.dsn.replace("user=postgres", "user=%s" % BROKER_ROLE)
         self.key_file = os.path.join(self.root, "device.key")

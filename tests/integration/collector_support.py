@@ -189,13 +189,12 @@ class CollectorEnv:
         else:
             self.cluster = H.shared_cluster()
         self.dbname = "collector_%s_%s" % (name.replace("-", "_"), uuid.uuid4().hex[:8])
-        self.dsn = self.cluster.create_database(self.dbname)
-        H.apply_schema(self.dsn)
+        self.dsn = self.cluster.schema_database(self.dbname)
         # the collector logs in as a member of pantau_ingest, as in production, so that a
         # missing grant fails here
         self.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname ="
                  " 'pantau_collector_test') THEN CREATE ROLE pantau_collector_test LOGIN;"
-                 " END IF; END $$")
+                 " END IF; EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$")
         self.sql("GRANT pantau_ingest TO pantau_collector_test")
         self.collector_dsn = self.dsn.replace("user=postgres", "user=pantau_collector_test")
         self.mosq = H.Mosquitto(os.path.join(self.root, "mosquitto"), extra=broker_extra)

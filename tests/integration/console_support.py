@@ -73,7 +73,9 @@ class ConsoleWorld:
         self.proc = None
         self.port = None
         self.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)"
-                 " THEN CREATE ROLE " + CONSOLE_ROLE + " LOGIN; END IF; END $$", CONSOLE_ROLE)
+                 " THEN CREATE ROLE " + CONSOLE_ROLE + " LOGIN; END IF;"
+                 " EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$",
+                 CONSOLE_ROLE)
         self.sql("GRANT pantau_console TO " + CONSOLE_ROLE)
         self.console_dsn = self.dsn.replace("user=postgres", "user=" + CONSOLE_ROLE)
         assert self.console_dsn != self.dsn, self.dsn

@@ -44,7 +44,9 @@ def sql(query, *args):
 
 
 sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s')"
-    " THEN CREATE ROLE %s LOGIN; END IF; END $$" % (ADMIN_ROLE, ADMIN_ROLE))
+    " THEN CREATE ROLE %s LOGIN; END IF;"
+    " EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$"
+    % (ADMIN_ROLE, ADMIN_ROLE))
 sql("GRANT pantau_admin TO %s" % ADMIN_ROLE)
 ADMIN_DSN = DSN.replace("user=postgres", "user=%s" % ADMIN_ROLE)
 assert ADMIN_DSN != DSN, DSN

@@ -35,7 +35,9 @@ def world():
         e = B.BrokerEnv("admin-reg")
         H.on_exit(e.close)
         e.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s')"
-              " THEN CREATE ROLE %s LOGIN; END IF; END $$" % (ADMIN_ROLE, ADMIN_ROLE))
+              " THEN CREATE ROLE %s LOGIN; END IF;"
+              " EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$"
+              % (ADMIN_ROLE, ADMIN_ROLE))
         e.sql("GRANT pantau_admin TO %s" % ADMIN_ROLE)
         col = start_collector(e, "collector-1")
         _state.update(env=e, collector=col,

@@ -30,7 +30,7 @@ def test_alertd_publishes_through_the_plugin_and_a_dashboard_reads_it():
                 " VALUES ('flood\\_%%', 'bpbd', 'mqtt')")
         env.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname ="
                 " 'pantau_alertd_test') THEN CREATE ROLE pantau_alertd_test LOGIN;"
-                " END IF; END $$")
+                " END IF; EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$")
         env.sql("GRANT pantau_alertd TO pantau_alertd_test")
         got, lock = [], threading.Lock()
 

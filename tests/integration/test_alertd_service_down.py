@@ -56,7 +56,7 @@ def test_collector_down_raises_once_and_back_resolves():
     try:
         env.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname ="
                 " 'pantau_alertd_test') THEN CREATE ROLE pantau_alertd_test LOGIN;"
-                " END IF; END $$")
+                " END IF; EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$")
         env.sql("GRANT pantau_alertd TO pantau_alertd_test")
         env.sql("UPDATE pantau_alert.rule_setting SET value = '\"3 seconds\"'"
                 " WHERE name = 'service_down_after'")

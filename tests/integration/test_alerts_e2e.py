@@ -130,7 +130,7 @@ def run(env):
     t0 = time.monotonic()
     env.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname ="
             " 'pantau_alertd_test') THEN CREATE ROLE pantau_alertd_test LOGIN;"
-            " END IF; END $$")
+            " END IF; EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$")
     env.sql("GRANT pantau_alertd TO pantau_alertd_test")
     env.sql("DELETE FROM pantau_alert.route")
     env.sql("DELETE FROM pantau_alert.escalation")

@@ -58,7 +58,9 @@ def world():
     env = B.BrokerEnv("cert-revoke", start=False)
     H.on_exit(env.close)
     env.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s')"
-            " THEN CREATE ROLE %s LOGIN; END IF; END $$" % (ADMIN_ROLE, ADMIN_ROLE))
+            " THEN CREATE ROLE %s LOGIN; END IF;"
+            " EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$"
+            % (ADMIN_ROLE, ADMIN_ROLE))
     env.sql("GRANT pantau_admin TO %s" % ADMIN_ROLE)
     r = admin(env, "ca-init", ca)
     assert "0 revoked" in r.stdout, r.stdout
@@ -197,7 +199,8 @@ def test_commands_refuse_what_they_must():
     assert "--out DIR is required" in r.stderr, r.stderr
     # a role without pantau_admin cannot revoke
     env.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname ="
-            " 'pantau_cert_nobody') THEN CREATE ROLE pantau_cert_nobody LOGIN; END IF; END $$")
+            " 'pantau_cert_nobody') THEN CREATE ROLE pantau_cert_nobody LOGIN; END IF;"
+            " EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$")
     r = admin(env, "cert-revoke", "--device", "gw-cr2", "--ca", s["ca"], want=1,
               role="pantau_cert_nobody")
     assert "permission denied" in r.stderr, r.stderr

@@ -105,7 +105,9 @@ def console_on(env):
     each environment starts its own), logging in as a member of pantau_console."""
     w = C.ConsoleWorld("views-" + env.name, start=False)
     env.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s')"
-            " THEN CREATE ROLE %s LOGIN; END IF; END $$" % (C.CONSOLE_ROLE, C.CONSOLE_ROLE))
+            " THEN CREATE ROLE %s LOGIN; END IF;"
+            " EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$"
+            % (C.CONSOLE_ROLE, C.CONSOLE_ROLE))
     env.sql("GRANT pantau_console TO " + C.CONSOLE_ROLE)
     w.dsn = env.dsn
     w.console_dsn = env.dsn.replace("user=postgres", "user=" + C.CONSOLE_ROLE)

@@ -54,7 +54,8 @@ def sql(query, *args):
 
 for role, member in ((ADMIN_ROLE, True), (OTHER_ROLE, False)):
     sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s')"
-        " THEN CREATE ROLE %s LOGIN; END IF; END $$" % (role, role))
+        " THEN CREATE ROLE %s LOGIN; END IF;"
+        " EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$" % (role, role))
     if member:
         sql("GRANT pantau_admin TO %s" % role)
 ADMIN_DSN = DSN.replace("user=postgres", "user=%s" % ADMIN_ROLE)
