@@ -5,6 +5,7 @@
 
 #include <openssl/sha.h>
 
+#include "msg_err.h"
 #include "msg_hex.h"
 #include "msg_secret.h"
 
@@ -67,23 +68,30 @@ int admin_enrol_officers_check(const char *const *officers, int n)
  * output, hex>". Returns 0, or -1 if hash is not of that form. */
 static int officer_verifier(const char *hash, char *out)
 {
-    const char *p = hash + strlen(MSG_SECRET_PBKDF2_PREFIX);
-    const char *salt = strchr(p, '$');
-    const char *dk = salt != NULL ? strchr(salt + 1, '$') : NULL;
+    const char *p = NULL;
+    const char *salt = NULL;
+    const char *dk = NULL;
     unsigned char dk_bytes[64];
     unsigned char salt_bytes[16];
     unsigned char sum[SHA256_DIGEST_LENGTH];
     size_t ilen;
     int rc = -1;
 
-    if (!msg_secret_is_password_hash(hash) || dk == NULL) {
+    memset(dk_bytes, 0, sizeof(dk_bytes));
+    if (!msg_secret_is_password_hash(hash)) {
+        goto out;
+    }
+    p = hash + strlen(MSG_SECRET_PBKDF2_PREFIX);
+    salt = strchr(p, '$');
+    dk = salt != NULL ? strchr(salt + 1, '$') : NULL;
+    if (dk == NULL) {
         goto out;
     }
     ilen = (size_t)(salt - p);
     if (ilen < 1 || ilen > 8 || strspn(p, "0123456789") != ilen || dk - salt - 1 != 32 ||
         strlen(dk + 1) != 128 ||
-        msg_hex_decode_any(salt + 1, 32, salt_bytes, sizeof(salt_bytes), NULL) != 0 ||
-        msg_hex_decode_any(dk + 1, 128, dk_bytes, sizeof(dk_bytes), NULL) != 0) {
+        msg_hex_decode_any(salt + 1, 32, salt_bytes, sizeof(salt_bytes), NULL) != MSG_OK ||
+        msg_hex_decode_any(dk + 1, 128, dk_bytes, sizeof(dk_bytes), NULL) != MSG_OK) {
         goto out;
     }
     SHA256(dk_bytes, sizeof(dk_bytes), sum);

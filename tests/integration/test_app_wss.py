@@ -11,6 +11,8 @@ which would accept any certificate. The test shows the pin is what makes the dif
 same profile without it cannot connect (the handshake fails on the unknown CA, the report stays
 "tersimpan di ponsel" and nothing reaches the database), and with the pin of another key it
 cannot either; with the right pin the report is stored once and shown "tersimpan di POC".
+Then English is chosen at the foot of the page: the list reads "stored at the POC", and still
+does when the page is opened again.
 (A per-test NSS database with the CA, the other way, needs certutil (libnss3-tools), which the
 build machine does not have.)
 """
@@ -21,6 +23,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+
+from selenium.webdriver.support.ui import Select  # noqa: E402
 
 from app_support import (STATE_SAVED, STATE_STORED, AppWorld, Browser, H,  # noqa: E402
                          make_tls, spki_sha256)
@@ -69,6 +73,15 @@ def test_a_report_is_stored_once_over_wss_with_the_test_certificate_pinned():
     assert list(got) == [1] and got[1][0] == "jmt-0412" and got[1][-1] == [
         ("bath_tub", "indoor", 2, 1)], got
     assert w.dead_letters("hh-wss-01") == 0
+
+    # English, chosen at the foot of the page, kept on the phone (i18n/en.json)
+    Select(b.q("#lang")).select_by_value("en")
+    H.wait_until(lambda: b.js("return document.documentElement.lang") == "en"
+                 and b.outbox() == [(1, "stored at the POC")], 20,
+                 "the page in English")
+    assert b.text("#signout") == "Sign out"
+    b.open(w.site.url)
+    assert b.outbox() == [(1, "stored at the POC")], b.outbox()
     b.quit()
 
 
