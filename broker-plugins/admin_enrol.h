@@ -33,8 +33,8 @@
     "  enrol-phone ID --url URL --officer USER... [--description TEXT]\n"                     \
     "                               add an officer's phone (kind handheld) that carries\n"    \
     "                               the officer accounts USER (role officer) and print its\n" \
-    "                               enrolment code once (pantau2;ID;KEY;URL;USER:HASH...:\n"  \
-    "                               the app's code or QR); URL is the broker's WebSocket\n"
+    "                               enrolment code once (pantau2;ID;KEY;URL;USER:VERIFIER\n"  \
+    "                               ...: the app's code or QR); URL is the broker's WebSocket\n"
 
 #define ADMIN_ENROL_USAGE_OPTIONS                                                           \
     "      --url URL                enrol-phone: the broker's WebSocket URL for the app\n"  \
