@@ -66,6 +66,7 @@ enum {
     OPT_DRY_RUN,
     OPT_TIMEOUT,
     OPT_URL,
+    OPT_OFFICER,
 };
 
 struct admin {
@@ -92,6 +93,8 @@ struct admin {
     const char *rd_timeout;
     bool rd_dry_run;
     const char *enrol_url; /* enrol-phone --url (admin_enrol.h); NULL otherwise */
+    const char *enrol_officers[ADMIN_ENROL_OFFICERS_MAX]; /* enrol-phone --officer */
+    int n_enrol_officers;
     PGconn *conn;
 };
 
@@ -366,6 +369,7 @@ static int tx(struct admin *ad, const char *sql)
 
 static int device_add(struct admin *ad, const char *id)
 {
+    char officer_verifiers[ADMIN_ENROL_OFFICERS_MAX][ADMIN_ENROL_VERIFIER_MAX + 1];
     char secret[SECRET_DEVICE_KEY_LEN + 1];
     char hash[SECRET_HASH_MAX + 1];
     struct admin_registry_time from;
@@ -451,6 +455,11 @@ static int device_add(struct admin *ad, const char *id)
             goto out;
         }
     }
+    if (ad->enrol_url != NULL &&
+        admin_enrol_officers_add(ad->conn, id, ad->enrol_officers, ad->n_enrol_officers,
+                                 officer_verifiers) != 0) {
+        goto out;
+    }
     if (tx(ad, "COMMIT") != 0) {
         goto out;
     }
@@ -458,7 +467,8 @@ static int device_add(struct admin *ad, const char *id)
         fprintf(stderr, "pantau-admin: phone %s enrolled (handheld). Its enrolment code "
                         "follows on stdout, once: it holds its key and cannot be shown again.\n",
                 id);
-        admin_enrol_print(stdout, id, secret, ad->enrol_url);
+        admin_enrol_print(stdout, id, secret, ad->enrol_url, ad->enrol_officers,
+                          ad->n_enrol_officers, officer_verifiers);
         fflush(stdout);
         rc = 0;
         goto out;
@@ -1047,6 +1057,10 @@ static int enrol_phone(struct admin *ad, int argc, const char *id)
     if (rc != 0) {
         return rc;
     }
+    rc = admin_enrol_officers_check(ad->enrol_officers, ad->n_enrol_officers);
+    if (rc != 0) {
+        return rc;
+    }
     ad->kind = "handheld";
     return device_add(ad, id);
 }
@@ -1102,8 +1116,9 @@ static int dispatch(struct admin *ad, int argc, char **argv)
     if (strcmp(cmd, "enrol-phone") == 0) {
         return enrol_phone(ad, argc, a);
     }
-    if (ad->enrol_url != NULL) {
-        return admin_usage_fail("%s: --url does not apply", cmd);
+    if (ad->enrol_url != NULL || ad->n_enrol_officers > 0) {
+        return admin_usage_fail("%s: %s does not apply", cmd,
+                                ad->enrol_url != NULL ? "--url" : "--officer");
     }
     if (admin_alert_command_is(cmd)) {
         return admin_alert_run(&ad->alert, ad->kind, ad->conninfo, argc, argv);
@@ -1209,6 +1224,7 @@ int main(int argc, char **argv)
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"url", required_argument, NULL, OPT_URL},
+        {"officer", required_argument, NULL, OPT_OFFICER},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         ADMIN_REGISTRY_LONGOPTS,
@@ -1295,6 +1311,12 @@ int main(int argc, char **argv)
             break;
         case OPT_URL:
             ad.enrol_url = optarg;
+            break;
+        case OPT_OFFICER:
+            if (ad.n_enrol_officers == ADMIN_ENROL_OFFICERS_MAX) {
+                return admin_usage_fail("at most %d --officer options", ADMIN_ENROL_OFFICERS_MAX);
+            }
+            ad.enrol_officers[ad.n_enrol_officers++] = optarg;
             break;
         case 'h':
             usage(stdout);

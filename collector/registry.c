@@ -20,16 +20,24 @@
  * bindings as the broker reads them (MSG_BINDING_SQL: bounds in whole ms, rounded up; an open end
  * NULL; empty ranges left out). */
 static const char registry_sql[] =
-    "SELECT d.device_id, d.kind, d.enabled, b.station_id, b.from_ms, b.to_ms, b.station_kind"
+    "SELECT d.device_id, d.kind, d.enabled, b.station_id, b.from_ms, b.to_ms, b.station_kind,"
+    " EXISTS (SELECT 1 FROM pantau.phone p WHERE p.device_id = d.device_id)"
     " FROM pantau.device d LEFT JOIN (" MSG_BINDING_SQL ") b ON b.device_id = d.device_id"
     " ORDER BY d.device_id, b.from_ms NULLS FIRST";
+
+/* The officers each phone may carry (schema/029), by phone: a contiguous run per device. */
+static const char registry_officer_sql[] =
+    "SELECT device_id, officer FROM pantau.phone_officer_allowed ORDER BY device_id, officer";
 
 struct reg_device {
     char id[MSG_ID_MAX + 1];
     enum msg_device_kind kind;
     bool enabled;
+    bool phone;   /* an officer's phone: its inspectors are checked (schema/029) */
     size_t first; /* bindings[first .. first + n) */
     size_t n;
+    size_t ofirst; /* officers[ofirst .. ofirst + on) */
+    size_t on;
 };
 
 struct reg_copy {
@@ -37,6 +45,8 @@ struct reg_copy {
     size_t ndevices;
     struct msg_binding *bindings; /* judged by msg_binding_check, as the broker does */
     size_t nbindings;
+    char (*officers)[MSG_ID_MAX + 1]; /* the phones' officers, a run per phone */
+    size_t nofficers;
     size_t *index; /* device index + 1; 0 = empty slot */
     size_t nindex; /* a power of two, at least twice ndevices */
 };
@@ -50,6 +60,7 @@ static void copy_free(struct reg_copy *c)
 {
     free(c->devices);
     free(c->bindings);
+    free(c->officers);
     free(c->index);
     memset(c, 0, sizeof(*c));
 }
@@ -105,6 +116,44 @@ static int64_t ms_or(const PGresult *res, int row, int col, int64_t dflt)
     return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+/* Reads the phones' officers into n (devices loaded). Returns MSG_OK, MSG_ERR_DB or
+ * MSG_ERR_NOMEM with err set. */
+static int load_officers(struct reg_copy *n, PGconn *conn, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(conn, registry_officer_sql);
+    int rows;
+    int rc = MSG_OK;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "registry: load officers: %s", PQresultErrorMessage(res));
+        rc = MSG_ERR_DB;
+        goto out;
+    }
+    rows = PQntuples(res);
+    n->officers = calloc((size_t)rows + 1, sizeof(*n->officers));
+    if (n->officers == NULL) {
+        snprintf(err, errlen, "registry: out of memory for %d officers", rows);
+        rc = MSG_ERR_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < rows; i++) {
+        struct reg_device *d = (struct reg_device *)find(n, PQgetvalue(res, i, 0));
+        const char *officer = PQgetvalue(res, i, 1);
+
+        if (d == NULL || strlen(officer) > MSG_ID_MAX) {
+            continue; /* a device added since the first query, or not an inspector id */
+        }
+        if (d->on == 0) {
+            d->ofirst = n->nofficers;
+        }
+        memcpy(n->officers[n->nofficers++], officer, strlen(officer) + 1);
+        d->on++;
+    }
+out:
+    PQclear(res);
+    return rc;
+}
+
 int registry_load(struct registry *r, PGconn *conn, char *err, size_t errlen)
 {
     struct reg_copy n;
@@ -150,6 +199,7 @@ int registry_load(struct registry *r, PGconn *conn, char *err, size_t errlen)
             } else {
                 d->enabled = PQgetvalue(res, i, 2)[0] == 't';
             }
+            d->phone = PQgetvalue(res, i, 7)[0] == 't';
             d->first = n.nbindings;
             d->n = 0;
             while (n.index[slot] != 0) {
@@ -167,6 +217,12 @@ int registry_load(struct registry *r, PGconn *conn, char *err, size_t errlen)
             d->n++;
         }
     }
+    PQclear(res);
+    res = NULL;
+    rc = load_officers(&n, conn, err, errlen);
+    if (rc != MSG_OK) {
+        goto out;
+    }
     copy_free(&r->cur);
     r->cur = n;
     memset(&n, 0, sizeof(n));
@@ -175,6 +231,18 @@ out:
     copy_free(&n);
     PQclear(res);
     return rc;
+}
+
+/* Whether inspector (borrowed) is on phone d's list (schema/029). */
+static bool officer_allowed(const struct reg_copy *c, const struct reg_device *d,
+                            const char *inspector)
+{
+    for (size_t i = 0; i < d->on; i++) {
+        if (strcmp(c->officers[d->ofirst + i], inspector) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 int registry_check(const struct registry *r, const struct msg_event *ev, int64_t received_ms,
@@ -194,14 +262,25 @@ int registry_check(const struct registry *r, const struct msg_event *ev, int64_t
         return REGISTRY_MISS;
     }
     if (!d->enabled) {
+        /* a miss, not a denial: a device enabled again a moment ago is found by the reload
+         * that a miss causes, as a new one is (the broker knows it at once, by NOTIFY) */
         snprintf(err, errlen, "device '%s' is disabled", ev->device_id);
-        return REGISTRY_DENY;
+        return REGISTRY_MISS;
     }
     if (!msg_kind_may_publish(d->kind, ev->stream)) {
         *category = msg_deadcat_name(MSG_DEADCAT_TOPIC);
         snprintf(err, errlen, "device '%s' of kind %s may not publish %s", ev->device_id,
                  msg_device_kind_name(d->kind), msg_stream_name(ev->stream));
         return REGISTRY_DENY;
+    }
+    if (d->phone && ev->stream == MSG_STREAM_LARVA &&
+        !officer_allowed(&r->cur, d, ev->u.larva.inspector)) {
+        /* a miss: an officer put on the phone a moment ago is found by the reload */
+        snprintf(err, errlen,
+                 "inspector '%s' is not an officer of phone '%s' (pantau-admin enrol-phone "
+                 "--officer; an enabled account of role officer)",
+                 ev->u.larva.inspector, ev->device_id);
+        return REGISTRY_MISS;
     }
     /* The corrected time (protocol.md 4.1) is computed in the database after the reading is
      * stored, so here, as at the broker, an unsynchronised reading is judged at its receive

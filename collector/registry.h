@@ -27,8 +27,9 @@
 /* registry_check() verdicts. */
 enum {
     REGISTRY_OK = 0,
-    REGISTRY_MISS, /* unknown device, or station not bound: a reload may change this */
-    REGISTRY_DENY, /* device disabled, or its kind may not publish this stream */
+    REGISTRY_MISS, /* unknown or disabled device, station not bound, inspector not an officer
+                    * of the phone: a reload may change this */
+    REGISTRY_DENY, /* its kind may not publish this stream, station of the wrong kind */
 };
 
 struct registry;
@@ -49,12 +50,13 @@ bool registry_loaded(const struct registry *r);
 size_t registry_devices(const struct registry *r);
 
 /* Checks ev (borrowed), received at received_ms (wall clock, ms since the Unix epoch), against
- * the cache. Returns REGISTRY_OK, or REGISTRY_MISS (unknown device, station not bound then) /
- * REGISTRY_DENY (disabled, stream not allowed, station of the wrong kind) with err saying why
+ * the cache. Returns REGISTRY_OK, or REGISTRY_MISS (unknown or disabled device, station not
+ * bound then, inspector not an officer of the phone) / REGISTRY_DENY (stream not allowed,
+ * station of the wrong kind) with err saying why
  * ("station: 'x' is not bound to device 'y' at ..."). The station binding is judged by
  * msg_binding_check(): at ts when the clock was synchronised, else at received_ms. On a refusal
  * *category (if category is not NULL) is the dead letter's category (schema/010): "identity"
- * (unknown or disabled device), "topic" (its kind may not publish the stream) or "station";
+ * (unknown or disabled device, an inspector the phone may not carry), "topic" (its kind may not publish the stream) or "station";
  * a static string. */
 int registry_check(const struct registry *r, const struct msg_event *ev, int64_t received_ms,
                    const char **category, char *err, size_t errlen);

@@ -59,7 +59,7 @@ def main():
     n_online = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     n_queued = int(sys.argv[2]) if len(sys.argv) > 2 else 500
     w = AppWorld("bench")
-    code = w.enrol_phone("hh-bench-01")
+    code = w.enrol_phone("hh-bench-01", officers=("jmt-bench",))
     b = Browser(w.profile("bench")).start()
     b.open(w.site.url)
     b.enrol(code)

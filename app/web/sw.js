@@ -9,7 +9,7 @@ const BUILD = '@BUILD@';
 const CACHE = 'pantau-app-' + BUILD;
 const SHELL = [
     './', 'index.html', 'app.css', 'manifest.webmanifest', 'icon.svg', 'icon-192.png',
-    'icon-512.png', 'i18n/id.json', 'js/main.js', 'js/db.js', 'js/outbox.js', 'js/sender.js',
+    'icon-512.png', 'i18n/id.json', 'i18n/en.json', 'js/main.js', 'js/db.js', 'js/outbox.js', 'js/sender.js',
     'js/transport.js', 'js/form.js', 'js/validate.js', 'js/i18n.js', 'js/enrol.js', 'js/net.js',
     'vendor/mqtt.esm.js', 'schema/larva.json', 'schema/defs.json', 'data/bekasi_wilayah.csv',
 ];

@@ -13,17 +13,20 @@ python3-selenium with its own profile folder (--user-data-dir), so that a test c
 start it again with the same IndexedDB, service worker and cache.
 
     w = AppWorld("offline")
-    code = w.enrol_phone("hh-test-01")
+    code = w.enrol_phone("hh-test-01")         # carries officer jmt-0412 (an account made here)
     b = Browser(w.profile("p1")).start()
     b.open(w.site.url)
-    b.enrol(code); b.sign_in("jmt-0412")
+    b.enrol(code); b.sign_in("jmt-0412")       # with officer_password("jmt-0412")
     b.fill(kelurahan="32.75.01.1002", rw=3, rt=5, containers=[("bath_tub", "indoor", 1, 0)])
     b.save()
 """
 
+import base64
 import functools
+import hashlib
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -89,14 +92,50 @@ def build_app():
     return out
 
 
-def ws_listener_lines(port):
+def ws_listener_lines(port, tls_files=None):
     """deploy/mosquitto.conf's WebSocket listener as config lines on 127.0.0.1:port, its
-    settings as shipped without the TLS files."""
+    settings as shipped without the TLS files, or (tls_files: {"cafile": path, "certfile": ...,
+    "keyfile": ...}) with its TLS settings as shipped, the files replaced by tls_files'."""
     settings = B.deploy_conf()[1][WS_PORT_SHIPPED]
     assert ("protocol", "websockets") in settings, "deploy's 8885 is not a websockets listener"
     lines = ["listener %d 127.0.0.1" % port]
-    lines += ["%s %s" % kv for kv in settings if kv[0] not in TLS_KEYS]
+    if tls_files is None:
+        lines += ["%s %s" % kv for kv in settings if kv[0] not in TLS_KEYS]
+    else:
+        assert {"certfile", "keyfile"} <= {k for k, _ in settings}, "deploy's 8885 has no TLS"
+        lines += ["%s %s" % (k, tls_files.get(k, v)) for k, v in settings]
     return "\n".join(lines)
+
+
+def make_tls(d):
+    """A test CA (ca.crt) and a server certificate for 127.0.0.1 signed by it (server.crt,
+    server.key) in folder d, made with the openssl command; returns {"cafile", "certfile",
+    "keyfile"} paths."""
+    def openssl(*args):
+        r = subprocess.run(["openssl"] + list(args), cwd=d, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=60)
+        assert r.returncode == 0, "openssl %s: %s" % (" ".join(args), r.stdout)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    os.makedirs(d, exist_ok=True)
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+            "-subj", "/CN=pantau app test CA")
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "server.ext")
+    return {k: os.path.join(d, f) for k, f in (("cafile", "ca.crt"), ("certfile", "server.crt"),
+                                               ("keyfile", "server.key"))}
+
+
+def spki_sha256(cert):
+    """The base64 SHA-256 of certificate cert's SubjectPublicKeyInfo (DER), as Chromium's
+    --ignore-certificate-errors-spki-list takes it."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"],
+                         stdout=subprocess.PIPE, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
+                         stdout=subprocess.PIPE, check=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -137,30 +176,71 @@ class StaticSite:
             self.server = None
 
 
+# an officer's verifier in an enrolment code (broker-plugins/admin_enrol.h)
+VERIFIER_RE = re.compile(r";([a-z0-9._-]+):([0-9]+)\$([0-9a-f]{32})\$([0-9a-f]{64})")
+
+
+def officer_verifier(secret_hash):
+    """The verifier enrol-phone prints for a stored password hash: iterations, salt and the
+    SHA-256 of the PBKDF2 output."""
+    _, it, salt, dk = secret_hash.split("$")
+    return "%s$%s$%s" % (it[2:], salt, hashlib.sha256(bytes.fromhex(dk)).hexdigest())
+
+
+def check_no_secrets(env):
+    """env.check_no_secrets() (no secret or hash in any log or message), with the one exception
+    of enrol-phone: an officer's verifier (her hash's salt, iterations and a check that is not
+    the stored digest) is printed in the enrolment code on stdout, each enrolment once."""
+    text = env.admin_output()
+    env.admin_output = lambda: VERIFIER_RE.sub(";<verifier>", text)
+    try:
+        env.check_no_secrets()
+    finally:
+        del env.admin_output
+
+
+def officer_password(name):
+    """The password the tests give officer name's account."""
+    return "sandi-%s-rahasia" % name
+
+
 class AppWorld:
     """Database, broker with the plugin and a WebSocket listener, the collector, the app."""
 
-    def __init__(self, name, own_cluster=False, **collector_conf):
+    def __init__(self, name, own_cluster=False, tls_files=None, **collector_conf):
+        """tls_files (make_tls's): the WebSocket listener with TLS, as shipped (wss://)."""
         self.ws_port = H.free_port()
         self.env = B.BrokerEnv("app-%s" % name, own_cluster=own_cluster,
-                               extra=ws_listener_lines(self.ws_port))
+                               extra=ws_listener_lines(self.ws_port, tls_files))
         H.on_exit(self.env.close)
         self.collector = start_collector(self.env, "collector-1", **collector_conf)
         self.site = StaticSite(build_app()).start()
-        self.ws_url = "ws://127.0.0.1:%d/" % self.ws_port
+        self.ws_url = "%s://127.0.0.1:%d/" % ("ws" if tls_files is None else "wss", self.ws_port)
 
     def profile(self, name):
         path = os.path.join(self.env.root, "chromium-%s" % name)
         os.makedirs(path, exist_ok=True)
         return path
 
-    def enrol_phone(self, device_id):
-        """pantau-admin enrol-phone: a handheld device and its account; returns the one-time
-        code it printed."""
+    def officer(self, name):
+        """The officer account name (pantau-admin user-add --role officer, password
+        officer_password(name)), made once."""
+        if not self.env.scalar("SELECT count(*) FROM pantau_ops.account WHERE username = %s",
+                               name):
+            self.env.add_user(name, "officer", password=officer_password(name),
+                              iterations=100000)
+        return name
+
+    def enrol_phone(self, device_id, officers=("jmt-0412",)):
+        """pantau-admin enrol-phone: a handheld device and its account, carrying the officer
+        accounts officers (made if needed); returns the one-time code it printed."""
+        args = []
+        for o in officers:
+            args += ["--officer", self.officer(o)]
         r = self.env.admin("enrol-phone", device_id, "--key-file", self.env.key_file,
-                           "--url", self.ws_url)
+                           "--url", self.ws_url, *args)
         code = r.stdout.strip()
-        assert code.startswith("pantau1;%s;" % device_id), "no code printed: %r" % r.stdout
+        assert code.startswith("pantau2;%s;" % device_id), "no code printed: %r" % r.stdout
         self.env.secrets[device_id] = code.split(";")[2]
         self.env.wait_connack(device_id, device_id, code.split(";")[2], 0)
         return code
@@ -195,8 +275,9 @@ class AppWorld:
 class Browser:
     """A headless chromium on a profile folder, driven by selenium."""
 
-    def __init__(self, profile):
+    def __init__(self, profile, extra_args=()):
         self.profile = profile
+        self.extra_args = tuple(extra_args)
         self.driver = None
 
     def start(self):
@@ -205,7 +286,7 @@ class Browser:
         for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                     "--disable-gpu", "--user-data-dir=%s" % self.profile,
                     "--window-size=420,900", "--no-first-run",
-                    "--disable-background-networking"):
+                    "--disable-background-networking") + self.extra_args:
             opts.add_argument(arg)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
@@ -277,13 +358,23 @@ class Browser:
         box.send_keys(code)
         self.tap(self.q("#enrol-form button[type=submit]"))
 
-    def sign_in(self, officer):
+    def sign_in(self, officer, password=None, expect_form=True):
+        """Signs in as officer with password (officer_password(officer) if None); waits for
+        the form, or (expect_form False) for the sign-in form's message, returned."""
         H.wait_until(lambda: self.visible("#signin-officer"), 10, "the sign-in form")
-        box = self.q("#signin-officer")
-        box.clear()
-        box.send_keys(officer)
+        for css, value in (("#signin-officer", officer),
+                           ("#signin-password",
+                            officer_password(officer) if password is None else password)):
+            box = self.q(css)
+            box.clear()
+            box.send_keys(value)
         self.tap(self.q("#signin-form button[type=submit]"))
-        H.wait_until(lambda: self.visible("#larva-form"), 10, "the form")
+        if expect_form:
+            H.wait_until(lambda: self.visible("#larva-form"), 20, "the form")
+            return ""
+        H.wait_until(lambda: self.text("#err-signin") not in ("", "Memeriksa kata sandi…"), 20,
+                     "the sign-in's message")
+        return self.text("#err-signin")
 
     def fill(self, kelurahan=None, rw=None, rt=None, address=None, building="house",
              containers=(), actions=()):

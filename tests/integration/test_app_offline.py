@@ -15,8 +15,10 @@ states in the outbox list ("tersimpan di POC"), the messages beside the fields.
 - a double tap on "save" files one report;
 - an invalid entry (more positive than inspected containers, RT 0) is refused on the phone
   with a message beside each field at fault, and nothing is saved or sent;
-- `pantau-admin enrol-phone` makes a handheld device with a device key and prints its code
-  once; it refuses an enrolled id, a URL that is not ws:// or wss://, another kind, stations.
+- `pantau-admin enrol-phone` makes a handheld device with a device key, records it as a phone
+  carrying its --officer accounts and prints its code once (with each officer's password
+  hash); it refuses an enrolled id, a URL that is not ws:// or wss://, another kind, stations,
+  no --officer, and an officer that is not an enabled officer account.
 """
 
 import os
@@ -26,7 +28,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from app_support import STATE_SAVED, STATE_STORED, AppWorld, Browser, H  # noqa: E402
+from app_support import (STATE_SAVED, STATE_STORED, AppWorld, Browser, H,  # noqa: E402
+                         check_no_secrets, officer_verifier)
 
 OFFICER = "jmt-0412"
 _state = {}
@@ -197,21 +200,40 @@ def test_enrol_phone_makes_a_handheld_and_refuses_what_it_cannot_do():
     assert env.sql("SELECT role, secret_kind FROM pantau_ops.account"
                    " WHERE username = 'hh-app-05'") == [("device", "device_key")]
     key = code.split(";")[2]
-    assert len(key) == 64 and code == "pantau1;hh-app-05;%s;%s" % (key, w.ws_url)
+    (officer_hash,) = env.sql("SELECT secret_hash FROM pantau_ops.account"
+                              " WHERE username = %s", OFFICER)[0]
+    assert len(key) == 64 and code == "pantau2;hh-app-05;%s;%s;%s:%s" % (
+        key, w.ws_url, OFFICER, officer_verifier(officer_hash))
+    assert officer_hash.split("$")[3] not in code   # the stored digest stays in the database
+    assert env.sql("SELECT officer FROM pantau.phone_officer WHERE device_id = 'hh-app-05'") == [
+        (OFFICER,)]
     again = env.admin("enrol-phone", "hh-app-05", "--key-file", env.key_file, "--url",
-                      w.ws_url, check=False)
+                      w.ws_url, "--officer", OFFICER, check=False)
     assert again.returncode == 1 and "has an account already" in again.stderr, again.stderr
-    for args, says in ((["--url", "http://x/"], "not a ws:// or wss:// URL"),
-                       ([], "needs --url"),
-                       (["--url", "ws://a;b/"], "';'"),
-                       (["--url", w.ws_url, "--kind", "flood_gateway"], "is a handheld"),
-                       (["--url", w.ws_url, "--station", "st-1"], "no station")):
+    env.add_user("op-05", "dashboard", iterations=100000)
+    off = ["--officer", OFFICER]
+    for args, says in ((["--url", "http://x/"] + off, "not a ws:// or wss:// URL"),
+                       (off, "needs --url"),
+                       (["--url", "ws://a;b/"] + off, "';'"),
+                       (["--url", w.ws_url, "--kind", "flood_gateway"] + off, "is a handheld"),
+                       (["--url", w.ws_url, "--station", "st-1"] + off, "no station"),
+                       (["--url", w.ws_url], "needs --officer"),
+                       (["--url", w.ws_url, "--officer", "Jmt 1"], "not an account name"),
+                       (["--url", w.ws_url] + off + off, "given twice")):
         r = env.admin("enrol-phone", "hh-app-06", "--key-file", env.key_file, *args,
                       check=False)
         assert r.returncode == 2 and says in r.stderr, (args, r.returncode, r.stderr)
+    # an officer who is no officer account (none, another role): nothing is added
+    for who in ("jmt-none", "op-05"):
+        r = env.admin("enrol-phone", "hh-app-06", "--key-file", env.key_file, "--url",
+                      w.ws_url, "--officer", who, check=False)
+        assert r.returncode == 1 and "is not an enabled officer account" in r.stderr, r.stderr
+        assert r.stdout == ""
     assert env.sql("SELECT 1 FROM pantau.device WHERE device_id = 'hh-app-06'") == []
-    # the key was printed once, inside the code, and is in no log
-    env.check_no_secrets()
+    assert env.sql("SELECT 1 FROM pantau.phone WHERE device_id = 'hh-app-06'") == []
+    # the key was printed once, inside the code, and is in no log; no stored hash either (the
+    # officer's verifier aside)
+    check_no_secrets(env)
 
 
 if __name__ == "__main__":

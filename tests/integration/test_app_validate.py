@@ -5,6 +5,10 @@ schema/json/ themselves, accepts every `valid` larva example of docs/protocol.md
 every `invalid` and `semantic` one, naming the member the example's reason= names; and a
 schema keyword it does not know stops it (a rule of a future schema is never skipped on the
 phone). No server is needed; it runs with the integration tests because it needs node.
+
+Also the words (app/web/i18n/): English (en.json) has exactly the keys of Bahasa Indonesia
+(id.json), each with the same {placeholders}, and every key the page names (data-i18n in
+index.html, t('key') in the modules) is in both.
 """
 
 import json
@@ -82,6 +86,30 @@ def test_what_the_form_can_get_wrong_is_named():
             assert errs == [], errs
         else:
             assert {"path": path, "keyword": keyword} in errs, (path, keyword, errs)
+
+
+def test_every_word_is_in_both_languages():
+    folder = os.path.join(SOURCE, "app", "web")
+    words = {}
+    for lang in ("id", "en"):
+        with open(os.path.join(folder, "i18n", lang + ".json"), encoding="utf-8") as f:
+            words[lang] = json.load(f)
+    only = set(words["id"]) ^ set(words["en"])
+    assert not only, "keys in one language only: %s" % sorted(only)
+    holes = re.compile(r"\{([a-z_]+)\}")
+    for key, text in words["id"].items():
+        assert sorted(holes.findall(text)) == sorted(holes.findall(words["en"][key])), key
+        assert words["en"][key].strip(), "empty English for %s" % key
+    named = set()
+    with open(os.path.join(folder, "index.html"), encoding="utf-8") as f:
+        named.update(re.findall(r'data-i18n(?:-placeholder)?="([^"]+)"', f.read()))
+    js = os.path.join(folder, "js")
+    for name in os.listdir(js):
+        with open(os.path.join(js, name), encoding="utf-8") as f:
+            named.update(re.findall(r"\bt\('([a-z_A-Z]+)'\s*[,)]", f.read()))
+    assert len(named) > 40, named
+    missing = named - set(words["id"])
+    assert not missing, "keys the page names and no language has: %s" % sorted(missing)
 
 
 def test_an_unknown_schema_keyword_stops_the_validator():

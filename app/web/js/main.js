@@ -170,8 +170,8 @@ async function screens() {
 async function onEnrol(ev) {
     ev.preventDefault();
     const c = enrol.parseCode($('#enrol-code').value);
-    if (c === null) {
-        $('#err-enrol').textContent = t('enrol_bad');
+    if (c === null || c === 'old') {
+        $('#err-enrol').textContent = t(c === 'old' ? 'enrol_old' : 'enrol_bad');
         return;
     }
     const pending = (await outbox.pending(app.db)).length;
@@ -185,14 +185,35 @@ async function onEnrol(ev) {
 
 async function onSignIn(ev) {
     ev.preventDefault();
-    const id = $('#signin-officer').value.trim();
+    const id = $('#signin-officer').value.trim().toLowerCase();
+    const password = $('#signin-password').value;
     if (!enrol.officerValid(id)) {
         $('#err-signin').textContent = t('signin_bad');
         return;
     }
+    const button = $('#signin-form button[type=submit]');
+    button.disabled = true; // PBKDF2 takes a moment on a phone
+    $('#err-signin').textContent = t('signin_checking');
+    let verdict;
+    try {
+        verdict = await enrol.signIn(app.db, id, password);
+    } finally {
+        button.disabled = false;
+    }
+    $('#signin-password').value = '';
+    if (verdict !== 'ok') {
+        $('#err-signin').textContent = t(verdict === 'unknown' ? 'signin_unknown' : 'signin_wrong',
+            { officer: id });
+        return;
+    }
     $('#err-signin').textContent = '';
-    await enrol.signIn(app.db, id);
     await screens();
+}
+
+// The language chosen (i18n/<lang>.json), kept on the phone; the page starts again in it.
+async function onLang() {
+    await db.putMeta(app.db, { key: 'lang', lang: $('#lang').value });
+    location.reload();
 }
 
 async function onSignOut() {
@@ -254,8 +275,11 @@ async function boot() {
     app.db = await db.open();
     app.channel = new BroadcastChannel('pantau-app');
     app.channel.onmessage = () => scheduleRender();
-    await i18n.load('id');
+    const lang = ((await db.getMeta(app.db, 'lang')) || {}).lang || 'id';
+    await i18n.load(lang);
     i18n.apply();
+    $('#lang').value = lang;
+    $('#lang').addEventListener('change', () => onLang().catch(fail));
     app.validate = await loadLarvaValidator('schema/');
     const csv = await (await fetchOk('data/bekasi_wilayah.csv')).text();
     const kelurahan = parseWilayah(csv);
