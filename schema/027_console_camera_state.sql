@@ -336,13 +336,18 @@ COMMENT ON FUNCTION pantau_console.cameras_now(timestamptz) IS 'Every camera at 
 
 -- ---- a gauge now ---------------------------------------------------------------------------------------
 
--- 022's gauge_now(), the same json, reading less: it read every reading of the last 2 hours in
--- full (flood_series: about 120 rows of a gauge read each minute, each joined to its ledger row,
--- mount and thresholds twice over) to use two of them. Now: the latest reading of the last 15
--- minutes (else of the 2 hours, as before), then only the best time and level of the readings of
--- the hour before it (flood_values_since) for the rise.
+-- 022's gauge_now(), the same json, reading less. It read every reading of the last 2 hours in
+-- full through flood_series() (about 120 rows of a gauge read each minute, each joined to its
+-- ledger row and reading again) to use two of them; and flood_series, a SQL function with its
+-- own search_path, is never inlined: its statement was planned again on every call (partitions
+-- of flood_reading and the ledger: most of the 20 gauges' time under load). Now: the latest
+-- reading among those of the last 15 minutes (else of the 2 hours, as before) by best time, and
+-- only that one joined to its ledger row and reading; for the rise, the best time and level
+-- alone of the earliest reading in the hour before it (flood_values_since). Generic plans (as
+-- 019 does for flood_values_since): the same shapes every call, partitions pruned at run time.
 CREATE OR REPLACE FUNCTION pantau_console.gauge_now(station text, at timestamptz)
-RETURNS json LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+RETURNS json LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     r record;
     first record;
@@ -351,13 +356,28 @@ DECLARE
     cadence interval;
     mult double precision;
     subj text := 'station:' || station;
+    since timestamptz;
 BEGIN
-    SELECT * INTO r FROM pantau_console.flood_series(station, at - interval '15 minutes') s
-    WHERE s.ts_best <= at ORDER BY s.ts_best DESC, s.seq DESC LIMIT 1;
-    IF r.ts_best IS NULL THEN
-        SELECT * INTO r FROM pantau_console.flood_series(station, at - interval '2 hours') s
-        WHERE s.ts_best <= at ORDER BY s.ts_best DESC, s.seq DESC LIMIT 1;
-    END IF;
+    FOREACH since IN ARRAY ARRAY[at - interval '15 minutes', at - interval '2 hours'] LOOP
+        -- as pantau_console.flood_series() gives a reading, for the latest one only
+        SELECT v.ts_best, v.level_cm, f.discharge_m3s, v.quantity, v.value,
+               CASE WHEN v.value IS NOT NULL
+                    THEN pantau_alert.siaga_of(v.value, v.siaga3_from, v.siaga2_from,
+                                               v.siaga1_from) END AS siaga,
+               v.history, l.ts_corrected IS NOT NULL AS corrected,
+               l.ts_corrected IS NULL AND NOT l.clock_synced AS unsynced, f.rise_cm_h, v.seq
+        INTO r
+        FROM (SELECT * FROM pantau_alert.flood_values_since(station, since) x
+              WHERE x.ts_best <= at
+              ORDER BY x.ts_best DESC, x.seq DESC
+              LIMIT 1) v
+        JOIN pantau.reading_ledger l
+          ON l.device_id = v.device_id AND l.store_id = v.store_id AND l.seq = v.seq
+        JOIN pantau.flood_reading f
+          ON f.device_id = v.device_id AND f.store_id = v.store_id AND f.seq = v.seq
+         AND f.ts = v.ts;
+        EXIT WHEN r.ts_best IS NOT NULL;
+    END LOOP;
     IF r.ts_best IS NULL THEN
         last_best := pantau_console.flood_last(station);
     ELSE
