@@ -118,6 +118,22 @@ def camera_pixel(drv, station):
     return got["colour"]
 
 
+def wait_camera_colour(drv, station, css_name, timeout=10):
+    """Waits until the camera's circle is painted in the colour of views.css's css_name (the
+    canvas is drawn in the frame after the data, and again after the map's first zoom)."""
+    want = css_colour(css_name)
+    seen = []
+
+    def painted():
+        seen.append(camera_pixel(drv, station))
+        return seen[-1] == want
+    try:
+        H.wait_until(painted, timeout, "camera %s painted %s (%s)" % (station, want, css_name))
+    except H.WaitTimeout:
+        raise AssertionError("camera %s is %s on the canvas, not %s (%s)" % (
+            station, seen[-1] if seen else None, want, css_name))
+
+
 def css_colour(name):
     return re.search(r"--%s:\s*(#[0-9a-f]{6})" % re.escape(name), open(VIEWS_CSS).read(),
                      re.I).group(1).lower()
@@ -172,7 +188,7 @@ def test_map_every_station_and_a_siaga2_reading_turns_the_marker_live():
                      "every camera on the map")
         # no counts yet: each camera's circle is drawn in the colour of "no data"
         for cam in CAMERAS:
-            assert camera_pixel(b, cam[0]) == css_colour("los-none-bg"), cam
+            wait_camera_colour(b, cam[0], "los-none-bg")
         assert "v-siaga-4" in marker_class(b, "pos-a"), marker_class(b, "pos-a")
         assert "Siaga 4" in list_item(b, "pos-a").text
         assert "v-siaga-none" in marker_class(b, "pos-c")         # silent
@@ -305,8 +321,8 @@ def test_layout_desktop_and_phone_and_every_view():
                 # the list a screen reader reads
                 H.wait_until(lambda: cameras_listed(b) == {"cam-a": "E", "cam-b": "B"}, 10,
                              "the cameras' level of service")
-                assert camera_pixel(b, "cam-a") == css_colour("los-E-bg")
-                assert camera_pixel(b, "cam-b") == css_colour("los-B-bg")
+                wait_camera_colour(b, "cam-a", "los-E-bg")
+                wait_camera_colour(b, "cam-b", "los-B-bg")
                 canvas = b.find_element(By.CSS_SELECTOR, ".v-map-canvas")
                 assert canvas.size["height"] >= 300 and canvas.size["width"] >= 300, canvas.size
                 assert canvas.rect["x"] + canvas.size["width"] <= b.execute_script(

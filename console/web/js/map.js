@@ -554,7 +554,8 @@ export function render(root, params, ctx) {
        .addTo(layers.abj);
     }
     if (!fitted && bounds.length > 1) {
-      map.fitBounds(bounds, { padding: [30, 30], maxZoom: 14 });
+      /* no zoom animation on the first view: nothing to follow, and one drawing less */
+      map.fitBounds(bounds, { padding: [30, 30], maxZoom: 14, animate: false });
       fitted = true;
     }
     drawSide(data, down);
