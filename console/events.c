@@ -115,6 +115,25 @@ static void drain(struct events *ev, PGconn *c)
     }
 }
 
+/* How long the LISTEN thread may wait for the socket: EVENTS_TICK_MS, or less when a coalesced
+ * data event falls due sooner (so it goes out at sse_coalesce after the last one, not up to a
+ * tick later). Takes ev->mu. */
+static int wait_ms(struct events *ev)
+{
+    int64_t due;
+    int ms = EVENTS_TICK_MS;
+
+    pthread_mutex_lock(&ev->mu);
+    if (ev->data_pending) {
+        due = ev->last_data_ms + ev->cfg->sse_coalesce_ms - msg_clock_mono_ms();
+        if (due < ms) {
+            ms = due > 0 ? (int)due : 0;
+        }
+    }
+    pthread_mutex_unlock(&ev->mu);
+    return ms;
+}
+
 /* The timers (under ev->mu): the coalesced data event and the keepalive. */
 static void tick(struct events *ev)
 {
@@ -192,7 +211,7 @@ static void *listen_thread(void *arg)
             pfd.fd = PQsocket(c);
             pfd.events = POLLIN;
             pfd.revents = 0;
-            if (poll(&pfd, 1, EVENTS_TICK_MS) > 0) {
+            if (poll(&pfd, 1, wait_ms(ev)) > 0) {
                 if (PQconsumeInput(c) != 1) {
                     log_msg(LOG_WARNING, "console: live updates: connection lost: %s",
                             PQerrorMessage(c));

@@ -96,6 +96,60 @@ def marker_class(drv, station):
     return m.get_attribute("class") if m is not None else ""
 
 
+def cameras_listed(drv):
+    """The cameras the map lists for a screen reader (they are drawn on a canvas), as
+    {station: level of service}."""
+    return {e.get_attribute("data-station"): e.get_attribute("data-los")
+            for e in drv.find_elements(By.CSS_SELECTOR, ".v-cam-all li[data-station]")}
+
+
+PROBE_JS = """
+const done = arguments[arguments.length - 1];
+import('/js/map.js').then((m) => done(m.probeCamera(document.getElementById('view'),
+                                                    arguments[0])))
+    .catch((e) => done('probe failed: ' + e));
+"""
+
+
+def camera_pixel(drv, station):
+    """The colour a person sees at the centre of a camera's circle on the map's canvas."""
+    got = drv.execute_async_script(PROBE_JS, station)
+    assert isinstance(got, dict), "camera %s is not on the canvas: %s" % (station, got)
+    return got["colour"]
+
+
+def wait_camera_colour(drv, station, css_name, timeout=10):
+    """Waits until the camera's circle is painted in the colour of views.css's css_name (the
+    canvas is drawn in the frame after the data, and again after the map's first zoom)."""
+    want = css_colour(css_name)
+    seen = []
+
+    def painted():
+        seen.append(camera_pixel(drv, station))
+        return seen[-1] == want
+    try:
+        H.wait_until(painted, timeout, "camera %s painted %s (%s)" % (station, want, css_name))
+    except H.WaitTimeout:
+        raise AssertionError("camera %s is %s on the canvas, not %s (%s)" % (
+            station, seen[-1] if seen else None, want, css_name))
+
+
+def css_colour(name):
+    return re.search(r"--%s:\s*(#[0-9a-f]{6})" % re.escape(name), open(VIEWS_CSS).read(),
+                     re.I).group(1).lower()
+
+
+OVERLAPS_JS = """
+const hit = (a, b) => a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top;
+const gauges = [...document.querySelectorAll('.v-gauge')];
+const text = (n) => { const r = document.createRange(); r.selectNodeContents(n);
+                     return r.getBoundingClientRect(); };
+return [...document.querySelectorAll('.v-kec-label')].flatMap((n) => gauges
+    .filter((g) => hit(text(n), g.getBoundingClientRect()))
+    .map((g) => n.textContent + ' under ' + g.textContent));
+"""
+
+
 def list_item(drv, station):
     return drv.find_element(By.CSS_SELECTOR, '.v-gauge-list li[data-station="%s"]' % station)
 
@@ -132,8 +186,11 @@ def test_map_every_station_and_a_siaga2_reading_turns_the_marker_live():
         b.get(w.url("/#/peta"))
         H.wait_until(lambda: all(marker(b, s) is not None for s, _, _, _ in GAUGES), 20,
                      "a marker for every gauge")
-        H.wait_until(lambda: len(b.find_elements(By.CSS_SELECTOR, ".v-cam[data-station]"))
-                     == len(CAMERAS), 10, "a marker for every camera")
+        H.wait_until(lambda: sorted(cameras_listed(b)) == sorted(c[0] for c in CAMERAS), 10,
+                     "every camera on the map")
+        # no counts yet: each camera's circle is drawn in the colour of "no data"
+        for cam in CAMERAS:
+            wait_camera_colour(b, cam[0], "los-none-bg")
         assert "v-siaga-4" in marker_class(b, "pos-a"), marker_class(b, "pos-a")
         assert "Siaga 4" in list_item(b, "pos-a").text
         assert "v-siaga-none" in marker_class(b, "pos-c")         # silent
@@ -212,6 +269,9 @@ def test_map_without_tiles_and_with_tiles_that_fail():
                               10, "kecamatan names")
         assert "BEKASI TIMUR" in [x.upper() for x in labels], labels
         assert len(labels) == 12, labels
+        # no kecamatan name under a gauge's level (they sit at the mean of their stations)
+        H.wait_until(lambda: not b.execute_script(OVERLAPS_JS), 10,
+                     "kecamatan names off the gauges")
         assert "Siaga 3" in list_item(b, "pos-d").text
         # no script error: the only failures are the dead tile server's
         severe = [e for e in b.get_log("browser") if e["level"] == "SEVERE"
@@ -259,6 +319,12 @@ def test_layout_desktop_and_phone_and_every_view():
             assert C.no_horizontal_scroll(b), "%s scrolls sideways at %dx%d" % (
                 route, width, height)
             if route == "#/peta":
+                # the cameras in the colour of their level of service, on the canvas as in
+                # the list a screen reader reads
+                H.wait_until(lambda: cameras_listed(b) == {"cam-a": "E", "cam-b": "B"}, 10,
+                             "the cameras' level of service")
+                wait_camera_colour(b, "cam-a", "los-E-bg")
+                wait_camera_colour(b, "cam-b", "los-B-bg")
                 canvas = b.find_element(By.CSS_SELECTOR, ".v-map-canvas")
                 assert canvas.size["height"] >= 300 and canvas.size["width"] >= 300, canvas.size
                 assert canvas.rect["x"] + canvas.size["width"] <= b.execute_script(

@@ -1,5 +1,5 @@
-"""test_console_views_sql.py -- issue 12: the console's data functions (schema/022_console_views.sql)
-against a real PostgreSQL 15, with expectations computed by hand from the rows seeded here:
+"""test_console_views_sql.py -- issue 12: the console's data functions (schema/022_console_views.sql
+and 027) against a real PostgreSQL 15, with expectations computed by hand from the rows seeded here:
 Siaga levels by the thresholds valid at each reading's best time, rise and trend, late and
 clock-corrected readings, a silent gauge's "no data since", a camera's level of service and
 open incident, kelurahan ABJ/HI/CI/BI and the RW that need fogging, sequence gaps with their
@@ -344,6 +344,66 @@ def test_only_console_accounts_and_only_through_the_console_group():
         pass
     else:
         raise AssertionError("pantau_console called a helper")
+
+
+def cameras_kept_and_scanned():
+    """Every camera's state now read from the kept tables (027) and from the facts (022's
+    scan), in one statement (one now())."""
+    rows = sql("SELECT a.station_id, a.now, b.now FROM pantau_console.cameras_now(now()) a"
+               " FULL JOIN pantau_console.cameras_scan(now()) b USING (station_id)"
+               " ORDER BY 1")
+    for sid, kept, scanned in rows:
+        assert kept == scanned, "%s: kept %s, from the facts %s" % (sid, kept, scanned)
+    return {sid: kept for sid, kept, _ in rows}
+
+
+def test_cameras_kept_at_ingest_match_the_facts():
+    """027: the counts of the last 2 hours and each camera's latest, kept by triggers in the
+    collector's transaction (as pantau_ingest), give the same state as 022's scan, also when a
+    count arrives late, with an unset clock, and when its clock is corrected later."""
+    c1 = cameras_kept_and_scanned()["c1"]
+    assert (c1["los"], c1["intervals"]) == ("B", 4), c1
+    sql("INSERT INTO pantau.device (device_id, kind) VALUES ('gw-c2', 'traffic_gateway')")
+    sql("INSERT INTO pantau.station (station_id, kind, name, lat, lon, kelurahan_code,"
+        " capacity_pcu_h) VALUES ('c2', 'traffic_camera', 'Jalan Dua', -6.23, 107.03, %s,"
+        " 1000)", K2)
+
+    def ingest(seq, ts, received_at, synced=True):
+        sql("INSERT INTO pantau.reading_ledger (device_id, store_id, seq, stream, ts,"
+            " clock_synced, replay, content_sha256, received_at) VALUES ('gw-c2', %s, %s,"
+            " 'traffic', %s, %s, false, sha256(%s::bytea), %s)",
+            STORE, seq, ts, synced, ("c2/%d" % seq).encode(), received_at, role="pantau_ingest")
+        sql("INSERT INTO pantau.traffic_count (device_id, store_id, seq, station_id, ts,"
+            " interval_s, lane, car, speed_kmh) VALUES ('gw-c2', %s, %s, 'c2', %s, 900, 'west',"
+            " 200, 30)", STORE, seq, ts, role="pantau_ingest")
+
+    def c2():
+        return cameras_kept_and_scanned()["c2"]
+
+    # a backlog of 5 hours ago: not in the hour, but the camera's latest ("no data since")
+    ingest(1, ago(hours=5), ago(minutes=1))
+    got = c2()
+    assert got["silent"] is True and got["los"] is None, got
+    same_ms(got["last_reading"], ago(hours=5) + datetime.timedelta(seconds=900))
+    # a clock never set: timed by its arrival 20 minutes ago, so in the hour
+    ingest(2, datetime.datetime(1970, 1, 1, tzinfo=UTC), ago(minutes=20), synced=False)
+    got = c2()
+    assert got["silent"] is False and got["intervals"] == 1, got
+    # its clock corrected later to 3 hours ago: out of the hour; then to 30 minutes ago: back
+    for corrected, silent in ((ago(hours=3), True), (ago(minutes=30), False)):
+        sql("UPDATE pantau.reading_ledger SET ts_corrected = %s WHERE device_id = 'gw-c2'"
+            " AND seq = 2", corrected, role="pantau_ingest")
+        got = c2()
+        assert got["silent"] is silent, (corrected, got)
+    kept = sql("SELECT count(*) FROM pantau_console.camera_recent WHERE station_id = 'c2'")
+    assert kept == [(1,)], kept
+    # the console's group reads none of it directly
+    try:
+        sql("SELECT count(*) FROM pantau_console.camera_recent", role="pantau_console")
+    except psycopg2.errors.InsufficientPrivilege:
+        pass
+    else:
+        raise AssertionError("pantau_console read camera_recent")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,10 @@ const ROUTES = {
   peringatan: './alerts.js',
   sistem: './system.js',
 };
-const REFRESH_DELAY_MS = 300;
 
-const state = { session: null, current: null, routeName: '', refreshTimer: null, seq: 0 };
+const state = {
+  session: null, current: null, routeName: '', seq: 0, refreshing: false, refreshAgain: false,
+};
 
 function banner(text) {
   const el = document.getElementById('banner');
@@ -110,25 +111,36 @@ async function route() {
   root.removeAttribute('aria-busy');
 }
 
-// A live event: the view fetches its data again (coalesced: one refresh per burst).
-function onChange() {
-  clearTimeout(state.refreshTimer);
-  state.refreshTimer = setTimeout(async () => {
-    const cur = state.current;
-    if (cur === null) {
-      return;
-    }
-    try {
-      if (cur.refresh) {
-        await cur.refresh();
-        banner(''); // fetched again: whatever error was shown is over
-      } else {
-        await route();
+// A live event: the view fetches its data again at once, one refresh at a time; events that
+// come during a refresh make one more after it (the server already sends at most one `data`
+// event per sse_coalesce, so a burst costs two fetches, not one per event and not a wait).
+async function onChange() {
+  if (state.refreshing) {
+    state.refreshAgain = true;
+    return;
+  }
+  state.refreshing = true;
+  try {
+    do {
+      state.refreshAgain = false;
+      const cur = state.current;
+      if (cur === null) {
+        break;
       }
-    } catch (e) {
-      showError(e);
-    }
-  }, REFRESH_DELAY_MS);
+      try {
+        if (cur.refresh) {
+          await cur.refresh();
+          banner(''); // fetched again: whatever error was shown is over
+        } else {
+          await route();
+        }
+      } catch (e) {
+        showError(e);
+      }
+    } while (state.refreshAgain);
+  } finally {
+    state.refreshing = false;
+  }
 }
 
 function showLive(s) {

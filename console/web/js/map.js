@@ -8,6 +8,14 @@
 * a broken page. Beside the map, the same facts as lists (a person reading a list, or a screen
 * reader, sees what the colours say).
 *
+* The 500 cameras are circles on one canvas (Leaflet's canvas renderer, L.circleMarker): 520
+* DOM markers cost the first render more than the data did. What a person sees stays: the
+* colour of the level of service, a thicker purple ring for an open incident, a dashed ring for
+* a device offline, a tooltip on hover and the popup on a click. A canvas is nothing to a screen
+* reader or a keyboard, so every camera is also in a list under the map (visually hidden: the
+* list beside the map shows the worst, each with a button that opens its popup). Gauges (20)
+* stay DOM markers with their level as text, focusable with the keyboard.
+*
 * Also the views' small shared kit (colours that keep their meaning everywhere, time in WIB,
 * the load-and-show-errors loop): gauge.js, traffic.js, jumantik.js
 * and system.js import it from here. */
@@ -32,6 +40,18 @@ export function abjClass(k) {
     return 'v-abj-none';
   }
   return k.abj_pct >= (k.target_pct || 95) ? 'v-abj-ok' : 'v-abj-low';
+}
+
+/* The map views on screen (root element -> what probeCamera needs); owned by this module */
+const shown = new WeakMap();
+
+/* What a person sees of a camera on the canvas: its position in the map (CSS px from the map's
+* top left) and the colour of the canvas pixel at its centre ('#rrggbb'); null when the camera
+* is not drawn. For tests and the benchmark (tests/integration/test_console_views.py), which
+* cannot look into a canvas otherwise. */
+export function probeCamera(root, id) {
+  const v = shown.get(root);
+  return v ? v.probe(id) : null;
 }
 
 export function esc(s) {
@@ -199,12 +219,17 @@ export function render(root, params, ctx) {
  </header>
  <div class="v-map-grid">
   <div class="v-map-canvas" role="region" aria-label="${esc(k.t('map.title'))}"></div>
+  <section class="visually-hidden" aria-labelledby="v-cam-all-title">
+   <h2 id="v-cam-all-title" class="v-cam-all-title"></h2>
+   <ul class="v-cam-all"></ul>
+  </section>
   <aside class="v-map-side">
    <h2>${esc(k.t('map.gauges'))}</h2>
    <ul class="v-list v-gauge-list"></ul>
    <h2>${esc(k.t('map.devices_down'))}</h2>
    <ul class="v-list v-down-list"></ul>
    <h2>${esc(k.t('map.cameras_worst'))}</h2>
+   <p class="v-note v-cam-summary"></p>
    <ul class="v-list v-camera-list"></ul>
    <h2>${esc(k.t('map.abj_title'))}</h2>
    <div class="v-abj-list"></div>
@@ -212,12 +237,25 @@ export function render(root, params, ctx) {
  </div>
 </section>`;
   const el = root.querySelector('.v-map-canvas');
+  root.querySelector('.v-camera-list').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-open]');
+    const m = b && markers.get(b.dataset.open);
+    if (m && map) {
+      map.panTo(m.getLatLng());
+      m.openPopup();
+    }
+  });
   let L = null;
   let map = null;
   let tiles = null;
   let layers = null;
   let stopped = false;
   const markers = new Map();
+  const latest = new Map(); /* station id -> its row of the last answer (popups are made on open) */
+  let camRenderer = null;
+  let colours = null;
+  let kecLabels = [];
+  let declutterTimer = null;
   let fitted = false;
   let plain = false;
 
@@ -236,6 +274,12 @@ export function render(root, params, ctx) {
   function setup(data) {
     map = L.map(el, { zoomControl: true, attributionControl: true, minZoom: 10,
              maxZoom: 18 }).setView(BEKASI, 12);
+    camRenderer = L.canvas({ padding: 0.2 });
+    colours = cssColours();
+    /* kecamatan names under everything else (overlays 400, markers 600) */
+    map.createPane('v-kec');
+    map.getPane('v-kec').style.zIndex = 350;
+    map.getPane('v-kec').style.pointerEvents = 'none';
     const tileUrl = k.tileUrl || data.tile_url || '';
     layers = {
       kec: L.layerGroup(),
@@ -284,13 +328,118 @@ export function render(root, params, ctx) {
     legend.addTo(map);
     for (const kc of data.kecamatan || []) {
       if (kc.lat !== null && kc.lon !== null) {
-        L.marker([kc.lat, kc.lon], {
-          interactive: false, keyboard: false,
-          icon: L.divIcon({ className: 'v-kec-label', html: esc(kc.name),
+        kecLabels.push(L.marker([kc.lat, kc.lon], {
+          interactive: false, keyboard: false, pane: 'v-kec',
+          icon: L.divIcon({ className: 'v-kec-label', html: `<span>${esc(kc.name)}</span>`,
                    iconSize: [120, 18], iconAnchor: [60, 9] }),
-        }).addTo(layers.kec);
+        }).addTo(layers.kec));
       }
     }
+    map.on('zoomend moveend', declutterSoon);
+    layers.kec.on('add', declutterSoon);
+  }
+
+  /* after the frame in which Leaflet has placed every marker (at zoomend the names of the
+  * kecamatan pane may still be where the zoom left them) */
+  function declutterSoon() {
+    if (!declutterTimer) {
+      declutterTimer = setTimeout(() => {
+        declutterTimer = null;
+        declutter();
+      }, 50);
+    }
+  }
+
+  /* A kecamatan name is moved off the gauges, the ABJ labels, the cameras and the names before
+  * it that it would cover (a name sits at the mean position of its stations: often on one of
+  * them). Tries the place itself, then a line below, above, two below, two above; else leaves
+  * it there, faded. */
+  function declutter() {
+    if (!map || !plain) {
+      return;
+    }
+    const boxes = [];
+    for (const n of el.querySelectorAll('.v-gauge, .v-abj')) {
+      boxes.push(n.getBoundingClientRect());
+    }
+    const base = el.getBoundingClientRect();
+    for (const m of markers.values()) {
+      if (m instanceof L.CircleMarker) {
+        const p = map.latLngToContainerPoint(m.getLatLng());
+        const r = m.getRadius() + 3;
+        boxes.push({ left: base.left + p.x - r, right: base.left + p.x + r,
+               top: base.top + p.y - r, bottom: base.top + p.y + r });
+      }
+    }
+    const hits = (a, dy) => boxes.some((b) => a.left < b.right && a.right > b.left &&
+                        a.top + dy < b.bottom && a.bottom + dy > b.top);
+    for (const lm of kecLabels) {
+      const icon = lm.getElement();
+      const span = icon && icon.firstElementChild;
+      if (!span) {
+        continue;
+      }
+      span.style.transform = '';
+      span.classList.remove('v-kec-faded');
+      const box = span.getBoundingClientRect();
+      const step = box.height + 6;
+      const dy = [0, step, -step, 2 * step, -2 * step].find((d) => !hits(box, d));
+      if (dy === undefined) {
+        span.classList.add('v-kec-faded');
+      } else {
+        if (dy !== 0) {
+          span.style.transform = `translateY(${dy}px)`;
+        }
+        /* the next names keep off this one too */
+        boxes.push({ left: box.left, right: box.right, top: box.top + dy,
+               bottom: box.bottom + dy });
+      }
+    }
+  }
+
+  /* The colours of css/views.css (one place for them), for the canvas */
+  function cssColours() {
+    const cs = getComputedStyle(document.documentElement);
+    const get = (name) => cs.getPropertyValue(name).trim();
+    const c = { none: get('--los-none-bg'), incident: get('--incident-bg'),
+          down: get('--down-bg') };
+    for (const l of ['A', 'B', 'C', 'D', 'E', 'F']) {
+      c[l] = get('--los-' + l + '-bg');
+    }
+    return c;
+  }
+
+  function cameraStyle(c, incident, dn) {
+    return {
+      renderer: camRenderer, radius: 7, fillOpacity: 1,
+      fillColor: (!c.silent && colours[c.los]) || colours.none,
+      color: incident ? colours.incident : (dn ? colours.down : '#ffffff'),
+      weight: incident ? 4 : 2, dashArray: dn ? '3 2' : null,
+    };
+  }
+
+  function probe(id) {
+    const m = markers.get(id);
+    const cv = el.querySelector('.leaflet-overlay-pane canvas');
+    if (!m || !cv || !(m instanceof L.CircleMarker)) {
+      return null;
+    }
+    const p = map.latLngToContainerPoint(m.getLatLng());
+    const box = el.getBoundingClientRect();
+    const cb = cv.getBoundingClientRect();
+    const sx = cv.width / cb.width;
+    const x = Math.round((box.left + p.x - cb.left) * sx);
+    const y = Math.round((box.top + p.y - cb.top) * sx);
+    const d = cv.getContext('2d').getImageData(x, y, 1, 1).data;
+    const hex = '#' + [d[0], d[1], d[2]].map((n) => n.toString(16).padStart(2, '0')).join('');
+    return { x: p.x, y: p.y, colour: hex, alpha: d[3] };
+  }
+
+  function cameraText(s) {
+    const c = s.camera || {};
+    const incidents = (c.incidents || []).length;
+    return k.t('map.camera_sr', { name: s.name || s.station_id, los: c.los || '-' }) +
+      (incidents ? ` · ⚠ ${incidents} ${k.t('map.incident')}` : '');
   }
 
   function gaugeIcon(s, down) {
@@ -308,7 +457,11 @@ export function render(root, params, ctx) {
     });
   }
 
-  function popup(s) {
+  function popup(id) {
+    const s = latest.get(id);
+    if (!s) {
+      return '';
+    }
     const g = s.gauge;
     const c = s.camera;
     let body = `<strong>${esc(s.name || s.station_id)}</strong><br>` +
@@ -348,6 +501,7 @@ export function render(root, params, ctx) {
         continue;
       }
       seen.add(s.station_id);
+      latest.set(s.station_id, s);
       bounds.push([s.lat, s.lon]);
       const isGauge = s.kind === 'flood_gauge';
       const dn = isDown(s, down);
@@ -363,34 +517,26 @@ export function render(root, params, ctx) {
         }
       } else {
         const c = s.camera || {};
-        const incident = (c.incidents || []).length > 0;
-        const cls = ['v-cam', c.silent ? 'v-los-none' : losClass(c.los)];
-        if (incident) {
-          cls.push('v-incident');
-        }
-        if (dn) {
-          cls.push('v-down');
-        }
-        const icon = L.divIcon({
-          className: 'v-cam-icon',
-          html: `<span class="${cls.join(' ')}" data-station="${esc(s.station_id)}"` +
-            ` data-los="${esc(c.los || '')}">${incident ? '!' : ''}</span>`,
-          iconSize: [14, 14], iconAnchor: [7, 7],
-        });
+        const style = cameraStyle(c, (c.incidents || []).length > 0, dn);
         if (!m) {
-          m = L.marker([s.lat, s.lon], { icon, title: s.name || s.station_id })
-            .addTo(layers.cams);
-          markers.set(s.station_id, m);
+          const id = s.station_id;
+          m = L.circleMarker([s.lat, s.lon], style).addTo(layers.cams);
+          m.bindTooltip(() => cameraText(latest.get(id)));
+          markers.set(id, m);
         } else {
-          m.setIcon(icon);
+          m.setStyle(style);
         }
       }
-      m.bindPopup(popup(s));
+      if (!m.getPopup()) {
+        const id = s.station_id;
+        m.bindPopup(() => popup(id));
+      }
     }
     for (const [id, m] of markers) {
       if (!seen.has(id)) {
         m.remove();
         markers.delete(id);
+        latest.delete(id);
       }
     }
     layers.abj.clearLayers();
@@ -408,10 +554,12 @@ export function render(root, params, ctx) {
        .addTo(layers.abj);
     }
     if (!fitted && bounds.length > 1) {
-      map.fitBounds(bounds, { padding: [30, 30], maxZoom: 14 });
+      /* no zoom animation on the first view: nothing to follow, and one drawing less */
+      map.fitBounds(bounds, { padding: [30, 30], maxZoom: 14, animate: false });
       fitted = true;
     }
     drawSide(data, down);
+    declutterSoon();
   }
 
   function drawSide(data, down) {
@@ -443,10 +591,30 @@ export function render(root, params, ctx) {
               ((b.camera.ds || 0) - (a.camera.ds || 0)));
     root.querySelector('.v-camera-list').innerHTML = cams.slice(0, 8).map((s) =>
       `<li data-station="${esc(s.station_id)}"><span class="v-badge ${losClass(s.camera.los)}">` +
-      `${esc(k.t('map.los'))} ${esc(s.camera.los || '-')}</span> ${esc(s.name || s.station_id)}` +
+      `${esc(k.t('map.los'))} ${esc(s.camera.los || '-')}</span> ` +
+      `<button type="button" class="v-link" data-open="${esc(s.station_id)}"` +
+      ` title="${esc(k.t('map.show_on_map'))}">${esc(s.name || s.station_id)}</button>` +
       (s.camera.incidents.length ? ` <span class="v-badge v-incident">⚠ ${esc(s.camera.incidents.length)}</span>` : '') +
       ` <span class="v-fresh">${k.fresh(s.camera.as_of)}</span></li>`
     ).join('') || `<li>${esc(k.t('map.none'))}</li>`;
+    const all = (data.stations || []).filter((s) => s.kind === 'traffic_camera');
+    const byLos = new Map();
+    for (const s of all) {
+      const l = (s.camera && !s.camera.silent && s.camera.los) || '-';
+      byLos.set(l, (byLos.get(l) || 0) + 1);
+    }
+    root.querySelector('.v-cam-summary').textContent = all.length ? k.t('map.cameras_summary', {
+      n: all.length,
+      counts: ['A', 'B', 'C', 'D', 'E', 'F', '-'].filter((l) => byLos.has(l))
+        .map((l) => `${l} ${byLos.get(l)}`).join(' · '),
+    }) : '';
+    /* every camera for a screen reader (the canvas says nothing to it) */
+    root.querySelector('.v-cam-all-title').textContent = k.t('map.cameras_all', { n: all.length });
+    root.querySelector('.v-cam-all').innerHTML = all.map((s) => {
+      const los = (s.camera && !s.camera.silent && s.camera.los) || '';
+      return `<li data-station="${esc(s.station_id)}" data-los="${esc(los)}">` +
+        `${esc(cameraText(s))}</li>`;
+    }).join('');
     const byKec = new Map();
     for (const kl of data.kelurahan || []) {
       if (!byKec.has(kl.kecamatan_name)) {
@@ -469,6 +637,7 @@ export function render(root, params, ctx) {
   }
 
   let view = null;
+  shown.set(root, { probe });
   ensureCss(LEAFLET_CSS);
   const ready = import(LEAFLET).then((mod) => {
     if (stopped) {
@@ -490,9 +659,13 @@ export function render(root, params, ctx) {
     },
     destroy() {
       stopped = true;
+      if (shown.get(root) && shown.get(root).probe === probe) {
+        shown.delete(root);
+      }
       if (view) {
         view.destroy();
       }
+      clearTimeout(declutterTimer);
       if (map) {
         map.remove();
       }

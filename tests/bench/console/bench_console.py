@@ -13,14 +13,19 @@ week and last), every gateway with a status. Then:
    and of the other views (gauge 24 h and 7 days, traffic 24 h, jumantik, system);
 2. first render of the map in Chromium (headless, 1920x1080, Debian's chromium and
    chromium-driver): from navigating to #/peta (logged in, the shell cached) until every one of
-   the 520 stations has its marker on screen; median of --runs fresh page loads;
+   the 520 stations has its marker on screen (a DOM marker, or a circle on the canvas listed under
+   the map), and then two animation frames (painted); median of --runs fresh page loads. Beside
+   it the floor: the same Chromium, the same server, a page with an empty Leaflet map of the same
+   size (Leaflet loaded, the map created, painted), median of --runs;
 3. commit to screen: a flood reading committed to the database that moves a gauge to another
    Siaga level, until that gauge's marker shows the new level in the browser, through the
    server's LISTEN, the SSE `data` event and the map's re-fetch; p50 and p99 of --latency
    changes (one at a time, each waiting for the screen).
 
 Parts 2 and 3 need pantau-console (PANTAU_BUILD_DIR) and tests/integration/console_support.py;
---sql-only runs part 1 alone.
+--sql-only runs part 1 alone. Where schema 027 is applied, part 1 also times the cameras' state
+from the kept tables (cameras_now) and from the facts (cameras_scan, 022's path) in the same run.
+The load average is printed at the start and the end (the machine may be shared).
 """
 import argparse
 import os
@@ -138,6 +143,11 @@ INSERT INTO pantau_ops.account (username, role, secret_kind, secret_hash)
 VALUES ('bench-view', 'viewer', 'password', 'x') ON CONFLICT DO NOTHING;
 """
 
+CAMERAS = [
+    ("cameras now: kept tables (027)", "SELECT pantau_console.cameras_now(now())"),
+    ("cameras now: from the facts (022's path)", "SELECT pantau_console.cameras_scan(now())"),
+]
+
 VIEWS = [
     ("map", "SELECT pantau_console.map('bench-view')"),
     ("gauge 24 h", "SELECT pantau_console.gauge('bench-view', 'g01', 24)"),
@@ -175,6 +185,17 @@ def sql_times(dsn, runs):
                     size = cur.fetchone()[0]
                     ms.append((time.perf_counter() - t0) * 1000)
                 out.append((name, statistics.median(ms), max(ms), size))
+            cur.execute("SELECT to_regprocedure('pantau_console.cameras_scan(timestamptz)')"
+                        " IS NOT NULL")
+            if cur.fetchone()[0]:
+                for name, q in CAMERAS:
+                    ms = []
+                    for _ in range(runs):
+                        t0 = time.perf_counter()
+                        cur.execute("SELECT count(*) FROM (%s) x" % q)
+                        size = cur.fetchone()[0]
+                        ms.append((time.perf_counter() - t0) * 1000)
+                    out.append((name, statistics.median(ms), max(ms), size))
     finally:
         conn.close()
     return out
@@ -186,9 +207,12 @@ const want = arguments[0];
 const t0 = Date.now();
 function look() {
     const g = document.querySelectorAll('.v-gauge[data-station]').length;
-    const c = document.querySelectorAll('.v-cam[data-station]').length;
+    // cameras: DOM markers (before 027) or circles on the canvas, listed under the map
+    const c = Math.max(document.querySelectorAll('.v-cam[data-station]').length,
+                       document.querySelectorAll('.v-cam-all li[data-station]').length);
     if (g + c >= want) {
-        done(performance.now());
+        // drawn: the canvas and the DOM are painted by the frame after the next
+        requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now())));
     } else if (Date.now() - t0 > 50000) {
         done('gave up: ' + g + ' gauges, ' + c + ' cameras at ' + location.href + ': ' +
              document.body.innerText.slice(0, 300));
@@ -213,6 +237,38 @@ setInterval(() => {
 """
 
 
+FLOOR_HTML = """<!DOCTYPE html>
+<html lang="id"><head><meta charset="utf-8"><title>floor</title>
+<link rel="stylesheet" href="/lib/leaflet/leaflet.css">
+<script type="module" src="js/floor.js"></script></head>
+<body style="margin:0"><div id="m" style="width:1400px;height:900px"></div></body></html>
+"""
+
+FLOOR_JS = """import * as L from '/lib/leaflet/leaflet.esm.js';
+L.map(document.getElementById('m')).setView([-6.285, 106.98], 12);
+requestAnimationFrame(() => requestAnimationFrame(() => { window.floorPainted = performance.now(); }));
+"""
+
+FLOOR_WAIT_JS = """
+const done = arguments[arguments.length - 1];
+(function look() {
+    if (window.floorPainted) { done(window.floorPainted); } else { setTimeout(look, 10); }
+})();
+"""
+
+
+def web_with_floor(root):
+    """A copy of console/web with floor.html: an empty Leaflet map, served like the console."""
+    import shutil
+    web = os.path.join(root, "web-floor")
+    shutil.copytree(os.path.join(h.SOURCE_DIR, "console", "web"), web)
+    with open(os.path.join(web, "floor.html"), "w") as f:
+        f.write(FLOOR_HTML)
+    with open(os.path.join(web, "js", "floor.js"), "w") as f:
+        f.write(FLOOR_JS)
+    return web
+
+
 def pct(values, p):
     v = sorted(values)
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
@@ -221,7 +277,7 @@ def pct(values, p):
 def browser_figures(w, args):
     """Parts 2 and 3 in Chromium against pantau-console."""
     import console_support as C
-    w.start(db_pool_size=4, threads=4)
+    w.start(db_pool_size=4, threads=4, web_dir=web_with_floor(w.root))
     pw = w.add_user("bench-ops", "dashboard")
     b = w.browser(1920, 1080)
     b.set_script_timeout(60)
@@ -238,12 +294,19 @@ def browser_figures(w, args):
         else:
             firsts.append(got)
         time.sleep(2)
+    floors = []
+    for i in range(args.runs):
+        b.get(w.url("/floor.html?run=%d" % i))
+        floors.append(b.execute_async_script(FLOOR_WAIT_JS))
+        time.sleep(1)
     print()
     print("| first render of the map (%d stations, Chromium 1920x1080) | median ms | max ms |"
           % stations)
     print("| --- | ---: | ---: |")
     print("| navigation to every marker on screen | %.0f | %.0f |" % (
         statistics.median(firsts), max(firsts)))
+    print("| floor: navigation to an empty Leaflet map painted | %.0f | %.0f |" % (
+        statistics.median(floors), max(floors)))
     for f in failed:
         print("\nA run that did not finish: %s" % f[:300].replace("\n", " "))
     b.get(w.url("/?run=latency#/peta"))
@@ -277,6 +340,11 @@ def browser_figures(w, args):
     C.quit_quietly(b)
 
 
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -290,6 +358,7 @@ def main():
         import console_support as C
         w = C.ConsoleWorld("bench", start=False)
         dsn = w.dsn
+    print("load average at the start: %s" % load_average(), file=sys.stderr)
     secs = seed(dsn)
     print("seeded in %.1f s: 500 cameras, 20 gauges, 56 kelurahan, a week" % secs,
           file=sys.stderr)
@@ -299,6 +368,7 @@ def main():
         print("| %s | %.0f | %.0f | %d |" % (name, med, mx, size))
     if w is not None:
         browser_figures(w, args)
+    print("load average at the end: %s" % load_average(), file=sys.stderr)
 
 
 if __name__ == "__main__":
