@@ -4,14 +4,15 @@ with Debian's Prometheus, promtool and node_exporter against the real programs.
 
 - `promtool check config` passes on the shipped prometheus.yml and `promtool check rules` and
   `promtool test rules` on the shipped rules (their boundaries: pantau-rules.test.yml);
-- a real Prometheus scrapes a real collector, a real pantau-alertd and a gateway (a real
+- a real Prometheus scrapes a real collector, a real pantau-alertd, a real pantau-console and
+  a gateway (a real
   pantau-agent's metrics_textfile read by a real node_exporter's textfile collector), with the
   shipped job names: every target up, and every metric the shipped rules name exists in what
   was scraped (a renamed metric would leave a rule that never fires);
 - the shipped rules, evaluated by that Prometheus (their `for:` shortened to 0s, nothing else
   changed): while all is well none fires; the broker stopped: PantauGatewayOffline (the agent
   disconnected) and PantauCollectorBrokerDisconnected fire; the collector stopped:
-  PantauCollectorDown and PantauNoCollectorUp fire.
+  PantauCollectorDown and PantauNoCollectorUp fire; the console stopped: PantauConsoleDown.
 """
 import json
 import os
@@ -30,6 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "harness"))
 import pantau_harness as H  # noqa: E402
 from agent_support import Agent, ledger_count, simulator  # noqa: E402
 from collector_support import env_for, run_tests, wait_for  # noqa: E402
+from console_support import ConsoleWorld  # noqa: E402
 
 DEPLOY = os.path.join(H.SOURCE_DIR, "deploy", "prometheus")
 
@@ -159,15 +161,18 @@ def test_real_programs_scraped_and_the_rules_fire_when_things_break():
             "--web.listen-address=127.0.0.1:%d" % node_port], env.root).start()
         wait_for(lambda: ledger_count(env, dev) >= 10, 30, "readings stored")
 
+        # the operation center's console, on a database of its own
+        console = ConsoleWorld("prom")
         prom = Prometheus(env.root, {
             "pantau-collector": "127.0.0.1:%d" % collector_port,
             "pantau-alertd": "127.0.0.1:%d" % alertd_port,
+            "pantau-console": "127.0.0.1:%d" % console.port,
             "pantau-gateways": "127.0.0.1:%d" % node_port,
         }).start()
 
         def all_up():
             ups = {r["metric"]["job"]: r["value"][1] for r in prom.query("up")}
-            return ups if len(ups) == 3 and set(ups.values()) == {"1"} else None
+            return ups if len(ups) == 4 and set(ups.values()) == {"1"} else None
 
         wait_for(all_up, 60, "every target up")
 
@@ -187,7 +192,7 @@ def test_real_programs_scraped_and_the_rules_fire_when_things_break():
         def evaluated():
             groups = prom.rules()
             rules = [r for g in groups for r in g["rules"]]
-            return len(groups) == 2 and len(rules) >= 18 and all(
+            return len(groups) == 2 and len(rules) >= 20 and all(
                 r["health"] == "ok" and not r["lastEvaluation"].startswith("0001")
                 for r in rules) or None
 
@@ -203,6 +208,9 @@ def test_real_programs_scraped_and_the_rules_fire_when_things_break():
         wait_for(lambda: {"PantauCollectorDown", "PantauNoCollectorUp"} <= prom.firing() or None,
                  60, "PantauCollectorDown and PantauNoCollectorUp firing")
         assert "PantauAlertdDown" not in prom.firing()
+        console.stop()
+        wait_for(lambda: "PantauConsoleDown" in prom.firing() or None, 60,
+                 "PantauConsoleDown firing")
         assert agent.stop() == 0
         assert alertd.stop() == 0
 
