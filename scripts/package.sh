@@ -58,7 +58,11 @@ case " $opts " in *" parallel="*) ;; *) opts="$opts parallel=2" ;; esac
 rm -f "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
 echo "package: dpkg-buildpackage -us -uc -b in $src (DEB_BUILD_OPTIONS=${opts# })"
 (cd "$src" && DEB_BUILD_OPTIONS="${opts# }" dpkg-buildpackage -us -uc -b "${extra[@]}") \
-    >"$out/build.log" 2>&1 || { tail -n 60 "$out/build.log"; echo "package: failed ($out/build.log)" >&2; exit 1; }
+    >"$out/build.log" 2>&1 || {
+    tail -n 60 "$out/build.log"
+    echo "package: failed ($out/build.log)" >&2
+    exit 1
+}
 changes=$(ls "$out"/src/*.changes)
 mv "$out"/src/*.deb "$out"/src/*.changes "$out"/src/*.buildinfo "$out"/
 changes=$out/$(basename "$changes")
@@ -66,6 +70,9 @@ changes=$out/$(basename "$changes")
 if [ "$lintian" -eq 1 ]; then
     echo "package: lintian (fails on errors and warnings; answered ones are overridden in debian/)"
     lintian --fail-on error,warning --info --display-level ">=info" "$changes" \
-        | tee "$out/lintian.log" || { echo "package: lintian failed ($out/lintian.log)" >&2; exit 1; }
+        | tee "$out/lintian.log" || {
+        echo "package: lintian failed ($out/lintian.log)" >&2
+        exit 1
+    }
 fi
 ls -l "$out"/*.deb | awk '{print "package: " $5 "\t" $NF}'

@@ -59,7 +59,8 @@ os.environ["PANTAU_BROKER_PLUGIN"] = "/usr/lib/pantau/pantau_broker.so"
 MADE = ["/etc/pantau/agent.conf", "/etc/pantau/collector.conf", "/etc/pantau/alertd.conf",
         "/etc/pantau/console.conf", "/etc/mosquitto/conf.d/pantau.conf", "/usr/lib/pantau",
         "/usr/share/pantau", "/usr/share/doc/pantau", "/var/lib/pantau", "/var/lib/pantau-agent",
-        "/usr/bin/pantau-agent", "/usr/bin/pantau-admin", "/lib/systemd/system/pantau-agent.service",
+        "/usr/bin/pantau-agent", "/usr/bin/pantau-admin",
+        "/lib/systemd/system/pantau-agent.service",
         "/usr/lib/sysusers.d/pantau-agent.conf"]
 # trees whose file lists must be the same before the install and after the purge; the package
 # manager's own records and caches change with every install and are left out
