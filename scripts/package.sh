@@ -7,6 +7,14 @@
 #   bash scripts/package.sh --version 0.1.1  a changelog entry for that version first (dch),
 #                                            in the build's copy of the tree only
 #   bash scripts/package.sh --no-lintian     skip lintian (the test of the packages does)
+#   bash scripts/package.sh --app            also pantau-app, the officers' web app: app/build.sh
+#                                            first (mqtt.js from the npm registry, at the lock
+#                                            file's version), then the build profile
+#                                            pkg.pantau.app; without it the package is not built
+#   bash scripts/package.sh --arch arm64     pantau-agent alone, cross-built for arm64 (or armhf)
+#                                            with Debian's cross toolchain (crossbuild-essential-*
+#                                            and the agent's -dev packages for that architecture:
+#                                            tests/bench/packages/cross_agent.sh installs them)
 #
 # The tree is copied (the files git knows, and new ones it does not ignore) to DIR/src and
 # built there, so dpkg-buildpackage writes nothing into the checkout and its parent; the .deb
@@ -20,12 +28,16 @@ out=$top/build-deb
 version=""
 lintian=1
 nocheck=0
+arch=""
+app=0
 extra=()
 while [ $# -gt 0 ]; do
     case $1 in
         --out) out=$2; shift 2 ;;
         --version) version=$2; shift 2 ;;
         --nocheck) nocheck=1; shift ;;
+        --arch) arch=$2; shift 2 ;;
+        --app) app=1; shift ;;
         --no-lintian) lintian=0; shift ;;
         --) shift; extra=("$@"); break ;;
         *) echo "package: unknown argument $1 (see the head of $0)" >&2; exit 2 ;;
@@ -55,9 +67,21 @@ fi
 opts=${DEB_BUILD_OPTIONS:-}
 [ "$nocheck" -eq 1 ] && opts="$opts nocheck"
 case " $opts " in *" parallel="*) ;; *) opts="$opts parallel=2" ;; esac
+build=(-b)
+if [ "$app" -eq 1 ]; then
+    # npm's cache of the lock file's packages stays in DIR between runs
+    PANTAU_APP_NODE_DIR=$out/node_modules-app bash "$src/app/build.sh" "$src/debian/app-web"
+    build+=(-Ppkg.pantau.app)
+fi
+if [ -n "$arch" ]; then
+    # the agent alone (build profile pkg.pantau.agentonly: CMake's PANTAU_AGENT_ONLY), and the
+    # unit tests not at all: they could not run on this machine
+    build=(-a "$arch" -B -Ppkg.pantau.agentonly)
+    opts="$opts nocheck"
+fi
 rm -f "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
-echo "package: dpkg-buildpackage -us -uc -b in $src (DEB_BUILD_OPTIONS=${opts# })"
-(cd "$src" && DEB_BUILD_OPTIONS="${opts# }" dpkg-buildpackage -us -uc -b "${extra[@]}") \
+echo "package: dpkg-buildpackage -us -uc ${build[*]} in $src (DEB_BUILD_OPTIONS=${opts# })"
+(cd "$src" && DEB_BUILD_OPTIONS="${opts# }" dpkg-buildpackage -us -uc "${build[@]}" "${extra[@]}") \
     >"$out/build.log" 2>&1 || {
     tail -n 60 "$out/build.log"
     echo "package: failed ($out/build.log)" >&2
