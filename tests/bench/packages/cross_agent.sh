@@ -18,16 +18,22 @@
 #      written, then read back with sqlite3 (the readings held: nobody acknowledges them) and
 #      the broker's messages counted with mosquitto_sub;
 #   4. VmRSS and VmHWM of the agent process (for qemu: the emulator's process, which holds the
-#      guest's pages and qemu's own translation cache) after --seconds.
+#      guest's pages and qemu's own translation cache) after --seconds, beside the floor: a
+#      program that only waits (int main(void) { pause(); }), built with the same
+#      architecture's gcc and run the same way, so that agent minus floor is what the agent
+#      adds (under qemu, the emulator's own memory is in both).
+# --reuse takes the .deb files a previous run left in --out instead of building again.
 # Prints one table of sizes and memory at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 seconds=20
 out=$top/build-deb/cross
+reuse=0
 while [ $# -gt 0 ]; do
     case $1 in
         --seconds) seconds=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
+        --reuse) reuse=1; shift ;;
         *) echo "cross_agent: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -36,26 +42,27 @@ done
 archs=(amd64 arm64 armhf)
 declare -A qemu=([amd64]="" [arm64]=qemu-aarch64-static [armhf]=qemu-arm-static)
 
-# ---- the toolchains and the agent's -dev packages for each foreign architecture ----
-need=(qemu-user-static mosquitto mosquitto-clients sqlite3 openssl)
-for a in arm64 armhf; do
-    dpkg --print-foreign-architectures | grep -qx "$a" || dpkg --add-architecture "$a"
-    need+=("crossbuild-essential-$a")
-    for p in libcjson-dev libmosquitto-dev libsqlite3-dev libssl-dev libpaho-mqtt-dev; do
-        need+=("$p:$a")
-    done
-done
+# ---- the toolchains and the agent's -dev packages for each foreign architecture: apt's
+# build-dep from debian/control with the agent-only profile (crossbuild-essential-ARCH,
+# pkgconf:ARCH for the <triplet>-pkg-config wrapper, libcjson-dev:ARCH, ...) ----
+need=(qemu-user-static mosquitto mosquitto-clients sqlite3 openssl file)
 missing=()
 for p in "${need[@]}"; do
     [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] \
         || missing+=("$p")
 done
+for a in arm64 armhf; do
+    dpkg --print-foreign-architectures | grep -qx "$a" || dpkg --add-architecture "$a"
+done
+apt-get update -qq
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "cross_agent: installing ${missing[*]}"
-    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
 fi
+for a in arm64 armhf; do
+    DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq -a "$a" -P pkg.pantau.agentonly \
+        "$top" >/dev/null
+done
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -73,12 +80,15 @@ trap cleanup EXIT
 declare -A build_s deb
 for a in "${archs[@]}"; do
     t0=$(date +%s%N)
-    if [ "$a" = amd64 ]; then
+    if [ "$reuse" -eq 1 ] && ls "$out/$a"/pantau-agent_*_"$a".deb >/dev/null 2>&1; then
+        build_s[$a]="(reused)"
+    elif [ "$a" = amd64 ]; then
         bash "$top/scripts/package.sh" --nocheck --no-lintian --out "$out/$a" >/dev/null
     else
         bash "$top/scripts/package.sh" --arch "$a" --no-lintian --out "$out/$a" >/dev/null
     fi
-    build_s[$a]=$(( ($(date +%s%N) - t0) / 1000000000 ))
+    [ "$reuse" -eq 1 ] && [ "${build_s[$a]:-}" = "(reused)" ] \
+        || build_s[$a]=$(( ($(date +%s%N) - t0) / 1000000000 ))
     deb[$a]=$(ls "$out/$a"/pantau-agent_*_"$a".deb)
     echo "cross_agent: $a built in ${build_s[$a]} s: ${deb[$a]}"
 done
@@ -94,13 +104,25 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 cp "$work/agent.crt" "$work/ca.pem"
 sleep 0.5
 
-declare -A version check held published rss hwm deb_kb inst_kb
+declare -A version check held published rss hwm deb_kb inst_kb floor
+declare -A cc=([amd64]=gcc [arm64]=aarch64-linux-gnu-gcc [armhf]=arm-linux-gnueabihf-gcc)
+printf '#include <unistd.h>\nint main(void) { pause(); return 0; }\n' > "$work/idle.c"
 for a in "${archs[@]}"; do
     root=$work/root-$a
     dpkg-deb -x "${deb[$a]}" "$root"
     agent=("$root/usr/bin/pantau-agent")
     [ -n "${qemu[$a]}" ] && agent=("${qemu[$a]}" "$root/usr/bin/pantau-agent")
     file "$root/usr/bin/pantau-agent" | sed 's/^/cross_agent: /'
+    # the floor: an idle program of this architecture, run the same way
+    "${cc[$a]}" -O2 -o "$work/idle-$a" "$work/idle.c"
+    idle=("$work/idle-$a")
+    [ -n "${qemu[$a]}" ] && idle=("${qemu[$a]}" "$work/idle-$a")
+    "${idle[@]}" &
+    idle_pid=$!
+    sleep 2
+    floor[$a]=$(awk '/^VmRSS/ {print $2}' "/proc/$idle_pid/status")
+    kill "$idle_pid"
+    wait "$idle_pid" 2>/dev/null || true
     version[$a]=$("${agent[@]}" --version)
     # the shipped config, its TLS files made here
     sed -e "s|/etc/pantau/ca.pem|$work/ca.pem|" -e "s|/etc/pantau/agent.crt|$work/agent.crt|" \
@@ -150,12 +172,13 @@ EOF
 done
 
 echo
-echo "| arch | build s | .deb KiB | installed KiB | --version | --check (shipped config) | published in ${seconds} s | held in store | VmRSS KiB | VmHWM KiB |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| arch | build s | .deb KiB | installed KiB | --version | --check (shipped config) | published in ${seconds} s | held in store | VmRSS KiB | VmHWM KiB | idle floor VmRSS KiB | agent minus floor KiB |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for a in "${archs[@]}"; do
-    printf '| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$a" \
+    printf '| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$a" \
         "${qemu[$a]:+ (${qemu[$a]})}" "${build_s[$a]}" "${deb_kb[$a]}" "${inst_kb[$a]}" \
-        "${version[$a]}" "${check[$a]}" "${published[$a]}" "${held[$a]}" "${rss[$a]}" "${hwm[$a]}"
+        "${version[$a]}" "${check[$a]}" "${published[$a]}" "${held[$a]}" "${rss[$a]}" \
+        "${hwm[$a]}" "${floor[$a]}" "$(( rss[$a] - floor[$a] ))"
 done
 fail=0
 for a in "${archs[@]}"; do
