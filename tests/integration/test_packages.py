@@ -2,17 +2,19 @@
 """test_packages.py -- pantau's Debian packages on this machine: build, install, a reading end
 to end through the installed programs, upgrade with edited conffiles, purge (issue 14 item 1).
 
-Runs as root only (it installs packages with dpkg): otherwise, or when pantau packages are
-already installed here (it would replace and purge them), it says why and exits 77, which
-ctest reports as skipped. CI runs it as root on a fresh Debian 12, without systemd running.
+Runs as root only (it installs packages with dpkg): otherwise it says why and exits 77, which
+ctest reports as skipped. On a machine where pantau packages are installed, or /etc/pantau,
+/var/lib/pantau or /var/lib/pantau-agent exist (an install from source), it fails at once with
+the reason and changes nothing: it would replace, edit and purge them. CI runs it as root on
+a fresh Debian 12, without systemd running.
 
 1. `scripts/package.sh --nocheck` builds every package once with dpkg-buildpackage
    (DEB_BUILD_OPTIONS="nocheck parallel=2": the unit tests have run in their own ctest tests)
    and lintian must pass (errors and warnings fail; debian/*.lintian-overrides answer the rest).
 2. `dpkg -i` of every package: `hardening-check` passes on every program and the plugin as
-   installed, one system user per daemon, the units as deploy/ has them
-   (hardening kept) and `systemd-analyze verify` clean, the conffiles in /etc/pantau, the
-   broker's conf.d snippet inert (a mosquitto reading conf.d takes anonymous clients as before).
+   installed, one system user per daemon, the units as deploy/ has them (hardening kept) and
+   `systemd-analyze verify` clean, the conffiles in /etc/pantau, the broker's conf.d snippet
+   inert (a mosquitto reading conf.d takes anonymous clients as before).
 3. End to end with the installed programs and configs: a database migrated by the installed
    /usr/share/pantau/schema/migrate.sh, a mosquitto loading the installed pantau_broker.so,
    accounts made by the installed pantau-admin; /etc/pantau/collector.conf and
@@ -80,6 +82,13 @@ def skip(why):
     sys.exit(SKIP)
 
 
+def refuse(why):
+    """A machine this test must not touch: a failure that says why, not a skip (it skips
+    only when not root), and nothing changed."""
+    print("FAIL test_packages: %s; nothing was changed" % why)
+    sys.exit(1)
+
+
 if os.geteuid() != 0:
     skip("installs Debian packages with dpkg and needs root (CI runs it as root)")
 for tool in ("dpkg-buildpackage", "lintian", "dh", "help2man", "hardening-check"):
@@ -95,8 +104,13 @@ def installed_pantau():
 
 
 if installed_pantau():
-    skip("pantau packages are installed on this machine (%s): the test would replace and purge"
+    refuse("pantau packages are installed on this machine (%s): the test would replace and purge"
          " them" % " ".join(installed_pantau()))
+
+for path in ("/etc/pantau", "/var/lib/pantau", "/var/lib/pantau-agent"):
+    if os.path.exists(path):
+        refuse("%s exists (pantau installed from source here?): the test would write into it and"
+             " purge would remove what the packages own" % path)
 
 import pantau_harness as H  # noqa: E402
 import broker_support as B  # noqa: E402
@@ -150,7 +164,8 @@ def purge_all():
     for path in _state.get("operator_files", []):
         if os.path.exists(path):
             os.unlink(path)
-    if os.path.isdir("/etc/pantau") and not os.listdir("/etc/pantau"):
+    if os.path.isdir("/etc/pantau") and not os.listdir("/etc/pantau") and \
+            "/etc/pantau" not in _state.get("before_files", {"/etc/pantau"}):
         os.rmdir("/etc/pantau")
 
 
@@ -436,7 +451,7 @@ def test_purge_removes_what_install_made_and_nothing_else():
     for path in operator:
         assert os.path.exists(path), "purge removed the operator's %s" % path
         os.unlink(path)
-    if os.path.isdir("/etc/pantau"):
+    if os.path.isdir("/etc/pantau") and "/etc/pantau" not in _state["before_files"]:
         os.rmdir("/etc/pantau")
     after = file_list()
     gained = sorted(after - _state["before_files"])
