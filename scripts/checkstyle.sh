@@ -33,6 +33,7 @@ FORMATTED=(
     broker-plugins/devacl.c
     edge-agent/engine/agent_window.c
     broker-plugins/promfile.c
+    msg/msg_daemon.c
     msg/msg_file.c
     msg/msg_hex.c
     msg/msg_hex.h
@@ -49,6 +50,7 @@ FORMATTED=(
     msg/msg_ratetable.h
     tests/unit/test_msg_bucket.c
     tests/unit/test_msg_ratetable.c
+    tests/unit/test_msg_daemon.c
     tests/unit/test_msg_file.c
     tests/unit/test_stats.c
     tests/unit/test_msg_hex.c
