@@ -32,6 +32,8 @@ static const struct conf_key console_keys[] = {
     KEY("tls_cert", CONF_STR, "", tls_cert, 0, 0,
         "PEM certificate for HTTPS (empty: plain HTTP, behind nginx for TLS)"),
     KEY("tls_key", CONF_STR, "", tls_key, 0, 0, "PEM private key of tls_cert"),
+    KEY("behind_https", CONF_BOOL, "false", behind_https, 0, 0,
+        "browsers reach the console over HTTPS through a proxy (nginx): its cookies get Secure"),
     KEY("tile_url", CONF_STR, "", tile_url, 0, 0,
         "map tiles, e.g. https://tiles.example/{z}/{x}/{y}.png (empty: no base map)"),
     KEY("db_conninfo", CONF_STR, NULL, db_conninfo, 0, 0,

@@ -30,6 +30,7 @@ struct console_config {
     char js_lib_dir[CONSOLE_PATH_MAX]; /* Debian's /usr/share/javascript, served at /lib/ */
     char tls_cert[CONSOLE_PATH_MAX];   /* "" = plain HTTP (behind nginx) */
     char tls_key[CONSOLE_PATH_MAX];
+    bool behind_https; /* browsers reach it over HTTPS through a proxy: cookies get Secure */
     char tile_url[CONSOLE_URL_MAX]; /* "" = no base tiles */
     /* PostgreSQL */
     char db_conninfo[CONSOLE_CONNINFO_MAX];

@@ -354,7 +354,7 @@ static enum MHD_Result do_login(struct http *h, struct MHD_Connection *conn, str
         goto out;
     }
     snprintf(cookie, sizeof(cookie), "pantau_session=%s; Path=/; HttpOnly; SameSite=Strict%s", s.id,
-             h->cfg->tls_cert[0] != '\0' ? "; Secure" : "");
+             h->cfg->tls_cert[0] != '\0' || h->cfg->behind_https ? "; Secure" : "");
     MHD_add_response_header(r, "Set-Cookie", cookie);
     MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(r, "Cache-Control", "no-store");

@@ -15,6 +15,7 @@ packages=(
     libmicrohttpd-dev libjs-leaflet libjs-leaflet.markercluster libjs-chart.js
     nodejs chromium chromium-driver python3-selenium   # app/ (issue 13): build, browser tests
     dpkg-dev debhelper devscripts fakeroot help2man lintian   # scripts/package.sh (debian/)
+    nginx-light   # deploy/nginx/ in front of the console (test_console_nginx.py)
 )
 # app/build.sh's npm: Debian's package, unless the installed nodejs brings its own (NodeSource)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -236,14 +236,14 @@ class ConsoleWorld:
 
     # ---- browsers ---------------------------------------------------------------------------
 
-    def browser(self, width=1920, height=1080):
-        """A headless Chromium of width x height, closed at exit."""
+    def browser(self, width=1920, height=1080, args=()):
+        """A headless Chromium of width x height (and Chromium's args), closed at exit."""
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
         for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                     "--window-size=%d,%d" % (width, height), "--disable-gpu",
                     "--no-first-run", "--no-default-browser-check",
-                    "--autoplay-policy=no-user-gesture-required"):
+                    "--autoplay-policy=no-user-gesture-required") + tuple(args):
             opts.add_argument(arg)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         log = os.path.join(self.root, "chromedriver-%d.log" % len(self.browsers))
@@ -258,9 +258,10 @@ class ConsoleWorld:
         H.on_exit(lambda: quit_quietly(drv))
         return drv
 
-    def login(self, drv, username, password, expect_ok=True):
-        """Logs in through the login page as a person does."""
-        drv.get(self.url("/login.html"))
+    def login(self, drv, username, password, expect_ok=True, base=None):
+        """Logs in through the login page as a person does (at base, e.g. a proxy's
+        https://host:port, instead of the console's own port)."""
+        drv.get((base + "/login.html") if base else self.url("/login.html"))
         H.wait_until(lambda: drv.find_element(By.ID, "username").is_displayed(), 15,
                      "the login form")
         drv.find_element(By.ID, "username").clear()
