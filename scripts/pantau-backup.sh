@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pantau-backup.sh -- backups and point-in-time restore of pantau's PostgreSQL with pgBackRest
 # (Debian 12's `pgbackrest`): continuous archiving of the WAL plus base backups, in the
-# repository that the pgBackRest config names (deploy/pgbackrest.conf, installed as
+# repository that the pgBackRest config names (deploy/backup/pgbackrest.conf, installed as
 # /etc/pantau/pgbackrest.conf). docs/operations.md, "Backups and restore", is the runbook.
 #
 # Usage: pantau-backup.sh [--config FILE] [--stanza NAME] COMMAND [OPTIONS]
@@ -18,13 +18,15 @@
 #       made before it can be restored.
 #   info
 #       The backups in the repository and the WAL range archived.
-#   restore --to TIME [--start-command CMD] [--timeout SECONDS]
+#   restore --to TIME [--database NAME] [--start-command CMD] [--timeout SECONDS]
 #       Restores the cluster to TIME (a PostgreSQL timestamptz, e.g. '2026-12-07 21:40:00+00';
 #       every transaction committed at or before TIME, none after), then starts it (CMD;
-#       default `pg_ctlcluster 15 main start`) and waits until recovery has ended and it takes
-#       writes. PostgreSQL must be stopped; a data directory that is still there is restored
-#       over in place (pgBackRest's --delta), a missing one is created. Stop the collector
-#       first and start it after (docs/operations.md).
+#       default `pg_ctlcluster 15 main start`), waits until recovery has ended and it takes
+#       writes, and records the restore in pantau_ops.restore of database NAME (default
+#       pantau; schema/028), from which the collector announces it to the devices
+#       (protocol.md 6.3). PostgreSQL must be stopped; a data directory that is still there
+#       is restored over in place (pgBackRest's --delta), a missing one is created. Stop the
+#       collector first and start it after (docs/operations.md).
 #
 # Runs pgBackRest and psql as the `postgres` user (through runuser when started as root).
 # Exit codes: 0 done, 1 a step failed, 2 bad usage or configuration.
@@ -154,11 +156,13 @@ cmd_backup() {
 }
 
 cmd_restore() {
-    local target="" start_cmd="pg_ctlcluster 15 main start" timeout=600
+    local target="" start_cmd="pg_ctlcluster 15 main start" timeout=600 dbname=pantau
     while [ $# -gt 0 ]; do
         case "$1" in
             --to) [ $# -ge 2 ] || die 2 "--to needs a time"
                   target=$2; shift 2 ;;
+            --database) [ $# -ge 2 ] || die 2 "--database needs a name"
+                        dbname=$2; shift 2 ;;
             --start-command) [ $# -ge 2 ] || die 2 "--start-command needs a value"
                              start_cmd=$2; shift 2 ;;
             --timeout) [ $# -ge 2 ] || die 2 "--timeout needs a number"
@@ -170,6 +174,10 @@ cmd_restore() {
     [[ "$timeout" =~ ^[0-9]+$ ]] || die 2 "restore: --timeout is a number of seconds"
     if [ -e "$datadir/PG_VERSION" ] && pg_running; then
         die 1 "restore: PostgreSQL runs in $datadir: stop it (and the collector) first"
+    fi
+    # a server whose data directory was deleted under it still runs, and still answers
+    if as_postgres pg_isready -q -h "$socket" -p "$port" >/dev/null 2>&1; then
+        die 1 "restore: a PostgreSQL still answers on port $port ($socket): stop it first"
     fi
     local delta=()
     if [ -d "$datadir" ] && [ -n "$(ls -A "$datadir" 2>/dev/null)" ]; then
@@ -192,9 +200,17 @@ cmd_restore() {
         waited=$((waited + 1))
     done
     [ "$state" = f ] || die 1 "restore: PostgreSQL is still in recovery after ${timeout}s"
-    echo "pantau-backup: restored to $target, timeline $(psql_admin \
-        "SELECT timeline_id FROM pg_control_checkpoint()"); take a full backup now:" \
-        "pantau-backup.sh backup --type full"
+    # the restore's row (schema/028): the epoch is the new timeline, which every later restore
+    # raises; the collector announces the newest row to the devices (protocol.md 6.3)
+    local epoch
+    epoch=$(printf '%s\n' "INSERT INTO pantau_ops.restore (epoch, target)
+            SELECT timeline_id, :'target'::timestamptz FROM pg_control_checkpoint()
+            ON CONFLICT (epoch) DO NOTHING RETURNING epoch;" |
+        as_postgres psql -X -q -A -t -v ON_ERROR_STOP=1 -v target="$target" -h "$socket" \
+            -p "$port" -d "$dbname") ||
+        die 1 "restore: restored, but recording it in $dbname's pantau_ops.restore failed (docs/operations.md, Backups and restore)"
+    echo "pantau-backup: restored to $target, epoch (timeline) $epoch; start the collector," \
+        "then take a full backup: pantau-backup.sh backup --type full"
 }
 
 main() {

@@ -54,7 +54,7 @@ VERBOSE = "-v" in sys.argv[1:] or os.environ.get("PANTAU_TEST_VERBOSE") == "1"
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "https://pantau.example/schema/v1/"
 STREAMS = ("flood", "traffic", "incident", "larva", "dropped", "status", "ack", "health",
-           "rejected")
+           "rejected", "restore")
 # Messages that pantau's own services send and no device does (protocol section 12): checked
 # against their schema and the strict loader; the C validator reads device messages only.
 OUTBOUND = ("alert",)
@@ -326,6 +326,9 @@ def semantic_errors(stream, topic, doc):
                     errs.append("dead: not inside ranges")
     if stream == "health" and doc["collector"] != topic.rsplit("/", 1)[-1]:
         errs.append("collector: differs from the topic")
+    # timestamps of one form (4.1) compare as text
+    if stream == "restore" and doc["restored"] < doc["target"]:
+        errs.append("restored: before target")
     return errs
 
 
@@ -366,6 +369,8 @@ def topic_stream(topic):
         return "health"
     if parts[2:] == ["_sys", "rejected"]:
         return "rejected"
+    if parts[2:] == ["_sys", "restore"]:
+        return "restore"
     if parts[2:4] == ["_sys", "alert"] and len(parts) == 7:
         return "alert"
     if len(parts) == 4 and parts[3] in STREAMS:
@@ -854,6 +859,10 @@ def stream_cases(example):
         add("reason of 201", reason="é" * 201)
     elif stream == "health":
         add("collector of another topic", collector="collector-10")
+    elif stream == "restore":
+        add("restored before target", restored="2026-12-07T21:20:51.659Z")
+        add("restored at target", restored="2026-12-07T21:20:51.660Z")
+        add("epoch 0", epoch=0)
     return out
 
 
