@@ -289,7 +289,7 @@ def semantic_errors(stream, topic, doc):
     """Rules of protocol section 9 (2 to 6) for a document that passed the schema, and one
     that section 9 does not list: an acknowledgement has one item per store (6.1)."""
     errs = []
-    for key in ("ts", "start", "end"):
+    for key in ("ts", "start", "end", "target", "restored"):
         if isinstance(doc.get(key), str) and not real_date(doc[key]):
             errs.append("%s: no such date" % key)
     if stream == "incident" and "end" in doc and doc["end"] < doc["start"]:
@@ -730,7 +730,8 @@ def raw_cases(example):
                 if spelling is not None:
                     raw = body.replace(member + b":" + b"%d" % value, member + b":" + spelling, 1)
                     cases.append(("number %s=%s" % (key, spelling.decode()), raw))
-        if isinstance(value, str) and "-" in value and key not in ("ts", "start", "end"):
+        if isinstance(value, str) and "-" in value and key not in ("ts", "start", "end",
+                                                                   "target", "restored"):
             member = json.dumps(key).encode()
             raw = body.replace(member + b":" + json.dumps(value).encode(),
                                member + b':"' + value.replace("-", "\\u002d").encode() + b'"', 1)
