@@ -59,6 +59,7 @@
 
 #include "msg_event.h"
 #include "msg_health.h"
+#include "msg_restore.h"
 #include "msg_rejected.h"
 #include "msg_topic.h"
 #include "payval.h"
@@ -138,8 +139,10 @@ static const enum msg_stream collector_streams[] = {
     MSG_STREAM_FLOOD,   MSG_STREAM_TRAFFIC, MSG_STREAM_INCIDENT, MSG_STREAM_LARVA,
     MSG_STREAM_DROPPED, MSG_STREAM_STATUS,  MSG_STREAM_REJECTED, MSG_STREAM_HEALTH,
 };
-static const enum msg_stream watcher_streams[] = {MSG_STREAM_STATUS, MSG_STREAM_HEALTH};
-static const enum msg_stream device_streams[] = {MSG_STREAM_HEALTH}; /* and its own ack */
+static const enum msg_stream watcher_streams[] = {MSG_STREAM_STATUS, MSG_STREAM_HEALTH,
+                                                  MSG_STREAM_RESTORE};
+/* and its own ack */
+static const enum msg_stream device_streams[] = {MSG_STREAM_HEALTH, MSG_STREAM_RESTORE};
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 static const struct reading_scope collector_scope = {collector_streams, N_OF(collector_streams),
@@ -238,7 +241,7 @@ static enum devacl_reason decide_device(const struct devacl_request *req,
         return DEVACL_TOPIC;
     }
     if (t.stream == MSG_STREAM_ACK || t.stream == MSG_STREAM_HEALTH ||
-        t.stream == MSG_STREAM_REJECTED) {
+        t.stream == MSG_STREAM_REJECTED || t.stream == MSG_STREAM_RESTORE) {
         snprintf(err, errlen, "a device may not publish on %s topics", msg_stream_name(t.stream));
         return DEVACL_TOPIC;
     }
@@ -275,6 +278,7 @@ static enum devacl_reason decide_collector(const struct devacl_request *req, cha
 {
     struct msg_topic t;
     struct msg_health h;
+    struct msg_restore rs;
     char why[MSG_ERRLEN] = "";
 
     if (req->access != MOSQ_ACL_WRITE) {
@@ -297,6 +301,19 @@ static enum devacl_reason decide_collector(const struct devacl_request *req, cha
         if (req->retain) {
             snprintf(err, errlen, "retained acknowledgement");
             return DEVACL_RETAIN;
+        }
+        return DEVACL_OK;
+    }
+    if (t.stream == MSG_STREAM_RESTORE) {
+        /* the database's newest restore (protocol.md 6.3): retained, QoS 1, valid */
+        if (req->qos != 1) {
+            snprintf(err, errlen, "a restore announcement is published at QoS 1, not QoS %d",
+                     req->qos);
+            return DEVACL_QOS;
+        }
+        if (msg_restore_parse(req->payload, req->payloadlen, &rs, why, sizeof(why)) != MSG_OK) {
+            snprintf(err, errlen, "%s", why);
+            return DEVACL_PAYLOAD;
         }
         return DEVACL_OK;
     }

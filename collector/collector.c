@@ -26,6 +26,7 @@
 #include "msg_json.h"
 #include "msg_ratetable.h"
 #include "msg_rejected.h"
+#include "msg_restore.h"
 #include "msg_time.h"
 #include "msg_topic.h"
 #include "pgsink.h"
@@ -84,6 +85,8 @@ struct collector {
     int64_t registry_tried_ms;  /* last attempt, failed or not */
     bool registry_failing;      /* the last attempt failed (logged once) */
     int64_t partitions_ms;      /* monotonic: next pantau.ensure_partitions() due */
+    uint64_t restore_sent;      /* epoch of the restore announcement last published, 0: none */
+    int64_t restore_sent_ms;    /* monotonic: when (published again hourly) */
     int64_t redrive_ms;         /* monotonic: next look for a redrive request */
 
     /* acknowledgements: the db thread fills ack_fill under ack_lock; the caller's thread swaps
@@ -99,6 +102,9 @@ struct collector {
     atomic_int stopping;           /* set by collector_run: on_message takes nothing more */
     atomic_int db_finished;        /* the db thread has flushed what it could and ended */
     atomic_int intake_full_logged; /* libmosquitto thread: one WARNING per full episode */
+    atomic_int restore_again;      /* set on each broker connect: the db thread publishes the
+                                    * restore announcement again (a broker without persistence
+                                    * lost the retained one) */
     atomic_llong stop_deadline_ms; /* monotonic: the db thread gives up its batch after it */
     atomic_llong db_alive_ms;      /* monotonic: the db thread's last sign of life */
 };
@@ -150,6 +156,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
     log_msg(LOG_NOTICE, "collector: connected to broker %s:%lld, subscribed as group %s",
             c->cfg.mqtt_host, c->cfg.mqtt_port, c->cfg.share_group);
     publish_health(c, true);
+    atomic_store(&c->restore_again, 1);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
@@ -504,6 +511,72 @@ static int sha256(struct collector *c, const char *text, size_t len,
 
 static void set_db_state(struct collector *c, enum db_state s, const char *why);
 
+#define RESTORE_REPUBLISH_MS (3600 * 1000)
+static const char restore_sql[] =
+    "SELECT epoch, (extract(epoch FROM target) * 1000)::bigint,"
+    " (extract(epoch FROM restored_at) * 1000)::bigint FROM pantau_ops.restore_latest";
+
+/* The restore announcement (protocol.md 6.3): the database's newest restore
+ * (pantau_ops.restore_latest, written by scripts/pantau-backup.sh restore), published retained
+ * on pantau/v1/_sys/restore when it is new to this process, after each broker connect, and
+ * hourly. Devices act once per epoch, so a repeat costs them nothing. Database thread, with the
+ * registry's connection; a failure only logs (the next registry load tries again). */
+static void announce_restore(struct collector *c, PGconn *conn)
+{
+    struct msg_restore r;
+    char topic[MSG_TOPIC_MAX + 1];
+    char payload[512];
+    size_t len = 0;
+    PGresult *res = NULL;
+    int64_t now = msg_clock_mono_ms();
+    bool again = atomic_exchange(&c->restore_again, 0) != 0;
+    int rc;
+
+    res = PQexec(conn, restore_sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        log_msg(LOG_DEBUG, "collector: reading pantau_ops.restore_latest: %s",
+                PQresultErrorMessage(res));
+        if (again) {
+            atomic_store(&c->restore_again, 1);
+        }
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        goto out; /* never restored */
+    }
+    memset(&r, 0, sizeof(r));
+    r.epoch = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    r.target_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    r.restored_ms = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    r.ts_ms = msg_clock_wall_us() / 1000;
+    if (r.epoch == c->restore_sent && !again && now - c->restore_sent_ms < RESTORE_REPUBLISH_MS) {
+        goto out;
+    }
+    if (msg_restore_encode(&r, payload, sizeof(payload), &len) != MSG_OK ||
+        msg_topic_format(topic, sizeof(topic), MSG_STREAM_RESTORE, NULL) != MSG_OK) {
+        log_msg(LOG_ERR, "collector: cannot encode the restore of epoch %llu",
+                (unsigned long long)r.epoch);
+        goto out;
+    }
+    rc = mosquitto_publish_v5(c->mosq, NULL, topic, (int)len, payload, 1, true, NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        log_msg(LOG_DEBUG, "collector: publish the restore announcement: %s",
+                mosquitto_strerror(rc));
+        atomic_store(&c->restore_again, 1);
+        goto out;
+    }
+    if (r.epoch != c->restore_sent) {
+        log_msg(LOG_NOTICE,
+                "collector: database restored (epoch %llu): announced on %s, devices send "
+                "again what they kept",
+                (unsigned long long)r.epoch, topic);
+    }
+    c->restore_sent = r.epoch;
+    c->restore_sent_ms = now;
+out:
+    PQclear(res);
+}
+
 /* Reloads the registry when it is due: periodically, or after a miss at most every
  * registry_miss_ms. Returns 1 if it was reloaded, 0 if it was not due, -1 if the reload failed
  * (the database is away). */
@@ -541,6 +614,7 @@ static int refresh_registry(struct collector *c, bool miss)
         return -1;
     }
     c->registry_failing = false;
+    announce_restore(c, conn);
     if (c->registry_loaded_ms == 0) {
         log_msg(LOG_NOTICE, "collector: registry loaded: %zu devices", registry_devices(c->reg));
     }

@@ -9,9 +9,11 @@
 #define SYS_LEVEL "_sys"
 #define HEALTH_PREFIX MSG_TOPIC_PREFIX SYS_LEVEL "/health/"
 #define REJECTED_TOPIC MSG_TOPIC_PREFIX SYS_LEVEL "/rejected"
+#define RESTORE_TOPIC MSG_TOPIC_PREFIX SYS_LEVEL "/restore"
 
 static const char *const stream_names[MSG_STREAM_COUNT] = {
-    "flood", "traffic", "incident", "larva", "dropped", "status", "ack", "health", "rejected",
+    "flood",  "traffic", "incident", "larva",    "dropped",
+    "status", "ack",     "health",   "rejected", "restore",
 };
 
 /* In the order of stream_names (the unit test checks each against its name). */
@@ -25,6 +27,7 @@ static const char *const stream_filters[MSG_STREAM_COUNT] = {
     MSG_TOPIC_PREFIX "+/ack",
     HEALTH_PREFIX "+",
     REJECTED_TOPIC,
+    RESTORE_TOPIC,
 };
 
 static const char *const kind_names[MSG_KIND_COUNT] = {
@@ -33,8 +36,8 @@ static const char *const kind_names[MSG_KIND_COUNT] = {
     "handheld",
 };
 
-/* Section 3: which kind may publish which stream. Nobody may publish ack, health or rejected
- * (the collector and the broker write those). */
+/* Section 3: which kind may publish which stream. No device may publish ack, health, rejected
+ * or restore (the collector and the broker write those). */
 static const bool kind_streams[MSG_KIND_COUNT][MSG_STREAM_COUNT] = {
     [MSG_KIND_FLOOD_GATEWAY] =
         {[MSG_STREAM_FLOOD] = true, [MSG_STREAM_DROPPED] = true, [MSG_STREAM_STATUS] = true},
@@ -212,6 +215,15 @@ int msg_topic_parse(const char *topic, size_t len, struct msg_topic *out, char *
             out->stream = MSG_STREAM_REJECTED;
             return MSG_OK;
         }
+        if (lv[3].len == 7 && memcmp(lv[3].s, "restore", 7) == 0) {
+            if (n != 4) {
+                snprintf(err, errlen, "topic level 5 '%s': too many levels after _sys/restore",
+                         msg_quote(lv[4].s, lv[4].len, q));
+                return MSG_ERR_TOPIC;
+            }
+            out->stream = MSG_STREAM_RESTORE;
+            return MSG_OK;
+        }
         if (lv[3].len == 6 && memcmp(lv[3].s, "health", 6) == 0) {
             if (n != 5) {
                 snprintf(err, errlen,
@@ -229,7 +241,8 @@ int msg_topic_parse(const char *topic, size_t len, struct msg_topic *out, char *
             out->collector_id[lv[4].len] = '\0';
             return MSG_OK;
         }
-        snprintf(err, errlen, "topic level 4 '%s': not a _sys topic (health/<collector>, rejected)",
+        snprintf(err, errlen,
+                 "topic level 4 '%s': not a _sys topic (health/<collector>, rejected, restore)",
                  msg_quote(lv[3].s, lv[3].len, q));
         return MSG_ERR_TOPIC;
     }
@@ -263,6 +276,8 @@ int msg_topic_format(char *buf, size_t buflen, enum msg_stream s, const char *id
     }
     if (s == MSG_STREAM_REJECTED) {
         w = snprintf(buf, buflen, REJECTED_TOPIC);
+    } else if (s == MSG_STREAM_RESTORE) {
+        w = snprintf(buf, buflen, RESTORE_TOPIC);
     } else {
         if (id == NULL || !msg_id_valid(id, strlen(id))) {
             return MSG_ERR_INVAL;
@@ -309,6 +324,9 @@ bool msg_topic_is_stream(const char *topic, size_t len, enum msg_stream s)
     }
     if (s == MSG_STREAM_REJECTED) {
         return equals(topic, len, REJECTED_TOPIC);
+    }
+    if (s == MSG_STREAM_RESTORE) {
+        return equals(topic, len, RESTORE_TOPIC);
     }
     if (s == MSG_STREAM_HEALTH) {
         return len > plen && memcmp(topic, HEALTH_PREFIX, plen) == 0 &&

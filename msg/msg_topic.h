@@ -3,6 +3,7 @@
  *   pantau/v1/<device>/<stream>       stream: flood traffic incident larva dropped status ack
  *   pantau/v1/_sys/health/<collector>
  *   pantau/v1/_sys/rejected
+ *   pantau/v1/_sys/restore
  *   pantau/v1/_sys/alert/<unit>/<kind>/<subject>   (pantau-alertd; msg_topic_alert_*)
  *
  * Shared by the broker plugins (who may publish where) and the collector (what a topic means),
@@ -34,8 +35,9 @@ enum msg_stream {
     MSG_STREAM_ACK,
     MSG_STREAM_HEALTH,
     MSG_STREAM_REJECTED,
+    MSG_STREAM_RESTORE, /* the database was restored to a point in time (protocol.md 6.3) */
 };
-#define MSG_STREAM_COUNT 9
+#define MSG_STREAM_COUNT 10
 
 enum msg_device_kind {
     MSG_KIND_FLOOD_GATEWAY,
@@ -56,13 +58,13 @@ int msg_topic_parse(const char *topic, size_t len, struct msg_topic *out, char *
 
 /* Writes the topic of stream s into buf (buflen bytes, NUL included). id (borrowed) is the
  * device id for device streams, the collector id for MSG_STREAM_HEALTH, and ignored (may be
- * NULL) for MSG_STREAM_REJECTED. Returns MSG_OK, MSG_ERR_INVAL (bad id or stream) or
+ * NULL) for MSG_STREAM_REJECTED and MSG_STREAM_RESTORE. Returns MSG_OK, MSG_ERR_INVAL (bad id or stream) or
  * MSG_ERR_FULL (buf too small; MSG_TOPIC_MAX + 1 always suffices). */
 int msg_topic_format(char *buf, size_t buflen, enum msg_stream s, const char *id);
 
 /* The filter of every topic of stream s: "pantau/v1/+/<stream>" (every device) for a device
  * stream, "pantau/v1/_sys/health/+" (every collector) for MSG_STREAM_HEALTH, and the topic itself
- * for MSG_STREAM_REJECTED; NULL for a value outside the enum. Static storage. */
+ * for MSG_STREAM_REJECTED and MSG_STREAM_RESTORE; NULL for a value outside the enum. Static storage. */
 const char *msg_topic_filter(enum msg_stream s);
 
 /* Whether topic (len bytes, borrowed, NUL not required) is a topic of stream s: the answer of
@@ -78,10 +80,11 @@ bool msg_topic_device(const char *topic, size_t len, char out[MSG_ID_MAX + 1]);
  * for a topic without '/'. Points into topic. */
 const char *msg_topic_last_level(const char *topic);
 
-/* "flood", ..., "health", "rejected"; "?" for a value outside the enum. Static storage. */
+/* "flood", ..., "health", "rejected", "restore"; "?" for a value outside the enum. Static
+ * storage. */
 const char *msg_stream_name(enum msg_stream s);
 
-/* Reads a stream name (borrowed, one of the nine above). Returns MSG_OK or MSG_ERR_INVAL. */
+/* Reads a stream name (borrowed, one of the ten above). Returns MSG_OK or MSG_ERR_INVAL. */
 int msg_stream_from_name(const char *name, enum msg_stream *out);
 
 /* flood, traffic, incident, larva and dropped: messages that are readings (section 3). */

@@ -113,6 +113,9 @@ FORMATTED=(
     msg/msg_topic.h
     tests/unit/test_conf.c
     tests/unit/test_msg_topic.c
+    msg/msg_restore.c
+    msg/msg_restore.h
+    tests/unit/test_msg_restore.c
     edge-agent/sources/traffic/camera_line.c
     msg/msg_backoff.c
     msg/msg_backoff.h

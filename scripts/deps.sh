@@ -8,7 +8,7 @@ packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
     mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev libpaho-mqtt-dev
     libpq-dev libcjson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
-    postgresql-15 postgresql-client-15
+    postgresql-15 postgresql-client-15 pgbackrest   # pgbackrest: scripts/pantau-backup.sh
     python3 python3-psycopg2 python3-paho-mqtt python3-jsonschema
     sqlite3 valgrind procps iproute2
     prometheus prometheus-node-exporter

@@ -252,6 +252,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
         goto fail;
     }
     snprintf(a->health_filter, sizeof(a->health_filter), "%s", msg_topic_filter(MSG_STREAM_HEALTH));
+    snprintf(a->restore_topic, sizeof(a->restore_topic), "%s",
+             msg_topic_filter(MSG_STREAM_RESTORE));
     if (cfg->mqtt_username[0] != '\0') {
         snprintf(a->username, sizeof(a->username), "%s", cfg->mqtt_username);
     } else if (cfg->mqtt_password[0] != '\0') {

@@ -46,6 +46,9 @@ static const struct conf_key agent_keys[] = {
     INT(store_max_bytes, "268435456", 8192, 1e13, "payload bytes held before dropping"),
     MS(store_max_age_ms, "0", 0, 3650 * DAY_MS, "drop readings older than this; 0: no limit"),
     INT(store_max_rejected, "1000", 1, 1e9, "refused readings kept in the rejected list"),
+    MS(store_keep_acked_ms, "24h", 0, 3650 * DAY_MS,
+       "acknowledged readings kept this long, for a restore of the database (protocol.md 6.3);"
+       " 0: none"),
 
     STR(mqtt_host, NULL, "the broker's host name or address"),
     INT(mqtt_port, "1883", 1, 65535, "the broker's port (8883 for TLS by convention)"),
@@ -374,6 +377,7 @@ void agent_config_store_limits(const struct agent_config *cfg, struct agent_stor
     out->max_bytes = cfg->store_max_bytes;
     out->max_age_ms = cfg->store_max_age_ms;
     out->max_rejected = cfg->store_max_rejected;
+    out->keep_acked_ms = cfg->store_keep_acked_ms;
 }
 
 void agent_config_pacing(const struct agent_config *cfg, struct agent_pacing *out)

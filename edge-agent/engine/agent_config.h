@@ -62,6 +62,7 @@ struct agent_config {
     long long store_max_bytes;
     long long store_max_age_ms;          /* 0: no age limit */
     long long store_max_rejected;
+    long long store_keep_acked_ms;       /* 0: acknowledged readings are not kept */
 
     /* the broker */
     char mqtt_host[AGENT_HOST_MAX + 1];

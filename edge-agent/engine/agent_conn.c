@@ -20,6 +20,7 @@
 #include "log.h"
 #include "msg_ack.h"
 #include "msg_health.h"
+#include "msg_restore.h"
 #include "msg_topic.h"
 
 /* ---- the connection (engine thread) --------------------------------------------------- */
@@ -108,8 +109,8 @@ void agent_conn_start(struct agent *a, int64_t now)
 static void on_up(struct agent *a, int64_t now)
 {
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    char *filters[2];
-    int qos[2] = {1, 1};
+    char *filters[3];
+    int qos[3] = {1, 1, 1};
     int rc;
 
     a->conn_state = AGENT_CONN_UP;
@@ -122,11 +123,12 @@ static void on_up(struct agent *a, int64_t now)
             a->cfg->device_id);
     filters[0] = a->ack_topic;
     filters[1] = a->health_filter;
+    filters[2] = a->restore_topic;
     ro.context = a;
-    rc = MQTTAsync_subscribeMany(a->client, 2, filters, qos, &ro);
+    rc = MQTTAsync_subscribeMany(a->client, 3, filters, qos, &ro);
     if (rc != MQTTASYNC_SUCCESS) {
-        log_msg(LOG_WARNING, "agent: subscribe to %s and %s: paho %d", a->ack_topic,
-                a->health_filter, rc);
+        log_msg(LOG_WARNING, "agent: subscribe to %s, %s and %s: paho %d", a->ack_topic,
+                a->health_filter, a->restore_topic, rc);
     }
     /* collectors' health comes again as retained messages on this subscription */
     a->n_health = 0;
@@ -258,6 +260,48 @@ decide:
     }
 }
 
+/* The database was restored to a point in time (protocol.md 6.3): once per epoch, the kept
+ * readings acknowledged from target to restored (with the clocks' margin on each side) are held
+ * again and go out with the backlog, at the replay rate and only while the health allows. The
+ * collector stores those the restore lost and acknowledges all. */
+static void handle_restore(struct agent *a, const char *payload, size_t len, int64_t now)
+{
+    struct msg_restore r;
+    char err[MSG_ERRLEN];
+    uint64_t taken = 0;
+    int rc;
+
+    if (len == 0) {
+        return; /* cleared */
+    }
+    if (msg_restore_parse(payload, len, &r, err, sizeof(err)) != MSG_OK) {
+        log_msg(LOG_DEBUG, "agent: restore announcement ignored: %s", err);
+        return;
+    }
+    if (r.epoch <= a->stats.restore_epoch) {
+        return; /* acted on (the retained message comes again with each connect) */
+    }
+    pthread_mutex_lock(&a->store_lock);
+    rc = agent_store_restore(a->store, r.epoch, r.target_ms - MSG_RESTORE_SKEW_MS,
+                             r.restored_ms + MSG_RESTORE_SKEW_MS, &taken, err, sizeof(err));
+    pthread_mutex_unlock(&a->store_lock);
+    if (rc != MSG_OK) {
+        log_msg(LOG_ERR, "agent: taking back kept readings after a restore: %s", err);
+        return; /* the epoch stays unrecorded: the next connect's retained message tries again */
+    }
+    a->cnt.restored += taken;
+    log_msg(LOG_NOTICE,
+            "agent: the database was restored (epoch %" PRIu64 "): sending again %" PRIu64
+            " acknowledged readings it may have lost",
+            r.epoch, taken);
+    /* they are below the frontier: the backlog pass sends them */
+    a->backlog_cursor = 0;
+    a->backlog_idle = false;
+    a->next_store_poll_ms = now;
+    a->status_dirty = true;
+    agent_send_refresh_stats(a, now, true);
+}
+
 static void handle_message(struct agent *a, const struct agent_ev *e, int64_t now)
 {
     struct msg_topic t;
@@ -271,6 +315,8 @@ static void handle_message(struct agent *a, const struct agent_ev *e, int64_t no
         handle_ack(a, payload, e->len, now);
     } else if (t.stream == MSG_STREAM_HEALTH) {
         handle_health(a, &t, payload, e->len, now);
+    } else if (t.stream == MSG_STREAM_RESTORE) {
+        handle_restore(a, payload, e->len, now);
     }
 }
 

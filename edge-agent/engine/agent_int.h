@@ -138,6 +138,7 @@ struct agent_counters {
     uint64_t rejected;  /* readings given up after refusals for refuse_give_up_ms (this run) */
     uint64_t let_go;    /* refused readings let go to a later backlog pass (table full) */
     uint64_t acked;     /* readings deleted on acknowledgement (this run) */
+    uint64_t restored;  /* kept readings taken back after a restore of the database (this run) */
     uint64_t dead;      /* of which the collector stored as dead letters */
     uint64_t emitted;   /* readings the sources handed in */
     uint64_t invalid;   /* readings the validator refused */
@@ -176,6 +177,7 @@ struct agent {
     char topics[MSG_STREAM_COUNT][MSG_TOPIC_MAX + 1];
     char ack_topic[MSG_TOPIC_MAX + 1];
     char health_filter[MSG_TOPIC_MAX + 1];
+    char restore_topic[MSG_TOPIC_MAX + 1]; /* protocol.md 6.3 */
     char will_buf[1024];
     size_t will_len;
     char username[MSG_ID_MAX + 1];

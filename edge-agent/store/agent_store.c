@@ -1,6 +1,6 @@
 /* agent_store.c -- the edge agent's durable SQLite store: see agent_store.h.
  *
- * Schema (PRAGMA user_version 2; a file is created as version 1 and brought up by the same
+ * Schema (PRAGMA user_version 3; a file is created as version 1 and brought up by the same
  * upgrades that an existing file of an older version gets, in place, see upgrade_sql):
  *   store_state  one row: store id, next seq, boot counter and boot id, connection counter,
  *                what is held (kept by triggers, so that `report` appending from another
@@ -16,6 +16,11 @@
  *                "unknown", in rows from before the upgrade. What a send's `replay` is
  *                measured with (msg_history_replay_held).
  *   rejected     the bounded list of readings the broker refused for good.
+ *   kept         (version 3) acknowledged readings kept for keep_acked_ms after their
+ *                acknowledgement (acked_ms, and acked_synced: whether that time came from a
+ *                synchronised clock), so that a restore of the database can have them back
+ *                (agent_store_restore, protocol.md 6.3); store_state's kept and kept_bytes
+ *                count them (triggers) and restore_epoch is the last restore acted on.
  *
  * Every call is one transaction (BEGIN IMMEDIATE: the write lock is taken at the start, so a
  * second process waits in the busy handler instead of failing half-way), in WAL mode with
@@ -43,7 +48,7 @@
 #include "msg_time.h"
 #include "msg_topic.h"
 
-#define AGENT_STORE_VERSION 2
+#define AGENT_STORE_VERSION 3
 #define AGENT_STORE_CACHE_KIB 512          /* SQLite's page cache, per connection */
 /* Pages of 1 KiB, not SQLite's 4 KiB: a transaction of one reading touches three pages (its
  * leaf, the state row, the age index), and each goes into the WAL whole. With 1 KiB pages a
@@ -87,6 +92,13 @@ enum stmt_id {
     ST_MIN_SEQ,
     ST_FREELIST,
     ST_PAGES,
+    ST_KEEP,
+    ST_KEPT_STATE,
+    ST_KEPT_EXPIRE,
+    ST_KEPT_TRIM,
+    ST_UNKEEP,
+    ST_UNKEEP_DELETE,
+    ST_SET_EPOCH,
     ST_COUNT
 };
 
@@ -132,6 +144,21 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_MIN_SEQ] = "SELECT min(seq) FROM reading",
     [ST_FREELIST] = "PRAGMA freelist_count",
     [ST_PAGES] = "PRAGMA page_count",
+    [ST_KEEP] = "INSERT OR IGNORE INTO kept (seq, stream, ts_ms, age_ms, stored_ms, own_drop, bytes,"
+                " payload, stored_boot, stored_boot_ms, stored_synced, acked_ms, acked_synced)"
+                " SELECT seq, stream, ts_ms, age_ms, stored_ms, own_drop, bytes, payload,"
+                " stored_boot, stored_boot_ms, stored_synced, ?3, ?4 FROM reading"
+                " WHERE seq BETWEEN ?1 AND ?2",
+    [ST_KEPT_STATE] = "SELECT kept, kept_bytes, restore_epoch FROM store_state WHERE id = 1",
+    [ST_KEPT_EXPIRE] = "DELETE FROM kept WHERE acked_ms < ?1",
+    [ST_KEPT_TRIM] = "DELETE FROM kept WHERE seq IN (SELECT seq FROM kept ORDER BY seq LIMIT ?1)",
+    [ST_UNKEEP] = "INSERT OR IGNORE INTO reading (seq, stream, ts_ms, age_ms, stored_ms, sends,"
+                  " own_drop, bytes, payload, stored_boot, stored_boot_ms, stored_synced)"
+                  " SELECT seq, stream, ts_ms, age_ms, stored_ms, 1, own_drop, bytes, payload,"
+                  " stored_boot, stored_boot_ms, stored_synced FROM kept"
+                  " WHERE acked_synced = 0 OR acked_ms BETWEEN ?1 AND ?2",
+    [ST_UNKEEP_DELETE] = "DELETE FROM kept WHERE acked_synced = 0 OR acked_ms BETWEEN ?1 AND ?2",
+    [ST_SET_EPOCH] = "UPDATE store_state SET restore_epoch = ?1 WHERE id = 1",
 };
 
 /* Version 1, as first shipped: a new file starts here and takes every upgrade below. */
@@ -191,6 +218,31 @@ static const char *const upgrade_sql[AGENT_STORE_VERSION - 1] = {
     "ALTER TABLE reading ADD COLUMN stored_boot INTEGER;"
     "ALTER TABLE reading ADD COLUMN stored_boot_ms INTEGER;"
     "ALTER TABLE reading ADD COLUMN stored_synced INTEGER;",
+    /* 2 -> 3: acknowledged readings kept for a restore of the database (protocol.md 6.3) */
+    "CREATE TABLE kept ("
+    " seq INTEGER PRIMARY KEY,"
+    " stream INTEGER NOT NULL,"
+    " ts_ms INTEGER NOT NULL,"
+    " age_ms INTEGER,"
+    " stored_ms INTEGER NOT NULL,"
+    " own_drop INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL,"
+    " payload BLOB NOT NULL,"
+    " stored_boot INTEGER,"
+    " stored_boot_ms INTEGER,"
+    " stored_synced INTEGER,"
+    " acked_ms INTEGER NOT NULL,"
+    " acked_synced INTEGER NOT NULL);"
+    "CREATE INDEX kept_acked ON kept (acked_ms);"
+    "ALTER TABLE store_state ADD COLUMN kept INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE store_state ADD COLUMN kept_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE store_state ADD COLUMN restore_epoch INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TRIGGER kept_add AFTER INSERT ON kept BEGIN"
+    " UPDATE store_state SET kept = kept + 1, kept_bytes = kept_bytes + NEW.bytes"
+    " WHERE id = 1; END;"
+    "CREATE TRIGGER kept_del AFTER DELETE ON kept BEGIN"
+    " UPDATE store_state SET kept = kept - 1, kept_bytes = kept_bytes - OLD.bytes"
+    " WHERE id = 1; END;",
 };
 
 /* The readings a scan of this process handed out lately (a ring, newest overwriting oldest).
@@ -1127,6 +1179,57 @@ const char *agent_store_id(const struct agent_store *s)
 
 /* ---- the calls ---- */
 
+/* Keeps the kept acknowledged readings within their window and within what the limits leave
+ * after the held ones: those acknowledged longer than keep_acked_ms ago go (with a window of
+ * 0, none by age: `report` and tools leave the agent's alone), then the oldest
+ * while held + kept is over max_readings or max_bytes. Kept readings never make a held one go,
+ * and going is no drop (they are stored). In t's transaction. */
+static int trim_kept(struct agent_store *s, struct txn *t, char *err, size_t errlen)
+{
+    sqlite3_stmt *q;
+    int rc;
+
+    if (s->lim.keep_acked_ms > 0) {
+        q = stmt(s, ST_KEPT_EXPIRE);
+        sqlite3_bind_int64(q, 1, (sqlite3_int64)(t->now.wall_ms - s->lim.keep_acked_ms));
+        rc = run(s, ST_KEPT_EXPIRE, err, errlen);
+        if (rc != MSG_OK) {
+            return rc;
+        }
+        if (sqlite3_changes(s->db) > 0) {
+            t->deleted_any = true;
+        }
+    }
+    rc = reread(s, t, err, errlen);
+    for (int rounds = 0; rc == MSG_OK && rounds < 1000000; rounds++) {
+        int64_t kept = 0;
+        int64_t kept_bytes = 0;
+        int64_t over;
+
+        q = stmt(s, ST_KEPT_STATE);
+        if (sqlite3_step(q) != SQLITE_ROW) {
+            sqlite3_reset(q);
+            return db_fail(s, "reading the kept readings' count", err, errlen);
+        }
+        kept = sqlite3_column_int64(q, 0);
+        kept_bytes = sqlite3_column_int64(q, 1);
+        sqlite3_reset(q);
+        over = t->held + kept - s->lim.max_readings;
+        if (over <= 0 && t->held_bytes + kept_bytes > s->lim.max_bytes) {
+            over = AGENT_STORE_CHUNK;
+        }
+        if (over <= 0 || kept == 0) {
+            break;
+        }
+        q = stmt(s, ST_KEPT_TRIM);
+        sqlite3_bind_int64(q, 1, (sqlite3_int64)(over < AGENT_STORE_CHUNK * 16 ? over
+                                                 : AGENT_STORE_CHUNK * 16));
+        rc = run(s, ST_KEPT_TRIM, err, errlen);
+        t->deleted_any = true;
+    }
+    return rc;
+}
+
 int agent_store_append(struct agent_store *s, struct msg_event *evs, size_t n, char *err,
                        size_t errlen)
 {
@@ -1187,6 +1290,10 @@ int agent_store_append(struct agent_store *s, struct msg_event *evs, size_t n, c
         t.held_bytes += (int64_t)len;
     }
     rc = enforce_limits(s, &t, err, errlen);
+    if (rc != MSG_OK) {
+        goto out;
+    }
+    rc = trim_kept(s, &t, err, errlen);
     if (rc != MSG_OK) {
         goto out;
     }
@@ -1336,6 +1443,17 @@ int agent_store_ack(struct agent_store *s, const struct msg_range *ranges, size_
         if (first > last) {
             continue;
         }
+        if (s->lim.keep_acked_ms > 0) {
+            q = stmt(s, ST_KEEP);
+            sqlite3_bind_int64(q, 1, (sqlite3_int64)first);
+            sqlite3_bind_int64(q, 2, (sqlite3_int64)last);
+            sqlite3_bind_int64(q, 3, (sqlite3_int64)t.now.wall_ms);
+            sqlite3_bind_int(q, 4, t.now.synced ? 1 : 0);
+            rc = run(s, ST_KEEP, err, errlen);
+            if (rc != MSG_OK) {
+                break;
+            }
+        }
         q = stmt(s, ST_DELETE_RANGE);
         sqlite3_bind_int64(q, 1, (sqlite3_int64)first);
         sqlite3_bind_int64(q, 2, (sqlite3_int64)last);
@@ -1352,6 +1470,9 @@ int agent_store_ack(struct agent_store *s, const struct msg_range *ranges, size_
     if (rc == MSG_OK) {
         t.acked = total;
         t.deleted_any = total > 0;
+        rc = trim_kept(s, &t, err, errlen);
+    }
+    if (rc == MSG_OK) {
         rc = commit(s, &t, err, errlen);
     }
     if (rc != MSG_OK) {
@@ -1534,6 +1655,64 @@ static uint64_t file_size(const char *path, const char *suffix)
     return (uint64_t)sb.st_size;
 }
 
+int agent_store_restore(struct agent_store *s, uint64_t epoch, int64_t from_ms, int64_t to_ms,
+                        uint64_t *taken, char *err, size_t errlen)
+{
+    struct txn t;
+    sqlite3_stmt *q;
+    uint64_t n = 0;
+    uint64_t seen;
+    int rc;
+
+    if (taken != NULL) {
+        *taken = 0;
+    }
+    rc = begin(s, &t, err, errlen);
+    if (rc != MSG_OK) {
+        return rc;
+    }
+    q = stmt(s, ST_KEPT_STATE);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_reset(q);
+        rc = db_fail(s, "reading the restore epoch", err, errlen);
+        goto out;
+    }
+    seen = (uint64_t)sqlite3_column_int64(q, 2);
+    sqlite3_reset(q);
+    if (epoch <= seen) {
+        rc = commit(s, &t, err, errlen);
+        goto out;
+    }
+    q = stmt(s, ST_UNKEEP);
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)from_ms);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)to_ms);
+    rc = run(s, ST_UNKEEP, err, errlen);
+    if (rc != MSG_OK) {
+        goto out;
+    }
+    n = (uint64_t)sqlite3_changes(s->db);
+    q = stmt(s, ST_UNKEEP_DELETE);
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)from_ms);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)to_ms);
+    rc = run(s, ST_UNKEEP_DELETE, err, errlen);
+    if (rc != MSG_OK) {
+        goto out;
+    }
+    q = stmt(s, ST_SET_EPOCH);
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)epoch);
+    rc = run(s, ST_SET_EPOCH, err, errlen);
+    if (rc == MSG_OK) {
+        rc = commit(s, &t, err, errlen);
+    }
+out:
+    if (rc != MSG_OK) {
+        rollback(s);
+    } else if (taken != NULL) {
+        *taken = n;
+    }
+    return rc;
+}
+
 int agent_store_stats(struct agent_store *s, struct agent_store_stats *st, char *err,
                       size_t errlen)
 {
@@ -1555,6 +1734,13 @@ int agent_store_stats(struct agent_store *s, struct agent_store_stats *st, char 
     st->acked = (uint64_t)sqlite3_column_int64(q, 6);
     st->rejected = (uint64_t)sqlite3_column_int64(q, 7);
     st->rejected_held = (uint64_t)sqlite3_column_int64(q, 8);
+    sqlite3_reset(q);
+    q = stmt(s, ST_KEPT_STATE);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        st->kept = (uint64_t)sqlite3_column_int64(q, 0);
+        st->kept_bytes = (uint64_t)sqlite3_column_int64(q, 1);
+        st->restore_epoch = (uint64_t)sqlite3_column_int64(q, 2);
+    }
     sqlite3_reset(q);
     q = stmt(s, ST_MIN_SEQ);
     if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {

@@ -48,6 +48,15 @@
  * with reason `rejected`. An acknowledgement that covers a rejected reading (the collector
  * stored it as a dead letter) removes it from that list too.
  *
+ * Acknowledged readings can be kept for a while (keep_acked_ms), for a restore of the
+ * collector's database to a point in time, which loses what was committed after that point:
+ * protocol.md 6.3. An acknowledgement then moves a reading to a list of kept ones instead of
+ * deleting it. Kept readings are not held: not scanned, not counted in held or the backlog,
+ * never dropped nor reported dropped (they are stored). They go when their window is over,
+ * and first, oldest first, when held and kept together are over max_readings or max_bytes: a
+ * held reading never makes room for a kept one. agent_store_restore takes those the restore
+ * may have lost back into the held readings.
+ *
  * A file of an older schema version is upgraded in place when it is opened (its readings kept;
  * what older rows did not record counts as unknown); a newer one is refused.
  *
@@ -88,6 +97,9 @@ struct agent_store_limits {
     int64_t max_bytes;      /* payload bytes held; > 0 */
     int64_t max_age_ms;     /* readings taken longer ago than this are dropped; 0: no limit */
     int64_t max_rejected;   /* rejected readings kept; > 0 */
+    int64_t keep_acked_ms;  /* acknowledged readings are kept this long after their
+                             * acknowledgement, for a restore of the database (see above);
+                             * 0: none are kept from now on */
 };
 
 /* One held reading, as agent_store_scan hands it out. */
@@ -125,6 +137,10 @@ struct agent_store_stats {
     bool boot_current;      /* boot is this system boot's (the stored boot id is the kernel's):
                              * readings may carry boot and mono_ms */
     uint64_t file_bytes;    /* the database file and its WAL on disk, bytes */
+    /* added for restores (protocol.md 6.3): */
+    uint64_t kept;          /* acknowledged readings kept (not held, not sent) */
+    uint64_t kept_bytes;    /* their payload bytes */
+    uint64_t restore_epoch; /* the last restore acted on (agent_store_restore); 0: none */
 };
 
 /* What agent_store_open_opts takes beyond agent_store_open's arguments. */
@@ -192,6 +208,16 @@ int agent_store_mark_sent(struct agent_store *s, const uint64_t *seqs, size_t n,
  * (may be NULL) gets how many were deleted. Returns MSG_OK or MSG_ERR_DB. */
 int agent_store_ack(struct agent_store *s, const struct msg_range *ranges, size_t n,
                     uint64_t *deleted, char *err, size_t errlen);
+
+/* A restore of the database (protocol.md 6.3), once per epoch: if epoch is greater than the
+ * last one acted on, takes back into the held readings every kept reading acknowledged from
+ * from_ms to to_ms (the wall clock at its acknowledgement), and every kept reading whose
+ * acknowledgement time came from an unsynchronised clock, and records epoch, in one
+ * transaction. They are held again as they were (the same payload, sends 1, when they were
+ * stored), so the engine sends them with the backlog. *taken (may be NULL) gets how many.
+ * An epoch not above the last: nothing, *taken 0. Returns MSG_OK or MSG_ERR_DB. */
+int agent_store_restore(struct agent_store *s, uint64_t epoch, int64_t from_ms, int64_t to_ms,
+                        uint64_t *taken, char *err, size_t errlen);
 
 /* Moves the held reading seq to the rejected list with reason (borrowed text), dropping the
  * list's oldest (and appending a `dropped` reading with reason rejected) if it is full.

@@ -18,6 +18,7 @@
 #include "msg_err.h"
 #include "msg_event.h"
 #include "msg_health.h"
+#include "msg_restore.h"
 #include "msg_rejected.h"
 #include "msg_topic.h"
 
@@ -90,6 +91,7 @@ static int check(const char *topic, const char *payload, size_t len, enum msg_st
     struct msg_event *ev = NULL;
     struct msg_ack *ack = NULL;
     struct msg_health health;
+    struct msg_restore restore;
     struct msg_rejected *rej = NULL;
     int rc;
 
@@ -105,6 +107,9 @@ static int check(const char *topic, const char *payload, size_t len, enum msg_st
         break;
     case MSG_STREAM_HEALTH:
         rc = msg_health_parse(&t, payload, len, &health, err, errlen);
+        break;
+    case MSG_STREAM_RESTORE:
+        rc = msg_restore_parse(payload, len, &restore, err, errlen);
         break;
     case MSG_STREAM_REJECTED:
         rej = malloc(sizeof(*rej));

@@ -1,11 +1,12 @@
 /* fuzz_msg_ack.c -- libFuzzer target for the other parsers of msg/: msg_ack_parse(),
- * msg_health_parse(), msg_rejected_parse() and the I-JSON gate msg_json_parse() itself.
+ * msg_health_parse(), msg_rejected_parse(), msg_restore_parse() and the I-JSON gate
+ * msg_json_parse() itself.
  *
- * Input: one selector byte, then the payload. Selector % 4: 0 acknowledgement, 1 health (of
+ * Input: one selector byte, then the payload. Selector % 5: 0 acknowledgement, 1 health (of
  * topic pantau/v1/_sys/health/collector-1), 2 rejected, 3 bare msg_json_parse at depth 5 and
- * 65536 bytes. Checks err texts, lexer/cJSON agreement, that msg_json_check() agrees with
+ * 65536 bytes, 4 restore. Checks err texts, lexer/cJSON agreement, that msg_json_check() agrees with
  * msg_json_parse() (up to what only the tree shows), and that a valid acknowledgement, health
- * or rejected message re-encodes to one that parses to the same values. */
+ * rejected or restore message re-encodes to one that parses to the same values. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "msg_health.h"
 #include "msg_json.h"
 #include "msg_rejected.h"
+#include "msg_restore.h"
 
 #define HEALTH_TOPIC "pantau/v1/_sys/health/collector-1"
 
@@ -113,6 +115,27 @@ static void fuzz_rejected(const char *p, size_t n)
                 strcmp(back.device, r.device) == 0);
 }
 
+static void fuzz_restore(const char *p, size_t n)
+{
+    struct msg_restore r;
+    struct msg_restore back;
+    char buf[512];
+    char err[MSG_ERRLEN] = "";
+    size_t len = 0;
+    int rc;
+
+    rc = msg_restore_parse(p, n, &r, err, sizeof(err));
+    fuzz_check_err(rc, err);
+    if (rc != MSG_OK) {
+        return;
+    }
+    FUZZ_ASSERT(r.epoch >= 1 && r.restored_ms >= r.target_ms);
+    FUZZ_ASSERT(msg_restore_encode(&r, buf, sizeof(buf), &len) == MSG_OK);
+    FUZZ_ASSERT(msg_restore_parse(buf, len, &back, err, sizeof(err)) == MSG_OK);
+    FUZZ_ASSERT(back.epoch == r.epoch && back.target_ms == r.target_ms &&
+                back.restored_ms == r.restored_ms && back.ts_ms == r.ts_ms);
+}
+
 static void fuzz_json(const char *p, size_t n)
 {
     char err[MSG_ERRLEN] = "";
@@ -143,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0) {
         return 0;
     }
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0:
         fuzz_ack(p, size - 1);
         break;
@@ -152,6 +175,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 2:
         fuzz_rejected(p, size - 1);
+        break;
+    case 4:
+        fuzz_restore(p, size - 1);
         break;
     default:
         fuzz_json(p, size - 1);

@@ -4,7 +4,7 @@
 Usage: make_corpus.py PROTOCOL_MD OUTDIR
 
 Writes OUTDIR/msg_event/ (one file per example: TOPIC, a newline, the payload), OUTDIR/msg_ack/
-(one selector byte, then the payload: 0 ack, 1 health, 2 rejected, 3 every example as bare
+(one selector byte, then the payload: 0 ack, 1 health, 2 rejected, 4 restore, 3 every example as bare
 JSON), OUTDIR/msg.dict (libFuzzer dictionary: member names, enum values, literals) and
 OUTDIR/stamp. Standard library only; run with Debian's /usr/bin/python3.
 """
@@ -16,7 +16,7 @@ import sys
 
 MARKER = re.compile(r"^<!-- example (valid|invalid|semantic) ([a-z_]+) topic=(\S+)"
                     r"(?: reason=(\S+))? -->$")
-SELECTOR = {"ack": 0, "health": 1, "rejected": 2}
+SELECTOR = {"ack": 0, "health": 1, "rejected": 2, "restore": 4}
 
 
 def examples(path):

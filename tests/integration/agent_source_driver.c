@@ -287,7 +287,7 @@ int main(int argc, char **argv)
         }
     }
     if (d->conf.store[0] != '\0') {
-        struct agent_store_limits lim = {100000, 64 * 1024 * 1024, 0, 1000};
+        struct agent_store_limits lim = {100000, 64 * 1024 * 1024, 0, 1000, 0};
 
         if (agent_store_open(d->conf.store, &lim, true, &d->store, err, sizeof(err)) !=
             MSG_OK) {

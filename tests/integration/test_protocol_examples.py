@@ -54,7 +54,7 @@ VERBOSE = "-v" in sys.argv[1:] or os.environ.get("PANTAU_TEST_VERBOSE") == "1"
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "https://pantau.example/schema/v1/"
 STREAMS = ("flood", "traffic", "incident", "larva", "dropped", "status", "ack", "health",
-           "rejected")
+           "rejected", "restore")
 # Messages that pantau's own services send and no device does (protocol section 12): checked
 # against their schema and the strict loader; the C validator reads device messages only.
 OUTBOUND = ("alert",)
@@ -289,7 +289,7 @@ def semantic_errors(stream, topic, doc):
     """Rules of protocol section 9 (2 to 6) for a document that passed the schema, and one
     that section 9 does not list: an acknowledgement has one item per store (6.1)."""
     errs = []
-    for key in ("ts", "start", "end"):
+    for key in ("ts", "start", "end", "target", "restored"):
         if isinstance(doc.get(key), str) and not real_date(doc[key]):
             errs.append("%s: no such date" % key)
     if stream == "incident" and "end" in doc and doc["end"] < doc["start"]:
@@ -326,6 +326,9 @@ def semantic_errors(stream, topic, doc):
                     errs.append("dead: not inside ranges")
     if stream == "health" and doc["collector"] != topic.rsplit("/", 1)[-1]:
         errs.append("collector: differs from the topic")
+    # timestamps of one form (4.1) compare as text
+    if stream == "restore" and doc["restored"] < doc["target"]:
+        errs.append("restored: before target")
     return errs
 
 
@@ -366,6 +369,8 @@ def topic_stream(topic):
         return "health"
     if parts[2:] == ["_sys", "rejected"]:
         return "rejected"
+    if parts[2:] == ["_sys", "restore"]:
+        return "restore"
     if parts[2:4] == ["_sys", "alert"] and len(parts) == 7:
         return "alert"
     if len(parts) == 4 and parts[3] in STREAMS:
@@ -725,7 +730,8 @@ def raw_cases(example):
                 if spelling is not None:
                     raw = body.replace(member + b":" + b"%d" % value, member + b":" + spelling, 1)
                     cases.append(("number %s=%s" % (key, spelling.decode()), raw))
-        if isinstance(value, str) and "-" in value and key not in ("ts", "start", "end"):
+        if isinstance(value, str) and "-" in value and key not in ("ts", "start", "end",
+                                                                   "target", "restored"):
             member = json.dumps(key).encode()
             raw = body.replace(member + b":" + json.dumps(value).encode(),
                                member + b':"' + value.replace("-", "\\u002d").encode() + b'"', 1)
@@ -854,6 +860,10 @@ def stream_cases(example):
         add("reason of 201", reason="é" * 201)
     elif stream == "health":
         add("collector of another topic", collector="collector-10")
+    elif stream == "restore":
+        add("restored before target", restored="2026-12-07T21:20:51.659Z")
+        add("restored at target", restored="2026-12-07T21:20:51.660Z")
+        add("epoch 0", epoch=0)
     return out
 
 

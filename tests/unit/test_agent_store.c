@@ -1058,7 +1058,7 @@ static void test_upgrade_from_version_1_keeps_readings(void)
     if (s == NULL) {
         return;
     }
-    TEST_CHECK(int_on(p, "PRAGMA user_version") == 2);
+    TEST_CHECK(int_on(p, "PRAGMA user_version") == 3);
     TEST_CHECK(strcmp(agent_store_id(s), "0badc0de-0000-4000-8000-00000000d00d") == 0);
     st = stats(s);
     TEST_CHECK(st.held == 2 && st.held_bytes == 12 && st.first_seq == 6 && st.last_seq == 7);
@@ -1087,13 +1087,13 @@ static void test_upgrade_from_version_1_keeps_readings(void)
     TEST_CHECK(s != NULL && stats(s).held == 3);
     agent_store_close(s);
     /* a version this agent does not know is refused, the file left alone */
-    sql_on(p, "PRAGMA user_version = 3");
+    sql_on(p, "PRAGMA user_version = 4");
     {
         char err[MSG_ERRLEN] = "";
 
         s = NULL;
         TEST_CHECK(agent_store_open_opts(p, &o, &s, err, sizeof(err)) == MSG_ERR_DB && s == NULL);
-        TEST_CHECK(strstr(err, "schema version 3") != NULL);
+        TEST_CHECK(strstr(err, "schema version 4") != NULL);
         TEST_MSG("%s", err);
     }
     TEST_CHECK(int_on(p, "SELECT count(*) FROM reading") == 3);
@@ -1230,6 +1230,124 @@ static void test_append_rejects_non_readings(void)
     agent_store_close(s);
 }
 
+/* Acknowledged readings are kept for a restore (protocol.md 6.3): not held, not scanned; a
+ * restore of a new epoch takes back exactly those acknowledged in its window, once, unchanged;
+ * the collector's resend then acknowledges them again. */
+static void test_restore_takes_back_kept_readings_once(void)
+{
+    char p[300], err[MSG_ERRLEN] = "";
+    struct agent_store_options o = opts(1000, 1000000);
+    struct agent_store *s;
+    struct held *h = calloc(1, sizeof(*h));
+    struct msg_range first[] = {{1, 4}};
+    struct msg_range second[] = {{5, 8}};
+    uint64_t deleted = 0;
+    uint64_t taken = 99;
+    int64_t t0;
+    int64_t t1;
+    struct agent_store_stats st;
+
+    o.limits.keep_acked_ms = 3600 * 1000;
+    s = open_or_die(new_path(p, sizeof(p)), &o);
+    if (s == NULL || h == NULL) {
+        free(h);
+        agent_store_close(s);
+        return;
+    }
+    append_n(s, 10, msg_clock_wall_ms());
+    TEST_CHECK(agent_store_ack(s, first, 1, &deleted, err, sizeof(err)) == MSG_OK && deleted == 4);
+    t0 = msg_clock_wall_ms();
+    /* the first four were acknowledged before the point: move their time back an hour less a
+     * minute, inside the window but before the restore's */
+    sql_on(p, "UPDATE kept SET acked_ms = acked_ms - 3540000");
+    TEST_CHECK(agent_store_ack(s, second, 1, &deleted, err, sizeof(err)) == MSG_OK && deleted == 4);
+    t1 = msg_clock_wall_ms();
+    st = stats(s);
+    TEST_CHECK(st.held == 2 && st.kept == 8 && st.kept_bytes > 8 * 100 && st.acked == 8);
+    TEST_CHECK(st.restore_epoch == 0);
+    scan_all(s, h);
+    TEST_CHECK(h->n == 2 && h->seq[0] == 9);   /* kept readings are not held */
+    /* a restore whose window covers the second acknowledgement only */
+    TEST_CHECK(agent_store_restore(s, 2, t0 - 1000, t1 + 1000, &taken, err, sizeof(err)) ==
+               MSG_OK);
+    TEST_MSG("%s", err);
+    TEST_CHECK(taken == 4);
+    st = stats(s);
+    TEST_CHECK(st.held == 6 && st.kept == 4 && st.restore_epoch == 2);
+    scan_all(s, h);
+    TEST_CHECK(h->n == 6 && h->seq[0] == 5 && h->seq[3] == 8 && h->sends[0] == 1);
+    /* the same epoch again (the retained message at each connect), or an older one: nothing */
+    TEST_CHECK(agent_store_restore(s, 2, 0, INT64_MAX, &taken, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(taken == 0 && stats(s).held == 6);
+    TEST_CHECK(agent_store_restore(s, 1, 0, INT64_MAX, &taken, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(taken == 0);
+    /* their acknowledgement (as duplicates) keeps them again; the epoch survives a reopen */
+    TEST_CHECK(agent_store_ack(s, second, 1, &deleted, err, sizeof(err)) == MSG_OK && deleted == 4);
+    agent_store_close(s);
+    s = open_or_die(p, &o);
+    if (s == NULL) {
+        free(h);
+        return;
+    }
+    st = stats(s);
+    TEST_CHECK(st.held == 2 && st.kept == 8 && st.restore_epoch == 2);
+    /* a later restore with a window over everything takes all eight back */
+    TEST_CHECK(agent_store_restore(s, 3, 0, INT64_MAX, &taken, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(taken == 8 && stats(s).held == 10 && stats(s).kept == 0);
+    agent_store_close(s);
+    free(h);
+}
+
+/* Kept readings give way: past their window, and first when the store is full (never a held
+ * one for them), and going is not a drop. An acknowledgement time of an unsynchronised clock
+ * is taken back by any restore. */
+static void test_kept_readings_go_first_and_are_never_dropped(void)
+{
+    char p[300], err[MSG_ERRLEN] = "";
+    struct agent_store_options o = opts(20, 1000000);
+    struct agent_store *s;
+    struct msg_range all[] = {{1, 15}};
+    uint64_t deleted = 0;
+    uint64_t taken = 0;
+    struct agent_store_stats st;
+
+    o.limits.keep_acked_ms = 3600 * 1000;
+    s = open_or_die(new_path(p, sizeof(p)), &o);
+    if (s == NULL) {
+        return;
+    }
+    append_n(s, 15, msg_clock_wall_ms());
+    TEST_CHECK(agent_store_ack(s, all, 1, &deleted, err, sizeof(err)) == MSG_OK && deleted == 15);
+    st = stats(s);
+    TEST_CHECK(st.held == 0 && st.kept == 15);
+    /* 12 new readings: held 12 + kept 15 > 20, so the 7 oldest kept go, no held reading */
+    append_n(s, 12, msg_clock_wall_ms());
+    st = stats(s);
+    TEST_CHECK(st.held == 12 && st.kept == 8 && st.dropped == 0);
+    TEST_MSG("held %" PRIu64 " kept %" PRIu64 " dropped %" PRIu64, st.held, st.kept, st.dropped);
+    TEST_CHECK(int_on(p, "SELECT min(seq) FROM kept") == 8);
+    /* past the window: gone at the next transaction that trims */
+    sql_on(p, "UPDATE kept SET acked_ms = acked_ms - 7200000 WHERE seq < 12");
+    append_n(s, 1, msg_clock_wall_ms());
+    st = stats(s);
+    TEST_CHECK(st.kept == 4 && st.dropped == 0);
+    /* an acknowledgement timed by an unsynchronised clock is outside no window */
+    sql_on(p, "UPDATE kept SET acked_synced = 0 WHERE seq = 12");
+    TEST_CHECK(agent_store_restore(s, 5, 0, 1, &taken, err, sizeof(err)) == MSG_OK);
+    TEST_CHECK(taken == 1 && stats(s).held == 14);
+    agent_store_close(s);
+    /* keep_acked_ms 0 (`report`, or an agent configured so): nothing is kept, none expired */
+    o.limits.keep_acked_ms = 0;
+    s = open_or_die(p, &o);
+    if (s == NULL) {
+        return;
+    }
+    TEST_CHECK(agent_store_ack(s, all, 1, &deleted, err, sizeof(err)) == MSG_OK);
+    st = stats(s);
+    TEST_CHECK(st.kept == 3 && st.held == 13);
+    agent_store_close(s);
+}
+
 TEST_LIST = {
     {"create_reopen_and_store_id", test_create_reopen_and_store_id},
     {"bad_limits_and_path", test_bad_limits_and_path},
@@ -1256,5 +1374,8 @@ TEST_LIST = {
      test_replay_by_boot_time_survives_a_wall_clock_step},
     {"replay_across_a_reboot", test_replay_across_a_reboot},
     {"upgrade_from_version_1_keeps_readings", test_upgrade_from_version_1_keeps_readings},
+    {"restore_takes_back_kept_readings_once", test_restore_takes_back_kept_readings_once},
+    {"kept_readings_go_first_and_are_never_dropped",
+     test_kept_readings_go_first_and_are_never_dropped},
     {NULL, NULL},
 };

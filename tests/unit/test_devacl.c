@@ -21,6 +21,9 @@
 #define HEALTH_OK                                                        \
     "{\"collector\":\"collector-1\",\"state\":\"online\",\"db\":\"up\"," \
     "\"ts\":\"2026-02-11T03:15:00.000Z\"}"
+#define RESTORE_OK                                          \
+    "{\"epoch\":2,\"target\":\"2026-12-07T21:20:51.660Z\"," \
+    "\"restored\":\"2026-12-07T21:41:09.705Z\",\"ts\":\"2026-12-07T21:41:10.100Z\"}"
 #define HEALTH_BAD                                                          \
     "{\"collector\":\"collector-1\",\"state\":\"online\",\"db\":\"maybe\"," \
     "\"ts\":\"2026-02-11T03:15:00.000Z\"}"
@@ -150,6 +153,12 @@ static const struct row rows[] = {
     {"read another's ack", GW, NULL, R, "pantau/v1/gw-2/ack", NULL, false, DEVACL_TOPIC,
      "may not read"},
     {"read health", GW, NULL, R, "pantau/v1/_sys/health/collector-1", NULL, false, DEVACL_OK, NULL},
+    {"restore announcement (6.3)", GW, NULL, S, "pantau/v1/_sys/restore", NULL, false, DEVACL_OK,
+     NULL},
+    {"read the restore announcement", GW, NULL, R, "pantau/v1/_sys/restore", NULL, false, DEVACL_OK,
+     NULL},
+    {"device publishes a restore", GW, NULL, W, "pantau/v1/_sys/restore", RESTORE_OK, true,
+     DEVACL_TOPIC, "restore"},
     {"read readings", GW, NULL, R, "pantau/v1/gw-1/flood", NULL, false, DEVACL_TOPIC, ""},
     {"read $SYS", GW, NULL, R, "$SYS/pantau/devacl", NULL, false, DEVACL_TOPIC, ""},
     {"unsubscribe", GW, NULL, U, "#", NULL, false, DEVACL_OK, NULL},
@@ -175,6 +184,12 @@ static const struct row rows[] = {
      true, DEVACL_FOREIGN, "collector-2"},
     {"health with a bad payload", COL, NULL, W, "pantau/v1/_sys/health/collector-1", HEALTH_BAD,
      true, DEVACL_PAYLOAD, "db"},
+    {"collector announces a restore", COL, NULL, W, "pantau/v1/_sys/restore", RESTORE_OK, true,
+     DEVACL_OK, NULL},
+    {"restore with a bad payload", COL, NULL, W, "pantau/v1/_sys/restore",
+     "{\"epoch\":0,\"target\":\"2026-12-07T21:20:51.660Z\","
+     "\"restored\":\"2026-12-07T21:41:09.705Z\",\"ts\":\"2026-12-07T21:41:10.100Z\"}",
+     true, DEVACL_PAYLOAD, "epoch"},
     {"collector (alertd) publishes an alert", COL, NULL, W,
      "pantau/v1/_sys/alert/bpbd/flood_level/station-katulampa", "{}", true, DEVACL_OK, NULL},
     {"collector publishes beyond an alert topic", COL, NULL, W, "pantau/v1/_sys/alert/bpbd/x", "{}",

@@ -39,6 +39,13 @@ static void test_parse(void)
         GOOD("ack", "pantau/v1/d/ack", MSG_STREAM_ACK, "d", ""),
         GOOD("health", "pantau/v1/_sys/health/collector-1", MSG_STREAM_HEALTH, "", "collector-1"),
         GOOD("rejected", "pantau/v1/_sys/rejected", MSG_STREAM_REJECTED, "", ""),
+        GOOD("restore (6.3)", "pantau/v1/_sys/restore", MSG_STREAM_RESTORE, "", ""),
+        BAD("restore with more levels", "pantau/v1/_sys/restore/x",
+            "topic level 5 'x': too many levels after _sys/restore"),
+        BAD("restore with a suffix", "pantau/v1/_sys/restorex", "not a _sys topic"),
+        GOOD("a device's stream named restore is none", "pantau/v1/restore/ack", MSG_STREAM_ACK,
+             "restore", ""),
+        BAD("restore is no device stream", "pantau/v1/gw/restore", "'restore': unknown stream"),
         GOOD("device id of 64 characters", "pantau/v1/" ID64 "/flood", MSG_STREAM_FLOOD, ID64, ""),
         GOOD("collector id of 64 characters", "pantau/v1/_sys/health/" ID64, MSG_STREAM_HEALTH, "",
              ID64),
@@ -139,7 +146,7 @@ static void test_parse_limits(void)
     TEST_CHECK(!msg_topic_is_stream("pantau/v1/gw\0x/flood", 20, MSG_STREAM_FLOOD));
     TEST_CHECK(msg_topic_is_stream("pantau/v1/_sys/rejectedXYZ", 23, MSG_STREAM_REJECTED));
     TEST_CHECK(!msg_topic_is_stream("pantau/v1/_sys/rejected", 22, MSG_STREAM_REJECTED));
-    TEST_CHECK(!msg_topic_is_stream("pantau/v1/gw/flood", 18, (enum msg_stream)9));
+    TEST_CHECK(!msg_topic_is_stream("pantau/v1/gw/flood", 18, MSG_STREAM_COUNT));
     memset(topic, 'a', sizeof(topic));
     TEST_CHECK(msg_topic_parse(topic, 257, &t, err, sizeof(err)) == MSG_ERR_TOPIC);
     TEST_CHECK(strcmp(err, "topic of 257 bytes exceeds 256") == 0);
@@ -167,10 +174,12 @@ static void test_format(void)
     TEST_CHECK(strcmp(buf, "pantau/v1/_sys/health/c1") == 0);
     TEST_CHECK(msg_topic_format(buf, sizeof(buf), MSG_STREAM_REJECTED, NULL) == MSG_OK);
     TEST_CHECK(strcmp(buf, "pantau/v1/_sys/rejected") == 0);
+    TEST_CHECK(msg_topic_format(buf, sizeof(buf), MSG_STREAM_RESTORE, NULL) == MSG_OK);
+    TEST_CHECK(strcmp(buf, "pantau/v1/_sys/restore") == 0);
     TEST_CHECK(msg_topic_format(buf, sizeof(buf), MSG_STREAM_FLOOD, "GW") == MSG_ERR_INVAL);
     TEST_CHECK(msg_topic_format(buf, sizeof(buf), MSG_STREAM_FLOOD, NULL) == MSG_ERR_INVAL);
     TEST_CHECK(msg_topic_format(buf, sizeof(buf), MSG_STREAM_FLOOD, ID64 "a") == MSG_ERR_INVAL);
-    TEST_CHECK(msg_topic_format(buf, sizeof(buf), (enum msg_stream)9, "gw") == MSG_ERR_INVAL);
+    TEST_CHECK(msg_topic_format(buf, sizeof(buf), MSG_STREAM_COUNT, "gw") == MSG_ERR_INVAL);
     TEST_CHECK(msg_topic_format(small, sizeof(small), MSG_STREAM_FLOOD, "gw") == MSG_ERR_FULL);
     TEST_CHECK(small[0] == '\0');
     TEST_CHECK(msg_topic_format(buf, sizeof(buf), MSG_STREAM_STATUS, ID64) == MSG_OK);
@@ -197,6 +206,8 @@ static void test_filter(void)
             snprintf(want, sizeof(want), "pantau/v1/_sys/health/+");
         } else if (s == MSG_STREAM_REJECTED) {
             snprintf(want, sizeof(want), "pantau/v1/_sys/rejected");
+        } else if (s == MSG_STREAM_RESTORE) {
+            snprintf(want, sizeof(want), "pantau/v1/_sys/restore");
         } else {
             snprintf(want, sizeof(want), "pantau/v1/+/%s", msg_stream_name(s));
         }
@@ -213,7 +224,7 @@ static void test_filter(void)
         TEST_MSG("stream %s: '%s': %s", msg_stream_name(s), topic, err);
         TEST_CHECK(msg_topic_is_stream(topic, strlen(topic), s));
     }
-    TEST_CHECK(msg_topic_filter((enum msg_stream)9) == NULL);
+    TEST_CHECK(msg_topic_filter(MSG_STREAM_COUNT) == NULL);
 }
 
 static void test_device(void)
@@ -344,7 +355,7 @@ static void test_kind_may_publish(void)
     TEST_CHECK(msg_device_kind_from_name("handhelds", 9, &k) == MSG_ERR_INVAL);
     TEST_CHECK(msg_device_kind_from_name("hand", 4, &k) == MSG_ERR_INVAL);
     TEST_CHECK(!msg_kind_may_publish((enum msg_device_kind)3, MSG_STREAM_FLOOD));
-    TEST_CHECK(!msg_kind_may_publish(MSG_KIND_FLOOD_GATEWAY, (enum msg_stream)9));
+    TEST_CHECK(!msg_kind_may_publish(MSG_KIND_FLOOD_GATEWAY, MSG_STREAM_COUNT));
     TEST_CHECK(strcmp(msg_device_kind_name((enum msg_device_kind)7), "?") == 0);
 }
 

@@ -121,7 +121,7 @@ static double median(double *v, int n)
 /* One round of the store: n readings in transactions of txn. */
 static int run_store(const char *dir, size_t txn, size_t n, int round, struct result *r)
 {
-    struct agent_store_limits lim = {10000000, INT64_C(10000000000), 0, 1000};
+    struct agent_store_limits lim = {10000000, INT64_C(10000000000), 0, 1000, 0};
     struct msg_event evs[100];
     struct agent_store *s = NULL;
     struct agent_store_stats st;
@@ -252,7 +252,7 @@ static bool count_row(void *ctx, const struct agent_store_row *row)
 
 static int run_backlog(const char *dir)
 {
-    struct agent_store_limits lim = {200000, INT64_C(1000000000), 0, 1000};
+    struct agent_store_limits lim = {200000, INT64_C(1000000000), 0, 1000, 0};
     struct agent_store *s = NULL;
     struct agent_store_stats st;
     struct agent_store_stats after_ack;
