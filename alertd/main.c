@@ -18,6 +18,7 @@
 #include "alertd.h"
 #include "alertd_config.h"
 #include "log.h"
+#include "msg_daemon.h"
 #include "msg_err.h"
 
 #ifndef PANTAU_VERSION
@@ -48,64 +49,22 @@ static void usage(FILE *f)
                "Exit status: 0 stopped by a signal, 1 run-time failure, 2 bad usage or config.\n");
 }
 
-static int install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
-        return -1;
-    }
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
-}
-
 int main(int argc, char **argv)
 {
     static struct alertd_config cfg; /* large; filled once, then read-only */
     struct alertd *a = NULL;
+    static const struct msg_daemon_cli cli = {"pantau-alertd", PANTAU_VERSION, usage,
+                                              alertd_config_print};
     const char *path = NULL;
     char err[MSG_ERRLEN] = "";
-    int check = 0;
-    int status = 1;
+    bool check = false;
     bool libs = false;
+    int status = msg_daemon_args(&cli, argc, argv, &path, &check);
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "pantau-alertd: %s needs a file name\n", argv[i]);
-                usage(stderr);
-                return 2;
-            }
-            path = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            path = argv[i] + 9;
-        } else if (strcmp(argv[i], "--check") == 0) {
-            check = 1;
-        } else if (strcmp(argv[i], "--print-config") == 0) {
-            alertd_config_print(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            printf("\nConfiguration keys (key value, # comments; defaults shown):\n");
-            alertd_config_print(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
-            printf("pantau-alertd %s\n", PANTAU_VERSION);
-            return 0;
-        } else {
-            fprintf(stderr, "pantau-alertd: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
+    if (status != MSG_DAEMON_RUN) {
+        return status;
     }
-    if (path == NULL) {
-        fprintf(stderr, "pantau-alertd: no configuration file (-c FILE)\n");
-        usage(stderr);
-        return 2;
-    }
+    status = 1;
     if (alertd_config_load(path, &cfg, err, sizeof(err)) != MSG_OK) {
         fprintf(stderr, "pantau-alertd: %s\n", err);
         return 2;
@@ -116,7 +75,7 @@ int main(int argc, char **argv)
         return 0;
     }
     log_setup(alertd_config_log_level(&cfg), LOG_TO_AUTO);
-    if (install_signals() != 0) {
+    if (msg_daemon_signals(on_signal) != 0) {
         log_msg(LOG_ERR, "alertd: cannot install signal handlers");
         goto out;
     }
