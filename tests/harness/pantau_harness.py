@@ -201,7 +201,12 @@ class PgCluster:
                 argv = f.read().split(b"\0")
         except OSError:
             argv = []
-        if pid > 0 and _pid_alive(pid) and os.fsencode(self.data) in argv:
+        try:   # a postmaster works in its data folder (`pg_ctl restart` drops -D from argv)
+            cwd = os.readlink("/proc/%d/cwd" % pid)
+        except OSError:
+            cwd = None
+        if pid > 0 and _pid_alive(pid) and (os.fsencode(self.data) in argv or
+                                            cwd == os.path.realpath(self.data)):
             return pid
         try:
             os.unlink(pidfile)
