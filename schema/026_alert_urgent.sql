@@ -19,8 +19,9 @@
 --      a call that raised something (it hears NOTIFY pantau_alert at its commit). Routine work
 --      (the flood queue in order, congestion counts) is claimed only by a call that found no
 --      urgent work.
---   3. After each evaluation of a gauge its calm band is written again, from the thresholds,
---      mount and settings at its latest reading, its level and its rise state.
+--   3. After each evaluation of a gauge its calm band is written with the rest of its state
+--      (one UPDATE, as 019), from the thresholds and settings of its last reading (the live
+--      case has them in hand), the mount then, its level and its rise state.
 -- Exactly once and news-not-history are unchanged: the urgent flag only changes the order in
 -- which items are claimed; each gauge is evaluated by 019's code under the same row lock, from
 -- the same state, with the same keys. A band that is out of date (a threshold, mount or
@@ -97,58 +98,54 @@ COMMENT ON FUNCTION pantau_alert.queue_flood_insert() IS 'Trigger (statement, on
 
 -- ---- the calm band -------------------------------------------------------------------------------
 
-CREATE FUNCTION pantau_alert.calm_band(station text) RETURNS void
+-- What evaluate_gauge() writes with the rest of its state, in the same UPDATE: from the
+-- thresholds and settings of the last reading it read (the live case hands them over: no
+-- lookup), else looked up at the latest reading evaluated.
+CREATE FUNCTION pantau_alert.calm_band(station text, last pantau_alert.live_reading,
+                                       OUT quantity text, OUT offset_cm double precision,
+                                       OUT siaga3_from double precision,
+                                       OUT siaga2_from double precision,
+                                       OUT siaga1_from double precision,
+                                       OUT fall_margin double precision,
+                                       OUT rise_cm double precision)
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
-    st pantau_alert.gauge_state;
+    at timestamptz;
     t record;
     s record;
-    m double precision;
-    lo double precision;
-    hi double precision;
-    rise_cm double precision;
-    rise_from double precision;
 BEGIN
-    SELECT * INTO st FROM pantau_alert.gauge_state g WHERE g.station_id = station;
-    IF NOT FOUND OR st.evaluated_to IS NULL THEN
-        RETURN;
-    END IF;
-    -- the thresholds at the latest reading, the quantity the view prefers (level_cm)
-    SELECT x.quantity, x.siaga3_from, x.siaga2_from, x.siaga1_from INTO t
-    FROM pantau.gauge_threshold x
-    WHERE x.station_id = station AND x.valid @> st.evaluated_to
-    ORDER BY x.quantity = 'level_cm' DESC LIMIT 1;
-    SELECT x.offset_cm INTO m FROM pantau.gauge_mount x
-    WHERE x.station_id = station AND x.valid @> st.evaluated_to LIMIT 1;
-    SELECT * INTO s FROM pantau_alert.flood_setting_at(station, st.evaluated_to);
-    IF t.quantity IS NULL THEN
-        -- no thresholds: no level to change
-        lo := '-infinity';
-        hi := 'infinity';
-    ELSIF st.level IS NULL THEN
-        lo := NULL;
-        hi := NULL;
+    IF last IS NOT NULL AND (last.v).quantity IS NOT NULL THEN
+        at := (last.v).ts_best;
+        quantity := (last.v).quantity;
+        siaga3_from := (last.v).siaga3_from;
+        siaga2_from := (last.v).siaga2_from;
+        siaga1_from := (last.v).siaga1_from;
+        fall_margin := last.fall_margin;
+        rise_cm := least(last.rise_short_cm, last.rise_long_cm);
     ELSE
-        hi := CASE st.level WHEN 4 THEN t.siaga3_from WHEN 3 THEN t.siaga2_from
-                            WHEN 2 THEN t.siaga1_from ELSE 'infinity' END;
-        lo := CASE st.level WHEN 4 THEN '-infinity'::double precision
-                            WHEN 3 THEN t.siaga3_from WHEN 2 THEN t.siaga2_from
-                            ELSE t.siaga1_from END - coalesce(s.fall_margin, 0);
+        SELECT g.evaluated_to INTO at FROM pantau_alert.gauge_state g
+        WHERE g.station_id = station;
+        IF at IS NULL THEN
+            RETURN;
+        END IF;
+        -- the thresholds the view would take (level_cm first)
+        SELECT x.quantity, x.siaga3_from, x.siaga2_from, x.siaga1_from INTO t
+        FROM pantau.gauge_threshold x
+        WHERE x.station_id = station AND x.valid @> at
+        ORDER BY x.quantity = 'level_cm' DESC LIMIT 1;
+        SELECT * INTO s FROM pantau_alert.flood_setting_at(station, at);
+        quantity := t.quantity;
+        siaga3_from := t.siaga3_from;
+        siaga2_from := t.siaga2_from;
+        siaga1_from := t.siaga1_from;
+        fall_margin := s.fall_margin;
+        rise_cm := least(s.rise_short_cm, s.rise_long_cm);
     END IF;
-    rise_cm := least(s.rise_short_cm, s.rise_long_cm);
-    -- the lowest level any window can still hold (the deques of 019's rise state); new
-    -- readings lower than it are in the statement: calm_rise_cm covers them
-    IF st.rise_state IS NOT NULL AND rise_cm IS NOT NULL THEN
-        SELECT min((e ->> 1)::double precision) + rise_cm INTO rise_from
-        FROM jsonb_array_elements(st.rise_state -> 'c') e;
-    END IF;
-    UPDATE pantau_alert.gauge_state g
-    SET calm_quantity = t.quantity, calm_offset = m, calm_lo = lo, calm_hi = hi,
-        calm_rise_from = rise_from, calm_rise_cm = rise_cm
-    WHERE g.station_id = station;
+    SELECT x.offset_cm INTO offset_cm FROM pantau.gauge_mount x
+    WHERE x.station_id = station AND x.valid @> at LIMIT 1;
 END
 $$;
-COMMENT ON FUNCTION pantau_alert.calm_band(text) IS 'Writes a gauge''s calm band (gauge_state.calm_*, 026) from its level, its rise state and the thresholds, mount and settings at its latest reading evaluated. Called by evaluate() after each evaluation of the gauge, with its row locked';
+COMMENT ON FUNCTION pantau_alert.calm_band(text, pantau_alert.live_reading) IS 'What a gauge''s calm band (gauge_state.calm_*, 026) is made from: the thresholds, fall margin and smaller rise of its last reading evaluated (given by the live case, else looked up at gauge_state.evaluated_to) and its mounting offset then. evaluate_gauge() writes the band';
 
 -- ---- one gauge, as 019's evaluate() evaluated it ---------------------------------------------------
 
@@ -166,7 +163,8 @@ DECLARE
     rs jsonb;
     vs pantau_alert.flood_value[];
     rows pantau_alert.live_reading[];
-    n integer;
+    n integer := 0;
+    b record;
     dropped integer;
 BEGIN
     SELECT * INTO gs FROM pantau_alert.gauge_state s WHERE s.station_id = station
@@ -190,6 +188,7 @@ BEGIN
     END IF;
     -- the live case: the new readings are read once, for both rules
     rows := NULL;
+    n := 0;
     IF gs.evaluated_to IS NOT NULL AND since > gs.evaluated_to
        AND (gs.rise_state -> 'k' ->> 0)::timestamptz = gs.evaluated_to
        AND gs.rise_state -> 'k' ->> 1 = gs.evaluated_device_id
@@ -239,10 +238,29 @@ BEGIN
     LOOP
         PERFORM pantau_alert.resolve_by_engine(a_id, 'readings resumed');
     END LOOP;
+    -- with the calm band (026): the level after this evaluation against the thresholds of its
+    -- last reading; the lowest level the rise windows hold (the deques of the rise state)
+    -- plus the smaller rise
+    SELECT * INTO b FROM pantau_alert.calm_band(station, CASE WHEN n > 0 THEN rows[n] END);
     UPDATE pantau_alert.gauge_state s
-    SET eval_snapshot = snap, eval_since = since, rise_state = rs
+    SET eval_snapshot = snap, eval_since = since, rise_state = rs,
+        calm_quantity = b.quantity, calm_offset = b.offset_cm,
+        calm_hi = CASE WHEN s.evaluated_to IS NULL THEN NULL
+                       WHEN b.quantity IS NULL THEN 'infinity'
+                       WHEN s.level = 4 THEN b.siaga3_from WHEN s.level = 3 THEN b.siaga2_from
+                       WHEN s.level = 2 THEN b.siaga1_from WHEN s.level = 1 THEN 'infinity'
+                  END,
+        calm_lo = CASE WHEN s.evaluated_to IS NULL THEN NULL
+                       WHEN b.quantity IS NULL THEN '-infinity'
+                       WHEN s.level = 4 THEN '-infinity'
+                       WHEN s.level = 3 THEN b.siaga3_from - coalesce(b.fall_margin, 0)
+                       WHEN s.level = 2 THEN b.siaga2_from - coalesce(b.fall_margin, 0)
+                       WHEN s.level = 1 THEN b.siaga1_from - coalesce(b.fall_margin, 0)
+                  END,
+        calm_rise_cm = b.rise_cm,
+        calm_rise_from = b.rise_cm + (SELECT min((e ->> 1)::double precision)
+                                      FROM jsonb_array_elements(rs -> 'c') e)
     WHERE s.station_id = station;
-    PERFORM pantau_alert.calm_band(station);
     read_from := since;
     -- what else of this gauge waits and was read now: claimed and dropped
     WITH done AS (
@@ -258,7 +276,7 @@ BEGIN
     RETURN dropped;
 END
 $$;
-COMMENT ON FUNCTION pantau_alert.evaluate_gauge(text, timestamptz[], xid8[]) IS 'One gauge''s claimed queue items (their since and queued_xid), as 019''s evaluate() evaluated them: locks gauge_state, drops what the last evaluation read, evaluates the level and rise rules, resolves flood_silent, then writes the calm band (026) and drops the gauge''s other items this evaluation read. Returns those dropped. Called by evaluate() in station order';
+COMMENT ON FUNCTION pantau_alert.evaluate_gauge(text, timestamptz[], xid8[]) IS 'One gauge''s claimed queue items (their since and queued_xid), as 019''s evaluate() evaluated them: locks gauge_state, drops what the last evaluation read, evaluates the level and rise rules, resolves flood_silent, then writes the calm band with its state (026) and drops the gauge''s other items this evaluation read. Returns those dropped. Called by evaluate() in station order';
 
 -- ---- the rules' queue: urgent first ----------------------------------------------------------------
 
@@ -384,9 +402,9 @@ COMMENT ON FUNCTION pantau_alert.evaluate(integer) IS 'Claims up to max_items it
 -- CREATE OR REPLACE keeps the grants, not the attributes (evaluate() says SECURITY DEFINER
 -- above); the new functions as the other internal ones: pantau_admin only
 REVOKE ALL ON FUNCTION pantau_alert.evaluate(integer), pantau_alert.queue_flood_insert(),
-    pantau_alert.calm_band(text), pantau_alert.evaluate_gauge(text, timestamptz[], xid8[]),
+    pantau_alert.calm_band(text, pantau_alert.live_reading), pantau_alert.evaluate_gauge(text, timestamptz[], xid8[]),
     pantau_alert.evaluate_rules(integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pantau_alert.evaluate(integer) TO pantau_alertd, pantau_admin;
-GRANT EXECUTE ON FUNCTION pantau_alert.calm_band(text),
+GRANT EXECUTE ON FUNCTION pantau_alert.calm_band(text, pantau_alert.live_reading),
     pantau_alert.evaluate_gauge(text, timestamptz[], xid8[]),
     pantau_alert.evaluate_rules(integer, boolean) TO pantau_admin;
