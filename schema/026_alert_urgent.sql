@@ -17,8 +17,10 @@
 --      inspections, camera incidents: rare and always news to someone); a call that found
 --      urgent work evaluates only that, so it is short, and pantau-alertd delivers right after
 --      a call that raised something (it hears NOTIFY pantau_alert at its commit). Routine work
---      (the flood queue in order, congestion counts) is claimed only by a call that found no
---      urgent work.
+--      (the flood queue in order, congestion counts) is taken only by a call that found no
+--      urgent work, and that call stops between two gauges when urgent work has come in
+--      meanwhile (the rest stays queued in its order): urgent work waits for one routine
+--      gauge's evaluation, not for a batch of them.
 --   3. After each evaluation of a gauge its calm band is written with the rest of its state
 --      (one UPDATE, as 019), from the thresholds and settings of its last reading (the live
 --      case has them in hand), the mount then, its level and its rise state.
@@ -341,6 +343,9 @@ DECLARE
     items integer := 0;
     urgent integer := 0;
     hot_rules boolean;
+    routine boolean := false;
+    yielded boolean := false;
+    ids bigint[];
     stations text[];
     sinces timestamptz[];
     xids xid8[];
@@ -368,36 +373,50 @@ BEGIN
     INTO stations, sinces, xids FROM claimed c;
     urgent := coalesce(array_length(stations, 1), 0);
     -- 2. no urgent flood item: the flood queue in order, unless the rules' queue has urgent
-    --    work (a larva inspection, an incident: they do not wait for a routine batch)
+    --    work (a larva inspection, an incident: they do not wait for a routine batch). The
+    --    items are locked, not yet claimed: each gauge's are claimed when it is evaluated, and
+    --    the call stops between two gauges once urgent work has come in meanwhile (each
+    --    statement here sees what was committed before it): the rest stays queued, in its
+    --    order, for the next call, which takes the urgent work first. So urgent work waits
+    --    for one routine gauge's evaluation, not for a whole batch.
     hot_rules := EXISTS (SELECT 1 FROM pantau_alert.pending_rule q WHERE q.rule <> 'congestion');
     IF urgent = 0 AND NOT hot_rules THEN
+        routine := true;
         WITH pick AS MATERIALIZED (
-            SELECT q.pending_id FROM pantau_alert.pending q
+            SELECT q.pending_id, q.station_id, q.since, q.queued_xid
+            FROM pantau_alert.pending q
             ORDER BY q.pending_id LIMIT max_items
             FOR UPDATE SKIP LOCKED
-        ), claimed AS (
-            DELETE FROM pantau_alert.pending p USING pick
-            WHERE p.pending_id = pick.pending_id
-            RETURNING p.station_id, p.since, p.queued_xid
         )
-        SELECT array_agg(c.station_id), array_agg(c.since), array_agg(c.queued_xid)
-        INTO stations, sinces, xids FROM claimed c;
+        SELECT array_agg(c.pending_id), array_agg(c.station_id), array_agg(c.since),
+               array_agg(c.queued_xid)
+        INTO ids, stations, sinces, xids FROM pick c;
     END IF;
     -- gauges in one order, so that two evaluators wait for each other, never deadlock
     FOR w IN
         SELECT x.station_id, array_agg(x.since) AS sinces, array_agg(x.xid) AS xids,
-               count(*) AS n
-        FROM unnest(stations, sinces, xids) AS x(station_id, since, xid)
+               array_agg(x.id) AS ids, count(*) AS n
+        FROM unnest(stations, sinces, xids, coalesce(ids, '{}'))
+             AS x(station_id, since, xid, id)
         GROUP BY x.station_id ORDER BY x.station_id
     LOOP
+        IF routine THEN
+            IF items > 0 AND (EXISTS (SELECT 1 FROM pantau_alert.pending q WHERE q.urgent)
+                              OR EXISTS (SELECT 1 FROM pantau_alert.pending_rule q
+                                         WHERE q.rule <> 'congestion')) THEN
+                yielded := true;
+                EXIT;
+            END IF;
+            DELETE FROM pantau_alert.pending p WHERE p.pending_id = ANY (w.ids);
+        END IF;
         items := items + w.n + pantau_alert.evaluate_gauge(w.station_id, w.sinces, w.xids);
     END LOOP;
     -- 3. the rules of 015 (their own queue, their own subjects: no lock order between the
     --    two): urgent items first; routine ones only in a call that found no urgent work
-    RETURN items + pantau_alert.evaluate_rules(max_items, urgent > 0 OR hot_rules);
+    RETURN items + pantau_alert.evaluate_rules(max_items, urgent > 0 OR hot_rules OR yielded);
 END
 $$;
-COMMENT ON FUNCTION pantau_alert.evaluate(integer) IS 'Claims up to max_items items of each queue (SKIP LOCKED: evaluators share them), urgent work first (026): the urgent flood items (a reading outside its gauge''s calm band) with their gauges'' other items, and the larva inspections and camera incidents of the rules'' queue; routine items (the flood queue in order, congestion counts) only in a call that found no urgent work. Each gauge as 019 evaluated it (pantau_alert.evaluate_gauge, in station order: level history, flood_level and flood_rise alerts, flood_silent resolved when readings resume), then the rules (pantau_alert.evaluate_rules). NOTIFY pantau_alert per news alert. Returns the items claimed (0: both queues empty). Call it in its own transaction, in a loop, woken by NOTIFY pantau_alert_pending';
+COMMENT ON FUNCTION pantau_alert.evaluate(integer) IS 'Claims up to max_items items of each queue (SKIP LOCKED: evaluators share them), urgent work first (026): the urgent flood items (a reading outside its gauge''s calm band) with their gauges'' other items, and the larva inspections and camera incidents of the rules'' queue; routine items (the flood queue in order, congestion counts) only in a call that found no urgent work, and such a call stops between two gauges when urgent work comes in (the rest stays queued). Each gauge as 019 evaluated it (pantau_alert.evaluate_gauge, in station order: level history, flood_level and flood_rise alerts, flood_silent resolved when readings resume), then the rules (pantau_alert.evaluate_rules). NOTIFY pantau_alert per news alert. Returns the items claimed (0: both queues empty). Call it in its own transaction, in a loop, woken by NOTIFY pantau_alert_pending';
 
 -- CREATE OR REPLACE keeps the grants, not the attributes (evaluate() says SECURITY DEFINER
 -- above); the new functions as the other internal ones: pantau_admin only

@@ -9,6 +9,8 @@ docs/alerts.md "Urgent first (026)"), against a real PostgreSQL 15 with the sche
 - with a backlog of routine readings of 40 gauges queued before it, a reading that crosses
   Siaga 3 is raised (and NOTIFY pantau_alert sent) by the first evaluate(5) call, while the
   backlog is still queued; the backlog then drains with no alert and nothing is raised twice;
+- a routine call stops between two gauges when urgent work is committed meanwhile: the rest of
+  its batch stays queued and the next call takes the urgent work first;
 - a larva-positive inspection and a crash (a camera's accident) queued behind routine
   congestion work are raised by the first call too.
 Without 026 the first evaluate(5) claims the five oldest routine items and raises nothing.
@@ -16,6 +18,7 @@ Without 026 the first evaluate(5) claims the five oldest routine items and raise
 import datetime
 import os
 import sys
+import threading
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -162,6 +165,44 @@ def test_a_crossing_reading_is_raised_before_a_routine_backlog_is_drained():
     assert sql("SELECT count(*) FROM pantau_alert.gauge_state WHERE station_id LIKE 'ur-r%%'"
                " AND evaluated_to = %s", at(103)) == [(40,)]
     listen.close()
+
+
+def test_a_routine_call_stops_between_two_gauges_when_urgent_work_comes_in():
+    routine = ["ur-y%02d" % i for i in range(6)]
+    for st in routine + ["ur-yprobe"]:
+        gauge(st)
+    store([(st, 300, 50) for st in routine + ["ur-yprobe"]])
+    evaluate()
+    store([(st, 301, 51) for st in routine])
+    holder = psycopg2.connect(DSN)
+    worker = psycopg2.connect(DSN)
+    try:
+        # the routine call will wait at its second gauge, held here
+        holder.cursor().execute("SELECT 1 FROM pantau_alert.gauge_state WHERE station_id ="
+                                " 'ur-y01' FOR UPDATE")
+        done = []
+        cur = worker.cursor()
+        t = threading.Thread(target=lambda: (cur.execute("SELECT pantau_alert.evaluate(50)"),
+                                             done.append(cur.fetchone()[0]), worker.commit()))
+        t.start()
+        h.wait_until(lambda: sql("SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted",
+                                 worker.get_backend_pid()) == [(1,)], 10,
+                     "the routine call waiting at ur-y01")
+        store([("ur-yprobe", 302, 100)])         # urgent, committed while the call runs
+        holder.commit()
+        t.join(10)
+        # two gauges evaluated, then it stopped: the other four still queued, in order
+        assert done == [2], done
+        assert sql("SELECT station_id, urgent FROM pantau_alert.pending ORDER BY pending_id") == [
+            (st, False) for st in routine[2:]] + [("ur-yprobe", True)]
+    finally:
+        holder.close()
+        worker.close()
+    assert sql("SELECT pantau_alert.evaluate(50)") == [(1,)]     # the urgent one first
+    assert level_alerts("ur-yprobe") == [(3, True)]
+    evaluate()
+    assert sql("SELECT count(*) FROM pantau_alert.gauge_state WHERE station_id LIKE 'ur-y0%%'"
+               " AND evaluated_to = %s", at(301)) == [(6,)]
 
 
 def incident(station, event, ts):
