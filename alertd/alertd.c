@@ -453,8 +453,33 @@ static long long db_scalar(struct alertd *a, const char *sql, int nparams,
  * rate). The round after the delivery goes on with the queue at once. */
 #define ALERTD_EVALUATE_BUDGET_MS 100
 
-/* Evaluates until the queue is empty or the budget is spent; *left: whether it stopped with
- * items perhaps still queued. */
+/* Whether the call just made raised or paged an alert: its NOTIFY pantau_alert (sent at its
+ * commit) came with its result. Drains the notifications that came with it: the caller
+ * evaluates again (or delivers and comes back at once), so a pantau_alert_pending among them
+ * needs no wake-up. */
+static bool raised_now(struct alertd *a)
+{
+    bool raised = false;
+    PGnotify *note = NULL;
+
+    if (a->db == NULL) {
+        return false;
+    }
+    PQconsumeInput(a->db);
+    note = PQnotifies(a->db);
+    while (note != NULL) {
+        if (strcmp(note->relname, "pantau_alert") == 0) {
+            raised = true;
+        }
+        PQfreemem(note);
+        note = PQnotifies(a->db);
+    }
+    return raised;
+}
+
+/* Evaluates until the queue is empty, the budget is spent or a call raised an alert (026: the
+ * queue's urgent items come first; what they raise is delivered before anything else is
+ * evaluated); *left: whether it stopped with items perhaps still queued. */
 static int evaluate_all(struct alertd *a, volatile sig_atomic_t *stop, int *left, char *err,
                         size_t errlen)
 {
@@ -472,11 +497,12 @@ static int evaluate_all(struct alertd *a, volatile sig_atomic_t *stop, int *left
             return MSG_ERR_DB;
         }
         if (items == 0) {
+            /* the notifications stay for wait_notify: one may say work came just now */
             break;
         }
         a->evaluated += (unsigned long long)items;
         log_msg(LOG_DEBUG, "alertd: evaluated %lld queue items", items);
-        if (msg_clock_mono_ms() >= until) {
+        if (raised_now(a) || msg_clock_mono_ms() >= until) {
             *left = 1;
             break;
         }
