@@ -10,6 +10,8 @@ health travel back over the bridges.
   (PUBACK 0), not one of a device nobody enrolled, not a device's reading of a stream its kind
   may not send, not an invalid one (station not bound), not an ack or a health message; it may
   read acks and health, not the readings; a device account may not act as a bridge;
+- a reading the edge's plugin refuses (a station not bound to the device) is passed on
+  pantau/v1/_sys/rejected over the bridge and stored once as a dead letter at the centre;
 - four agents (two per edge) stream readings; mid-stream the central broker is stopped and
   started again (both bridge links cut and restored: the edges queue, the collector reconnects),
   then one edge broker is killed -9 and started again (its agents reconnect, what it held is
@@ -183,6 +185,18 @@ def test_readings_through_two_edges_exactly_once_across_cuts_and_an_edge_crash()
     for e in edges:
         H.wait_until(lambda: "Connecting bridge" in e.log() and
                      central.scalar("SELECT 1") == 1, 20, "edge %s's bridge" % e.name)
+    # what the edge's plugin refuses becomes a dead letter at the centre (rejected, bridged)
+    refused_key = device(central, edges[1], "gw-br-dl", "st-br-dl")
+    with open(refused_key) as f:
+        d = B.RawClient(edges[1].mqtt_port, "gw-br-dl", "gw-br-dl", f.read().strip())
+    assert d.connect() == 0
+    central.add_station("st-br-unbound")
+    assert d.publish("pantau/v1/gw-br-dl/flood", flood(1, "st-br-unbound")) == 0x87
+    d.close()
+    H.wait_until(lambda: B.dead_letters(central, "gw-br-dl", "source, category"), 20,
+                 "the edge's refusal as a dead letter at the centre")
+    assert B.dead_letters(central, "gw-br-dl", "source, category") == [("broker", "station")], \
+        B.dead_letters(central, "gw-br-dl", "source, category")
     agents = []
     for i, e in enumerate(edges):
         for j in (1, 2):
