@@ -128,6 +128,7 @@ static void usage(FILE *f)
             "                               admin, officer, unit (a unit's console, which\n"
             "                               reads only that unit's alerts: --unit UNIT) or\n"
             "                               viewer (the operation center's console, read only)\n"
+            "                               or bridge (a district's edge broker, protocol.md 7.1)\n"
             "                               the password is asked for\n"
             "  user-password NAME           set a new password\n"
             "  user-role NAME ROLE [--unit UNIT]\n"
@@ -605,7 +606,7 @@ out:
 static bool person_role(const char *role)
 {
     static const char *const roles[] = {"collector", "dashboard", "admin", "officer", "unit",
-                                        "viewer"};
+                                        "viewer",    "bridge"};
     size_t i;
 
     for (i = 0; role != NULL && i < sizeof(roles) / sizeof(roles[0]); i++) {
@@ -651,7 +652,7 @@ static int user_add(struct admin *ad, const char *name)
     }
     if (!person_role(ad->role)) {
         return admin_usage_fail(
-            "user-add needs --role collector, dashboard, admin, officer, unit or viewer%s", "");
+            "user-add needs --role collector, dashboard, admin, officer, unit, viewer or bridge%s", "");
     }
     rc = user_unit_check(ad, "user-add", ad->role);
     if (rc != 0) {
@@ -691,7 +692,7 @@ static int user_role(struct admin *ad, const char *name, const char *role)
 
     if (!person_role(role)) {
         return admin_usage_fail(
-            "'%s' is not a role: collector, dashboard, admin, officer, unit or viewer", role);
+            "'%s' is not a role: collector, dashboard, admin, officer, unit, viewer or bridge", role);
     }
     rc = user_unit_check(ad, "user-role", role);
     if (rc != 0) {

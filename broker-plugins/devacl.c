@@ -143,6 +143,10 @@ static const enum msg_stream watcher_streams[] = {MSG_STREAM_STATUS, MSG_STREAM_
                                                   MSG_STREAM_RESTORE};
 /* and its own ack */
 static const enum msg_stream device_streams[] = {MSG_STREAM_HEALTH, MSG_STREAM_RESTORE};
+/* an edge broker's bridge reads what its devices read: every device's acks, the health, the
+ * restore announcement */
+static const enum msg_stream bridge_streams[] = {MSG_STREAM_ACK, MSG_STREAM_HEALTH,
+                                                 MSG_STREAM_RESTORE};
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 static const struct reading_scope collector_scope = {collector_streams, N_OF(collector_streams),
@@ -151,6 +155,7 @@ static const struct reading_scope collector_scope = {collector_streams, N_OF(col
  * unit account only its own unit's subtree (decide_unit) */
 static const struct reading_scope dashboard_scope = {
     watcher_streams, N_OF(watcher_streams), STATS_TOPIC_PREFIX "#", MSG_TOPIC_ALERT_PREFIX "#"};
+static const struct reading_scope bridge_scope = {bridge_streams, N_OF(bridge_streams), NULL, NULL};
 static const struct reading_scope admin_scope = {watcher_streams, N_OF(watcher_streams), "$SYS/#",
                                                  NULL};
 
@@ -333,6 +338,67 @@ static enum devacl_reason decide_collector(const struct devacl_request *req, cha
     return DEVACL_OK;
 }
 
+/* An edge broker's bridge (role bridge, schema/030; broker-plugins/README.md "Bridges"): one
+ * client publishing on behalf of the devices of its district, which the edge's own plugin has
+ * judged. Here each message must still be one the device itself could have sent: a reading
+ * stream or status of a known, enabled device account whose kind may publish it (req->subject),
+ * QoS 1, retained only status, a valid status payload (payval judges a reading's content and
+ * station binding, as for the device); and the edge plugin's refusals on
+ * pantau/v1/_sys/rejected. It reads the acknowledgements and the collectors' health, never
+ * through a shared subscription, and keeps its session (Clean Start 0: the central broker
+ * queues its acknowledgements while the link is down). No acks, health or alerts of its own. */
+static enum devacl_reason decide_bridge(const struct devacl_request *req, char *err, size_t errlen)
+{
+    const struct regcache_account *d = req->subject;
+    struct msg_topic t;
+    struct msg_event ev;
+    char why[MSG_ERRLEN] = "";
+
+    if (req->access != MOSQ_ACL_WRITE) {
+        return check_reading(req, &bridge_scope, false, "bridge", err, errlen);
+    }
+    if (msg_topic_parse(req->topic, strlen(req->topic), &t, why, sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "%s", why);
+        return DEVACL_TOPIC;
+    }
+    if (req->qos != 1) {
+        snprintf(err, errlen, "a bridge publishes at QoS 1 only, not QoS %d", req->qos);
+        return DEVACL_QOS;
+    }
+    if (req->retain && t.stream != MSG_STREAM_STATUS) {
+        snprintf(err, errlen, "retained %s message (only status may be retained)",
+                 msg_stream_name(t.stream));
+        return DEVACL_RETAIN;
+    }
+    if (t.stream == MSG_STREAM_REJECTED) {
+        return DEVACL_OK; /* the edge plugin's refusals, for the collectors' dead letters */
+    }
+    if (t.stream == MSG_STREAM_ACK || t.stream == MSG_STREAM_HEALTH) {
+        snprintf(err, errlen, "a bridge may not publish on %s topics", msg_stream_name(t.stream));
+        return DEVACL_TOPIC;
+    }
+    if (d == NULL || d->role != REGCACHE_ROLE_DEVICE || strcmp(d->device_id, t.device_id) != 0) {
+        snprintf(err, errlen, "no device account '%s'", t.device_id);
+        return DEVACL_UNKNOWN;
+    }
+    if (!d->enabled) {
+        snprintf(err, errlen, "device '%s' is disabled", t.device_id);
+        return DEVACL_DISABLED;
+    }
+    if (!msg_kind_may_publish(d->kind, t.stream)) {
+        snprintf(err, errlen, "a %s may not publish %s", msg_device_kind_name(d->kind),
+                 msg_stream_name(t.stream));
+        return DEVACL_STREAM;
+    }
+    if (t.stream == MSG_STREAM_STATUS &&
+        msg_event_parse(req->topic, strlen(req->topic), req->payload, req->payloadlen, &ev, why,
+                        sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "%s", why);
+        return DEVACL_PAYLOAD;
+    }
+    return DEVACL_OK;
+}
+
 /* A unit's console (role unit, schema/018): it reads pantau/v1/_sys/alert/<its unit>/# and
  * nothing else, not another unit's alerts, not device data; it publishes nothing. A persistent
  * session is what it should use (protocol.md 12.1); no shared subscriptions. */
@@ -407,6 +473,8 @@ enum devacl_reason devacl_decide(const struct devacl_request *req, const struct 
         return check_reading(req, &dashboard_scope, false, "dashboard", err, errlen);
     case REGCACHE_ROLE_UNIT:
         return decide_unit(req, a, err, errlen);
+    case REGCACHE_ROLE_BRIDGE:
+        return decide_bridge(req, err, errlen);
     case REGCACHE_ROLE_OFFICER:
     default:
         snprintf(err, errlen, "this role has no MQTT access");
@@ -611,6 +679,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     struct devacl_request req;
     enum devacl_reason r;
     char err[MSG_ERRLEN] = "";
+    char subject_id[MSG_ID_MAX + 1];
     int64_t now;
 
     (void)event;
@@ -626,6 +695,10 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     req.session_kept = !mosquitto_client_clean_session(ed->client);
     if (req.username != NULL && msg_id_valid(req.username, strlen(req.username))) {
         a = regcache_find(st->rc, req.username);
+    }
+    if (a != NULL && a->role == REGCACHE_ROLE_BRIDGE && req.access == MOSQ_ACL_WRITE &&
+        req.topic != NULL && msg_topic_device(req.topic, strlen(req.topic), subject_id)) {
+        req.subject = regcache_find(st->rc, subject_id);
     }
     r = devacl_decide(&req, a, err, sizeof(err));
     if (r == DEVACL_OK) {

@@ -85,6 +85,9 @@ struct devacl_request {
     int qos; /* WRITE only: the PUBLISH's (or will's) QoS */
     bool retain;
     bool session_kept; /* the client connected with Clean Start 0 */
+    /* a bridge's WRITE only: the account named by the topic's device level (regcache_find of
+     * it), on whose behalf the bridge publishes; NULL if none */
+    const struct regcache_account *subject;
 };
 
 /* The decision for req (borrowed) about account a (borrowed, regcache_find(req->username);

@@ -265,6 +265,7 @@ static bool role_has_mqtt(enum regcache_role role)
     case REGCACHE_ROLE_DASHBOARD:
     case REGCACHE_ROLE_ADMIN:
     case REGCACHE_ROLE_UNIT:
+    case REGCACHE_ROLE_BRIDGE: /* an edge broker's bridge (schema/030) */
         return true;
     case REGCACHE_ROLE_OFFICER:
     case REGCACHE_ROLE_VIEWER: /* the web console's read-only account (schema/021) */

@@ -36,7 +36,7 @@
 struct payval {
     struct promfile *pf; /* the textfile its counters go to as well; NULL: none */
     mosquitto_plugin_id_t *pid;
-    struct regcache *rc;                        /* borrowed for the plugin's lifetime */
+    struct regcache *rc;                         /* borrowed for the plugin's lifetime */
     struct msg_bucket_rate rate[MSG_KIND_COUNT]; /* messages per device, by kind */
     struct msg_bucket_rate rejected_rate;        /* refused messages forwarded per device */
     int64_t stats_interval_ms;
@@ -136,6 +136,46 @@ static int category_of(enum payval_reason r)
     }
 }
 
+/* A reading an edge broker's bridge (role bridge, schema/030) passes on for one of its devices:
+ * devacl checked that the device exists, is enabled and may publish the stream; its content and
+ * station binding are judged here as the device's own PUBLISH would be (payval_check), without
+ * a rate (the edge's plugin applied the device's, and a backlog queued while the link was down
+ * arrives at once). A refusal is not passed on pantau/v1/_sys/rejected (the edge's plugin passes
+ * what it refuses; here it means the two registries disagree for a moment): the bridge gets
+ * PUBACK 0x87, the device no acknowledgement, and it sends the reading again. Status and the
+ * edge's rejected messages pass (devacl judged them). */
+static int bridged(struct payval *st, const char *username, const char *topic, const void *payload,
+                   uint32_t payloadlen)
+{
+    char device[MSG_ID_MAX + 1];
+    const struct regcache_account *d = NULL;
+    enum payval_reason r = PAYVAL_TOPIC;
+    char err[MSG_ERRLEN] = "";
+    struct msg_topic t;
+
+    if (msg_topic_parse(topic, strlen(topic), &t, err, sizeof(err)) == MSG_OK &&
+        !msg_stream_is_reading(t.stream)) {
+        st->other++;
+        return MOSQ_ERR_SUCCESS;
+    }
+    if (msg_topic_device(topic, strlen(topic), device)) {
+        d = regcache_find(st->rc, device);
+    }
+    if (d == NULL || d->role != REGCACHE_ROLE_DEVICE || !d->enabled) {
+        snprintf(err, sizeof(err), "bridged for '%s', which is no enabled device", device);
+    } else {
+        r = payval_check(d, topic, payload, payloadlen, msg_clock_wall_ms(), err, sizeof(err));
+        if (r == PAYVAL_OK) {
+            st->accepted++;
+            return MOSQ_ERR_SUCCESS;
+        }
+    }
+    st->refused[r]++;
+    log_refusal(st, msg_ratetable_get(st->devices, username), username, topic, r, err,
+                msg_clock_mono_ms());
+    return MOSQ_ERR_ACL_DENIED;
+}
+
 static int on_message(int event, void *event_data, void *userdata)
 {
     struct mosquitto_evt_message *ed = event_data;
@@ -151,6 +191,9 @@ static int on_message(int event, void *event_data, void *userdata)
     (void)event;
     if (username != NULL && msg_id_valid(username, strlen(username))) {
         a = regcache_find(st->rc, username);
+    }
+    if (a != NULL && a->role == REGCACHE_ROLE_BRIDGE) {
+        return bridged(st, username, ed->topic, ed->payload, ed->payloadlen);
     }
     if (a == NULL || a->role != REGCACHE_ROLE_DEVICE) {
         /* devacl allowed it, and only device messages are ours to check; without an

@@ -198,7 +198,7 @@ static void buf_seal(struct buf *b, unsigned char sum[SHA256_DIGEST_LENGTH])
 /* ---- parsing a snapshot text ---- */
 
 static const char *const role_names[] = {"device", "collector", "dashboard", "admin", "officer",
-                                          "unit", "viewer"};
+                                          "unit", "viewer",    "bridge"};
 
 static int role_from_name(const char *s, enum regcache_role *out)
 {

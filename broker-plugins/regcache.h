@@ -38,6 +38,8 @@ enum regcache_role {
     REGCACHE_ROLE_OFFICER,
     REGCACHE_ROLE_UNIT,                /* a unit's console: reads its own unit's alerts only */
     REGCACHE_ROLE_VIEWER,              /* the web console's read-only account (021): no MQTT */
+    REGCACHE_ROLE_BRIDGE,              /* a district's edge broker, bridged in (030): publishes
+                                        * readings and status of registered devices */
 };
 
 enum regcache_secret {

@@ -342,6 +342,96 @@ static void test_reason_names(void)
     TEST_CHECK(strcmp(devacl_reason_name((enum devacl_reason)99), "?") == 0);
 }
 
+/* An edge broker's bridge (role bridge, schema/030): readings and status of known, enabled
+ * devices whose kind may publish them, the edge's rejected messages; reads acks and health. */
+static void test_bridge(void)
+{
+    struct regcache_account bridge;
+    struct devacl_request req;
+    char err[MSG_ERRLEN] = "";
+
+    make_accounts();
+    memset(&bridge, 0, sizeof(bridge));
+    snprintf(bridge.username, sizeof(bridge.username), "bridge-kec-1");
+    bridge.role = REGCACHE_ROLE_BRIDGE;
+    bridge.enabled = true;
+    memset(&req, 0, sizeof(req));
+    req.username = "bridge-kec-1";
+    req.client_id = "bridge-kec-1";
+    req.access = MOSQ_ACL_WRITE;
+    req.topic = "pantau/v1/gw-1/flood";
+    req.payload = "{}";
+    req.payloadlen = 2;
+    req.qos = 1;
+    req.session_kept = true; /* a bridge keeps its session (cleansession false) */
+    req.subject = &accounts[GW];
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_OK);
+    TEST_MSG("err '%s'", err);
+    req.retain = true;
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_RETAIN);
+    req.retain = false;
+    req.qos = 0;
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_QOS);
+    req.qos = 1;
+    req.topic = "pantau/v1/gw-1/larva"; /* a flood gauge's larva report */
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_STREAM);
+    req.topic = "pantau/v1/gw-9/flood"; /* a device nobody enrolled */
+    req.subject = NULL;
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_UNKNOWN);
+    TEST_CHECK(strstr(err, "gw-9") != NULL);
+    req.topic = "pantau/v1/collector-1/flood"; /* an account that is no device */
+    req.subject = &accounts[COL];
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_UNKNOWN);
+    req.topic = "pantau/v1/gw-off/flood";
+    req.subject = &accounts[GW_OFF];
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_DISABLED);
+    req.topic = "pantau/v1/gw-1/flood"; /* the subject must be the topic's device */
+    req.subject = &accounts[CAM];
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_UNKNOWN);
+    req.topic = "pantau/v1/gw-1/status";
+    req.subject = &accounts[GW];
+    req.retain = true;
+    req.payload = STATUS_OK;
+    req.payloadlen = strlen(STATUS_OK);
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_OK);
+    req.payload = STATUS_BAD;
+    req.payloadlen = strlen(STATUS_BAD);
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_PAYLOAD);
+    req.retain = false;
+    req.subject = NULL;
+    req.topic = "pantau/v1/_sys/rejected";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_OK);
+    req.topic = "pantau/v1/gw-1/ack";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_TOPIC);
+    req.topic = "pantau/v1/_sys/health/collector-1";
+    req.payload = HEALTH_OK;
+    req.payloadlen = strlen(HEALTH_OK);
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_TOPIC);
+    req.topic = "pantau/v1/_sys/alert/bpbd/flood_level/station-katulampa";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_TOPIC);
+    req.payload = NULL;
+    req.payloadlen = 0;
+    req.access = MOSQ_ACL_SUBSCRIBE;
+    req.topic = "pantau/v1/+/ack";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_OK);
+    req.topic = "pantau/v1/_sys/health/+";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_OK);
+    req.topic = "pantau/v1/+/flood"; /* it takes no readings from the collectors */
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_FILTER);
+    req.topic = "$share/g/pantau/v1/+/ack";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_SHARE);
+    req.topic = "#";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_FILTER);
+    req.access = MOSQ_ACL_READ;
+    req.topic = "pantau/v1/gw-1/ack";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_OK);
+    req.topic = "pantau/v1/gw-1/status";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_TOPIC);
+    bridge.enabled = false;
+    req.topic = "pantau/v1/gw-1/ack";
+    TEST_CHECK(devacl_decide(&req, &bridge, err, sizeof(err)) == DEVACL_DISABLED);
+}
+
 /* ---- the module's callbacks ---------------------------------------------------------- */
 
 static const char registry[] = "A gw-1 device device_key 1 gw-1 flood_gateway 1 h1\n"
@@ -560,6 +650,7 @@ TEST_LIST = {
     {"decide", test_decide},
     {"client_id_must_be_username", test_client_id_must_be_username},
     {"reason_names", test_reason_names},
+    {"bridge", test_bridge},
     {"callback_allows_and_denies", test_callback_allows_and_denies},
     {"callback_log_is_rate_limited", test_callback_log_is_rate_limited},
     {"callback_bad_status_is_forwarded", test_callback_bad_status_is_forwarded},
