@@ -10,6 +10,7 @@ and file paths changed, with pantau's plugin.
 
 - a device with its pantau-admin certificate connects and its reading arrives; one without an
   account can do nothing (the plugin, as before);
+- crl-update (the daily timer) writes the CRL again, valid 30 days, still listing the revoked;
 - cert-revoke writes a CRL listing the serial; until the broker's reload the certificate still
   gets in (the CRL is read at start and on reload); after the reload (SIGHUP, as
   `systemctl reload mosquitto` sends) the revoked certificate fails the TLS handshake: no
@@ -173,6 +174,39 @@ def test_revoked_certificate_cannot_connect_at_all_after_the_reload():
     # revoking again is refused: nothing left to revoke
     r = admin(env, "cert-revoke", _state["serial1"], "--ca", s["ca"], want=1)
     assert "not revoked already" in r.stderr, r.stderr
+
+
+def crl_dates(path):
+    """(lastUpdate, nextUpdate) of the CRL at path, as openssl prints them."""
+    out = subprocess.run(["openssl", "crl", "-in", path, "-noout", "-lastupdate",
+                          "-nextupdate"], stdout=subprocess.PIPE, text=True, check=True).stdout
+    got = dict(line.split("=", 1) for line in out.strip().splitlines())
+    return got["lastUpdate"], got["nextUpdate"]
+
+
+def test_crl_update_renews_the_list_and_keeps_the_revoked():
+    """What pantau-crl-update.timer runs daily: the CRL written again, valid for 30 days from
+    now, still listing what was revoked; the broker reloaded with it refuses the revoked
+    certificate and admits the others."""
+    import calendar
+    s = world()
+    env = s["env"]
+    path = os.path.join(s["ca"], "crl.pem")
+    before = crl_dates(path)
+    time.sleep(1.1)   # openssl prints whole seconds
+    r = admin(env, "crl-update", "--ca", s["ca"])
+    after = crl_dates(path)
+    assert after[0] != before[0], (before, after, r.stdout)
+    nxt = calendar.timegm(time.strptime(after[1].replace(" GMT", ""), "%b %d %H:%M:%S %Y"))
+    assert abs(nxt - (time.time() + 30 * 86400)) < 3600, after
+    crl = subprocess.run(["openssl", "crl", "-in", path, "-noout", "-text"],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    assert "Serial Number: %s" % _state["serial1"] in crl, crl
+    reload_broker()
+    assert handshake_refused("gw-cr1"), "the revoked certificate got in after crl-update"
+    c, rc = connect("gw-cr2")
+    assert rc == 0, rc
+    c.disconnect()
 
 
 def test_a_certificate_of_another_ca_is_refused_at_the_handshake():
