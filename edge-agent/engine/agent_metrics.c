@@ -64,6 +64,10 @@ size_t agent_metrics_render(const struct agent_metrics *m, char *buf, size_t len
            m->held);
     series(&t, "gauge", "backlog_bytes", "Payload bytes of the readings in the store.", d,
            m->held_bytes);
+    series(&t, "gauge", "kept_readings",
+           "Acknowledged readings kept for a restore of the database (store_keep_acked_ms).", d,
+           m->kept);
+    series(&t, "gauge", "kept_bytes", "Payload bytes of the kept readings.", d, m->kept_bytes);
     series(&t, "gauge", "store_limit_readings",
            "Readings the store holds before it drops the oldest (store_max_readings).", d,
            m->limit_readings);

@@ -24,6 +24,8 @@ struct agent_metrics {
     bool clock_synced;     /* the readings' clock_synced now */
     uint64_t held;         /* readings in the store, not yet acknowledged */
     uint64_t held_bytes;   /* their payload bytes */
+    uint64_t kept;         /* acknowledged readings kept for a restore (keep_acked_ms) */
+    uint64_t kept_bytes;   /* their payload bytes */
     uint64_t limit_readings;
     uint64_t limit_bytes;
     uint64_t file_bytes; /* the store's files on disk (database and its WAL) */

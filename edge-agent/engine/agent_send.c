@@ -589,6 +589,8 @@ void agent_send_metrics(struct agent *a)
     m.clock_synced = clk.synced;
     m.held = a->stats.held;
     m.held_bytes = a->stats.held_bytes;
+    m.kept = a->stats.kept;
+    m.kept_bytes = a->stats.kept_bytes;
     m.limit_readings = (uint64_t)a->cfg->store_max_readings;
     m.limit_bytes = (uint64_t)a->cfg->store_max_bytes;
     m.file_bytes = store_file_bytes(a->cfg->store_path);

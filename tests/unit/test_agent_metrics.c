@@ -44,6 +44,8 @@ static struct agent_metrics sample(void)
     m.clock_synced = false;
     m.held = 1234;
     m.held_bytes = 567890;
+    m.kept = 77;
+    m.kept_bytes = 31000;
     m.limit_readings = 1000000;
     m.limit_bytes = 268435456;
     m.file_bytes = 4096;
@@ -71,6 +73,8 @@ static void test_every_series_labelled_with_help_and_type(void)
         "pantau_agent_clock_synced{device=\"gw-p2c-01\"} 0\n",
         "pantau_agent_backlog_readings{device=\"gw-p2c-01\"} 1234\n",
         "pantau_agent_backlog_bytes{device=\"gw-p2c-01\"} 567890\n",
+        "pantau_agent_kept_readings{device=\"gw-p2c-01\"} 77\n",
+        "pantau_agent_kept_bytes{device=\"gw-p2c-01\"} 31000\n",
         "pantau_agent_store_limit_readings{device=\"gw-p2c-01\"} 1000000\n",
         "pantau_agent_store_limit_bytes{device=\"gw-p2c-01\"} 268435456\n",
         "pantau_agent_store_file_bytes{device=\"gw-p2c-01\"} 4096\n",
@@ -96,7 +100,7 @@ static void test_every_series_labelled_with_help_and_type(void)
     for (p = strstr(buf, "# HELP "); p != NULL; p = strstr(p + 1, "# HELP ")) {
         helps++;
     }
-    TEST_CHECK(helps == 17);
+    TEST_CHECK(helps == 19);
     TEST_MSG("%d HELP lines", helps);
     TEST_CHECK(buf[n - 1] == '\n');
 }
