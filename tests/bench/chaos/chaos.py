@@ -352,6 +352,41 @@ class Chaos:
                                  " WHERE device_id = %s AND store_id = %s GROUP BY seq",
                                  device_id, store_id))
 
+    def back(self, timeout):
+        """Every process came back by itself after the last fault, as a deployment would see
+        it: each collector reached the database and subscribed in its current run, and each
+        agent delivers a reading it issued after the chaos ended (through the broker, a
+        collector and PostgreSQL that were all killed, with no help). Returns the names that
+        did not, after timeout seconds."""
+        marks = {}
+        for a in self.agents:
+            if a is self.handheld:
+                self.report()
+            marks[a.device_id] = (a, self.store_state(a)[0], self.store_state(a)[1])
+
+        def pending():
+            out = [c.id for c in self.collectors
+                   if "database is up" not in c.run_log()
+                   or "subscribed as group" not in c.run_log()]
+            for dev, (a, store_id, next_seq) in marks.items():
+                top = self.env.scalar("SELECT coalesce(max(seq), 0) FROM pantau.reading_ledger"
+                                      " WHERE device_id = %s AND store_id = %s", dev, store_id)
+                if top < next_seq - (1 if a is self.handheld else 0) or not a.running():
+                    out.append(a.label)
+            return out
+        t0 = time.monotonic()
+        left = None
+        while time.monotonic() - t0 < timeout:
+            try:
+                left = pending()
+            except Exception as e:   # the database still recovering
+                left = ["postgres (%s)" % str(e).splitlines()[0]]
+            if not left:
+                break
+            time.sleep(0.5)
+        self.figures["back_s"] = time.monotonic() - t0
+        return left
+
     def settle(self):
         """Waits until every store is empty and every issued seq is accounted for; returns the
         final accounting and the seconds it took."""
@@ -360,6 +395,9 @@ class Chaos:
         if down:
             log("not running after the last restart: %s" % down)
         self.figures["down_at_end"] = down
+        self.figures["not_back"] = self.back(min(self.settle_timeout, 180.0))
+        if self.figures["not_back"]:
+            log("not back by themselves: %s" % self.figures["not_back"])
         self.quiesce()
         last = None
         while True:
@@ -395,7 +433,7 @@ class Chaos:
     def ok(self):
         acc = self.figures.get("account") or {}
         return (acc.get("lost") == 0 and acc.get("duplicated") == 0 and acc.get("held") == 0
-                and not self.figures.get("down_at_end")
+                and not self.figures.get("down_at_end") and not self.figures.get("not_back")
                 and not self.figures.get("down_after_settle"))
 
     def summary(self):
@@ -412,6 +450,9 @@ class Chaos:
                 f.get("self_exits") or "none"),
             "not running at the end of chaos: %s; after settling: %s" % (
                 f.get("down_at_end") or "none", f.get("down_after_settle") or "none"),
+            "back by themselves after the chaos in %.1f s (collectors subscribed, every agent"
+            " delivering new readings); not back: %s" % (f.get("back_s", 0),
+                                                         f.get("not_back") or "none"),
             "reports: %d appended, %d failed (store busy)" % (self.reports_ok,
                                                               self.reports_failed),
             "readings issued %d: stored %d, dead-lettered %d %s, dropped by device %d" % (
