@@ -21,8 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bench", "chaos"))
 sys.path.insert(0, HERE)
 
+from chaos import Chaos  # noqa: E402  (puts tests/harness on the path)
 import pantau_harness as H  # noqa: E402
-from chaos import Chaos  # noqa: E402
 
 SEED = 1515
 

@@ -257,7 +257,10 @@ class Chaos:
                 continue
             if int(now) % 60 == 0 and int(now) != getattr(self, "_last_progress", -1):
                 self._last_progress = int(now)
-                log("t=%4d s: faults %s" % (now, json.dumps(self.fault_count)))
+                load = os.getloadavg()[0]
+                self.figures.setdefault("load1", []).append(load)
+                log("t=%4d s: faults %s, load average %.2f" % (now, json.dumps(self.fault_count),
+                                                              load))
             time.sleep(0.02)
         self.figures["chaos_s"] = time.monotonic() - t0
         self.figures["events"] = list(self.events)
@@ -461,6 +464,8 @@ class Chaos:
             "lost %d, duplicated %d, still held %d, in agents' rejected lists %d" % (
                 acc.get("lost", -1), acc.get("duplicated", -1), acc.get("held", -1),
                 acc.get("rejected_in_store", 0)),
+            "load average (1 min) during the chaos: %s" % (
+                "%.1f to %.1f" % (min(f["load1"]), max(f["load1"])) if f.get("load1") else "-"),
             "time to settle %.1f s (agents restarted without the simulator, stores empty,"
             " every seq accounted)" % f.get("settle_s", 0),
         ]
