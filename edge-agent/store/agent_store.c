@@ -689,12 +689,18 @@ static int enforce_limits(struct agent_store *s, struct txn *t, char *err, size_
     struct drop_batch b;
     uint64_t victims[AGENT_STORE_CHUNK];
     uint64_t after = 0;
-    int64_t flight = flight_count(s, t->now.mono_ms);
+    int64_t flight;
     bool spare_in_flight = true;
     size_t nv;
     int rc = MSG_OK;
 
     batch_init(&b, MSG_DROP_STORE_FULL);
+    /* Most appends are within the limits without the room of what is in flight: the ring of
+     * hand-outs is counted only when it matters (the room only ever widens the limits). */
+    if (within_limits(s, t, &b, 0, false)) {
+        return MSG_OK;
+    }
+    flight = flight_count(s, t->now.mono_ms);
     if (within_limits(s, t, &b, flight, false)) {
         return MSG_OK;
     }
