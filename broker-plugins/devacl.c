@@ -217,13 +217,29 @@ static enum devacl_reason check_reading(const struct devacl_request *req,
     return DEVACL_OK;
 }
 
+/* A status message's payload, judged as a device's own (protocol.md 5) by a device or a bridge
+ * publishing it: DEVACL_PAYLOAD with err saying why, or DEVACL_OK (any other stream too). */
+static enum devacl_reason status_payload(const struct devacl_request *req,
+                                         const struct msg_topic *t, char *err, size_t errlen)
+{
+    struct msg_event ev;
+    char why[MSG_ERRLEN] = "";
+
+    if (t->stream == MSG_STREAM_STATUS &&
+        msg_event_parse(req->topic, strlen(req->topic), req->payload, req->payloadlen, &ev, why,
+                        sizeof(why)) != MSG_OK) {
+        snprintf(err, errlen, "%s", why);
+        return DEVACL_PAYLOAD;
+    }
+    return DEVACL_OK;
+}
+
 static enum devacl_reason decide_device(const struct devacl_request *req,
                                         const struct regcache_account *a, char *err, size_t errlen)
 {
     char own_ack[MSG_TOPIC_MAX + 1];
     struct reading_scope scope = {device_streams, N_OF(device_streams), own_ack, NULL};
     struct msg_topic t;
-    struct msg_event ev;
     char why[MSG_ERRLEN] = "";
 
     if (strcmp(a->device_id, req->username) != 0) {
@@ -269,13 +285,7 @@ static enum devacl_reason decide_device(const struct devacl_request *req,
                  req->qos);
         return DEVACL_QOS;
     }
-    if (t.stream == MSG_STREAM_STATUS &&
-        msg_event_parse(req->topic, strlen(req->topic), req->payload, req->payloadlen, &ev, why,
-                        sizeof(why)) != MSG_OK) {
-        snprintf(err, errlen, "%s", why);
-        return DEVACL_PAYLOAD;
-    }
-    return DEVACL_OK;
+    return status_payload(req, &t, err, errlen);
 }
 
 static enum devacl_reason decide_collector(const struct devacl_request *req, char *err,
@@ -351,7 +361,6 @@ static enum devacl_reason decide_bridge(const struct devacl_request *req, char *
 {
     const struct regcache_account *d = req->subject;
     struct msg_topic t;
-    struct msg_event ev;
     char why[MSG_ERRLEN] = "";
 
     if (req->access != MOSQ_ACL_WRITE) {
@@ -390,13 +399,7 @@ static enum devacl_reason decide_bridge(const struct devacl_request *req, char *
                  msg_stream_name(t.stream));
         return DEVACL_STREAM;
     }
-    if (t.stream == MSG_STREAM_STATUS &&
-        msg_event_parse(req->topic, strlen(req->topic), req->payload, req->payloadlen, &ev, why,
-                        sizeof(why)) != MSG_OK) {
-        snprintf(err, errlen, "%s", why);
-        return DEVACL_PAYLOAD;
-    }
-    return DEVACL_OK;
+    return status_payload(req, &t, err, errlen);
 }
 
 /* A unit's console (role unit, schema/018): it reads pantau/v1/_sys/alert/<its unit>/# and
