@@ -133,6 +133,22 @@ class CollectorWorld:
         self.collector_dsn = env.dsn.replace("user=postgres", "user=pantau_collector_test")
 
 
+class AgentWorld:
+    """What agent_support.Agent expects of its env, for a BrokerEnv: a folder and the broker's
+    port; sql and scalar for agent_support's ledger helpers."""
+
+    def __init__(self, env):
+        self.env = env
+        self.root = env.root
+        self.mqtt_port = env.port
+
+    def sql(self, query, *args):
+        return self.env.sql(query, *args)
+
+    def scalar(self, query, *args):
+        return self.env.scalar(query, *args)
+
+
 def start_collector(env, collector_id="collector-1", **conf):
     """The real pantau-collector, logged in as its own collector account."""
     import collector_support as CS

@@ -44,7 +44,7 @@ sys.path.insert(0, HERE)
 import broker_support as B  # noqa: E402
 import pantau_harness as H  # noqa: E402
 from agent_support import Agent, assert_exactly_once, ledger_seqs, simulator  # noqa: E402
-from broker_policy_support import check_sanitizer, start_collector  # noqa: E402
+from broker_policy_support import AgentWorld, check_sanitizer, start_collector  # noqa: E402
 
 KINDS = ("flood_gateway", "traffic_gateway", "handheld")
 # keys of deploy/agent.conf that name places on the device, replaced here
@@ -78,21 +78,6 @@ def broker_rate(kind):
     assert m, "rate_%s %r" % (kind, text)
     per = {"s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2)]
     return float(m.group(1)) / per, float(m.group(3))
-
-
-class World:
-    """What agent_support.Agent expects of its env, for a BrokerEnv (test_agent_plugin.py)."""
-
-    def __init__(self, env):
-        self.env = env
-        self.root = env.root
-        self.mqtt_port = env.port
-
-    def sql(self, query, *args):
-        return self.env.sql(query, *args)
-
-    def scalar(self, query, *args):
-        return self.env.scalar(query, *args)
 
 
 def shipped_agent(w, dev, kind, port, stations=(), sources=(), secret_file=None, store=None):
@@ -135,7 +120,7 @@ def world():
         env = B.BrokerEnv("agent-pacing")   # deploy/mosquitto.conf's limits, as shipped
         H.on_exit(env.close)
         collector = start_collector(env, "collector-1")
-        _state.update(env=env, world=World(env), collector=collector)
+        _state.update(env=env, world=AgentWorld(env), collector=collector)
     return _state["env"], _state["world"]
 
 

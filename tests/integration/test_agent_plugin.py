@@ -34,26 +34,10 @@ sys.path.insert(0, HERE)
 import broker_support as B  # noqa: E402
 import pantau_harness as H  # noqa: E402
 from agent_support import Agent, Watcher, assert_exactly_once, ledger_seqs, simulator  # noqa: E402
-from broker_policy_support import check_sanitizer, start_collector, user  # noqa: E402
+from broker_policy_support import AgentWorld, check_sanitizer, start_collector, user  # noqa: E402
 
 _state = {}
 FWD = 5              # refused messages the broker passes on per device (then 1 an hour)
-
-
-class World:
-    """What agent_support.Agent expects of its env (a folder, the broker's port), for the
-    BrokerEnv; sql/scalar for agent_support's ledger helpers."""
-
-    def __init__(self, env):
-        self.env = env
-        self.root = env.root
-        self.mqtt_port = env.port
-
-    def sql(self, query, *args):
-        return self.env.sql(query, *args)
-
-    def scalar(self, query, *args):
-        return self.env.scalar(query, *args)
 
 
 class StatusWatcher(Watcher):
@@ -73,7 +57,7 @@ def world():
         env = B.BrokerEnv("agent-plugin", plugin_opts={"rejected_rate": "1/h burst %d" % FWD})
         H.on_exit(env.close)
         collector = start_collector(env, "collector-1")
-        _state.update(env=env, world=World(env), collector=collector)
+        _state.update(env=env, world=AgentWorld(env), collector=collector)
     return _state["env"], _state["world"]
 
 

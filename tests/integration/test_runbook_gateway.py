@@ -19,24 +19,9 @@ sys.path.insert(0, HERE)
 
 import broker_support as B  # noqa: E402
 from agent_support import Agent, simulator  # noqa: E402
-from broker_policy_support import start_collector  # noqa: E402
+from broker_policy_support import AgentWorld, start_collector  # noqa: E402
 
 H = B.H
-
-
-class World:
-    """What agent_support.Agent expects of its env, for the BrokerEnv."""
-
-    def __init__(self, env):
-        self.env = env
-        self.root = env.root
-        self.mqtt_port = env.port
-
-    def sql(self, query, *args):
-        return self.env.sql(query, *args)
-
-    def scalar(self, query, *args):
-        return self.env.scalar(query, *args)
 
 
 def secret_file(env, name, secret):
@@ -75,7 +60,7 @@ def held(agent):
 def test_add_a_gateway_then_swap_its_sd_card():
     env = B.BrokerEnv("runbook")
     H.on_exit(env.close)
-    w = World(env)
+    w = AgentWorld(env)
     start_collector(env, "collector-1")
     dev, st = "gw-rb-01", "st-rb-01"
 

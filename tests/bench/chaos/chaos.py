@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.join(SOURCE, "tests", "harness"))
 import broker_support as B  # noqa: E402
 import pantau_harness as H  # noqa: E402
 from agent_support import Agent, agent_binary, simulator  # noqa: E402
-from broker_policy_support import start_collector  # noqa: E402
+from broker_policy_support import AgentWorld, start_collector  # noqa: E402
 
 KINDS = ("agent", "collector", "broker", "postgres")
 REPORT_ARGS = ["--inspector", "jmt-0412", "--building", "house", "--kelurahan",
@@ -58,15 +58,6 @@ REPORT_ARGS = ["--inspector", "jmt-0412", "--building", "house", "--kelurahan",
 
 def log(msg):
     print("[chaos %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
-
-
-class World:
-    """What agent_support.Agent expects of its env, for the BrokerEnv."""
-
-    def __init__(self, env):
-        self.env = env
-        self.root = env.root
-        self.mqtt_port = env.port
 
 
 class Proc:
@@ -118,7 +109,7 @@ class Chaos:
         env = B.BrokerEnv(self.name, own_cluster=True)
         H.on_exit(env.close)
         self.env = env
-        world = World(env)
+        world = AgentWorld(env)
         for i in range(2):
             c = start_collector(env, "collector-%d" % (i + 1))
             self.collectors.append(c)
