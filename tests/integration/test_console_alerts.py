@@ -172,7 +172,8 @@ def test_the_live_stream_has_increasing_ids_and_resumes_after_last_event_id():
     # the acknowledgement's `alert` event (a `data` event of the readings raise_flood wrote may
     # come first: it is held for sse_coalesce and sent when due)
     got = read_events(resp, 1, 10)
-    while not any(e[1] == "alert" for e in got) and len(got) < 4:
+    while not any(e[1] == "alert" and '"alert_id":%d' % a1 in e[2] for e in got) \
+            and len(got) < 6:
         got = read_events(resp, len(got) + 1, 10, got)
     ids = [e[0] for e in got]
     assert ids == sorted(ids) and len(set(ids)) == len(ids), got
