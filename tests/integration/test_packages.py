@@ -259,6 +259,11 @@ def test_install_users_units_conffiles():
     assert conffiles == {"/etc/pantau/agent.conf", "/etc/pantau/collector.conf",
                          "/etc/pantau/alertd.conf", "/etc/pantau/console.conf",
                          "/etc/mosquitto/conf.d/pantau.conf"}, conffiles
+    # the example configs and the scaling notes an operator needs for brokers per district
+    for doc in ("/usr/share/doc/pantau-broker-plugin/examples/mosquitto.conf",
+                "/usr/share/doc/pantau-broker-plugin/examples/mosquitto-edge.conf",
+                "/usr/share/doc/pantau/scaling.md"):
+        assert os.path.exists(doc) or os.path.exists(doc + ".gz"), doc
     # Debian's hardening on every program and the plugin, as installed; not control-flow
     # protection, which nothing linked on bookworm has (its glibc start files carry no
     # IBT/SHSTK note: Debian's own mosquitto fails that line too; debian/rules)
