@@ -177,3 +177,18 @@ class ReplicaCluster(H.PgCluster):
             " FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid"
             " WHERE s.slot_name = %s", self.slot)
         return rows[0] if rows else (None, None)
+
+
+def apply_primary_settings(pg):
+    """deploy/postgresql/primary.conf on a running PgCluster made by pantau_harness (ALTER
+    SYSTEM, reload): those that need a restart must hold already (PostgreSQL 15's defaults)."""
+    for key, value in deploy_settings("primary"):
+        ctx = pg.query("postgres", "SELECT context FROM pg_settings WHERE name = %s", key)[0][0]
+        if ctx == "postmaster":
+            now = pg.query("postgres", "SELECT current_setting(%s)", key)[0][0]
+            if now != value:
+                raise RuntimeError("primary: %s is %s, deploy/postgresql/primary.conf says %s"
+                                   " (a restart setting)" % (key, now, value))
+            continue
+        pg.query("postgres", "ALTER SYSTEM SET %s = '%s'" % (key, value))
+    pg.query("postgres", "SELECT pg_reload_conf()")
