@@ -16,8 +16,9 @@ tests/harness/replica_support.py); mosquitto with pantau_broker.so (the shipped 
 - /metrics reports the replica: streaming, in recovery, lag 0 s when caught up; while replay is
   paused the lag grows (seconds and bytes), after resuming it is back near 0;
 - a real Prometheus scrapes that console with the shipped rules (for: at 0 s): the replica's
-  metrics are there, every rule evaluates, none fires; the replica stopped: PantauReplicaNotStreaming
-  fires. (PantauReplicaLagging's 30 s boundary: pantau-rules.test.yml, promtool.)
+  metrics are there, every rule evaluates, none fires; the replica stopped:
+  PantauReplicaNotStreaming fires. (PantauReplicaLagging's 30 s boundary: promtool, in
+  pantau-rules.test.yml.)
 """
 
 import os

@@ -26,10 +26,15 @@ each in two layouts of the two CPUs:
             stand-in for "the replica has a machine of its own" (memory, caches and the disk
             are still shared);
   shared    everything on both CPUs: a replica on the same machine.
+With --rate R the devices publish R readings a second in total (a city's load, not the peak):
+then the question is whether ingest keeps that rate and its latency.
 Ingest rate: the collector's readings_stored_total over the window (the first 3 s left out);
 p99 publish-to-acknowledgement from the load generator; the replica's lag (its own functions,
 as pantau-console reports it) at most over the window; analyst queries done and cancelled;
-CPU seconds per second of the primary's and the replica's process trees. Then per condition
+CPU seconds per second of the primary's and the replica's PostgreSQL (ended backends and
+parallel workers included), of the primary's side (its PostgreSQL, collector, broker, load
+generator), and of everything else on the primary's CPU (pinned: CPU 0; shared: the machine
+less the replica), other users' work included (the machine is shared). Then per condition
 the median of the rounds and the median of the per-round ratios to `none` of its layout. Not a test.
 Figures and the command: docs/scaling.md, "Beyond one machine: three collectors and a replica".
 """
@@ -98,14 +103,37 @@ def tree_pids(pg):
     return pids
 
 
+def reaped_cpu_s(pid):
+    """cutime + cstime of a process: the CPU of its children it has reaped (a postmaster's
+    backends and parallel workers that ended)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
 def tree_cpu(pg):
-    total = 0.0
-    for pid in tree_pids(pg):
+    """CPU seconds of cluster pg: its processes now, and those that ended (reaped by it)."""
+    pids = tree_pids(pg)
+    total = reaped_cpu_s(pids[0])
+    for pid in pids:
         try:
             total += BC.cpu_s(pid)
         except OSError:
             pass
     return total
+
+
+def cpu_busy():
+    """{cpu index: busy seconds} from /proc/stat (user, nice, system, irq, softirq, steal)."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            parts = line.split()
+            if parts[0].startswith("cpu") and parts[0] != "cpu":
+                v = [int(x) for x in parts[1:9]]
+                out[int(parts[0][3:])] = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / \
+                    os.sysconf("SC_CLK_TCK")
+    return out
 
 
 def set_affinity(pids, cpus):
@@ -273,6 +301,16 @@ class Bench:
         except OSError:
             return False
 
+    def side_cpu(self, gen):
+        """CPU seconds of the collector, the broker and the load generator now."""
+        total = 0.0
+        for pid in (self.collector.pid, self.mq.proc.pid, gen.proc.pid):
+            try:
+                total += BC.cpu_s(pid)
+            except OSError:
+                pass
+        return total
+
     def lag(self):
         return self.replica.query("bench", LAG_SQL)[0]
 
@@ -314,15 +352,20 @@ class Bench:
                         "--devices", str(a.devices), "--prefix", a.prefix,
                         "--window", str(a.window), "--mode", "ack",
                         "--store-seed", str(self.seed), "--per-device", "1000000000",
-                        "--duration", str(a.seconds)])
+                        "--duration", str(a.seconds)] +
+                       (["--rate", "%.0f" % a.rate] if a.rate else []))
         set_affinity([gen.proc.pid], side)
         time.sleep(3)
         s0, t0 = self.metric("readings_stored_total"), time.monotonic()
         p0, r0 = tree_cpu(self.primary), tree_cpu(self.replica)
+        own0 = self.side_cpu(gen)
+        b0 = cpu_busy()
         q0 = analysts.done if analysts else 0
         time.sleep(max(a.seconds - 3.5, 1))
         s1, t1 = self.metric("readings_stored_total"), time.monotonic()
         p1, r1 = tree_cpu(self.primary), tree_cpu(self.replica)
+        own1 = self.side_cpu(gen)
+        b1 = cpu_busy()
         q1 = analysts.done if analysts else 0
         gen.wait(600)
         g = BC.keyvals(gen.out)
@@ -336,7 +379,14 @@ class Bench:
                "queries_s": (q1 - q0) / el,
                "cancelled": analysts.cancelled if analysts else 0,
                "errors": len(analysts.errors) if analysts else 0,
-               "pg_cpu": (p1 - p0) / el, "replica_cpu": (r1 - r0) / el, "load": loadavg()}
+               "pg_cpu": (p1 - p0) / el, "replica_cpu": (r1 - r0) / el, "load": loadavg(),
+               # the primary's side: all its processes; the others: what else ran on its CPU
+               # (pinned: CPU 0) or on the machine (shared), other users' work included
+               "side_cpu": (own1 - own0 + p1 - p0) / el,
+               "others_cpu": ((b1[0] - b0[0]) if layout == "pinned" else
+                              sum(b1.values()) - sum(b0.values())) / el
+               - (own1 - own0 + p1 - p0) / el
+               - (0 if layout == "pinned" else (r1 - r0) / el)}
         if analysts and analysts.errors:
             print("  analyst errors: %s" % analysts.errors[:3], flush=True)
         return out
@@ -360,14 +410,16 @@ def main():
     ap.add_argument("--window", type=int, default=16, help="readings in flight per device")
     ap.add_argument("--analysts", type=int, default=4, help="parallel analyst connections")
     ap.add_argument("--history", type=int, default=2000000, help="stored readings to scan")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="readings a second in total (0: as fast as acknowledgements allow)")
     ap.add_argument("--layouts", default=",".join(LAYOUTS), help="pinned,shared")
     args = ap.parse_args()
     if os.cpu_count() < 2 and "pinned" in args.layouts:
         ap.error("the pinned layout needs two CPUs")
     conds = [(lay, c) for lay in args.layouts.split(",") for c in CONDITIONS]
-    print("bench_replica: %s, %d cores, load %s" % (time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                  time.gmtime()),
-                                                    os.cpu_count(), loadavg()), flush=True)
+    print("bench_replica: %s, %d cores, load %s; ingest %s" % (
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), loadavg(),
+        "at %.0f/s" % args.rate if args.rate else "at its peak"), flush=True)
     b = Bench(args)
     res = {c: [] for c in conds}
     try:
@@ -378,10 +430,11 @@ def main():
                 res[c].append(x)
                 print("round %d %-15s ingest %7.0f/s  ack p99 %6.0f ms  lag max %5.2f s"
                       " %8.0f KiB  analyst queries %5.2f/s cancelled %d errors %d  CPU primary"
-                      " %.2f replica %.2f  load %s" % (
+                      " %.2f replica %.2f side %.2f others %.2f  load %s" % (
                           r + 1, "/".join(c), x["rate"], x["p99_ms"], x["lag_s"], x["lag_kib"],
                           x["queries_s"], x["cancelled"], x["errors"], x["pg_cpu"],
-                          x["replica_cpu"], x["load"]), flush=True)
+                          x["replica_cpu"], x["side_cpu"], x["others_cpu"], x["load"]),
+                      flush=True)
     finally:
         b.close()
     print("\nmedians over %d rounds (ratio: median of the per-round ratios to none):" %
@@ -396,13 +449,17 @@ def main():
         else:
             line += "         "
         line += ("  ack p99 %5.0f ms  lag max %5.2f s  analyst queries %5.2f/s  cancelled %d"
-                 "  CPU primary %.2f replica %.2f" % (
+                 "  CPU primary %.2f replica %.2f side %.2f others %.2f"
+                 "  readings per side CPU s %.0f" % (
                      statistics.median(x["p99_ms"] for x in xs),
                      max(x["lag_s"] for x in xs),
                      statistics.median(x["queries_s"] for x in xs),
                      sum(x["cancelled"] for x in xs),
                      statistics.median(x["pg_cpu"] for x in xs),
-                     statistics.median(x["replica_cpu"] for x in xs)))
+                     statistics.median(x["replica_cpu"] for x in xs),
+                     statistics.median(x["side_cpu"] for x in xs),
+                     statistics.median(x["others_cpu"] for x in xs),
+                     statistics.median(x["rate"] / max(x["side_cpu"], 1e-6) for x in xs)))
         print(line)
     print("load at the end: %s" % loadavg())
 
