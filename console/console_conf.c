@@ -38,9 +38,15 @@ static const struct conf_key console_keys[] = {
         "map tiles, e.g. https://tiles.example/{z}/{x}/{y}.png (empty: no base map)"),
     KEY("db_conninfo", CONF_STR, NULL, db_conninfo, 0, 0,
         "libpq connection string, without the password (a user in pantau_console)"),
+    KEY("db_read_conninfo", CONF_STR, "", db_read_conninfo, 0, 0,
+        "libpq connection string of a streaming replica for the map and views (GET /api/map,"
+        " gauge, traffic, jumantik, system); empty: they read db_conninfo too. Logins, alerts,"
+        " acknowledgements and live updates always use db_conninfo"),
     KEY("db_password_file", CONF_SECRET_FILE, "", db_password, 0, 0,
-        "file whose first line is the database password (none: peer or trust authentication)"),
-    KEY("db_pool_size", CONF_INT, "4", db_pool_size, 1, 64, "database connections for requests"),
+        "file whose first line is the database password (none: peer or trust authentication);"
+        " for db_read_conninfo too"),
+    KEY("db_pool_size", CONF_INT, "4", db_pool_size, 1, 64,
+        "database connections for requests (as many again to db_read_conninfo when set)"),
     KEY("db_wait", CONF_MS, "2s", db_wait_ms, 10, 60000,
         "longest a request waits for a free database connection (then 503)"),
     KEY("db_statement_timeout", CONF_MS, "5s", db_statement_timeout_ms, 100, 600000,

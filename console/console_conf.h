@@ -34,6 +34,8 @@ struct console_config {
     char tile_url[CONSOLE_URL_MAX]; /* "" = no base tiles */
     /* PostgreSQL */
     char db_conninfo[CONSOLE_CONNINFO_MAX];
+    /* the map and views' reads: a streaming replica ("" = db_conninfo); same password */
+    char db_read_conninfo[CONSOLE_CONNINFO_MAX];
     char db_password[CONSOLE_SECRET_MAX]; /* from db_password_file; secret */
     long long db_pool_size;
     long long db_wait_ms;

@@ -16,6 +16,7 @@
 
 struct db_pool {
     const struct console_config *cfg; /* borrowed */
+    const char *conninfo;             /* borrowed: one of cfg's */
     pthread_mutex_t mu;
     pthread_cond_t freed; /* signalled when a connection is given back */
     int size;
@@ -24,7 +25,8 @@ struct db_pool {
     struct db_stats stats;
 };
 
-struct db_pool *db_pool_new(const struct console_config *cfg, char *err, size_t errlen)
+struct db_pool *db_pool_new(const struct console_config *cfg, const char *conninfo, char *err,
+                            size_t errlen)
 {
     struct db_pool *p = calloc(1, sizeof(*p));
     pthread_condattr_t ca;
@@ -34,6 +36,7 @@ struct db_pool *db_pool_new(const struct console_config *cfg, char *err, size_t 
         return NULL;
     }
     p->cfg = cfg;
+    p->conninfo = conninfo;
     p->size = (int)cfg->db_pool_size;
     if (p->size > DB_POOL_MAX) {
         p->size = DB_POOL_MAX;
@@ -63,7 +66,8 @@ void db_pool_free(struct db_pool *p)
     free(p);
 }
 
-PGconn *db_connect(const struct console_config *cfg, char *err, size_t errlen)
+static PGconn *connect_to(const struct console_config *cfg, const char *conninfo, char *err,
+                          size_t errlen)
 {
     char timeout[32];
     char options[64];
@@ -75,7 +79,7 @@ PGconn *db_connect(const struct console_config *cfg, char *err, size_t errlen)
     snprintf(timeout, sizeof(timeout), "%lld", cfg->db_connect_timeout_ms / 1000);
     snprintf(options, sizeof(options), "-c statement_timeout=%lld", cfg->db_statement_timeout_ms);
     keys[n] = "dbname";
-    vals[n++] = cfg->db_conninfo;
+    vals[n++] = conninfo;
     keys[n] = "connect_timeout";
     vals[n++] = timeout;
     keys[n] = "options";
@@ -97,6 +101,11 @@ PGconn *db_connect(const struct console_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     return c;
+}
+
+PGconn *db_connect(const struct console_config *cfg, char *err, size_t errlen)
+{
+    return connect_to(cfg, cfg->db_conninfo, err, errlen);
 }
 
 /* Borrows a connection: waits at most db_wait for a free slot, then (outside the lock) makes
@@ -139,7 +148,7 @@ static int borrow(struct db_pool *p, char *err, size_t errlen)
         p->conns[slot] = NULL;
     }
     if (p->conns[slot] == NULL) {
-        p->conns[slot] = db_connect(p->cfg, err, errlen);
+        p->conns[slot] = connect_to(p->cfg, p->conninfo, err, errlen);
         pthread_mutex_lock(&p->mu);
         p->stats.connects++;
         pthread_mutex_unlock(&p->mu);
@@ -282,4 +291,35 @@ void db_pool_stats(struct db_pool *p, struct db_stats *out)
     pthread_mutex_lock(&p->mu);
     *out = p->stats;
     pthread_mutex_unlock(&p->mu);
+}
+
+void db_replica_status(struct db_pool *p, struct db_replica *out)
+{
+    char err[MSG_ERRLEN] = "";
+    PGresult *res = NULL;
+
+    memset(out, 0, sizeof(*out));
+    res = db_query(
+        p,
+        "SELECT pg_is_in_recovery(),"
+        " EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE pid IS NOT NULL),"
+        " CASE WHEN NOT pg_is_in_recovery()"
+        " OR pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0"
+        " ELSE greatest(0, coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()),"
+        " 0)) END::float8,"
+        " coalesce(greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(),"
+        " pg_last_wal_replay_lsn())), 0)::float8",
+        0, NULL, err, sizeof(err));
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        log_msg(LOG_WARNING, "console: the read database's replication state: %s",
+                res != NULL ? PQresultErrorMessage(res) : err);
+        goto out;
+    }
+    out->up = true;
+    out->in_recovery = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    out->streaming = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    out->lag_s = strtod(PQgetvalue(res, 0, 2), NULL);
+    out->lag_bytes = strtod(PQgetvalue(res, 0, 3), NULL);
+out:
+    PQclear(res);
 }

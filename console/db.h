@@ -12,6 +12,7 @@
 #ifndef CONSOLE_DB_H
 #define CONSOLE_DB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -21,9 +22,12 @@
 
 struct db_pool;
 
-/* A pool for cfg (borrowed: it must outlive the pool). Connects lazily. Returns NULL with err
- * set when out of memory. Caller frees with db_pool_free. */
-struct db_pool *db_pool_new(const struct console_config *cfg, char *err, size_t errlen);
+/* A pool of connections to conninfo (borrowed: cfg->db_conninfo, or cfg->db_read_conninfo for
+ * the replica's pool) with cfg's password and timeouts (cfg borrowed: both must outlive the
+ * pool). Connects lazily. Returns NULL with err set when out of memory. Caller frees with
+ * db_pool_free. */
+struct db_pool *db_pool_new(const struct console_config *cfg, const char *conninfo, char *err,
+                            size_t errlen);
 
 void db_pool_free(struct db_pool *p);
 
@@ -60,5 +64,20 @@ struct db_stats {
     uint64_t connects;
 };
 void db_pool_stats(struct db_pool *p, struct db_stats *out);
+
+/* A streaming replica's state, as its own functions tell it (pg_is_in_recovery,
+ * pg_last_wal_receive_lsn/replay_lsn, pg_last_xact_replay_timestamp, pg_stat_wal_receiver):
+ * readable by any account, no grant needed. */
+struct db_replica {
+    bool up;          /* the database answered */
+    bool in_recovery; /* it is a standby (false: a primary, e.g. promoted, or misconfigured) */
+    bool streaming;   /* its WAL receiver is connected to the primary */
+    double lag_s;     /* now - commit time of the last transaction replayed; 0 when all that
+                       * was received is replayed (an idle primary is not lag) */
+    double lag_bytes; /* WAL received but not yet replayed */
+};
+
+/* Asks p's database (one call from the pool, under db_wait and statement_timeout) for *out. */
+void db_replica_status(struct db_pool *p, struct db_replica *out);
 
 #endif

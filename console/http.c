@@ -51,32 +51,40 @@ struct param {
     const char *words;
 };
 
-/* GET /api/<name> -> one SQL function; $1 is always the account logged in. */
+/* GET /api/<name> -> one SQL function; $1 is always the account logged in. A route marked
+ * `replica` reads from db_read_conninfo when one is set (a streaming replica: its functions are
+ * STABLE, they only read); the others stay on the primary: me and alerts are small, and an
+ * alert list must show an acknowledgement made a moment ago on the primary. */
 struct route {
     const char *name;
     const char *sql;
+    bool replica;
     struct param params[HTTP_PARAMS_MAX + 1];
 };
 
 static const struct route routes[] = {
-    {"me", "SELECT pantau_console.me($1)", {{NULL, P_ID, NULL, 0, 0, NULL}}},
+    {"me", "SELECT pantau_console.me($1)", false, {{NULL, P_ID, NULL, 0, 0, NULL}}},
     {"alerts",
      "SELECT pantau_console.alerts($1, $2)",
+     false,
      {{"state", P_ENUM, "open", 0, 0, "open|all"}, {NULL, P_ID, NULL, 0, 0, NULL}}},
     /* the views' functions come with schema/022 (VIEWS); without it: 503 not_available */
-    {"map", "SELECT pantau_console.map($1)", {{NULL, P_ID, NULL, 0, 0, NULL}}},
+    {"map", "SELECT pantau_console.map($1)", true, {{NULL, P_ID, NULL, 0, 0, NULL}}},
     {"gauge",
      "SELECT pantau_console.gauge($1, $2, $3::integer)",
+     true,
      {{"station", P_ID, NULL, 0, 0, NULL},
       {"hours", P_INT, "24", 1, 744, NULL},
       {NULL, P_ID, NULL, 0, 0, NULL}}},
     {"traffic",
      "SELECT pantau_console.traffic($1, $2::integer)",
+     true,
      {{"hours", P_INT, "24", 1, 744, NULL}, {NULL, P_ID, NULL, 0, 0, NULL}}},
     {"jumantik",
      "SELECT pantau_console.jumantik($1, $2::date)",
+     true,
      {{"week", P_DATE, "", 0, 0, NULL}, {NULL, P_ID, NULL, 0, 0, NULL}}},
-    {"system", "SELECT pantau_console.system($1)", {{NULL, P_ID, NULL, 0, 0, NULL}}},
+    {"system", "SELECT pantau_console.system($1)", true, {{NULL, P_ID, NULL, 0, 0, NULL}}},
 };
 
 /* POST /api/alerts/<id>/<action> */
@@ -110,7 +118,8 @@ static const struct {
 
 struct http {
     const struct console_config *cfg; /* borrowed */
-    struct db_pool *pool;             /* borrowed */
+    struct db_pool *pool;             /* borrowed: the primary */
+    struct db_pool *read_pool;        /* borrowed: a replica, or pool itself */
     struct auth *auth;                /* borrowed */
     struct events *ev;                /* borrowed */
     struct MHD_Daemon *d;
@@ -534,7 +543,7 @@ static enum MHD_Result do_route(struct http *h, struct MHD_Connection *conn,
         }
         values[n++] = v;
     }
-    db_call(h->pool, rt->sql, n, values, &res);
+    db_call(rt->replica ? h->read_pool : h->pool, rt->sql, n, values, &res);
     ret = answer_db(h, conn, &res);
     free(res.json);
     return ret;
@@ -725,6 +734,50 @@ static enum MHD_Result do_api(struct http *h, struct MHD_Connection *conn, const
 
 /* ---- /metrics ------------------------------------------------------------------------------ */
 
+/* The replica's lines (db_read_conninfo set): its pool's counters and its replication state,
+ * asked of it now. Writes at most size bytes to buf; returns what it wrote. */
+static size_t replica_metrics(struct http *h, char *buf, size_t size)
+{
+    struct db_stats ds;
+    struct db_replica r;
+    int n;
+
+    db_pool_stats(h->read_pool, &ds);
+    db_replica_status(h->read_pool, &r);
+    n = snprintf(
+        buf, size,
+        "# TYPE pantau_console_read_db_calls_total counter\n"
+        "pantau_console_read_db_calls_total %" PRIu64 "\n"
+        "# TYPE pantau_console_read_db_errors_total counter\n"
+        "pantau_console_read_db_errors_total %" PRIu64 "\n"
+        "# HELP pantau_console_read_db_up Whether db_read_conninfo's database answered\n"
+        "# TYPE pantau_console_read_db_up gauge\npantau_console_read_db_up %d\n"
+        "# HELP pantau_console_replica_in_recovery Whether it is a standby (replaying WAL)\n"
+        "# TYPE pantau_console_replica_in_recovery gauge\npantau_console_replica_in_recovery %d\n"
+        "# HELP pantau_console_replica_streaming Whether its WAL receiver is connected\n"
+        "# TYPE pantau_console_replica_streaming gauge\npantau_console_replica_streaming %d\n",
+        ds.calls, ds.errors, r.up ? 1 : 0, r.in_recovery ? 1 : 0, r.streaming ? 1 : 0);
+    if (n < 0 || (size_t)n >= size) {
+        return n < 0 ? 0 : size;
+    }
+    if (r.up) {
+        int m = snprintf(buf + n, size - (size_t)n,
+                         "# HELP pantau_console_replica_lag_seconds Now minus the commit time of"
+                         " the last transaction replayed (0: all received is replayed)\n"
+                         "# TYPE pantau_console_replica_lag_seconds gauge\n"
+                         "pantau_console_replica_lag_seconds %.3f\n"
+                         "# HELP pantau_console_replica_lag_bytes WAL received, not replayed\n"
+                         "# TYPE pantau_console_replica_lag_bytes gauge\n"
+                         "pantau_console_replica_lag_bytes %.0f\n",
+                         r.lag_s, r.lag_bytes);
+        if (m < 0) {
+            m = 0;
+        }
+        n += m;
+    }
+    return (size_t)n < size ? (size_t)n : size;
+}
+
 static enum MHD_Result do_metrics(struct http *h, struct MHD_Connection *conn)
 {
     char buf[16384];
@@ -774,6 +827,9 @@ static enum MHD_Result do_metrics(struct http *h, struct MHD_Connection *conn)
             as.sessions, es.clients, es.events, es.notifications, es.listening ? 1 : 0, ds.calls,
             ds.errors, ds.waits_timed, as.logins, as.refused, as.slowed);
         len += n > 0 ? (size_t)n : 0;
+    }
+    if (h->read_pool != h->pool && len < sizeof(buf)) {
+        len += replica_metrics(h, buf + len, sizeof(buf) - len);
     }
     if (len >= sizeof(buf)) {
         len = sizeof(buf) - 1;
@@ -1000,8 +1056,9 @@ static void make_csp(struct http *h)
              origin);
 }
 
-struct http *http_new(const struct console_config *cfg, struct db_pool *pool, struct auth *auth,
-                      struct events *ev, char *err, size_t errlen)
+struct http *http_new(const struct console_config *cfg, struct db_pool *pool,
+                      struct db_pool *read_pool, struct auth *auth, struct events *ev, char *err,
+                      size_t errlen)
 {
     struct http *h = calloc(1, sizeof(*h));
     struct sockaddr_in sa;
@@ -1013,6 +1070,7 @@ struct http *http_new(const struct console_config *cfg, struct db_pool *pool, st
     }
     h->cfg = cfg;
     h->pool = pool;
+    h->read_pool = read_pool;
     h->auth = auth;
     h->ev = ev;
     for (int i = 0; i < HTTP_CODES; i++) {

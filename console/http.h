@@ -21,11 +21,14 @@
 
 struct http;
 
-/* Starts listening. cfg, pool, auth and ev are borrowed and must outlive the server. Returns
- * NULL with err set (the port is taken, the TLS files cannot be read, ...). Caller frees with
- * http_free (stops the daemon; call events_close first). */
-struct http *http_new(const struct console_config *cfg, struct db_pool *pool, struct auth *auth,
-                      struct events *ev, char *err, size_t errlen);
+/* Starts listening. cfg, pool, read_pool, auth and ev are borrowed and must outlive the server.
+ * pool is the primary's (logins, alerts, acknowledgements); read_pool answers the map and views
+ * (a replica's pool, or pool itself when there is none). Returns NULL with err set (the port is
+ * taken, the TLS files cannot be read, ...). Caller frees with http_free (stops the daemon;
+ * call events_close first). */
+struct http *http_new(const struct console_config *cfg, struct db_pool *pool,
+                      struct db_pool *read_pool, struct auth *auth, struct events *ev, char *err,
+                      size_t errlen);
 
 void http_free(struct http *h);
 

@@ -64,6 +64,7 @@ int main(int argc, char **argv)
 {
     static struct console_config cfg; /* large; filled once, then read-only */
     struct db_pool *pool = NULL;
+    struct db_pool *read_pool = NULL; /* a replica's, when db_read_conninfo is set */
     struct auth *auth = NULL;
     struct events *ev = NULL;
     struct http *h = NULL;
@@ -92,10 +93,20 @@ int main(int argc, char **argv)
         log_msg(LOG_ERR, "console: cannot install signal handlers");
         goto out;
     }
-    pool = db_pool_new(&cfg, err, sizeof(err));
+    pool = db_pool_new(&cfg, cfg.db_conninfo, err, sizeof(err));
+    if (pool != NULL && cfg.db_read_conninfo[0] != '\0') {
+        read_pool = db_pool_new(&cfg, cfg.db_read_conninfo, err, sizeof(err));
+        if (read_pool == NULL) {
+            log_msg(LOG_ERR, "console: cannot start: %s", err);
+            goto out;
+        }
+        log_msg(LOG_NOTICE, "console: the map and views read from db_read_conninfo");
+    }
     auth = pool != NULL ? auth_new(&cfg, pool, err, sizeof(err)) : NULL;
     ev = auth != NULL ? events_new(&cfg, err, sizeof(err)) : NULL;
-    h = ev != NULL ? http_new(&cfg, pool, auth, ev, err, sizeof(err)) : NULL;
+    h = ev != NULL
+            ? http_new(&cfg, pool, read_pool != NULL ? read_pool : pool, auth, ev, err, sizeof(err))
+            : NULL;
     if (h == NULL) {
         log_msg(LOG_ERR, "console: cannot start: %s", err);
         goto out;
@@ -114,6 +125,7 @@ out:
     http_free(h);
     events_free(ev);
     auth_free(auth);
+    db_pool_free(read_pool);
     db_pool_free(pool);
     console_config_wipe(&cfg);
     return status;
