@@ -262,7 +262,8 @@ def test_install_users_units_conffiles():
     # the example configs and the scaling notes an operator needs for brokers per district
     for doc in ("/usr/share/doc/pantau-broker-plugin/examples/mosquitto.conf",
                 "/usr/share/doc/pantau-broker-plugin/examples/mosquitto-edge.conf",
-                "/usr/share/doc/pantau/scaling.md"):
+                "/usr/share/doc/pantau/scaling.md",
+                "/usr/share/doc/pantau/examples/postgresql/replica.conf"):
         assert os.path.exists(doc) or os.path.exists(doc + ".gz"), doc
     # Debian's hardening on every program and the plugin, as installed; not control-flow
     # protection, which nothing linked on bookworm has (its glibc start files carry no
