@@ -106,7 +106,14 @@ class Chaos:
 
     def setup(self):
         t0 = time.monotonic()
-        env = B.BrokerEnv(self.name, own_cluster=True)
+        # The broker's per-device rate limit keeps its deploy/ ratio to the cadence: a flood
+        # gateway's 5/s is 300 times a gauge's one reading a minute. At --rate 5/s a limit of
+        # 5/s leaves a gateway no room to catch up after an outage: its backlog is refused
+        # (0x87), retried with the agent's growing backoff, and an hour of faults ends with
+        # hundreds of readings still waiting in the stores (the first hour-long run).
+        limit = "%g/s burst %d" % (10 * self.rate, max(50, int(100 * self.rate)))
+        env = B.BrokerEnv(self.name, own_cluster=True,
+                          plugin_opts={"rate_flood_gateway": limit})
         H.on_exit(env.close)
         self.env = env
         world = AgentWorld(env)
