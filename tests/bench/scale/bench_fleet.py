@@ -103,6 +103,14 @@ def cpu_s(pid):
         return 0.0
 
 
+def listen_overflows():
+    """The kernel's count of connections dropped because a listener's accept queue was full
+    (TcpExt ListenOverflows: the whole machine's, so other programs' count too)."""
+    with open("/proc/net/netstat") as f:
+        rows = [line.split() for line in f if line.startswith("TcpExt:")]
+    return int(dict(zip(rows[0][1:], rows[1][1:])).get("ListenOverflows", 0))
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -426,7 +434,8 @@ def storm_figures(run, t_kill, t_restart, all_up, timeout):
             max(t_all - t_restart, 1e-3),
             "connects_per_s_peak": max(per_s) if per_s else 0.0,
             "pending_at_restart": before["pending"], "connect_fails": all_up["connect_fails"] -
-            before["connect_fails"], "refused_conn": all_up["refused_conn"]}
+            before["connect_fails"], "connect_timeouts": all_up["connect_timeouts"] -
+            before["connect_timeouts"], "refused_conn": all_up["refused_conn"]}
 
 
 def one_round(args, name, devices, tls, log):
@@ -435,6 +444,7 @@ def one_round(args, name, devices, tls, log):
                             "handheld-s": args.handheld_s})
     res = {}
     try:
+        res["idle_rss_mib"] = proc_status(run.broker_pid(), "VmRSS") / 1024
         t0 = time.monotonic()
         run.start_fleet()
         first = run.wait_all_up(args.connect_timeout)
@@ -452,18 +462,22 @@ def one_round(args, name, devices, tls, log):
             " CPU %.2f cores; load %s" % (name, args.warm_s, s["taken"], s["acked"],
                                            s["pending"], res["steady_rss_mib"],
                                            res["steady_broker_cpu"], loadavg()))
-        res["auth_before"] = run.devauth()
+        auth = []          # devauth's counters of each restarted broker, read before it goes
         for r in range(args.rounds):
+            if r > 0:
+                auth.append(run.devauth())
             t_kill = run.kill_broker()
             res.setdefault("hwm_before_kill_mib", []).append(run.broker_hwm[-1] / 1024)
             time.sleep(args.down_s)
             t_restart = run.restart_broker()
+            lo0 = listen_overflows()
             pid = run.broker_pid()
             c0 = cpu_s(pid)
             all_up = run.wait_all_up(args.storm_timeout, after=t_restart)
             storm_cpu = cpu_s(pid) - c0
             fig = storm_figures(run, t_kill, t_restart, all_up, args.storm_timeout)
             fig["storm_broker_cpu_s"] = storm_cpu
+            fig["listen_overflows"] = listen_overflows() - lo0
             fig["hwm_after_mib"] = proc_status(pid, "VmHWM") / 1024
             time.sleep(args.after_s)
             fig["hwm_after_settle_mib"] = proc_status(pid, "VmHWM") / 1024
@@ -471,7 +485,10 @@ def one_round(args, name, devices, tls, log):
             res.setdefault("storms", []).append(fig)
             log("%s: storm %d: %s; load %s" % (name, r + 1, " ".join(
                 "%s=%.4g" % (k, v) for k, v in fig.items()), loadavg()))
-        res["auth_after"] = run.devauth()
+        auth.append(run.devauth())
+        res["auth"] = {k: sum(a.get(k, 0) for a in auth) for k in (
+            "accepted", "refused", "fast_checks", "slow_checks", "cache_hits")}
+        res["auth"]["slow_budget"] = sum(a["refused_by_reason"]["slow_budget"] for a in auth)
         acc = run.finish(drain_s=args.drain_s)
         res["account"] = acc
         res["fleet"] = dict(run.final)
@@ -515,26 +532,24 @@ def main():
     for name, res in results.items():
         st = res["storms"]
         acc = res["account"]
-        print("%s: %d devices: first connect %.1f s; steady broker RSS %.1f MiB, CPU %.2f" % (
-            name, acc["devices"], res["first_connect_s"], res["steady_rss_mib"],
-            res["steady_broker_cpu"]))
+        print("%s: %d devices: first connect %.1f s; broker RSS %.1f MiB before the fleet,"
+              " %.1f MiB steady (%.1f KiB per device), CPU %.3f cores" % (
+                  name, acc["devices"], res["first_connect_s"], res["idle_rss_mib"],
+                  res["steady_rss_mib"], 1024 * (res["steady_rss_mib"] - res["idle_rss_mib"]) /
+                  acc["devices"], res["steady_broker_cpu"]))
         for k in ("all_up_s", "back_50_s", "back_90_s", "back_99_s", "stored_s",
                   "collector_health_s", "all_up_from_kill_s", "stored_from_kill_s",
                   "connects_per_s_mean", "connects_per_s_peak", "hwm_after_settle_mib",
-                  "storm_broker_cpu_s"):
+                  "storm_broker_cpu_s", "connect_timeouts", "listen_overflows"):
             print("  %-22s median %.2f (rounds: %s)" % (k, statistics.median(x[k] for x in st),
                                                         ", ".join("%.2f" % x[k] for x in st)))
         print("  broker VmHWM before the kill: %s MiB" % ", ".join(
             "%.1f" % v for v in res["hwm_before_kill_mib"]))
-        a0, a1 = res["auth_before"], res["auth_after"]
-        print("  devauth over the storms: accepted %d, fast checks %d, slow checks %d,"
-              " refused %d (slow_budget %d)" % (
-                  a1["accepted"] - a0["accepted"],
-                  a1.get("fast_checks", 0) - a0.get("fast_checks", 0),
-                  a1.get("slow_checks", 0) - a0.get("slow_checks", 0),
-                  a1["refused"] - a0["refused"],
-                  a1["refused_by_reason"]["slow_budget"] -
-                  a0["refused_by_reason"]["slow_budget"]))
+        a = res["auth"]
+        print("  devauth of the restarted brokers (all storms): accepted %d, fast checks %d,"
+              " slow checks %d, cache hits %d, refused %d (slow_budget %d)" % (
+                  a["accepted"], a["fast_checks"], a["slow_checks"], a["cache_hits"],
+                  a["refused"], a["slow_budget"]))
         print("  readings: issued %d, stored %d, lost %d, duplicated %d, dead letters %d,"
               " held by the fleet %d" % (acc["issued"], acc["stored"], acc["lost"],
                                          acc["duplicated"], acc["dead_letters"],

@@ -1036,7 +1036,10 @@ int main(int argc, char **argv)
                 give_up_connect(d, now_ms());
                 continue;
             }
-            if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+            /* a TLS handshake whose TCP connect was still pending is driven by SSL_read on
+             * writability too (libmosquitto drives it from mosquitto_loop() only) */
+            if ((evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+                (f.ssl != NULL && d->state == FLEET_CONNECTING)) {
                 mosquitto_loop_read(d->m, 16);
             }
             if (mosquitto_socket(d->m) >= 0 && (evs[i].events & (EPOLLOUT | EPOLLERR))) {
