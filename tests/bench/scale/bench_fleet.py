@@ -441,7 +441,8 @@ def storm_figures(run, t_kill, t_restart, all_up, timeout):
 def one_round(args, name, devices, tls, log):
     run = FleetRun(name, devices, mix=args.mix, tls=tls, ramp_s=args.ramp_s, log=log,
                    cadence={"traffic-s": args.traffic_s, "flood-s": args.flood_s,
-                            "handheld-s": args.handheld_s})
+                            "handheld-s": args.handheld_s,
+                            "reconnect-max-ms": args.reconnect_max_ms})
     res = {}
     try:
         res["idle_rss_mib"] = proc_status(run.broker_pid(), "VmRSS") / 1024
@@ -516,6 +517,8 @@ def main():
     ap.add_argument("--traffic-s", type=float, default=60, help="a camera's count interval")
     ap.add_argument("--flood-s", type=float, default=60, help="a gauge's reading interval")
     ap.add_argument("--handheld-s", type=float, default=120, help="an inspection every")
+    ap.add_argument("--reconnect-max-ms", type=int, default=60000,
+                    help="the devices' reconnect_max_ms (the agent's default: 60000)")
     args = ap.parse_args()
 
     def log(msg):

@@ -24,7 +24,7 @@
  *
  *   fleet --host H --port P --devices FILE [--cafile CA] [--seed N] [--ramp-s S]
  *         [--traffic-s 60] [--lanes 2] [--flood-s 60] [--handheld-s 120] [--status-ms 250]
- *         [--out FILE]
+ *         [--reconnect-min-ms 1000] [--reconnect-max-ms 60000] [--out FILE]
  *
  * FILE has one device a line: `<id> <kind> <secret> <station or ->`. With --cafile the
  * connections use TLS (one shared SSL_CTX that trusts CA). Commands on stdin: `stop` (take no
@@ -147,6 +147,8 @@ struct fleet {
     int lanes;
     int64_t flood_ms;
     int64_t handheld_ms;
+    int64_t reconnect_min_ms;
+    int64_t reconnect_max_ms;
     bool stopping;
     bool quit;
     /* counters */
@@ -215,13 +217,13 @@ static void make_uuid(unsigned long long seed, int i, char out[40])
 /* msg/msg_backoff.c, MSG_BACKOFF_FULL: 1 + random % min(max, base * 2^attempt) */
 static int64_t backoff_next(struct dev *d)
 {
-    int64_t cap = FLEET_RECONNECT_MIN_MS;
+    int64_t cap = d->f->reconnect_min_ms;
 
-    for (unsigned i = 0; i < d->attempt && cap < FLEET_RECONNECT_MAX_MS; i++) {
+    for (unsigned i = 0; i < d->attempt && cap < d->f->reconnect_max_ms; i++) {
         cap *= 2;
     }
-    if (cap > FLEET_RECONNECT_MAX_MS) {
-        cap = FLEET_RECONNECT_MAX_MS;
+    if (cap > d->f->reconnect_max_ms) {
+        cap = d->f->reconnect_max_ms;
     }
     d->attempt++;
     return 1 + (int64_t)(rng_next(&d->f->rng) % (uint64_t)cap);
@@ -906,7 +908,8 @@ static void usage(void)
 {
     fprintf(stderr, "Usage: fleet --host H --port P --devices FILE [--cafile CA] [--seed N]\n"
                     "       [--ramp-s S] [--traffic-s S] [--lanes N] [--flood-s S]\n"
-                    "       [--handheld-s S] [--status-ms MS] [--out FILE]\n");
+                    "       [--handheld-s S] [--status-ms MS] [--reconnect-min-ms MS]\n"
+                    "       [--reconnect-max-ms MS] [--out FILE]\n");
 }
 
 int main(int argc, char **argv)
@@ -933,6 +936,8 @@ int main(int argc, char **argv)
     f.lanes = 2;
     f.flood_ms = 60000;
     f.handheld_ms = 120000;
+    f.reconnect_min_ms = FLEET_RECONNECT_MIN_MS;
+    f.reconnect_max_ms = FLEET_RECONNECT_MAX_MS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -961,6 +966,10 @@ int main(int argc, char **argv)
             f.flood_ms = (int64_t)(strtod(v, NULL) * 1000);
         } else if (strcmp(a, "--handheld-s") == 0) {
             f.handheld_ms = (int64_t)(strtod(v, NULL) * 1000);
+        } else if (strcmp(a, "--reconnect-min-ms") == 0) {
+            f.reconnect_min_ms = strtoll(v, NULL, 10);
+        } else if (strcmp(a, "--reconnect-max-ms") == 0) {
+            f.reconnect_max_ms = strtoll(v, NULL, 10);
         } else if (strcmp(a, "--status-ms") == 0) {
             status_ms = strtol(v, NULL, 10);
         } else if (strcmp(a, "--out") == 0) {
@@ -972,7 +981,8 @@ int main(int argc, char **argv)
         i++;
     }
     if (devices == NULL || f.port <= 0 || f.lanes < 1 || f.lanes > 2 || f.traffic_ms < 1000 ||
-        f.flood_ms < 1000 || f.handheld_ms < 1000 || ramp_s < 0 || status_ms < 10) {
+        f.flood_ms < 1000 || f.handheld_ms < 1000 || ramp_s < 0 || status_ms < 10 ||
+        f.reconnect_min_ms < 1 || f.reconnect_max_ms < f.reconnect_min_ms) {
         usage();
         return 2;
     }
