@@ -490,6 +490,10 @@ class Bench:
             if p == "ref":
                 binary = self.args.ref_collector or None
                 sql = self.args.ref_sql
+            elif p == "refsql":
+                sql = self.args.ref_sql
+            elif p == "refbin":
+                binary = self.args.ref_collector or None
             else:
                 k, v = p.split("=", 1)
                 conf[k] = v
