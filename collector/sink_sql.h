@@ -229,8 +229,8 @@ static const struct sink_stmt sink_batch_stmts[] = {
     /* ... and a new synced reading corrects the older unsynced ones of its boot (rows another
      * collector is correcting at this moment are skipped, not waited for) */
     /* (the EXISTS is a one-time filter: while no reading anywhere waits for a correction, one
-     * probe of that partial index skips the whole statement, instead of a probe per boot of
-     * the batch: issue 15) */
+     * probe of reading_ledger_uncorrected skips the whole statement, instead of a probe per
+     * boot of the batch; while any reading waits, it runs as it always did: issue 15) */
     {SINK_NEED_SYNCED,
     "WITH ref AS (SELECT DISTINCT ON (s.device_id, s.store_id, s.boot) s.device_id,"
     "  s.store_id, s.boot, s.ts, s.mono_ms"
