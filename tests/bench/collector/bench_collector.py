@@ -14,6 +14,12 @@ alike; the machine is shared), in this order:
   ceiling-paho  the same with paho MQTTAsync (bench_sub_paho.c): issue 3 item 9;
   collector     pantau-collector, end to end: the load generator holds each reading until the
                 collector's acknowledgement covers it (after COMMIT), like a device;
+  raw-copy      (issue 15) no MQTT: the same readings' facts rows COPYed into a table like
+                pantau.flood_reading, 2,000 a transaction: PostgreSQL CPU per row; raw-copy-bare
+                the same without indexes; raw-copy-ledger with a ledger row each as well;
+  collector-ref, collector-notrig, collector-tuned  (with --ref-collector / --ref-sql, --notrig,
+                --tuned) the reference collector or schema, the flood alert trigger off, other
+                PostgreSQL settings;
   bridge        ../shared/peers/py_bridge.py as it is (only --topic, --device-level, --fields
                 set, and where the servers are), commit per message: rows per second from its
                 own received_at column.
