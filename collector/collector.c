@@ -107,6 +107,7 @@ struct collector {
                                     * lost the retained one) */
     atomic_llong stop_deadline_ms; /* monotonic: the db thread gives up its batch after it */
     atomic_llong db_alive_ms;      /* monotonic: the db thread's last sign of life */
+    atomic_llong commits;          /* batches taken by take_done: acks may be waiting */
 };
 
 /* ---- MQTT callbacks (libmosquitto's thread) --------------------------------------------- */
@@ -320,19 +321,24 @@ static int emit_ack(void *ctx, const char *device_id, const struct ackset_item *
     return 0;
 }
 
-static void flush_acks(struct collector *c)
+/* Sends what the db thread has committed since the last call; returns the number of devices
+ * acknowledged (0: nothing was waiting). */
+static size_t flush_acks(struct collector *c)
 {
     struct ack_ctx x = {c, msg_clock_wall_us() / 1000};
     struct ackset *t;
+    size_t devices;
 
     pthread_mutex_lock(&c->ack_lock);
     t = c->ack_fill;
     c->ack_fill = c->ack_send;
     c->ack_send = t;
     pthread_mutex_unlock(&c->ack_lock);
-    if (ackset_devices(c->ack_send) > 0) {
+    devices = ackset_devices(c->ack_send);
+    if (devices > 0) {
         ackset_drain(c->ack_send, emit_ack, &x);
     }
+    return devices;
 }
 
 /* ---- the data path (database thread) ---------------------------------------------------- */
@@ -795,6 +801,7 @@ static void take_done(struct collector *c)
     pthread_mutex_lock(&c->ack_lock);
     pgsink_take_done(c->sink, on_done, c);
     pthread_mutex_unlock(&c->ack_lock);
+    atomic_fetch_add(&c->commits, 1);
 }
 
 static void set_db_state(struct collector *c, enum db_state s, const char *why)
@@ -1217,6 +1224,8 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
 {
     uint64_t last[8] = {0};
     int64_t next_ack;
+    int64_t last_sent = 0;     /* monotonic: the last round that acknowledged something */
+    long long seen_commits = 0; /* c->commits at the last round */
     int64_t next_health;
     int64_t next_summary;
     int last_db = DB_UNKNOWN;
@@ -1268,9 +1277,19 @@ int collector_run(struct collector *c, volatile sig_atomic_t *stop, char *err, s
     while (!*stop && !failed) {
         int64_t now = msg_clock_mono_ms();
         int db = atomic_load(&c->db_state);
+        long long commits = atomic_load(&c->commits);
 
-        if (now >= next_ack) {
-            flush_acks(c);
+        /* A round goes out right after a commit (within one tick), unless the last round that
+         * acknowledged something left less than ack_interval_ms ago: then at the end of that
+         * interval, as the timer always did. A device so never gets two rounds within
+         * ack_interval_ms, and a commit no longer waits for the timer's phase (issue 15:
+         * publish to acknowledgement). */
+        if (now >= next_ack ||
+            (commits != seen_commits && now - last_sent >= c->cfg.ack_interval_ms)) {
+            seen_commits = commits;
+            if (flush_acks(c) > 0) {
+                last_sent = now;
+            }
             next_ack = now + c->cfg.ack_interval_ms;
         }
         if (now >= next_health || db != last_db) {

@@ -228,11 +228,16 @@ static const struct sink_stmt sink_batch_stmts[] = {
     " AND l.device_id = s.device_id AND l.store_id = s.store_id AND l.seq = s.seq"},
     /* ... and a new synced reading corrects the older unsynced ones of its boot (rows another
      * collector is correcting at this moment are skipped, not waited for) */
+    /* (the EXISTS is a one-time filter: while no reading anywhere waits for a correction, one
+     * probe of reading_ledger_uncorrected skips the whole statement, instead of a probe per
+     * boot of the batch; while any reading waits, it runs as it always did: issue 15) */
     {SINK_NEED_SYNCED,
     "WITH ref AS (SELECT DISTINCT ON (s.device_id, s.store_id, s.boot) s.device_id,"
     "  s.store_id, s.boot, s.ts, s.mono_ms"
     "  FROM pantau_stage_reading s JOIN pantau_stage_new USING (device_id, store_id, seq)"
     "  WHERE s.clock_synced AND s.boot IS NOT NULL AND s.mono_ms IS NOT NULL"
+    "  AND EXISTS (SELECT 1 FROM pantau.reading_ledger w WHERE NOT w.clock_synced"
+    "  AND w.ts_corrected IS NULL AND w.mono_ms IS NOT NULL)"
     "  ORDER BY s.device_id, s.store_id, s.boot, s.seq),"
     /* (the unsynced, uncorrected rows of a boot: the partial index reading_ledger_uncorrected
      * of schema/008, so a device that is always synced costs one empty probe, not a scan of

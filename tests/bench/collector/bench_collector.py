@@ -14,6 +14,12 @@ alike; the machine is shared), in this order:
   ceiling-paho  the same with paho MQTTAsync (bench_sub_paho.c): issue 3 item 9;
   collector     pantau-collector, end to end: the load generator holds each reading until the
                 collector's acknowledgement covers it (after COMMIT), like a device;
+  raw-copy      (issue 15) no MQTT: the same readings' facts rows COPYed into a table like
+                pantau.flood_reading, 2,000 a transaction: PostgreSQL CPU per row; raw-copy-bare
+                the same without indexes; raw-copy-ledger with a ledger row each as well;
+  collector-ref, collector-notrig, collector-tuned  (with --ref-collector / --ref-sql, --notrig,
+                --tuned) the reference collector or schema, the flood alert trigger off, other
+                PostgreSQL settings;
   bridge        ../shared/peers/py_bridge.py as it is (only --topic, --device-level, --fields
                 set, and where the servers are), commit per message: rows per second from its
                 own received_at column.
@@ -25,6 +31,7 @@ with the project's warning flags. Prints per-round figures, then medians and rat
 (ctest does not run it). Figures and the command: docs/benchmarks.md, "Collector".
 """
 import argparse
+import io
 import os
 import re
 import resource
@@ -39,7 +46,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-PEERS = os.path.abspath(os.path.join(SOURCE, "..", "shared", "peers"))
+# ../shared/peers next to the checkout (a git worktree sits one level deeper: PANTAU_PEERS_DIR)
+PEERS = os.environ.get("PANTAU_PEERS_DIR") or os.path.abspath(
+    os.path.join(SOURCE, "..", "shared", "peers"))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "harness"))
 
 import pantau_harness as H  # noqa: E402
@@ -59,11 +68,15 @@ def build_tools(bindir):
                                           os.path.join(HERE, name + ".c")] + libs, check=True)
 
 
-def cpu_s(pid):
-    """utime + stime of a running process, seconds."""
+def cpu_s(pid, reaped=False):
+    """utime + stime of a running process, seconds; with reaped, plus cutime + cstime (its
+    children that ended and were waited for)."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid):
@@ -115,6 +128,21 @@ class Bench:
         H.apply_schema(self.dsn)
         if args.pg_statements:
             self.pg.query("bench", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        # raw-copy's tables: flood_reading's columns and CHECKs, its partitioning by ts (one
+        # partition) and its two indexes (raw-copy); the same without indexes (raw-copy-bare)
+        self.pg.query("bench", "CREATE SCHEMA bench_raw;"
+                      " CREATE TABLE bench_raw.flood_copy (LIKE pantau.flood_reading"
+                      " INCLUDING CONSTRAINTS INCLUDING DEFAULTS) PARTITION BY RANGE (ts);"
+                      " CREATE TABLE bench_raw.flood_copy_all PARTITION OF bench_raw.flood_copy"
+                      " FOR VALUES FROM ('2000-01-01') TO ('2100-01-01');"
+                      " CREATE INDEX ON bench_raw.flood_copy (station_id, ts DESC);"
+                      " CREATE INDEX ON bench_raw.flood_copy (device_id, store_id, seq);"
+                      " CREATE TABLE bench_raw.flood_bare (LIKE pantau.flood_reading"
+                      " INCLUDING CONSTRAINTS INCLUDING DEFAULTS) PARTITION BY RANGE (ts);"
+                      " CREATE TABLE bench_raw.flood_bare_all PARTITION OF bench_raw.flood_bare"
+                      " FOR VALUES FROM ('2000-01-01') TO ('2100-01-01');"
+                      " CREATE TABLE bench_raw.ledger_copy (LIKE pantau.reading_ledger"
+                      " INCLUDING ALL)")
         self.bridge_dsn = self.pg.create_database("bridge")
         with psycopg2.connect(self.bridge_dsn) as c, c.cursor() as cur:
             with open(os.path.join(PEERS, "py_bridge_schema.sql")) as f:
@@ -147,7 +175,8 @@ class Bench:
         argv = [os.path.join(self.bin, "bench_loadgen"), "--port", str(self.port),
                 "--devices", str(self.args.devices), "--prefix", self.args.prefix,
                 "--window", str(window or self.args.window), "--mode", mode,
-                "--store-seed", str(self.seed), "--first-seq", str(first_seq)]
+                "--store-seed", str(self.seed), "--first-seq", str(first_seq),
+                "--resend-ms", str(self.args.resend_ms)]
         if per_device is not None:
             argv += ["--per-device", str(per_device)]
         if rate is not None:
@@ -223,7 +252,26 @@ class Bench:
         proc.terminate()
         proc.wait(60)
 
-    def collector(self, binary=None):
+    def run_sql_file(self, path):
+        """--new-sql / --ref-sql: SQL run on the bench database before a round of that kind
+        (e.g. a trigger function of the schema before and after a migration), so that both
+        versions run interleaved in one cluster."""
+        if path:
+            with open(path) as f:
+                self.pg.query("bench", f.read())
+
+    def collector_notrig(self):
+        """The new collector with the flood table's alert trigger (013, 019, 026, 031)
+        disabled for the round: what the alert queue costs a reading at ingest."""
+        self.run_sql_file(self.args.new_sql)
+        self.pg.query("bench", "ALTER TABLE pantau.flood_reading DISABLE TRIGGER alert_queue")
+        try:
+            return self.collector()
+        finally:
+            self.pg.query("bench", "ALTER TABLE pantau.flood_reading ENABLE TRIGGER alert_queue")
+
+    def collector(self, binary=None, sql=None):
+        self.run_sql_file(sql)
         proc, mport = self.start_collector(binary)
         peak = [0]
         stop = threading.Event()
@@ -266,14 +314,60 @@ class Bench:
                 "collector_us": 1e6 * coll_cpu / max(stored, 1),
                 "pg_us": 1e6 * pg_cpu / max(stored, 1), "gen_us": 1e6 * gen_cpu / max(stored, 1)}
 
+    def raw_copy(self, table, ledger=None):
+        """The PostgreSQL floor of issue 15's first goal: the same readings (the facts columns
+        of pantau.flood_reading, 1,000 devices x per-device rows) COPYed into table, 2,000 rows
+        (the collector's batch_rows) per transaction, nothing else: no ledger, no staging, no
+        trigger. PostgreSQL CPU (this cluster's processes) per row; the COPY text is made in
+        Python before the clock starts. With ledger: each transaction also COPYs the readings'
+        ledger rows into that table (reading_ledger's columns, keys and indexes): the floor
+        of any design that writes a ledger row and a facts row per reading."""
+        self.seed += 1
+        ts = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime())
+        rows = []
+        lrows = []
+        for i in range(self.args.devices):
+            dev = "%s%04d" % (self.args.prefix, i)
+            store = "%08x-0000-4000-8000-%012x" % (self.seed, i)
+            for q in range(1, self.args.per_device + 1):
+                rows.append("%s\t%s\t%d\tst-%s\t%s\t%.1f\t\\N\t\\N\t\\N\t%.1f\t0.4\t12.61\n"
+                            % (dev, store, q, dev, ts, 300.0 + q % 500 + 0.5, q % 40 - 20.0))
+                lrows.append("%s\t%s\t%d\tflood\t%s\t\\N\tt\tf\t3\t%d\t\\\\x%064x\tstored"
+                             "\t%s\t%s\n" % (dev, store, q, ts, 86400000 + q * 1000,
+                                               (self.seed << 40) + i * 100000 + q, ts, ts))
+        # readings arrive interleaved across devices, as the collector's batches hold them
+        rows.sort(key=lambda r: int(r.split("\t")[2]))
+        lrows.sort(key=lambda r: int(r.split("\t")[2]))
+        batches = ["".join(rows[i:i + 2000]) for i in range(0, len(rows), 2000)]
+        lbatches = ["".join(lrows[i:i + 2000]) for i in range(0, len(lrows), 2000)]
+        conn = psycopg2.connect(self.dsn)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            conn.commit()
+            pg0 = self.pg_cpu()
+            t0 = time.monotonic()
+            for k, text in enumerate(batches):
+                with conn.cursor() as cur:
+                    if ledger:
+                        cur.copy_expert("COPY %s FROM STDIN" % ledger, io.StringIO(lbatches[k]))
+                    cur.copy_expert("COPY %s FROM STDIN" % table, io.StringIO(text))
+                conn.commit()
+            el = time.monotonic() - t0
+            pg = self.pg_cpu() - pg0
+        finally:
+            conn.close()
+        return {"rate": len(rows) / el, "rows": len(rows), "pg_cpu": pg / el,
+                "pg_us": 1e6 * pg / len(rows)}
+
     def pg_cpu(self):
-        """CPU seconds of this cluster's processes only: its postmaster and the processes whose
-        parent it is (other helpers' clusters on the machine are not counted). A backend that
-        ends between two samples takes its CPU with it, so the collector's backend must live
-        through the round (it does: one connection)."""
+        """CPU seconds of this cluster's processes only: its postmaster (with the CPU of its
+        children that have ended: an autovacuum worker that ends between two samples keeps
+        its share) and the processes whose parent it is (other helpers' clusters on the
+        machine are not counted)."""
         with open(os.path.join(self.pg.data, "postmaster.pid")) as f:
             master = int(f.readline())
-        total = cpu_s(master)
+        total = cpu_s(master, reaped=True)
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
@@ -390,8 +484,27 @@ class Bench:
         total = buckets[-1][1]
         return next(le for le, n in buckets if n >= 0.99 * total)
 
-    def latency(self, rate, batch_ms):
-        proc, mport = self.start_collector(batch_ms=batch_ms)
+    def latency(self, rate, config):
+        """config: batch_ms, then optionally "+name=value" collector settings and "+ref" (the
+        --ref-collector binary after --ref-sql; else --new-sql runs first): "100ms+ref",
+        "100ms+ack_interval_ms=100ms"."""
+        parts = config.split("+")
+        conf = {"batch_ms": parts[0]}
+        binary = None
+        sql = self.args.new_sql
+        for p in parts[1:]:
+            if p == "ref":
+                binary = self.args.ref_collector or None
+                sql = self.args.ref_sql
+            elif p == "refsql":
+                sql = self.args.ref_sql
+            elif p == "refbin":
+                binary = self.args.ref_collector or None
+            else:
+                k, v = p.split("=", 1)
+                conf[k] = v
+        self.run_sql_file(sql)
+        proc, mport = self.start_collector(binary, **conf)
         t0 = time.time()
         gen = self.loadgen("ack", rate=rate, duration=self.args.latency_s)
         gen.wait(900)   # at the end, what is still in flight is not waited for: rc ignored
@@ -449,6 +562,9 @@ def main():
     ap.add_argument("--bridge-per-device", type=int, default=10)
     ap.add_argument("--window", type=int, default=32, help="readings in flight per device")
     ap.add_argument("--latency-s", type=int, default=15)
+    ap.add_argument("--resend-ms", type=int, default=10000,
+                    help="the generator resends a reading unacknowledged this long (as new"
+                         " content: a clash; raise it on an overloaded machine)")
     ap.add_argument("--soak-s", type=int, default=0, help="the memory curve run (600: 10 min)")
     ap.add_argument("--skip-bridge", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated: run only these kinds")
@@ -459,6 +575,13 @@ def main():
     ap.add_argument("--ref-collector", default="",
                     help="a second pantau-collector binary (e.g. an older commit's), run as"
                          " round kind collector-ref right after collector")
+    ap.add_argument("--ref-sql", default="",
+                    help="SQL file run before each collector-ref round (the reference schema's"
+                         " functions); the round runs without --ref-collector too")
+    ap.add_argument("--new-sql", default="",
+                    help="SQL file run before each collector round (undoes --ref-sql)")
+    ap.add_argument("--notrig", action="store_true",
+                    help="a round kind collector-notrig: the flood alert trigger disabled")
     ap.add_argument("--pg-setting", action="append", default=[],
                     help="NAME=VALUE for PostgreSQL (ALTER SYSTEM and restart); repeatable")
     ap.add_argument("--tuned", action="append", default=[],
@@ -474,7 +597,9 @@ def main():
     if hard < args.devices + 100:
         sys.exit("RLIMIT_NOFILE %d is too low for %d connections" % (hard, args.devices))
     b = Bench(args)
-    res = {"ceiling-mosq": [], "ceiling-paho": [], "collector": [], "collector-ref": [],
+    res = {"ceiling-mosq": [], "ceiling-paho": [], "raw-copy": [], "raw-copy-bare": [],
+           "raw-copy-ledger": [],
+           "collector": [], "collector-ref": [], "collector-notrig": [],
            "collector-tuned": [], "bridge": []}
     try:
         print("devices %d, readings per run %d (bridge %d), window %d, rounds %d" % (
@@ -483,12 +608,19 @@ def main():
         for r in range(0 if args.peak else args.rounds):
             for name, fn in (("ceiling-mosq", lambda: b.ceiling("mosq")),
                              ("ceiling-paho", lambda: b.ceiling("paho")),
-                             ("collector", b.collector),
-                             ("collector-ref", lambda: b.collector(args.ref_collector)),
+                             ("raw-copy", lambda: b.raw_copy("bench_raw.flood_copy")),
+                             ("raw-copy-bare", lambda: b.raw_copy("bench_raw.flood_bare")),
+                             ("raw-copy-ledger", lambda: b.raw_copy("bench_raw.flood_copy",
+                                                                    "bench_raw.ledger_copy")),
+                             ("collector", lambda: b.collector(sql=args.new_sql)),
+                             ("collector-ref", lambda: b.collector(args.ref_collector or None,
+                                                                   sql=args.ref_sql)),
+                             ("collector-notrig", b.collector_notrig),
                              ("collector-tuned", b.collector_tuned),
                              ("bridge", b.bridge)):
                 if (name == "bridge" and args.skip_bridge) or (
-                        name == "collector-ref" and not args.ref_collector) or (
+                        name == "collector-ref" and not (args.ref_collector or args.ref_sql)) or (
+                        name == "collector-notrig" and not args.notrig) or (
                         name == "collector-tuned" and not args.tuned) or (
                         args.only and name not in args.only.split(",")):
                     continue
@@ -535,6 +667,12 @@ def main():
                       args.ref_collector, med(r, "rate"), med(r, "rate") / ceil,
                       med(r, "collector_us"), med(r, "pg_us"), med(r, "broker_us"),
                       coll / med(r, "rate")))
+        if res["collector-notrig"]:
+            r = res["collector-notrig"]
+            print("  collector without the flood alert trigger: %8.0f readings/s; CPU per reading"
+                  " (us): collector %.1f, PostgreSQL %.1f; the trigger costs PostgreSQL %.1f us"
+                  " a reading" % (med(r, "rate"), med(r, "collector_us"), med(r, "pg_us"),
+                                  med(c, "pg_us") - med(r, "pg_us")))
         if res["collector-tuned"]:
             r = res["collector-tuned"]
             print("  collector with %s: %8.0f readings/s, ratio %.2f; CPU per reading (us):"
@@ -542,6 +680,29 @@ def main():
                       ", ".join(args.tuned), med(r, "rate"), med(r, "rate") / ceil,
                       med(r, "collector_us"), med(r, "pg_us"), med(r, "broker_us"),
                       med(r, "rate") / coll))
+        if res["raw-copy"]:
+            raw, bare = med(res["raw-copy"], "pg_us"), med(res["raw-copy-bare"], "pg_us")
+            print("  raw COPY of the same readings' facts rows, 2,000 a transaction: PostgreSQL"
+                  " %.1f us a row into a table like flood_reading (its two indexes), %.1f us"
+                  " without indexes" % (raw, bare))
+            print("  issue 15 goals, ratios of medians in this run:")
+            print("    PostgreSQL per stored reading / raw COPY per row: %.2f (goal <= 2;"
+                  " against the bare table %.2f)" % (med(c, "pg_us") / raw,
+                                                      med(c, "pg_us") / bare))
+            led = med(res["raw-copy-ledger"], "pg_us")
+            print("    the floor of a ledger row and a facts row per reading (both COPYed, all"
+                  " their indexes): %.1f us, %.2f x raw COPY; the collector's PostgreSQL is"
+                  " %.2f x that floor" % (led, led / raw, med(c, "pg_us") / led))
+            print("    collector per reading / counting subscriber per message: %.2f"
+                  " (goal <= 1.0)" % (med(c, "collector_us")
+                                      / med(res["ceiling-mosq"], "sub_us_per_msg")))
+            if res["collector-ref"]:
+                r = res["collector-ref"]
+                print("    reference collector: PostgreSQL / raw COPY %.2f, collector /"
+                      " subscriber %.2f, rate / ceiling %.2f" % (
+                          med(r, "pg_us") / raw,
+                          med(r, "collector_us") / med(res["ceiling-mosq"], "sub_us_per_msg"),
+                          med(r, "rate") / ceil))
         print("  acknowledgement messages per stored reading:          %8.3f" %
               med(res["collector"], "acks_per_reading"))
         print("  collector peak RSS:                                    %8.1f MiB (max %.1f)" % (
