@@ -145,6 +145,9 @@ static void on_up(struct agent *a, int64_t now)
     a->backlog_cursor = 0;
     a->backlog_idle = false;
     a->next_store_poll_ms = now;
+    /* a new path, perhaps a whole city reconnecting: the backlog starts small again */
+    agent_backlog_init(&a->backlog, a->cfg->backlog_delay_ms,
+                       (double)(a->cfg->window - a->cfg->window / 4));
 }
 
 /* ---- acknowledgements and health (engine thread) -------------------------------------- */
@@ -183,6 +186,7 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
         }
         if (s->state == AGENT_SLOT_SENT && s->sends == 1) {
             agent_rto_sample(&a->rto, now - s->first_sent_ms); /* Karn: first sends only */
+            agent_backlog_sample(&a->backlog, now - s->first_sent_ms, now, a->win->n_sent);
         }
         agent_window_remove(a->win, s);
     }

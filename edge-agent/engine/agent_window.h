@@ -11,7 +11,11 @@
  *   and source reopens' backoff (msg_backoff.h: full or decorrelated jitter, so that a city of
  *   gateways does not reconnect in step after an outage);
  * - agent_window: a bounded table of readings the engine published and the collector has not
- *   acknowledged, and of readings the broker refused and that wait for their next try.
+ *   acknowledged, and of readings the broker refused and that wait for their next try;
+ * - agent_backlog: how many readings may be in flight while a backlog replays, from the
+ *   measured publish-to-acknowledgement times (a delay-based window, as LEDBAT's background
+ *   traffic yields to foreground traffic: RFC 6817), so that a city's backlogs after an outage
+ *   do not fill the broker's queue to the collectors ahead of live readings.
  *
  * All times are CLOCK_MONOTONIC milliseconds passed in by the caller: nothing here reads a
  * clock, does I/O or takes a lock (the engine's thread owns these structs).
@@ -83,6 +87,45 @@ int64_t agent_bucket_wait_ms(struct agent_bucket *b, int64_t now_ms);
 
 /* Milliseconds until agent_bucket_take_above(b, ., floor) would succeed (0: now). */
 int64_t agent_bucket_wait_above_ms(struct agent_bucket *b, int64_t now_ms, double floor);
+
+/* ---- the backlog's share of the window -------------------------------------------------- */
+
+/* Readings in flight are what stand in the queues between a device and the database (the
+ * broker's queue to the collectors, their batches): a live reading waits behind all of them,
+ * whichever device sent them. Pacing alone does not bound that: when the collectors fall
+ * behind, the round trip grows and a paced device keeps rate x round trip in flight, so
+ * every device's backlog piles up in front of every live reading. This window bounds the
+ * readings in flight that the backlog path may add (live readings are not held by it): it
+ * grows while acknowledgements come back sooner than target_ms after the publish, and shrinks
+ * when they come later, in proportion (as LEDBAT does, RFC 6817), and by half, once per round
+ * trip, when they come later than twice target_ms. It starts at AGENT_BACKLOG_INITIAL and
+ * doubles per round trip (slow start) until the first acknowledgement later than the target.
+ * It grows only while it is what holds the backlog back (the in-flight count is near it): a
+ * device held back by its pacing does not earn a window it does not use. target_ms 0: off
+ * (the backlog may use max readings in flight, as before). */
+#define AGENT_BACKLOG_INITIAL 4.0
+
+struct agent_backlog {
+    int64_t target_ms;     /* 0: off */
+    double max;            /* the window's share for the backlog */
+    double cwnd;           /* readings in flight the backlog path may fill up to */
+    bool slow_start;       /* doubling per round trip until the first late acknowledgement */
+    int64_t hold_until_ms; /* no second halving before one round trip after the last */
+    uint64_t cuts;         /* halvings so far, for the summary */
+};
+
+/* A window of up to max readings in flight (at least 1) for target_ms (0: off), starting
+ * again from AGENT_BACKLOG_INITIAL in slow start (after a connect). */
+void agent_backlog_init(struct agent_backlog *b, int64_t target_ms, double max);
+
+/* One acknowledgement of a reading sent once, delay_ms after its publish, at now_ms, while
+ * in_flight readings (all paths) were in flight. */
+void agent_backlog_sample(struct agent_backlog *b, int64_t delay_ms, int64_t now_ms,
+                          size_t in_flight);
+
+/* How many more readings the backlog path may publish now, with in_flight in flight (all
+ * paths): max when off. */
+size_t agent_backlog_room(const struct agent_backlog *b, size_t in_flight);
 
 /* ---- readings in flight --------------------------------------------------------------- */
 
