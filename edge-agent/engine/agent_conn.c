@@ -157,6 +157,7 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
     const struct msg_ack_store *mine;
     char err[MSG_ERRLEN];
     uint64_t deleted = 0;
+    size_t in_flight;
     int rc;
 
     rc = msg_ack_parse(payload, len, a->ack, err, sizeof(err));
@@ -177,6 +178,7 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
     }
     a->cnt.acked += deleted;
     a->cnt.dead += msg_rangeset_count(&mine->dead);
+    in_flight = a->win->n_sent; /* as it was when these came back (for the backlog window) */
     for (size_t i = 0; i < a->win->n_slots; i++) {
         struct agent_slot *s = &a->win->slots[i];
 
@@ -186,7 +188,7 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
         }
         if (s->state == AGENT_SLOT_SENT && s->sends == 1) {
             agent_rto_sample(&a->rto, now - s->first_sent_ms); /* Karn: first sends only */
-            agent_backlog_sample(&a->backlog, now - s->first_sent_ms, now, a->win->n_sent);
+            agent_backlog_sample(&a->backlog, now - s->first_sent_ms, now, in_flight);
         }
         agent_window_remove(a->win, s);
     }

@@ -36,21 +36,31 @@ void agent_backlog_init(struct agent_backlog *b, int64_t target_ms, double max)
     b->max = max < 1.0 ? 1.0 : max;
     b->cwnd = AGENT_BACKLOG_INITIAL < b->max ? AGENT_BACKLOG_INITIAL : b->max;
     b->slow_start = true;
+    b->base_ms = -1;
 }
 
 void agent_backlog_sample(struct agent_backlog *b, int64_t delay_ms, int64_t now_ms,
                           size_t in_flight)
 {
     double target = (double)b->target_ms;
-    double d = delay_ms < 0 ? 0.0 : (double)delay_ms;
+    double d;
     /* the window is what holds the backlog back: in flight within a reading of it */
     bool limited = (double)in_flight + 1.0 >= b->cwnd;
 
     if (b->target_ms == 0) {
         return;
     }
+    if (delay_ms < 0) {
+        delay_ms = 0;
+    }
+    if (b->base_ms < 0 || delay_ms < b->base_ms) {
+        b->base_ms = delay_ms;
+    }
+    d = (double)(delay_ms - b->base_ms); /* the queueing delay */
+    /* doubling per round trip while the queue is short (a device alone on an idle pipe
+     * reaches its rate in a few round trips); near the target, a reading per round trip */
+    b->slow_start = d <= target / 2.0;
     if (d > 2.0 * target) {
-        b->slow_start = false;
         if (now_ms >= b->hold_until_ms) {
             /* half of what was really out, not of a window the pacing left unused */
             double out = (double)in_flight < b->cwnd ? (double)in_flight : b->cwnd;
@@ -60,7 +70,6 @@ void agent_backlog_sample(struct agent_backlog *b, int64_t delay_ms, int64_t now
             b->cuts++;
         }
     } else if (d > target) {
-        b->slow_start = false;
         b->cwnd += (target - d) / target / b->cwnd; /* at most one less per round trip */
     } else if (limited) {
         /* early: one more per acknowledgement (doubling per round trip) in slow start, else

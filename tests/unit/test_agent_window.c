@@ -236,12 +236,19 @@ static void test_backlog_late_acks_shrink_it(void)
         agent_backlog_sample(&b, 60000, 100000 + 100000 * i, 9);
     }
     TEST_CHECK(agent_backlog_room(&b, 0) == 1); /* never below one */
-    /* early again: grows by about one per round trip (congestion avoidance) */
+    /* early again (a queueing delay under half the target): doubling while it is what holds
+     * the backlog back, 5 in flight: up to 7 */
     for (int i = 0; i < 10; i++) {
         agent_backlog_sample(&b, 0, 3000000, 5);
     }
-    TEST_CHECK(agent_backlog_room(&b, 0) >= 4 && agent_backlog_room(&b, 0) <= 5);
+    TEST_CHECK(agent_backlog_room(&b, 0) == 7);
     TEST_MSG("room %zu", agent_backlog_room(&b, 0));
+    /* between half the target and the target: a quarter of the room left, per round trip */
+    for (int i = 0; i < 7; i++) {
+        agent_backlog_sample(&b, 1500, 3000000, 7);
+    }
+    TEST_CHECK(b.cwnd > 7.2 && b.cwnd < 7.3);
+    TEST_MSG("cwnd %.3f", b.cwnd);
 }
 
 /* A city after an outage, as a model: DEVS devices with endless backlogs, each paced at

@@ -37,6 +37,7 @@ import concurrent.futures
 import datetime
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -261,8 +262,13 @@ class Outage:
         self.figures["cpu_s"] = cpu
         self.figures["window_s"] = t_end - T0
         self.figures["load"] = (load0, open("/proc/loadavg").read().split()[0])
+        for d in self.devices:   # SIGTERM to all, then wait for each
+            if d.agent.running():
+                d.agent.proc.send_signal(signal.SIGTERM)
         for d in self.devices:
-            d.agent.stop(timeout=60)
+            rc = d.agent.stop(timeout=60)
+            if rc != 0:
+                log("%s exited %s on SIGTERM" % (d.id, rc))
         self.figures["account"] = self.account()
         self.curves(T0)
 
