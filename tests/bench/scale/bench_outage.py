@@ -104,9 +104,25 @@ def cpu_of(pids):
 
 
 def postgres_pids(cluster):
-    out = subprocess.run(["pgrep", "-f", "postgres.*%d|postgres: " % cluster.port],
-                         stdout=subprocess.PIPE, text=True).stdout.split()
-    return [int(p) for p in out]
+    """The postmaster of this cluster and its children (not the other clusters here)."""
+    cluster._paths()
+    try:
+        with open(os.path.join(cluster.data, "postmaster.pid")) as f:
+            master = int(f.readline())
+    except (OSError, ValueError):
+        return []
+    pids = [master]
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == master:
+            pids.append(int(name))
+    return pids
 
 
 class Device:
@@ -382,6 +398,12 @@ class Outage:
         self.figures["live"] = {"n": len(lags), "p50": pct(lags, 50), "p99": pct(lags, 99),
                                 "max": max(lags) if lags else None,
                                 "over_5s": sum(1 for x in lags if x > 5.0)}
+        # where the time went: taken to the collector's receipt (the agent, its publish, the
+        # broker's queue), and receipt to commit (the collector's batch, the transaction)
+        to_rx = [x[3] for x in live]
+        rx_commit = [x[1] - x[3] for x in live]
+        self.figures["live_split"] = (pct(to_rx, 99), max(to_rx) if to_rx else None,
+                                      pct(rx_commit, 99), max(rx_commit) if rx_commit else None)
         self.figures["live_by_kind"] = {}
         for kind in ("traffic_gateway", "flood_gateway", "handheld"):
             k = [x[1] for x in live if x[2] == kind]
@@ -427,6 +449,9 @@ class Outage:
             print("| live readings (taken after T0, incidents aside): n, p50, p99, max lag "
                   "taken to commit | %d, %.2f s, %.2f s, %.2f s; over 5 s: %d |" % (
                       lv["n"], lv["p50"], lv["p99"], lv["max"], lv["over_5s"]))
+        if lv["n"]:
+            print("| ... of which taken to received by the collector (p99, max), received to"
+                  " commit (p99, max) | %.2f s, %.2f s; %.2f s, %.2f s |" % f["live_split"])
         for kind, (n, p99, mx) in f["live_by_kind"].items():
             if n:
                 print("| ... %s: n, p99, max | %d, %.2f s, %.2f s |" % (kind, n, p99, mx))
