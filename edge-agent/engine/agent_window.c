@@ -56,7 +56,11 @@ void agent_backlog_sample(struct agent_backlog *b, int64_t delay_ms, int64_t now
     if (b->base_ms < 0 || delay_ms < b->base_ms) {
         b->base_ms = delay_ms;
     }
-    d = (double)(delay_ms - b->base_ms); /* the queueing delay */
+    /* the queueing delay: over the base, but a base of at most the target. A whole city
+     * reconnecting measures its first round trips through a queue already: a base taken
+     * from them would let the queue grow by that much more (a live reading's wait is the
+     * whole round trip, not what exceeds the base) */
+    d = (double)(delay_ms - (b->base_ms < b->target_ms ? b->base_ms : b->target_ms));
     /* doubling per round trip while the queue is short (a device alone on an idle pipe
      * reaches its rate in a few round trips); near the target, a reading per round trip */
     b->slow_start = d <= target / 2.0;

@@ -98,7 +98,9 @@ int64_t agent_bucket_wait_above_ms(struct agent_bucket *b, int64_t now_ms, doubl
  * readings in flight that the backlog path may add (live readings are not held by it). As
  * LEDBAT does (RFC 6817), it looks at the queueing delay: how much longer an acknowledgement
  * took after its publish than the shortest time seen since the connect (the base: the
- * collector's batch and acknowledgement rounds, the network). It grows while the queueing
+ * collector's batch and acknowledgement rounds, the network), a base of at most target_ms (the
+ * first round trips of a city reconnecting at once already go through a queue: so the whole
+ * round trip stays under twice the target whatever the base). It grows while the queueing
  * delay is under target_ms and shrinks when it is over, in proportion, and by half, once per
  * round trip, when it is over twice target_ms. It starts at AGENT_BACKLOG_INITIAL; while the
  * queueing delay is under half the target it doubles per round trip (a device alone on an
