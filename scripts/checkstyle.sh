@@ -96,6 +96,7 @@ FORMATTED=(
     tests/bench/collector/bench_sub_mosq.c
     tests/bench/collector/bench_sub_paho.c
     tests/bench/scale/fleet.c
+    tests/bench/scale/bench_outage_fill.c
     tests/unit/mosquitto_stubs.c
     tests/unit/policy_fixture.h
     tests/unit/test_msg_notify.c

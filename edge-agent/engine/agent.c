@@ -227,6 +227,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char *err, siz
     msg_backoff_init(&a->reconnect, cfg->reconnect_min_ms, cfg->reconnect_max_ms,
                      cfg->reconnect_jitter == AGENT_JITTER_DECORRELATED ? MSG_BACKOFF_DECORRELATED
                                                                         : MSG_BACKOFF_FULL);
+    agent_backlog_init(&a->backlog, cfg->backlog_delay_ms, (double)(cfg->window - cfg->window / 4));
     agent_config_pacing(cfg, &a->pacing);
     agent_bucket_init(&a->publish_bucket, a->pacing.rate, a->pacing.burst, msg_clock_mono_ms());
     a->publish_reserve = floor(a->pacing.burst / 4.0);

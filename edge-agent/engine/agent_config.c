@@ -73,6 +73,9 @@ static const struct conf_key agent_keys[] = {
     MS(ack_timeout_max_ms, "120s", 10, 86400000, "ceiling of the resend timeout and backoff"),
     INT(resend_rate, "20", 1, 100000, "resends of timed-out readings per second, at most"),
     INT(replay_rate, "200", 1, 1000000, "backlog readings replayed per second"),
+    MS(backlog_delay_ms, "2s", 0, 3600000, "the backlog keeps fewer readings in flight when "
+       "acknowledgements take longer than this after the publish, so that live readings are "
+       "not queued behind it; 0: off"),
     MS(live_ms, "10s", 0, 3600000, "a reading this fresh and never sent goes out as live"),
     INT(refuse_tries, "5", 1, 1000, "refusals of a reading, at least, before it is rejected"),
     MS(refuse_backoff_ms, "40s", 10, 86400000, "wait after the first refusal; doubles each time"),

@@ -88,6 +88,9 @@ struct agent_config {
     long long ack_timeout_max_ms;        /* ceiling, also of its backoff */
     long long resend_rate;               /* resends per second, at most */
     long long replay_rate;               /* backlog readings per second */
+    long long backlog_delay_ms;          /* publish-to-acknowledgement time the backlog's
+                                          * readings in flight are kept under (agent_backlog
+                                          * of agent_window.h); 0: off */
     long long live_ms;                   /* a reading taken this recently and not behind a
                                           * backlog goes out as live (replay false) */
     long long refuse_tries;              /* refusals of a reading, at least, before it may be

@@ -145,6 +145,9 @@ static void on_up(struct agent *a, int64_t now)
     a->backlog_cursor = 0;
     a->backlog_idle = false;
     a->next_store_poll_ms = now;
+    /* a new path, perhaps a whole city reconnecting: the backlog starts small again */
+    agent_backlog_init(&a->backlog, a->cfg->backlog_delay_ms,
+                       (double)(a->cfg->window - a->cfg->window / 4));
 }
 
 /* ---- acknowledgements and health (engine thread) -------------------------------------- */
@@ -154,6 +157,7 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
     const struct msg_ack_store *mine;
     char err[MSG_ERRLEN];
     uint64_t deleted = 0;
+    size_t in_flight;
     int rc;
 
     rc = msg_ack_parse(payload, len, a->ack, err, sizeof(err));
@@ -174,6 +178,7 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
     }
     a->cnt.acked += deleted;
     a->cnt.dead += msg_rangeset_count(&mine->dead);
+    in_flight = a->win->n_sent; /* as it was when these came back (for the backlog window) */
     for (size_t i = 0; i < a->win->n_slots; i++) {
         struct agent_slot *s = &a->win->slots[i];
 
@@ -183,6 +188,7 @@ static void handle_ack(struct agent *a, const char *payload, size_t len, int64_t
         }
         if (s->state == AGENT_SLOT_SENT && s->sends == 1) {
             agent_rto_sample(&a->rto, now - s->first_sent_ms); /* Karn: first sends only */
+            agent_backlog_sample(&a->backlog, now - s->first_sent_ms, now, in_flight);
         }
         agent_window_remove(a->win, s);
     }

@@ -193,7 +193,8 @@ struct agent {
     /* what is in flight (engine thread) */
     struct agent_window *win;
     struct agent_rto rto;
-    struct agent_pacing pacing; /* every publish: under the broker's limit */
+    struct agent_backlog backlog; /* the backlog's readings in flight, by the round trip */
+    struct agent_pacing pacing;   /* every publish: under the broker's limit */
     struct agent_bucket publish_bucket;
     double publish_reserve; /* tokens the backlog, resends and retries leave to live
                              * readings and the status */

@@ -465,15 +465,20 @@ static void send_backlog(struct agent *a, int64_t now)
     struct scan_ctx c = {.a = a, .now = now, .backlog = true, .rc = MSG_OK};
     size_t room = agent_window_room(a->win);
     size_t reserve = (size_t)(a->cfg->window / 4);
+    size_t allowed = agent_backlog_room(&a->backlog, a->win->n_sent);
     size_t limit;
     char err[MSG_ERRLEN];
     int rc;
 
-    if (a->backlog_idle || room <= reserve || agent_bucket_wait_ms(&a->replay_bucket, now) > 0 ||
+    if (a->backlog_idle || room <= reserve || allowed == 0 ||
+        agent_bucket_wait_ms(&a->replay_bucket, now) > 0 ||
         agent_bucket_wait_above_ms(&a->publish_bucket, now, a->publish_reserve) > 0) {
-        return;
+        return; /* a full backlog window: an acknowledgement wakes the engine */
     }
     c.budget = room - reserve;
+    if (allowed < c.budget) {
+        c.budget = allowed; /* the queues ahead are long: fewer backlog readings in flight */
+    }
     c.last_seq = a->backlog_cursor;
     limit = c.budget + a->win->n_sent + a->win->n_refused;
     pthread_mutex_lock(&a->store_lock);
@@ -545,13 +550,15 @@ void agent_send_summary(struct agent *a)
             " acked=%" PRIu64 " dead=%" PRIu64 " refusals=%" PRIu64 " rejected=%" PRIu64
             " dropped=%" PRIu64 " inflight=%zu refused_waiting=%zu let_go=%" PRIu64
             " rto_ms=%" PRId64 " connected=%s health=%s"
-            " lost_events=%" PRIu64 " wakeups=%" PRIu64,
+            " lost_events=%" PRIu64 " wakeups=%" PRIu64 " backlog_window=%.0f"
+            " backlog_cuts=%" PRIu64,
             a->stats.held, (uint64_t)atomic_load(&a->emitted), (uint64_t)atomic_load(&a->invalid),
             a->cnt.published, a->cnt.live, a->cnt.replayed, a->cnt.resent, a->cnt.acked,
             a->cnt.dead, a->cnt.refusals, a->stats.rejected, a->stats.dropped, a->win->n_sent,
             a->win->n_refused, a->cnt.let_go, agent_rto_timeout(&a->rto, 1),
             a->conn_state == AGENT_CONN_UP ? "yes" : "no", a->resend_ok ? "ok" : "held",
-            dropped_events, a->wakeups);
+            dropped_events, a->wakeups, a->backlog.target_ms > 0 ? a->backlog.cwnd : a->backlog.max,
+            a->backlog.cuts);
     /* free heap pages left in the middle of glibc's arenas (paho's threads, bursts) go back */
     malloc_trim(0);
 }
@@ -735,7 +742,8 @@ int64_t agent_send_next_deadline(struct agent *a, int64_t now)
                 }
             }
             if (!a->backlog_idle && a->stats.held > a->win->n_sent + a->win->n_refused &&
-                agent_window_room(a->win) > (size_t)(a->cfg->window / 4)) {
+                agent_window_room(a->win) > (size_t)(a->cfg->window / 4) &&
+                agent_backlog_room(&a->backlog, a->win->n_sent) > 0) {
                 EARLIER(replay_at);
             }
             EARLIER(a->again_ms);

@@ -29,6 +29,73 @@ void agent_rto_init(struct agent_rto *r, int64_t initial_ms, int64_t min_ms, int
     r->initial_ms = initial_ms;
 }
 
+void agent_backlog_init(struct agent_backlog *b, int64_t target_ms, double max)
+{
+    memset(b, 0, sizeof(*b));
+    b->target_ms = target_ms > 0 ? target_ms : 0;
+    b->max = max < 1.0 ? 1.0 : max;
+    b->cwnd = AGENT_BACKLOG_INITIAL < b->max ? AGENT_BACKLOG_INITIAL : b->max;
+    b->slow_start = true;
+    b->base_ms = -1;
+}
+
+void agent_backlog_sample(struct agent_backlog *b, int64_t delay_ms, int64_t now_ms,
+                          size_t in_flight)
+{
+    double target = (double)b->target_ms;
+    double d;
+    /* the window is what holds the backlog back: in flight within a reading of it */
+    bool limited = (double)in_flight + 1.0 >= b->cwnd;
+
+    if (b->target_ms == 0) {
+        return;
+    }
+    if (delay_ms < 0) {
+        delay_ms = 0;
+    }
+    if (b->base_ms < 0 || delay_ms < b->base_ms) {
+        b->base_ms = delay_ms;
+    }
+    /* the queueing delay: over the base, but a base of at most the target. A whole city
+     * reconnecting measures its first round trips through a queue already: a base taken
+     * from them would let the queue grow by that much more (a live reading's wait is the
+     * whole round trip, not what exceeds the base) */
+    d = (double)(delay_ms - (b->base_ms < b->target_ms ? b->base_ms : b->target_ms));
+    /* doubling per round trip while the queue is short (a device alone on an idle pipe
+     * reaches its rate in a few round trips); near the target, a reading per round trip */
+    b->slow_start = d <= target / 2.0;
+    if (d > 2.0 * target) {
+        if (now_ms >= b->hold_until_ms) {
+            /* half of what was really out, not of a window the pacing left unused */
+            double out = (double)in_flight < b->cwnd ? (double)in_flight : b->cwnd;
+
+            b->cwnd = out / 2.0;
+            b->hold_until_ms = now_ms + delay_ms;
+            b->cuts++;
+        }
+    } else if (d > target) {
+        b->cwnd += (target - d) / target / b->cwnd; /* at most one less per round trip */
+    } else if (limited) {
+        /* early: one more per acknowledgement (doubling per round trip) in slow start, else
+         * up to one more per round trip, in proportion to the room left under the target */
+        b->cwnd += b->slow_start ? 1.0 : (target - d) / target / b->cwnd;
+    }
+    if (b->cwnd < 1.0) {
+        b->cwnd = 1.0;
+    }
+    if (b->cwnd > b->max) {
+        b->cwnd = b->max;
+    }
+}
+
+size_t agent_backlog_room(const struct agent_backlog *b, size_t in_flight)
+{
+    double allowed = b->target_ms == 0 ? b->max : b->cwnd;
+    size_t n = (size_t)allowed;
+
+    return in_flight >= n ? 0 : n - in_flight;
+}
+
 void agent_rto_sample(struct agent_rto *r, int64_t rtt_ms)
 {
     double x = rtt_ms < 0 ? 0.0 : (double)rtt_ms;

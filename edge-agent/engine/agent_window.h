@@ -11,7 +11,11 @@
  *   and source reopens' backoff (msg_backoff.h: full or decorrelated jitter, so that a city of
  *   gateways does not reconnect in step after an outage);
  * - agent_window: a bounded table of readings the engine published and the collector has not
- *   acknowledged, and of readings the broker refused and that wait for their next try.
+ *   acknowledged, and of readings the broker refused and that wait for their next try;
+ * - agent_backlog: how many readings may be in flight while a backlog replays, from the
+ *   measured publish-to-acknowledgement times (a delay-based window, as LEDBAT's background
+ *   traffic yields to foreground traffic: RFC 6817), so that a city's backlogs after an outage
+ *   do not fill the broker's queue to the collectors ahead of live readings.
  *
  * All times are CLOCK_MONOTONIC milliseconds passed in by the caller: nothing here reads a
  * clock, does I/O or takes a lock (the engine's thread owns these structs).
@@ -39,9 +43,9 @@ struct agent_rto {
     int64_t min_ms;
     int64_t max_ms;
     int64_t initial_ms;
-    bool measured;        /* a sample came in */
-    double srtt_ms;       /* smoothed round trip */
-    double rttvar_ms;     /* its mean deviation */
+    bool measured;    /* a sample came in */
+    double srtt_ms;   /* smoothed round trip */
+    double rttvar_ms; /* its mean deviation */
     uint64_t samples;
 };
 
@@ -84,33 +88,78 @@ int64_t agent_bucket_wait_ms(struct agent_bucket *b, int64_t now_ms);
 /* Milliseconds until agent_bucket_take_above(b, ., floor) would succeed (0: now). */
 int64_t agent_bucket_wait_above_ms(struct agent_bucket *b, int64_t now_ms, double floor);
 
+/* ---- the backlog's share of the window -------------------------------------------------- */
+
+/* Readings in flight are what stand in the queues between a device and the database (the
+ * broker's queue to the collectors, their batches): a live reading waits behind all of them,
+ * whichever device sent them. Pacing alone does not bound that: when the collectors fall
+ * behind, the round trip grows and a paced device keeps rate x round trip in flight, so
+ * every device's backlog piles up in front of every live reading. This window bounds the
+ * readings in flight that the backlog path may add (live readings are not held by it). As
+ * LEDBAT does (RFC 6817), it looks at the queueing delay: how much longer an acknowledgement
+ * took after its publish than the shortest time seen since the connect (the base: the
+ * collector's batch and acknowledgement rounds, the network), a base of at most target_ms (the
+ * first round trips of a city reconnecting at once already go through a queue: so the whole
+ * round trip stays under twice the target whatever the base). It grows while the queueing
+ * delay is under target_ms and shrinks when it is over, in proportion, and by half, once per
+ * round trip, when it is over twice target_ms. It starts at AGENT_BACKLOG_INITIAL; while the
+ * queueing delay is under half the target it doubles per round trip (a device alone on an
+ * idle pipe reaches its rate at once), above that it grows by at most one per round trip.
+ * It grows only while it is what holds the backlog back (the in-flight count is near it): a
+ * device held back by its pacing does not earn a window it does not use. target_ms 0: off
+ * (the backlog may use max readings in flight, as before). */
+#define AGENT_BACKLOG_INITIAL 4.0
+
+struct agent_backlog {
+    int64_t target_ms;     /* 0: off */
+    double max;            /* the window's share for the backlog */
+    double cwnd;           /* readings in flight the backlog path may fill up to */
+    bool slow_start;       /* the last queueing delay was under half the target: doubling */
+    int64_t base_ms;       /* the shortest publish-to-acknowledgement time seen; -1: none */
+    int64_t hold_until_ms; /* no second halving before one round trip after the last */
+    uint64_t cuts;         /* halvings so far, for the summary */
+};
+
+/* A window of up to max readings in flight (at least 1) for target_ms (0: off), starting
+ * again from AGENT_BACKLOG_INITIAL in slow start (after a connect). */
+void agent_backlog_init(struct agent_backlog *b, int64_t target_ms, double max);
+
+/* One acknowledgement of a reading sent once, delay_ms after its publish, at now_ms, while
+ * in_flight readings (all paths) were in flight. */
+void agent_backlog_sample(struct agent_backlog *b, int64_t delay_ms, int64_t now_ms,
+                          size_t in_flight);
+
+/* How many more readings the backlog path may publish now, with in_flight in flight (all
+ * paths): max when off. */
+size_t agent_backlog_room(const struct agent_backlog *b, size_t in_flight);
+
 /* ---- readings in flight --------------------------------------------------------------- */
 
 enum agent_slot_state {
     AGENT_SLOT_FREE,
-    AGENT_SLOT_SENT,       /* published; waiting for the collector's acknowledgement */
-    AGENT_SLOT_REFUSED,    /* the broker refused it; waits until due_ms for its next try */
+    AGENT_SLOT_SENT,    /* published; waiting for the collector's acknowledgement */
+    AGENT_SLOT_REFUSED, /* the broker refused it; waits until due_ms for its next try */
 };
 
 struct agent_slot {
     enum agent_slot_state state;
     uint64_t seq;
     enum msg_stream stream;
-    int token;              /* paho's token of the last publish; 0: none in flight */
-    unsigned sends;         /* publishes so far (this agent run) */
-    unsigned refusals;      /* refusals so far (this agent run, while it stays in the window) */
+    int token;                /* paho's token of the last publish; 0: none in flight */
+    unsigned sends;           /* publishes so far (this agent run) */
+    unsigned refusals;        /* refusals so far (this agent run, while it stays in the window) */
     int64_t first_refused_ms; /* the first of them */
-    int64_t sent_ms;        /* last publish */
-    int64_t first_sent_ms;  /* first publish, for the round trip */
-    int64_t due_ms;         /* SENT: resend after; REFUSED: try again after */
+    int64_t sent_ms;          /* last publish */
+    int64_t first_sent_ms;    /* first publish, for the round trip */
+    int64_t due_ms;           /* SENT: resend after; REFUSED: try again after */
 };
 
 struct agent_window {
-    size_t cap_sent;        /* SENT slots at most (the configured window) */
-    size_t cap_refused;     /* REFUSED slots at most */
+    size_t cap_sent;    /* SENT slots at most (the configured window) */
+    size_t cap_refused; /* REFUSED slots at most */
     size_t n_sent;
     size_t n_refused;
-    size_t n_slots;         /* cap_sent + cap_refused */
+    size_t n_slots; /* cap_sent + cap_refused */
     struct agent_slot *slots;
 };
 

@@ -74,6 +74,7 @@
 #define SIM_WEEK_MS INT64_C(604800000)
 #define SIM_WIB_MS INT64_C(25200000)   /* UTC+7 */
 #define SIM_CRASH_MS INT64_C(300000)   /* traffic_crash_after: how long the accident lasts */
+#define SIM_WAKE_EARLY_MS INT64_C(1000) /* a poll this early on the wall clock is on time */
 
 struct sim_config {
     long long seed;
@@ -1075,8 +1076,12 @@ static int64_t sample_wall_ms(const struct sim_state *st, const struct sim_unit 
     agent_clock_read(AGENT_CLOCK_AUTO, &clk);
     if (u->kind == SIM_TRAFFIC && st->conf.rate <= 0) {
         int64_t iv = st->conf.traffic_interval_s * 1000;
+        /* the poll is due at the boundary on the monotonic clock, which may wake a hair
+         * before it on the wall clock: that is still the interval that ends now, not the one
+         * before (which would stamp this count an interval early, on the previous one's) */
+        int64_t w = clk.wall_ms + (iv / 2 < SIM_WAKE_EARLY_MS ? iv / 2 : SIM_WAKE_EARLY_MS);
 
-        return clk.wall_ms - clk.wall_ms % iv;
+        return w - w % iv;
     }
     return clk.wall_ms;
 }
