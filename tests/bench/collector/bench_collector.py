@@ -99,6 +99,22 @@ def keyvals(text):
     return {k: float(v) for k, v in re.findall(r"^(\w+)=([-\d.]+)$", text, re.M)}
 
 
+
+def sql_of(spec):
+    """The SQL of --new-sql / --ref-sql: a file, or FILE#FUNCTION for one function's CREATE
+    statement (up to its closing `$$;`) out of a migration. Raises ValueError if not there."""
+    path, _, function = spec.partition("#")
+    with open(path) as f:
+        text = f.read()
+    if not function:
+        return text
+    m = re.search(r"^CREATE (?:OR REPLACE )?FUNCTION %s\(.*?^\$\$;$" % re.escape(function),
+                  text, re.S | re.M)
+    if not m:
+        raise ValueError("%s: no CREATE FUNCTION %s ... $$; in it" % (path, function))
+    return re.sub(r"^CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", m.group(0))
+
+
 class Child:
     """A child process with its output kept."""
 
@@ -255,10 +271,11 @@ class Bench:
     def run_sql_file(self, path):
         """--new-sql / --ref-sql: SQL run on the bench database before a round of that kind
         (e.g. a trigger function of the schema before and after a migration), so that both
-        versions run interleaved in one cluster."""
+        versions run interleaved in one cluster). PATH#FUNCTION runs only the CREATE [OR
+        REPLACE] FUNCTION FUNCTION statement of PATH (a migration: schema/026_...sql#
+        pantau_alert.queue_flood_insert), so that no copy of a migration's function is kept."""
         if path:
-            with open(path) as f:
-                self.pg.query("bench", f.read())
+            self.pg.query("bench", sql_of(path))
 
     def collector_notrig(self):
         """The new collector with the flood table's alert trigger (013, 019, 026, 031)
@@ -576,10 +593,12 @@ def main():
                     help="a second pantau-collector binary (e.g. an older commit's), run as"
                          " round kind collector-ref right after collector")
     ap.add_argument("--ref-sql", default="",
-                    help="SQL file run before each collector-ref round (the reference schema's"
-                         " functions); the round runs without --ref-collector too")
+                    help="SQL file (or FILE#FUNCTION: that function's CREATE out of a migration) run"
+                         " before each collector-ref round (the reference schema's functions);"
+                         " the round runs without --ref-collector too")
     ap.add_argument("--new-sql", default="",
-                    help="SQL file run before each collector round (undoes --ref-sql)")
+                    help="SQL file or FILE#FUNCTION run before each collector round (undoes"
+                         " --ref-sql)")
     ap.add_argument("--notrig", action="store_true",
                     help="a round kind collector-notrig: the flood alert trigger disabled")
     ap.add_argument("--pg-setting", action="append", default=[],
