@@ -141,7 +141,7 @@ int main(int argc, char **argv)
     int rc;
 
     memset(&f, 0, sizeof(f));
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
         if (v != NULL && strcmp(argv[i], "-c") == 0) {
@@ -154,7 +154,6 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
-        i++;
     }
     if (conf == NULL || hours <= 0 || batch < 1 || batch > FILL_BATCH_MAX) {
         usage();
