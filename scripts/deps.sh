@@ -21,8 +21,12 @@ packages=(
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
+arch=$(dpkg --print-architecture)
 for p in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    # this machine's architecture first: with a cross-build's libmosquitto-dev:arm64 beside
+    # the native one, the bare name matches both (and Architecture: all packages neither)
+    status=$(dpkg-query -W -f='${Status}' "$p:$arch" 2>/dev/null ||
+             dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
